@@ -1,0 +1,51 @@
+# tools/bench/bench.mk - C on mnsched vs Go, side by side.  Included by the
+# top Makefile, whose `bench` target builds `all` and then `bench-run`.
+#
+#   make bench                          every benchmark of benchmarks.tbl
+#   make bench BENCH=skynet,yield       a subset
+#   make bench BENCH_RUNS=9             runs per side (median; default 5)
+#   make bench BENCH_FORMAT=md          a markdown table for README.md
+#   make bench BENCH_VERBOSE=1          also every run's value
+#   make bench BENCH_STRICT=1           exit 1 when a target is missed
+#   make bench-build                    only build build/bench/{c,go}/NAME
+#
+# Adding a benchmark: drop tools/bench/progs/NAME.c and NAME.go (each prints
+# "RESULT NAME VALUE UNIT") and add a line to tools/bench/benchmarks.tbl.
+
+BENCH_DIR	:= tools/bench
+BENCH_OUT	:= $(B)/bench
+# Names: first word of each non-comment line of the table.
+BENCH_NAMES	:= $(shell awk 'NF && substr($$1, 1, 1) != "\043" { print $$1 }' \
+		     $(BENCH_DIR)/benchmarks.tbl)
+bench_comma	:= ,
+BENCH_SEL	:= $(if $(BENCH),$(subst $(bench_comma), ,$(BENCH)),$(BENCH_NAMES))
+
+BENCH_RUNS	?= 5
+BENCH_FORMAT	?= text
+BENCH_VERBOSE	?= 0
+BENCH_STRICT	?= 0
+
+BENCH_CFLAGS	:= -O2 -g -pthread -Wall -Wextra -Wno-unused-parameter \
+		   -D_GNU_SOURCE -Iuser/include
+BENCH_LDLIBS	:= $(USER_LIB) -luring -lpthread
+# Standard library only, no network: no go.mod needed, caches under build/.
+BENCH_GOENV	:= GOCACHE=$(CURDIR)/$(BENCH_OUT)/gocache \
+		   GOPATH=$(CURDIR)/$(BENCH_OUT)/gopath \
+		   GOFLAGS=-mod=mod GO111MODULE=on GOPROXY=off CGO_ENABLED=0
+
+$(BENCH_OUT)/c/%: $(BENCH_DIR)/progs/%.c $(BENCH_DIR)/progs/bench.h \
+		  user/include/mnsched.h $(USER_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) $< -o $@ $(BENCH_LDLIBS)
+
+$(BENCH_OUT)/go/%: $(BENCH_DIR)/progs/%.go $(BENCH_DIR)/progs/benchutil.go
+	@mkdir -p $(@D)
+	$(BENCH_GOENV) go build -o $@ $^
+
+.PHONY: bench-build bench-run
+bench-build: $(BENCH_SEL:%=$(BENCH_OUT)/c/%) $(BENCH_SEL:%=$(BENCH_OUT)/go/%)
+
+bench-run: bench-build
+	@BENCH_RUNS=$(BENCH_RUNS) BENCH_FORMAT=$(BENCH_FORMAT) BENCH='$(BENCH)' \
+	BENCH_VERBOSE=$(BENCH_VERBOSE) BENCH_STRICT=$(BENCH_STRICT) CC='$(CC)' \
+	$(BENCH_DIR)/run.sh -b $(BENCH_OUT)

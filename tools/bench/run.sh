@@ -1,0 +1,274 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# tools/bench/run.sh - run every benchmark of benchmarks.tbl on mnsched (C)
+# and on Go, alternately (ours, Go, ours, Go, ...), take the medians and
+# print one table.
+#
+#   run.sh [-t TABLE] [-b BINDIR] [-r RUNS] [-f text|md] [-o NAME,NAME]
+#
+# Environment (what bench.mk passes): BENCH_RUNS, BENCH_FORMAT, BENCH (a
+# comma-separated subset), BENCH_VERBOSE=1 (print every run's value),
+# BENCH_STRICT=1 (exit 1 when a target is missed, not only on a failure).
+#
+# Binaries: BINDIR/c/NAME and BINDIR/go/NAME.  Logs of every run:
+# BINDIR/logs/NAME.{ours,go}.RUN.{out,err}.  Raw values: BINDIR/results.tsv.
+# Exit status: 0, or 1 when a program crashed, hung, failed its self-check
+# or printed no RESULT line (and with BENCH_STRICT=1, when a target is missed).
+
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+table=$here/benchmarks.tbl
+bindir=build/bench
+runs=${BENCH_RUNS:-5}
+format=${BENCH_FORMAT:-text}
+only=${BENCH:-}
+verbose=${BENCH_VERBOSE:-0}
+strict=${BENCH_STRICT:-0}
+
+while getopts t:b:r:f:o:v opt; do
+	case $opt in
+	t) table=$OPTARG ;;
+	b) bindir=$OPTARG ;;
+	r) runs=$OPTARG ;;
+	f) format=$OPTARG ;;
+	o) only=$OPTARG ;;
+	v) verbose=1 ;;
+	*) sed -n '4,10p' "$0" >&2; exit 64 ;;
+	esac
+done
+case $runs in ''|*[!0-9]*|0) echo "run.sh: bad run count '$runs'" >&2; exit 64 ;; esac
+case $format in text|md) ;; *) echo "run.sh: format is text or md" >&2; exit 64 ;; esac
+
+logs=$bindir/logs
+raw=$bindir/results.tsv
+mkdir -p "$logs"
+printf 'name\tside\trun\tstatus\tvalue\tunit\n' > "$raw"
+
+# ---- helpers -------------------------------------------------------------
+
+sig_name() { kill -l "$1" 2>/dev/null || echo "$1"; }
+
+# Status of one finished run: ok, or why not (long form for the failure
+# report, short form for the table cell).
+describe_rc() {
+	local rc=$1 timeout=$2
+	case $rc in
+	0) echo ok ;;
+	124) echo "hang: still running after ${timeout}s, killed" ;;
+	137) echo "hang: killed by SIGKILL (${timeout}s + 5s grace, or the OOM killer)" ;;
+	*) if [ "$rc" -gt 128 ]; then
+		echo "crash: killed by SIG$(sig_name $((rc - 128)))"
+	   else
+		echo "exit status $rc"
+	   fi ;;
+	esac
+}
+short_rc() {
+	case $1 in
+	124|137) echo HANG ;;
+	*) if [ "$1" -gt 128 ]; then echo "SIG$(sig_name $(($1 - 128)))"
+	   else echo "EXIT_$1"; fi ;;
+	esac
+}
+
+median() {	# values on stdin, one a line
+	sort -g | awk '{ v[NR] = $1 }
+		END { if (NR == 0) exit
+		      if (NR % 2) print v[(NR + 1) / 2]
+		      else printf "%.6g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+fmtnum() {	# a value for the table: 3 significant digits, no exponent
+	awk -v v="$1" 'BEGIN {
+		if (v == "") { print "-"; exit }
+		a = v < 0 ? -v : v
+		if (a >= 100) printf "%.0f\n", v
+		else if (a >= 10) printf "%.1f\n", v
+		else if (a >= 1) printf "%.2f\n", v
+		else printf "%.3f\n", v }'
+}
+
+selected() {
+	[ -z "$only" ] && return 0
+	case ",$only," in *",$1,"*) return 0 ;; esac
+	return 1
+}
+
+# ---- header ----------------------------------------------------------------
+
+ncpu=$(nproc 2>/dev/null || echo '?')
+gover=$(go version 2>/dev/null | awk '{print $3}')
+ccver="${CC:-cc} $(${CC:-cc} -dumpfullversion 2>/dev/null)"
+commit=$(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo none)
+kernel=$(uname -r)
+mapmax=$(cat /proc/sys/vm/max_map_count 2>/dev/null || echo '?')
+
+# ---- run -----------------------------------------------------------------
+
+rows=()		# name|ours|go|unit|ratio|target|verdict
+notes=()
+failures=()
+status=0
+nbench=0
+
+while read -r name procs target timeout args driver desc; do
+	case $name in ''|'#'*) continue ;; esac
+	selected "$name" || continue
+	nbench=$((nbench + 1))
+	[ "$args" = - ] && args= || args=${args//,/ }
+	cbin=$bindir/c/$name
+	gbin=$bindir/go/$name
+	for b in "$cbin" "$gbin"; do
+		[ -x "$b" ] || { echo "run.sh: $b not built (make bench-build)" >&2; exit 1; }
+	done
+
+	envs=(env -u MNPROCS -u GOMAXPROCS)
+	shown=
+	if [ "$procs" != all ]; then
+		envs=(env MNPROCS="$procs" GOMAXPROCS="$procs")
+		shown="MNPROCS=$procs GOMAXPROCS=$procs "
+	fi
+	drv=()
+	[ "$driver" != - ] && drv=("$here/drivers/$driver")
+
+	declare -A vals=() unit=() fail=() short=() info=()
+	vals[ours]=""; vals[go]=""
+	for ((r = 1; r <= runs; r++)); do
+		for side in ours go; do
+			[ -n "${fail[$side]:-}" ] && continue
+			bin=$cbin; [ $side = go ] && bin=$gbin
+			out=$logs/$name.$side.$r.out
+			err=$logs/$name.$side.$r.err
+			[ -t 2 ] && printf '  %-14s %-4s run %d/%d\r' "$name" "$side" "$r" "$runs" >&2
+			# shellcheck disable=SC2086
+			# The subshell keeps bash's "Segmentation fault" notice quiet.
+			( timeout -k 5 "$timeout" "${envs[@]}" "${drv[@]}" "$bin" $args \
+				> "$out" 2> "$err" < /dev/null; exit $? ) 2> /dev/null
+			rc=$?
+			why=$(describe_rc $rc "$timeout")
+			line=$(grep -m1 "^RESULT $name " "$out")
+			sh=$(short_rc $rc)
+			if [ "$why" = ok ] && [ -z "$line" ]; then
+				why="no RESULT line"; sh=NO_RESULT
+			fi
+			if [ "$why" != ok ]; then
+				e=$(grep -m1 '^ERROR ' "$out" | cut -d' ' -f3-)
+				[ -n "$e" ] && why="$why ($e)"
+				fail[$side]="$why"; short[$side]=$sh
+				failures+=("$name ($side side, run $r): $why
+    command: $shown${drv[*]:+${drv[*]} }$bin $args
+    stdout: $out
+    stderr: $err (last lines below)
+$( [ -s "$err" ] || echo '      | (empty)'; tail -n 12 "$err" | sed 's/^/      | /')")
+				printf '%s\t%s\t%d\t%s\t\t\n' "$name" $side "$r" "$why" >> "$raw"
+				continue
+			fi
+			set -- $line
+			vals[$side]+="$3 "
+			unit[$side]=$4
+			printf '%s\t%s\t%d\tok\t%s\t%s\n' "$name" $side "$r" "$3" "$4" >> "$raw"
+			if [ -z "${info[$side]:-}" ]; then
+				info[$side]=$(awk '/^INFO / { k = $2; $1 = $2 = ""
+					sub(/^ +/, ""); printf "%s%s=%s", sep, k, $0; sep = " " }' "$out")
+				[ -z "${info[$side]}" ] && info[$side]=" "
+			fi
+		done
+	done
+	[ -t 2 ] && printf '%-40s\r' '' >&2
+
+	m_ours=$(printf '%s\n' ${vals[ours]} | median)
+	m_go=$(printf '%s\n' ${vals[go]} | median)
+	u=${unit[ours]:-${unit[go]:-?}}
+	ratio=""
+	if [ -n "$m_ours" ] && [ -n "$m_go" ]; then
+		ratio=$(awk -v a="$m_ours" -v b="$m_go" 'BEGIN { if (b != 0) printf "%.2f", a / b }')
+	fi
+	verdict=ok
+	tshow=-
+	case $target in
+	ratio\<=*|ratio\>=*)
+		op=${target:5:2}; lim=${target:7}
+		tshow="$op${lim}x Go"
+		cmpv=$ratio ;;
+	ours\<=*|ours\>=*)
+		op=${target:4:2}; lim=${target:6}
+		tshow="$op$lim $u"
+		cmpv=$m_ours ;;
+	-) op=""; cmpv="" ;;
+	*) echo "run.sh: $name: bad target '$target'" >&2; exit 64 ;;
+	esac
+	if [ -n "$op" ]; then
+		if [ -z "$cmpv" ]; then
+			verdict=MISSED
+		elif ! awk -v v="$cmpv" -v l="$lim" -v op="$op" \
+			'BEGIN { exit !(op == "<=" ? v <= l : v >= l) }'; then
+			verdict=MISSED
+		fi
+	else
+		verdict=-
+	fi
+	s_ours=$(fmtnum "$m_ours"); s_go=$(fmtnum "$m_go")
+	if [ -n "${fail[ours]:-}" ]; then
+		s_ours=${short[ours]}; verdict=FAILED; status=1
+	fi
+	if [ -n "${fail[go]:-}" ]; then
+		s_go=${short[go]}; status=1
+		[ "$verdict" != FAILED ] && verdict=n/a
+	fi
+	[ "$verdict" = MISSED ] && [ "$strict" = 1 ] && status=1
+	rows+=("$name|$s_ours|$s_go|$u|${ratio:--}|$tshow|$verdict")
+	[ -n "${info[ours]:-}" ] && [ "${info[ours]}" != " " ] && notes+=("$name, ours: ${info[ours]}")
+	[ -n "${info[go]:-}" ] && [ "${info[go]}" != " " ] && notes+=("$name, Go:   ${info[go]}")
+	if [ "$verbose" = 1 ]; then
+		notes+=("$name, ours runs: ${vals[ours]:-none}")
+		notes+=("$name, Go runs:   ${vals[go]:-none}")
+	fi
+	unset vals unit fail short info
+done < "$table"
+
+if [ "$nbench" = 0 ]; then
+	echo "run.sh: no benchmark selected (BENCH='$only')" >&2
+	exit 64
+fi
+
+# ---- report ----------------------------------------------------------------
+
+what="median of $runs alternating runs each; $ncpu CPUs, Linux $kernel, $gover, $ccver -O2, commit $commit"
+if [ "$format" = md ]; then
+	echo "| benchmark | ours | Go | unit | ours/Go | target | verdict |"
+	echo "|---|--:|--:|---|--:|---|---|"
+	for row in "${rows[@]}"; do
+		IFS='|' read -r n o g u ra t v <<< "$row"
+		echo "| $n | $o | $g | $u | $ra | $t | $v |"
+	done
+	echo
+	echo "_ours = C on libmnsched, Go = the same program in Go; $what._"
+else
+	echo
+	echo "mnsched vs Go: $what"
+	fmt='%-16s %12s %12s  %-10s %8s  %-14s %s\n'
+	printf "$fmt" benchmark ours Go unit ours/Go target verdict
+	printf "$fmt" ---------------- ------------ ------------ ---------- -------- -------------- -------
+	for row in "${rows[@]}"; do
+		IFS='|' read -r n o g u ra t v <<< "$row"
+		printf "$fmt" "$n" "$o" "$g" "$u" "$ra" "$t" "$v"
+	done
+fi
+if [ ${#notes[@]} -gt 0 ]; then
+	echo
+	[ "$format" = md ] && echo '```'
+	echo "notes (vm.max_map_count here: $mapmax):"
+	for n in "${notes[@]}"; do echo "  $n"; done
+	[ "$format" = md ] && echo '```'
+fi
+if [ ${#failures[@]} -gt 0 ]; then
+	echo
+	[ "$format" = md ] && echo '```'
+	echo "FAILURES (runtime bugs to report; logs in $logs/):"
+	for f in "${failures[@]}"; do echo "  $f"; done
+	[ "$format" = md ] && echo '```'
+fi
+echo
+echo "raw values: $raw"
+exit $status
