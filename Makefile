@@ -1,0 +1,165 @@
+# mnsched top-level Makefile.
+#
+#   make            build everything that exists (user, kmod, bpf, tools)
+#   make demo       install deps, build, run the showcase
+#   make check      check-host (runtime, io_uring, BPF) + check-vm (module)
+#   make bench      ours vs Go side by side
+#   make install    PREFIX=/usr/local DESTDIR= : library, header, mnsched.pc
+#
+# Parts live in fragments that add to the variables below:
+#   kmod/kmod.mk, bpf/bpf.mk, tools/tools.mk, tools/bench/bench.mk,
+#   tools/vm/vm.mk, selftests/mnsched/selftests.mk
+# Host test groups add a phony target to HOST_TESTS; each appends result
+# lines to $(MN_RESULTS) through selftests/mnsched/run_tests.sh.
+
+PREFIX	?= /usr/local
+LIBDIR	?= $(PREFIX)/lib
+INCDIR	?= $(PREFIX)/include
+DESTDIR	?=
+CC	?= cc
+B	:= build
+# Absolute path of the results file: test targets may run from other dirs.
+MN_RESULTS ?= $(CURDIR)/$(B)/results.txt
+export MN_RESULTS
+
+.PHONY: all user kmod bpf tools demo bench check check-host check-vm \
+	install clean deps ksft $(HOST_TESTS)
+all: user
+
+deps:
+	@tools/deps.sh
+
+# ---- libmnsched ---------------------------------------------------------
+
+USER_SRCS := $(sort $(wildcard user/src/*.c))
+USER_ASM  := $(sort $(wildcard user/src/*.S))
+USER_HDRS := $(wildcard user/include/*.h user/src/*.h) $(wildcard kmod/uapi/linux/*.h)
+
+WARN	 := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes \
+	    -Wmissing-prototypes
+USER_CPPFLAGS := -Iuser/include -Iuser/src -Ikmod/uapi -D_GNU_SOURCE
+USER_CFLAGS   := -O2 -g -fPIC -pthread -fno-omit-frame-pointer $(WARN) \
+		 -fvisibility=hidden
+# Variants: the plain library, and sanitizer builds for the test suite.
+SAN_asan := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	    -DMN_SAN_ASAN=1
+SAN_tsan := -fsanitize=thread -DMN_SAN_TSAN=1
+
+user_objs = $(patsubst user/src/%.c,$(B)/$(1)/%.o,$(USER_SRCS)) \
+	    $(patsubst user/src/%.S,$(B)/$(1)/%.o,$(USER_ASM))
+
+USER_LIB	:= user/libmnsched.a
+USER_SO		:= user/libmnsched.so
+user: $(USER_LIB) $(USER_SO) user/mnsched.pc
+
+$(B)/plain/%.o: user/src/%.c $(USER_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CPPFLAGS) $(USER_CFLAGS) -c $< -o $@
+$(B)/plain/%.o: user/src/%.S
+	@mkdir -p $(@D)
+	$(CC) $(USER_CPPFLAGS) -c $< -o $@
+$(B)/asan/%.o: user/src/%.c $(USER_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CPPFLAGS) $(USER_CFLAGS) $(SAN_asan) -c $< -o $@
+$(B)/asan/%.o: user/src/%.S
+	@mkdir -p $(@D)
+	$(CC) $(USER_CPPFLAGS) $(SAN_asan) -c $< -o $@
+$(B)/tsan/%.o: user/src/%.c $(USER_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CPPFLAGS) $(USER_CFLAGS) $(SAN_tsan) -c $< -o $@
+$(B)/tsan/%.o: user/src/%.S
+	@mkdir -p $(@D)
+	$(CC) $(USER_CPPFLAGS) $(SAN_tsan) -c $< -o $@
+
+$(USER_LIB): $(call user_objs,plain)
+	@rm -f $@
+	ar rcs $@ $^
+$(USER_SO): $(call user_objs,plain)
+	$(CC) -shared -pthread -Wl,-soname,libmnsched.so.0 -o $@ $^ -luring
+$(B)/%/libmnsched.a: $$(call user_objs,$$*)
+	@rm -f $@
+	ar rcs $@ $^
+
+user/mnsched.pc: user/mnsched.pc.in Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCDIR@|$(INCDIR)|' -e 's|@VERSION@|0.1|' $< > $@
+
+.SECONDEXPANSION:
+
+install: user
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)
+	install -m 644 $(USER_LIB) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(USER_SO) $(DESTDIR)$(LIBDIR)/libmnsched.so.0
+	ln -sf libmnsched.so.0 $(DESTDIR)$(LIBDIR)/libmnsched.so
+	install -m 644 user/include/mnsched.h $(DESTDIR)$(INCDIR)/
+	install -m 644 user/mnsched.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+
+# ---- kselftest harness, extracted from Debian's linux-source-6.1 --------
+
+KSRC_TAR ?= $(firstword $(wildcard /usr/src/linux-source-6.1.tar.xz))
+KSFT	 := $(B)/ksft
+KSFT_STAMP := $(KSFT)/.stamp
+ksft: $(KSFT_STAMP)
+$(KSFT_STAMP):
+	@tools/deps.sh
+	@mkdir -p $(KSFT)
+	@echo "  EXTRACT kselftest harness and checkpatch from $(notdir $(KSRC_TAR))"
+	tar -xJf $(firstword $(wildcard /usr/src/linux-source-6.1.tar.xz)) -C $(KSFT) \
+	    --strip-components=1 --wildcards \
+	    '*/tools/testing/selftests/kselftest_harness.h' \
+	    '*/tools/testing/selftests/kselftest.h' \
+	    '*/scripts/checkpatch.pl' '*/scripts/spelling.txt' \
+	    '*/scripts/const_structs.checkpatch'
+	@touch $@
+KSFT_CFLAGS := -I$(KSFT)/tools/testing/selftests
+
+# ---- fragments -----------------------------------------------------------
+
+-include selftests/mnsched/selftests.mk
+-include kmod/kmod.mk
+-include bpf/bpf.mk
+-include tools/tools.mk
+-include tools/bench/bench.mk
+-include tools/vm/vm.mk
+
+# ---- top-level jobs ----------------------------------------------------
+
+all: $(ALL_EXTRA)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@tools/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory bench-run
+
+# check-host and check-vm each print their own tally; check prints the total
+# of both last.
+check: deps
+	@mkdir -p $(B); rm -f $(MN_RESULTS)
+	@rc=0; \
+	$(MAKE) --no-print-directory check-host-run || rc=1; \
+	$(MAKE) --no-print-directory check-vm-run || rc=1; \
+	selftests/mnsched/summary.sh $(MN_RESULTS) "make check" || rc=1; exit $$rc
+
+check-host: deps
+	@mkdir -p $(B); rm -f $(MN_RESULTS)
+	@$(MAKE) --no-print-directory check-host-run; \
+	selftests/mnsched/summary.sh $(MN_RESULTS) "check-host"
+
+check-vm: deps
+	@mkdir -p $(B); rm -f $(MN_RESULTS)
+	@$(MAKE) --no-print-directory check-vm-run; \
+	selftests/mnsched/summary.sh $(MN_RESULTS) "check-vm"
+
+check-host-run: $(HOST_TESTS)
+ifeq ($(VM_TESTS),)
+check-vm-run:
+	@echo "check-vm: nothing to run yet (the kernel module's VM tests are not in this tree)"
+else
+check-vm-run: $(VM_TESTS)
+endif
+
+clean: $(CLEAN_EXTRA)
+	rm -rf $(B) $(USER_LIB) $(USER_SO) user/mnsched.pc

@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * mnsched.h - user/kernel ABI of /dev/mnsched (mnsched.ko).
+ *
+ * Shared by kmod/ and by libmnsched (user/).  Only fixed-width types, no
+ * pointers, the same layout on every architecture.
+ */
+#ifndef _UAPI_MNSCHED_H
+#define _UAPI_MNSCHED_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define MNSCHED_DEVICE		"/dev/mnsched"
+#define MNSCHED_ABI_VERSION	1
+#define MNSCHED_MAX_P		256
+
+/* P states: written by user space, read by the kernel (struct mnsched_pstate.state). */
+#define MNSCHED_P_IDLE		0	/* no M holds it */
+#define MNSCHED_P_RUNNING	1	/* an M holds it and runs Gs */
+#define MNSCHED_P_SYSCALL	2	/* its M is in a system call: may be handed off */
+#define MNSCHED_P_STOPPED	3	/* runtime shut down */
+
+/**
+ * struct mnsched_pstate - one P, as shared between the runtime and the kernel
+ * @seq: even when stable; a writer of several fields makes it odd, writes,
+ *	makes it even again, so readers can tell a torn or stale view
+ * @state: MNSCHED_P_* (user)
+ * @m_id: kernel M id holding the P, -1 for none (user)
+ * @runq_len: local run queue length (user)
+ * @goid: id of the G running on it, 0 for none (user)
+ * @schedtick: incremented at every G switch (user)
+ * @syscalltick: incremented at every system call entry (user)
+ * @switches: G switches (user counter)
+ * @steals: Gs stolen by this P from others (user counter)
+ * @parks: times this P's M parked idle (user counter)
+ * @syscalls: mn_syscall_enter calls (user counter)
+ * @handoffs: times this P was handed to another M (user or kernel)
+ * @io_completions: io_uring completions reaped for this P (user counter)
+ * @gcreates: Gs created on this P (user counter)
+ * @kseq: sequence number of kernel writes (odd while writing)
+ * @blocked: 1 while the M holding the P is blocked in the kernel (kernel)
+ * @blocked_since_ns: CLOCK_MONOTONIC time the M blocked (kernel)
+ * @k_blocks: times the kernel saw the holding M block in SYSCALL state
+ * @k_handoffs: times the kernel handed the P to a spare M
+ *
+ * Each P has its own page; the struct sits at the start of the page.
+ */
+struct mnsched_pstate {
+	/* cache line 0: user-written, hot */
+	__u32 seq;
+	__u32 state;
+	__s32 m_id;
+	__u32 runq_len;
+	__u64 goid;
+	__u64 schedtick;
+	__u64 syscalltick;
+	__u64 __pad0[3];
+	/* cache line 1: user-written counters */
+	__u64 switches;
+	__u64 steals;
+	__u64 parks;
+	__u64 syscalls;
+	__u64 handoffs;
+	__u64 io_completions;
+	__u64 gcreates;
+	__u64 __pad1;
+	/* cache line 2: kernel-written */
+	__u32 kseq;
+	__u32 blocked;
+	__u64 blocked_since_ns;
+	__u64 k_blocks;
+	__u64 k_handoffs;
+	__u64 __pad2[4];
+} __attribute__((aligned(64)));
+
+/**
+ * struct mnsched_version - MNSCHED_IOC_VERSION result
+ * @abi: MNSCHED_ABI_VERSION of the loaded module
+ * @max_p: largest number of Ps CONFIG accepts
+ * @max_m: per-group limit on registered Ms (module parameter)
+ * @page_size: stride between two Ps' structs in the mapping
+ */
+struct mnsched_version {
+	__u32 abi;
+	__u32 max_p;
+	__u32 max_m;
+	__u32 page_size;
+};
+
+/**
+ * struct mnsched_config - MNSCHED_IOC_CONFIG argument
+ * @nr_p: number of Ps (1..max_p); may be set once per open file
+ * @flags: must be 0
+ * @mmap_size: out: bytes to mmap at offset 0 (nr_p pages)
+ */
+struct mnsched_config {
+	__u32 nr_p;
+	__u32 flags;
+	__u64 mmap_size;
+};
+
+/**
+ * struct mnsched_park - MNSCHED_IOC_PARK argument
+ * @timeout_ns: relative timeout, < 0 waits forever
+ * @flags: must be 0
+ *
+ * Token semantics: an UNPARK that arrives before the PARK is kept (at most
+ * one) and makes the next PARK return at once.  Returns 0 when unparked,
+ * -ETIMEDOUT, or -EINTR on a signal.
+ */
+struct mnsched_park {
+	__s64 timeout_ns;
+	__u32 flags;
+	__u32 __pad;
+};
+
+/**
+ * struct mnsched_swap - MNSCHED_IOC_SWAP argument
+ * @target: M id to unpark
+ * @flags: must be 0
+ * @timeout_ns: then park the caller as PARK does
+ */
+struct mnsched_swap {
+	__u32 target;
+	__u32 flags;
+	__s64 timeout_ns;
+};
+
+/**
+ * struct mnsched_spare - MNSCHED_IOC_SPARE argument
+ * @timeout_ns: relative timeout, < 0 waits forever
+ * @p: out: the P handed to the caller, or -1 when woken by UNPARK
+ * @flags: must be 0
+ *
+ * The caller waits as a spare M.  When an M holding a P in state SYSCALL
+ * blocks, the kernel marks the P blocked and hands it to one spare M, which
+ * returns with @p set; it must then take the P with a compare-and-swap of
+ * its state from SYSCALL to RUNNING (the blocked M may have won the race).
+ */
+struct mnsched_spare {
+	__s64 timeout_ns;
+	__s32 p;
+	__u32 flags;
+};
+
+#define MNSCHED_IOC_MAGIC	0xB5
+
+/* Read the ABI version and limits. */
+#define MNSCHED_IOC_VERSION	_IOR(MNSCHED_IOC_MAGIC, 0, struct mnsched_version)
+/* Set the number of Ps; allocates the P pages. */
+#define MNSCHED_IOC_CONFIG	_IOWR(MNSCHED_IOC_MAGIC, 1, struct mnsched_config)
+/* The calling thread becomes an M; returns its id (>= 0). */
+#define MNSCHED_IOC_REGISTER	_IO(MNSCHED_IOC_MAGIC, 2)
+/* Park the calling M. */
+#define MNSCHED_IOC_PARK	_IOW(MNSCHED_IOC_MAGIC, 3, struct mnsched_park)
+/* Unpark M id (the argument is the id itself, not a pointer). */
+#define MNSCHED_IOC_UNPARK	_IO(MNSCHED_IOC_MAGIC, 4)
+/* Unpark target and park self in one call. */
+#define MNSCHED_IOC_SWAP	_IOW(MNSCHED_IOC_MAGIC, 5, struct mnsched_swap)
+/* Which P the calling M holds (argument: P index, or -1 for none). */
+#define MNSCHED_IOC_SET_P	_IO(MNSCHED_IOC_MAGIC, 6)
+/* Wait to be handed a P. */
+#define MNSCHED_IOC_SPARE	_IOWR(MNSCHED_IOC_MAGIC, 7, struct mnsched_spare)
+
+#endif /* _UAPI_MNSCHED_H */

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lock.h - the runtime's internal lock: spin briefly, then sleep on a futex.
+ *
+ * Used for sched.lock and channel locks: short critical sections that must
+ * not park a G (the holder may be an M on g0).  Three states as in Drepper's
+ * "Futexes are tricky": 0 free, 1 locked, 2 locked with sleepers.
+ */
+#ifndef MN_LOCK_H
+#define MN_LOCK_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+struct mn_lock {
+	_Atomic uint32_t v;
+};
+
+#define MN_LOCK_INIT { 0 }
+
+void mn_lock_slow(struct mn_lock *l) __attribute__((visibility("hidden")));
+void mn_unlock_slow(struct mn_lock *l) __attribute__((visibility("hidden")));
+
+static inline void mn_lock(struct mn_lock *l)
+{
+	uint32_t z = 0;
+
+	if (!atomic_compare_exchange_strong_explicit(&l->v, &z, 1,
+			memory_order_acquire, memory_order_relaxed))
+		mn_lock_slow(l);
+}
+
+static inline int mn_trylock(struct mn_lock *l)
+{
+	uint32_t z = 0;
+
+	return atomic_compare_exchange_strong_explicit(&l->v, &z, 1,
+			memory_order_acquire, memory_order_relaxed);
+}
+
+static inline void mn_unlock(struct mn_lock *l)
+{
+	if (atomic_exchange_explicit(&l->v, 0, memory_order_release) == 2)
+		mn_unlock_slow(l);
+}
+
+#endif

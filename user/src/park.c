@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+/*
+ * park.c - choose the parker backend (park.h): MNSCHED_PARK=auto|futex|kmod.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "runtime.h"
+
+/* The kmod backend, when park_kmod.c is built in, overrides this. */
+__attribute__((weak)) const struct mn_parker mn_parker_kmod = { .name = NULL };
+
+int mn_parker_select(void) MN_HIDDEN;
+int mn_parker_select(void)
+{
+	const char *s = getenv("MNSCHED_PARK");
+	bool want_kmod = s && strcmp(s, "kmod") == 0;
+	int err;
+
+	if (s && strcmp(s, "auto") && strcmp(s, "futex") && !want_kmod) {
+		fprintf(stderr, "mnsched: MNSCHED_PARK=\"%s\": want auto, futex or "
+			"kmod\n", s);
+		return -EINVAL;
+	}
+	if ((!s || !strcmp(s, "auto") || want_kmod) && mn_parker_kmod.name) {
+		err = mn_parker_kmod.init(mn_sched.nprocs);
+		if (err == 0) {
+			mn_sched.parker = &mn_parker_kmod;
+			return 0;
+		}
+		if (want_kmod) {
+			fprintf(stderr, "mnsched: MNSCHED_PARK=kmod: cannot use %s: %s\n",
+				MNSCHED_DEVICE, strerror(-err));
+			return err;
+		}
+	} else if (want_kmod) {
+		fprintf(stderr, "mnsched: MNSCHED_PARK=kmod: this build has no kmod "
+			"parker\n");
+		return -ENOTSUP;
+	}
+	mn_sched.parker = &mn_parker_futex;
+	return mn_parker_futex.init(mn_sched.nprocs);
+}

@@ -1,0 +1,1015 @@
+// SPDX-License-Identifier: MIT
+/*
+ * proc.c - the scheduler: Gs on Ms on Ps, after Go's runtime/proc.go.
+ *
+ * Switching.  A G gives up its M in one of three ways:
+ *   yield   - it goes to the tail of the local queue;
+ *   park    - it waits on something (a channel, a timer) under a lock;
+ *   exit    - it is dead and its stack goes back to the pool.
+ * In each case the G picks the next G from its P's local queue and switches
+ * to it directly (one switch, no trip through the scheduler stack).  Only
+ * when the local queue is empty does it switch to g0, the M's scheduler
+ * context on the thread's own stack, which runs findrunnable(): global
+ * queue, I/O, timers, stealing, and finally parking the M.
+ *
+ * The G that left is "finished" by whoever runs next on that M
+ * (mn_after_switch): only then are its registers saved, so only then may it
+ * become visible to other Ms (queued, or its wait lock released).
+ *
+ * Spinning Ms and wake-ups (Go's wakep/resetspinning protocol):
+ *   - A G made runnable (goready, mn_go) is published in a run queue first,
+ *     then mn_wakep() reads npidle and nmspinning: if there is an idle P and
+ *     no spinning M, it starts one M spinning.
+ *   - A spinning M that finds work stops spinning (resetspinning) and, if it
+ *     was the last spinner, calls wakep itself, so another M looks for the
+ *     rest of the work.
+ *   - A spinning M that finds nothing releases its P, decrements nmspinning,
+ *     and only then re-checks every P's queue (and the global one, under
+ *     sched.lock).
+ * No lost wake-up: the readier does (publish G; load nmspinning) and the
+ * spinner does (store nmspinning-1; load queues), all seq_cst, so at least
+ * one of them sees the other: either the readier sees a spinner (which will
+ * find the G in its re-check) or the spinner finds the G.  An M parks only
+ * through the parker, whose token keeps an unpark that arrives before the
+ * park (see park.h).  tests/stress_wakeup.c hunts for this race.
+ *
+ * Bounded spinning: an M starts spinning only while 2*nmspinning is less
+ * than the number of busy Ps.
+ */
+#include <errno.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include "runtime.h"
+#include "san.h"
+
+struct mn_sched mn_sched MN_HIDDEN = { .lock = MN_LOCK_INIT };
+__thread struct mn_m *mn_tls_m __attribute__((tls_model("initial-exec"))) MN_HIDDEN;
+
+int mn_stack_install_handler(void) MN_HIDDEN;
+
+static void schedule(struct mn_m *m) __attribute__((noreturn));
+static void startm(struct mn_p *p, bool spinning);
+
+uint64_t mn_nanotime(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void mn_fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("mnsched: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fflush(stderr);
+	abort();
+}
+
+/* The calling M, or a clear abort for calls that need one. */
+struct mn_m *mn_need_m(const char *what)
+{
+	struct mn_m *m = mn_curm();
+
+	if (unlikely(!m || !m->curg || m->curg->is_g0))
+		mn_fatal("%s called outside a goroutine (from a thread that is not "
+			 "an mnsched M); start the runtime with mn_main() and call "
+			 "it from a G", what);
+	return m;
+}
+
+static const char *const waitreasons[MN_WAIT__COUNT] = {
+	[MN_WAIT_NONE] = "running",
+	[MN_WAIT_CHAN_SEND] = "chan send",
+	[MN_WAIT_CHAN_RECV] = "chan receive",
+	[MN_WAIT_SELECT] = "select",
+	[MN_WAIT_SELECT_NO_CASES] = "select (no cases)",
+	[MN_WAIT_SLEEP] = "sleep",
+	[MN_WAIT_MUTEX] = "sync.Mutex.Lock",
+	[MN_WAIT_RWMUTEX] = "sync.RWMutex",
+	[MN_WAIT_COND] = "sync.Cond.Wait",
+	[MN_WAIT_WG] = "sync.WaitGroup.Wait",
+	[MN_WAIT_SEM] = "semacquire",
+	[MN_WAIT_ONCE] = "sync.Once",
+	[MN_WAIT_IO] = "IO wait",
+	[MN_WAIT_CTX] = "context",
+	[MN_WAIT_GLOBAL_QUEUE] = "runnable",
+};
+
+const char *mn_waitreason_str(int r)
+{
+	if (r < 0 || r >= MN_WAIT__COUNT || !waitreasons[r])
+		return "unknown";
+	return waitreasons[r];
+}
+
+/* ---- switching ---------------------------------------------------------- */
+
+static inline void publish_running(struct mn_p *p, struct mn_g *g)
+{
+	p->sh->goid = g->goid;
+	p->sh->schedtick = ++p->schedtick;
+	MN_PCOUNT(p, switches);
+}
+
+/*
+ * Switch from prev (the running G or g0) to next.  Returns when prev runs
+ * again, possibly on another M: nothing M-local may be kept across it.
+ */
+static inline void switch_to(struct mn_m *m, struct mn_g *prev,
+			     struct mn_g *next, bool dying)
+{
+	mn_stack_check(prev);
+	m->curg = next;
+	mn_san_before_switch(prev, next, dying);
+	mn_ctx_switch(&prev->sp, next->sp);
+	mn_san_after_switch(prev);
+	mn_after_switch(mn_curm());
+}
+
+void mn_after_switch(struct mn_m *m)
+{
+	struct mn_g *prev = m->pending_g;
+	struct mn_g *g = m->curg;
+	int what = m->pending;
+
+	m->pending = MN_AFTER_NONE;
+	switch (what) {
+	case MN_AFTER_NONE:
+		break;
+	case MN_AFTER_READY_LOCAL:
+		atomic_store_explicit(&prev->status, MN_G_RUNNABLE,
+				      memory_order_relaxed);
+		mn_runqput(m->p, prev, false);
+		break;
+	case MN_AFTER_UNLOCK:
+		mn_unlock(m->pending_arg);
+		break;
+	case MN_AFTER_CALL:
+		if (m->pending_fn)
+			m->pending_fn(prev, m->pending_arg);
+		break;
+	case MN_AFTER_GLOBAL:
+		atomic_store_explicit(&prev->status, MN_G_RUNNABLE,
+				      memory_order_relaxed);
+		mn_lock(&mn_sched.lock);
+		mn_globrunqput(prev);
+		mn_unlock(&mn_sched.lock);
+		mn_wakep();
+		break;
+	case MN_AFTER_FREE:
+		mn_san_g_freed(prev);
+		mn_gfree(m->p, prev);
+		break;
+	}
+	if (!g->is_g0) {
+		MN_PROBE(g_start, g->goid, m->p->id, m->id);
+		publish_running(m->p, g);
+	}
+}
+
+/*
+ * prev gives up the M (its pending action is already set).  Run the next G
+ * of the local queue, or go to g0 to look further.
+ */
+static void schedule_next(struct mn_m *m, struct mn_g *prev, bool dying)
+{
+	struct mn_p *p = m->p;
+	struct mn_g *next = NULL;
+
+	/* Every 61st tick the global queue goes first (fairness): g0 does it. */
+	if (likely(p->schedtick % MN_GLOBAL_TICK != 0 ||
+		   atomic_load_explicit(&mn_sched.runqsize,
+					memory_order_relaxed) == 0) &&
+	    likely(atomic_load_explicit(&p->timer0_when, memory_order_relaxed) == 0 ||
+		   (p->schedtick & 15) != 0))
+		next = mn_runqget(p);
+	if (next) {
+		atomic_store_explicit(&next->status, MN_G_RUNNING,
+				      memory_order_relaxed);
+		switch_to(m, prev, next, dying);
+	} else {
+		switch_to(m, prev, &m->g0, dying);
+	}
+}
+
+void mn_gopark(void (*unlockf)(struct mn_g *, void *), void *arg, int reason)
+{
+	struct mn_m *m = mn_curm();
+	struct mn_g *g = m->curg;
+
+	g->waitreason = reason;
+	atomic_store_explicit(&g->status, MN_G_WAITING, memory_order_relaxed);
+	m->pending = MN_AFTER_CALL;
+	m->pending_g = g;
+	m->pending_fn = unlockf;
+	m->pending_arg = arg;
+	MN_PROBE(g_park, g->goid, reason);
+	schedule_next(m, g, false);
+}
+
+/* Park releasing an mn_lock after the switch (channels, sync). */
+void mn_gopark_unlock(struct mn_lock *l, int reason) MN_HIDDEN;
+void mn_gopark_unlock(struct mn_lock *l, int reason)
+{
+	struct mn_m *m = mn_curm();
+	struct mn_g *g = m->curg;
+
+	g->waitreason = reason;
+	atomic_store_explicit(&g->status, MN_G_WAITING, memory_order_relaxed);
+	m->pending = MN_AFTER_UNLOCK;
+	m->pending_g = g;
+	m->pending_arg = l;
+	MN_PROBE(g_park, g->goid, reason);
+	schedule_next(m, g, false);
+}
+
+void mn_goready(struct mn_g *g)
+{
+	struct mn_m *m = mn_curm();
+
+	MN_PROBE(g_unblock, g->goid, m && m->curg ? m->curg->goid : 0);
+	g->waitreason = MN_WAIT_NONE;
+	g->runnable_since = 0;
+	atomic_store_explicit(&g->status, MN_G_RUNNABLE, memory_order_relaxed);
+	if (likely(m && m->p)) {
+		mn_runqput(m->p, g, true);
+	} else {
+		/* Not on an M with a P (a plain thread, or inside a syscall). */
+		mn_lock(&mn_sched.lock);
+		mn_globrunqput(g);
+		mn_unlock(&mn_sched.lock);
+	}
+	mn_wakep();
+}
+
+void mn_yield(void)
+{
+	struct mn_m *m = mn_need_m("mn_yield");
+	struct mn_g *g = m->curg;
+	struct mn_p *p = m->p;
+
+	p->preempt = false;
+	if (mn_runqempty(p) &&
+	    atomic_load_explicit(&mn_sched.runqsize, memory_order_relaxed) == 0 &&
+	    atomic_load_explicit(&p->timer0_when, memory_order_relaxed) == 0)
+		return;		/* nothing else to run here */
+	atomic_store_explicit(&g->status, MN_G_RUNNABLE, memory_order_relaxed);
+	m->pending = MN_AFTER_READY_LOCAL;
+	m->pending_g = g;
+	schedule_next(m, g, false);
+}
+
+void mn_preempt_check_slow(struct mn_m *m)
+{
+	if (m->curg && !m->curg->is_g0)
+		mn_yield();
+}
+
+void mn_preempt_point(void)
+{
+	mn_preempt_check();
+}
+
+/* ---- Gs ---------------------------------------------------------------- */
+
+#define GOID_BATCH 16
+
+static uint64_t newgoid(struct mn_p *p)
+{
+	if (!p)
+		return atomic_fetch_add(&mn_sched.goidgen, 1) + 1;
+	if (p->goidcache == p->goidcacheend) {
+		p->goidcache = atomic_fetch_add(&mn_sched.goidgen, GOID_BATCH) + 1;
+		p->goidcacheend = p->goidcache + GOID_BATCH;
+	}
+	return p->goidcache++;
+}
+
+void mn_g_start(void) MN_HIDDEN __attribute__((noreturn));
+void mn_g_start(void)
+{
+	struct mn_m *m = mn_curm();
+	struct mn_g *g = m->curg;
+
+	mn_san_after_switch(g);
+	mn_after_switch(m);
+	g->fn(g->arg);
+	mn_exit();
+}
+
+/* Lay out a frame that mn_ctx_switch "returns" from into the trampoline. */
+static void g_setup_stack(struct mn_g *g)
+{
+	uint64_t *sp = (uint64_t *)((uintptr_t)g->stack_hi & ~(uintptr_t)15);
+
+	*--sp = 0;				/* fake return address of the trampoline */
+	*--sp = (uint64_t)mn_ctx_trampoline;	/* ret target */
+	for (int i = 0; i < 6; i++)
+		*--sp = 0;			/* rbp rbx r12 r13 r14 r15 */
+	*--sp = 0x037Full << 32 | 0x1F80;	/* x87 CW | MXCSR defaults */
+	g->sp = sp;
+}
+
+static struct mn_g *newproc(void (*fn)(void *), void *arg, size_t stack_size,
+			    int *err)
+{
+	struct mn_m *m = mn_curm();
+	struct mn_p *p = m ? m->p : NULL;
+	struct mn_g *g;
+
+	if (!fn) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	if (!p) {
+		/* A plain thread (or g0 without P): use the global pool. */
+		g = mn_galloc(NULL, stack_size);
+	} else {
+		g = mn_galloc(p, stack_size);
+	}
+	if (!g) {
+		*err = -errno;
+		return NULL;
+	}
+	g->fn = fn;
+	g->arg = arg;
+	g->goid = newgoid(p);
+	g->parent = m && m->curg ? m->curg->goid : 0;
+	mn_san_g_created(g);
+	g_setup_stack(g);
+	if (p)
+		MN_PCOUNT(p, gcreates);
+	MN_PROBE(g_create, g->goid, g->parent);
+	atomic_store_explicit(&g->status, MN_G_RUNNABLE, memory_order_relaxed);
+	return g;
+}
+
+int mn_go_opts(void (*fn)(void *), void *arg, const struct mn_go_opts *o)
+{
+	struct mn_m *m;
+	struct mn_g *g;
+	int err = 0;
+
+	if (o && o->flags)
+		return -EINVAL;
+	if (!atomic_load(&mn_sched.started))
+		return -ENOTCONN;	/* mn_main has not run */
+	g = newproc(fn, arg, o ? o->stack_size : 0, &err);
+	if (!g)
+		return err;
+	if (o)
+		g->name = o->name;
+	m = mn_curm();
+	if (m && m->p) {
+		mn_runqput(m->p, g, true);
+	} else {
+		mn_lock(&mn_sched.lock);
+		mn_globrunqput(g);
+		mn_unlock(&mn_sched.lock);
+	}
+	mn_wakep();
+	return 0;
+}
+
+int mn_go(void (*fn)(void *), void *arg)
+{
+	return mn_go_opts(fn, arg, NULL);
+}
+
+uint64_t mn_goid(void)
+{
+	struct mn_g *g = mn_curg();
+
+	return g && !g->is_g0 ? g->goid : 0;
+}
+
+void mn_exit(void)
+{
+	struct mn_m *m = mn_need_m("mn_exit");
+	struct mn_g *g = m->curg;
+
+	MN_PROBE(g_exit, g->goid);
+	if (g->is_main) {
+		atomic_store(&mn_sched.done, true);
+		atomic_store(&mn_sched.main_done_word, 1);
+		syscall(SYS_futex, &mn_sched.main_done_word, FUTEX_WAKE_PRIVATE,
+			1, NULL, NULL, 0);
+	}
+	atomic_store_explicit(&g->status, MN_G_DEAD, memory_order_relaxed);
+	m->pending = MN_AFTER_FREE;
+	m->pending_g = g;
+	schedule_next(m, g, true);
+	__builtin_unreachable();
+}
+
+/* ---- Ps and Ms --------------------------------------------------------- */
+
+static void acquirep(struct mn_m *m, struct mn_p *p)
+{
+	m->p = p;
+	p->m = m;
+	p->sh->m_id = m->park.kid >= 0 ? m->park.kid : m->id;
+	mn_pstatus_set(p, MNSCHED_P_RUNNING);
+	if (mn_sched.parker->set_p)
+		mn_sched.parker->set_p(&m->park, p->id);
+	MN_PROBE(proc_start, p->id, m->id);
+}
+
+static struct mn_p *releasep(struct mn_m *m)
+{
+	struct mn_p *p = m->p;
+
+	MN_PROBE(proc_stop, p->id, m->id);
+	p->m = NULL;
+	p->sh->goid = 0;
+	p->sh->m_id = -1;
+	m->p = NULL;
+	mn_pstatus_set(p, MNSCHED_P_IDLE);
+	if (mn_sched.parker->set_p)
+		mn_sched.parker->set_p(&m->park, -1);
+	return p;
+}
+
+/* sched.lock held */
+static void pidleput(struct mn_p *p)
+{
+	p->link = mn_sched.pidle;
+	mn_sched.pidle = p;
+	atomic_fetch_add(&mn_sched.npidle, 1);
+}
+
+/* sched.lock held */
+static struct mn_p *pidleget(void)
+{
+	struct mn_p *p = mn_sched.pidle;
+
+	if (p) {
+		mn_sched.pidle = p->link;
+		atomic_fetch_sub(&mn_sched.npidle, 1);
+	}
+	return p;
+}
+
+/* sched.lock held */
+static struct mn_m *mget(void)
+{
+	struct mn_m *m = mn_sched.midle;
+
+	if (m) {
+		mn_sched.midle = m->schedlink;
+		mn_sched.nmidle--;
+	}
+	return m;
+}
+
+static void *mstart(void *arg);
+
+/* Start a new M that will take p.  On failure p goes back to the idle list. */
+static void newm(struct mn_p *p, bool spinning)
+{
+	struct mn_m *m = calloc(1, sizeof(*m));
+	pthread_attr_t attr;
+	int err;
+
+	if (!m)
+		goto fail;
+	m->id = atomic_fetch_add(&mn_sched.mnext, 1);
+	m->nextp = p;
+	m->spinning = spinning;
+	m->fastrand = (uint32_t)(m->id * 0x9E3779B9u) | 1;
+	m->g0.is_g0 = true;
+	m->park.kid = -1;
+	mn_lock(&mn_sched.lock);
+	m->alllink = mn_sched.allm;
+	mn_sched.allm = m;
+	mn_sched.mcount++;
+	mn_unlock(&mn_sched.lock);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256 << 10);
+	err = pthread_create(&m->thread, &attr, mstart, m);
+	pthread_attr_destroy(&attr);
+	if (err == 0)
+		return;
+	mn_lock(&mn_sched.lock);
+	mn_sched.mcount--;	/* m stays on allm, never runs */
+	mn_unlock(&mn_sched.lock);
+fail:
+	fprintf(stderr, "mnsched: cannot start an M thread; running with fewer\n");
+	if (spinning)
+		atomic_fetch_sub(&mn_sched.nmspinning, 1);
+	mn_lock(&mn_sched.lock);
+	pidleput(p);
+	mn_unlock(&mn_sched.lock);
+}
+
+/* Hand p (or an idle P if NULL) to an idle M, or a new one. */
+static void startm(struct mn_p *p, bool spinning)
+{
+	struct mn_m *nm;
+
+	mn_lock(&mn_sched.lock);
+	if (!p) {
+		p = pidleget();
+		if (!p) {
+			mn_unlock(&mn_sched.lock);
+			if (spinning)
+				atomic_fetch_sub(&mn_sched.nmspinning, 1);
+			return;
+		}
+	}
+	nm = mget();
+	mn_unlock(&mn_sched.lock);
+	if (!nm) {
+		newm(p, spinning);
+		return;
+	}
+	nm->spinning = spinning;
+	nm->nextp = p;
+	MN_PROBE(m_unpark, nm->id);
+	mn_sched.parker->unpark(&nm->park);
+}
+
+void mn_wakep(void)
+{
+	int32_t zero = 0;
+
+	if (atomic_load(&mn_sched.npidle) == 0)
+		return;
+	/* Only one M starts spinning at a time; it wakes the next if it
+	 * finds work (resetspinning). */
+	if (atomic_load(&mn_sched.nmspinning) != 0 ||
+	    !atomic_compare_exchange_strong(&mn_sched.nmspinning, &zero, 1))
+		return;
+	startm(NULL, true);
+}
+
+static void resetspinning(struct mn_m *m)
+{
+	m->spinning = false;
+	if (atomic_fetch_sub(&mn_sched.nmspinning, 1) == 1)
+		mn_wakep();
+}
+
+/* sysmon and the kmod spare path give away a P nobody runs. */
+void mn_handoffp(struct mn_p *p)
+{
+	int32_t zero = 0;
+
+	MN_PCOUNT(p, handoffs);
+	if (!mn_runqempty(p) || atomic_load(&mn_sched.runqsize) > 0) {
+		startm(p, false);
+		return;
+	}
+	if (atomic_load(&mn_sched.nmspinning) + atomic_load(&mn_sched.npidle) == 0 &&
+	    atomic_compare_exchange_strong(&mn_sched.nmspinning, &zero, 1)) {
+		startm(p, true);
+		return;
+	}
+	mn_lock(&mn_sched.lock);
+	if (mn_sched.runqsize > 0) {
+		mn_unlock(&mn_sched.lock);
+		startm(p, false);
+		return;
+	}
+	pidleput(p);
+	mn_unlock(&mn_sched.lock);
+	/* Its timers must still fire: wake an M to watch them. */
+	if (mn_timers_next(p) >= 0)
+		mn_wakep();
+}
+
+/* Earliest timer over all Ps, -1 for none. */
+static int64_t next_timer_all(void)
+{
+	int64_t best = -1;
+
+	for (int i = 0; i < mn_sched.nprocs; i++) {
+		int64_t w = mn_timers_next(mn_sched.allp[i]);
+
+		if (w >= 0 && (best < 0 || w < best))
+			best = w;
+	}
+	return best;
+}
+
+/*
+ * Park an M that has no P until startm hands it one (m->nextp) or the
+ * earliest timer is due.  Returns with m->p set, or NULL p after a timeout
+ * (the caller then tries to take an idle P to run timers).
+ */
+static void stopm(struct mn_m *m)
+{
+	int64_t when, now, timeout = -1;
+
+	mn_lock(&mn_sched.lock);
+	m->schedlink = mn_sched.midle;
+	mn_sched.midle = m;
+	mn_sched.nmidle++;
+	mn_checkdead();
+	mn_unlock(&mn_sched.lock);
+
+	when = next_timer_all();
+	if (when >= 0) {
+		now = (int64_t)mn_nanotime();
+		timeout = when > now ? when - now : 0;
+	}
+	MN_PROBE(m_park, m->id);
+	for (;;) {
+		int r = mn_sched.parker->park(&m->park, timeout);
+
+		mn_lock(&mn_sched.lock);
+		if (m->nextp) {
+			/* startm took us off the idle list and gave a P. */
+			struct mn_p *p = m->nextp;
+
+			m->nextp = NULL;
+			mn_unlock(&mn_sched.lock);
+			acquirep(m, p);
+			return;
+		}
+		if (r == -ETIMEDOUT || timeout >= 0) {
+			/* Timer due (or spurious): leave the idle list. */
+			struct mn_m **pp = &mn_sched.midle;
+
+			while (*pp && *pp != m)
+				pp = &(*pp)->schedlink;
+			if (*pp) {
+				*pp = m->schedlink;
+				mn_sched.nmidle--;
+				mn_unlock(&mn_sched.lock);
+				return;
+			}
+		}
+		mn_unlock(&mn_sched.lock);
+		/* Spurious wake-up while still on the idle list: park again. */
+	}
+}
+
+/*
+ * Find a G to run; park the M while there is none.  On g0.  Returns with
+ * m->p held and the G out of every queue.
+ */
+static struct mn_g *findrunnable(struct mn_m *m)
+{
+	struct mn_p *p;
+	struct mn_g *g;
+	bool ran_timers;
+
+top:
+	while (!m->p) {
+		stopm(m);
+		if (!m->p) {
+			/* Woke for a timer: run it on an idle P if there is one. */
+			struct mn_p *ip;
+
+			mn_lock(&mn_sched.lock);
+			ip = pidleget();
+			mn_unlock(&mn_sched.lock);
+			if (ip)
+				acquirep(m, ip);
+		}
+	}
+	p = m->p;
+
+	if (atomic_load_explicit(&p->timer0_when, memory_order_relaxed))
+		mn_timers_run(p, mn_nanotime());
+
+	/* Fairness: every 61st tick the global queue goes first. */
+	if (p->schedtick % MN_GLOBAL_TICK == 0 &&
+	    atomic_load(&mn_sched.runqsize) > 0) {
+		mn_lock(&mn_sched.lock);
+		g = mn_globrunqget(p, 1);
+		mn_unlock(&mn_sched.lock);
+		if (g)
+			return g;
+	}
+	g = mn_runqget(p);
+	if (g)
+		return g;
+	if (atomic_load(&mn_sched.runqsize) > 0) {
+		mn_lock(&mn_sched.lock);
+		g = mn_globrunqget(p, 0);
+		mn_unlock(&mn_sched.lock);
+		if (g)
+			return g;
+	}
+	g = mn_io_poll(p, 0);
+	if (g)
+		return g;
+
+	/* Steal, if not too many Ms are already spinning. */
+	if (m->spinning || 2 * atomic_load(&mn_sched.nmspinning) <
+			   mn_sched.nprocs - atomic_load(&mn_sched.npidle)) {
+		if (!m->spinning) {
+			m->spinning = true;
+			atomic_fetch_add(&mn_sched.nmspinning, 1);
+		}
+		g = mn_steal_work(m, &ran_timers);
+		if (g)
+			return g;
+		if (ran_timers && !mn_runqempty(p))
+			goto top;
+	}
+
+	/* Nothing.  Give up the P, then re-check everything (see top). */
+	mn_lock(&mn_sched.lock);
+	if (mn_sched.runqsize > 0) {
+		g = mn_globrunqget(p, 0);
+		mn_unlock(&mn_sched.lock);
+		return g;
+	}
+	MN_PCOUNT(p, parks);
+	releasep(m);
+	pidleput(p);
+	mn_unlock(&mn_sched.lock);
+
+	if (m->spinning) {
+		m->spinning = false;
+		atomic_fetch_sub(&mn_sched.nmspinning, 1);
+		/* The seq_cst decrement above orders against the re-check. */
+		for (int i = 0; i < mn_sched.nprocs; i++) {
+			struct mn_p *v = mn_sched.allp[i];
+
+			if (!mn_runqempty(v)) {
+				struct mn_p *ip;
+
+				mn_lock(&mn_sched.lock);
+				ip = pidleget();
+				mn_unlock(&mn_sched.lock);
+				if (ip) {
+					acquirep(m, ip);
+					m->spinning = true;
+					atomic_fetch_add(&mn_sched.nmspinning, 1);
+					goto top;
+				}
+				break;
+			}
+		}
+	}
+	/* Block on I/O with a timer timeout, if the I/O layer wants to. */
+	g = mn_io_poll(NULL, next_timer_all());
+	if (g) {
+		struct mn_p *ip;
+
+		mn_lock(&mn_sched.lock);
+		ip = pidleget();
+		if (!ip) {
+			/* No P to run them: queue them globally. */
+			while (g) {
+				struct mn_g *n = g->schedlink;
+
+				mn_globrunqput(g);
+				g = n;
+			}
+			mn_unlock(&mn_sched.lock);
+			goto top;
+		}
+		mn_unlock(&mn_sched.lock);
+		acquirep(m, ip);
+		for (struct mn_g *n = g->schedlink; n;) {
+			struct mn_g *nn = n->schedlink;
+
+			mn_runqput(ip, n, false);
+			n = nn;
+		}
+		g->schedlink = NULL;
+		return g;
+	}
+	goto top;
+}
+
+static void execute(struct mn_m *m, struct mn_g *g)
+{
+	atomic_store_explicit(&g->status, MN_G_RUNNING, memory_order_relaxed);
+	switch_to(m, &m->g0, g, false);
+}
+
+static void schedule(struct mn_m *m)
+{
+	for (;;) {
+		struct mn_g *g = findrunnable(m);
+
+		if (m->spinning)
+			resetspinning(m);
+		execute(m, g);
+	}
+}
+
+static void *mstart(void *arg)
+{
+	struct mn_m *m = arg;
+	struct mn_p *p = m->nextp;
+	sigset_t set;
+	pthread_attr_t attr;
+	void *lo;
+	size_t sz;
+
+	mn_setm(m);
+	m->tid = (pid_t)syscall(SYS_gettid);
+	/* Ms take no asynchronous signals meant for the process: a user
+	 * thread or the main thread handles them. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	if (mn_sched.parker->m_init(&m->park))
+		mn_fatal("parker %s: cannot set up M %d", mn_sched.parker->name,
+			 m->id);
+	mn_stack_sigaltstack(m);
+	if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+		pthread_attr_getstack(&attr, &lo, &sz);
+		m->g0.stack_lo = lo;
+		m->g0.stack_hi = (char *)lo + sz;
+		pthread_attr_destroy(&attr);
+	}
+	m->curg = &m->g0;
+	mn_san_g0_init(&m->g0);
+	m->nextp = NULL;
+	acquirep(m, p);
+	schedule(m);
+	return NULL;
+}
+
+/* ---- deadlock detection ----------------------------------------------- */
+
+static void dump_one(struct mn_g *g, void *arg)
+{
+	FILE *f = arg;
+
+	fprintf(f, "goroutine %llu [%s]%s%s%s:\n",
+		(unsigned long long)g->goid,
+		atomic_load(&g->status) == MN_G_WAITING ?
+			mn_waitreason_str(g->waitreason) :
+		atomic_load(&g->status) == MN_G_RUNNABLE ? "runnable" :
+		atomic_load(&g->status) == MN_G_SYSCALL ? "syscall" : "running",
+		g->name ? " (" : "", g->name ? g->name : "", g->name ? ")" : "");
+	if (g->parent)
+		fprintf(f, "\tcreated by goroutine %llu\n",
+			(unsigned long long)g->parent);
+}
+
+void mn_dump_gs(FILE *f)
+{
+	mn_for_each_g(dump_one, f);
+}
+
+/*
+ * Called with sched.lock held when an M goes idle.  If no M is running a G,
+ * none is in a syscall, no timer is pending and no I/O is in flight, then
+ * every G is blocked for good.
+ */
+void mn_checkdead(void)
+{
+	int32_t run = mn_sched.mcount - mn_sched.nmidle - mn_sched.nmspare;
+
+	if (run > 0 || mn_sched.deadlock_off || atomic_load(&mn_sched.done))
+		return;
+	if (mn_sched.runqsize > 0 || atomic_load(&mn_sched.ngsys) > 0)
+		return;
+	for (int i = 0; i < mn_sched.nprocs; i++)
+		if (!mn_runqempty(mn_sched.allp[i]))
+			return;
+	if (mn_timers_any() || mn_io_pending())
+		return;
+	fprintf(stderr, "mnsched: all goroutines are asleep - deadlock!\n\n");
+	mn_dump_gs(stderr);
+	fflush(stderr);
+	_exit(2);
+}
+
+/* ---- start-up ---------------------------------------------------------- */
+
+static int procresize(int n, const struct mn_parker *parker)
+{
+	struct mnsched_pstate *local = NULL;
+
+	mn_sched.nprocs = n;
+	mn_sched.allp = calloc((size_t)n, sizeof(*mn_sched.allp));
+	if (!mn_sched.allp)
+		return -ENOMEM;
+	if (!mn_sched.pstates) {
+		/* No module pages: keep the same structs in our own memory. */
+		if (posix_memalign((void **)&local, 64, (size_t)n * sizeof(*local)))
+			return -ENOMEM;
+		memset(local, 0, (size_t)n * sizeof(*local));
+		mn_sched.pstates = local;
+		mn_sched.pstate_stride = sizeof(*local);
+	}
+	for (int i = 0; i < n; i++) {
+		struct mn_p *p;
+
+		if (posix_memalign((void **)&p, MN_CACHELINE, sizeof(*p)))
+			return -ENOMEM;
+		memset(p, 0, sizeof(*p));
+		p->id = i;
+		p->sh = (struct mnsched_pstate *)((char *)mn_sched.pstates +
+						  (size_t)i * mn_sched.pstate_stride);
+		p->sh->m_id = -1;
+		p->fastrand = 0x2545F491u * (uint32_t)(i + 1) | 1;
+		p->pool = mn_stack_pool_new();
+		if (!p->pool)
+			return -ENOMEM;
+		mn_timers_init(p);
+		mn_pstatus_set(p, MNSCHED_P_IDLE);
+		mn_sched.allp[i] = p;
+	}
+	(void)parker;
+	return 0;
+}
+
+int mn_parker_select(void) MN_HIDDEN;
+int mn_io_init(void) MN_HIDDEN;
+
+static void main_trampoline(void *arg)
+{
+	(void)arg;
+}
+
+int mn_main(void (*fn)(void *), void *arg)
+{
+	struct mn_g *g;
+	struct mn_p *p0;
+	int err;
+	bool expected = false;
+
+	if (!fn)
+		return -EINVAL;
+	if (!atomic_compare_exchange_strong(&mn_sched.started, &expected, true))
+		return -EBUSY;
+	(void)main_trampoline;
+	err = mn_env_init();
+	if (err)
+		return err;
+	mn_sched.start_ns = (int64_t)mn_nanotime();
+	err = mn_stack_init();
+	if (err)
+		return err;
+	err = mn_stack_install_handler();
+	if (err)
+		return err;
+	err = mn_parker_select();
+	if (err)
+		return err;
+	err = procresize(mn_sched.nprocs, mn_sched.parker);
+	if (err)
+		return err;
+	err = mn_io_init();
+	if (err)
+		return err;
+	/* Every P idle; the main G goes to P 0's queue and one M starts. */
+	for (int i = mn_sched.nprocs - 1; i >= 1; i--)
+		pidleput(mn_sched.allp[i]);
+	p0 = mn_sched.allp[0];
+	g = newproc(fn, arg, 8u << 20, &err);
+	if (!g)
+		return err;
+	g->is_main = true;
+	g->name = "main";
+	mn_runqput(p0, g, false);
+	err = mn_sysmon_start();
+	if (err)
+		return err;
+	newm(p0, false);
+	while (atomic_load(&mn_sched.main_done_word) == 0)
+		syscall(SYS_futex, &mn_sched.main_done_word, FUTEX_WAIT_PRIVATE,
+			0, NULL, NULL, 0);
+	return 0;
+}
+
+/* The P was taken while we were in the syscall (syscall.c). */
+void mn_syscall_exit_slow(struct mn_m *m, struct mn_g *g) MN_HIDDEN;
+void mn_syscall_exit_slow(struct mn_m *m, struct mn_g *g)
+{
+	struct mn_p *p;
+
+	mn_lock(&mn_sched.lock);
+	p = pidleget();
+	mn_unlock(&mn_sched.lock);
+	if (p) {
+		acquirep(m, p);
+		atomic_store_explicit(&g->status, MN_G_RUNNING,
+				      memory_order_relaxed);
+		publish_running(p, g);
+		return;
+	}
+	/* No P anywhere: queue the G globally; this M goes idle on g0. */
+	if (mn_sched.parker->set_p)
+		mn_sched.parker->set_p(&m->park, -1);
+	g->waitreason = MN_WAIT_GLOBAL_QUEUE;
+	m->pending = MN_AFTER_GLOBAL;
+	m->pending_g = g;
+	switch_to(m, g, &m->g0, false);
+}

@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: MIT
+/*
+ * runq.c - the local run queues (one per P) and the global run queue.
+ *
+ * Local queue: a 256-slot ring plus a runnext slot.
+ *  - Only the P's owner writes runqtail and the slots between tail and
+ *    head+256; it publishes a slot with a release store of tail.
+ *  - Anyone may consume: owner and thieves CAS runqhead forward after
+ *    reading the slots (acquire on tail, so they see the slot contents).
+ *    A thief that loses the CAS retries on fresh values; the slots it read
+ *    are not its own until the CAS succeeds.
+ *  - runnext is exchanged with CAS by the owner and by thieves.
+ * A G is made "runnext" when the running G just readied it (a channel hand-
+ * off, a new G): it runs next, in the current time slice, like Go.  To stop
+ * two Gs that ready each other from starving the queue, runnext is passed
+ * over after MN_RUNNEXT_CAP consecutive picks.
+ *
+ * Global queue: a singly linked FIFO under sched.lock; runqsize is also read
+ * without the lock as a hint (the lock is taken before trusting it).
+ */
+#include "runtime.h"
+
+static void runqputslow(struct mn_p *p, struct mn_g *g, uint32_t h, uint32_t t);
+
+void mn_runqput(struct mn_p *p, struct mn_g *g, bool next)
+{
+	uint32_t h, t;
+
+	if (next) {
+		struct mn_g *old = atomic_load_explicit(&p->runnext,
+							memory_order_relaxed);
+
+		/* Thieves may take runnext concurrently: CAS, not store. */
+		while (!atomic_compare_exchange_weak_explicit(&p->runnext, &old, g,
+				memory_order_release, memory_order_relaxed))
+			;
+		if (!old)
+			return;
+		g = old;	/* the displaced G goes to the tail */
+	}
+	h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
+	t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
+	if (t - h < MN_RUNQ_SIZE) {
+		atomic_store_explicit(&p->runq[t % MN_RUNQ_SIZE], g,
+				      memory_order_relaxed);
+		atomic_store_explicit(&p->runqtail, t + 1, memory_order_release);
+		p->sh->runq_len = t + 1 - h;
+		return;
+	}
+	runqputslow(p, g, h, t);
+}
+
+/* Local queue full: move half of it and g to the global queue. */
+static void runqputslow(struct mn_p *p, struct mn_g *g, uint32_t h, uint32_t t)
+{
+	struct mn_g *batch[MN_RUNQ_SIZE / 2 + 1];
+	uint32_t n = (t - h) / 2;
+
+	for (uint32_t i = 0; i < n; i++)
+		batch[i] = atomic_load_explicit(&p->runq[(h + i) % MN_RUNQ_SIZE],
+						memory_order_relaxed);
+	if (!atomic_compare_exchange_strong_explicit(&p->runqhead, &h, h + n,
+			memory_order_release, memory_order_relaxed)) {
+		/* Thieves made room meanwhile: the fast path will fit. */
+		mn_runqput(p, g, false);
+		return;
+	}
+	batch[n] = g;
+	for (uint32_t i = 0; i < n; i++)
+		batch[i]->schedlink = batch[i + 1];
+	mn_globrunqput_batch(batch[0], batch[n], (int)n + 1);
+}
+
+struct mn_g *mn_runqget(struct mn_p *p)
+{
+	struct mn_g *next = atomic_load_explicit(&p->runnext,
+						 memory_order_relaxed);
+	uint32_t h, t;
+
+	if (next && p->runnext_streak < MN_RUNNEXT_CAP) {
+		if (atomic_compare_exchange_strong_explicit(&p->runnext, &next,
+				NULL, memory_order_acquire, memory_order_relaxed)) {
+			p->runnext_streak++;
+			return next;
+		}
+	}
+	for (;;) {
+		h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
+		t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
+		if (t == h)
+			break;
+		struct mn_g *g = atomic_load_explicit(&p->runq[h % MN_RUNQ_SIZE],
+						      memory_order_relaxed);
+		if (atomic_compare_exchange_weak_explicit(&p->runqhead, &h, h + 1,
+				memory_order_release, memory_order_relaxed)) {
+			p->runnext_streak = 0;
+			p->sh->runq_len = t - h - 1;
+			return g;
+		}
+	}
+	/* Queue empty: runnext even past the cap. */
+	next = atomic_load_explicit(&p->runnext, memory_order_relaxed);
+	if (next && atomic_compare_exchange_strong_explicit(&p->runnext, &next,
+			NULL, memory_order_acquire, memory_order_relaxed)) {
+		p->runnext_streak = 1;
+		return next;
+	}
+	return NULL;
+}
+
+bool mn_runqempty(struct mn_p *p)
+{
+	/* Re-read until head, tail and runnext are seen consistently, as Go's
+	 * runqempty does: a G moving from runnext to the queue must not make
+	 * both look empty. */
+	for (;;) {
+		uint32_t h = atomic_load(&p->runqhead);
+		uint32_t t = atomic_load(&p->runqtail);
+		struct mn_g *n = atomic_load(&p->runnext);
+
+		if (t == atomic_load(&p->runqtail))
+			return h == t && n == NULL;
+	}
+}
+
+uint32_t mn_runqlen(struct mn_p *p)
+{
+	uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_relaxed);
+	uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
+
+	return (t - h) + (atomic_load_explicit(&p->runnext,
+					       memory_order_relaxed) != NULL);
+}
+
+/*
+ * Grab half of p's queue into batch[batchhead...] (a ring of MN_RUNQ_SIZE).
+ * Called by thieves.  Returns the number taken.
+ */
+uint32_t mn_runqgrab(struct mn_p *p, struct mn_g **batch, uint32_t batchhead,
+		     bool steal_runnext)
+{
+	for (;;) {
+		uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
+		uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_acquire);
+		uint32_t n = t - h;
+
+		n = n - n / 2;
+		if (n == 0) {
+			struct mn_g *next;
+
+			if (!steal_runnext)
+				return 0;
+			next = atomic_load_explicit(&p->runnext,
+						    memory_order_relaxed);
+			if (!next)
+				return 0;
+			/*
+			 * The owner is probably about to run it (it just
+			 * readied it and is blocking): give it a moment, so a
+			 * ping-pong pair stays on one P instead of bouncing.
+			 */
+			if (mn_pstatus(p) == MNSCHED_P_RUNNING) {
+				for (int i = 0; i < 200; i++)
+					__builtin_ia32_pause();
+				if (atomic_load_explicit(&p->runnext,
+						memory_order_relaxed) != next)
+					continue;
+			}
+			if (!atomic_compare_exchange_strong_explicit(&p->runnext,
+					&next, NULL, memory_order_acquire,
+					memory_order_relaxed))
+				continue;
+			batch[batchhead % MN_RUNQ_SIZE] = next;
+			return 1;
+		}
+		if (n > MN_RUNQ_SIZE / 2)
+			continue;	/* read inconsistent h and t */
+		for (uint32_t i = 0; i < n; i++)
+			batch[(batchhead + i) % MN_RUNQ_SIZE] =
+				atomic_load_explicit(&p->runq[(h + i) % MN_RUNQ_SIZE],
+						     memory_order_relaxed);
+		if (atomic_compare_exchange_strong_explicit(&p->runqhead, &h,
+				h + n, memory_order_release, memory_order_relaxed))
+			return n;
+	}
+}
+
+/* ---- global queue (sched.lock held unless noted) ---- */
+
+void mn_globrunqput(struct mn_g *g)
+{
+	g->schedlink = NULL;
+	if (mn_sched.runqtail)
+		mn_sched.runqtail->schedlink = g;
+	else
+		mn_sched.runqhead = g;
+	mn_sched.runqtail = g;
+	atomic_fetch_add(&mn_sched.runqsize, 1);
+}
+
+/* Takes sched.lock itself. */
+void mn_globrunqput_batch(struct mn_g *head, struct mn_g *tail, int n)
+{
+	tail->schedlink = NULL;
+	mn_lock(&mn_sched.lock);
+	if (mn_sched.runqtail)
+		mn_sched.runqtail->schedlink = head;
+	else
+		mn_sched.runqhead = head;
+	mn_sched.runqtail = tail;
+	atomic_fetch_add(&mn_sched.runqsize, n);
+	mn_unlock(&mn_sched.lock);
+}
+
+/* Take one G to run and up to half of a local queue's worth into p. */
+struct mn_g *mn_globrunqget(struct mn_p *p, int max)
+{
+	int32_t sz = atomic_load(&mn_sched.runqsize);
+	int32_t n;
+	struct mn_g *g;
+
+	if (sz == 0)
+		return NULL;
+	n = sz / mn_sched.nprocs + 1;
+	if (n > sz)
+		n = sz;
+	if (max > 0 && n > max)
+		n = max;
+	if (n > MN_RUNQ_SIZE / 2)
+		n = MN_RUNQ_SIZE / 2;
+	atomic_fetch_sub(&mn_sched.runqsize, n);
+	g = mn_sched.runqhead;
+	mn_sched.runqhead = g->schedlink;
+	while (--n > 0) {
+		struct mn_g *g1 = mn_sched.runqhead;
+
+		mn_sched.runqhead = g1->schedlink;
+		mn_runqput(p, g1, false);
+	}
+	if (!mn_sched.runqhead)
+		mn_sched.runqtail = NULL;
+	return g;
+}

@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * runtime.h - the scheduler's internal structures: G, M, P and sched.
+ *
+ * Ownership (read this before touching any field):
+ *
+ *  - A G is owned by whoever holds it: the M running it (status RUNNING or
+ *    SYSCALL), the run queue it sits in (RUNNABLE), or the wait queue it is
+ *    parked on (WAITING; the queue's lock protects it).  A G's saved context
+ *    (sp) is valid only after the switch away from it has completed: that is
+ *    why "make prev runnable" is never done by prev itself but by the code
+ *    that runs next on the same M (mn_after_switch), once prev's registers
+ *    are saved.
+ *  - A P is owned by at most one M at a time.  The owner pushes to its local
+ *    run queue and pops from it; thieves only CAS its head.  A P in state
+ *    SYSCALL is still owned by the M in the syscall, but sysmon (or, with the
+ *    module, a spare M) may take it with a CAS SYSCALL -> IDLE/RUNNING; the
+ *    returning M must CAS SYSCALL -> RUNNING to keep it.
+ *  - An M is an OS thread.  Its per-M state is reached only through
+ *    mn_curm(), which the compiler cannot cache across a switch (a G may
+ *    resume on another thread).
+ *  - sched.lock protects the global run queue, the idle P and idle M lists
+ *    and the M count.  npidle and nmspinning are also read without it.
+ *
+ * Races that are allowed (and why they are benign) are noted where they
+ * happen; the no-lost-wake-up argument is at the top of proc.c.
+ */
+#ifndef MN_RUNTIME_H
+#define MN_RUNTIME_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <pthread.h>
+#include <linux/mnsched.h>
+#include "mnsched.h"
+#include "park.h"
+#include "lock.h"
+#include "probes.h"
+
+#define likely(x)	__builtin_expect(!!(x), 1)
+#define unlikely(x)	__builtin_expect(!!(x), 0)
+#define MN_HIDDEN	__attribute__((visibility("hidden")))
+#define MN_CACHELINE	64
+
+#define MN_RUNQ_SIZE	256	/* local run queue slots (power of two) */
+#define MN_RUNNEXT_CAP	32	/* runnext taken this often in a row, then the queue */
+#define MN_GLOBAL_TICK	61	/* every 61st schedtick look at the global queue first */
+#define MN_STEAL_PASSES	4
+#define MN_PREEMPT_NS	(10 * 1000 * 1000)
+
+enum mn_gstatus {
+	MN_G_IDLE,		/* allocated, not yet started / in a free pool */
+	MN_G_RUNNABLE,
+	MN_G_RUNNING,
+	MN_G_SYSCALL,
+	MN_G_WAITING,
+	MN_G_DEAD,
+};
+
+enum mn_waitreason {
+	MN_WAIT_NONE,
+	MN_WAIT_CHAN_SEND,
+	MN_WAIT_CHAN_RECV,
+	MN_WAIT_SELECT,
+	MN_WAIT_SELECT_NO_CASES,
+	MN_WAIT_SLEEP,
+	MN_WAIT_MUTEX,
+	MN_WAIT_RWMUTEX,
+	MN_WAIT_COND,
+	MN_WAIT_WG,
+	MN_WAIT_SEM,
+	MN_WAIT_ONCE,
+	MN_WAIT_IO,
+	MN_WAIT_CTX,
+	MN_WAIT_GLOBAL_QUEUE,	/* lost its P leaving a syscall */
+	MN_WAIT__COUNT,
+};
+MN_HIDDEN const char *mn_waitreason_str(int r);
+
+struct mn_m;
+struct mn_p;
+
+/*
+ * A G lives at the top of its own stack slot (see stack.c), so a parked G
+ * costs its stack's touched pages and nothing else.
+ */
+struct mn_g {
+	void *sp;			/* saved stack pointer when not running */
+	struct mn_g *schedlink;		/* global run queue, free pools */
+	_Atomic int status;		/* enum mn_gstatus */
+	int waitreason;
+	uint64_t goid;
+	void (*fn)(void *);
+	void *arg;
+	char *stack_lo;			/* lowest usable byte (above the guard page) */
+	char *stack_hi;			/* top of the usable stack (the G itself) */
+	char *slot;			/* start of the stack slot (guard page) */
+	uint32_t sclass;		/* stack size class (stack.c) */
+	bool is_main;
+	bool is_g0;
+	/* channel and select waits (chan.c, select.c) */
+	void *param;			/* sudog that woke us (select) */
+	bool selectdone_pad;
+	_Atomic uint32_t selectdone;
+	const char *name;
+	uint64_t parent;		/* goid of the creator */
+	uint64_t runnable_since;	/* ns, for latency tools */
+	struct mn_timer *sleep_timer;	/* timer.c */
+	/* sanitizers (san.h) */
+	void *asan_fake_stack;
+	void *tsan_fiber;
+};
+
+/* One P.  Hot fields first; thieves only touch runqhead and runnext. */
+struct mn_p {
+	int id;
+	struct mnsched_pstate *sh;	/* shared state: kmod page or local copy */
+	struct mn_m *m;			/* owner, NULL when idle */
+	struct mn_p *link;		/* idle list */
+	uint64_t schedtick;
+	uint32_t runnext_streak;
+	uint32_t fastrand;
+	bool preempt;			/* sysmon: the running G should yield */
+	uint64_t goidcache, goidcacheend;
+	struct mn_stack_pool *pool;	/* stack.c */
+	struct mn_timers *timers;	/* timer.c */
+	_Atomic int64_t timer0_when;	/* earliest timer (ns), 0 for none */
+	void *io;			/* uring.c */
+
+	_Alignas(MN_CACHELINE) _Atomic uint32_t runqhead;	/* thieves CAS */
+	_Alignas(MN_CACHELINE) _Atomic uint32_t runqtail;	/* owner stores */
+	struct mn_g *_Atomic runnext;
+	struct mn_g *_Atomic runq[MN_RUNQ_SIZE];
+};
+
+/* What the code that runs next on an M must do with the G that left. */
+enum mn_pending {
+	MN_AFTER_NONE,
+	MN_AFTER_READY_LOCAL,	/* prev yielded: tail of the local queue */
+	MN_AFTER_UNLOCK,	/* prev parked: release the lock it parked under */
+	MN_AFTER_CALL,		/* prev parked: call fn(prev, arg) */
+	MN_AFTER_GLOBAL,	/* prev lost its P: global queue */
+	MN_AFTER_FREE,		/* prev is dead: back to the stack pool */
+};
+
+struct mn_m {
+	struct mn_g g0;			/* the scheduler context on the thread's stack */
+	struct mn_g *curg;		/* G running on this M (g0 when scheduling) */
+	struct mn_p *p;
+	struct mn_p *nextp;		/* P handed over by startm */
+	struct mn_p *oldp;		/* P held before a syscall */
+	int id;
+	bool spinning;
+	bool is_spare;
+	int pending;			/* enum mn_pending */
+	struct mn_g *pending_g;
+	void (*pending_fn)(struct mn_g *g, void *arg);
+	void *pending_arg;
+	struct mn_m *schedlink;		/* idle M list */
+	struct mn_m *alllink;
+	struct mn_park_state park;
+	pthread_t thread;
+	pid_t tid;
+	uint32_t fastrand;
+	uint64_t syscall_enter_ns;
+	void *altstack;
+};
+
+struct mn_sched {
+	struct mn_lock lock;
+	/* global run queue */
+	struct mn_g *runqhead, *runqtail;
+	_Atomic int32_t runqsize;
+	/* idle Ps and Ms */
+	struct mn_p *pidle;
+	_Atomic int32_t npidle;
+	_Atomic int32_t nmspinning;
+	struct mn_m *midle;
+	int32_t nmidle;
+	int32_t mcount;
+	int32_t nmspare;		/* kmod spare Ms */
+	_Atomic int32_t nmsyscall;	/* Ms in a syscall whose G counts as running */
+	struct mn_m *allm;
+	/* Ps */
+	int nprocs;
+	struct mn_p **allp;
+	struct mnsched_pstate *pstates;	/* nprocs structs, PAGE_SIZE stride when kmod */
+	size_t pstate_stride;
+	/* ids */
+	_Atomic uint64_t goidgen;
+	_Atomic int32_t mnext;
+	/* lifetime */
+	_Atomic bool started;
+	_Atomic bool done;		/* main G returned */
+	_Atomic uint32_t main_done_word;/* futex the mn_main caller waits on */
+	_Atomic int64_t ngsys;		/* Gs in a syscall right now */
+	_Atomic int64_t nglive;		/* Gs alive (created, not dead) */
+	const struct mn_parker *parker;
+	int64_t start_ns;
+	/* debug */
+	int schedtrace_ms;
+	bool scheddetail;
+	bool deadlock_off;
+};
+
+extern struct mn_sched mn_sched MN_HIDDEN;
+
+/* ---- per-M state, reached without letting the compiler cache it ---- */
+
+extern __thread struct mn_m *mn_tls_m
+	__attribute__((tls_model("initial-exec"))) MN_HIDDEN;
+
+/*
+ * The asm is volatile, so every call loads %fs-relative afresh: a G that
+ * migrated between two calls sees its new M.  Plain TLS access would let
+ * the compiler reuse the address computed on the old thread.
+ */
+static inline struct mn_m *mn_curm(void)
+{
+	struct mn_m *m;
+
+	__asm__ volatile("movq mn_tls_m@gottpoff(%%rip), %0\n\t"
+			 "movq %%fs:(%0), %0"
+			 : "=r"(m));
+	return m;
+}
+
+static inline void mn_setm(struct mn_m *m)
+{
+	mn_tls_m = m;
+}
+
+static inline struct mn_g *mn_curg(void)
+{
+	struct mn_m *m = mn_curm();
+
+	return m ? m->curg : NULL;
+}
+
+/* ---- P state, in the shared struct so the module can read it ---- */
+
+static inline uint32_t mn_pstatus(struct mn_p *p)
+{
+	return __atomic_load_n(&p->sh->state, __ATOMIC_ACQUIRE);
+}
+
+static inline void mn_pstatus_set(struct mn_p *p, uint32_t s)
+{
+	__atomic_store_n(&p->sh->state, s, __ATOMIC_RELEASE);
+}
+
+static inline bool mn_pstatus_cas(struct mn_p *p, uint32_t old, uint32_t new)
+{
+	return __atomic_compare_exchange_n(&p->sh->state, &old, new, false,
+					   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+/* Per-P counters in the shared page; only the owner writes them. */
+#define MN_PCOUNT(p, field) \
+	__atomic_store_n(&(p)->sh->field, (p)->sh->field + 1, __ATOMIC_RELAXED)
+
+static inline uint32_t mn_fastrand(uint32_t *s)
+{
+	/* xorshift32: the state is never 0 */
+	uint32_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	*s = x;
+	return x;
+}
+
+uint64_t mn_nanotime(void) MN_HIDDEN;
+
+/* ---- context switch (switch_x86_64.S) ---- */
+
+/* Save callee-saved registers, MXCSR and the x87 control word on the
+ * current stack, store the stack pointer in *save, load to and return there. */
+void mn_ctx_switch(void **save, void *to) MN_HIDDEN;
+void mn_ctx_trampoline(void) MN_HIDDEN;
+
+/* ---- proc.c ---- */
+
+MN_HIDDEN void mn_fatal(const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 1, 2)));
+MN_HIDDEN struct mn_m *mn_need_m(const char *what);
+/* Park the running G (status WAITING, reason); after the switch the code
+ * running next calls unlockf(g, arg) (NULL: nothing). */
+MN_HIDDEN void mn_gopark(void (*unlockf)(struct mn_g *, void *), void *arg,
+			 int reason);
+/* Make a WAITING G runnable, in runnext of the caller's P. */
+MN_HIDDEN void mn_goready(struct mn_g *g);
+MN_HIDDEN void mn_after_switch(struct mn_m *m);
+MN_HIDDEN void mn_gopark_unlock(struct mn_lock *l, int reason);
+MN_HIDDEN void mn_wakep(void);
+MN_HIDDEN void mn_checkdead(void);
+MN_HIDDEN void mn_dump_gs(FILE *f);
+MN_HIDDEN void mn_handoffp(struct mn_p *p);
+MN_HIDDEN void mn_notify_unpark(struct mn_m *m);
+MN_HIDDEN bool mn_sched_has_timers_or_io(void);
+MN_HIDDEN void mn_preempt_check_slow(struct mn_m *m);
+
+static inline void mn_preempt_check(void)
+{
+	struct mn_m *m = mn_curm();
+
+	if (m && m->p && unlikely(m->p->preempt))
+		mn_preempt_check_slow(m);
+}
+
+/* ---- runq.c ---- */
+
+MN_HIDDEN void mn_runqput(struct mn_p *p, struct mn_g *g, bool next);
+MN_HIDDEN struct mn_g *mn_runqget(struct mn_p *p);
+MN_HIDDEN bool mn_runqempty(struct mn_p *p);
+MN_HIDDEN uint32_t mn_runqlen(struct mn_p *p);
+MN_HIDDEN void mn_globrunqput(struct mn_g *g);	/* sched.lock held */
+MN_HIDDEN void mn_globrunqput_batch(struct mn_g *head, struct mn_g *tail, int n);
+MN_HIDDEN struct mn_g *mn_globrunqget(struct mn_p *p, int max);	/* lock held */
+MN_HIDDEN uint32_t mn_runqgrab(struct mn_p *p, struct mn_g **batch,
+			       uint32_t batchhead, bool steal_runnext);
+
+/* ---- steal.c ---- */
+
+MN_HIDDEN struct mn_g *mn_steal_work(struct mn_m *m, bool *ran_timers);
+
+/* ---- stack.c ---- */
+
+MN_HIDDEN int mn_stack_init(void);
+MN_HIDDEN struct mn_stack_pool *mn_stack_pool_new(void);
+MN_HIDDEN struct mn_g *mn_galloc(struct mn_p *p, size_t stack_size);
+MN_HIDDEN void mn_gfree(struct mn_p *p, struct mn_g *g);
+MN_HIDDEN void mn_stack_check(struct mn_g *g);
+MN_HIDDEN void mn_stack_overflow(struct mn_g *g) __attribute__((noreturn));
+MN_HIDDEN int mn_stack_sigaltstack(struct mn_m *m);
+MN_HIDDEN void mn_for_each_g(void (*fn)(struct mn_g *g, void *arg), void *arg);
+extern bool mn_stack_guarded MN_HIDDEN;
+
+/* ---- sysmon.c ---- */
+
+MN_HIDDEN int mn_sysmon_start(void);
+MN_HIDDEN void mn_sysmon_wake(void);
+
+/* ---- timer.c: hooks the scheduler calls ---- */
+
+/* Run due timers of p; returns the next deadline (ns) or -1. */
+MN_HIDDEN int64_t mn_timers_run(struct mn_p *p, uint64_t now);
+static inline int64_t mn_timers_next(struct mn_p *p)
+{
+	int64_t w = atomic_load_explicit(&p->timer0_when, memory_order_relaxed);
+
+	return w ? w : -1;
+}
+MN_HIDDEN void mn_timers_init(struct mn_p *p);
+MN_HIDDEN bool mn_timers_any(void);
+
+/* ---- I/O hooks (uring.c; the blocking fallback has none) ---- */
+
+/* Reap completions without blocking; returns Gs made runnable (a list). */
+MN_HIDDEN struct mn_g *mn_io_poll(struct mn_p *p, int64_t timeout_ns);
+MN_HIDDEN bool mn_io_pending(void);
+
+/* ---- env.c ---- */
+
+MN_HIDDEN int mn_env_init(void);
+
+#endif /* MN_RUNTIME_H */

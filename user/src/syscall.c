@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+/*
+ * syscall.c - mn_syscall_enter / mn_syscall_exit: lend the P while blocked.
+ *
+ * enter: the G is SYSCALL, the P goes to state SYSCALL with no owner M in
+ *   user space (p->m = NULL, m->oldp = p).  Anyone may now take the P with
+ *   a CAS SYSCALL -> something: sysmon after one of its ticks (sysmon.c),
+ *   or, with the module, a spare M the kernel woke the moment this M
+ *   blocked.  The P's queues are not touched while it is in SYSCALL state.
+ * exit: CAS the old P back SYSCALL -> RUNNING (fast path; an ABA where the
+ *   P was taken and is again in SYSCALL for another M is harmless: a P in
+ *   SYSCALL runs nothing, and that M will find it gone and take the slow
+ *   path).  Else take any idle P.  Else the G goes to the global queue and
+ *   the M goes idle (via g0).
+ * Between enter and exit the G must not call other mn_* functions.
+ */
+#include "runtime.h"
+#include "san.h"
+
+void mn_syscall_enter(void)
+{
+	struct mn_m *m = mn_need_m("mn_syscall_enter");
+	struct mn_g *g = m->curg;
+	struct mn_p *p = m->p;
+
+	MN_PROBE(syscall_enter, g->goid, p->id);
+	atomic_store_explicit(&g->status, MN_G_SYSCALL, memory_order_relaxed);
+	atomic_fetch_add_explicit(&mn_sched.ngsys, 1, memory_order_relaxed);
+	MN_PCOUNT(p, syscalls);
+	__atomic_store_n(&p->sh->syscalltick, p->sh->syscalltick + 1,
+			 __ATOMIC_RELAXED);
+	m->oldp = p;
+	m->p = NULL;
+	p->m = NULL;
+	/* Release: everything above is visible to whoever takes the P. */
+	mn_pstatus_set(p, MNSCHED_P_SYSCALL);
+}
+
+void mn_syscall_exit_slow(struct mn_m *m, struct mn_g *g) MN_HIDDEN;
+
+void mn_syscall_exit(void)
+{
+	struct mn_m *m = mn_curm();
+	struct mn_g *g;
+	struct mn_p *p;
+
+	if (!m || !m->oldp)
+		mn_fatal("mn_syscall_exit without mn_syscall_enter");
+	g = m->curg;
+	p = m->oldp;
+	m->oldp = NULL;
+	atomic_fetch_sub_explicit(&mn_sched.ngsys, 1, memory_order_relaxed);
+	if (likely(mn_pstatus_cas(p, MNSCHED_P_SYSCALL, MNSCHED_P_RUNNING))) {
+		m->p = p;
+		p->m = m;
+		atomic_store_explicit(&g->status, MN_G_RUNNING,
+				      memory_order_relaxed);
+		MN_PROBE(syscall_exit, g->goid, p->id);
+		return;
+	}
+	mn_syscall_exit_slow(m, g);
+	MN_PROBE(syscall_exit, g->goid, mn_curm()->p->id);
+}
