@@ -162,5 +162,7 @@ struct mnsched_spare {
 #define MNSCHED_IOC_SET_P	_IO(MNSCHED_IOC_MAGIC, 6)
 /* Wait to be handed a P. */
 #define MNSCHED_IOC_SPARE	_IOWR(MNSCHED_IOC_MAGIC, 7, struct mnsched_spare)
+/* The calling thread stops being an M (its P, if any, is released). */
+#define MNSCHED_IOC_UNREGISTER	_IO(MNSCHED_IOC_MAGIC, 8)
 
 #endif /* _UAPI_MNSCHED_H */

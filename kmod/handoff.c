@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * handoff.c - blocked-M detection with preempt notifiers, and the handoff
+ * of its P to a spare M.
+ *
+ * sched_out runs with the runqueue lock held and interrupts off.  When the
+ * M holds a P in state SYSCALL and is no longer on the runqueue, it has
+ * blocked in the kernel: sched_out marks the P blocked in its page and
+ * queues an irq_work, which runs once the context switch is over and wakes
+ * a spare M with the P.  sched_in, when the blocked M runs again, clears the
+ * mark and cancels a handoff that has not happened yet.
+ *
+ * A dead task goes through sched_out one last time; that call queues the
+ * M's own irq_work, which queues the work that frees the M.  The M (and
+ * the module, through the reference each M holds) thus outlives the last
+ * notifier call.
+ */
+#include <linux/bitops.h>
+#include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/timekeeping.h>
+
+#include "mn.h"
+#include "trace.h"
+
+/**
+ * mn_pst_kwrite_begin() - start writing kernel fields of a P struct
+ * @pst: the P struct; its mn_p lock is held
+ *
+ * Makes @pst->kseq odd.
+ */
+void mn_pst_kwrite_begin(struct mnsched_pstate *pst)
+{
+	WRITE_ONCE(pst->kseq, pst->kseq + 1);
+	/* Odd kseq visible before the fields: pairs with the reader's smp_rmb(). */
+	smp_wmb();
+}
+
+/**
+ * mn_pst_kwrite_end() - finish writing kernel fields of a P struct
+ * @pst: the P struct; its mn_p lock is held
+ *
+ * Makes @pst->kseq even again.
+ */
+void mn_pst_kwrite_end(struct mnsched_pstate *pst)
+{
+	/* Fields visible before the even kseq: pairs with the reader's smp_rmb(). */
+	smp_wmb();
+	WRITE_ONCE(pst->kseq, pst->kseq + 1);
+}
+
+static void mn_sched_in(struct preempt_notifier *pn, int cpu)
+{
+	struct mn_m *m = container_of(pn, struct mn_m, pn);
+	struct mn_group *g = m->g;
+	int p = m->blocked_p;
+	unsigned long flags;
+	struct mn_p *kp;
+
+	if (likely(p < 0))
+		return;
+	m->blocked_p = -1;
+	kp = &g->ps[p];
+	raw_spin_lock_irqsave(&kp->lock, flags);
+	if (kp->blocker == m) {
+		kp->blocker = NULL;
+		clear_bit(p, g->pending);
+		mn_pst_kwrite_begin(g->pst[p]);
+		WRITE_ONCE(g->pst[p]->blocked, 0);
+		mn_pst_kwrite_end(g->pst[p]);
+	}
+	raw_spin_unlock_irqrestore(&kp->lock, flags);
+}
+
+static void mn_sched_out(struct preempt_notifier *pn, struct task_struct *next)
+{
+	struct mn_m *m = container_of(pn, struct mn_m, pn);
+	struct mn_group *g = m->g;
+	struct mnsched_pstate *pst;
+	struct mn_p *kp;
+	int p;
+
+	if (unlikely(READ_ONCE(current->__state) == TASK_DEAD)) {
+		/* Last switch away from this thread. */
+		irq_work_queue(&m->free_iw);
+		return;
+	}
+	p = READ_ONCE(m->p);
+	if (p < 0 || READ_ONCE(current->on_rq))
+		return;
+	if (READ_ONCE(g->dead) || current->mm != g->mm)
+		return;
+	pst = g->pst[p];
+	if (READ_ONCE(pst->state) != MNSCHED_P_SYSCALL)
+		return;
+
+	kp = &g->ps[p];
+	raw_spin_lock(&kp->lock);
+	if (READ_ONCE(m->p) != p || kp->blocker) {
+		raw_spin_unlock(&kp->lock);
+		return;
+	}
+	kp->blocker = m;
+	m->blocked_p = p;
+	mn_pst_kwrite_begin(pst);
+	WRITE_ONCE(pst->blocked, 1);
+	WRITE_ONCE(pst->blocked_since_ns, ktime_get_mono_fast_ns());
+	WRITE_ONCE(pst->k_blocks, pst->k_blocks + 1);
+	mn_pst_kwrite_end(pst);
+	set_bit(p, g->pending);
+	raw_spin_unlock(&kp->lock);
+
+	mn_count_event(MN_E_BLOCK);
+	trace_mnsched_block(m->id, p, current->pid);
+	/* No wake-ups under the runqueue lock: defer to after the switch. */
+	irq_work_queue(&g->iw);
+}
+
+struct preempt_ops mn_preempt_ops = {
+	.sched_in = mn_sched_in,
+	.sched_out = mn_sched_out,
+};
+
+/**
+ * mn_take_pending() - hand a pending blocked P to spare M @s
+ * @g: the group, lock held
+ * @s: the spare M, holding no P
+ *
+ * Ps whose state left SYSCALL meanwhile, or whose M already runs again,
+ * are dropped from the pending set.
+ *
+ * Return: the P now held by @s, or -1 when none is pending.
+ */
+int mn_take_pending(struct mn_group *g, struct mn_m *s)
+{
+	u32 nr_p = g->nr_p;
+	struct mnsched_pstate *pst;
+	struct mn_p *kp;
+	int from;
+	int p;
+
+	lockdep_assert_held(&g->lock);
+	for_each_set_bit(p, g->pending, nr_p) {
+		kp = &g->ps[p];
+		pst = g->pst[p];
+		raw_spin_lock(&kp->lock);
+		if (!test_and_clear_bit(p, g->pending) || !kp->blocker ||
+		    READ_ONCE(pst->state) != MNSCHED_P_SYSCALL) {
+			raw_spin_unlock(&kp->lock);
+			continue;
+		}
+		from = kp->blocker->id;
+		kp->blocker = NULL;
+		if (kp->owner && kp->owner != s)
+			WRITE_ONCE(kp->owner->p, -1);
+		kp->owner = s;
+		WRITE_ONCE(s->p, p);
+		mn_pst_kwrite_begin(pst);
+		WRITE_ONCE(pst->blocked, 0);
+		WRITE_ONCE(pst->k_handoffs, pst->k_handoffs + 1);
+		mn_pst_kwrite_end(pst);
+		raw_spin_unlock(&kp->lock);
+
+		mn_count_event(MN_E_HANDOFF);
+		trace_mnsched_handoff(p, from, s->id);
+		return p;
+	}
+	return -1;
+}
+
+/**
+ * mn_handoff_iw() - irq_work: hand pending Ps to waiting spare Ms
+ * @iw: the group's irq_work
+ */
+void mn_handoff_iw(struct irq_work *iw)
+{
+	struct mn_group *g = container_of(iw, struct mn_group, iw);
+	unsigned long flags;
+	struct mn_m *s;
+	int p;
+
+	spin_lock_irqsave(&g->lock, flags);
+	while (!READ_ONCE(g->dead) && !list_empty(&g->spares)) {
+		s = list_first_entry(&g->spares, struct mn_m, spare_node);
+		p = mn_take_pending(g, s);
+		if (p < 0)
+			break;
+		list_del_init(&s->spare_node);
+		WRITE_ONCE(s->handed_p, p);
+		wake_up(&s->wq);
+	}
+	spin_unlock_irqrestore(&g->lock, flags);
+}
+
+/**
+ * mn_m_free_iw() - irq_work raised by a dead M's last sched_out
+ * @iw: the M's free_iw
+ */
+void mn_m_free_iw(struct irq_work *iw)
+{
+	struct mn_m *m = container_of(iw, struct mn_m, free_iw);
+
+	queue_work(mn_wq, &m->free_work);
+}
+
+/**
+ * mn_m_free_work() - free the M of a dead thread
+ * @work: the M's free_work
+ *
+ * Drops the module reference the M held; module exit drains mn_wq, so this
+ * function finishes before the module text goes away.
+ */
+void mn_m_free_work(struct work_struct *work)
+{
+	struct mn_m *m = container_of(work, struct mn_m, free_work);
+
+	mn_m_release(m);
+	module_put(THIS_MODULE);
+}

@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: GPL-2.0
+# kmod/kmod.mk - mnsched.ko, included by the top-level Makefile.
+#
+#   make kmod             build kmod/mnsched.ko against KDIR
+#   make kmod-checkpatch  checkpatch.pl (from linux-source-6.1) on kmod/
+#   make kmod-dkms        install the sources under /usr/src and dkms install
+#
+# KDIR defaults to the running kernel's build directory when it exists, else
+# the newest installed Debian linux-headers-*-cloud-amd64 (the test VM's).
+
+KMOD_HDRS_DIR := $(shell ls -d /usr/src/linux-headers-*-cloud-amd64 2>/dev/null | sort -V | tail -n 1)
+KDIR	?= $(or $(wildcard /lib/modules/$(shell uname -r)/build),$(KMOD_HDRS_DIR))
+KMOD_C	:= $(sort $(wildcard kmod/*.c))
+KMOD_C	:= $(filter-out %.mod.c,$(KMOD_C))
+KMOD_H	:= $(sort $(wildcard kmod/*.h))
+KMOD_SRCS := $(KMOD_C) $(KMOD_H) kmod/Kbuild kmod/uapi/linux/mnsched.h
+KMOD_KO	:= kmod/mnsched.ko
+KMOD_VERSION := 0.1
+
+.PHONY: kmod kmod-checkpatch kmod-clean kmod-dkms
+
+kmod: $(KMOD_KO)
+
+$(KMOD_KO): $(KMOD_SRCS)
+	@if [ -z "$(KDIR)" ] || [ ! -d "$(KDIR)" ]; then \
+		echo "kmod: no kernel build directory (KDIR='$(KDIR)'); run tools/deps.sh (linux-headers-cloud-amd64)" >&2; \
+		exit 1; fi
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod modules
+
+# Build the module with plain `make` only where it cannot fail for want of
+# kernel headers.
+ifneq ($(KDIR),)
+ifneq ($(wildcard $(KDIR)/Makefile),)
+ALL_EXTRA += kmod
+endif
+endif
+
+CHECKPATCH := $(KSFT)/scripts/checkpatch.pl
+CHECKPATCH_FLAGS := --no-tree --quiet --terse --show-types --file
+# uapi headers cannot use the kernel's __aligned().
+CHECKPATCH_UAPI_FLAGS := --ignore PREFER_DEFINED_ATTRIBUTE_MACRO
+
+kmod-checkpatch: $(KSFT_STAMP)
+	@echo "  CHECKPATCH kmod/"
+	@$(CHECKPATCH) $(CHECKPATCH_FLAGS) $(KMOD_C) $(KMOD_H)
+	@$(CHECKPATCH) $(CHECKPATCH_FLAGS) $(CHECKPATCH_UAPI_FLAGS) kmod/uapi/linux/mnsched.h
+	@echo "  CHECKPATCH clean"
+
+kmod-dkms:
+	rm -rf /usr/src/mnsched-$(KMOD_VERSION)
+	mkdir -p /usr/src/mnsched-$(KMOD_VERSION)/uapi/linux
+	cp $(KMOD_C) $(KMOD_H) kmod/Kbuild kmod/dkms.conf /usr/src/mnsched-$(KMOD_VERSION)/
+	cp kmod/uapi/linux/mnsched.h /usr/src/mnsched-$(KMOD_VERSION)/uapi/linux/
+	dkms install mnsched/$(KMOD_VERSION)
+
+kmod-clean:
+	rm -f kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd \
+	      kmod/modules.order kmod/Module.symvers kmod/.*.o.d
+	rm -rf kmod/.tmp_versions
+
+CLEAN_EXTRA += kmod-clean

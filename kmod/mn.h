@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * mn.h - internal declarations of mnsched.ko.
+ *
+ * Locking, outermost first:
+ *   mn_group.cfg_lock (mutex)  CONFIG, mmap
+ *   mn_group.lock (spinlock, irq-safe)  spare list, P owners, pending handoffs
+ *   mn_p.lock (raw spinlock, leaf)  kernel-written pstate fields, blocker
+ * The preempt notifiers run under the runqueue lock and take only the leaf
+ * mn_p.lock; nothing that holds mn_p.lock wakes a task, so the order
+ * rq lock -> mn_p.lock is the only one involving scheduler locks.
+ * M ids live in an xarray; lookups are RCU, Ms are freed with kfree_rcu().
+ */
+#ifndef _MN_H
+#define _MN_H
+
+#include <linux/types.h>
+#include <linux/atomic.h>
+#include <linux/bitmap.h>
+#include <linux/irq_work.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/preempt.h>
+#include <linux/rcupdate.h>
+#include <linux/refcount.h>
+#include <linux/spinlock.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
+#include <linux/xarray.h>
+
+#include "uapi/linux/mnsched.h"
+
+struct mm_struct;
+struct page;
+struct task_struct;
+struct vm_area_struct;
+
+/**
+ * struct mn_p - kernel-side state of one P
+ * @lock: leaf lock for the kernel-written fields of the P's pstate and @blocker
+ * @owner: M that holds the P (SET_P or a handoff), NULL for none; written
+ *	under the group lock and @lock
+ * @blocker: M whose blocking marked the P blocked, until it runs again or the
+ *	P is handed off; under @lock
+ */
+struct mn_p {
+	raw_spinlock_t lock;
+	struct mn_m *owner;
+	struct mn_m *blocker;
+};
+
+/**
+ * struct mn_group - what one open() of /dev/mnsched creates
+ * @ref: one for the open file, one per registered M
+ * @mm: address space of the opener (mmgrab'd); only it may use the group
+ * @tgid: thread group id of the opener, for tracing
+ * @cfg_lock: serializes CONFIG
+ * @lock: protects @spares, @nr_m, P owners, handoff delivery
+ * @nr_p: number of Ps, 0 before CONFIG; written once (release/acquire)
+ * @pages: the P pages, one per P
+ * @pst: kernel addresses of the P structs (start of each page)
+ * @ps: kernel-side P state, @nr_p entries
+ * @ms: registered Ms by id (RCU lookups)
+ * @nr_m: number of registered Ms
+ * @next_id: next M id to try (ids are allocated cyclically)
+ * @spares: Ms waiting in SPARE, oldest first
+ * @pending: Ps whose M blocked and that wait for a spare M
+ * @iw: irq_work that hands pending Ps to spare Ms
+ * @dead: set when the file is released; notifiers then do nothing
+ */
+struct mn_group {
+	refcount_t ref;
+	struct mm_struct *mm;
+	pid_t tgid;
+	struct mutex cfg_lock;
+	spinlock_t lock;
+	u32 nr_p;
+	struct page **pages;
+	struct mnsched_pstate **pst;
+	struct mn_p *ps;
+	struct xarray ms;
+	u32 nr_m;
+	u32 next_id;
+	struct list_head spares;
+	DECLARE_BITMAP(pending, MNSCHED_MAX_P);
+	struct irq_work iw;
+	bool dead;
+};
+
+/**
+ * struct mn_m - a registered M (one thread)
+ * @pn: preempt notifier, registered on @task
+ * @g: the group (one reference held)
+ * @task: the thread (one reference held)
+ * @id: M id, index in @g->ms
+ * @p: P held according to the kernel, -1 for none; written under the group
+ *	lock and the P's lock, read locklessly by the notifiers
+ * @blocked_p: P this M's sched_out marked blocked, -1 for none (own context)
+ * @token: 1 when an UNPARK is pending
+ * @handed_p: P handed to this M while it waits in SPARE, -1 for none
+ * @spare_node: entry in @g->spares while waiting in SPARE
+ * @wq: where the thread waits in PARK, SWAP and SPARE
+ * @free_iw: raised by the last sched_out of the dead task
+ * @free_work: frees the M in process context
+ * @rcu: for kfree_rcu()
+ */
+struct mn_m {
+	struct preempt_notifier pn;
+	struct mn_group *g;
+	struct task_struct *task;
+	int id;
+	int p;
+	int blocked_p;
+	atomic_t token;
+	int handed_p;
+	struct list_head spare_node;
+	wait_queue_head_t wq;
+	struct irq_work free_iw;
+	struct work_struct free_work;
+	struct rcu_head rcu;
+};
+
+/* Counters shown in debugfs. */
+enum mn_alloc_counter {
+	MN_A_GROUPS,
+	MN_A_MS,
+	MN_A_PAGES,
+	MN_A_ARRAYS,
+	MN_A_NR,
+};
+
+enum mn_event_counter {
+	MN_E_REGISTER,
+	MN_E_PARK,
+	MN_E_UNPARK,
+	MN_E_SWAP,
+	MN_E_SPARE,
+	MN_E_BLOCK,
+	MN_E_HANDOFF,
+	MN_E_NR,
+};
+
+extern atomic_long_t mn_allocs[MN_A_NR];
+extern unsigned int mn_max_ms;
+extern struct workqueue_struct *mn_wq;
+
+void mn_count_event(enum mn_event_counter c);
+int mn_debugfs_init(void);
+void mn_debugfs_exit(void);
+
+/* main.c */
+void mn_group_get(struct mn_group *g);
+void mn_group_put(struct mn_group *g);
+
+/* pages.c */
+int mn_pages_alloc(struct mn_group *g, u32 nr_p);
+void mn_pages_free(struct mn_group *g);
+int mn_mmap(struct file *file, struct vm_area_struct *vma);
+
+/* park.c */
+struct mn_m *mn_current_m(struct mn_group *g);
+long mn_register(struct mn_group *g);
+long mn_unregister(struct mn_group *g);
+long mn_park(struct mn_group *g, void __user *uarg);
+long mn_unpark(struct mn_group *g, unsigned long id);
+long mn_swap(struct mn_group *g, void __user *uarg);
+long mn_set_p(struct mn_group *g, unsigned long arg);
+long mn_spare(struct mn_group *g, void __user *uarg);
+void mn_m_release(struct mn_m *m);
+
+/* handoff.c */
+extern struct preempt_ops mn_preempt_ops;
+void mn_handoff_iw(struct irq_work *iw);
+void mn_m_free_iw(struct irq_work *iw);
+void mn_m_free_work(struct work_struct *work);
+int mn_take_pending(struct mn_group *g, struct mn_m *s);
+void mn_give_p(struct mn_group *g, struct mn_m *m, int p);
+void mn_pst_kwrite_begin(struct mnsched_pstate *pst);
+void mn_pst_kwrite_end(struct mnsched_pstate *pst);
+
+#endif /* _MN_H */

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pages.c - the per-P pages: node-local allocation and mmap.
+ *
+ * Each P has one zeroed page, allocated on the NUMA node of the CPU the P
+ * is numbered after, with its struct mnsched_pstate at the start.  The
+ * kernel reads and writes it through its direct-map address (no faults:
+ * the preempt notifiers read it under the runqueue lock); user space maps
+ * the pages shared, read-write, never executable.
+ */
+#include <linux/cpumask.h>
+#include <linux/gfp.h>
+#include <linux/mm.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/topology.h>
+
+#include "mn.h"
+
+static int mn_p_node(u32 i)
+{
+	unsigned int n = num_online_cpus();
+	unsigned int cpu;
+
+	if (!n)
+		return NUMA_NO_NODE;
+	cpu = cpumask_nth(i % n, cpu_online_mask);
+	if (cpu >= nr_cpu_ids)
+		return NUMA_NO_NODE;
+	return cpu_to_node(cpu);
+}
+
+/**
+ * mn_pages_alloc() - allocate and initialize the P pages of a group
+ * @g: the group, not yet configured (cfg_lock held)
+ * @nr_p: number of Ps, 1..MNSCHED_MAX_P
+ *
+ * Return: 0 or -ENOMEM (nothing left allocated).
+ */
+int mn_pages_alloc(struct mn_group *g, u32 nr_p)
+{
+	u32 i;
+
+	g->pages = kcalloc(nr_p, sizeof(*g->pages), GFP_KERNEL);
+	g->pst = kcalloc(nr_p, sizeof(*g->pst), GFP_KERNEL);
+	g->ps = kcalloc(nr_p, sizeof(*g->ps), GFP_KERNEL);
+	if (!g->pages || !g->pst || !g->ps)
+		goto err;
+	atomic_long_add(3, &mn_allocs[MN_A_ARRAYS]);
+	for (i = 0; i < nr_p; i++) {
+		struct page *pg;
+
+		pg = alloc_pages_node(mn_p_node(i), GFP_KERNEL | __GFP_ZERO, 0);
+		if (!pg)
+			goto err_pages;
+		atomic_long_inc(&mn_allocs[MN_A_PAGES]);
+		g->pages[i] = pg;
+		g->pst[i] = page_address(pg);
+		g->pst[i]->m_id = -1;
+		g->pst[i]->state = MNSCHED_P_IDLE;
+		raw_spin_lock_init(&g->ps[i].lock);
+	}
+	return 0;
+
+err_pages:
+	while (i--) {
+		__free_page(g->pages[i]);
+		atomic_long_dec(&mn_allocs[MN_A_PAGES]);
+	}
+	atomic_long_sub(3, &mn_allocs[MN_A_ARRAYS]);
+err:
+	kfree(g->pages);
+	kfree(g->pst);
+	kfree(g->ps);
+	g->pages = NULL;
+	g->pst = NULL;
+	g->ps = NULL;
+	return -ENOMEM;
+}
+
+/**
+ * mn_pages_free() - free the P pages of a group being destroyed
+ * @g: the group
+ *
+ * Mappings still present keep their own page references.
+ */
+void mn_pages_free(struct mn_group *g)
+{
+	u32 i;
+
+	if (!g->pages)
+		return;
+	for (i = 0; i < g->nr_p; i++) {
+		__free_page(g->pages[i]);
+		atomic_long_dec(&mn_allocs[MN_A_PAGES]);
+	}
+	kfree(g->pages);
+	kfree(g->pst);
+	kfree(g->ps);
+	atomic_long_sub(3, &mn_allocs[MN_A_ARRAYS]);
+}
+
+/**
+ * mn_mmap() - map P pages: offset 0 is P 0, one page per P
+ * @file: the /dev/mnsched file
+ * @vma: the new mapping
+ *
+ * Return: 0; -EPERM from another mm or for an executable mapping; -EINVAL
+ * before CONFIG, for a private mapping, or past the last P.
+ */
+int mn_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct mn_group *g = file->private_data;
+	unsigned long npages = vma_pages(vma);
+	unsigned long pgoff = vma->vm_pgoff;
+	unsigned long i;
+	u32 nr_p;
+	int ret;
+
+	if (vma->vm_mm != g->mm || current->mm != g->mm)
+		return -EPERM;
+	/* Pairs with the release in mn_config(): the pages are set up. */
+	nr_p = smp_load_acquire(&g->nr_p);
+	if (!nr_p)
+		return -EINVAL;
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	if (vma->vm_flags & VM_EXEC)
+		return -EPERM;
+	if (pgoff >= nr_p || npages == 0 || npages > nr_p - pgoff)
+		return -EINVAL;
+
+	vma->vm_flags &= ~VM_MAYEXEC;
+	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP | VM_DONTCOPY;
+	for (i = 0; i < npages; i++) {
+		ret = vm_insert_page(vma, vma->vm_start + i * PAGE_SIZE,
+				     g->pages[pgoff + i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}

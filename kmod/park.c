@@ -1,0 +1,459 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * park.c - Ms: REGISTER, UNREGISTER, PARK, UNPARK, SWAP, SET_P, SPARE.
+ *
+ * An M is a thread with a preempt notifier registered on it.  Its wake-up
+ * token works like a binary semaphore: UNPARK sets it (at most one is kept)
+ * and wakes the M if it waits; PARK consumes it or waits for it.
+ */
+#include <linux/hrtimer.h>
+#include <linux/ktime.h>
+#include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "mn.h"
+#include "trace.h"
+
+/**
+ * mn_task_m() - the M registered on the current thread, in any group
+ *
+ * Only the thread itself changes its notifier list, so walking it from the
+ * thread needs no lock.
+ *
+ * Return: the M or NULL.
+ */
+static struct mn_m *mn_task_m(void)
+{
+	struct preempt_notifier *pn;
+
+	hlist_for_each_entry(pn, &current->preempt_notifiers, link) {
+		if (pn->ops == &mn_preempt_ops)
+			return container_of(pn, struct mn_m, pn);
+	}
+	return NULL;
+}
+
+/**
+ * mn_current_m() - the calling thread's M in group @g
+ * @g: the group
+ *
+ * Return: the M or NULL when the thread is not an M of @g.
+ */
+struct mn_m *mn_current_m(struct mn_group *g)
+{
+	struct mn_m *m = mn_task_m();
+
+	return m && m->g == g ? m : NULL;
+}
+
+/**
+ * mn_m_release() - detach an M from its group and free it
+ * @m: the M; its notifier is unregistered or its task is dead
+ *
+ * Process context.  Drops the references the M held.
+ */
+void mn_m_release(struct mn_m *m)
+{
+	struct mn_group *g = m->g;
+	struct mn_p *kp;
+	unsigned long flags;
+
+	spin_lock_irqsave(&g->lock, flags);
+	list_del_init(&m->spare_node);
+	if (m->p >= 0) {
+		kp = &g->ps[m->p];
+		raw_spin_lock(&kp->lock);
+		if (kp->owner == m)
+			kp->owner = NULL;
+		WRITE_ONCE(m->p, -1);
+		raw_spin_unlock(&kp->lock);
+	}
+	if (m->blocked_p >= 0) {
+		kp = &g->ps[m->blocked_p];
+		raw_spin_lock(&kp->lock);
+		if (kp->blocker == m) {
+			kp->blocker = NULL;
+			clear_bit(m->blocked_p, g->pending);
+			mn_pst_kwrite_begin(g->pst[m->blocked_p]);
+			WRITE_ONCE(g->pst[m->blocked_p]->blocked, 0);
+			mn_pst_kwrite_end(g->pst[m->blocked_p]);
+		}
+		raw_spin_unlock(&kp->lock);
+		m->blocked_p = -1;
+	}
+	g->nr_m--;
+	spin_unlock_irqrestore(&g->lock, flags);
+
+	xa_erase(&g->ms, m->id);
+	put_task_struct(m->task);
+	kfree_rcu(m, rcu);
+	atomic_long_dec(&mn_allocs[MN_A_MS]);
+	mn_group_put(g);
+}
+
+/* Unregister the current thread's notifier and free its M. */
+static void mn_m_unregister_current(struct mn_m *m)
+{
+	preempt_disable();
+	preempt_notifier_unregister(&m->pn);
+	preempt_enable();
+	mn_m_release(m);
+	module_put(THIS_MODULE);
+}
+
+/**
+ * mn_register() - MNSCHED_IOC_REGISTER: make the calling thread an M
+ * @g: the group
+ *
+ * A thread is an M of at most one group.  Registering again in the same
+ * group returns the same id; an M left over from a released file is freed
+ * and replaced.
+ *
+ * Return: the M id (>= 0), -EBUSY when the thread is an M of another open
+ * group, -ENOSPC past the max_ms module parameter, -ENOMEM.
+ */
+long mn_register(struct mn_group *g)
+{
+	struct mn_m *m = mn_task_m();
+	u32 id;
+	int ret;
+
+	if (m) {
+		if (m->g == g)
+			return m->id;
+		if (!READ_ONCE(m->g->dead))
+			return -EBUSY;
+		mn_m_unregister_current(m);
+	}
+
+	m = kzalloc(sizeof(*m), GFP_KERNEL);
+	if (!m)
+		return -ENOMEM;
+	m->g = g;
+	m->p = -1;
+	m->blocked_p = -1;
+	m->handed_p = -1;
+	atomic_set(&m->token, 0);
+	INIT_LIST_HEAD(&m->spare_node);
+	init_waitqueue_head(&m->wq);
+	init_irq_work(&m->free_iw, mn_m_free_iw);
+	INIT_WORK(&m->free_work, mn_m_free_work);
+	preempt_notifier_init(&m->pn, &mn_preempt_ops);
+
+	spin_lock_irq(&g->lock);
+	if (g->nr_m >= READ_ONCE(mn_max_ms)) {
+		spin_unlock_irq(&g->lock);
+		ret = -ENOSPC;
+		goto err_free;
+	}
+	g->nr_m++;
+	spin_unlock_irq(&g->lock);
+
+	/* Cyclic ids: a stale id held by user space rarely names a new M. */
+	ret = xa_alloc_cyclic(&g->ms, &id, m, xa_limit_31b, &g->next_id, GFP_KERNEL);
+	if (ret < 0) {
+		spin_lock_irq(&g->lock);
+		g->nr_m--;
+		spin_unlock_irq(&g->lock);
+		ret = ret == -EBUSY ? -ENOSPC : ret;
+		goto err_free;
+	}
+	m->id = id;
+	atomic_long_inc(&mn_allocs[MN_A_MS]);
+	get_task_struct(current);
+	m->task = current;
+	mn_group_get(g);
+	/* The notifier code must outlive the thread's last sched_out. */
+	__module_get(THIS_MODULE);
+	preempt_disable();
+	preempt_notifier_register(&m->pn);
+	preempt_enable();
+
+	mn_count_event(MN_E_REGISTER);
+	trace_mnsched_register(g->tgid, current->pid, m->id);
+	return m->id;
+
+err_free:
+	kfree(m);
+	return ret;
+}
+
+/**
+ * mn_unregister() - MNSCHED_IOC_UNREGISTER: the calling thread stops being an M
+ * @g: the group
+ *
+ * Return: 0, or -ESRCH when the thread is not an M of @g.
+ */
+long mn_unregister(struct mn_group *g)
+{
+	struct mn_m *m = mn_current_m(g);
+
+	if (!m)
+		return -ESRCH;
+	mn_m_unregister_current(m);
+	return 0;
+}
+
+/* Wake @m: set its token and wake it if it waits. */
+static void mn_wake_m(struct mn_m *m)
+{
+	/* atomic_xchg() is a full barrier, pairing with the waiter's. */
+	atomic_xchg(&m->token, 1);
+	/*
+	 * The barrier above orders the token before the check, pairing with
+	 * set_current_state() in the waiter: either it sees the token or we
+	 * see it on the queue.
+	 */
+	if (waitqueue_active(&m->wq))
+		wake_up(&m->wq);
+}
+
+/*
+ * Wait until @cond holds, for at most @timeout_ns (< 0: forever).
+ * Returns 0 when @cond held, -ETIMEDOUT, or -EINTR on a signal.
+ */
+#define mn_wait_event(m, cond, timeout_ns)					\
+({										\
+	long __r;								\
+	if (cond)								\
+		__r = 0;							\
+	else if ((timeout_ns) == 0)						\
+		__r = -ETIME;							\
+	else if ((timeout_ns) < 0)						\
+		__r = wait_event_interruptible((m)->wq, cond);			\
+	else									\
+		__r = wait_event_interruptible_hrtimeout((m)->wq, cond,		\
+							 ns_to_ktime(timeout_ns)); \
+	__r == -ETIME ? -ETIMEDOUT : __r ? -EINTR : 0;				\
+})
+
+static long mn_park_self(struct mn_m *m, s64 timeout_ns)
+{
+	u64 t0 = ktime_get_ns();
+	long ret;
+
+	mn_count_event(MN_E_PARK);
+	ret = mn_wait_event(m, atomic_xchg(&m->token, 0), timeout_ns);
+	trace_mnsched_park(m->id, timeout_ns, ret, ktime_get_ns() - t0);
+	return ret;
+}
+
+/**
+ * mn_park() - MNSCHED_IOC_PARK: wait for an UNPARK, a timeout or a signal
+ * @g: the group
+ * @uarg: struct mnsched_park
+ *
+ * Return: 0 when unparked, -ETIMEDOUT, -EINTR, -EFAULT, -EINVAL for flags,
+ * -ESRCH when the caller is not an M of @g.
+ */
+long mn_park(struct mn_group *g, void __user *uarg)
+{
+	struct mnsched_park a;
+	struct mn_m *m;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.flags || a.__pad)
+		return -EINVAL;
+	m = mn_current_m(g);
+	if (!m)
+		return -ESRCH;
+	return mn_park_self(m, a.timeout_ns);
+}
+
+static long mn_unpark_id(struct mn_group *g, unsigned long id, int from)
+{
+	struct mn_m *m;
+
+	if (id > INT_MAX)
+		return -EINVAL;
+	rcu_read_lock();
+	m = xa_load(&g->ms, id);
+	if (!m) {
+		rcu_read_unlock();
+		return -ESRCH;
+	}
+	mn_wake_m(m);
+	rcu_read_unlock();
+	mn_count_event(MN_E_UNPARK);
+	trace_mnsched_unpark(from, (int)id);
+	return 0;
+}
+
+/**
+ * mn_unpark() - MNSCHED_IOC_UNPARK: wake M @id, or keep the token for it
+ * @g: the group
+ * @id: the M id (the argument itself)
+ *
+ * Any thread of the process may call it, registered or not.
+ *
+ * Return: 0, -EINVAL for an id out of range, -ESRCH for no such M.
+ */
+long mn_unpark(struct mn_group *g, unsigned long id)
+{
+	struct mn_m *self = mn_current_m(g);
+
+	return mn_unpark_id(g, id, self ? self->id : -1);
+}
+
+/**
+ * mn_swap() - MNSCHED_IOC_SWAP: unpark a target M and park the caller
+ * @g: the group
+ * @uarg: struct mnsched_swap
+ *
+ * Return: as mn_park(); -ESRCH (without parking) when the target does not
+ * exist.
+ */
+long mn_swap(struct mn_group *g, void __user *uarg)
+{
+	struct mnsched_swap a;
+	struct mn_m *m;
+	long ret;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.flags)
+		return -EINVAL;
+	m = mn_current_m(g);
+	if (!m)
+		return -ESRCH;
+	ret = mn_unpark_id(g, a.target, m->id);
+	if (ret)
+		return ret;
+	mn_count_event(MN_E_SWAP);
+	trace_mnsched_swap(m->id, a.target);
+	return mn_park_self(m, a.timeout_ns);
+}
+
+/**
+ * mn_give_p() - make @m the holder of P @p, or of none when @p < 0
+ * @g: the group, lock held
+ * @m: the M
+ * @p: P index or -1
+ *
+ * The previous holder of @p, if another M, no longer holds it.
+ */
+void mn_give_p(struct mn_group *g, struct mn_m *m, int p)
+{
+	struct mn_p *kp;
+
+	lockdep_assert_held(&g->lock);
+	if (m->p >= 0) {
+		kp = &g->ps[m->p];
+		raw_spin_lock(&kp->lock);
+		if (kp->owner == m)
+			kp->owner = NULL;
+		WRITE_ONCE(m->p, -1);
+		raw_spin_unlock(&kp->lock);
+	}
+	if (p < 0)
+		return;
+	kp = &g->ps[p];
+	raw_spin_lock(&kp->lock);
+	if (kp->owner && kp->owner != m)
+		WRITE_ONCE(kp->owner->p, -1);
+	kp->owner = m;
+	WRITE_ONCE(m->p, p);
+	raw_spin_unlock(&kp->lock);
+}
+
+/**
+ * mn_set_p() - MNSCHED_IOC_SET_P: tell the kernel which P the caller holds
+ * @g: the group
+ * @arg: P index, or -1 (as long or as u32) for none
+ *
+ * An M that holds a P in state SYSCALL and blocks gets the P handed to a
+ * spare M.  A P is held by one M at a time: setting it takes it from its
+ * previous holder.
+ *
+ * Return: 0, -EINVAL for an index out of range or before CONFIG, -ESRCH when
+ * the caller is not an M of @g.
+ */
+long mn_set_p(struct mn_group *g, unsigned long arg)
+{
+	/* Pairs with the release in mn_config(). */
+	u32 nr_p = smp_load_acquire(&g->nr_p);
+	struct mn_m *m;
+	int p;
+
+	if ((long)arg == -1 || arg == U32_MAX)
+		p = -1;
+	else if (arg < nr_p)
+		p = arg;
+	else
+		return -EINVAL;
+	m = mn_current_m(g);
+	if (!m)
+		return -ESRCH;
+	spin_lock_irq(&g->lock);
+	mn_give_p(g, m, p);
+	spin_unlock_irq(&g->lock);
+	return 0;
+}
+
+/**
+ * mn_spare() - MNSCHED_IOC_SPARE: wait to be handed the P of a blocked M
+ * @g: the group
+ * @uarg: struct mnsched_spare
+ *
+ * The caller first gives up any P it holds.  It returns with @p set when a
+ * P is handed to it (it then holds it, as after SET_P), with @p = -1 when
+ * woken by UNPARK (the token is consumed), or with an error.
+ *
+ * Return: 0, -ETIMEDOUT, -EINTR, -EFAULT, -EINVAL for flags or before
+ * CONFIG, -ESRCH when the caller is not an M of @g.
+ */
+long mn_spare(struct mn_group *g, void __user *uarg)
+{
+	struct mnsched_spare a;
+	struct mn_m *m;
+	long ret;
+	int p;
+
+	if (copy_from_user(&a, uarg, sizeof(a)))
+		return -EFAULT;
+	if (a.flags)
+		return -EINVAL;
+	/* Pairs with the release in mn_config(). */
+	if (!smp_load_acquire(&g->nr_p))
+		return -EINVAL;
+	m = mn_current_m(g);
+	if (!m)
+		return -ESRCH;
+	mn_count_event(MN_E_SPARE);
+
+	spin_lock_irq(&g->lock);
+	mn_give_p(g, m, -1);
+	m->handed_p = -1;
+	p = mn_take_pending(g, m);
+	if (p < 0)
+		list_add_tail(&m->spare_node, &g->spares);
+	spin_unlock_irq(&g->lock);
+
+	if (p < 0) {
+		ret = mn_wait_event(m, READ_ONCE(m->handed_p) >= 0 ||
+				       atomic_read(&m->token), a.timeout_ns);
+		spin_lock_irq(&g->lock);
+		list_del_init(&m->spare_node);
+		p = m->handed_p;
+		m->handed_p = -1;
+		spin_unlock_irq(&g->lock);
+		/* A P handed over wins over a timeout or a signal. */
+		if (p < 0) {
+			if (atomic_xchg(&m->token, 0))
+				ret = 0;
+			else if (!ret)
+				ret = -EINTR;
+			if (ret)
+				return ret;
+		}
+	}
+	a.p = p;
+	if (put_user(a.p, &((struct mnsched_spare __user *)uarg)->p))
+		return -EFAULT;
+	return 0;
+}

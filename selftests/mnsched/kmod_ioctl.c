@@ -1,0 +1,453 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kmod_ioctl.c - every /dev/mnsched ioctl with valid and invalid input,
+ * and the rule that only the opener's process may use a file.
+ */
+#include <sys/socket.h>
+#include <sys/syscall.h>
+
+#include "kselftest_harness.h"
+#include "kmod_util.h"
+
+#define BAD_PTR ((void *)0xffff888000000000ull)
+
+TEST(version)
+{
+	struct mnsched_version v;
+	int fd;
+
+	MN_REQUIRE_DEV();
+	fd = mn_open();
+	ASSERT_LE(0, fd);
+	memset(&v, 0xa5, sizeof(v));
+	ASSERT_EQ(0, mn_ioc_p(fd, MNSCHED_IOC_VERSION, &v));
+	EXPECT_EQ(MNSCHED_ABI_VERSION, v.abi);
+	EXPECT_EQ(MNSCHED_MAX_P, v.max_p);
+	EXPECT_LT(0, v.max_m);
+	EXPECT_EQ(getpagesize(), v.page_size);
+	close(fd);
+}
+
+TEST(version_efault)
+{
+	int fd;
+
+	MN_REQUIRE_DEV();
+	fd = mn_open();
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-EFAULT, mn_ioc_p(fd, MNSCHED_IOC_VERSION, NULL));
+	EXPECT_EQ(-EFAULT, mn_ioc_p(fd, MNSCHED_IOC_VERSION, (void *)1));
+	EXPECT_EQ(-EFAULT, mn_ioc_p(fd, MNSCHED_IOC_VERSION, BAD_PTR));
+	close(fd);
+}
+
+TEST(unknown_ioctl)
+{
+	int fd;
+
+	MN_REQUIRE_DEV();
+	fd = mn_open();
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-ENOTTY, mn_ioc(fd, _IO(MNSCHED_IOC_MAGIC, 99), 0));
+	EXPECT_EQ(-ENOTTY, mn_ioc(fd, _IOR(MNSCHED_IOC_MAGIC, 0, __u64), 0));
+	EXPECT_EQ(-ENOTTY, mn_ioc(fd, _IOWR('T', 1, int), 0));
+	/* A wrong size in a known command number is another command. */
+	EXPECT_EQ(-ENOTTY, mn_ioc(fd, _IOW(MNSCHED_IOC_MAGIC, 3, __u32), 0));
+	close(fd);
+}
+
+TEST(config)
+{
+	struct mnsched_config c = { .nr_p = 4 };
+	int fd;
+
+	MN_REQUIRE_DEV();
+	fd = mn_open();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mn_ioc_p(fd, MNSCHED_IOC_CONFIG, &c));
+	EXPECT_EQ(4ull * getpagesize(), c.mmap_size);
+	/* Once per open file. */
+	EXPECT_EQ(-EBUSY, mn_config(fd, 4));
+	EXPECT_EQ(-EBUSY, mn_config(fd, 2));
+	close(fd);
+	fd = mn_open();
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, mn_config(fd, MNSCHED_MAX_P));
+	close(fd);
+}
+
+TEST(config_invalid)
+{
+	struct mnsched_config c = { .nr_p = 2, .flags = 1 };
+	int fd;
+
+	MN_REQUIRE_DEV();
+	fd = mn_open();
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-EINVAL, mn_config(fd, 0));
+	EXPECT_EQ(-EINVAL, mn_config(fd, MNSCHED_MAX_P + 1));
+	EXPECT_EQ(-EINVAL, mn_config(fd, 0xffffffffu));
+	EXPECT_EQ(-EINVAL, mn_ioc_p(fd, MNSCHED_IOC_CONFIG, &c));
+	EXPECT_EQ(-EFAULT, mn_ioc_p(fd, MNSCHED_IOC_CONFIG, NULL));
+	EXPECT_EQ(-EFAULT, mn_ioc_p(fd, MNSCHED_IOC_CONFIG, BAD_PTR));
+	/* Still unconfigured after all that. */
+	EXPECT_EQ(0, mn_config(fd, 1));
+	close(fd);
+}
+
+TEST(register_unregister)
+{
+	long id, id2;
+	int fd;
+
+	MN_REQUIRE_DEV();
+	fd = mn_open();
+	ASSERT_LE(0, fd);
+	id = mn_register(fd);
+	ASSERT_LE(0, id);
+	/* Idempotent for the same thread and file. */
+	id2 = mn_register(fd);
+	EXPECT_EQ(id, id2);
+	EXPECT_EQ(0, mn_ioc(fd, MNSCHED_IOC_UNREGISTER, 0));
+	EXPECT_EQ(-ESRCH, mn_ioc(fd, MNSCHED_IOC_UNREGISTER, 0));
+	EXPECT_EQ(-ESRCH, mn_park(fd, 0));
+	id2 = mn_register(fd);
+	EXPECT_LE(0, id2);
+	close(fd);
+}
+
+static pthread_barrier_t reg_bar;
+
+static void *reg_thread(void *arg)
+{
+	int fd = *(int *)arg;
+	long id = mn_register(fd);
+
+	/* Stay alive until all have registered: a dead M's id may be reused. */
+	pthread_barrier_wait(&reg_bar);
+	return (void *)id;
+}
+
+TEST(register_ids_distinct)
+{
+	pthread_t t[8];
+	long ids[8];
+	int fd, i, j;
+
+	MN_REQUIRE_DEV();
+	fd = mn_open();
+	ASSERT_LE(0, fd);
+	pthread_barrier_init(&reg_bar, NULL, 8);
+	for (i = 0; i < 8; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, reg_thread, &fd));
+	for (i = 0; i < 8; i++) {
+		void *r;
+
+		pthread_join(t[i], &r);
+		ids[i] = (long)r;
+		ASSERT_LE(0, ids[i]);
+		for (j = 0; j < i; j++)
+			EXPECT_NE(ids[j], ids[i]);
+	}
+	close(fd);
+}
+
+TEST(register_two_files)
+{
+	int a, b;
+
+	MN_REQUIRE_DEV();
+	a = mn_open();
+	b = mn_open();
+	ASSERT_LE(0, a);
+	ASSERT_LE(0, b);
+	ASSERT_LE(0, mn_register(a));
+	/* A thread is an M of one open file at a time. */
+	EXPECT_EQ(-EBUSY, mn_register(b));
+	/* Once that file is gone, its stale M is replaced. */
+	close(a);
+	EXPECT_LE(0, mn_register(b));
+	close(b);
+}
+
+struct lim {
+	int fd;
+	long ret;
+	pthread_barrier_t *bar;
+};
+
+static void *lim_thread(void *arg)
+{
+	struct lim *l = arg;
+
+	l->ret = mn_register(l->fd);
+	pthread_barrier_wait(l->bar);
+	return NULL;
+}
+
+TEST(register_limit)
+{
+	const char *param = "/sys/module/mnsched/parameters/max_ms";
+	pthread_barrier_t bar;
+	struct lim l[6];
+	pthread_t t[6];
+	char old[32] = "";
+	int fd, i, enospc = 0, ok = 0;
+	FILE *f;
+
+	MN_REQUIRE_DEV();
+	f = fopen(param, "r");
+	if (!f)
+		SKIP(return, "no %s", param);
+	ASSERT_NE(NULL, fgets(old, sizeof(old), f));
+	fclose(f);
+	f = fopen(param, "w");
+	if (!f)
+		SKIP(return, "cannot write %s (not root)", param);
+	fprintf(f, "4\n");
+	fclose(f);
+
+	fd = mn_open();
+	ASSERT_LE(0, fd);
+	pthread_barrier_init(&bar, NULL, 7);
+	for (i = 0; i < 6; i++) {
+		l[i].fd = fd;
+		l[i].bar = &bar;
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, lim_thread, &l[i]));
+	}
+	/* All six register while all are alive. */
+	pthread_barrier_wait(&bar);
+	for (i = 0; i < 6; i++) {
+		pthread_join(t[i], NULL);
+		ok += l[i].ret >= 0;
+		enospc += l[i].ret == -ENOSPC;
+	}
+	f = fopen(param, "w");
+	ASSERT_NE(NULL, f);
+	fputs(old, f);
+	fclose(f);
+	EXPECT_EQ(4, ok);
+	EXPECT_EQ(2, enospc);
+	close(fd);
+}
+
+TEST(park_invalid)
+{
+	struct mnsched_park a = { .timeout_ns = 0 };
+	int fd;
+
+	MN_REQUIRE_DEV();
+	fd = mn_open();
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-ESRCH, mn_park(fd, 0));
+	ASSERT_LE(0, mn_register(fd));
+	a.flags = 1;
+	EXPECT_EQ(-EINVAL, mn_ioc_p(fd, MNSCHED_IOC_PARK, &a));
+	a.flags = 0;
+	a.__pad = 1;
+	EXPECT_EQ(-EINVAL, mn_ioc_p(fd, MNSCHED_IOC_PARK, &a));
+	EXPECT_EQ(-EFAULT, mn_ioc_p(fd, MNSCHED_IOC_PARK, NULL));
+	EXPECT_EQ(-EFAULT, mn_ioc_p(fd, MNSCHED_IOC_PARK, BAD_PTR));
+	EXPECT_EQ(-ETIMEDOUT, mn_park(fd, 0));
+	close(fd);
+}
+
+TEST(unpark_invalid)
+{
+	long id;
+	int fd;
+
+	MN_REQUIRE_DEV();
+	fd = mn_open();
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-ESRCH, mn_unpark(fd, 0));
+	id = mn_register(fd);
+	ASSERT_LE(0, id);
+	EXPECT_EQ(-ESRCH, mn_unpark(fd, id + 1000));
+	EXPECT_EQ(-EINVAL, mn_unpark(fd, 1l << 40));
+	EXPECT_EQ(-EINVAL, mn_unpark(fd, -1));
+	EXPECT_EQ(0, mn_unpark(fd, id));
+	close(fd);
+}
+
+TEST(swap_invalid)
+{
+	struct mnsched_swap a = { .target = 0 };
+	uint64_t t0;
+	long id;
+	int fd;
+
+	MN_REQUIRE_DEV();
+	fd = mn_open();
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-ESRCH, mn_swap(fd, 0, 0));
+	id = mn_register(fd);
+	ASSERT_LE(0, id);
+	t0 = mn_now();
+	/* A missing target fails at once, without parking. */
+	EXPECT_EQ(-ESRCH, mn_swap(fd, id + 77, -1));
+	EXPECT_EQ(-EINVAL, mn_swap(fd, 0x80000000u, -1));
+	EXPECT_GT(100000000ull, mn_now() - t0);
+	a.target = id;
+	a.flags = 2;
+	EXPECT_EQ(-EINVAL, mn_ioc_p(fd, MNSCHED_IOC_SWAP, &a));
+	EXPECT_EQ(-EFAULT, mn_ioc_p(fd, MNSCHED_IOC_SWAP, NULL));
+	close(fd);
+}
+
+TEST(set_p)
+{
+	int fd;
+
+	MN_REQUIRE_DEV();
+	fd = mn_open();
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-EINVAL, mn_set_p(fd, 0));
+	ASSERT_EQ(0, mn_config(fd, 3));
+	EXPECT_EQ(-ESRCH, mn_set_p(fd, 0));
+	ASSERT_LE(0, mn_register(fd));
+	EXPECT_EQ(0, mn_set_p(fd, 0));
+	EXPECT_EQ(0, mn_set_p(fd, 2));
+	EXPECT_EQ(-EINVAL, mn_set_p(fd, 3));
+	EXPECT_EQ(-EINVAL, mn_set_p(fd, -2));
+	EXPECT_EQ(-EINVAL, mn_set_p(fd, 1l << 33));
+	EXPECT_EQ(0, mn_set_p(fd, -1));
+	EXPECT_EQ(0, mn_ioc(fd, MNSCHED_IOC_SET_P, 0xffffffffu));
+	close(fd);
+}
+
+TEST(spare_invalid)
+{
+	struct mnsched_spare a = { .timeout_ns = 0, .flags = 1 };
+	uint64_t t0;
+	int fd, p;
+
+	MN_REQUIRE_DEV();
+	fd = mn_open();
+	ASSERT_LE(0, fd);
+	ASSERT_LE(0, mn_register(fd));
+	EXPECT_EQ(-EINVAL, mn_spare(fd, 0, &p));
+	ASSERT_EQ(0, mn_config(fd, 2));
+	EXPECT_EQ(-EINVAL, mn_ioc_p(fd, MNSCHED_IOC_SPARE, &a));
+	EXPECT_EQ(-EFAULT, mn_ioc_p(fd, MNSCHED_IOC_SPARE, NULL));
+	EXPECT_EQ(-ETIMEDOUT, mn_spare(fd, 0, &p));
+	t0 = mn_now();
+	EXPECT_EQ(-ETIMEDOUT, mn_spare(fd, 10000000, &p));
+	EXPECT_LE(10000000ull, mn_now() - t0);
+	EXPECT_EQ(0, mn_ioc(fd, MNSCHED_IOC_UNREGISTER, 0));
+	EXPECT_EQ(-ESRCH, mn_spare(fd, 0, &p));
+	close(fd);
+}
+
+/* Results of the child's calls, reported through a pipe. */
+struct xres {
+	long version, reg, config, unpark;
+	int mmap_errno;
+};
+
+static void cross_child(int fd, int out)
+{
+	struct mnsched_version v;
+	struct xres r;
+	void *a;
+
+	r.version = mn_ioc_p(fd, MNSCHED_IOC_VERSION, &v);
+	r.reg = mn_register(fd);
+	r.config = mn_config(fd, 1);
+	r.unpark = mn_unpark(fd, 0);
+	a = mmap(NULL, getpagesize(), PROT_READ, MAP_SHARED, fd, 0);
+	r.mmap_errno = a == MAP_FAILED ? errno : 0;
+	if (write(out, &r, sizeof(r)) != sizeof(r))
+		_exit(1);
+	_exit(0);
+}
+
+TEST(cross_process_fork)
+{
+	struct xres r;
+	int fd, pfd[2], st;
+	pid_t pid;
+
+	MN_REQUIRE_DEV();
+	fd = open(MNSCHED_DEVICE, O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mn_config(fd, 1));
+	ASSERT_LE(0, mn_register(fd));
+	ASSERT_EQ(0, pipe(pfd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		cross_child(fd, pfd[1]);
+	ASSERT_EQ(sizeof(r), read(pfd[0], &r, sizeof(r)));
+	waitpid(pid, &st, 0);
+	EXPECT_EQ(-EPERM, r.version);
+	EXPECT_EQ(-EPERM, r.reg);
+	EXPECT_EQ(-EPERM, r.config);
+	EXPECT_EQ(-EPERM, r.unpark);
+	EXPECT_EQ(EPERM, r.mmap_errno);
+	/* The owner still can. */
+	EXPECT_EQ(0, mn_unpark(fd, 0));
+	close(fd);
+}
+
+TEST(cross_process_scm_rights)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct msghdr msg = { 0 };
+	struct cmsghdr *cm;
+	struct iovec iov;
+	struct xres r;
+	int sv[2], pfd[2], fd, st;
+	char c = 'x';
+	pid_t pid;
+
+	MN_REQUIRE_DEV();
+	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+	ASSERT_EQ(0, pipe(pfd));
+	/* The child exists before the file: it can only get it passed. */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int got = -1;
+
+		iov.iov_base = &c;
+		iov.iov_len = 1;
+		msg.msg_iov = &iov;
+		msg.msg_iovlen = 1;
+		msg.msg_control = cbuf;
+		msg.msg_controllen = sizeof(cbuf);
+		if (recvmsg(sv[1], &msg, 0) != 1)
+			_exit(2);
+		cm = CMSG_FIRSTHDR(&msg);
+		if (!cm || cm->cmsg_type != SCM_RIGHTS)
+			_exit(3);
+		memcpy(&got, CMSG_DATA(cm), sizeof(int));
+		cross_child(got, pfd[1]);
+	}
+	fd = mn_open();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, mn_config(fd, 1));
+	ASSERT_LE(0, mn_register(fd));
+	iov.iov_base = &c;
+	iov.iov_len = 1;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cbuf;
+	msg.msg_controllen = sizeof(cbuf);
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	ASSERT_EQ(1, sendmsg(sv[0], &msg, 0));
+	ASSERT_EQ(sizeof(r), read(pfd[0], &r, sizeof(r)));
+	waitpid(pid, &st, 0);
+	EXPECT_EQ(-EPERM, r.version);
+	EXPECT_EQ(-EPERM, r.reg);
+	EXPECT_EQ(-EPERM, r.config);
+	EXPECT_EQ(-EPERM, r.unpark);
+	EXPECT_EQ(EPERM, r.mmap_errno);
+	close(fd);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,36 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# run-vm.sh MODE KERNEL INITRD LOGDIR [TIMEOUT [APPEND]]
+# Boot the mnsched test VM: qemu-system-x86_64 under TCG (KVM does not work
+# on the build machines), 2 vCPUs, 1 GiB, no network.
+#   MODE test:  non-interactive; the serial console goes to
+#               LOGDIR/console.log, the test report (second serial port) to
+#               LOGDIR/report.log; qemu is killed after TIMEOUT seconds
+#               (default 900).
+#   MODE shell: interactive on this terminal (Ctrl-A X quits qemu).
+# APPEND and MN_VM_APPEND: extra kernel arguments; MN_VM_QEMU: extra qemu
+# arguments.
+set -eu
+mode=$1
+kernel=$2
+initrd=$3
+logdir=$4
+to=${5:-900}
+extra=${6:-}
+mkdir -p "$logdir"
+append="console=ttyS0 panic=-1 loglevel=4 mitigations=off mn.mode=$mode $extra ${MN_VM_APPEND:-}"
+set -- qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 1G \
+	-kernel "$kernel" -initrd "$initrd" -no-reboot -nographic -nic none
+if [ "$mode" = shell ]; then
+	# shellcheck disable=SC2086
+	exec "$@" -append "$append" ${MN_VM_QEMU:-}
+fi
+rm -f "$logdir/report.log" "$logdir/console.log"
+start=$(date +%s)
+# shellcheck disable=SC2086
+timeout -k 10 "$to" "$@" -append "$append" -monitor none \
+	-serial "file:$logdir/console.log" -serial "file:$logdir/report.log" \
+	${MN_VM_QEMU:-} </dev/null >"$logdir/qemu.log" 2>&1
+rc=$?
+echo "  VM      finished in $(($(date +%s) - start)) s (qemu exit $rc)"
+exit $rc
