@@ -42,8 +42,17 @@ extern "C" {
 struct mn_go_opts {
 	size_t stack_size;	/* bytes, 0 = default (64 KiB); 16 KiB .. 1 GiB */
 	const char *name;	/* shown in deadlock dumps; not copied */
-	unsigned int flags;	/* reserved, must be 0 */
+	unsigned int flags;	/* MN_GO_* */
 };
+
+/*
+ * By default mn_go runs the new G at once on the caller's P and the caller
+ * continues as soon as the new G blocks, yields or exits (it waits in the
+ * P's runnext slot, where another P may take it).  This "child first"
+ * order keeps spawn-heavy programs depth-first: few live Gs, hot stacks.
+ * MN_GO_DEFER queues the new G instead and returns at once (Go's order).
+ */
+#define MN_GO_DEFER	0x1u
 
 #define MN_STACK_MIN	(16u << 10)
 #define MN_STACK_MAX	(1ul << 30)

@@ -153,6 +153,16 @@ void mn_after_switch(struct mn_m *m)
 				      memory_order_relaxed);
 		mn_runqput(m->p, prev, false);
 		break;
+	case MN_AFTER_READY_NEXT:
+		atomic_store_explicit(&prev->status, MN_G_RUNNABLE,
+				      memory_order_relaxed);
+		mn_runqput(m->p, prev, true);
+		/* Wake another M only if there is work it can take now: a
+		 * displaced runnext went to the queue.  The caller in
+		 * runnext runs as soon as the new G stops. */
+		if (!mn_runqempty_queue(m->p))
+			mn_wakep();
+		break;
 	case MN_AFTER_UNLOCK:
 		mn_unlock(m->pending_arg);
 		break;
@@ -362,7 +372,7 @@ int mn_go_opts(void (*fn)(void *), void *arg, const struct mn_go_opts *o)
 	struct mn_g *g;
 	int err = 0;
 
-	if (o && o->flags)
+	if (o && (o->flags & ~MN_GO_DEFER))
 		return -EINVAL;
 	if (!atomic_load(&mn_sched.started))
 		return -ENOTCONN;	/* mn_main has not run */
@@ -372,6 +382,18 @@ int mn_go_opts(void (*fn)(void *), void *arg, const struct mn_go_opts *o)
 	if (o)
 		g->name = o->name;
 	m = mn_curm();
+	if (m && m->p && m->curg && !m->curg->is_g0 &&
+	    !(o && (o->flags & MN_GO_DEFER))) {
+		/* Child first: run g now, the caller goes to runnext. */
+		struct mn_g *cur = m->curg;
+
+		m->pending = MN_AFTER_READY_NEXT;
+		m->pending_g = cur;
+		atomic_store_explicit(&g->status, MN_G_RUNNING,
+				      memory_order_relaxed);
+		switch_to(m, cur, g, false);
+		return 0;
+	}
 	if (m && m->p) {
 		mn_runqput(m->p, g, true);
 	} else {

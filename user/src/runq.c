@@ -18,6 +18,7 @@
  * Global queue: a singly linked FIFO under sched.lock; runqsize is also read
  * without the lock as a hint (the lock is taken before trusting it).
  */
+#include <time.h>
 #include "runtime.h"
 
 static void runqputslow(struct mn_p *p, struct mn_g *g, uint32_t h, uint32_t t);
@@ -123,6 +124,12 @@ bool mn_runqempty(struct mn_p *p)
 	}
 }
 
+/* The ring alone, without runnext: is there work a thief can take now? */
+bool mn_runqempty_queue(struct mn_p *p)
+{
+	return atomic_load(&p->runqhead) == atomic_load(&p->runqtail);
+}
+
 uint32_t mn_runqlen(struct mn_p *p)
 {
 	uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_relaxed);
@@ -160,8 +167,11 @@ uint32_t mn_runqgrab(struct mn_p *p, struct mn_g **batch, uint32_t batchhead,
 			 * ping-pong pair stays on one P instead of bouncing.
 			 */
 			if (mn_pstatus(p) == MNSCHED_P_RUNNING) {
-				for (int i = 0; i < 200; i++)
-					__builtin_ia32_pause();
+				/* Sleep ~3 us (as Go): polling would pull the
+				 * owner's cache lines away from it. */
+				struct timespec ts = { 0, 3000 };
+
+				nanosleep(&ts, NULL);
 				if (atomic_load_explicit(&p->runnext,
 						memory_order_relaxed) != next)
 					continue;

@@ -85,7 +85,8 @@ struct mn_p;
 
 /*
  * A G lives at the top of its own stack slot (see stack.c), so a parked G
- * costs its stack's touched pages and nothing else.
+ * costs its stack's touched pages and nothing else.  mn_galloc() resets
+ * every field one by one: a new field must be added there too.
  */
 struct mn_g {
 	void *sp;			/* saved stack pointer when not running */
@@ -103,7 +104,6 @@ struct mn_g {
 	bool is_g0;
 	/* channel and select waits (chan.c, select.c) */
 	void *param;			/* sudog that woke us (select) */
-	bool selectdone_pad;
 	_Atomic uint32_t selectdone;
 	const char *name;
 	uint64_t parent;		/* goid of the creator */
@@ -140,6 +140,7 @@ struct mn_p {
 enum mn_pending {
 	MN_AFTER_NONE,
 	MN_AFTER_READY_LOCAL,	/* prev yielded: tail of the local queue */
+	MN_AFTER_READY_NEXT,	/* prev spawned a G that runs first: runnext */
 	MN_AFTER_UNLOCK,	/* prev parked: release the lock it parked under */
 	MN_AFTER_CALL,		/* prev parked: call fn(prev, arg) */
 	MN_AFTER_GLOBAL,	/* prev lost its P: global queue */
@@ -317,6 +318,7 @@ static inline void mn_preempt_check(void)
 MN_HIDDEN void mn_runqput(struct mn_p *p, struct mn_g *g, bool next);
 MN_HIDDEN struct mn_g *mn_runqget(struct mn_p *p);
 MN_HIDDEN bool mn_runqempty(struct mn_p *p);
+MN_HIDDEN bool mn_runqempty_queue(struct mn_p *p);
 MN_HIDDEN uint32_t mn_runqlen(struct mn_p *p);
 MN_HIDDEN void mn_globrunqput(struct mn_g *g);	/* sched.lock held */
 MN_HIDDEN void mn_globrunqput_batch(struct mn_g *head, struct mn_g *tail, int n);

@@ -1,0 +1,343 @@
+// SPDX-License-Identifier: MIT
+/*
+ * chan.c - channels with Go's semantics.
+ *
+ * A channel is a ring buffer of cap elements (none when unbuffered) and two
+ * FIFO wait queues of sudogs (blocked senders, blocked receivers), all under
+ * c->lock.  Invariants, as in Go's chan.go:
+ *   - a blocked sender exists only if the buffer is full (or there is none)
+ *     and no receiver is waiting;
+ *   - a blocked receiver exists only if the buffer is empty and no sender
+ *     is waiting;
+ * so a sender first looks for a waiting receiver and copies its value
+ * straight into the receiver's elem (direct hand-off, the receiver becomes
+ * runnext), and a receiver first looks for a waiting sender.
+ *
+ * A sudog lives on the blocked G's stack for as long as it waits.  The G
+ * parks with c->lock held and the lock is released by the code that runs
+ * next on the M (mn_gopark_unlock), so a waker that takes the lock always
+ * finds a G whose context is saved.  Sudogs of a select (select.c) belong
+ * to several channels at once; the first waker to win the G's selectdone
+ * CAS takes it, the others skip that sudog.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "runtime.h"
+#include "chan.h"
+
+struct mn_chan *mn_chan_new(size_t elem_size, size_t cap)
+{
+	struct mn_chan *c;
+
+	if (elem_size > (1u << 16) || (elem_size && cap > SIZE_MAX / elem_size / 2))
+		return NULL;
+	c = calloc(1, sizeof(*c) + elem_size * cap);
+	if (!c)
+		return NULL;
+	c->elemsize = elem_size;
+	c->dataqsiz = cap;
+	c->buf = (char *)(c + 1);
+	return c;
+}
+
+static void misuse(const char *what, struct mn_chan *c)
+{
+	mn_fatal("%s (channel %p, goroutine %llu)", what, (void *)c,
+		 (unsigned long long)mn_goid());
+}
+
+void mn_waitq_enqueue(struct mn_waitq *q, struct mn_sudog *s)
+{
+	s->next = NULL;
+	s->prev = q->last;
+	if (q->last)
+		q->last->next = s;
+	else
+		q->first = s;
+	q->last = s;
+}
+
+void mn_waitq_remove(struct mn_waitq *q, struct mn_sudog *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else if (q->first == s)
+		q->first = s->next;
+	else
+		return;		/* not in this queue */
+	if (s->next)
+		s->next->prev = s->prev;
+	else
+		q->last = s->prev;
+	s->next = s->prev = NULL;
+}
+
+/* First waiter that can still be woken (a select may have been won). */
+struct mn_sudog *mn_waitq_dequeue(struct mn_waitq *q)
+{
+	for (;;) {
+		struct mn_sudog *s = q->first;
+		uint32_t zero = 0;
+
+		if (!s)
+			return NULL;
+		q->first = s->next;
+		if (q->first)
+			q->first->prev = NULL;
+		else
+			q->last = NULL;
+		s->next = s->prev = NULL;
+		if (s->is_select &&
+		    !atomic_compare_exchange_strong(&s->g->selectdone, &zero, 1))
+			continue;	/* another case of that select won */
+		return s;
+	}
+}
+
+static inline char *slot(struct mn_chan *c, size_t i)
+{
+	return c->buf + i * c->elemsize;
+}
+
+static inline void copy_elem(struct mn_chan *c, void *dst, const void *src)
+{
+	if (c->elemsize)
+		memcpy(dst, src, c->elemsize);
+}
+
+/* Hand-off to a waiting receiver.  c->lock held; releases it. */
+void mn_chan_send_to(struct mn_chan *c, struct mn_sudog *s, const void *elem)
+{
+	if (s->elem)
+		copy_elem(c, s->elem, elem);
+	s->success = true;
+	s->g->param = s;
+	mn_unlock(&c->lock);
+	mn_goready(s->g);
+}
+
+/* Take from a waiting sender.  c->lock held; releases it. */
+void mn_chan_recv_from(struct mn_chan *c, struct mn_sudog *s, void *elem)
+{
+	if (c->dataqsiz == 0) {
+		if (elem)
+			copy_elem(c, elem, s->elem);
+	} else {
+		/* Full buffer: take its head, put the sender's value at the
+		 * tail (the same slot, since the ring is full). */
+		char *q = slot(c, c->recvx);
+
+		if (elem)
+			copy_elem(c, elem, q);
+		copy_elem(c, q, s->elem);
+		if (++c->recvx == c->dataqsiz)
+			c->recvx = 0;
+		c->sendx = c->recvx;
+	}
+	s->success = true;
+	s->g->param = s;
+	mn_unlock(&c->lock);
+	mn_goready(s->g);
+}
+
+/*
+ * The non-blocking part of a send, with c->lock held.  Returns 0 (sent,
+ * lock released), -EPIPE (closed, lock released) or -EAGAIN (would block,
+ * lock still held).
+ */
+int mn_chan_trysend_locked(struct mn_chan *c, const void *elem)
+{
+	struct mn_sudog *s;
+
+	if (c->closed) {
+		mn_unlock(&c->lock);
+		return -EPIPE;
+	}
+	s = mn_waitq_dequeue(&c->recvq);
+	if (s) {
+		mn_chan_send_to(c, s, elem);
+		return 0;
+	}
+	if (c->qcount < c->dataqsiz) {
+		copy_elem(c, slot(c, c->sendx), elem);
+		if (++c->sendx == c->dataqsiz)
+			c->sendx = 0;
+		c->qcount++;
+		mn_unlock(&c->lock);
+		return 0;
+	}
+	return -EAGAIN;
+}
+
+/* As above for a receive: 1 got a value, 0 closed and drained, -EAGAIN. */
+int mn_chan_tryrecv_locked(struct mn_chan *c, void *elem)
+{
+	struct mn_sudog *s;
+
+	s = mn_waitq_dequeue(&c->sendq);
+	if (s) {
+		mn_chan_recv_from(c, s, elem);
+		return 1;
+	}
+	if (c->qcount > 0) {
+		char *q = slot(c, c->recvx);
+
+		if (elem)
+			copy_elem(c, elem, q);
+		if (++c->recvx == c->dataqsiz)
+			c->recvx = 0;
+		c->qcount--;
+		mn_unlock(&c->lock);
+		return 1;
+	}
+	if (c->closed) {
+		mn_unlock(&c->lock);
+		if (elem && c->elemsize)
+			memset(elem, 0, c->elemsize);
+		return 0;
+	}
+	return -EAGAIN;
+}
+
+static int chan_send(struct mn_chan *c, const void *elem, bool block)
+{
+	struct mn_sudog s;
+	int r;
+
+	if (!c)
+		misuse("mn_chan_send on a NULL channel", c);
+	if (!elem && c->elemsize)
+		misuse("mn_chan_send with a NULL element", c);
+	if (block)
+		mn_need_m("mn_chan_send");
+	mn_preempt_check();
+	mn_lock(&c->lock);
+	r = mn_chan_trysend_locked(c, elem);
+	if (r != -EAGAIN)
+		return r;
+	if (!block) {
+		mn_unlock(&c->lock);
+		return -EAGAIN;
+	}
+	memset(&s, 0, sizeof(s));
+	s.g = mn_curg();
+	s.elem = (void *)elem;
+	s.c = c;
+	mn_waitq_enqueue(&c->sendq, &s);
+	mn_gopark_unlock(&c->lock, MN_WAIT_CHAN_SEND);
+	/* Woken by a receiver (success) or by close. */
+	return s.success ? 0 : -EPIPE;
+}
+
+static int chan_recv(struct mn_chan *c, void *elem, bool block)
+{
+	struct mn_sudog s;
+	int r;
+
+	if (!c)
+		misuse("mn_chan_recv on a NULL channel", c);
+	if (block)
+		mn_need_m("mn_chan_recv");
+	mn_preempt_check();
+	mn_lock(&c->lock);
+	r = mn_chan_tryrecv_locked(c, elem);
+	if (r != -EAGAIN)
+		return r;
+	if (!block) {
+		mn_unlock(&c->lock);
+		return -EAGAIN;
+	}
+	memset(&s, 0, sizeof(s));
+	s.g = mn_curg();
+	s.elem = elem;
+	s.c = c;
+	mn_waitq_enqueue(&c->recvq, &s);
+	mn_gopark_unlock(&c->lock, MN_WAIT_CHAN_RECV);
+	return s.success ? 1 : 0;
+}
+
+int mn_chan_send(struct mn_chan *c, const void *elem)
+{
+	return chan_send(c, elem, true);
+}
+
+int mn_chan_recv(struct mn_chan *c, void *elem)
+{
+	return chan_recv(c, elem, true);
+}
+
+int mn_chan_try_send(struct mn_chan *c, const void *elem)
+{
+	return chan_send(c, elem, false);
+}
+
+int mn_chan_try_recv(struct mn_chan *c, void *elem)
+{
+	return chan_recv(c, elem, false);
+}
+
+void mn_chan_close(struct mn_chan *c)
+{
+	struct mn_sudog *list = NULL, *s;
+
+	if (!c)
+		misuse("close of a NULL channel", c);
+	mn_lock(&c->lock);
+	if (c->closed) {
+		mn_unlock(&c->lock);
+		misuse("close of closed channel", c);
+	}
+	c->closed = true;
+	/* Release every receiver (they get the zero value, ok = 0)... */
+	while ((s = mn_waitq_dequeue(&c->recvq))) {
+		if (s->elem && c->elemsize)
+			memset(s->elem, 0, c->elemsize);
+		s->success = false;
+		s->g->param = s;
+		s->link = list;
+		list = s;
+	}
+	/* ...and every sender (their send fails with -EPIPE). */
+	while ((s = mn_waitq_dequeue(&c->sendq))) {
+		s->success = false;
+		s->g->param = s;
+		s->link = list;
+		list = s;
+	}
+	mn_unlock(&c->lock);
+	/* Wake outside the lock; read link before the G can run and return. */
+	while (list) {
+		s = list;
+		list = s->link;
+		mn_goready(s->g);
+	}
+}
+
+void mn_chan_free(struct mn_chan *c)
+{
+	if (!c)
+		return;
+	mn_lock(&c->lock);
+	if (c->recvq.first || c->sendq.first) {
+		mn_unlock(&c->lock);
+		misuse("mn_chan_free of a channel that goroutines are blocked on", c);
+	}
+	mn_unlock(&c->lock);
+	free(c);
+}
+
+size_t mn_chan_len(struct mn_chan *c)
+{
+	size_t n;
+
+	mn_lock(&c->lock);
+	n = c->qcount;
+	mn_unlock(&c->lock);
+	return n;
+}
+
+size_t mn_chan_cap(struct mn_chan *c)
+{
+	return c->dataqsiz;
+}
