@@ -20,14 +20,18 @@
 
 static int parse_int(const char *s, long lo, long hi, long *out)
 {
+	int saved = errno;	/* the runtime leaves errno as it found it */
 	char *end;
 	long v;
+	bool bad;
 
 	if (!s || !*s)
 		return -EINVAL;
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (errno || *end || v < lo || v > hi)
+	bad = errno || *end || v < lo || v > hi;
+	errno = saved;
+	if (bad)
 		return -EINVAL;
 	*out = v;
 	return 0;

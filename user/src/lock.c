@@ -2,9 +2,8 @@
 /*
  * lock.c - slow paths of the internal futex lock (lock.h).
  */
+#include <stddef.h>
 #include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 #include "lock.h"
 
 static inline void cpu_relax(void)
@@ -27,10 +26,10 @@ void mn_lock_slow(struct mn_lock *l)
 	}
 	/* Mark contended and sleep until the holder hands over. */
 	while (atomic_exchange_explicit(&l->v, 2, memory_order_acquire) != 0)
-		syscall(SYS_futex, &l->v, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+		mn_futex(&l->v, FUTEX_WAIT_PRIVATE, 2, NULL);
 }
 
 void mn_unlock_slow(struct mn_lock *l)
 {
-	syscall(SYS_futex, &l->v, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	mn_futex(&l->v, FUTEX_WAKE_PRIVATE, 1, NULL);
 }

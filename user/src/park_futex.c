@@ -47,8 +47,7 @@ static int futex_park(struct mn_park_state *ps, int64_t timeout_ns)
 		tsp = &ts;
 	}
 	while (atomic_load(&ps->word) == 2) {
-		if (syscall(SYS_futex, &ps->word, FUTEX_WAIT_PRIVATE, 2, tsp,
-			    NULL, 0) && errno == ETIMEDOUT) {
+		if (mn_futex(&ps->word, FUTEX_WAIT_PRIVATE, 2, tsp) == -ETIMEDOUT) {
 			ret = -ETIMEDOUT;
 			break;
 		}
@@ -67,7 +66,7 @@ static int futex_park(struct mn_park_state *ps, int64_t timeout_ns)
 static void futex_unpark(struct mn_park_state *ps)
 {
 	if (atomic_exchange(&ps->word, 1) == 2)
-		syscall(SYS_futex, &ps->word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+		mn_futex(&ps->word, FUTEX_WAKE_PRIVATE, 1, NULL);
 }
 
 const struct mn_parker mn_parker_futex MN_HIDDEN = {

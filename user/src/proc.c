@@ -131,10 +131,12 @@ static inline void switch_to(struct mn_m *m, struct mn_g *prev,
 			     struct mn_g *next, bool dying)
 {
 	mn_stack_check(prev);
+	prev->errno_save = *mn_errno_loc();
 	m->curg = next;
 	mn_san_before_switch(prev, next, dying);
 	mn_ctx_switch(&prev->sp, next->sp);
 	mn_san_after_switch(prev);
+	*mn_errno_loc() = prev->errno_save;	/* maybe another thread's errno now */
 	mn_after_switch(mn_curm());
 }
 
@@ -314,6 +316,7 @@ void mn_g_start(void)
 	struct mn_g *g = m->curg;
 
 	mn_san_after_switch(g);
+	*mn_errno_loc() = 0;
 	mn_after_switch(m);
 	g->fn(g->arg);
 	mn_exit();
@@ -343,16 +346,10 @@ static struct mn_g *newproc(void (*fn)(void *), void *arg, size_t stack_size,
 		*err = -EINVAL;
 		return NULL;
 	}
-	if (!p) {
-		/* A plain thread (or g0 without P): use the global pool. */
-		g = mn_galloc(NULL, stack_size);
-	} else {
-		g = mn_galloc(p, stack_size);
-	}
-	if (!g) {
-		*err = -errno;
+	/* p is NULL on a plain thread: the global pool is used. */
+	g = mn_galloc(p, stack_size, err);
+	if (!g)
 		return NULL;
-	}
 	g->fn = fn;
 	g->arg = arg;
 	g->goid = newgoid(p);
@@ -410,6 +407,15 @@ int mn_go(void (*fn)(void *), void *arg)
 	return mn_go_opts(fn, arg, NULL);
 }
 
+/* Debug hook for the TLS test: the kernel tid of the calling G's M. */
+__attribute__((visibility("default"))) pid_t mn_debug_mtid(void);
+pid_t mn_debug_mtid(void)
+{
+	struct mn_m *m = mn_curm();
+
+	return m ? m->tid : 0;
+}
+
 uint64_t mn_goid(void)
 {
 	struct mn_g *g = mn_curg();
@@ -426,8 +432,7 @@ void mn_exit(void)
 	if (g->is_main) {
 		atomic_store(&mn_sched.done, true);
 		atomic_store(&mn_sched.main_done_word, 1);
-		syscall(SYS_futex, &mn_sched.main_done_word, FUTEX_WAKE_PRIVATE,
-			1, NULL, NULL, 0);
+		mn_futex(&mn_sched.main_done_word, FUTEX_WAKE_PRIVATE, 1, NULL);
 	}
 	atomic_store_explicit(&g->status, MN_G_DEAD, memory_order_relaxed);
 	m->pending = MN_AFTER_FREE;
@@ -1006,8 +1011,7 @@ int mn_main(void (*fn)(void *), void *arg)
 		return err;
 	newm(p0, false);
 	while (atomic_load(&mn_sched.main_done_word) == 0)
-		syscall(SYS_futex, &mn_sched.main_done_word, FUTEX_WAIT_PRIVATE,
-			0, NULL, NULL, 0);
+		mn_futex(&mn_sched.main_done_word, FUTEX_WAIT_PRIVATE, 0, NULL);
 	return 0;
 }
 

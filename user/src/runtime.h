@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <errno.h>
 #include <pthread.h>
 #include <linux/mnsched.h>
 #include "mnsched.h"
@@ -106,6 +107,7 @@ struct mn_g {
 	void *param;			/* sudog that woke us (select) */
 	_Atomic uint32_t selectdone;
 	const char *name;
+	int errno_save;			/* errno is per G: saved at every switch */
 	uint64_t parent;		/* goid of the creator */
 	uint64_t runnable_since;	/* ns, for latency tools */
 	struct mn_timer *sleep_timer;	/* timer.c */
@@ -241,6 +243,20 @@ static inline struct mn_g *mn_curg(void)
 	return m ? m->curg : NULL;
 }
 
+/*
+ * errno's address on the current thread.  __errno_location() is declared
+ * const, so the compiler may reuse its result across a switch; calling it
+ * through a laundered pointer forces a fresh call on whichever thread we
+ * are now.
+ */
+static inline int *mn_errno_loc(void)
+{
+	int *(*fn)(void) = __errno_location;
+
+	__asm__("" : "+r"(fn));
+	return fn();
+}
+
 /* ---- P state, in the shared struct so the module can read it ---- */
 
 static inline uint32_t mn_pstatus(struct mn_p *p)
@@ -334,7 +350,7 @@ MN_HIDDEN struct mn_g *mn_steal_work(struct mn_m *m, bool *ran_timers);
 
 MN_HIDDEN int mn_stack_init(void);
 MN_HIDDEN struct mn_stack_pool *mn_stack_pool_new(void);
-MN_HIDDEN struct mn_g *mn_galloc(struct mn_p *p, size_t stack_size);
+MN_HIDDEN struct mn_g *mn_galloc(struct mn_p *p, size_t stack_size, int *err);
 MN_HIDDEN void mn_gfree(struct mn_p *p, struct mn_g *g);
 MN_HIDDEN void mn_stack_check(struct mn_g *g);
 MN_HIDDEN void mn_stack_overflow(struct mn_g *g) __attribute__((noreturn));

@@ -186,23 +186,23 @@ static struct mn_g *galloc_global(uint32_t c)
 
 /*
  * A fresh G (status IDLE) with a stack of at least stack_size bytes, or
- * NULL with errno EINVAL (bad size) or ENOMEM.  p is the caller's P, or
- * NULL on a thread without one.
+ * NULL with *err = -EINVAL (bad size) or -ENOMEM.  errno is left alone.
+ * p is the caller's P, or NULL on a thread without one.
  */
-struct mn_g *mn_galloc(struct mn_p *p, size_t stack_size)
+struct mn_g *mn_galloc(struct mn_p *p, size_t stack_size, int *err)
 {
 	int c = size_class(stack_size);
 	struct mn_stack_pool *pool;
 	struct mn_g *g;
 
 	if (c < 0) {
-		errno = EINVAL;
+		*err = -EINVAL;
 		return NULL;
 	}
 	if (p) {
 		pool = p->pool;
 		if (!pool->free[c] && pool_refill(pool, (uint32_t)c)) {
-			errno = ENOMEM;
+			*err = -ENOMEM;
 			return NULL;
 		}
 		g = pool->free[c];
@@ -211,7 +211,7 @@ struct mn_g *mn_galloc(struct mn_p *p, size_t stack_size)
 	} else {
 		g = galloc_global((uint32_t)c);
 		if (!g) {
-			errno = ENOMEM;
+			*err = -ENOMEM;
 			return NULL;
 		}
 	}
@@ -227,6 +227,7 @@ struct mn_g *mn_galloc(struct mn_p *p, size_t stack_size)
 	g->param = NULL;
 	atomic_store_explicit(&g->selectdone, 0, memory_order_relaxed);
 	g->name = NULL;
+	g->errno_save = 0;
 	g->parent = 0;
 	g->runnable_since = 0;
 	g->sleep_timer = NULL;

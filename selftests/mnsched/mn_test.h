@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mn_test.h - helpers for the runtime selftests (kselftest harness).
+ *
+ * The harness forks a child per TEST, so each TEST may call mn_main once.
+ * Code running in a G has no _metadata: it checks with G_ASSERT, which
+ * prints the failed condition and exits the test child with status 1.
+ */
+#ifndef MN_TEST_H
+#define MN_TEST_H
+
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <mnsched.h>
+#include "kselftest_harness.h"
+
+#define G_ASSERT(cond) do {						\
+	if (!(cond)) {							\
+		fprintf(stderr, "%s:%d: in goroutine %llu: %s failed\n",	\
+			__FILE__, __LINE__,				\
+			(unsigned long long)mn_goid(), #cond);		\
+		fflush(stderr);						\
+		_exit(1);						\
+	}								\
+} while (0)
+
+#define G_ASSERT_EQ(a, b) do {						\
+	long long _a = (long long)(a), _b = (long long)(b);		\
+	if (_a != _b) {							\
+		fprintf(stderr, "%s:%d: in goroutine %llu: %s == %s failed "	\
+			"(%lld != %lld)\n", __FILE__, __LINE__,		\
+			(unsigned long long)mn_goid(), #a, #b, _a, _b);	\
+		fflush(stderr);						\
+		_exit(1);						\
+	}								\
+} while (0)
+
+/* Run fn as the main G with the environment variable set (NULL: unset). */
+static inline int mn_test_main(const char *var, const char *val,
+			       void (*fn)(void *), void *arg)
+{
+	if (var) {
+		if (val)
+			setenv(var, val, 1);
+		else
+			unsetenv(var);
+	}
+	return mn_main(fn, arg);
+}
+
+#define MN_RUN(fn, arg)		ASSERT_EQ(0, mn_main(fn, arg))
+#define MN_RUN_PROCS(n, fn, arg) ASSERT_EQ(0, mn_test_main("MNPROCS", #n, fn, arg))
+
+/*
+ * Run fn(arg) in a child process with stderr captured; returns its wait
+ * status and puts up to cap-1 bytes of stderr into out.
+ */
+static inline int mn_test_child(void (*fn)(void *), void *arg, char *out,
+				size_t cap)
+{
+	int pfd[2], status = 0;
+	pid_t pid;
+	size_t n = 0;
+	ssize_t r;
+
+	if (pipe(pfd))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		close(pfd[0]);
+		dup2(pfd[1], 2);
+		fn(arg);
+		_exit(0);
+	}
+	close(pfd[1]);
+	while (n + 1 < cap && (r = read(pfd[0], out + n, cap - 1 - n)) > 0)
+		n += (size_t)r;
+	out[n] = 0;
+	close(pfd[0]);
+	waitpid(pid, &status, 0);
+	return status;
+}
+
+static inline bool mn_test_sanitized(void)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	return true;
+#else
+	return false;
+#endif
+}
+
+#endif

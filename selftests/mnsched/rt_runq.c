@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: MIT
+/*
+ * rt_runq.c - run queue rules: mn_yield goes to the back of the LOCAL
+ * queue, runnext cannot starve the queue, the global queue is polled, and
+ * idle Ps steal.
+ */
+#include <pthread.h>
+#include <sys/syscall.h>
+#include "mn_test.h"
+
+static char trace[64];
+static atomic_int tpos;
+static struct mn_chan *done;
+
+static void yielder(void *arg)
+{
+	for (int i = 0; i < 3; i++) {
+		trace[atomic_fetch_add(&tpos, 1)] = (char)(intptr_t)arg;
+		mn_yield();
+	}
+	mn_chan_send(done, NULL);
+}
+
+static void yield_main(void *arg)
+{
+	done = mn_chan_new(0, 3);
+	/* Each runs first, yields back to us (runnext), goes to the tail. */
+	mn_go(yielder, (void *)'a');
+	mn_go(yielder, (void *)'b');
+	mn_go(yielder, (void *)'c');
+	for (int i = 0; i < 3; i++)
+		mn_chan_recv(done, NULL);
+	/* Round robin through the local queue: yield goes to the back. */
+	G_ASSERT(strcmp(trace, "abcabcabc") == 0);
+}
+
+TEST(yield_goes_to_back_of_local_queue)
+{
+	MN_RUN_PROCS(1, yield_main, NULL);
+}
+
+static struct mn_chan *ping, *pong;
+static atomic_int third_ran;
+static atomic_bool stop;
+
+static void pinger(void *arg)
+{
+	int v = 0;
+
+	while (!atomic_load(&stop)) {
+		mn_chan_send(ping, &v);
+		mn_chan_recv(pong, &v);
+	}
+	mn_chan_close(ping);
+}
+
+static void ponger(void *arg)
+{
+	int v;
+
+	while (mn_chan_recv(ping, &v) == 1)
+		mn_chan_send(pong, &v);
+}
+
+static void third(void *arg)
+{
+	atomic_store(&third_ran, 1);
+	atomic_store(&stop, true);
+}
+
+static void runnext_main(void *arg)
+{
+	struct mn_go_opts o = { .flags = MN_GO_DEFER };
+
+	ping = mn_chan_new(sizeof(int), 0);
+	pong = mn_chan_new(sizeof(int), 0);
+	mn_go_opts(ponger, NULL, &o);
+	mn_go_opts(pinger, NULL, &o);
+	mn_go_opts(third, NULL, &o);
+	/* Two Gs handing off through runnext; the third must still run. */
+	while (!atomic_load(&third_ran))
+		mn_sleep(1000000);
+}
+
+TEST(runnext_pingpong_does_not_starve_queue)
+{
+	MN_RUN_PROCS(1, runnext_main, NULL);
+}
+
+static atomic_int injected;
+
+static void injected_g(void *arg)
+{
+	atomic_store(&injected, 1);
+}
+
+static void *outside(void *arg)
+{
+	/* A plain thread: mn_go puts the G on the global queue. */
+	if (mn_go(injected_g, NULL))
+		abort();
+	return NULL;
+}
+
+static void spinner(void *arg)
+{
+	while (!atomic_load(&injected))
+		mn_yield();
+}
+
+static void global_main(void *arg)
+{
+	pthread_t t;
+	struct mn_go_opts o = { .flags = MN_GO_DEFER };
+
+	/* Two Gs yield to each other forever on the only P; the global
+	 * queue must still be looked at (every 61st tick). */
+	mn_go_opts(spinner, NULL, &o);
+	pthread_create(&t, NULL, outside, NULL);
+	pthread_join(t, NULL);
+	spinner(NULL);
+	G_ASSERT_EQ(atomic_load(&injected), 1);
+}
+
+TEST(global_queue_is_polled)
+{
+	MN_RUN_PROCS(1, global_main, NULL);
+}
+
+static atomic_int tids_seen[2];
+
+static void busy(void *arg)
+{
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+	uint64_t end = mn_now() + 20 * 1000000ull;
+
+	if (!atomic_load(&tids_seen[0]))
+		atomic_store(&tids_seen[0], tid);
+	else if (atomic_load(&tids_seen[0]) != tid)
+		atomic_store(&tids_seen[1], tid);
+	while (mn_now() < end)
+		mn_preempt_point();
+	mn_chan_send(done, NULL);
+}
+
+static void steal_main(void *arg)
+{
+	struct mn_go_opts o = { .flags = MN_GO_DEFER };
+
+	done = mn_chan_new(0, 0);
+	/* All spawned on this P; an idle P must steal some. */
+	for (int i = 0; i < 8; i++)
+		mn_go_opts(busy, NULL, &o);
+	for (int i = 0; i < 8; i++)
+		mn_chan_recv(done, NULL);
+	G_ASSERT(atomic_load(&tids_seen[1]) != 0);
+}
+
+TEST(idle_p_steals_work)
+{
+	MN_RUN_PROCS(2, steal_main, NULL);
+}
+
+TEST_HARNESS_MAIN

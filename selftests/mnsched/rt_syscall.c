@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: MIT
+/*
+ * rt_syscall.c - mn_syscall_enter/exit and sysmon: a G blocked in a system
+ * call does not hold its P; a G running too long is asked to yield.
+ */
+#include <poll.h>
+#include <pthread.h>
+#include "mn_test.h"
+
+static atomic_long progress;
+static atomic_bool reading;
+static int pfd[2];
+
+static void counter(void *arg)
+{
+	while (!atomic_load((atomic_bool *)arg)) {
+		atomic_fetch_add(&progress, 1);
+		mn_yield();
+	}
+}
+
+static void blocker(void *arg)
+{
+	char c;
+
+	atomic_store(&reading, true);
+	mn_syscall_enter();
+	G_ASSERT_EQ(read(pfd[0], &c, 1), 1);	/* blocks until the writer */
+	mn_syscall_exit();
+	atomic_store(&reading, false);
+}
+
+static void *writer(void *arg)
+{
+	usleep(100000);
+	if (write(pfd[1], "x", 1) != 1)
+		abort();
+	return NULL;
+}
+
+static void handoff_main(void *arg)
+{
+	static atomic_bool stop;
+	pthread_t t;
+	long before;
+
+	G_ASSERT_EQ(pipe(pfd), 0);
+	pthread_create(&t, NULL, writer, NULL);
+	/* One P: while blocker sits in read(), sysmon must hand the P to
+	 * another M so counter keeps running. */
+	mn_go(blocker, NULL);
+	G_ASSERT(atomic_load(&reading));
+	before = atomic_load(&progress);
+	mn_go(counter, &stop);
+	while (atomic_load(&reading))
+		mn_sleep(1000000);
+	G_ASSERT(atomic_load(&progress) > before + 100);
+	atomic_store(&stop, true);
+	pthread_join(t, NULL);
+}
+
+TEST(p_handed_off_while_blocked_in_syscall)
+{
+	ASSERT_EQ(0, mn_test_main("MNPROCS", "1", handoff_main, NULL));
+}
+
+static void many_syscalls(void *arg)
+{
+	for (int i = 0; i < 20000; i++) {
+		mn_syscall_enter();
+		G_ASSERT_EQ(getppid() > 0, 1);
+		mn_syscall_exit();
+		if (i % 64 == 0)
+			mn_yield();
+	}
+	mn_chan_send(arg, NULL);
+}
+
+static void syscall_churn_main(void *arg)
+{
+	struct mn_chan *done = mn_chan_new(0, 0);
+
+	/* Short syscalls racing sysmon's retake: each exit either keeps its P
+	 * (CAS) or finds another; nothing runs twice or gets lost. */
+	for (int i = 0; i < 6; i++)
+		mn_go(many_syscalls, done);
+	for (int i = 0; i < 6; i++)
+		mn_chan_recv(done, NULL);
+}
+
+TEST(short_syscalls_race_sysmon)
+{
+	ASSERT_EQ(0, mn_test_main("MNPROCS", "2", syscall_churn_main, NULL));
+}
+
+static atomic_bool other_ran;
+
+static void other(void *arg)
+{
+	atomic_store(&other_ran, true);
+}
+
+static void hog_main(void *arg)
+{
+	struct mn_go_opts o = { .flags = MN_GO_DEFER };
+	uint64_t start = mn_now();
+
+	mn_go_opts(other, NULL, &o);
+	/* Never blocks, only passes preemption points: after 10 ms sysmon
+	 * flags it and it yields, so `other` runs on this single P. */
+	while (!atomic_load(&other_ran)) {
+		mn_preempt_point();
+		G_ASSERT(mn_now() - start < 2000000000ull);
+	}
+	G_ASSERT(mn_now() - start >= 10000000ull);
+}
+
+TEST(long_running_g_is_preempted_at_preempt_point)
+{
+	ASSERT_EQ(0, mn_test_main("MNPROCS", "1", hog_main, NULL));
+}
+
+TEST_HARNESS_MAIN

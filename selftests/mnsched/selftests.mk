@@ -1,0 +1,40 @@
+# selftests/mnsched/selftests.mk - host runtime tests (kselftest harness).
+#
+# rt_*.c are the runtime tests.  Each is built three times: against the
+# plain library, an ASan+UBSan library and a TSan library; check-host runs
+# all three.  (kmod_*.c are the module's tests: kmod/kmod.mk, tools/vm/.)
+
+RT_TESTS	:= $(patsubst selftests/mnsched/%.c,%,$(sort $(wildcard selftests/mnsched/rt_*.c)))
+TEST_DIR	:= selftests/mnsched
+TEST_CFLAGS	:= -O2 -g -pthread -Wall -Wno-unused-parameter -D_GNU_SOURCE \
+		   -Iuser/include -I$(TEST_DIR) $(KSFT_CFLAGS)
+TEST_DEPS	:= $(TEST_DIR)/mn_test.h user/include/mnsched.h $(KSFT_STAMP)
+
+$(B)/tests/plain/%: $(TEST_DIR)/%.c $(TEST_DEPS) $(USER_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $< -o $@ $(USER_LIB) -luring -lpthread
+$(B)/tests/asan/%: $(TEST_DIR)/%.c $(TEST_DEPS) $(B)/asan/libmnsched.a
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $(SAN_asan) $< -o $@ $(B)/asan/libmnsched.a -luring -lpthread
+$(B)/tests/tsan/%: $(TEST_DIR)/%.c $(TEST_DEPS) $(B)/tsan/libmnsched.a
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $(SAN_tsan) $< -o $@ $(B)/tsan/libmnsched.a -luring -lpthread
+
+rt_bins = $(addprefix $(B)/tests/$(1)/,$(RT_TESTS))
+
+.PHONY: tests test-runtime test-runtime-asan test-runtime-tsan
+tests: $(call rt_bins,plain) $(call rt_bins,asan) $(call rt_bins,tsan)
+
+# Sanitizer runs: abort on the first report so a report fails the test.
+ASAN_ENV := ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:detect_stack_use_after_return=0 \
+	    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+TSAN_ENV := TSAN_OPTIONS=halt_on_error=1:report_signal_unsafe=0:second_deadlock_stack=1
+
+test-runtime: $(call rt_bins,plain)
+	@selftests/mnsched/run_tests.sh runtime $(MN_RESULTS) $^
+test-runtime-asan: $(call rt_bins,asan)
+	@$(ASAN_ENV) selftests/mnsched/run_tests.sh runtime-asan $(MN_RESULTS) $^
+test-runtime-tsan: $(call rt_bins,tsan)
+	@$(TSAN_ENV) selftests/mnsched/run_tests.sh runtime-tsan $(MN_RESULTS) $^
+
+HOST_TESTS += test-runtime test-runtime-asan test-runtime-tsan
