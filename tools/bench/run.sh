@@ -182,7 +182,7 @@ $( [ -s "$err" ] || echo '      | (empty)'; tail -n 12 "$err" | sed 's/^/      |
 	u=${unit[ours]:-${unit[go]:-?}}
 	ratio=""
 	if [ -n "$m_ours" ] && [ -n "$m_go" ]; then
-		ratio=$(awk -v a="$m_ours" -v b="$m_go" 'BEGIN { if (b != 0) printf "%.2f", a / b }')
+		ratio=$(awk -v a="$m_ours" -v b="$m_go" 'BEGIN { if (b != 0) printf "%.6g", a / b }')
 	fi
 	verdict=ok
 	tshow=-
@@ -217,6 +217,8 @@ $( [ -s "$err" ] || echo '      | (empty)'; tail -n 12 "$err" | sed 's/^/      |
 		[ "$verdict" != FAILED ] && verdict=n/a
 	fi
 	[ "$verdict" = MISSED ] && [ "$strict" = 1 ] && status=1
+	# The verdict used the exact ratio; the table shows it rounded.
+	[ -n "$ratio" ] && ratio=$(awk -v r="$ratio" 'BEGIN { printf "%.2f", r }')
 	rows+=("$name|$s_ours|$s_go|$u|${ratio:--}|$tshow|$verdict")
 	[ -n "${info[ours]:-}" ] && [ "${info[ours]}" != " " ] && notes+=("$name, ours: ${info[ours]}")
 	[ -n "${info[go]:-}" ] && [ "${info[go]}" != " " ] && notes+=("$name, Go:   ${info[go]}")
