@@ -123,7 +123,8 @@ int mn_mmap(struct file *file, struct vm_area_struct *vma)
 	nr_p = smp_load_acquire(&g->nr_p);
 	if (!nr_p)
 		return -EINVAL;
-	if (!(vma->vm_flags & VM_SHARED))
+	/* MAP_SHARED (of a read-only file, VM_SHARED is cleared, not VM_MAYSHARE). */
+	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 	if (vma->vm_flags & VM_EXEC)
 		return -EPERM;

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kmod_mmap.c - the per-P pages: layout, bounds, permissions, no kernel
+ * addresses.
+ */
+#include <stddef.h>
+
+#include "kselftest_harness.h"
+#include "kmod_util.h"
+
+FIXTURE(pages) {
+	int fd;
+	long ps;
+};
+
+FIXTURE_SETUP(pages)
+{
+	self->fd = -1;
+	self->ps = getpagesize();
+	if (access(MNSCHED_DEVICE, F_OK))
+		SKIP(return, MNSCHED_DEVICE " is absent (module not loaded)");
+	self->fd = mn_open();
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, mn_config(self->fd, 4));
+}
+
+FIXTURE_TEARDOWN(pages)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+}
+
+TEST(layout)
+{
+	/* ABI: cache-line aligned, three cache lines, kernel fields in line 2. */
+	EXPECT_EQ(64, __alignof__(struct mnsched_pstate));
+	EXPECT_EQ(192, sizeof(struct mnsched_pstate));
+	EXPECT_EQ(128, offsetof(struct mnsched_pstate, kseq));
+	EXPECT_EQ(64, offsetof(struct mnsched_pstate, switches));
+}
+
+TEST_F(pages, map_all)
+{
+	struct mnsched_pstate *base, *p;
+	int i;
+
+	base = mn_map(self->fd, 4);
+	ASSERT_NE(NULL, base);
+	for (i = 0; i < 4; i++) {
+		p = mn_pst(base, i);
+		EXPECT_EQ(MNSCHED_P_IDLE, p->state);
+		EXPECT_EQ(-1, p->m_id);
+		EXPECT_EQ(0, p->kseq & 1);
+		EXPECT_EQ(0, p->blocked);
+		p->goid = 1000 + i;
+	}
+	/* A second mapping of P 2 alone shows the same page. */
+	p = mmap(NULL, self->ps, PROT_READ, MAP_SHARED, self->fd, 2 * self->ps);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(1002, p->goid);
+	munmap(p, self->ps);
+	munmap(base, 4 * self->ps);
+}
+
+TEST_F(pages, bounds)
+{
+	void *a;
+
+	a = mmap(NULL, 5 * self->ps, PROT_READ, MAP_SHARED, self->fd, 0);
+	EXPECT_EQ(MAP_FAILED, a);
+	EXPECT_EQ(EINVAL, errno);
+	a = mmap(NULL, self->ps, PROT_READ, MAP_SHARED, self->fd, 4 * self->ps);
+	EXPECT_EQ(MAP_FAILED, a);
+	EXPECT_EQ(EINVAL, errno);
+	a = mmap(NULL, 2 * self->ps, PROT_READ, MAP_SHARED, self->fd, 3 * self->ps);
+	EXPECT_EQ(MAP_FAILED, a);
+	EXPECT_EQ(EINVAL, errno);
+	a = mmap(NULL, self->ps, PROT_READ, MAP_SHARED, self->fd, 1ul << 40);
+	EXPECT_EQ(MAP_FAILED, a);
+	a = mmap(NULL, 3 * self->ps, PROT_READ, MAP_SHARED, self->fd, self->ps);
+	ASSERT_NE(MAP_FAILED, a);
+	/* Growing the mapping is refused. */
+	EXPECT_EQ(MAP_FAILED, mremap(a, 3 * self->ps, 4 * self->ps, MREMAP_MAYMOVE));
+	munmap(a, 3 * self->ps);
+}
+
+TEST_F(pages, permissions)
+{
+	void *a;
+	int rofd;
+
+	a = mmap(NULL, self->ps, PROT_READ | PROT_WRITE, MAP_PRIVATE, self->fd, 0);
+	EXPECT_EQ(MAP_FAILED, a);
+	EXPECT_EQ(EINVAL, errno);
+	a = mmap(NULL, self->ps, PROT_READ | PROT_EXEC, MAP_SHARED, self->fd, 0);
+	EXPECT_EQ(MAP_FAILED, a);
+	EXPECT_EQ(EPERM, errno);
+	a = mmap(NULL, self->ps, PROT_READ | PROT_WRITE, MAP_SHARED, self->fd, 0);
+	ASSERT_NE(MAP_FAILED, a);
+	/* Never executable, not even later. */
+	EXPECT_EQ(-1, mprotect(a, self->ps, PROT_READ | PROT_EXEC));
+	munmap(a, self->ps);
+
+	/* A read-only file gives read-only mappings (and is unconfigured). */
+	rofd = open(MNSCHED_DEVICE, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, rofd);
+	a = mmap(NULL, self->ps, PROT_READ, MAP_SHARED, rofd, 0);
+	EXPECT_EQ(MAP_FAILED, a);
+	EXPECT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, mn_config(rofd, 1));
+	a = mmap(NULL, self->ps, PROT_READ | PROT_WRITE, MAP_SHARED, rofd, 0);
+	EXPECT_EQ(MAP_FAILED, a);
+	EXPECT_EQ(EACCES, errno);
+	a = mmap(NULL, self->ps, PROT_READ, MAP_SHARED, rofd, 0);
+	ASSERT_NE(MAP_FAILED, a);
+	EXPECT_EQ(-1, mprotect(a, self->ps, PROT_READ | PROT_WRITE));
+	munmap(a, self->ps);
+	close(rofd);
+}
+
+TEST(before_config)
+{
+	void *a;
+	int fd;
+
+	MN_REQUIRE_DEV();
+	fd = mn_open();
+	ASSERT_LE(0, fd);
+	a = mmap(NULL, getpagesize(), PROT_READ, MAP_SHARED, fd, 0);
+	EXPECT_EQ(MAP_FAILED, a);
+	EXPECT_EQ(EINVAL, errno);
+	close(fd);
+}
+
+/* Kernel pointers on x86-64 have the top bits set; none may show up. */
+static int looks_kernel(uint64_t v)
+{
+	return (v >> 47) == 0x1ffff;
+}
+
+TEST_F(pages, no_kernel_addresses)
+{
+	struct mnsched_version v;
+	struct mnsched_config c;
+	uint64_t *w;
+	size_t i;
+	int j;
+
+	w = (uint64_t *)mn_map(self->fd, 4);
+	ASSERT_NE(NULL, w);
+	/* Make the kernel write its fields: register, hold P 1. */
+	ASSERT_LE(0, mn_register(self->fd));
+	ASSERT_EQ(0, mn_set_p(self->fd, 1));
+	for (i = 0; i < 4 * self->ps / 8; i++)
+		EXPECT_FALSE(looks_kernel(w[i]));
+	memset(&v, 0, sizeof(v));
+	ASSERT_EQ(0, mn_ioc_p(self->fd, MNSCHED_IOC_VERSION, &v));
+	for (j = 0; j < (int)(sizeof(v) / 8); j++)
+		EXPECT_FALSE(looks_kernel(((uint64_t *)&v)[j]));
+	memset(&c, 0, sizeof(c));
+	c.nr_p = 1;
+	EXPECT_EQ(-EBUSY, mn_ioc_p(self->fd, MNSCHED_IOC_CONFIG, &c));
+	EXPECT_FALSE(looks_kernel(c.mmap_size));
+	munmap(w, 4 * self->ps);
+}
+
+TEST_F(pages, not_inherited_by_fork)
+{
+	struct mnsched_pstate *p;
+	int st;
+	pid_t pid;
+
+	p = mn_map(self->fd, 1);
+	ASSERT_NE(NULL, p);
+	p->goid = 42;
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		/* The mapping is not copied: touching it faults. */
+		signal(SIGSEGV, SIG_DFL);
+		(void)*(volatile __u64 *)&p->goid;
+		_exit(0);
+	}
+	waitpid(pid, &st, 0);
+	EXPECT_TRUE(WIFSIGNALED(st));
+	EXPECT_EQ(42, p->goid);
+	munmap(p, self->ps);
+}
+
+TEST_F(pages, survives_close)
+{
+	struct mnsched_pstate *p;
+
+	p = mn_map(self->fd, 2);
+	ASSERT_NE(NULL, p);
+	close(self->fd);
+	self->fd = -1;
+	/* The mapping keeps the pages; user data stays readable. */
+	p->goid = 7;
+	EXPECT_EQ(7, p->goid);
+	munmap(p, 2 * self->ps);
+}
+
+TEST_HARNESS_MAIN

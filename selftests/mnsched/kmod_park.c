@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kmod_park.c - PARK, UNPARK, SWAP and SPARE wake-ups: token semantics,
+ * timeouts, signals, ping-pong between Ms.
+ */
+#include "kselftest_harness.h"
+#include "kmod_util.h"
+
+TEST(token_before_park)
+{
+	uint64_t t0;
+	long id;
+	int fd;
+
+	MN_REQUIRE_DEV();
+	fd = mn_open();
+	ASSERT_LE(0, fd);
+	id = mn_register(fd);
+	ASSERT_LE(0, id);
+	/* An UNPARK before the PARK is kept: the PARK returns at once. */
+	ASSERT_EQ(0, mn_unpark(fd, id));
+	t0 = mn_now();
+	EXPECT_EQ(0, mn_park(fd, -1));
+	EXPECT_GT(200000000ull, mn_now() - t0);
+	close(fd);
+}
+
+TEST(token_at_most_one)
+{
+	long id;
+	int fd;
+
+	MN_REQUIRE_DEV();
+	fd = mn_open();
+	ASSERT_LE(0, fd);
+	id = mn_register(fd);
+	ASSERT_LE(0, id);
+	ASSERT_EQ(0, mn_unpark(fd, id));
+	ASSERT_EQ(0, mn_unpark(fd, id));
+	ASSERT_EQ(0, mn_unpark(fd, id));
+	EXPECT_EQ(0, mn_park(fd, 0));
+	/* Only one token was kept. */
+	EXPECT_EQ(-ETIMEDOUT, mn_park(fd, 0));
+	EXPECT_EQ(-ETIMEDOUT, mn_park(fd, 1000000));
+	close(fd);
+}
+
+TEST(park_timeout_accuracy)
+{
+	static const int64_t tos[] = { 2000000, 10000000, 30000000 };
+	uint64_t el[5];
+	unsigned int i, k;
+	int fd;
+
+	MN_REQUIRE_DEV();
+	fd = mn_open();
+	ASSERT_LE(0, fd);
+	ASSERT_LE(0, mn_register(fd));
+	for (i = 0; i < sizeof(tos) / sizeof(tos[0]); i++) {
+		for (k = 0; k < 5; k++) {
+			uint64_t t0 = mn_now();
+
+			ASSERT_EQ(-ETIMEDOUT, mn_park(fd, tos[i]));
+			el[k] = mn_now() - t0;
+			/* Never early. */
+			EXPECT_LE((uint64_t)tos[i], el[k]);
+		}
+		TH_LOG("timeout %lld ns: median %llu ns", (long long)tos[i],
+		       (unsigned long long)mn_median(el, 5));
+		/* Late by at most 10 ms (median), even under TCG. */
+		EXPECT_GT((uint64_t)tos[i] + 10000000, mn_median(el, 5));
+	}
+	close(fd);
+}
+
+static void on_usr1(int sig)
+{
+}
+
+struct waiter {
+	int fd;
+	long id;
+	long ret;
+	int p;
+	int64_t timeout;
+	int spare;
+	uint64_t t_end;
+	volatile int ready;
+};
+
+static void *waiter_thread(void *arg)
+{
+	struct waiter *w = arg;
+
+	w->id = mn_register(w->fd);
+	__atomic_store_n(&w->ready, 1, __ATOMIC_RELEASE);
+	if (w->spare)
+		w->ret = mn_spare(w->fd, w->timeout, &w->p);
+	else
+		w->ret = mn_park(w->fd, w->timeout);
+	w->t_end = mn_now();
+	return NULL;
+}
+
+static void start_waiter(struct __test_metadata *_metadata, pthread_t *t, struct waiter *w)
+{
+	ASSERT_EQ(0, pthread_create(t, NULL, waiter_thread, w));
+	while (!__atomic_load_n(&w->ready, __ATOMIC_ACQUIRE))
+		mn_sleep_ns(100000);
+	/* Let it reach the wait. */
+	mn_sleep_ns(20000000);
+}
+
+TEST(park_eintr)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	struct waiter w = { .timeout = -1 };
+	pthread_t t;
+	uint64_t t0;
+
+	MN_REQUIRE_DEV();
+	sigemptyset(&sa.sa_mask);
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	w.fd = mn_open();
+	ASSERT_LE(0, w.fd);
+	start_waiter(_metadata, &t, &w);
+	t0 = mn_now();
+	ASSERT_EQ(0, pthread_kill(t, SIGUSR1));
+	pthread_join(t, NULL);
+	EXPECT_EQ(-EINTR, w.ret);
+	EXPECT_GT(1000000000ull, w.t_end - t0);
+	close(w.fd);
+}
+
+TEST(spare_eintr)
+{
+	struct sigaction sa = { .sa_handler = on_usr1 };
+	struct waiter w = { .timeout = -1, .spare = 1 };
+	pthread_t t;
+
+	MN_REQUIRE_DEV();
+	sigemptyset(&sa.sa_mask);
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	w.fd = mn_open();
+	ASSERT_LE(0, w.fd);
+	ASSERT_EQ(0, mn_config(w.fd, 1));
+	start_waiter(_metadata, &t, &w);
+	ASSERT_EQ(0, pthread_kill(t, SIGUSR1));
+	pthread_join(t, NULL);
+	EXPECT_EQ(-EINTR, w.ret);
+	close(w.fd);
+}
+
+TEST(unpark_wakes_parked)
+{
+	struct waiter w = { .timeout = -1 };
+	pthread_t t;
+	uint64_t t0;
+
+	MN_REQUIRE_DEV();
+	w.fd = mn_open();
+	ASSERT_LE(0, w.fd);
+	start_waiter(_metadata, &t, &w);
+	t0 = mn_now();
+	/* From a thread that is not an M. */
+	ASSERT_EQ(0, mn_unpark(w.fd, w.id));
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, w.ret);
+	EXPECT_GT(1000000000ull, w.t_end - t0);
+	close(w.fd);
+}
+
+TEST(unpark_wakes_spare)
+{
+	struct waiter w = { .timeout = -1, .spare = 1 };
+	pthread_t t;
+
+	MN_REQUIRE_DEV();
+	w.fd = mn_open();
+	ASSERT_LE(0, w.fd);
+	ASSERT_EQ(0, mn_config(w.fd, 2));
+	start_waiter(_metadata, &t, &w);
+	ASSERT_EQ(0, mn_unpark(w.fd, w.id));
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, w.ret);
+	EXPECT_EQ(-1, w.p);
+	close(w.fd);
+}
+
+TEST(many_parked)
+{
+	struct waiter w[32];
+	pthread_t t[32];
+	int fd, i;
+
+	MN_REQUIRE_DEV();
+	fd = mn_open();
+	ASSERT_LE(0, fd);
+	memset(w, 0, sizeof(w));
+	for (i = 0; i < 32; i++) {
+		w[i].fd = fd;
+		w[i].timeout = 10000000000ll;
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, waiter_thread, &w[i]));
+	}
+	for (i = 0; i < 32; i++)
+		while (!__atomic_load_n(&w[i].ready, __ATOMIC_ACQUIRE))
+			mn_sleep_ns(100000);
+	mn_sleep_ns(20000000);
+	for (i = 0; i < 32; i++)
+		ASSERT_EQ(0, mn_unpark(fd, w[i].id));
+	for (i = 0; i < 32; i++) {
+		pthread_join(t[i], NULL);
+		EXPECT_EQ(0, w[i].ret);
+	}
+	close(fd);
+}
+
+struct pp {
+	int fd;
+	long me, other;
+	int n;
+	int use_swap;
+	int errors;
+	pthread_barrier_t *bar;
+	long *ids;
+	int idx;
+};
+
+static long pp_step(struct pp *a)
+{
+	if (a->use_swap)
+		return mn_swap(a->fd, a->other, 5000000000ll);
+	return mn_unpark(a->fd, a->other) ?: mn_park(a->fd, 5000000000ll);
+}
+
+/*
+ * Thread 0 wakes thread 1 and waits, n times; thread 1 waits first, then
+ * does the same n - 1 times, then wakes thread 0 a last time.
+ */
+static void *pp_thread(void *arg)
+{
+	struct pp *a = arg;
+	int i;
+
+	a->me = mn_register(a->fd);
+	a->ids[a->idx] = a->me;
+	pthread_barrier_wait(a->bar);
+	a->other = a->ids[!a->idx];
+	if (a->idx == 0) {
+		for (i = 0; i < a->n; i++)
+			a->errors += pp_step(a) != 0;
+		return NULL;
+	}
+	a->errors += mn_park(a->fd, 5000000000ll) != 0;
+	for (i = 0; i < a->n - 1; i++)
+		a->errors += pp_step(a) != 0;
+	a->errors += mn_unpark(a->fd, a->other) != 0;
+	return NULL;
+}
+
+static void run_pingpong(struct __test_metadata *_metadata, int use_swap, int n)
+{
+	pthread_barrier_t bar;
+	struct pp a[2];
+	pthread_t t[2];
+	long ids[2];
+	int fd, i;
+
+	fd = mn_open();
+	ASSERT_LE(0, fd);
+	pthread_barrier_init(&bar, NULL, 2);
+	for (i = 0; i < 2; i++) {
+		a[i] = (struct pp){ .fd = fd, .n = n, .use_swap = use_swap,
+				    .bar = &bar, .ids = ids, .idx = i };
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, pp_thread, &a[i]));
+	}
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	EXPECT_EQ(0, a[0].errors);
+	EXPECT_EQ(0, a[1].errors);
+	close(fd);
+}
+
+TEST(pingpong_park_unpark)
+{
+	MN_REQUIRE_DEV();
+	run_pingpong(_metadata, 0, 5000);
+}
+
+TEST(pingpong_swap)
+{
+	MN_REQUIRE_DEV();
+	run_pingpong(_metadata, 1, 5000);
+}
+
+TEST(swap_self)
+{
+	long id;
+	int fd;
+
+	MN_REQUIRE_DEV();
+	fd = mn_open();
+	ASSERT_LE(0, fd);
+	id = mn_register(fd);
+	ASSERT_LE(0, id);
+	/* Unparking oneself leaves the token the park then takes. */
+	EXPECT_EQ(0, mn_swap(fd, id, -1));
+	EXPECT_EQ(-ETIMEDOUT, mn_park(fd, 0));
+	close(fd);
+}
+
+TEST(swap_wakes_target)
+{
+	struct waiter w = { .timeout = -1 };
+	pthread_t t;
+	long me;
+
+	MN_REQUIRE_DEV();
+	w.fd = mn_open();
+	ASSERT_LE(0, w.fd);
+	me = mn_register(w.fd);
+	ASSERT_LE(0, me);
+	start_waiter(_metadata, &t, &w);
+	/* Wakes the waiter, then parks until the timeout. */
+	EXPECT_EQ(-ETIMEDOUT, mn_swap(w.fd, w.id, 20000000));
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, w.ret);
+	close(w.fd);
+}
+
+TEST_HARNESS_MAIN
