@@ -187,7 +187,9 @@ void mn_handoff_iw(struct irq_work *iw)
 			break;
 		list_del_init(&s->spare_node);
 		WRITE_ONCE(s->handed_p, p);
-		wake_up(&s->wq);
+		/* handed_p before the parked check in mn_kick(). */
+		smp_mb();
+		mn_kick(s);
 	}
 	spin_unlock_irqrestore(&g->lock, flags);
 }

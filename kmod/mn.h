@@ -99,7 +99,7 @@ struct mn_group {
  * @token: 1 when an UNPARK is pending
  * @handed_p: P handed to this M while it waits in SPARE, -1 for none
  * @spare_node: entry in @g->spares while waiting in SPARE
- * @wq: where the thread waits in PARK, SWAP and SPARE
+ * @parked: 1 while the thread waits in PARK, SWAP or SPARE
  * @free_iw: raised by the last sched_out of the dead task
  * @free_work: frees the M in process context
  * @rcu: for kfree_rcu()
@@ -114,7 +114,7 @@ struct mn_m {
 	atomic_t token;
 	int handed_p;
 	struct list_head spare_node;
-	wait_queue_head_t wq;
+	int parked;
 	struct irq_work free_iw;
 	struct work_struct free_work;
 	struct rcu_head rcu;
@@ -167,6 +167,7 @@ long mn_swap(struct mn_group *g, void __user *uarg);
 long mn_set_p(struct mn_group *g, unsigned long arg);
 long mn_spare(struct mn_group *g, void __user *uarg);
 void mn_m_release(struct mn_m *m);
+void mn_kick(struct mn_m *m);
 
 /* handoff.c */
 extern struct preempt_ops mn_preempt_ops;

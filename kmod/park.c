@@ -139,7 +139,6 @@ long mn_register(struct mn_group *g)
 	m->handed_p = -1;
 	atomic_set(&m->token, 0);
 	INIT_LIST_HEAD(&m->spare_node);
-	init_waitqueue_head(&m->wq);
 	init_irq_work(&m->free_iw, mn_m_free_iw);
 	INIT_WORK(&m->free_work, mn_m_free_work);
 	preempt_notifier_init(&m->pn, &mn_preempt_ops);
@@ -198,47 +197,116 @@ long mn_unregister(struct mn_group *g)
 	return 0;
 }
 
-/* Wake @m: set its token and wake it if it waits. */
-static void mn_wake_m(struct mn_m *m)
+/*
+ * Waking.  An M waits in mn_wait() with @parked set; a waker sets what the
+ * M waits for (its token, or a handed-over P), then wakes the task if it is
+ * parked.  Both sides order "set mine, full barrier, read theirs", so
+ * either the M sees the condition or the waker sees @parked.  A wake-up
+ * that arrives just after the M stopped waiting is spurious for whatever
+ * the thread does next, which the kernel allows (futexes do the same).
+ */
+
+/**
+ * mn_kick() - wake @m if it waits in mn_wait()
+ * @m: the M; its condition was set before, followed by a full barrier
+ */
+void mn_kick(struct mn_m *m)
 {
-	/* atomic_xchg() is a full barrier, pairing with the waiter's. */
-	atomic_xchg(&m->token, 1);
-	/*
-	 * The barrier above orders the token before the check, pairing with
-	 * set_current_state() in the waiter: either it sees the token or we
-	 * see it on the queue.
-	 */
-	if (waitqueue_active(&m->wq))
-		wake_up(&m->wq);
+	if (READ_ONCE(m->parked))
+		wake_up_process(m->task);
 }
 
-/*
- * Wait until @cond holds, for at most @timeout_ns (< 0: forever).
- * Returns 0 when @cond held, -ETIMEDOUT, or -EINTR on a signal.
- */
-#define mn_wait_event(m, cond, timeout_ns)					\
-({										\
-	long __r;								\
-	if (cond)								\
-		__r = 0;							\
-	else if ((timeout_ns) == 0)						\
-		__r = -ETIME;							\
-	else if ((timeout_ns) < 0)						\
-		__r = wait_event_interruptible((m)->wq, cond);			\
-	else									\
-		__r = wait_event_interruptible_hrtimeout((m)->wq, cond,		\
-							 ns_to_ktime(timeout_ns)); \
-	__r == -ETIME ? -ETIMEDOUT : __r ? -EINTR : 0;				\
-})
-
-static long mn_park_self(struct mn_m *m, s64 timeout_ns)
+/* Give @m its token; true when it must be kicked. */
+static bool mn_token_give(struct mn_m *m)
 {
-	u64 t0 = ktime_get_ns();
+	/* atomic_xchg() is a full barrier: token before the parked check. */
+	atomic_xchg(&m->token, 1);
+	return READ_ONCE(m->parked);
+}
+
+static bool mn_token_take(struct mn_m *m)
+{
+	return atomic_read(&m->token) && atomic_xchg(&m->token, 0);
+}
+
+static bool mn_spare_done(struct mn_m *m)
+{
+	return READ_ONCE(m->handed_p) >= 0 || atomic_read(&m->token);
+}
+
+/**
+ * mn_wait() - wait until @done(@m), a timeout or a signal
+ * @m: the calling thread's M
+ * @timeout_ns: relative timeout, < 0 for none, 0 to only check
+ * @done: the condition; it may consume what it checks
+ * @wake: task to wake once the caller is ready to sleep (SWAP), or NULL;
+ *	its reference is dropped
+ *
+ * Return: 0 when @done held, -ETIMEDOUT or -EINTR.
+ */
+static long mn_wait(struct mn_m *m, s64 timeout_ns, bool (*done)(struct mn_m *),
+		    struct task_struct *wake)
+{
+	ktime_t exp = 0;
+	long ret = 0;
+
+	if (timeout_ns > 0)
+		exp = ktime_add_safe(ktime_get(), ns_to_ktime(timeout_ns));
+	for (;;) {
+		WRITE_ONCE(m->parked, 1);
+		/* Full barrier: parked before the condition. */
+		set_current_state(TASK_INTERRUPTIBLE);
+		if (done(m))
+			break;
+		if (signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		if (!timeout_ns) {
+			ret = -ETIMEDOUT;
+			break;
+		}
+		if (wake) {
+			/*
+			 * Already in TASK_INTERRUPTIBLE: if @wake preempts us
+			 * here, we stay runnable, and its UNPARK back (or
+			 * SWAP) finds us parked and makes us running again.
+			 */
+			wake_up_process(wake);
+			put_task_struct(wake);
+			wake = NULL;
+		}
+		if (timeout_ns < 0) {
+			schedule();
+		} else if (!schedule_hrtimeout_range(&exp, current->timer_slack_ns,
+						     HRTIMER_MODE_ABS)) {
+			/* Expired: one last look. */
+			set_current_state(TASK_RUNNING);
+			if (!done(m))
+				ret = -ETIMEDOUT;
+			break;
+		}
+	}
+	__set_current_state(TASK_RUNNING);
+	WRITE_ONCE(m->parked, 0);
+	if (wake) {
+		wake_up_process(wake);
+		put_task_struct(wake);
+	}
+	return ret;
+}
+
+static long mn_park_self(struct mn_m *m, s64 timeout_ns, struct task_struct *wake)
+{
+	u64 t0 = 0;
 	long ret;
 
 	mn_count_event(MN_E_PARK);
-	ret = mn_wait_event(m, atomic_xchg(&m->token, 0), timeout_ns);
-	trace_mnsched_park(m->id, timeout_ns, ret, ktime_get_ns() - t0);
+	if (trace_mnsched_park_enabled())
+		t0 = ktime_get_ns();
+	ret = mn_wait(m, timeout_ns, mn_token_take, wake);
+	if (trace_mnsched_park_enabled())
+		trace_mnsched_park(m->id, timeout_ns, ret, t0 ? ktime_get_ns() - t0 : 0);
 	return ret;
 }
 
@@ -262,10 +330,15 @@ long mn_park(struct mn_group *g, void __user *uarg)
 	m = mn_current_m(g);
 	if (!m)
 		return -ESRCH;
-	return mn_park_self(m, a.timeout_ns);
+	return mn_park_self(m, a.timeout_ns, NULL);
 }
 
-static long mn_unpark_id(struct mn_group *g, unsigned long id, int from)
+/*
+ * Give M @id its token.  With @defer, a task to wake is returned in it
+ * (with a reference) instead of being woken here.
+ */
+static long mn_unpark_id(struct mn_group *g, unsigned long id, int from,
+			 struct task_struct **defer)
 {
 	struct mn_m *m;
 
@@ -277,7 +350,14 @@ static long mn_unpark_id(struct mn_group *g, unsigned long id, int from)
 		rcu_read_unlock();
 		return -ESRCH;
 	}
-	mn_wake_m(m);
+	if (mn_token_give(m)) {
+		if (defer) {
+			get_task_struct(m->task);
+			*defer = m->task;
+		} else {
+			wake_up_process(m->task);
+		}
+	}
 	rcu_read_unlock();
 	mn_count_event(MN_E_UNPARK);
 	trace_mnsched_unpark(from, (int)id);
@@ -297,7 +377,7 @@ long mn_unpark(struct mn_group *g, unsigned long id)
 {
 	struct mn_m *self = mn_current_m(g);
 
-	return mn_unpark_id(g, id, self ? self->id : -1);
+	return mn_unpark_id(g, id, self ? self->id : -1, NULL);
 }
 
 /**
@@ -310,6 +390,7 @@ long mn_unpark(struct mn_group *g, unsigned long id)
  */
 long mn_swap(struct mn_group *g, void __user *uarg)
 {
+	struct task_struct *wake = NULL;
 	struct mnsched_swap a;
 	struct mn_m *m;
 	long ret;
@@ -321,12 +402,12 @@ long mn_swap(struct mn_group *g, void __user *uarg)
 	m = mn_current_m(g);
 	if (!m)
 		return -ESRCH;
-	ret = mn_unpark_id(g, a.target, m->id);
+	ret = mn_unpark_id(g, a.target, m->id, &wake);
 	if (ret)
 		return ret;
 	mn_count_event(MN_E_SWAP);
 	trace_mnsched_swap(m->id, a.target);
-	return mn_park_self(m, a.timeout_ns);
+	return mn_park_self(m, a.timeout_ns, wake);
 }
 
 /**
@@ -435,8 +516,7 @@ long mn_spare(struct mn_group *g, void __user *uarg)
 	spin_unlock_irq(&g->lock);
 
 	if (p < 0) {
-		ret = mn_wait_event(m, READ_ONCE(m->handed_p) >= 0 ||
-				       atomic_read(&m->token), a.timeout_ns);
+		ret = mn_wait(m, a.timeout_ns, mn_spare_done, NULL);
 		spin_lock_irq(&g->lock);
 		list_del_init(&m->spare_node);
 		p = m->handed_p;

@@ -10,6 +10,7 @@
  * Usage: mnsched-vmbench [round-trips]
  */
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -93,6 +94,7 @@ enum mode { M_FUTEX, M_KMOD, M_SWAP };
 
 struct pp {
 	enum mode mode;
+	int pin;
 	int idx;
 	long ids[2];
 	uint32_t words[2];
@@ -118,11 +120,22 @@ static void hop(struct pp *s, int me)
 	}
 }
 
+static void pin_cpu0(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
 static void *pp_peer(void *arg)
 {
 	struct pp *s = arg;
 	int i;
 
+	if (s->pin)
+		pin_cpu0();
 	s->ids[1] = ioctl(fd, MNSCHED_IOC_REGISTER, 0);
 	pthread_barrier_wait(&s->bar);
 	if (s->mode == M_FUTEX)
@@ -139,7 +152,7 @@ static void *pp_peer(void *arg)
 }
 
 /* Nanoseconds per round trip (two hops). */
-static double pingpong(enum mode mode)
+static double pingpong(enum mode mode, int pin)
 {
 	struct pp s;
 	pthread_t t;
@@ -148,6 +161,9 @@ static double pingpong(enum mode mode)
 
 	memset(&s, 0, sizeof(s));
 	s.mode = mode;
+	s.pin = pin;
+	if (pin)
+		pin_cpu0();
 	pthread_barrier_init(&s.bar, NULL, 2);
 	s.ids[0] = ioctl(fd, MNSCHED_IOC_REGISTER, 0);
 	if (pthread_create(&t, NULL, pp_peer, &s))
@@ -304,6 +320,10 @@ static double handoff(struct mnsched_pstate *pst, int use_kmod)
 	for (i = 0; i < HO_ITERS; i++)
 		lat[i] = h.t_ret[i] - t0[i];
 	qsort(lat, HO_ITERS, sizeof(lat[0]), cmp_u64);
+	printf("  handoff %-6s us: p10 %.0f p50 %.0f p90 %.0f (P handed off %llu times by the kernel)\n",
+	       use_kmod ? "kmod" : "sysmon", lat[HO_ITERS / 10] / 1000.0,
+	       lat[HO_ITERS / 2] / 1000.0, lat[HO_ITERS * 9 / 10] / 1000.0,
+	       (unsigned long long)pst->k_handoffs);
 	return lat[HO_ITERS / 2] / 1000.0;
 }
 
@@ -311,6 +331,7 @@ static double handoff(struct mnsched_pstate *pst, int use_kmod)
 struct job {
 	double (*fn)(struct job *j);
 	enum mode mode;
+	int pin;
 	int use_kmod;
 	struct mnsched_pstate *pst;
 	double result;
@@ -318,7 +339,7 @@ struct job {
 
 static double job_pp(struct job *j)
 {
-	return pingpong(j->mode);
+	return pingpong(j->mode, j->pin);
 }
 
 static double job_ho(struct job *j)
@@ -344,11 +365,41 @@ static double run_job(struct job j)
 	return j.result;
 }
 
+/* Cost of single calls that do not sleep, for reference. */
+static void call_costs(void)
+{
+	struct mnsched_version v;
+	uint32_t w = 0;
+	uint64_t t0, a, b, c, d;
+	long id = ioctl(fd, MNSCHED_IOC_REGISTER, 0);
+	int i, n = 20000;
+
+	t0 = now_ns();
+	for (i = 0; i < n; i++)
+		ioctl(fd, MNSCHED_IOC_VERSION, &v);
+	a = now_ns() - t0;
+	t0 = now_ns();
+	for (i = 0; i < n; i++)
+		ioctl(fd, MNSCHED_IOC_UNPARK, id);
+	b = now_ns() - t0;
+	t0 = now_ns();
+	for (i = 0; i < n; i++)
+		syscall(SYS_futex, &w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	c = now_ns() - t0;
+	t0 = now_ns();
+	for (i = 0; i < n; i++)
+		getppid();
+	d = now_ns() - t0;
+	printf("  calls ns: ioctl VERSION %.0f, UNPARK (no sleeper) %.0f, futex wake (no waiter) %.0f, getppid %.0f\n",
+	       (double)a / n, (double)b / n, (double)c / n, (double)d / n);
+	ioctl(fd, MNSCHED_IOC_UNREGISTER, 0);
+}
+
 int main(int argc, char **argv)
 {
 	struct mnsched_config c = { .nr_p = 1 };
 	struct mnsched_pstate *pst;
-	double fx, km, sw, hk, hs;
+	double fx, km, sw, pfx, pkm, psw, hk, hs;
 
 	if (argc > 1)
 		n_rt = atoi(argv[1]);
@@ -361,19 +412,27 @@ int main(int argc, char **argv)
 	if (pst == MAP_FAILED)
 		die("mmap");
 
+	printf("mnsched-vmbench: %d round trips, %d handoffs (numbers from an emulated VM: compare ratios)\n",
+	       n_rt, HO_ITERS);
+	call_costs();
 	fx = run_job((struct job){ .fn = job_pp, .mode = M_FUTEX });
 	km = run_job((struct job){ .fn = job_pp, .mode = M_KMOD });
 	sw = run_job((struct job){ .fn = job_pp, .mode = M_SWAP });
+	pfx = run_job((struct job){ .fn = job_pp, .mode = M_FUTEX, .pin = 1 });
+	pkm = run_job((struct job){ .fn = job_pp, .mode = M_KMOD, .pin = 1 });
+	psw = run_job((struct job){ .fn = job_pp, .mode = M_SWAP, .pin = 1 });
 	hk = run_job((struct job){ .fn = job_ho, .use_kmod = 1, .pst = pst });
 	hs = run_job((struct job){ .fn = job_ho, .use_kmod = 0, .pst = pst });
 
-	printf("mnsched-vmbench: %d round trips, %d handoffs (numbers from an emulated VM: compare ratios)\n",
-	       n_rt, HO_ITERS);
-	printf("park/unpark round trip: kmod %.0f ns, futex %.0f ns, kmod/futex %.2f\n",
+	printf("park/unpark round trip, 2 CPUs: kmod %.0f ns, futex %.0f ns, kmod/futex %.2f\n",
 	       km, fx, km / fx);
-	printf("swap round trip:        kmod SWAP %.0f ns, futex wake+wait %.0f ns, swap/futex %.2f\n",
+	printf("swap round trip, 2 CPUs:        kmod SWAP %.0f ns, futex wake+wait %.0f ns, swap/futex %.2f\n",
 	       sw, fx, sw / fx);
-	printf("blocked-M handoff:      kmod %.0f us, sysmon retake %.0f us, kmod/sysmon %.2f (median)\n",
+	printf("park/unpark round trip, 1 CPU:  kmod %.0f ns, futex %.0f ns, kmod/futex %.2f\n",
+	       pkm, pfx, pkm / pfx);
+	printf("swap round trip, 1 CPU:         kmod SWAP %.0f ns, futex wake+wait %.0f ns, swap/futex %.2f\n",
+	       psw, pfx, psw / pfx);
+	printf("blocked-M handoff (median):     kmod %.0f us, sysmon retake %.0f us, kmod/sysmon %.2f\n",
 	       hk, hs, hs > 0 ? hk / hs : -1.0);
 	return 0;
 }
