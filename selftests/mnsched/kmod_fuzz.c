@@ -105,7 +105,8 @@ static void *fuzzer(void *arg)
 	unsigned long cmd, a;
 	int i, ps = getpagesize();
 
-	for (i = 0; i < f->n && !f->stop; i++) {
+	/* f->n ioctls, with random mmaps in between. */
+	for (i = 0; i < f->n && !f->stop;) {
 		long r;
 
 		if (xs(&s) % 64 == 0) {
@@ -159,6 +160,7 @@ static void *fuzzer(void *arg)
 		if ((cmd == MNSCHED_IOC_UNPARK || cmd == MNSCHED_IOC_SET_P) && (xs(&s) & 1))
 			a = xs(&s) % 12 - 1;
 		r = mn_ioc(f->fd, cmd, a);
+		i++;
 		if (cmd == MNSCHED_IOC_REGISTER && r >= 0)
 			__atomic_store_n(&f->id, r, __ATOMIC_RELAXED);
 		if (!errno_ok(r))
