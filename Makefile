@@ -45,6 +45,9 @@ SAN_asan := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	    -DMN_SAN_ASAN=1
 SAN_tsan := -fsanitize=thread -DMN_SAN_TSAN=1
 
+.SECONDEXPANSION:
+# Keep the sanitizer builds' objects (pattern-rule intermediates).
+.SECONDARY:
 user_objs = $(patsubst user/src/%.c,$(B)/$(1)/%.o,$(USER_SRCS)) \
 	    $(patsubst user/src/%.S,$(B)/$(1)/%.o,$(USER_ASM))
 
@@ -83,8 +86,6 @@ $(B)/%/libmnsched.a: $$(call user_objs,$$*)
 user/mnsched.pc: user/mnsched.pc.in Makefile
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCDIR@|$(INCDIR)|' -e 's|@VERSION@|0.1|' $< > $@
-
-.SECONDEXPANSION:
 
 install: user
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)
@@ -139,18 +140,22 @@ bench: deps
 check: deps
 	@mkdir -p $(B); rm -f $(MN_RESULTS)
 	@rc=0; \
-	$(MAKE) --no-print-directory check-host-run || rc=1; \
-	$(MAKE) --no-print-directory check-vm-run || rc=1; \
+	$(MAKE) --no-print-directory -k check-host-run || \
+		echo "FAIL check-host/make (a build or test step failed; see above)" >> $(MN_RESULTS); \
+	$(MAKE) --no-print-directory check-vm-run || \
+		echo "FAIL check-vm/make (a build or test step failed; see above)" >> $(MN_RESULTS); \
 	selftests/mnsched/summary.sh $(MN_RESULTS) "make check" || rc=1; exit $$rc
 
 check-host: deps
 	@mkdir -p $(B); rm -f $(MN_RESULTS)
-	@$(MAKE) --no-print-directory check-host-run; \
+	@$(MAKE) --no-print-directory -k check-host-run || \
+		echo "FAIL check-host/make (a build or test step failed; see above)" >> $(MN_RESULTS); \
 	selftests/mnsched/summary.sh $(MN_RESULTS) "check-host"
 
 check-vm: deps
 	@mkdir -p $(B); rm -f $(MN_RESULTS)
-	@$(MAKE) --no-print-directory check-vm-run; \
+	@$(MAKE) --no-print-directory check-vm-run || \
+		echo "FAIL check-vm/make (a build or test step failed; see above)" >> $(MN_RESULTS); \
 	selftests/mnsched/summary.sh $(MN_RESULTS) "check-vm"
 
 check-host-run: $(HOST_TESTS)

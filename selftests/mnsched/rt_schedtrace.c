@@ -27,7 +27,7 @@ TEST(schedtrace_lines)
 
 	st = mn_test_child(child, "schedtrace=100", out, sizeof(out));
 	ASSERT_TRUE(WIFEXITED(st));
-	ASSERT_EQ(0, WEXITSTATUS(st));
+	ASSERT_EQ(0, WEXITSTATUS(st)) TH_LOG("stderr: %s", out);
 	ASSERT_EQ(0, regcomp(&re, "^SCHED [0-9]+ms: procs=2 idleprocs=[0-2] threads=[0-9]+ "
 			     "spinning=[0-9]+ idlethreads=[0-9]+ runqueue=[0-9]+ \\[[0-9]+ [0-9]+\\]$",
 			     REG_EXTENDED | REG_NOSUB));

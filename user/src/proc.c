@@ -118,8 +118,8 @@ const char *mn_waitreason_str(int r)
 
 static inline void publish_running(struct mn_p *p, struct mn_g *g)
 {
-	p->sh->goid = g->goid;
-	p->sh->schedtick = ++p->schedtick;
+	MN_SH_SET(p, goid, g->goid);
+	MN_SH_SET(p, schedtick, ++p->schedtick);
 	MN_PCOUNT(p, switches);
 }
 
@@ -272,7 +272,7 @@ void mn_yield(void)
 	struct mn_g *g = m->curg;
 	struct mn_p *p = m->p;
 
-	p->preempt = false;
+	MN_RELAXED_SET(p->preempt, false);
 	if (mn_runqempty(p) &&
 	    atomic_load_explicit(&mn_sched.runqsize, memory_order_relaxed) == 0 &&
 	    atomic_load_explicit(&p->timer0_when, memory_order_relaxed) == 0)
@@ -447,7 +447,7 @@ static void acquirep(struct mn_m *m, struct mn_p *p)
 {
 	m->p = p;
 	p->m = m;
-	p->sh->m_id = m->park.kid >= 0 ? m->park.kid : m->id;
+	MN_SH_SET(p, m_id, m->park.kid >= 0 ? m->park.kid : m->id);
 	mn_pstatus_set(p, MNSCHED_P_RUNNING);
 	if (mn_sched.parker->set_p)
 		mn_sched.parker->set_p(&m->park, p->id);
@@ -460,8 +460,8 @@ static struct mn_p *releasep(struct mn_m *m)
 
 	MN_PROBE(proc_stop, p->id, m->id);
 	p->m = NULL;
-	p->sh->goid = 0;
-	p->sh->m_id = -1;
+	MN_SH_SET(p, goid, 0);
+	MN_SH_SET(p, m_id, -1);
 	m->p = NULL;
 	mn_pstatus_set(p, MNSCHED_P_IDLE);
 	if (mn_sched.parker->set_p)
@@ -944,7 +944,7 @@ static int procresize(int n, const struct mn_parker *parker)
 		p->id = i;
 		p->sh = (struct mnsched_pstate *)((char *)mn_sched.pstates +
 						  (size_t)i * mn_sched.pstate_stride);
-		p->sh->m_id = -1;
+		MN_SH_SET(p, m_id, -1);
 		p->fastrand = 0x2545F491u * (uint32_t)(i + 1) | 1;
 		p->pool = mn_stack_pool_new();
 		if (!p->pool)

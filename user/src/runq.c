@@ -45,7 +45,7 @@ void mn_runqput(struct mn_p *p, struct mn_g *g, bool next)
 		atomic_store_explicit(&p->runq[t % MN_RUNQ_SIZE], g,
 				      memory_order_relaxed);
 		atomic_store_explicit(&p->runqtail, t + 1, memory_order_release);
-		p->sh->runq_len = t + 1 - h;
+		MN_SH_SET(p, runq_len, t + 1 - h);
 		return;
 	}
 	runqputslow(p, g, h, t);
@@ -95,7 +95,7 @@ struct mn_g *mn_runqget(struct mn_p *p)
 		if (atomic_compare_exchange_weak_explicit(&p->runqhead, &h, h + 1,
 				memory_order_release, memory_order_relaxed)) {
 			p->runnext_streak = 0;
-			p->sh->runq_len = t - h - 1;
+			MN_SH_SET(p, runq_len, t - h - 1);
 			return g;
 		}
 	}

@@ -275,9 +275,17 @@ static inline bool mn_pstatus_cas(struct mn_p *p, uint32_t old, uint32_t new)
 					   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
 
-/* Per-P counters in the shared page; only the owner writes them. */
-#define MN_PCOUNT(p, field) \
-	__atomic_store_n(&(p)->sh->field, (p)->sh->field + 1, __ATOMIC_RELAXED)
+/*
+ * Fields of the shared P struct are written by the P's owner and read by
+ * sysmon, the tools and the module at any time: always relaxed atomics
+ * (plain moves on x86, but visible as intended to the compiler and TSan).
+ */
+#define MN_RELAXED_GET(x)	__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define MN_RELAXED_SET(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#define MN_SH_GET(p, f)		MN_RELAXED_GET((p)->sh->f)
+#define MN_SH_SET(p, f, v)	MN_RELAXED_SET((p)->sh->f, (v))
+/* Per-P counters; only the owner writes them, so load+store suffices. */
+#define MN_PCOUNT(p, f)		MN_SH_SET(p, f, MN_SH_GET(p, f) + 1)
 
 static inline uint32_t mn_fastrand(uint32_t *s)
 {
@@ -325,7 +333,7 @@ static inline void mn_preempt_check(void)
 {
 	struct mn_m *m = mn_curm();
 
-	if (m && m->p && unlikely(m->p->preempt))
+	if (m && m->p && unlikely(MN_RELAXED_GET(m->p->preempt)))
 		mn_preempt_check_slow(m);
 }
 

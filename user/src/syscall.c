@@ -27,8 +27,7 @@ void mn_syscall_enter(void)
 	atomic_store_explicit(&g->status, MN_G_SYSCALL, memory_order_relaxed);
 	atomic_fetch_add_explicit(&mn_sched.ngsys, 1, memory_order_relaxed);
 	MN_PCOUNT(p, syscalls);
-	__atomic_store_n(&p->sh->syscalltick, p->sh->syscalltick + 1,
-			 __ATOMIC_RELAXED);
+	MN_PCOUNT(p, syscalltick);
 	m->oldp = p;
 	m->p = NULL;
 	p->m = NULL;

@@ -39,8 +39,7 @@ static int retake(uint64_t now)
 		uint32_t st = mn_pstatus(p);
 
 		if (st == MNSCHED_P_SYSCALL) {
-			uint64_t t = __atomic_load_n(&p->sh->syscalltick,
-						     __ATOMIC_RELAXED);
+			uint64_t t = MN_SH_GET(p, syscalltick);
 
 			if (s->syscalltick != t) {
 				s->syscalltick = t;
@@ -55,21 +54,20 @@ static int retake(uint64_t now)
 			    s->syscallwhen + MN_PREEMPT_NS > now)
 				continue;
 			if (mn_pstatus_cas(p, MNSCHED_P_SYSCALL, MNSCHED_P_IDLE)) {
-				MN_PROBE(handoff, p->id, p->sh->m_id, -1);
-				p->sh->m_id = -1;
+				MN_PROBE(handoff, p->id, MN_SH_GET(p, m_id), -1);
+				MN_SH_SET(p, m_id, -1);
 				mn_handoffp(p);
 				n++;
 			}
 		} else if (st == MNSCHED_P_RUNNING) {
-			uint64_t t = __atomic_load_n(&p->sh->schedtick,
-						     __ATOMIC_RELAXED);
+			uint64_t t = MN_SH_GET(p, schedtick);
 
 			if (s->schedtick != t) {
 				s->schedtick = t;
 				s->schedwhen = now;
 			} else if (s->schedwhen + MN_PREEMPT_NS <= now &&
-				   !p->preempt) {
-				p->preempt = true;	/* cooperative: see mn_preempt_check */
+				   !MN_RELAXED_GET(p->preempt)) {
+				MN_RELAXED_SET(p->preempt, true);	/* cooperative: see mn_preempt_check */
 				n++;
 			}
 			/* An overdue timer on a busy P: let a spinner run it. */
@@ -84,18 +82,22 @@ static int retake(uint64_t now)
 static void schedtrace(uint64_t now)
 {
 	char line[4096];
-	int len, idle = 0, runq;
+	int len, idle = 0, runq, threads, idlethreads;
 
 	for (int i = 0; i < mn_sched.nprocs; i++)
 		if (mn_pstatus(mn_sched.allp[i]) == MNSCHED_P_IDLE)
 			idle++;
 	runq = atomic_load(&mn_sched.runqsize);
+	mn_lock(&mn_sched.lock);
+	threads = mn_sched.mcount + 1;	/* + sysmon */
+	idlethreads = mn_sched.nmidle;
+	mn_unlock(&mn_sched.lock);
 	len = snprintf(line, sizeof(line),
 		       "SCHED %llums: procs=%d idleprocs=%d threads=%d spinning=%d "
 		       "idlethreads=%d runqueue=%d [",
 		       (unsigned long long)((now - (uint64_t)mn_sched.start_ns) / 1000000),
-		       mn_sched.nprocs, idle, mn_sched.mcount + 1,
-		       atomic_load(&mn_sched.nmspinning), mn_sched.nmidle, runq);
+		       mn_sched.nprocs, idle, threads,
+		       atomic_load(&mn_sched.nmspinning), idlethreads, runq);
 	for (int i = 0; i < mn_sched.nprocs && len < (int)sizeof(line) - 16; i++)
 		len += snprintf(line + len, sizeof(line) - (size_t)len, "%s%u",
 				i ? " " : "", mn_runqlen(mn_sched.allp[i]));
@@ -107,9 +109,10 @@ static void schedtrace(uint64_t now)
 
 			fprintf(stderr, "  P%d: status=%u schedtick=%llu syscalltick=%llu "
 				"m=%d runqsize=%u goid=%llu\n", i, mn_pstatus(p),
-				(unsigned long long)p->sh->schedtick,
-				(unsigned long long)p->sh->syscalltick, p->sh->m_id,
-				mn_runqlen(p), (unsigned long long)p->sh->goid);
+				(unsigned long long)MN_SH_GET(p, schedtick),
+				(unsigned long long)MN_SH_GET(p, syscalltick),
+				MN_SH_GET(p, m_id), mn_runqlen(p),
+				(unsigned long long)MN_SH_GET(p, goid));
 		}
 	}
 }
