@@ -42,6 +42,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -558,13 +559,16 @@ static void startm(struct mn_p *p, bool spinning)
 		}
 	}
 	nm = mget();
+	if (nm) {
+		/* Under the lock: stopm reads nextp under it after waking. */
+		nm->spinning = spinning;
+		nm->nextp = p;
+	}
 	mn_unlock(&mn_sched.lock);
 	if (!nm) {
 		newm(p, spinning);
 		return;
 	}
-	nm->spinning = spinning;
-	nm->nextp = p;
 	MN_PROBE(m_unpark, nm->id);
 	mn_sched.parker->unpark(&nm->park);
 }
@@ -928,12 +932,27 @@ static int procresize(int n, const struct mn_parker *parker)
 	if (!mn_sched.allp)
 		return -ENOMEM;
 	if (!mn_sched.pstates) {
-		/* No module pages: keep the same structs in our own memory. */
-		if (posix_memalign((void **)&local, 64, (size_t)n * sizeof(*local)))
+		/*
+		 * No module pages: the same layout (one page per P) in a memfd
+		 * named "mnsched-pstates", so tools find it in /proc/PID/maps and
+		 * read the always-on counters with process_vm_readv.
+		 */
+		size_t len = (size_t)n * MN_PSTATE_STRIDE;
+		int fd = memfd_create("mnsched-pstates", MFD_CLOEXEC);
+
+		local = MAP_FAILED;
+		if (fd >= 0 && ftruncate(fd, (off_t)len) == 0)
+			local = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED,
+				     fd, 0);
+		if (fd >= 0)
+			close(fd);
+		if (local == MAP_FAILED)
+			local = mmap(NULL, len, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (local == MAP_FAILED)
 			return -ENOMEM;
-		memset(local, 0, (size_t)n * sizeof(*local));
 		mn_sched.pstates = local;
-		mn_sched.pstate_stride = sizeof(*local);
+		mn_sched.pstate_stride = MN_PSTATE_STRIDE;
 	}
 	for (int i = 0; i < n; i++) {
 		struct mn_p *p;

@@ -45,6 +45,7 @@
 #define unlikely(x)	__builtin_expect(!!(x), 0)
 #define MN_HIDDEN	__attribute__((visibility("hidden")))
 #define MN_CACHELINE	64
+#define MN_PSTATE_STRIDE 4096	/* one P struct per page, as the module maps them */
 
 #define MN_RUNQ_SIZE	256	/* local run queue slots (power of two) */
 #define MN_RUNNEXT_CAP	32	/* runnext taken this often in a row, then the queue */
