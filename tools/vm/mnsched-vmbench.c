@@ -7,7 +7,7 @@
  *     (poll from 20 us doubling to 10 ms after 50 idle polls, retake a P seen
  *     in SYSCALL on two polls in a row, as Go's sysmon does)
  * Under TCG the absolute numbers are inflated; compare the ratios.
- * Usage: mnsched-vmbench [round-trips]
+ * Usage: mnsched-vmbench [round-trips per run]
  */
 #include <errno.h>
 #include <sched.h>
@@ -27,7 +27,8 @@
 #include <linux/mnsched.h>
 
 static int fd;
-static int n_rt = 20000;
+static int n_rt = 10000;
+#define TRIALS 5
 
 static uint64_t now_ns(void)
 {
@@ -231,7 +232,11 @@ static void *ho_spare(void *arg)
 	return NULL;
 }
 
-/* Go's sysmon, reduced to the syscall retake. */
+/*
+ * Go's sysmon, reduced to the syscall retake.  It polls in both runs, as
+ * the runtime's sysmon does with either parker; it retakes only in the
+ * sysmon run.
+ */
 static void *ho_sysmon(void *arg)
 {
 	struct ho *h = arg;
@@ -248,7 +253,8 @@ static void *ho_sysmon(void *arg)
 		if (delay > 10000)
 			delay = 10000;
 		sleep_ns(delay * 1000ull);
-		if (__atomic_load_n(&h->pst->state, __ATOMIC_ACQUIRE) == MNSCHED_P_SYSCALL) {
+		if (!h->use_kmod &&
+		    __atomic_load_n(&h->pst->state, __ATOMIC_ACQUIRE) == MNSCHED_P_SYSCALL) {
 			uint64_t t = __atomic_load_n(&h->pst->syscalltick, __ATOMIC_ACQUIRE);
 
 			if (t == last_tick && cas_state(h->pst, MNSCHED_P_SYSCALL, MNSCHED_P_IDLE)) {
@@ -289,7 +295,7 @@ static double handoff(struct mnsched_pstate *pst, int use_kmod)
 		die("SET_P");
 	if (pthread_create(&sp, NULL, ho_spare, &h))
 		die("pthread_create");
-	if (!use_kmod && pthread_create(&sm, NULL, ho_sysmon, &h))
+	if (pthread_create(&sm, NULL, ho_sysmon, &h))
 		die("pthread_create");
 	for (i = 0; i < HO_ITERS; i++) {
 		sleep_ns(3000000);
@@ -309,8 +315,7 @@ static double handoff(struct mnsched_pstate *pst, int use_kmod)
 	h.stop = 1;
 	fx_wake(&h.spare_word);
 	pthread_join(sp, NULL);
-	if (!use_kmod)
-		pthread_join(sm, NULL);
+	pthread_join(sm, NULL);
 	close(h.pfd[0]);
 	close(h.pfd[1]);
 	if (h.n < HO_ITERS) {
@@ -325,6 +330,19 @@ static double handoff(struct mnsched_pstate *pst, int use_kmod)
 	       lat[HO_ITERS / 2] / 1000.0, lat[HO_ITERS * 9 / 10] / 1000.0,
 	       (unsigned long long)pst->k_handoffs);
 	return lat[HO_ITERS / 2] / 1000.0;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median_d(double *v)
+{
+	qsort(v, TRIALS, sizeof(*v), cmp_d);
+	return v[TRIALS / 2];
 }
 
 /* Each measurement in a fresh thread: a thread is an M of one file only. */
@@ -400,6 +418,8 @@ int main(int argc, char **argv)
 	struct mnsched_config c = { .nr_p = 1 };
 	struct mnsched_pstate *pst;
 	double fx, km, sw, pfx, pkm, psw, hk, hs;
+	double t[6][TRIALS];
+	int r;
 
 	if (argc > 1)
 		n_rt = atoi(argv[1]);
@@ -412,15 +432,24 @@ int main(int argc, char **argv)
 	if (pst == MAP_FAILED)
 		die("mmap");
 
-	printf("mnsched-vmbench: %d round trips, %d handoffs (numbers from an emulated VM: compare ratios)\n",
-	       n_rt, HO_ITERS);
+	printf("mnsched-vmbench: median of %d runs of %d round trips; %d handoffs (numbers from an emulated VM: compare ratios)\n",
+	       TRIALS, n_rt, HO_ITERS);
 	call_costs();
-	fx = run_job((struct job){ .fn = job_pp, .mode = M_FUTEX });
-	km = run_job((struct job){ .fn = job_pp, .mode = M_KMOD });
-	sw = run_job((struct job){ .fn = job_pp, .mode = M_SWAP });
-	pfx = run_job((struct job){ .fn = job_pp, .mode = M_FUTEX, .pin = 1 });
-	pkm = run_job((struct job){ .fn = job_pp, .mode = M_KMOD, .pin = 1 });
-	psw = run_job((struct job){ .fn = job_pp, .mode = M_SWAP, .pin = 1 });
+	/* Alternate the modes, TRIALS rounds, and keep each one's median. */
+	for (r = 0; r < TRIALS; r++) {
+		t[0][r] = run_job((struct job){ .fn = job_pp, .mode = M_FUTEX });
+		t[1][r] = run_job((struct job){ .fn = job_pp, .mode = M_KMOD });
+		t[2][r] = run_job((struct job){ .fn = job_pp, .mode = M_SWAP });
+		t[3][r] = run_job((struct job){ .fn = job_pp, .mode = M_FUTEX, .pin = 1 });
+		t[4][r] = run_job((struct job){ .fn = job_pp, .mode = M_KMOD, .pin = 1 });
+		t[5][r] = run_job((struct job){ .fn = job_pp, .mode = M_SWAP, .pin = 1 });
+	}
+	fx = median_d(t[0]);
+	km = median_d(t[1]);
+	sw = median_d(t[2]);
+	pfx = median_d(t[3]);
+	pkm = median_d(t[4]);
+	psw = median_d(t[5]);
 	hk = run_job((struct job){ .fn = job_ho, .use_kmod = 1, .pst = pst });
 	hs = run_job((struct job){ .fn = job_ho, .use_kmod = 0, .pst = pst });
 
