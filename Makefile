@@ -83,9 +83,13 @@ $(B)/%/libmnsched.a: $$(call user_objs,$$*)
 	@rm -f $@
 	ar rcs $@ $^
 
+PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	     -e 's|@INCDIR@|$(INCDIR)|' -e 's|@VERSION@|0.1|'
+# user/mnsched.pc points into the build tree, for use without installing;
+# make install writes one for PREFIX.
 user/mnsched.pc: user/mnsched.pc.in Makefile
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-	    -e 's|@INCDIR@|$(INCDIR)|' -e 's|@VERSION@|0.1|' $< > $@
+	$(PC_SED) -e 's|^libdir=.*|libdir=$(CURDIR)/user|' \
+		-e 's|^includedir=.*|includedir=$(CURDIR)/user/include|' $< > $@
 
 install: user
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)
@@ -93,7 +97,7 @@ install: user
 	install -m 755 $(USER_SO) $(DESTDIR)$(LIBDIR)/libmnsched.so.0
 	ln -sf libmnsched.so.0 $(DESTDIR)$(LIBDIR)/libmnsched.so
 	install -m 644 user/include/mnsched.h $(DESTDIR)$(INCDIR)/
-	install -m 644 user/mnsched.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	$(PC_SED) user/mnsched.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/mnsched.pc
 
 # ---- kselftest harness, extracted from Debian's linux-source-6.1 --------
 
@@ -124,6 +128,12 @@ KSFT_CFLAGS := -I$(KSFT)/tools/testing/selftests
 -include tools/vm/vm.mk
 
 # ---- top-level jobs ----------------------------------------------------
+
+DEMO_BIN := $(B)/demo/showcase
+$(DEMO_BIN): tools/demo/showcase.c user/include/mnsched.h $(USER_LIB)
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -pthread -Wall -Iuser/include $< -o $@ $(USER_LIB) -luring -lpthread
+ALL_EXTRA += $(DEMO_BIN)
 
 all: $(ALL_EXTRA)
 
