@@ -132,13 +132,14 @@ static inline void switch_to(struct mn_m *m, struct mn_g *prev,
 			     struct mn_g *next, bool dying)
 {
 	mn_stack_check(prev);
-	prev->errno_save = *mn_errno_loc();
+	prev->errno_save = *m->errno_loc;
 	m->curg = next;
 	mn_san_before_switch(prev, next, dying);
 	mn_ctx_switch(&prev->sp, next->sp);
 	mn_san_after_switch(prev);
-	*mn_errno_loc() = prev->errno_save;	/* maybe another thread's errno now */
-	mn_after_switch(mn_curm());
+	m = mn_curm();			/* maybe another M now */
+	*m->errno_loc = prev->errno_save;
+	mn_after_switch(m);
 }
 
 void mn_after_switch(struct mn_m *m)
@@ -317,7 +318,7 @@ void mn_g_start(void)
 	struct mn_g *g = m->curg;
 
 	mn_san_after_switch(g);
-	*mn_errno_loc() = 0;
+	*m->errno_loc = 0;
 	mn_after_switch(m);
 	g->fn(g->arg);
 	mn_exit();
@@ -850,6 +851,7 @@ static void *mstart(void *arg)
 
 	mn_setm(m);
 	m->tid = (pid_t)syscall(SYS_gettid);
+	m->errno_loc = mn_errno_loc();
 	/* Ms take no asynchronous signals meant for the process: a user
 	 * thread or the main thread handles them. */
 	sigemptyset(&set);

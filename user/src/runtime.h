@@ -171,6 +171,7 @@ struct mn_m {
 	uint32_t fastrand;
 	uint64_t syscall_enter_ns;
 	void *altstack;
+	int *errno_loc;			/* this thread's errno (fixed for its life) */
 };
 
 struct mn_sched {
