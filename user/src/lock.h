@@ -11,25 +11,14 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include "sys.h"
 
-/*
- * futex(2) without glibc's wrapper: returns -errno and never writes errno,
- * so the runtime's own waits cannot clobber a G's errno.
- */
+/* futex(2) without glibc's wrapper: -errno, errno untouched (sys.h). */
 static inline long mn_futex(_Atomic uint32_t *uaddr, int op, uint32_t val,
 			    const void *timeout)
 {
-	register long r10 __asm__("r10") = (long)timeout;
-	register long r8 __asm__("r8") = 0;
-	register long r9 __asm__("r9") = 0;
-	long ret;
-
-	__asm__ volatile("syscall"
-			 : "=a"(ret)
-			 : "0"(202L /* SYS_futex */), "D"(uaddr), "S"((long)op),
-			   "d"((long)val), "r"(r10), "r"(r8), "r"(r9)
-			 : "rcx", "r11", "memory");
-	return ret;
+	return mn_syscall6(202 /* SYS_futex */, (long)uaddr, op, val,
+			   (long)timeout, 0, 0);
 }
 
 struct mn_lock {

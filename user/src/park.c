@@ -7,9 +7,6 @@
 #include <string.h>
 #include "runtime.h"
 
-/* The kmod backend, when park_kmod.c is built in, overrides this. */
-__attribute__((weak)) const struct mn_parker mn_parker_kmod = { .name = NULL };
-
 int mn_parker_select(void) MN_HIDDEN;
 int mn_parker_select(void)
 {

@@ -41,6 +41,10 @@ struct mn_parker {
 		    int64_t timeout_ns);
 	/* Optional: tell the backend which P the calling M holds (-1 none). */
 	void (*set_p)(struct mn_park_state *ps, int p);
+	/* Optional: park as a spare M.  Returns as park does, with *p = -1,
+	 * or with *p = a P the backend handed over because its M blocked in a
+	 * system call (the caller must still win the P's SYSCALL state). */
+	int (*park_spare)(struct mn_park_state *ps, int64_t timeout_ns, int *p);
 };
 
 extern const struct mn_parker mn_parker_futex;

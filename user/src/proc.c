@@ -505,7 +505,8 @@ static struct mn_m *mget(void)
 
 static void *mstart(void *arg);
 
-/* Start a new M that will take p.  On failure p goes back to the idle list. */
+/* Start a new M that will take p (NULL: it starts idle, e.g. as a spare).
+ * On failure p goes back to the idle list. */
 static void newm(struct mn_p *p, bool spinning)
 {
 	struct mn_m *m = calloc(1, sizeof(*m));
@@ -539,15 +540,18 @@ fail:
 	fprintf(stderr, "mnsched: cannot start an M thread; running with fewer\n");
 	if (spinning)
 		atomic_fetch_sub(&mn_sched.nmspinning, 1);
-	mn_lock(&mn_sched.lock);
-	pidleput(p);
-	mn_unlock(&mn_sched.lock);
+	if (p) {
+		mn_lock(&mn_sched.lock);
+		pidleput(p);
+		mn_unlock(&mn_sched.lock);
+	}
 }
 
 /* Hand p (or an idle P if NULL) to an idle M, or a new one. */
 static void startm(struct mn_p *p, bool spinning)
 {
 	struct mn_m *nm;
+	bool need_spare;
 
 	mn_lock(&mn_sched.lock);
 	if (!p) {
@@ -565,7 +569,12 @@ static void startm(struct mn_p *p, bool spinning)
 		nm->spinning = spinning;
 		nm->nextp = p;
 	}
+	/* With the module, keep one idle M waiting as a spare, so a P can be
+	 * handed off at once even when every other M is busy. */
+	need_spare = mn_sched.parker->park_spare && !mn_sched.midle;
 	mn_unlock(&mn_sched.lock);
+	if (need_spare)
+		newm(NULL, false);
 	if (!nm) {
 		newm(p, spinning);
 		return;
@@ -623,6 +632,50 @@ void mn_handoffp(struct mn_p *p)
 		mn_wakep();
 }
 
+/*
+ * The module handed this idle M the P of an M that blocked in a system call
+ * (park_kmod.c).  Take it if its state is still SYSCALL (the blocked M may
+ * have come back first: then keep waiting).  The module already counts us
+ * as its holder.
+ */
+static bool take_handed_p(struct mn_m *m, int hp)
+{
+	struct mn_p *p = mn_sched.allp[hp], *extra = NULL;
+	bool spinning;
+
+	if (!mn_pstatus_cas(p, MNSCHED_P_SYSCALL, MNSCHED_P_RUNNING))
+		return false;
+	mn_lock(&mn_sched.lock);
+	if (m->nextp) {
+		/* startm chose us at the same time: pass its P on. */
+		extra = m->nextp;
+		m->nextp = NULL;
+	} else {
+		struct mn_m **pp = &mn_sched.midle;
+
+		while (*pp && *pp != m)
+			pp = &(*pp)->schedlink;
+		if (*pp) {
+			*pp = m->schedlink;
+			mn_sched.nmidle--;
+		}
+	}
+	spinning = m->spinning;
+	m->spinning = false;
+	mn_unlock(&mn_sched.lock);
+	m->p = p;
+	p->m = m;
+	MN_SH_SET(p, m_id, m->park.kid);
+	MN_PCOUNT(p, handoffs);
+	MN_PROBE(handoff, hp, -1, m->id);
+	MN_PROBE(proc_start, hp, m->id);
+	if (extra)
+		startm(extra, spinning);
+	else if (spinning)
+		atomic_fetch_sub(&mn_sched.nmspinning, 1);
+	return true;
+}
+
 /* Earliest timer over all Ps, -1 for none. */
 static int64_t next_timer_all(void)
 {
@@ -660,7 +713,14 @@ static void stopm(struct mn_m *m)
 	}
 	MN_PROBE(m_park, m->id);
 	for (;;) {
-		int r = mn_sched.parker->park(&m->park, timeout);
+		int hp = -1, r;
+
+		if (mn_sched.parker->park_spare)
+			r = mn_sched.parker->park_spare(&m->park, timeout, &hp);
+		else
+			r = mn_sched.parker->park(&m->park, timeout);
+		if (hp >= 0 && take_handed_p(m, hp))
+			return;
 
 		mn_lock(&mn_sched.lock);
 		if (m->nextp) {
@@ -871,7 +931,8 @@ static void *mstart(void *arg)
 	m->curg = &m->g0;
 	mn_san_g0_init(&m->g0);
 	m->nextp = NULL;
-	acquirep(m, p);
+	if (p)
+		acquirep(m, p);
 	schedule(m);
 	return NULL;
 }
@@ -906,7 +967,7 @@ void mn_dump_gs(FILE *f)
  */
 void mn_checkdead(void)
 {
-	int32_t run = mn_sched.mcount - mn_sched.nmidle - mn_sched.nmspare;
+	int32_t run = mn_sched.mcount - mn_sched.nmidle;
 
 	if (run > 0 || mn_sched.deadlock_off || atomic_load(&mn_sched.done))
 		return;
@@ -1031,6 +1092,8 @@ int mn_main(void (*fn)(void *), void *arg)
 	if (err)
 		return err;
 	newm(p0, false);
+	if (mn_sched.parker->park_spare)
+		newm(NULL, false);	/* the first spare M */
 	while (atomic_load(&mn_sched.main_done_word) == 0)
 		mn_futex(&mn_sched.main_done_word, FUTEX_WAIT_PRIVATE, 0, NULL);
 	return 0;

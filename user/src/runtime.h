@@ -170,6 +170,7 @@ struct mn_m {
 	pid_t tid;
 	uint32_t fastrand;
 	uint64_t syscall_enter_ns;
+	uint64_t k_handoffs;		/* P's module handoff count at syscall entry */
 	void *altstack;
 	int *errno_loc;			/* this thread's errno (fixed for its life) */
 };
@@ -186,7 +187,6 @@ struct mn_sched {
 	struct mn_m *midle;
 	int32_t nmidle;
 	int32_t mcount;
-	int32_t nmspare;		/* kmod spare Ms */
 	_Atomic int32_t nmsyscall;	/* Ms in a syscall whose G counts as running */
 	struct mn_m *allm;
 	/* Ps */

@@ -31,6 +31,7 @@ void mn_syscall_enter(void)
 	m->oldp = p;
 	m->p = NULL;
 	p->m = NULL;
+	m->k_handoffs = MN_SH_GET(p, k_handoffs);
 	/* Release: everything above is visible to whoever takes the P. */
 	mn_pstatus_set(p, MNSCHED_P_SYSCALL);
 }
@@ -52,6 +53,11 @@ void mn_syscall_exit(void)
 	if (likely(mn_pstatus_cas(p, MNSCHED_P_SYSCALL, MNSCHED_P_RUNNING))) {
 		m->p = p;
 		p->m = m;
+		/* The module handed the P to a spare that lost the race to us
+		 * and gave it up: tell the module we hold it again. */
+		if (unlikely(MN_SH_GET(p, k_handoffs) != m->k_handoffs) &&
+		    mn_sched.parker->set_p)
+			mn_sched.parker->set_p(&m->park, p->id);
 		atomic_store_explicit(&g->status, MN_G_RUNNING,
 				      memory_order_relaxed);
 		MN_PROBE(syscall_exit, g->goid, p->id);
