@@ -38,3 +38,8 @@ test-runtime-tsan: $(call rt_bins,tsan)
 	@$(TSAN_ENV) selftests/mnsched/run_tests.sh runtime-tsan $(MN_RESULTS) $^
 
 HOST_TESTS += test-runtime test-runtime-asan test-runtime-tsan
+
+# The whole runtime suite runs again inside the test VM, on the module's
+# parker (tools/vm/vm.mk runs VM_TEST_BINS with VM_TEST_ENV exported).
+VM_TEST_BINS	+= $(call rt_bins,plain)
+VM_TEST_ENV	+= MNSCHED_PARK=kmod
