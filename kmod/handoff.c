@@ -78,6 +78,7 @@ static void mn_sched_out(struct preempt_notifier *pn, struct task_struct *next)
 	struct mn_group *g = m->g;
 	struct mnsched_pstate *pst;
 	struct mn_p *kp;
+	int cpu;
 	int p;
 
 	if (unlikely(READ_ONCE(current->__state) == TASK_DEAD)) {
@@ -112,7 +113,19 @@ static void mn_sched_out(struct preempt_notifier *pn, struct task_struct *next)
 
 	mn_count_event(MN_E_BLOCK);
 	trace_mnsched_block(m->id, p, current->pid);
-	/* No wake-ups under the runqueue lock: defer to after the switch. */
+	/*
+	 * No wake-ups under the runqueue lock.  When the first spare M waits
+	 * on another CPU, send the work there: it wakes the spare locally,
+	 * one IPI in all.  Otherwise run it here once the switch is over.
+	 */
+	cpu = READ_ONCE(g->spare_cpu);
+	if (cpu >= 0 && cpu != smp_processor_id() && cpu_online(cpu) &&
+	    !xchg(&g->csd_busy, 1)) {
+		if (!smp_call_function_single_async(cpu, &g->csd))
+			return;
+		/* Not sent: free it again; pairs with mn_group_put(). */
+		smp_store_release(&g->csd_busy, 0);
+	}
 	irq_work_queue(&g->iw);
 }
 
@@ -169,12 +182,19 @@ int mn_take_pending(struct mn_group *g, struct mn_m *s)
 }
 
 /**
- * mn_handoff_iw() - irq_work: hand pending Ps to waiting spare Ms
- * @iw: the group's irq_work
+ * mn_spares_changed() - update the hint of where the first spare M waits
+ * @g: the group, lock held
  */
-void mn_handoff_iw(struct irq_work *iw)
+void mn_spares_changed(struct mn_group *g)
 {
-	struct mn_group *g = container_of(iw, struct mn_group, iw);
+	struct mn_m *s = list_first_entry_or_null(&g->spares, struct mn_m, spare_node);
+
+	lockdep_assert_held(&g->lock);
+	WRITE_ONCE(g->spare_cpu, s ? s->spare_cpu : -1);
+}
+
+static void mn_deliver(struct mn_group *g)
+{
 	unsigned long flags;
 	struct mn_m *s;
 	int p;
@@ -186,12 +206,35 @@ void mn_handoff_iw(struct irq_work *iw)
 		if (p < 0)
 			break;
 		list_del_init(&s->spare_node);
+		mn_spares_changed(g);
 		WRITE_ONCE(s->handed_p, p);
 		/* handed_p before the parked check in mn_kick(). */
 		smp_mb();
 		mn_kick(s);
 	}
 	spin_unlock_irqrestore(&g->lock, flags);
+}
+
+/**
+ * mn_handoff_iw() - irq_work: hand pending Ps to waiting spare Ms
+ * @iw: the group's irq_work
+ */
+void mn_handoff_iw(struct irq_work *iw)
+{
+	mn_deliver(container_of(iw, struct mn_group, iw));
+}
+
+/**
+ * mn_handoff_csd() - IPI on a spare M's CPU: hand pending Ps to spare Ms
+ * @info: the group
+ */
+void mn_handoff_csd(void *info)
+{
+	struct mn_group *g = info;
+
+	mn_deliver(g);
+	/* Last access to @g: mn_group_put() waits for it. */
+	smp_store_release(&g->csd_busy, 0);
 }
 
 /**

@@ -48,6 +48,9 @@ void mn_group_put(struct mn_group *g)
 	if (!refcount_dec_and_test(&g->ref))
 		return;
 	irq_work_sync(&g->iw);
+	/* No M is left to send it again; wait for one in flight. */
+	while (smp_load_acquire(&g->csd_busy))
+		cpu_relax();
 	mn_pages_free(g);
 	xa_destroy(&g->ms);
 	mmdrop(g->mm);
@@ -74,6 +77,8 @@ static int mn_open(struct inode *inode, struct file *file)
 	xa_init_flags(&g->ms, XA_FLAGS_ALLOC);
 	INIT_LIST_HEAD(&g->spares);
 	init_irq_work(&g->iw, mn_handoff_iw);
+	INIT_CSD(&g->csd, mn_handoff_csd, g);
+	g->spare_cpu = -1;
 	file->private_data = g;
 	return 0;
 }

@@ -23,6 +23,7 @@
 #include <linux/preempt.h>
 #include <linux/rcupdate.h>
 #include <linux/refcount.h>
+#include <linux/smp.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -65,7 +66,10 @@ struct mn_p {
  * @next_id: next M id to try (ids are allocated cyclically)
  * @spares: Ms waiting in SPARE, oldest first
  * @pending: Ps whose M blocked and that wait for a spare M
- * @iw: irq_work that hands pending Ps to spare Ms
+ * @iw: irq_work that hands pending Ps to spare Ms, on the blocking CPU
+ * @csd: the same work sent straight to the CPU of the first spare M
+ * @csd_busy: 1 while @csd is in flight
+ * @spare_cpu: CPU the first spare M waits on, -1 for none (a hint)
  * @dead: set when the file is released; notifiers then do nothing
  */
 struct mn_group {
@@ -84,6 +88,9 @@ struct mn_group {
 	struct list_head spares;
 	DECLARE_BITMAP(pending, MNSCHED_MAX_P);
 	struct irq_work iw;
+	call_single_data_t csd;
+	int csd_busy;
+	int spare_cpu;
 	bool dead;
 };
 
@@ -99,6 +106,7 @@ struct mn_group {
  * @token: 1 when an UNPARK is pending
  * @handed_p: P handed to this M while it waits in SPARE, -1 for none
  * @spare_node: entry in @g->spares while waiting in SPARE
+ * @spare_cpu: CPU it started waiting on in SPARE
  * @parked: 1 while the thread waits in PARK, SWAP or SPARE
  * @free_iw: raised by the last sched_out of the dead task
  * @free_work: frees the M in process context
@@ -114,6 +122,7 @@ struct mn_m {
 	atomic_t token;
 	int handed_p;
 	struct list_head spare_node;
+	int spare_cpu;
 	int parked;
 	struct irq_work free_iw;
 	struct work_struct free_work;
@@ -172,6 +181,8 @@ void mn_kick(struct mn_m *m);
 /* handoff.c */
 extern struct preempt_ops mn_preempt_ops;
 void mn_handoff_iw(struct irq_work *iw);
+void mn_handoff_csd(void *info);
+void mn_spares_changed(struct mn_group *g);
 void mn_m_free_iw(struct irq_work *iw);
 void mn_m_free_work(struct work_struct *work);
 int mn_take_pending(struct mn_group *g, struct mn_m *s);

@@ -64,6 +64,7 @@ void mn_m_release(struct mn_m *m)
 
 	spin_lock_irqsave(&g->lock, flags);
 	list_del_init(&m->spare_node);
+	mn_spares_changed(g);
 	if (m->p >= 0) {
 		kp = &g->ps[m->p];
 		raw_spin_lock(&kp->lock);
@@ -511,14 +512,18 @@ long mn_spare(struct mn_group *g, void __user *uarg)
 	mn_give_p(g, m, -1);
 	m->handed_p = -1;
 	p = mn_take_pending(g, m);
-	if (p < 0)
+	if (p < 0) {
+		m->spare_cpu = raw_smp_processor_id();
 		list_add_tail(&m->spare_node, &g->spares);
+		mn_spares_changed(g);
+	}
 	spin_unlock_irq(&g->lock);
 
 	if (p < 0) {
 		ret = mn_wait(m, a.timeout_ns, mn_spare_done, NULL);
 		spin_lock_irq(&g->lock);
 		list_del_init(&m->spare_node);
+		mn_spares_changed(g);
 		p = m->handed_p;
 		m->handed_p = -1;
 		spin_unlock_irq(&g->lock);

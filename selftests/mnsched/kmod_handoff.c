@@ -346,9 +346,13 @@ TEST_F(ho, no_handoff_after_p_taken)
 	ASSERT_EQ(0, pthread_create(&t, NULL, stolen_thread, &s));
 	while (!__atomic_load_n(&s.ready, __ATOMIC_ACQUIRE))
 		mn_sleep_ns(100000);
-	/* SET_P by another M takes P 0 from the first one. */
+	/*
+	 * SET_P by another M takes P 0 from the first one; this M then moves
+	 * on to P 1 (IDLE), so that its own sleeps below hand nothing off.
+	 */
 	ASSERT_LE(0, mn_register(self->fd));
 	ASSERT_EQ(0, mn_set_p(self->fd, 0));
+	ASSERT_EQ(0, mn_set_p(self->fd, 1));
 	ASSERT_EQ(1, write(s.go[1], "g", 1));
 	mn_sleep_ns(30000000);
 	/* The first M blocks in SYSCALL state, but holds no P any more. */
