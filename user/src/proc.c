@@ -160,7 +160,10 @@ void mn_after_switch(struct mn_m *m)
 	case MN_AFTER_READY_NEXT:
 		atomic_store_explicit(&prev->status, MN_G_RUNNABLE,
 				      memory_order_relaxed);
-		mn_runqput(m->p, prev, true);
+		/* A G it displaces from runnext goes to the head of the queue:
+		 * the continuation of a spawner runs before older work, so
+		 * spawn trees are walked depth-first (see runq.c). */
+		mn_runqput_next_front(m->p, prev);
 		/* Wake another M only if there is work it can take now: a
 		 * displaced runnext went to the queue.  The caller in
 		 * runnext runs as soon as the new G stops. */
@@ -266,6 +269,32 @@ void mn_goready(struct mn_g *g)
 		mn_unlock(&mn_sched.lock);
 	}
 	mn_wakep();
+}
+
+/*
+ * Make g runnable and run it now; the caller waits in runnext.  Used when
+ * a receiver takes the value of a blocked sender on an unbuffered channel:
+ * the sender usually has little left to do, and running it at once, on its
+ * hot stack, instead of queueing it behind older work keeps the number of
+ * live Gs (and the cache footprint) small.  Only from a running G that
+ * holds no runtime lock.
+ */
+void mn_goready_run(struct mn_g *g)
+{
+	struct mn_m *m = mn_curm();
+	struct mn_g *cur = m ? m->curg : NULL;
+
+	if (!cur || cur->is_g0 || !m->p || m->pending != MN_AFTER_NONE) {
+		mn_goready(g);
+		return;
+	}
+	MN_PROBE(g_unblock, g->goid, cur->goid);
+	g->waitreason = MN_WAIT_NONE;
+	atomic_store_explicit(&g->status, MN_G_RUNNING, memory_order_relaxed);
+	atomic_store_explicit(&cur->status, MN_G_RUNNABLE, memory_order_relaxed);
+	m->pending = MN_AFTER_READY_NEXT;
+	m->pending_g = cur;
+	switch_to(m, cur, g, false);
 }
 
 void mn_yield(void)

@@ -23,6 +23,45 @@
 
 static void runqputslow(struct mn_p *p, struct mn_g *g, uint32_t h, uint32_t t);
 
+/*
+ * g into runnext; a G it displaces goes to the HEAD of the queue, not the
+ * tail.  For child-first spawns (proc.c): the spawner's continuation waits
+ * in runnext while the child runs, and the continuation it displaces (its
+ * own parent's) must run before older work, or a spawn tree is walked
+ * breadth-first and every level's Gs stay alive at once.  The owner pushes
+ * at the head by writing slot head-1 and CASing head back; a thief that
+ * read the old head fails its CAS and retries, so no G is taken twice.
+ * Only while the queue is short (MN_FRONT_MAX): a long queue is a backlog,
+ * and FIFO order keeps it fair.
+ */
+void mn_runqput_next_front(struct mn_p *p, struct mn_g *g)
+{
+	struct mn_g *old = atomic_load_explicit(&p->runnext, memory_order_relaxed);
+
+	while (!atomic_compare_exchange_weak_explicit(&p->runnext, &old, g,
+			memory_order_release, memory_order_relaxed))
+		;
+	if (!old)
+		return;
+	for (;;) {
+		uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
+		uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
+
+		if (t - h >= MN_FRONT_MAX) {
+			mn_runqput(p, old, false);
+			return;
+		}
+		/* Slot h-1 is outside [h, t): nobody reads it until the CAS. */
+		atomic_store_explicit(&p->runq[(h - 1) % MN_RUNQ_SIZE], old,
+				      memory_order_relaxed);
+		if (atomic_compare_exchange_weak_explicit(&p->runqhead, &h, h - 1,
+				memory_order_release, memory_order_relaxed)) {
+			MN_SH_SET(p, runq_len, t - h + 1);
+			return;
+		}
+	}
+}
+
 void mn_runqput(struct mn_p *p, struct mn_g *g, bool next)
 {
 	uint32_t h, t;

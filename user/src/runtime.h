@@ -49,6 +49,7 @@
 
 #define MN_RUNQ_SIZE	256	/* local run queue slots (power of two) */
 #define MN_RUNNEXT_CAP	32	/* runnext taken this often in a row, then the queue */
+#define MN_FRONT_MAX	64	/* push at the head only while the queue is shorter */
 #define MN_GLOBAL_TICK	61	/* every 61st schedtick look at the global queue first */
 #define MN_STEAL_PASSES	4
 #define MN_PREEMPT_NS	(10 * 1000 * 1000)
@@ -321,6 +322,7 @@ MN_HIDDEN void mn_gopark(void (*unlockf)(struct mn_g *, void *), void *arg,
 			 int reason);
 /* Make a WAITING G runnable, in runnext of the caller's P. */
 MN_HIDDEN void mn_goready(struct mn_g *g);
+MN_HIDDEN void mn_goready_run(struct mn_g *g);
 MN_HIDDEN void mn_after_switch(struct mn_m *m);
 MN_HIDDEN void mn_gopark_unlock(struct mn_lock *l, int reason);
 MN_HIDDEN void mn_wakep(void);
@@ -342,6 +344,7 @@ static inline void mn_preempt_check(void)
 /* ---- runq.c ---- */
 
 MN_HIDDEN void mn_runqput(struct mn_p *p, struct mn_g *g, bool next);
+MN_HIDDEN void mn_runqput_next_front(struct mn_p *p, struct mn_g *g);
 MN_HIDDEN struct mn_g *mn_runqget(struct mn_p *p);
 MN_HIDDEN bool mn_runqempty(struct mn_p *p);
 MN_HIDDEN bool mn_runqempty_queue(struct mn_p *p);
