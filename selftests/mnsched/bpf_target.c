@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bpf_target - an mnsched program for the BPF tests to trace.
+ *
+ * Every round spawns WORKERS Gs in pairs; each G yields, plays ping-pong
+ * with its partner over unbuffered channels, sleeps, makes a blocking
+ * system call between mn_syscall_enter/exit and exits.  So one round fires
+ * every USDT probe the runtime has (g_create, g_start, g_park with several
+ * wait reasons, g_unblock, g_exit, syscall_enter/exit, proc_start/stop,
+ * m_park/m_unpark, and steal when there are two Ps).
+ *
+ *   bpf_target [-d SECONDS] [-n ROUNDS] [-w] [-y YIELDS]
+ *     -d SECONDS  rounds until SECONDS have passed (default 10)
+ *     -n ROUNDS   exactly ROUNDS rounds (overrides -d)
+ *     -w          print "ready PID", then wait for SIGUSR1 before starting
+ *                 the runtime (so a tracer sees the very first event)
+ *     -y YIELDS   yields per G per round (default 10)
+ *
+ * At the end it prints "done rounds=R gs=G" on stdout.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <mnsched.h>
+
+#define WORKERS		8	/* even: pairs */
+#define PINGS		5
+
+static long rounds_max, yields = 10;
+static double seconds = 10;
+static long rounds_done, gs_done;
+
+struct pair {
+	struct mn_chan *ab, *ba;
+	struct mn_chan *done;
+};
+
+struct worker {
+	struct pair *pair;
+	int side;
+};
+
+static void worker(void *arg)
+{
+	struct worker *w = arg;
+	struct pair *pr = w->pair;
+	int v = 0;
+
+	for (long i = 0; i < yields; i++)
+		mn_yield();
+	for (int i = 0; i < PINGS; i++) {
+		if (w->side == 0) {
+			mn_chan_send(pr->ab, &v);
+			mn_chan_recv(pr->ba, &v);
+		} else {
+			mn_chan_recv(pr->ab, &v);
+			v++;
+			mn_chan_send(pr->ba, &v);
+		}
+	}
+	mn_sleep(100 * 1000);
+	mn_syscall_enter();
+	usleep(200);
+	mn_syscall_exit();
+	mn_chan_send(pr->done, &v);
+}
+
+static void one_round(void)
+{
+	struct pair pairs[WORKERS / 2];
+	struct worker ws[WORKERS];
+	struct mn_chan *done = mn_chan_new(sizeof(int), WORKERS);
+	int v;
+
+	for (int i = 0; i < WORKERS / 2; i++) {
+		pairs[i].ab = mn_chan_new(sizeof(int), 0);
+		pairs[i].ba = mn_chan_new(sizeof(int), 0);
+		pairs[i].done = done;
+	}
+	for (int i = 0; i < WORKERS; i++) {
+		ws[i].pair = &pairs[i / 2];
+		ws[i].side = i % 2;
+		if (mn_go(worker, &ws[i])) {
+			fprintf(stderr, "bpf_target: mn_go failed\n");
+			exit(1);
+		}
+	}
+	for (int i = 0; i < WORKERS; i++)
+		mn_chan_recv(done, &v);
+	for (int i = 0; i < WORKERS / 2; i++) {
+		mn_chan_free(pairs[i].ab);
+		mn_chan_free(pairs[i].ba);
+	}
+	mn_chan_free(done);
+	rounds_done++;
+	gs_done += WORKERS;
+}
+
+static void main_g(void *arg)
+{
+	uint64_t end = mn_now() + (uint64_t)(seconds * 1e9);
+
+	if (rounds_max > 0) {
+		for (long r = 0; r < rounds_max; r++)
+			one_round();
+		return;
+	}
+	while (mn_now() < end)
+		one_round();
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: bpf_target [-d SECONDS] [-n ROUNDS] [-w] [-y YIELDS]\n");
+	exit(64);
+}
+
+int main(int argc, char **argv)
+{
+	int c, wait = 0;
+
+	while ((c = getopt(argc, argv, "d:n:wy:")) != -1) {
+		switch (c) {
+		case 'd': seconds = atof(optarg); break;
+		case 'n': rounds_max = atol(optarg); break;
+		case 'w': wait = 1; break;
+		case 'y': yields = atol(optarg); break;
+		default: usage();
+		}
+	}
+	if (optind != argc || seconds < 0 || rounds_max < 0 || yields < 0)
+		usage();
+	if (wait) {
+		sigset_t set;
+		int sig;
+
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR1);
+		sigprocmask(SIG_BLOCK, &set, NULL);
+		printf("ready %d\n", (int)getpid());
+		fflush(stdout);
+		sigwait(&set, &sig);
+	}
+	c = mn_main(main_g, NULL);
+	if (c) {
+		fprintf(stderr, "bpf_target: mn_main: %s\n", strerror(-c));
+		return 1;
+	}
+	printf("done rounds=%ld gs=%ld\n", rounds_done, gs_done);
+	return 0;
+}

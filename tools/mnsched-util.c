@@ -1,0 +1,578 @@
+// SPDX-License-Identifier: MIT
+/*
+ * mnsched-util.c - target discovery, checks, USDT attach, pinning and
+ * histograms for the mnsched tools (see mnsched-util.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include "mnsched-util.h"
+
+const char *mn_prog = "mnsched";
+bool mn_verbose;
+volatile sig_atomic_t mn_exiting;
+
+void mn_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", mn_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void mn_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: warning: ", mn_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	(void)level;
+	if (!mn_verbose)
+		return 0;	/* our own messages say what failed; -v shows libbpf's */
+	return vfprintf(stderr, fmt, ap);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	mn_exiting = 1;
+}
+
+void mn_setup(const char *prog)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	mn_prog = prog;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	libbpf_set_print(libbpf_print);
+	elf_version(EV_CURRENT);
+}
+
+uint64_t mn_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+pid_t mn_parse_pid(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || end == s || v <= 0 || v > INT_MAX)
+		return -1;
+	return (pid_t)v;
+}
+
+/* ---- checks --------------------------------------------------------- */
+
+int mn_check_root(void)
+{
+	if (geteuid() == 0)
+		return 0;
+	mn_err("must be run as root: loading BPF programs and attaching "
+	       "uprobes to another process need CAP_BPF, CAP_PERFMON and "
+	       "CAP_SYS_PTRACE (try: sudo %s ...)", mn_prog);
+	return -1;
+}
+
+int mn_check_bpf(void)
+{
+	int r;
+
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+		mn_err("BPF is not available: no kernel BTF at "
+		       "/sys/kernel/btf/vmlinux (the CO-RE programs need a "
+		       "kernel built with CONFIG_DEBUG_INFO_BTF=y)");
+		return -1;
+	}
+	errno = 0;
+	r = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_KPROBE, NULL);
+	if (r == 1)
+		return 0;
+	if (r == 0 && errno == 0)
+		errno = EOPNOTSUPP;
+	r = r < 0 ? -r : errno;
+	mn_err("BPF is not available: the bpf() system call failed (%s); it "
+	       "needs a kernel with CONFIG_BPF_SYSCALL and uprobes, root, and "
+	       "no seccomp policy or LSM that forbids bpf()", strerror(r));
+	return -1;
+}
+
+/* ---- the target ----------------------------------------------------- */
+
+/* Notes with provider "mnsched" in .note.stapsdt of the ELF file path. */
+static int count_mnsched_notes(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t shstrndx, asz;
+	Elf_Scn *scn = NULL;
+	int n = 0;
+	Elf *e;
+
+	if (fd < 0)
+		return 0;
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	if (!e || elf_kind(e) != ELF_K_ELF || elf_getshdrstrndx(e, &shstrndx)) {
+		if (e)
+			elf_end(e);
+		close(fd);
+		return 0;
+	}
+	asz = gelf_getclass(e) == ELFCLASS64 ? 8 : 4;
+	while ((scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+		Elf_Data *d;
+		size_t off = 0, next, noff, doff;
+		GElf_Nhdr nh;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
+			continue;
+		name = elf_strptr(e, shstrndx, sh.sh_name);
+		if (!name || strcmp(name, ".note.stapsdt"))
+			continue;
+		d = elf_getdata(scn, NULL);
+		if (!d)
+			continue;
+		while ((next = gelf_getnote(d, off, &nh, &noff, &doff)) > 0) {
+			const char *buf = d->d_buf;
+
+			if (nh.n_type == 3 && nh.n_namesz == 8 &&
+			    !memcmp(buf + noff, "stapsdt", 8) &&
+			    nh.n_descsz > 3 * asz + 8 &&
+			    !strncmp(buf + doff + 3 * asz, "mnsched",
+				     nh.n_descsz - 3 * asz))
+				n++;
+			off = next;
+		}
+	}
+	elf_end(e);
+	close(fd);
+	return n;
+}
+
+static void read_comm(struct mn_target *t)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", t->pid);
+	t->comm[0] = 0;
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fgets(t->comm, sizeof(t->comm), f))
+		t->comm[strcspn(t->comm, "\n")] = 0;
+	fclose(f);
+}
+
+/*
+ * One pass over /proc/PID/maps: the P-state mapping, and (find_probes) the
+ * first mapped file with mnsched USDT notes, the executable first.
+ */
+static int scan_maps(struct mn_target *t, bool find_probes)
+{
+	char path[64], line[PATH_MAX + 128], exe[PATH_MAX];
+	char seen[16][PATH_MAX];
+	int nseen = 0;
+	ssize_t n;
+	FILE *f;
+
+	if (find_probes) {
+		snprintf(path, sizeof(path), "/proc/%d/exe", t->pid);
+		n = readlink(path, exe, sizeof(exe) - 1);
+		exe[n > 0 ? n : 0] = 0;
+		if (n > 0) {
+			char ap[PATH_MAX];
+
+			snprintf(ap, sizeof(ap), "/proc/%d/root%s", t->pid, exe);
+			t->nr_probes = count_mnsched_notes(ap);
+			if (t->nr_probes > 0) {
+				snprintf(t->probe_file, sizeof(t->probe_file), "%s", exe);
+				snprintf(t->attach_path, sizeof(t->attach_path), "%s", ap);
+				find_probes = false;
+			}
+			snprintf(seen[nseen++], PATH_MAX, "%s", exe);
+		}
+	}
+	snprintf(path, sizeof(path), "/proc/%d/maps", t->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		char perms[8], *name;
+		int pos = 0;
+
+		line[strcspn(line, "\n")] = 0;
+		if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &lo, &hi, perms, &pos) < 3 || !pos)
+			continue;
+		name = line + pos;
+		if (!t->pstates_addr && perms[0] == 'r' &&
+		    (strstr(name, "/memfd:mnsched-pstates") == name ||
+		     strstr(name, "/dev/mnsched"))) {
+			t->pstates_addr = lo;
+			t->pstates_len = hi - lo;
+			t->pstates_stride = 4096;
+			t->nr_p = (int)(t->pstates_len / t->pstates_stride);
+			if (t->nr_p > MN_MAX_P)
+				t->nr_p = MN_MAX_P;
+			t->kmod = strstr(name, "/dev/mnsched") != NULL;
+		}
+		if (find_probes && name[0] == '/' && !strstr(name, " (deleted)") &&
+		    strncmp(name, "/dev/", 5) && strncmp(name, "/memfd:", 7)) {
+			bool dup = false;
+
+			for (int i = 0; i < nseen; i++)
+				if (!strcmp(seen[i], name))
+					dup = true;
+			if (!dup) {
+				char ap[PATH_MAX];
+
+				if (nseen < 16)
+					snprintf(seen[nseen++], PATH_MAX, "%s", name);
+				snprintf(ap, sizeof(ap), "/proc/%d/root%s", t->pid, name);
+				t->nr_probes = count_mnsched_notes(ap);
+				if (t->nr_probes > 0) {
+					snprintf(t->probe_file, sizeof(t->probe_file), "%s", name);
+					snprintf(t->attach_path, sizeof(t->attach_path), "%s", ap);
+					find_probes = false;
+				}
+			}
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+int mn_target_find_pstates(struct mn_target *t)
+{
+	if (!t->pstates_addr)
+		scan_maps(t, false);
+	return t->pstates_addr ? 0 : -ENOENT;
+}
+
+int mn_target_open(struct mn_target *t, pid_t pid, bool need_counters)
+{
+	int r;
+
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	t->pidfd = -1;
+	if (kill(pid, 0) && errno == ESRCH) {
+		mn_err("no process with PID %d", pid);
+		return -1;
+	}
+	read_comm(t);
+	r = scan_maps(t, true);
+	if (r) {
+		mn_err("cannot read /proc/%d/maps: %s", pid, strerror(-r));
+		return -1;
+	}
+	if (t->nr_probes == 0) {
+		mn_err("PID %d (%s) is not an mnsched program: no USDT probes of "
+		       "provider mnsched in its executable or shared libraries "
+		       "(it must link libmnsched.a or libmnsched.so)", pid, t->comm);
+		return -1;
+	}
+	t->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (need_counters) {
+		/* mn_main creates the mapping: give a starting program a moment. */
+		for (int i = 0; i < 20 && !t->pstates_addr; i++) {
+			if (mn_target_find_pstates(t) == 0)
+				break;
+			usleep(50 * 1000);
+		}
+		if (!t->pstates_addr) {
+			mn_err("PID %d (%s) has mnsched probes but no P counters "
+			       "mapped (no \"/memfd:mnsched-pstates\" or /dev/mnsched "
+			       "in /proc/%d/maps): has it called mn_main()?",
+			       pid, t->comm, pid);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+bool mn_target_alive(const struct mn_target *t)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	bool alive = true;
+
+	if (t->pidfd >= 0) {
+		struct pollfd pfd = { .fd = t->pidfd, .events = POLLIN };
+
+		return poll(&pfd, 1, 0) == 0;
+	}
+	/* No pidfd (old kernel): a zombie counts as gone. */
+	snprintf(path, sizeof(path), "/proc/%d/stat", t->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1] && p[2] == 'Z')
+		alive = false;
+	fclose(f);
+	return alive;
+}
+
+void mn_target_close(struct mn_target *t)
+{
+	if (t->pidfd >= 0)
+		close(t->pidfd);
+	t->pidfd = -1;
+}
+
+int mn_pstates_read(const struct mn_target *t, struct mnsched_pstate *out, int max)
+{
+	struct iovec local[MN_MAX_P], remote[MN_MAX_P];
+	int n = t->nr_p < max ? t->nr_p : max;
+	ssize_t got;
+
+	if (!t->pstates_addr)
+		return -ENOENT;
+	for (int i = 0; i < n; i++) {
+		local[i].iov_base = &out[i];
+		local[i].iov_len = sizeof(out[i]);
+		remote[i].iov_base = (void *)(t->pstates_addr + (unsigned long)i * t->pstates_stride);
+		remote[i].iov_len = sizeof(out[i]);
+	}
+	got = process_vm_readv(t->pid, local, (unsigned long)n, remote,
+			       (unsigned long)n, 0);
+	if (got < 0)
+		return -errno;
+	return (int)(got / (ssize_t)sizeof(out[0]));
+}
+
+/* ---- attaching ------------------------------------------------------ */
+
+static struct bpf_link **links;
+static int nlinks, caplinks;
+
+void mn_keep_link(struct bpf_link *l)
+{
+	if (nlinks == caplinks) {
+		int nc = caplinks ? 2 * caplinks : 32;
+		struct bpf_link **nl = realloc(links, (size_t)nc * sizeof(*nl));
+
+		if (!nl) {
+			bpf_link__destroy(l);
+			return;
+		}
+		links = nl;
+		caplinks = nc;
+	}
+	links[nlinks++] = l;
+}
+
+int mn_attach_usdt(struct bpf_object *obj, struct bpf_program *prog,
+		   const struct mn_target *t, const char *probe, bool required)
+{
+	struct bpf_link *l;
+	int err;
+
+	(void)obj;
+	l = bpf_program__attach_usdt(prog, t->pid, t->attach_path, "mnsched",
+				     probe, NULL);
+	err = -errno;
+	if (!l) {
+		if (err == -ENOENT && !required) {
+			if (mn_verbose)
+				mn_warn("no probe mnsched:%s in %s: skipped",
+					probe, t->probe_file);
+			return 0;
+		}
+		mn_err("cannot attach to USDT mnsched:%s in %s (PID %d): %s%s",
+		       probe, t->probe_file, t->pid, strerror(-err),
+		       err == -ENOENT ? " (no such probe: an older libmnsched?)" : "");
+		return err ? err : -EINVAL;
+	}
+	mn_keep_link(l);
+	return 0;
+}
+
+void mn_detach_all(void)
+{
+	for (int i = 0; i < nlinks; i++)
+		bpf_link__destroy(links[i]);
+	free(links);
+	links = NULL;
+	nlinks = caplinks = 0;
+}
+
+/* ---- pinning -------------------------------------------------------- */
+
+static char pin_dir[PATH_MAX];
+
+const char *mn_pin_dir(const struct mn_target *t)
+{
+	snprintf(pin_dir, sizeof(pin_dir), MN_PIN_ROOT "/%d", t->pid);
+	return pin_dir;
+}
+
+static int ensure_bpffs(void)
+{
+	struct statfs st;
+
+	if (statfs("/sys/fs/bpf", &st) == 0 && st.f_type == BPF_FS_MAGIC)
+		return 0;
+	mkdir("/sys/fs/bpf", 0700);
+	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
+		int e = errno;
+
+		mn_err("/sys/fs/bpf is not a BPF file system and mounting one "
+		       "failed: %s", strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+int mn_pin_maps(const struct mn_target *t, struct bpf_map **maps)
+{
+	const char *dir = mn_pin_dir(t);
+	char path[PATH_MAX];
+	int err;
+
+	err = ensure_bpffs();
+	if (err)
+		return err;
+	if ((mkdir(MN_PIN_ROOT, 0700) && errno != EEXIST) ||
+	    (mkdir(dir, 0700) && errno != EEXIST)) {
+		err = -errno;
+		mn_err("cannot create %s: %s", dir, strerror(-err));
+		return err;
+	}
+	for (int i = 0; maps[i]; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(maps[i]));
+		/* A copy left by an earlier --pin run is replaced. */
+		unlink(path);
+		err = bpf_map__pin(maps[i], path);
+		if (err) {
+			mn_err("cannot pin map %s at %s: %s",
+			       bpf_map__name(maps[i]), path, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+void mn_unpin_maps(const struct mn_target *t, struct bpf_map **maps)
+{
+	const char *dir = mn_pin_dir(t);
+	char path[PATH_MAX];
+
+	for (int i = 0; maps[i]; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(maps[i]));
+		bpf_map__unpin(maps[i], path);
+	}
+	rmdir(dir);		/* only when empty: another tool may be pinned there */
+	rmdir(MN_PIN_ROOT);
+}
+
+/* ---- names and histograms ------------------------------------------- */
+
+/*
+ * enum mn_waitreason of user/src/runtime.h, with the strings of
+ * mn_waitreason_str() (selftests/mnsched/bpf_reasons.c checks they agree).
+ */
+static const char *const waitreasons[] = {
+	"running", "chan send", "chan receive", "select", "select (no cases)",
+	"sleep", "sync.Mutex.Lock", "sync.RWMutex", "sync.Cond.Wait",
+	"sync.WaitGroup.Wait", "semacquire", "sync.Once", "IO wait", "context",
+	"runnable",
+};
+const unsigned int mn_nwaitreasons = sizeof(waitreasons) / sizeof(waitreasons[0]);
+
+const char *mn_reason_name(unsigned int r)
+{
+	static char buf[32];
+
+	if (r < mn_nwaitreasons)
+		return waitreasons[r];
+	switch (r) {
+	case MN_LAT_CREATED: return "created";
+	case MN_LAT_PREEMPTED: return "yield/preempted";
+	case MN_LAT_SYSCALL: return "syscall (lost P)";
+	case MN_LAT_UNKNOWN: return "unknown (park not seen)";
+	}
+	snprintf(buf, sizeof(buf), "reason %u", r);
+	return buf;
+}
+
+static void fmt_ns(char *buf, size_t n, uint64_t v)
+{
+	snprintf(buf, n, "%llu", (unsigned long long)v);
+}
+
+void mn_print_hist(const struct mn_hist *h, const char *title)
+{
+	int first = -1, last = -1;
+	uint64_t max = 0;
+	char lo[24], hi[24];
+
+	for (int i = 0; i < MN_HIST_SLOTS; i++) {
+		if (!h->slots[i])
+			continue;
+		if (first < 0)
+			first = i;
+		last = i;
+		if (h->slots[i] > max)
+			max = h->slots[i];
+	}
+	printf("\n%s\n", title);
+	if (first < 0) {
+		printf("     (no samples)\n");
+		return;
+	}
+	printf("%26s : %-10s %s\n", "nsecs", "count", "distribution");
+	for (int i = first; i <= last; i++) {
+		uint64_t l = i == 0 ? 0 : 1ull << i;
+		uint64_t u = (2ull << i) - 1;
+		int stars = (int)(h->slots[i] * 40 / max);
+		char bar[41];
+
+		memset(bar, '*', (size_t)stars);
+		bar[stars] = 0;
+		fmt_ns(lo, sizeof(lo), l);
+		fmt_ns(hi, sizeof(hi), u);
+		printf("%12s -> %-10s : %-10llu |%-40s|\n", lo, hi,
+		       (unsigned long long)h->slots[i], bar);
+	}
+	printf("     count %llu, avg %llu ns, max %llu ns\n",
+	       (unsigned long long)h->count,
+	       (unsigned long long)(h->count ? h->sum_ns / h->count : 0),
+	       (unsigned long long)h->max_ns);
+}

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mnsched-util.h - what mnsched-top, mnsched-lat and mnsched-trace share:
+ * finding the target process, its probes and its P counters, checking
+ * privileges and BPF, attaching USDT programs, pinning maps, histograms.
+ */
+#ifndef MNSCHED_UTIL_H
+#define MNSCHED_UTIL_H
+
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <linux/types.h>
+#include <linux/mnsched.h>
+#include <bpf/libbpf.h>
+#include "mnsched-common.h"
+
+#define MN_PIN_ROOT	"/sys/fs/bpf/mnsched"
+
+/* Exit statuses of the tools. */
+#define MN_EXIT_OK	0
+#define MN_EXIT_ERR	1	/* runtime error: not root, no BPF, bad PID */
+#define MN_EXIT_USAGE	64	/* bad option or argument (argp's EX_USAGE) */
+
+struct mn_target {
+	pid_t pid;
+	char comm[32];
+	/* the ELF file with the mnsched USDT notes: the executable (static
+	 * libmnsched.a) or libmnsched.so, as the process maps it */
+	char probe_file[PATH_MAX];	/* path in the target's view */
+	char attach_path[PATH_MAX];	/* /proc/PID/root + probe_file */
+	int nr_probes;			/* notes with provider mnsched */
+	/* the always-on P counters (may appear only once mn_main runs) */
+	unsigned long pstates_addr;
+	unsigned long pstates_len;
+	unsigned long pstates_stride;
+	int nr_p;
+	bool kmod;			/* mapped from /dev/mnsched */
+	int pidfd;
+};
+
+extern const char *mn_prog;		/* tool name for messages */
+extern bool mn_verbose;			/* libbpf debug output */
+extern volatile sig_atomic_t mn_exiting;
+
+/* Messages "mnsched-top: ...", to stderr. */
+void mn_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void mn_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* SIGINT/SIGTERM set mn_exiting; libbpf messages only with -v. */
+void mn_setup(const char *prog);
+
+/* Parse a PID argument; -1 on garbage. */
+pid_t mn_parse_pid(const char *s);
+
+/* Checks that print a clear error and return -1. */
+int mn_check_root(void);
+int mn_check_bpf(void);
+
+/*
+ * Open the target: it must exist and be an mnsched program (mnsched USDT
+ * notes in its executable or a mapped libmnsched.so).  need_counters: wait
+ * up to a second for the P-state mapping (mn_main may not have run yet).
+ */
+int mn_target_open(struct mn_target *t, pid_t pid, bool need_counters);
+/* Re-scan /proc/PID/maps for the P-state mapping; 0 when found. */
+int mn_target_find_pstates(struct mn_target *t);
+/* Still running (not a zombie)? */
+bool mn_target_alive(const struct mn_target *t);
+void mn_target_close(struct mn_target *t);
+
+/* Read nr_p P structs; returns the number read or -errno. */
+int mn_pstates_read(const struct mn_target *t, struct mnsched_pstate *out, int max);
+
+/*
+ * Attach prog to USDT mnsched:probe of the target.  required: report a
+ * failure as an error; otherwise a missing probe (a runtime without it)
+ * is skipped silently.  Returns 0, or -errno.
+ */
+int mn_attach_usdt(struct bpf_object *obj, struct bpf_program *prog,
+		   const struct mn_target *t, const char *probe, bool required);
+/* Detach everything mn_attach_usdt attached. */
+void mn_detach_all(void);
+/* Keep a link made elsewhere, destroyed by mn_detach_all. */
+void mn_keep_link(struct bpf_link *l);
+
+/*
+ * Pin maps (NULL-terminated list) as MN_PIN_ROOT/PID/NAME, mounting bpffs
+ * at /sys/fs/bpf first if it is not there.  mn_unpin_maps removes them and
+ * the directory when it is empty.
+ */
+int mn_pin_maps(const struct mn_target *t, struct bpf_map **maps);
+void mn_unpin_maps(const struct mn_target *t, struct bpf_map **maps);
+/* The directory, for messages. */
+const char *mn_pin_dir(const struct mn_target *t);
+
+/* Wait reason / pseudo reason names (see mnsched-common.h). */
+const char *mn_reason_name(unsigned int r);
+/* Number of wait reasons the runtime defines (the table above). */
+extern const unsigned int mn_nwaitreasons;
+
+/* Print a log2 histogram of nanoseconds, runqlat style. */
+void mn_print_hist(const struct mn_hist *h, const char *title);
+
+uint64_t mn_now_ns(void);		/* CLOCK_MONOTONIC, as bpf_ktime_get_ns */
+
+#endif /* MNSCHED_UTIL_H */
