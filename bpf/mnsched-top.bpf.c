@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * mnsched-top.bpf.c - CPU and off-CPU time of an mnsched program's Ms, and
+ * of its Ps while their M is off CPU, for mnsched-top.
+ *
+ * sched:sched_switch (tp_btf) times every thread of the target on and off
+ * CPU.  Which thread is which M, and which P it holds, comes from the cold
+ * USDT probes proc_start, proc_stop, m_park and handoff (a few per idle
+ * period, never per G switch): mnsched-top costs the target nothing on its
+ * hot paths.
+ */
+#include "mnsched.bpf.h"
+#include "mnsched-top.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+const volatile __u32 targ_tgid = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MN_MAX_M);
+	__type(key, __u32);
+	__type(value, struct mn_top_m);
+} top_m SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MN_MAX_P);
+	__type(key, __u32);
+	__type(value, struct mn_top_p);
+} top_p SEC(".maps");
+
+/* runtime M id -> thread id, for the handoff probe (fired by sysmon) */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MN_MAX_M);
+	__type(key, __s32);
+	__type(value, __u32);
+} top_mtid SEC(".maps");
+
+static __always_inline struct mn_top_m *get_m(__u32 tid)
+{
+	struct mn_top_m *s = bpf_map_lookup_elem(&top_m, &tid);
+
+	if (!s) {
+		struct mn_top_m z = { .tid = tid, .m = -1, .p = -1 };
+
+		bpf_map_update_elem(&top_m, &tid, &z, BPF_NOEXIST);
+		s = bpf_map_lookup_elem(&top_m, &tid);
+	}
+	return s;
+}
+
+/* Charge the off-CPU time so far to the thread (and its P), restart the clock. */
+static __always_inline void charge_off(struct mn_top_m *s, __u64 now)
+{
+	__u64 d;
+
+	if (!(s->flags & MN_TOP_SEEN) || (s->flags & MN_TOP_ONCPU) || now < s->last_ns)
+		return;
+	d = now - s->last_ns;
+	if (s->p >= 0) {
+		__u32 k = (__u32)s->p;
+		struct mn_top_p *ps = bpf_map_lookup_elem(&top_p, &k);
+
+		s->offcpu_ns += d;
+		if (ps)
+			__sync_fetch_and_add(&ps->offcpu_ns, d);
+	} else {
+		s->idle_ns += d;
+	}
+	s->last_ns = now;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(top_sched_switch, bool preempt, struct task_struct *prev,
+	     struct task_struct *next)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct mn_top_m *s;
+
+	if (prev->tgid == (int)targ_tgid) {
+		s = get_m((__u32)prev->pid);
+		if (s) {
+			if ((s->flags & MN_TOP_SEEN) && (s->flags & MN_TOP_ONCPU) &&
+			    now >= s->last_ns)
+				s->oncpu_ns += now - s->last_ns;
+			if (preempt)
+				s->preempted++;
+			else
+				s->blocked++;
+			s->flags = MN_TOP_SEEN;
+			s->last_ns = now;
+		}
+	}
+	if (next->tgid == (int)targ_tgid) {
+		s = get_m((__u32)next->pid);
+		if (s) {
+			charge_off(s, now);
+			s->flags = MN_TOP_SEEN | MN_TOP_ONCPU;
+			s->last_ns = now;
+		}
+	}
+	return 0;
+}
+
+static __always_inline void name_m(struct mn_top_m *s, __u32 tid, int m)
+{
+	s->m = m;
+	bpf_map_update_elem(&top_mtid, &m, &tid, BPF_ANY);
+}
+
+SEC("usdt")
+int BPF_USDT(top_proc_start, int p, int m)
+{
+	__u32 tid = mn_cur_tid(), k = (__u32)p;
+	struct mn_top_m *s = get_m(tid);
+	struct mn_top_p *ps = bpf_map_lookup_elem(&top_p, &k);
+
+	if (s) {
+		name_m(s, tid, m);
+		s->p = p;
+		s->pstarts++;
+	}
+	if (ps) {
+		__sync_fetch_and_add(&ps->acquires, 1);
+		ps->tid = tid;
+		ps->m = m;
+	}
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(top_proc_stop, int p, int m)
+{
+	__u32 tid = mn_cur_tid(), k = (__u32)p;
+	struct mn_top_m *s = get_m(tid);
+	struct mn_top_p *ps = bpf_map_lookup_elem(&top_p, &k);
+
+	if (s) {
+		name_m(s, tid, m);
+		s->p = -1;
+	}
+	if (ps && ps->tid == tid) {
+		ps->tid = 0;
+		ps->m = -1;
+	}
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(top_m_park, int m)
+{
+	__u32 tid = mn_cur_tid();
+	struct mn_top_m *s = get_m(tid);
+
+	if (s)
+		name_m(s, tid, m);
+	return 0;
+}
+
+/* sysmon (or the module's spare M) took P p from blocked M from_m. */
+SEC("usdt")
+int BPF_USDT(top_handoff, int p, int from_m, int to_m)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u32 k = (__u32)p, *tid;
+	struct mn_top_p *ps = bpf_map_lookup_elem(&top_p, &k);
+	struct mn_top_m *s;
+
+	if (ps)
+		__sync_fetch_and_add(&ps->retakes, 1);
+	tid = bpf_map_lookup_elem(&top_mtid, &from_m);
+	if (!tid)
+		return 0;
+	s = bpf_map_lookup_elem(&top_m, tid);
+	if (s && s->p == p) {
+		charge_off(s, now);	/* blocked so far: the P's time */
+		s->p = -1;		/* from now on: idle, not the P's */
+	}
+	if (ps && ps->m == from_m) {
+		ps->tid = 0;
+		ps->m = -1;
+	}
+	return 0;
+}
