@@ -100,12 +100,258 @@ void mn_chan_free(struct mn_chan *c);
 size_t mn_chan_len(struct mn_chan *c);
 size_t mn_chan_cap(struct mn_chan *c);
 
+/*
+ * Timed variants (deadlines for every blocking channel call).  timeout_ns
+ * < 0 blocks as the plain call, 0 polls (-EAGAIN as the try call), > 0
+ * gives up after that many nanoseconds with -ETIMEDOUT.  Otherwise they
+ * return what mn_chan_send / mn_chan_recv return.
+ */
+int mn_chan_send_timeout(struct mn_chan *c, const void *elem, int64_t timeout_ns);
+int mn_chan_recv_timeout(struct mn_chan *c, void *elem, int64_t timeout_ns);
+
+/* ---- select ------------------------------------------------------------- */
+
+#define MN_SEND	1
+#define MN_RECV	2
+
+/*
+ * One case of mn_select.  chan NULL: the case is never ready (Go's nil
+ * channel).  elem: the value to send, or where a received value goes; it
+ * must not be NULL unless the channel's element size is 0 (a NULL elem for
+ * a non-zero element size aborts with a message naming the case).
+ * ok (set by mn_select on the case taken): 1 the value was sent or
+ * received; 0 the channel was closed (a receive got the zero value; a send
+ * did not happen, as mn_chan_send's -EPIPE).
+ */
+struct mn_case {
+	struct mn_chan *chan;
+	int dir;		/* MN_SEND or MN_RECV; anything else aborts */
+	void *elem;
+	int ok;
+};
+
+/*
+ * Wait until one of n cases can proceed and perform it (Go's select).
+ * Among the cases ready at once one is chosen uniformly at random; channels
+ * are locked in address order, so selects that share channels never
+ * deadlock.  Returns the index of the case taken, or
+ *   -EAGAIN     timeout_ns == 0 and no case was ready (Go's default:);
+ *   -ETIMEDOUT  timeout_ns > 0 elapsed first;
+ *   -EINVAL     n < 0 or n > 65536, or cases NULL with n > 0;
+ *   -ENOMEM     more than 16 cases and no memory for their bookkeeping.
+ * timeout_ns < 0 waits for ever; with no case that can become ready
+ * (n == 0, or only NULL channels) the G blocks for good, and the deadlock
+ * detector reports it if nothing else can run.  A receive from
+ * mn_ctx_done(ctx) makes any select cancellable.
+ */
+int mn_select(struct mn_case *cases, int n, int64_t timeout_ns);
+
 /* ---- time --------------------------------------------------------------- */
+
+/*
+ * Timer channels (Go's time.NewTimer / time.NewTicker): channels of
+ * capacity 1 carrying uint64_t values of mn_now() at the moment the timer
+ * fired.  Receive from them, or put them in a select.
+ *  mn_after(ns)      fires once, ns from now;
+ *  mn_ticker(ns)     fires every ns (first after ns); a tick the reader has
+ *                    not taken yet makes later ones be dropped, so a slow
+ *                    reader sees fewer ticks, never a backlog.  ns > 0.
+ * Both return NULL without memory, for a ticker period of 0, or before
+ * mn_main.  Free with mn_chan_free(), which stops the timer.
+ *  mn_timer_chan_stop(c)       stop; true if a value was still to come
+ *                              (pending, or fired but not yet received);
+ *  mn_timer_chan_reset(c, ns)  restart to fire ns from now (a ticker: every
+ *                              ns from now on); true if it was active.
+ * After either returns, no value from before the call can be received.
+ * Using them on a channel that is not a timer channel aborts.
+ */
+struct mn_chan *mn_after(uint64_t ns);
+struct mn_chan *mn_ticker(uint64_t period_ns);
+bool mn_timer_chan_stop(struct mn_chan *c);
+bool mn_timer_chan_reset(struct mn_chan *c, uint64_t ns);
 
 /* Sleep the calling G (not its M) for at least ns nanoseconds. */
 void mn_sleep(uint64_t ns);
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t mn_now(void);
+
+/* ---- cancellation (Go's context) ---------------------------------------- */
+
+/*
+ * A struct mn_ctx carries a cancellation signal and maybe a deadline down a
+ * tree of work.  Cancelling a context cancels all its descendants; a child
+ * never cancels its parent.  NULL means the background context everywhere
+ * a context is accepted.
+ *
+ *  mn_ctx_background()          never cancelled, no deadline; static.
+ *  mn_ctx_with_cancel(parent)   cancelled by mn_ctx_cancel or its parent.
+ *  mn_ctx_with_deadline(parent, deadline_ns)
+ *                               also cancelled (-ETIMEDOUT) when mn_now()
+ *                               reaches deadline_ns (or the parent's
+ *                               deadline, if earlier).
+ *  mn_ctx_with_timeout(parent, ns)  deadline mn_now() + ns.
+ * These return NULL without memory (or, for a deadline, before mn_main).
+ *
+ *  mn_ctx_done(ctx)     a channel closed when ctx is cancelled: put a
+ *                       receive from it (elem NULL) in an mn_select.  NULL
+ *                       (never ready) for the background context.
+ *  mn_ctx_err(ctx)      0 while active, -ECANCELED after mn_ctx_cancel (or
+ *                       a parent's), -ETIMEDOUT after the deadline.
+ *  mn_ctx_deadline(ctx) the deadline in mn_now() ns, 0 for none.
+ *  mn_ctx_cancel(ctx)   cancel ctx and its descendants (idempotent).
+ *  mn_ctx_free(ctx)     cancel and release.  Call it exactly once per
+ *                       created context, when no G uses it any more; its
+ *                       children stay valid until they are freed.
+ *
+ * Blocking calls that take a context (mn_sem_acquire_ctx, the I/O calls)
+ * return mn_ctx_err(ctx) when it is cancelled while they wait.
+ */
+struct mn_ctx;
+
+struct mn_ctx *mn_ctx_background(void);
+struct mn_ctx *mn_ctx_with_cancel(struct mn_ctx *parent);
+struct mn_ctx *mn_ctx_with_deadline(struct mn_ctx *parent, uint64_t deadline_ns);
+struct mn_ctx *mn_ctx_with_timeout(struct mn_ctx *parent, uint64_t timeout_ns);
+struct mn_chan *mn_ctx_done(struct mn_ctx *ctx);
+int mn_ctx_err(struct mn_ctx *ctx);
+uint64_t mn_ctx_deadline(struct mn_ctx *ctx);
+void mn_ctx_cancel(struct mn_ctx *ctx);
+void mn_ctx_free(struct mn_ctx *ctx);
+
+/* ---- sync (Go's sync package) ------------------------------------------- */
+
+/*
+ * All types are plain structs: initialise them with their MN_*_INIT macro,
+ * or zero-fill the memory (zero is the initial state of each, except
+ * mn_sem, which needs its size: MN_SEM_INIT(n) or mn_sem_init()).  Do not
+ * copy one in use.  Their fields are private.  Waiters park their G, not
+ * their M; blocking calls must be made from a G.  Misuse aborts with a
+ * message naming it (Go panics): unlocking an unlocked mutex, a negative
+ * wait group counter, releasing more of a semaphore than was acquired.
+ */
+
+/* Private: the wait list the sync types park their Gs on. */
+struct mn_waitlist {
+	uint32_t lock;
+	uint32_t nwait;
+	void *head, *tail;
+};
+#define MN_WAITLIST_INIT { 0, 0, NULL, NULL }
+
+/*
+ * Mutual exclusion lock (sync.Mutex).  Uncontended lock and unlock are one
+ * atomic instruction each.  Contended, a locker spins briefly (only while
+ * another P is running the holder) and then parks.  Normal mode lets a
+ * running G barge ahead of woken waiters (throughput); a waiter that has
+ * waited over 1 ms switches the mutex to starvation mode, where unlock
+ * hands it directly to the first waiter (FIFO) until the queue drains.
+ * Any G may unlock a mutex another G locked.
+ */
+struct mn_mutex {
+	int32_t state;
+	uint32_t sema;
+	struct mn_waitlist wl;
+};
+#define MN_MUTEX_INIT { 0, 0, MN_WAITLIST_INIT }
+
+void mn_mutex_lock(struct mn_mutex *m);
+/* 0 when locked, -EBUSY when it is held (never blocks). */
+int mn_mutex_trylock(struct mn_mutex *m);
+/* Aborts if m is not locked. */
+void mn_mutex_unlock(struct mn_mutex *m);
+
+/*
+ * Reader/writer lock (sync.RWMutex): any number of readers or one writer.
+ * A blocked writer keeps new readers out, so writers are not starved.
+ * Recursive read locking deadlocks when a writer is waiting (as Go's).
+ */
+struct mn_rwmutex {
+	struct mn_mutex w;
+	int32_t readers;
+	int32_t readerwait;
+	uint32_t wsema, rsema;
+	struct mn_waitlist wwl, rwl;
+};
+#define MN_RWMUTEX_INIT { MN_MUTEX_INIT, 0, 0, 0, 0, MN_WAITLIST_INIT, \
+			  MN_WAITLIST_INIT }
+
+void mn_rwmutex_rlock(struct mn_rwmutex *rw);
+int mn_rwmutex_tryrlock(struct mn_rwmutex *rw);	/* 0 or -EBUSY */
+void mn_rwmutex_runlock(struct mn_rwmutex *rw);	/* aborts if not read-locked */
+void mn_rwmutex_lock(struct mn_rwmutex *rw);
+int mn_rwmutex_trylock(struct mn_rwmutex *rw);	/* 0 or -EBUSY */
+void mn_rwmutex_unlock(struct mn_rwmutex *rw);	/* aborts if not locked */
+
+/*
+ * Condition variable (sync.Cond).  mn_cond_wait unlocks m, waits for a
+ * signal or broadcast, and locks m again before returning; as in Go and
+ * POSIX, re-check the condition in a loop.  Signal wakes the longest
+ * waiting G, broadcast all of them; both may be called with or without m.
+ */
+struct mn_cond {
+	uint32_t wait;
+	uint32_t notify;
+	struct mn_waitlist wl;
+};
+#define MN_COND_INIT { 0, 0, MN_WAITLIST_INIT }
+
+void mn_cond_wait(struct mn_cond *c, struct mn_mutex *m);
+void mn_cond_signal(struct mn_cond *c);
+void mn_cond_broadcast(struct mn_cond *c);
+
+/*
+ * Run fn(arg) once (sync.Once): the first caller runs it, every other
+ * caller waits until it has returned.  Calling mn_once_do on the same once
+ * from inside fn deadlocks.
+ */
+struct mn_once {
+	uint32_t done;
+	struct mn_mutex m;
+};
+#define MN_ONCE_INIT { 0, MN_MUTEX_INIT }
+
+void mn_once_do(struct mn_once *o, void (*fn)(void *), void *arg);
+
+/*
+ * Wait group (sync.WaitGroup): mn_wg_add(wg, n) before starting n Gs, each
+ * calls mn_wg_done(wg), and mn_wg_wait(wg) returns when the counter is 0.
+ * A negative counter aborts, as do an add that races with a wait on a
+ * counter of 0 and reuse before a previous wait has returned.
+ */
+struct mn_wg {
+	uint64_t state;		/* counter << 32 | waiters */
+	uint32_t sema;
+	struct mn_waitlist wl;
+};
+#define MN_WG_INIT { 0, 0, MN_WAITLIST_INIT }
+
+void mn_wg_add(struct mn_wg *wg, int delta);
+void mn_wg_done(struct mn_wg *wg);
+void mn_wg_wait(struct mn_wg *wg);
+
+/*
+ * Weighted semaphore (golang.org/x/sync/semaphore): size units; acquire n
+ * blocks until n are free.  Waiters are served in FIFO order, so a large
+ * request is not starved by small ones.
+ *  mn_sem_acquire(s, n)         0; -EINVAL if n < 0 or n > size.
+ *  mn_sem_acquire_ctx(s, n, ctx) also gives up with mn_ctx_err(ctx) when
+ *                               ctx is (or becomes) cancelled first.
+ *  mn_sem_try_acquire(s, n)     0 or -EAGAIN, never blocks.
+ *  mn_sem_release(s, n)         releasing more than is held aborts.
+ */
+struct mn_sem {
+	int64_t size;
+	int64_t cur;
+	uint32_t lock;
+	void *head, *tail;
+};
+#define MN_SEM_INIT(n) { (n), 0, 0, NULL, NULL }
+
+void mn_sem_init(struct mn_sem *s, int64_t size);
+int mn_sem_acquire(struct mn_sem *s, int64_t n);
+int mn_sem_acquire_ctx(struct mn_sem *s, int64_t n, struct mn_ctx *ctx);
+int mn_sem_try_acquire(struct mn_sem *s, int64_t n);
+void mn_sem_release(struct mn_sem *s, int64_t n);
 
 #pragma GCC visibility pop
 

@@ -41,11 +41,13 @@ struct mn_chan *mn_chan_new(size_t elem_size, size_t cap)
 	return c;
 }
 
-static void misuse(const char *what, struct mn_chan *c)
+void mn_chan_misuse(const char *what, struct mn_chan *c)
 {
 	mn_fatal("%s (channel %p, goroutine %llu)", what, (void *)c,
 		 (unsigned long long)mn_goid());
 }
+
+#define misuse mn_chan_misuse
 
 void mn_waitq_enqueue(struct mn_waitq *q, struct mn_sudog *s)
 {
@@ -95,50 +97,56 @@ struct mn_sudog *mn_waitq_dequeue(struct mn_waitq *q)
 	}
 }
 
-static inline char *slot(struct mn_chan *c, size_t i)
-{
-	return c->buf + i * c->elemsize;
-}
-
-static inline void copy_elem(struct mn_chan *c, void *dst, const void *src)
-{
-	if (c->elemsize)
-		memcpy(dst, src, c->elemsize);
-}
-
-/* Hand-off to a waiting receiver.  c->lock held; releases it. */
-void mn_chan_send_to(struct mn_chan *c, struct mn_sudog *s, const void *elem)
+/* Hand-off to a waiting receiver.  c->lock held and kept. */
+void mn_chan_send_to_locked(struct mn_chan *c, struct mn_sudog *s,
+			    const void *elem)
 {
 	if (s->elem)
-		copy_elem(c, s->elem, elem);
+		mn_chan_copy(c, s->elem, elem);
 	s->success = true;
 	s->g->param = s;
-	mn_unlock(&c->lock);
-	mn_goready(s->g);
 }
 
-/* Take from a waiting sender.  c->lock held; releases it. */
-void mn_chan_recv_from(struct mn_chan *c, struct mn_sudog *s, void *elem)
+/* Take from a waiting sender.  c->lock held and kept. */
+void mn_chan_recv_from_locked(struct mn_chan *c, struct mn_sudog *s, void *elem)
 {
 	if (c->dataqsiz == 0) {
 		if (elem)
-			copy_elem(c, elem, s->elem);
+			mn_chan_copy(c, elem, s->elem);
 	} else {
 		/* Full buffer: take its head, put the sender's value at the
 		 * tail (the same slot, since the ring is full). */
-		char *q = slot(c, c->recvx);
+		char *q = mn_chan_slot(c, c->recvx);
 
 		if (elem)
-			copy_elem(c, elem, q);
-		copy_elem(c, q, s->elem);
+			mn_chan_copy(c, elem, q);
+		mn_chan_copy(c, q, s->elem);
 		if (++c->recvx == c->dataqsiz)
 			c->recvx = 0;
 		c->sendx = c->recvx;
 	}
 	s->success = true;
 	s->g->param = s;
+}
+
+/* Hand-off to a waiting receiver.  c->lock held; releases it. */
+void mn_chan_send_to(struct mn_chan *c, struct mn_sudog *s, const void *elem)
+{
+	struct mn_g *g = s->g;
+
+	mn_chan_send_to_locked(c, s, elem);
 	mn_unlock(&c->lock);
-	mn_goready(s->g);
+	mn_goready(g);
+}
+
+/* Take from a waiting sender.  c->lock held; releases it. */
+void mn_chan_recv_from(struct mn_chan *c, struct mn_sudog *s, void *elem)
+{
+	struct mn_g *g = s->g;
+
+	mn_chan_recv_from_locked(c, s, elem);
+	mn_unlock(&c->lock);
+	mn_goready(g);
 }
 
 /*
@@ -160,10 +168,7 @@ int mn_chan_trysend_locked(struct mn_chan *c, const void *elem)
 		return 0;
 	}
 	if (c->qcount < c->dataqsiz) {
-		copy_elem(c, slot(c, c->sendx), elem);
-		if (++c->sendx == c->dataqsiz)
-			c->sendx = 0;
-		c->qcount++;
+		mn_chan_buf_put(c, elem);
 		mn_unlock(&c->lock);
 		return 0;
 	}
@@ -181,13 +186,7 @@ int mn_chan_tryrecv_locked(struct mn_chan *c, void *elem)
 		return 1;
 	}
 	if (c->qcount > 0) {
-		char *q = slot(c, c->recvx);
-
-		if (elem)
-			copy_elem(c, elem, q);
-		if (++c->recvx == c->dataqsiz)
-			c->recvx = 0;
-		c->qcount--;
+		mn_chan_buf_take(c, elem);
 		mn_unlock(&c->lock);
 		return 1;
 	}
@@ -318,6 +317,8 @@ void mn_chan_free(struct mn_chan *c)
 {
 	if (!c)
 		return;
+	if (c->timer)
+		mn_timerchan_free(c);	/* stop its timer first (timer.c) */
 	mn_lock(&c->lock);
 	if (c->recvq.first || c->sendq.first) {
 		mn_unlock(&c->lock);

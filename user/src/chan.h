@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* chan.h - channel internals shared by chan.c and select.c. */
+/* chan.h - channel internals shared by chan.c, select.c and timer.c. */
 #ifndef MN_CHAN_H
 #define MN_CHAN_H
 
+#include <string.h>
 #include "runtime.h"
 
 /* A G waiting on a channel; on the G's stack while it waits. */
@@ -21,6 +22,8 @@ struct mn_waitq {
 	struct mn_sudog *first, *last;
 };
 
+struct mn_timerchan;
+
 struct mn_chan {
 	struct mn_lock lock;
 	bool closed;
@@ -30,14 +33,57 @@ struct mn_chan {
 	size_t sendx, recvx;
 	char *buf;
 	struct mn_waitq recvq, sendq;
+	struct mn_timerchan *timer;	/* mn_after / mn_ticker (timer.c), else NULL */
 };
 
 MN_HIDDEN void mn_waitq_enqueue(struct mn_waitq *q, struct mn_sudog *s);
 MN_HIDDEN void mn_waitq_remove(struct mn_waitq *q, struct mn_sudog *s);
 MN_HIDDEN struct mn_sudog *mn_waitq_dequeue(struct mn_waitq *q);
+/* Hand-off to / from a dequeued waiter, c->lock held and kept: the caller
+ * unlocks, then mn_goready(s->g) (s->g read before the unlock). */
+MN_HIDDEN void mn_chan_send_to_locked(struct mn_chan *c, struct mn_sudog *s,
+				      const void *elem);
+MN_HIDDEN void mn_chan_recv_from_locked(struct mn_chan *c, struct mn_sudog *s,
+					void *elem);
+/* As above, releasing c->lock and readying the waiter. */
 MN_HIDDEN void mn_chan_send_to(struct mn_chan *c, struct mn_sudog *s, const void *elem);
 MN_HIDDEN void mn_chan_recv_from(struct mn_chan *c, struct mn_sudog *s, void *elem);
 MN_HIDDEN int mn_chan_trysend_locked(struct mn_chan *c, const void *elem);
 MN_HIDDEN int mn_chan_tryrecv_locked(struct mn_chan *c, void *elem);
+MN_HIDDEN void mn_chan_misuse(const char *what, struct mn_chan *c)
+	__attribute__((noreturn));
+/* timer.c: stop the timer of a timer channel before the channel is freed. */
+MN_HIDDEN void mn_timerchan_free(struct mn_chan *c);
+
+static inline char *mn_chan_slot(struct mn_chan *c, size_t i)
+{
+	return c->buf + i * c->elemsize;
+}
+
+static inline void mn_chan_copy(struct mn_chan *c, void *dst, const void *src)
+{
+	if (c->elemsize)
+		memcpy(dst, src, c->elemsize);
+}
+
+/* Buffer operations, c->lock held; the caller checked qcount. */
+static inline void mn_chan_buf_put(struct mn_chan *c, const void *elem)
+{
+	mn_chan_copy(c, mn_chan_slot(c, c->sendx), elem);
+	if (++c->sendx == c->dataqsiz)
+		c->sendx = 0;
+	c->qcount++;
+}
+
+static inline void mn_chan_buf_take(struct mn_chan *c, void *elem)
+{
+	char *q = mn_chan_slot(c, c->recvx);
+
+	if (elem)
+		mn_chan_copy(c, elem, q);
+	if (++c->recvx == c->dataqsiz)
+		c->recvx = 0;
+	c->qcount--;
+}
 
 #endif

@@ -13,11 +13,22 @@
  * function is executing, outside the heap lock).  mn_timer_stop() waits
  * for RUNNING to end, so once it returns the timer may be freed or reused:
  * an owner must call it (or mn_timer_sync) before its timer's memory goes.
+ * A ticker (period > 0) stays in the heap while its function runs; no M
+ * runs it again before that run has ended.
+ *
+ * Timer channels (mn_after, mn_ticker): a channel of capacity 1 carrying
+ * uint64_t mn_now() values, with a struct mn_timerchan whose timer does a
+ * non-blocking send (a tick nobody has taken yet makes the next one be
+ * dropped, as Go's).  Stop and reset are serialised by tc->lock, never held
+ * by the timer function, and drain the buffer: once they return no stale
+ * value can be received (Go 1.23's guarantee).  mn_chan_free stops the
+ * timer before the channel goes.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "runtime.h"
+#include "chan.h"
 #include "timer.h"
 
 struct mn_timers {
@@ -188,6 +199,11 @@ int64_t mn_timers_run(struct mn_p *p, uint64_t now)
 	while (ts->n && ts->heap[0]->when <= (int64_t)now) {
 		struct mn_timer *t = ts->heap[0];
 
+		/* A ticker whose fn another M is still running: it is not due
+		 * again until that run ends (its fn never runs twice at once). */
+		if (atomic_load_explicit(&t->state, memory_order_relaxed) ==
+		    MN_TIMER_RUNNING)
+			break;
 		if (t->period > 0) {
 			/* Ticker: next deadline after now, skipping missed ones. */
 			t->when += t->period *
@@ -200,8 +216,10 @@ int64_t mn_timers_run(struct mn_p *p, uint64_t now)
 		set_timer0(p, ts);
 		mn_unlock(&ts->lock);
 		t->fn(t->arg);
-		/* t may be reused the moment state leaves RUNNING. */
-		atomic_store_explicit(&t->state, t->period > 0 && t->idx >= 0 ?
+		/* t may be reused the moment state leaves RUNNING.  A ticker is
+		 * still in the heap (mn_timer_stop waits for RUNNING to end
+		 * before it removes one), so it goes back to WAITING. */
+		atomic_store_explicit(&t->state, t->period > 0 ?
 				      MN_TIMER_WAITING : MN_TIMER_IDLE,
 				      memory_order_release);
 		mn_lock(&ts->lock);
@@ -255,4 +273,136 @@ void mn_sleep(uint64_t ns)
 	/* Arm after the switch: the timer may fire on another M at once. */
 	mn_gopark(sleep_arm, &t, MN_WAIT_SLEEP);
 	mn_timer_sync(&t);
+}
+
+/* ---- timer channels ---- */
+
+struct mn_timerchan {
+	struct mn_timer t;
+	struct mn_lock lock;	/* serialises stop / reset / free */
+	bool ticker;
+};
+
+static void timerchan_fire(void *arg)
+{
+	struct mn_chan *c = arg;
+	uint64_t now = mn_nanotime();
+
+	mn_lock(&c->lock);
+	if (mn_chan_trysend_locked(c, &now) == -EAGAIN)
+		mn_unlock(&c->lock);	/* previous value not taken: drop */
+}
+
+static int64_t deadline_after(uint64_t ns)
+{
+	uint64_t now = mn_nanotime();
+
+	if (ns > (uint64_t)INT64_MAX - now)
+		return INT64_MAX;
+	return (int64_t)(now + ns);
+}
+
+static struct mn_chan *timerchan_new(uint64_t ns, bool ticker)
+{
+	struct mn_timerchan *tc;
+	struct mn_chan *c;
+
+	if (!atomic_load(&mn_sched.started) || !mn_sched.allp)
+		return NULL;	/* no timer heaps before mn_main */
+	c = mn_chan_new(sizeof(uint64_t), 1);
+	tc = calloc(1, sizeof(*tc));
+	if (!c || !tc)
+		goto fail;
+	mn_timer_init(&tc->t, timerchan_fire, c);
+	tc->ticker = ticker;
+	c->timer = tc;
+	if (mn_timer_add(&tc->t, deadline_after(ns),
+			 ticker ? (int64_t)(ns > INT64_MAX ? INT64_MAX : ns) : 0))
+		goto fail;
+	return c;
+fail:
+	if (c)
+		c->timer = NULL;
+	free(tc);
+	mn_chan_free(c);
+	return NULL;
+}
+
+struct mn_chan *mn_after(uint64_t ns)
+{
+	return timerchan_new(ns, false);
+}
+
+struct mn_chan *mn_ticker(uint64_t period_ns)
+{
+	if (period_ns == 0)
+		return NULL;
+	return timerchan_new(period_ns, true);
+}
+
+static struct mn_timerchan *timerchan_of(struct mn_chan *c, const char *what)
+{
+	if (!c || !c->timer)
+		mn_fatal("%s on %s (channel %p, goroutine %llu): only channels "
+			 "from mn_after or mn_ticker have a timer", what,
+			 c ? "a channel that is not a timer channel" :
+			 "a NULL channel", (void *)c,
+			 (unsigned long long)mn_goid());
+	return c->timer;
+}
+
+/* Stop and drain; tc->lock held.  true if a value was still to come. */
+static bool timerchan_stop_locked(struct mn_chan *c, struct mn_timerchan *tc)
+{
+	bool active = mn_timer_stop(&tc->t);
+
+	mn_lock(&c->lock);
+	if (c->qcount > 0) {
+		mn_chan_buf_take(c, NULL);
+		if (!tc->ticker)
+			active = true;	/* fired, but nobody had the value */
+	}
+	mn_unlock(&c->lock);
+	return active;
+}
+
+bool mn_timer_chan_stop(struct mn_chan *c)
+{
+	struct mn_timerchan *tc = timerchan_of(c, "mn_timer_chan_stop");
+	bool active;
+
+	mn_lock(&tc->lock);
+	active = timerchan_stop_locked(c, tc);
+	mn_unlock(&tc->lock);
+	return active;
+}
+
+bool mn_timer_chan_reset(struct mn_chan *c, uint64_t ns)
+{
+	struct mn_timerchan *tc = timerchan_of(c, "mn_timer_chan_reset");
+	bool active;
+
+	if (tc->ticker && ns == 0)
+		mn_fatal("mn_timer_chan_reset: period 0 for a ticker (channel %p, "
+			 "goroutine %llu)", (void *)c, (unsigned long long)mn_goid());
+	mn_lock(&tc->lock);
+	active = timerchan_stop_locked(c, tc);
+	if (mn_timer_add(&tc->t, deadline_after(ns),
+			 tc->ticker ? (int64_t)(ns > INT64_MAX ? INT64_MAX : ns) : 0)) {
+		/* No memory for the heap: fire at once rather than never. */
+		timerchan_fire(c);
+	}
+	mn_unlock(&tc->lock);
+	return active;
+}
+
+void mn_timerchan_free(struct mn_chan *c)
+{
+	struct mn_timerchan *tc = c->timer;
+
+	mn_lock(&tc->lock);
+	mn_timer_stop(&tc->t);
+	c->timer = NULL;
+	mn_unlock(&tc->lock);
+	free(tc);
 }

@@ -1,0 +1,456 @@
+// SPDX-License-Identifier: MIT
+/*
+ * select.c - mn_select, Go's selectgo for C, and the timed channel calls.
+ *
+ * Invariants (as Go's select.go):
+ *
+ *  - pollorder: the cases with a channel, in a uniformly random order
+ *    (inside-out Fisher-Yates on the M's fastrand).  The first ready case in
+ *    that order is taken, so every ready case is equally likely: no case can
+ *    starve another.
+ *  - lockorder: the same cases sorted by channel address.  Channels are
+ *    locked in that order, a channel that appears in several cases once, and
+ *    unlocked in any order.  Two selects over the same channels (in any case
+ *    order) therefore take their locks in the same global order and cannot
+ *    deadlock; chan.c takes a single channel lock at a time and the timer
+ *    heap lock is only ever taken inside channel locks, never around one.
+ *  - A blocked select has one sudog per case (on its stack), each in its
+ *    channel's wait queue with is_select set.  g->selectdone is 0 while the
+ *    select waits; whoever turns it 0 -> 1 (a channel peer in
+ *    mn_waitq_dequeue, close, or the timeout timer) owns the wake-up: it
+ *    sets g->param (the winning sudog, or NULL for the timeout) and readies
+ *    the G.  Every other waker skips the sudog.
+ *  - The G's context is saved before any waker can see its sudogs: the
+ *    channel locks are released, and the timeout timer armed, by the code
+ *    that runs next on the M (selparkcommit via mn_gopark).  selparkcommit
+ *    touches nothing on the G's stack after the last unlock.
+ *  - After the wake-up the select locks every channel again and removes
+ *    its losing sudogs; only then may it return (and its stack be reused),
+ *    since losing wakers may still be looking at them under their channel
+ *    lock.  It stops the timer (mn_timer_stop waits for a running fn).
+ *
+ * Semantics beyond Go's: a send case on a closed channel is ready and is
+ * taken with ok = 0 (mn_chan_send returns -EPIPE there, Go panics); a
+ * NULL channel is never ready (Go's nil channel); a select with no cases
+ * and no timeout parks forever ("select (no cases)"), which the deadlock
+ * detector reports when nothing else can run.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "runtime.h"
+#include "chan.h"
+#include "timer.h"
+
+#define SELECT_SMALL	16		/* cases handled without malloc */
+#define SELECT_MAX	65536		/* Go's limit */
+
+struct selstate {
+	struct mn_case *cases;
+	uint16_t *lockorder;		/* indices of cases with a channel */
+	int nlock;
+	struct mn_sudog *sg;		/* one per case (lockorder indexed by case) */
+	struct mn_timer *timer;		/* NULL: no timeout */
+};
+
+static __thread uint32_t nonm_rand;	/* fastrand for plain threads (polls) */
+
+static inline uint32_t sel_rand(struct mn_m *m)
+{
+	if (m)
+		return mn_fastrand(&m->fastrand);
+	if (!nonm_rand)
+		nonm_rand = (uint32_t)(uintptr_t)&nonm_rand | 1;
+	return mn_fastrand(&nonm_rand);
+}
+
+/* Uniform in [0, n) (Lemire's multiply-shift; bias < n / 2^32). */
+static inline uint32_t sel_uniform(struct mn_m *m, uint32_t n)
+{
+	return (uint32_t)(((uint64_t)sel_rand(m) * n) >> 32);
+}
+
+static void sellock(struct mn_case *cases, const uint16_t *lo, int n)
+{
+	struct mn_chan *last = NULL;
+
+	for (int i = 0; i < n; i++) {
+		struct mn_chan *c = cases[lo[i]].chan;
+
+		if (c != last)
+			mn_lock(&c->lock);
+		last = c;
+	}
+}
+
+static void selunlock(struct mn_case *cases, const uint16_t *lo, int n)
+{
+	/* Backwards, skipping repeats: same set of locks as sellock. */
+	for (int i = n - 1; i >= 0; i--) {
+		struct mn_chan *c = cases[lo[i]].chan;
+
+		if (i > 0 && cases[lo[i - 1]].chan == c)
+			continue;
+		mn_unlock(&c->lock);
+	}
+}
+
+static int cmp_chan(const void *a, const void *b, void *arg)
+{
+	struct mn_case *cases = arg;
+	uintptr_t x = (uintptr_t)cases[*(const uint16_t *)a].chan;
+	uintptr_t y = (uintptr_t)cases[*(const uint16_t *)b].chan;
+
+	return x < y ? -1 : x > y;
+}
+
+static void sort_lockorder(struct mn_case *cases, uint16_t *lo, int n)
+{
+	if (n > SELECT_SMALL) {
+		qsort_r(lo, (size_t)n, sizeof(*lo), cmp_chan, cases);
+		return;
+	}
+	for (int i = 1; i < n; i++) {
+		uint16_t v = lo[i];
+		uintptr_t cv = (uintptr_t)cases[v].chan;
+		int j = i - 1;
+
+		while (j >= 0 && (uintptr_t)cases[lo[j]].chan > cv) {
+			lo[j + 1] = lo[j];
+			j--;
+		}
+		lo[j + 1] = v;
+	}
+}
+
+/* Timeout: claim the select, if no channel has, and wake the G. */
+static void select_timeout_fire(void *arg)
+{
+	struct mn_g *g = arg;
+	uint32_t zero = 0;
+
+	if (atomic_compare_exchange_strong(&g->selectdone, &zero, 1))
+		mn_goready(g);	/* g->param stays NULL: timed out */
+}
+
+/*
+ * After the switch away from the select's G: arm the timeout and unlock
+ * the channels.  Nothing on the G's stack may be touched after the last
+ * unlock (the G may already be running elsewhere), hence the copies.
+ */
+static void selparkcommit(struct mn_g *g, void *arg)
+{
+	struct selstate *st = arg;
+	struct mn_case *cases = st->cases;
+	const uint16_t *lo = st->lockorder;
+	int n = st->nlock;
+
+	if (st->timer && mn_timer_add(st->timer, st->timer->when, 0))
+		select_timeout_fire(g);	/* no memory for the heap: time out now */
+	for (int i = n - 1; i >= 0; i--) {
+		struct mn_chan *c = cases[lo[i]].chan;
+
+		if (i > 0 && cases[lo[i - 1]].chan == c)
+			continue;
+		mn_unlock(&c->lock);	/* the last one may let g return */
+	}
+}
+
+static void check_cases(struct mn_case *cases, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct mn_case *k = &cases[i];
+
+		if (k->dir != MN_SEND && k->dir != MN_RECV)
+			mn_fatal("mn_select: case %d has dir %d, not MN_SEND or "
+				 "MN_RECV (goroutine %llu)", i, k->dir,
+				 (unsigned long long)mn_goid());
+		if (k->chan && !k->elem && k->chan->elemsize)
+			mn_fatal("mn_select: case %d (%s on channel %p) has a NULL "
+				 "elem but the channel carries %zu-byte elements "
+				 "(goroutine %llu)", i,
+				 k->dir == MN_SEND ? "send" : "receive",
+				 (void *)k->chan, k->chan->elemsize,
+				 (unsigned long long)mn_goid());
+		k->ok = 0;
+	}
+}
+
+/* Block forever: select {} in Go. */
+static void __attribute__((noreturn)) block_forever(void)
+{
+	mn_need_m("mn_select");
+	for (;;)
+		mn_gopark(NULL, NULL, MN_WAIT_SELECT_NO_CASES);
+}
+
+/*
+ * One case that is ready now, with every channel locked; performs it,
+ * unlocks everything and readies the peer.  Returns false when not ready
+ * (locks kept).
+ */
+static bool try_case(struct mn_case *cases, int i, const uint16_t *lo, int nlock)
+{
+	struct mn_case *k = &cases[i];
+	struct mn_chan *c = k->chan;
+	struct mn_sudog *s;
+	struct mn_g *peer = NULL;
+
+	if (k->dir == MN_RECV) {
+		if ((s = mn_waitq_dequeue(&c->sendq))) {
+			peer = s->g;
+			mn_chan_recv_from_locked(c, s, k->elem);
+			k->ok = 1;
+		} else if (c->qcount > 0) {
+			mn_chan_buf_take(c, k->elem);
+			k->ok = 1;
+		} else if (c->closed) {
+			if (k->elem && c->elemsize)
+				memset(k->elem, 0, c->elemsize);
+			k->ok = 0;
+		} else {
+			return false;
+		}
+	} else {
+		if (c->closed) {
+			k->ok = 0;	/* as mn_chan_send's -EPIPE */
+		} else if ((s = mn_waitq_dequeue(&c->recvq))) {
+			peer = s->g;
+			mn_chan_send_to_locked(c, s, k->elem);
+			k->ok = 1;
+		} else if (c->qcount < c->dataqsiz) {
+			mn_chan_buf_put(c, k->elem);
+			k->ok = 1;
+		} else {
+			return false;
+		}
+	}
+	selunlock(cases, lo, nlock);
+	if (peer)
+		mn_goready(peer);
+	return true;
+}
+
+/* One case and no timeout, or a poll: the plain channel calls. */
+static int select_one(struct mn_case *k, bool block)
+{
+	int r;
+
+	if (k->dir == MN_RECV) {
+		r = block ? mn_chan_recv(k->chan, k->elem) :
+			    mn_chan_try_recv(k->chan, k->elem);
+		if (r == -EAGAIN)
+			return r;
+		k->ok = r;
+		return 0;
+	}
+	r = block ? mn_chan_send(k->chan, k->elem) :
+		    mn_chan_try_send(k->chan, k->elem);
+	if (r == -EAGAIN)
+		return r;
+	k->ok = r == 0;
+	return 0;
+}
+
+int mn_select(struct mn_case *cases, int n, int64_t timeout_ns)
+{
+	uint16_t pollbuf[SELECT_SMALL], lockbuf[SELECT_SMALL];
+	struct mn_sudog sgbuf[SELECT_SMALL];
+	uint16_t *pollorder = pollbuf, *lockorder = lockbuf;
+	struct mn_sudog *sg = sgbuf;
+	struct selstate st;
+	struct mn_timer timer;
+	struct mn_m *m;
+	struct mn_g *g;
+	int npoll = 0, ret = -EAGAIN;
+
+	if (n < 0 || n > SELECT_MAX || (n > 0 && !cases))
+		return -EINVAL;
+	check_cases(cases, n);
+	m = timeout_ns != 0 ? mn_need_m("mn_select") : mn_curm();
+	if (n == 0) {
+		if (timeout_ns < 0)
+			block_forever();
+		if (timeout_ns > 0) {
+			mn_sleep((uint64_t)timeout_ns);
+			return -ETIMEDOUT;
+		}
+		return -EAGAIN;
+	}
+	if (n == 1 && cases[0].chan && timeout_ns <= 0)
+		return select_one(&cases[0], timeout_ns < 0);
+	mn_preempt_check();
+	m = mn_curm();		/* a preemption may have moved us */
+
+	if (n > SELECT_SMALL) {
+		pollorder = malloc((size_t)n * 2 * sizeof(*pollorder));
+		if (!pollorder)
+			return -ENOMEM;
+		lockorder = pollorder + n;
+		sg = NULL;
+	}
+
+	/* pollorder: random permutation of the cases that have a channel. */
+	for (int i = 0; i < n; i++) {
+		uint32_t j;
+
+		if (!cases[i].chan)
+			continue;
+		j = sel_uniform(m, (uint32_t)npoll + 1);
+		pollorder[npoll] = pollorder[j];
+		pollorder[j] = (uint16_t)i;
+		npoll++;
+	}
+	if (npoll == 0) {
+		/* Only NULL channels: nothing can ever be ready. */
+		if (pollorder != pollbuf)
+			free(pollorder);
+		while (timeout_ns < 0)
+			mn_gopark(NULL, NULL, MN_WAIT_SELECT);	/* forever */
+		if (timeout_ns > 0) {
+			mn_sleep((uint64_t)timeout_ns);
+			return -ETIMEDOUT;
+		}
+		return -EAGAIN;
+	}
+	memcpy(lockorder, pollorder, (size_t)npoll * sizeof(*lockorder));
+	sort_lockorder(cases, lockorder, npoll);
+
+	sellock(cases, lockorder, npoll);
+
+	/* Pass 1: the first ready case in random order. */
+	for (int i = 0; i < npoll; i++) {
+		if (try_case(cases, pollorder[i], lockorder, npoll)) {
+			ret = pollorder[i];
+			goto out;
+		}
+	}
+	if (timeout_ns == 0) {
+		selunlock(cases, lockorder, npoll);
+		goto out;	/* -EAGAIN */
+	}
+
+	/* Pass 2: enqueue on every channel, in lock order. */
+	if (!sg) {
+		sg = calloc((size_t)n, sizeof(*sg));
+		if (!sg) {
+			selunlock(cases, lockorder, npoll);
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+	g = m->curg;
+	g->param = NULL;
+	atomic_store_explicit(&g->selectdone, 0, memory_order_relaxed);
+	for (int i = 0; i < npoll; i++) {
+		int ci = lockorder[i];
+		struct mn_case *k = &cases[ci];
+		struct mn_sudog *s = &sg[ci];
+
+		s->g = g;
+		s->elem = k->elem;
+		s->c = k->chan;
+		s->link = NULL;
+		s->casei = ci;
+		s->is_select = true;
+		s->success = false;
+		mn_waitq_enqueue(k->dir == MN_RECV ? &k->chan->recvq :
+				 &k->chan->sendq, s);
+	}
+	st.cases = cases;
+	st.lockorder = lockorder;
+	st.nlock = npoll;
+	st.sg = sg;
+	st.timer = NULL;
+	if (timeout_ns > 0) {
+		mn_timer_init(&timer, select_timeout_fire, g);
+		timer.when = (int64_t)mn_nanotime() + timeout_ns;
+		if (timer.when < 0)
+			timer.when = INT64_MAX;
+		st.timer = &timer;
+	}
+	mn_gopark(selparkcommit, &st, MN_WAIT_SELECT);
+
+	/* Woken: by a channel (param = its sudog) or the timer (NULL). */
+	sellock(cases, lockorder, npoll);
+	{
+		struct mn_sudog *won = mn_curg()->param;
+
+		mn_curg()->param = NULL;
+		for (int i = 0; i < npoll; i++) {
+			int ci = lockorder[i];
+			struct mn_sudog *s = &sg[ci];
+
+			if (s == won)
+				continue;	/* the waker dequeued it */
+			mn_waitq_remove(cases[ci].dir == MN_RECV ?
+					&cases[ci].chan->recvq :
+					&cases[ci].chan->sendq, s);
+		}
+		selunlock(cases, lockorder, npoll);
+		if (st.timer)
+			mn_timer_stop(&timer);	/* waits for a running fire */
+		if (won) {
+			ret = won->casei;
+			cases[ret].ok = won->success;
+		} else {
+			ret = -ETIMEDOUT;
+		}
+	}
+out:
+	if (pollorder != pollbuf) {
+		free(pollorder);
+		free(sg);
+	}
+	return ret;
+}
+
+/* ---- timed channel calls ---------------------------------------------- */
+
+int mn_chan_send_timeout(struct mn_chan *c, const void *elem, int64_t timeout_ns)
+{
+	struct mn_case k = { .chan = c, .dir = MN_SEND, .elem = (void *)elem };
+	int r;
+
+	if (!c)
+		mn_chan_misuse("mn_chan_send_timeout on a NULL channel", c);
+	if (timeout_ns < 0)
+		return mn_chan_send(c, elem);
+	if (timeout_ns == 0)
+		return mn_chan_try_send(c, elem);
+	r = mn_select(&k, 1, timeout_ns);
+	if (r < 0)
+		return r;
+	return k.ok ? 0 : -EPIPE;
+}
+
+int mn_chan_recv_timeout(struct mn_chan *c, void *elem, int64_t timeout_ns)
+{
+	struct mn_case k = { .chan = c, .dir = MN_RECV, .elem = elem };
+	int r;
+
+	if (!c)
+		mn_chan_misuse("mn_chan_recv_timeout on a NULL channel", c);
+	if (timeout_ns < 0)
+		return mn_chan_recv(c, elem);
+	if (timeout_ns == 0)
+		return mn_chan_try_recv(c, elem);
+	if (!elem && c->elemsize) {
+		/* A plain receive may discard the value; do so here too. */
+		char scratch[256];
+
+		if (c->elemsize <= sizeof(scratch)) {
+			k.elem = scratch;
+			r = mn_select(&k, 1, timeout_ns);
+			return r < 0 ? r : k.ok;
+		}
+		k.elem = malloc(c->elemsize);
+		if (!k.elem)
+			return -ENOMEM;
+		r = mn_select(&k, 1, timeout_ns);
+		free(k.elem);
+		return r < 0 ? r : k.ok;
+	}
+	r = mn_select(&k, 1, timeout_ns);
+	return r < 0 ? r : k.ok;
+}

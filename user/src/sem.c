@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: MIT
+/*
+ * sem.c - mn_sem, a weighted semaphore (golang.org/x/sync/semaphore).
+ *
+ * Invariants:
+ *  - s->lock protects cur and the waiter list; 0 <= cur <= size.
+ *  - Waiters are served strictly in FIFO order: an acquire takes units at
+ *    once only when they are free and nobody waits, and a release grants
+ *    the front waiter(s) while they fit, stopping at the first that does
+ *    not (a large request is not starved by a stream of small ones).
+ *  - A waiter is on the list (state WAITING) until it is granted (release:
+ *    cur += n on its behalf, state GRANTED) or withdrawn by its context's
+ *    cancellation (state CANCELLED), in both cases under s->lock, by the
+ *    code that then readies it.  If the grant and the cancellation race,
+ *    the grant wins and the acquire succeeds.
+ *  - A withdrawn front waiter may have been what blocked the waiters behind
+ *    it: the canceller grants those that now fit.
+ *  - The context watch is removed (mn_ctx_watch_del) before the waiter's
+ *    stack frame goes, so a cancel never touches a dead waiter.
+ */
+#include <stddef.h>
+#include "runtime.h"
+#include "ctx.h"
+#include "sync.h"
+
+enum { SEM_WAITING, SEM_GRANTED, SEM_CANCELLED };
+
+struct sem_waiter {
+	struct mn_g *g;
+	int64_t n;
+	struct sem_waiter *next, *prev;
+	struct sem_waiter *wake;	/* release's wake list */
+	int state;			/* under s->lock */
+	struct mn_sem *s;
+	struct mn_ctx_watch watch;
+};
+
+static inline struct mn_lock *sem_lock(struct mn_sem *s)
+{
+	return (struct mn_lock *)(void *)&s->lock;
+}
+
+void mn_sem_init(struct mn_sem *s, int64_t size)
+{
+	s->size = size;
+	s->cur = 0;
+	s->lock = 0;
+	s->head = s->tail = NULL;
+}
+
+static void sem_remove(struct mn_sem *s, struct sem_waiter *w)
+{
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		s->head = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	else
+		s->tail = w->prev;
+	w->next = w->prev = NULL;
+}
+
+/* Grant front waiters that fit; s->lock held.  Returns them as a list. */
+static struct sem_waiter *sem_grant(struct mn_sem *s)
+{
+	struct sem_waiter *list = NULL, **tail = &list, *w;
+
+	while ((w = s->head) && s->size - s->cur >= w->n) {
+		s->cur += w->n;
+		sem_remove(s, w);
+		w->state = SEM_GRANTED;
+		w->wake = NULL;
+		*tail = w;
+		tail = &w->wake;
+	}
+	return list;
+}
+
+static void sem_wake(struct sem_waiter *list)
+{
+	while (list) {
+		struct sem_waiter *next = list->wake;
+		struct mn_g *g = list->g;
+
+		mn_goready(g);		/* list is dead after this */
+		list = next;
+	}
+}
+
+static void sem_cancelled(struct mn_ctx_watch *wt, int err)
+{
+	struct sem_waiter *w = (struct sem_waiter *)
+		((char *)wt - offsetof(struct sem_waiter, watch));
+	struct mn_sem *s = w->s;
+	struct sem_waiter *more = NULL;
+	struct mn_g *g;
+	bool front;
+
+	(void)err;
+	mn_lock(sem_lock(s));
+	if (w->state != SEM_WAITING) {
+		mn_unlock(sem_lock(s));
+		return;		/* granted first: the acquire succeeds */
+	}
+	front = s->head == w;
+
+	sem_remove(s, w);
+	w->state = SEM_CANCELLED;
+	g = w->g;
+	if (front)
+		more = sem_grant(s);
+	mn_unlock(sem_lock(s));
+	sem_wake(more);
+	mn_goready(g);
+}
+
+static int sem_acquire(struct mn_sem *s, int64_t n, struct mn_ctx *ctx)
+{
+	struct sem_waiter w;
+	int err;
+
+	if (n < 0 || n > s->size)
+		return -EINVAL;
+	if (ctx && (err = mn_ctx_err(ctx)))
+		return err;
+	mn_lock(sem_lock(s));
+	if (s->size - s->cur >= n && !s->head) {
+		s->cur += n;
+		mn_unlock(sem_lock(s));
+		return 0;
+	}
+	mn_unlock(sem_lock(s));
+	mn_need_m("mn_sem_acquire");
+	mn_lock(sem_lock(s));
+	if (s->size - s->cur >= n && !s->head) {
+		s->cur += n;
+		mn_unlock(sem_lock(s));
+		return 0;
+	}
+	w.g = mn_curg();
+	w.n = n;
+	w.s = s;
+	w.state = SEM_WAITING;
+	w.next = NULL;
+	w.prev = s->tail;
+	if (s->tail)
+		((struct sem_waiter *)s->tail)->next = &w;
+	else
+		s->head = &w;
+	s->tail = &w;
+	mn_ctx_watch_init(&w.watch, sem_cancelled);
+	if (ctx && (err = mn_ctx_watch_add(ctx, &w.watch))) {
+		sem_remove(s, &w);
+		mn_unlock(sem_lock(s));
+		return err;
+	}
+	mn_gopark_unlock(sem_lock(s), MN_WAIT_SEM);
+	if (ctx)
+		mn_ctx_watch_del(ctx, &w.watch);
+	/* state was settled under s->lock before we were readied. */
+	return w.state == SEM_GRANTED ? 0 : mn_ctx_err(ctx);
+}
+
+int mn_sem_acquire(struct mn_sem *s, int64_t n)
+{
+	return sem_acquire(s, n, NULL);
+}
+
+int mn_sem_acquire_ctx(struct mn_sem *s, int64_t n, struct mn_ctx *ctx)
+{
+	return sem_acquire(s, n, ctx);
+}
+
+int mn_sem_try_acquire(struct mn_sem *s, int64_t n)
+{
+	int r = -EAGAIN;
+
+	if (n < 0)
+		return -EINVAL;
+	mn_lock(sem_lock(s));
+	if (s->size - s->cur >= n && !s->head) {
+		s->cur += n;
+		r = 0;
+	}
+	mn_unlock(sem_lock(s));
+	return r;
+}
+
+void mn_sem_release(struct mn_sem *s, int64_t n)
+{
+	struct sem_waiter *list;
+
+	if (n < 0)
+		mn_sync_misuse("mn_sem_release of a negative count", s);
+	mn_lock(sem_lock(s));
+	if (n > s->cur) {
+		mn_unlock(sem_lock(s));
+		mn_sync_misuse("mn_sem_release: released more than held", s);
+	}
+	s->cur -= n;
+	list = sem_grant(s);
+	mn_unlock(sem_lock(s));
+	sem_wake(list);
+}
