@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * mnsched-trace.bpf.c - every scheduler event of one mnsched process into
+ * a ring buffer: the runtime's USDT probes, sched_switch of its threads
+ * (M off-CPU time) and, with mnsched.ko loaded, the module's tracepoints.
+ */
+#include "mnsched.bpf.h"
+#include "mnsched-trace.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+const volatile __u32 targ_tgid = 0;
+/* where the P structs are in the target (0: unknown, no run-queue lengths) */
+const volatile __u64 pstates_addr = 0;
+const volatile __u64 pstates_stride = 4096;
+const volatile __u32 nr_p = 0;
+/*
+ * Set by the tool once every probe is attached, cleared before it detaches
+ * them: events are recorded only while the whole set is in place, so the
+ * timeline never sees half a story (a G start without its park).
+ */
+volatile __u32 armed = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);	/* the tool may resize it (-b) */
+} trace_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MN_EV__COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} trace_counts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MN_EV__COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} trace_drops SEC(".maps");
+
+static __always_inline void bump(void *map, __u32 type)
+{
+	__u64 *v = bpf_map_lookup_elem(map, &type);
+
+	if (v)
+		(*v)++;		/* per CPU: no atomics needed */
+}
+
+static __always_inline int emit_at(__u64 ts, __u32 type, __u32 tid, __s64 a,
+				   __s64 b, __s64 c, __s64 d)
+{
+	struct mn_event *e;
+
+	if (!armed)
+		return 0;
+	bump(&trace_counts, type);
+	e = bpf_ringbuf_reserve(&trace_events, sizeof(*e), 0);
+	if (!e) {
+		bump(&trace_drops, type);
+		return 0;
+	}
+	e->ts = ts;
+	e->type = type;
+	e->tid = tid;
+	e->cpu = bpf_get_smp_processor_id();
+	e->__pad = 0;
+	e->a = a;
+	e->b = b;
+	e->c = c;
+	e->d = d;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+static __always_inline int emit(__u32 type, __s64 a, __s64 b, __s64 c, __s64 d)
+{
+	return emit_at(bpf_ktime_get_ns(), type, mn_cur_tid(), a, b, c, d);
+}
+
+/* ---- USDT ----------------------------------------------------------- */
+
+SEC("usdt")
+int BPF_USDT(tr_g_create, __u64 goid, __u64 parent)
+{
+	return emit(MN_EV_G_CREATE, (__s64)goid, (__s64)parent, 0, 0);
+}
+
+SEC("usdt")
+int BPF_USDT(tr_g_start, __u64 goid, int p, int m)
+{
+	__u64 ts = bpf_ktime_get_ns();
+	__u32 len = 0;
+	__s64 runq = -1;
+
+	/* The P's run-queue length, from the P struct in the target. */
+	if (pstates_addr && p >= 0 && (__u32)p < nr_p &&
+	    !bpf_probe_read_user(&len, sizeof(len),
+				 (void *)(pstates_addr + (__u64)p * pstates_stride +
+					  MN_PSTATE_RUNQ_LEN_OFF)))
+		runq = len;
+	return emit_at(ts, MN_EV_G_START, mn_cur_tid(), (__s64)goid, p, m, runq);
+}
+
+SEC("usdt")
+int BPF_USDT(tr_g_park, __u64 goid, int reason)
+{
+	return emit(MN_EV_G_PARK, (__s64)goid, reason, 0, 0);
+}
+
+SEC("usdt")
+int BPF_USDT(tr_g_unblock, __u64 goid, __u64 by_goid)
+{
+	return emit(MN_EV_G_UNBLOCK, (__s64)goid, (__s64)by_goid, 0, 0);
+}
+
+SEC("usdt")
+int BPF_USDT(tr_g_exit, __u64 goid)
+{
+	return emit(MN_EV_G_EXIT, (__s64)goid, 0, 0, 0);
+}
+
+SEC("usdt")
+int BPF_USDT(tr_proc_start, int p, int m)
+{
+	return emit(MN_EV_PROC_START, p, m, 0, 0);
+}
+
+SEC("usdt")
+int BPF_USDT(tr_proc_stop, int p, int m)
+{
+	return emit(MN_EV_PROC_STOP, p, m, 0, 0);
+}
+
+SEC("usdt")
+int BPF_USDT(tr_steal, int from_p, int to_p, int n)
+{
+	return emit(MN_EV_STEAL, from_p, to_p, n, 0);
+}
+
+SEC("usdt")
+int BPF_USDT(tr_syscall_enter, __u64 goid, int p)
+{
+	return emit(MN_EV_SYSCALL_ENTER, (__s64)goid, p, 0, 0);
+}
+
+SEC("usdt")
+int BPF_USDT(tr_syscall_exit, __u64 goid, int p)
+{
+	return emit(MN_EV_SYSCALL_EXIT, (__s64)goid, p, 0, 0);
+}
+
+SEC("usdt")
+int BPF_USDT(tr_handoff, int p, int from_m, int to_m)
+{
+	return emit(MN_EV_HANDOFF, p, from_m, to_m, 0);
+}
+
+SEC("usdt")
+int BPF_USDT(tr_io_submit, __u64 goid, long op, long res)
+{
+	return emit(MN_EV_IO_SUBMIT, (__s64)goid, op, res, 0);
+}
+
+SEC("usdt")
+int BPF_USDT(tr_io_complete, __u64 goid, long op, long res)
+{
+	return emit(MN_EV_IO_COMPLETE, (__s64)goid, op, res, 0);
+}
+
+SEC("usdt")
+int BPF_USDT(tr_m_park, int m)
+{
+	return emit(MN_EV_M_PARK, m, 0, 0, 0);
+}
+
+SEC("usdt")
+int BPF_USDT(tr_m_unpark, int m)
+{
+	return emit(MN_EV_M_UNPARK, m, 0, 0, 0);
+}
+
+/* ---- sched_switch: M off-CPU time ---------------------------------- */
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(tr_sched_switch, bool preempt, struct task_struct *prev,
+	     struct task_struct *next)
+{
+	__u64 ts = bpf_ktime_get_ns();
+
+	if (prev->tgid == (int)targ_tgid)
+		emit_at(ts, MN_EV_OFFCPU, (__u32)prev->pid, preempt,
+			BPF_CORE_READ(prev, __state), 0, 0);
+	if (next->tgid == (int)targ_tgid)
+		emit_at(ts, MN_EV_ONCPU, (__u32)next->pid, 0, 0, 0, 0);
+	return 0;
+}
+
+/* ---- mnsched.ko tracepoints (attached only when the module is loaded) - */
+
+SEC("raw_tp/mnsched_register")
+int BPF_PROG(tr_k_register, int tgid, int tid, int m)
+{
+	if ((__u32)tgid != targ_tgid)
+		return 0;
+	return emit_at(bpf_ktime_get_ns(), MN_EV_K_REGISTER, (__u32)tid, tid, m, 0, 0);
+}
+
+SEC("raw_tp/mnsched_park")
+int BPF_PROG(tr_k_park, int m, s64 timeout_ns, long ret, u64 waited_ns)
+{
+	if (mn_cur_tgid() != targ_tgid)
+		return 0;
+	return emit(MN_EV_K_PARK, m, ret, (__s64)waited_ns, 0);
+}
+
+SEC("raw_tp/mnsched_unpark")
+int BPF_PROG(tr_k_unpark, int from, int to)
+{
+	if (mn_cur_tgid() != targ_tgid)
+		return 0;
+	return emit(MN_EV_K_UNPARK, from, to, 0, 0);
+}
+
+SEC("raw_tp/mnsched_swap")
+int BPF_PROG(tr_k_swap, int from, int to)
+{
+	if (mn_cur_tgid() != targ_tgid)
+		return 0;
+	return emit(MN_EV_K_SWAP, from, to, 0, 0);
+}
+
+SEC("raw_tp/mnsched_block")
+int BPF_PROG(tr_k_block, int m, int p, int tid)
+{
+	if (mn_cur_tgid() != targ_tgid)
+		return 0;
+	return emit(MN_EV_K_BLOCK, m, p, tid, 0);
+}
+
+SEC("raw_tp/mnsched_handoff")
+int BPF_PROG(tr_k_handoff, int p, int from, int to)
+{
+	/* fired by the spare M taking the P: a thread of the target */
+	if (mn_cur_tgid() != targ_tgid)
+		return 0;
+	return emit(MN_EV_K_HANDOFF, p, from, to, 0);
+}
