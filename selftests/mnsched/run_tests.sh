@@ -15,13 +15,17 @@ for bin in "$@"; do
 	rc=$?
 	cat "$out"
 	awk -v s="$suite/$name" -v rc="$rc" '
+		# The 6.1 harness names a case on its RUN line; its "ok N # SKIP"
+		# line has no name.
+		/^#  RUN / { run = $3 }
 		/^(not )?ok [0-9]+ / {
 			line = $0; n++
 			st = (line ~ /^not ok/) ? "FAIL" : "PASS"
 			sub(/^(not )?ok [0-9]+ /, "", line)
 			why = ""
-			if (match(line, /# *SKIP/)) { st = "SKIP"; why = substr(line, RSTART + RLENGTH); line = substr(line, 1, RSTART - 1) }
+			if (match(line, /# *SKIP */)) { st = "SKIP"; why = substr(line, RSTART + RLENGTH); line = substr(line, 1, RSTART - 1) }
 			gsub(/[ \t]+$/, "", line); gsub(/ /, "_", line)
+			if (line == "") line = run
 			print st, s "/" line, why
 			if (st == "FAIL") bad++
 		}
