@@ -43,3 +43,11 @@ HOST_TESTS += test-runtime test-runtime-asan test-runtime-tsan
 # parker (tools/vm/vm.mk runs VM_TEST_BINS with VM_TEST_ENV exported).
 VM_TEST_BINS	+= $(call rt_bins,plain)
 VM_TEST_ENV	+= MNSCHED_PARK=kmod
+
+# Blocked-M handoff at the runtime level, kmod vs sysmon, in the VM.
+VM_HANDOFF_BIN	:= $(B)/vm/bin/mnsched-handoff-rt
+$(VM_HANDOFF_BIN): tools/vm/mnsched-handoff-rt.c user/include/mnsched.h $(USER_LIB)
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -Wall -pthread -Iuser/include $< -o $@ $(USER_LIB) -luring -lpthread
+VM_EXTRA_BINS	+= $(VM_HANDOFF_BIN)
+VM_RUN_BINS	+= tools/vm/handoff-bench.sh
