@@ -10,10 +10,14 @@
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 const volatile __u32 targ_tgid = 0;
-/* where the P structs are in the target (0: unknown, no run-queue lengths) */
-const volatile __u64 pstates_addr = 0;
-const volatile __u64 pstates_stride = 4096;
-const volatile __u32 nr_p = 0;
+/*
+ * Where the P structs are in the target (0: unknown, no run-queue lengths).
+ * Written by the tool after load: a program that has not called mn_main
+ * yet gets them once it has.
+ */
+volatile __u64 pstates_addr = 0;
+volatile __u64 pstates_stride = 0;
+volatile __u32 nr_p = 0;
 /*
  * Set by the tool once every probe is attached, cleared before it detaches
  * them: events are recorded only while the whole set is in place, so the
@@ -95,7 +99,7 @@ int BPF_USDT(tr_g_start, __u64 goid, int p, int m)
 	__s64 runq = -1;
 
 	/* The P's run-queue length, from the P struct in the target. */
-	if (pstates_addr && p >= 0 && (__u32)p < nr_p &&
+	if (pstates_addr && pstates_stride && p >= 0 && (__u32)p < nr_p &&
 	    !bpf_probe_read_user(&len, sizeof(len),
 				 (void *)(pstates_addr + (__u64)p * pstates_stride +
 					  MN_PSTATE_RUNQ_LEN_OFF)))

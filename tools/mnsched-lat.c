@@ -69,12 +69,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case 'h':
-		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
-		break;
+		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
+		exit(MN_EXIT_OK);
 	case 'p':
 		env.pid = mn_parse_pid(arg);
 		if (env.pid < 0)
-			argp_error(state, "invalid PID '%s'", arg);
+			MN_ARGP_ERR(state, "invalid PID '%s'", arg);
 		break;
 	case 'P': env.per_p = true; break;
 	case 'R': env.per_reason = true; break;
@@ -84,26 +84,26 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 'd':
 		env.duration = strtod(arg, &end);
 		if (*end || env.duration <= 0)
-			argp_error(state, "invalid duration '%s'", arg);
+			MN_ARGP_ERR(state, "invalid duration '%s'", arg);
 		break;
 	case ARGP_KEY_ARG:
 		errno = 0;
 		if (pos == 0) {
 			env.interval = strtol(arg, &end, 10);
 			if (errno || *end || env.interval <= 0)
-				argp_error(state, "invalid interval '%s'", arg);
+				MN_ARGP_ERR(state, "invalid interval '%s'", arg);
 		} else if (pos == 1) {
 			env.count = strtol(arg, &end, 10);
 			if (errno || *end || env.count <= 0)
-				argp_error(state, "invalid count '%s'", arg);
+				MN_ARGP_ERR(state, "invalid count '%s'", arg);
 		} else {
-			argp_error(state, "unexpected argument '%s'", arg);
+			MN_ARGP_ERR(state, "unexpected argument '%s'", arg);
 		}
 		pos++;
 		break;
 	case ARGP_KEY_END:
 		if (!env.pid)
-			argp_error(state, "-p PID is required");
+			MN_ARGP_ERR(state, "-p PID is required");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -191,11 +191,8 @@ int main(int argc, char **argv)
 		{ "syscall_exit", 0 },
 	};
 
-	argp_err_exit_status = MN_EXIT_USAGE;
 	mn_setup("mnsched-lat");
-	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
-	if (err)
-		return MN_EXIT_USAGE;
+	mn_argp_parse(&argp, argc, argv);
 	if (!env.per_p && !env.per_reason)
 		env.per_p = env.per_reason = true;
 	if (mn_check_root() || mn_check_bpf())

@@ -71,12 +71,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case 'h':
-		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
-		break;
+		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
+		exit(MN_EXIT_OK);
 	case 'p':
 		env.pid = mn_parse_pid(arg);
 		if (env.pid < 0)
-			argp_error(state, "invalid PID '%s'", arg);
+			MN_ARGP_ERR(state, "invalid PID '%s'", arg);
 		break;
 	case 'C': env.noclear = true; break;
 	case 'N': env.nobpf = true; break;
@@ -87,21 +87,21 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (pos == 0) {
 			env.interval = strtol(arg, &end, 10);
 			if (errno || *end || env.interval <= 0)
-				argp_error(state, "invalid interval '%s'", arg);
+				MN_ARGP_ERR(state, "invalid interval '%s'", arg);
 		} else if (pos == 1) {
 			env.count = strtol(arg, &end, 10);
 			if (errno || *end || env.count <= 0)
-				argp_error(state, "invalid count '%s'", arg);
+				MN_ARGP_ERR(state, "invalid count '%s'", arg);
 		} else {
-			argp_error(state, "unexpected argument '%s'", arg);
+			MN_ARGP_ERR(state, "unexpected argument '%s'", arg);
 		}
 		pos++;
 		break;
 	case ARGP_KEY_END:
 		if (!env.pid)
-			argp_error(state, "-p PID is required");
+			MN_ARGP_ERR(state, "-p PID is required");
 		if (env.pin && env.nobpf)
-			argp_error(state, "--pin needs BPF (it pins the BPF maps); drop -N");
+			MN_ARGP_ERR(state, "--pin needs BPF (it pins the BPF maps); drop -N");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -321,11 +321,8 @@ int main(int argc, char **argv)
 	bool pinned = false;
 	int err, cur = 0, rc = MN_EXIT_ERR;
 
-	argp_err_exit_status = MN_EXIT_USAGE;
 	mn_setup("mnsched-top");
-	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
-	if (err)
-		return MN_EXIT_USAGE;
+	mn_argp_parse(&argp, argc, argv);
 	if (!env.nobpf && (mn_check_root() || mn_check_bpf()))
 		return MN_EXIT_ERR;
 	if (mn_target_open(&t, env.pid, true))

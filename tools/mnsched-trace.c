@@ -126,17 +126,17 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case 'h':
-		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
-		break;
+		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
+		exit(MN_EXIT_OK);
 	case 'p':
 		env.pid = mn_parse_pid(arg);
 		if (env.pid < 0)
-			argp_error(state, "invalid PID '%s'", arg);
+			MN_ARGP_ERR(state, "invalid PID '%s'", arg);
 		break;
 	case 'd':
 		env.duration = strtod(arg, &end);
 		if (*end || env.duration <= 0)
-			argp_error(state, "invalid duration '%s'", arg);
+			MN_ARGP_ERR(state, "invalid duration '%s'", arg);
 		break;
 	case 'e': {
 		const char *s = arg;
@@ -150,7 +150,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 				if (strlen(ev_names[i]) == l && !strncmp(s, ev_names[i], l))
 					ok = true;
 			if (!ok)
-				argp_error(state, "unknown event '%.*s' in -e", (int)l, s);
+				MN_ARGP_ERR(state, "unknown event '%.*s' in -e", (int)l, s);
 			s += l;
 			if (*s == ',')
 				s++;
@@ -161,7 +161,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.ringbuf_mb = strtol(arg, &end, 10);
 		if (*end || env.ringbuf_mb <= 0 || env.ringbuf_mb > 1024 ||
 		    (env.ringbuf_mb & (env.ringbuf_mb - 1)))
-			argp_error(state, "invalid buffer size '%s' (MiB, a power of 2 up to 1024)", arg);
+			MN_ARGP_ERR(state, "invalid buffer size '%s' (MiB, a power of 2 up to 1024)", arg);
 		break;
 	case 'q': env.quiet = true; break;
 	case 'v': mn_verbose = true; break;
@@ -169,11 +169,11 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_PERFETTO: env.perfetto = arg; break;
 	case OPT_NO_OFFCPU: env.no_offcpu = true; break;
 	case ARGP_KEY_ARG:
-		argp_error(state, "unexpected argument '%s'", arg);
+		MN_ARGP_ERR(state, "unexpected argument '%s'", arg);
 		break;
 	case ARGP_KEY_END:
 		if (!env.pid)
-			argp_error(state, "-p PID is required");
+			MN_ARGP_ERR(state, "-p PID is required");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -802,6 +802,16 @@ static void sum_percpu(int fd, __u64 *out)
 	free(v);
 }
 
+/* Tell the BPF side where the P structs are (for run-queue lengths). */
+static void set_pstates(struct mnsched_trace_bpf *skel, const struct mn_target *t)
+{
+	if (!t->pstates_addr)
+		return;
+	skel->bss->nr_p = (__u32)t->nr_p;
+	skel->bss->pstates_stride = t->pstates_stride;
+	__atomic_store_n(&skel->bss->pstates_addr, t->pstates_addr, __ATOMIC_RELEASE);
+}
+
 static bool module_loaded(void)
 {
 	return access("/sys/module/mnsched", F_OK) == 0;
@@ -818,11 +828,8 @@ int main(int argc, char **argv)
 	bool pinned = false, gone = false;
 	int err, rc = MN_EXIT_ERR, nk = 0;
 
-	argp_err_exit_status = MN_EXIT_USAGE;
 	mn_setup("mnsched-trace");
-	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
-	if (err)
-		return MN_EXIT_USAGE;
+	mn_argp_parse(&argp, argc, argv);
 	if (mn_check_root() || mn_check_bpf())
 		return MN_EXIT_ERR;
 	if (mn_target_open(&t, env.pid, false))
@@ -835,9 +842,6 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	skel->rodata->targ_tgid = (__u32)env.pid;
-	skel->rodata->pstates_addr = t.pstates_addr;
-	skel->rodata->pstates_stride = t.pstates_stride ? t.pstates_stride : 4096;
-	skel->rodata->nr_p = (__u32)t.nr_p;
 	bpf_map__set_max_entries(skel->maps.trace_events, (__u32)env.ringbuf_mb << 20);
 	if (env.no_offcpu)
 		bpf_program__set_autoload(skel->progs.tr_sched_switch, false);
@@ -847,6 +851,7 @@ int main(int argc, char **argv)
 		       strerror(-err));
 		goto out;
 	}
+	set_pstates(skel, &t);
 	if (env.perfetto) {
 		jf = fopen(env.perfetto, "we");
 		if (!jf) {
@@ -949,6 +954,8 @@ int main(int argc, char **argv)
 			gone = true;
 			break;
 		}
+		if (!t.pstates_addr && mn_target_find_pstates(&t) == 0)
+			set_pstates(skel, &t);
 	}
 	/* stop recording before detaching, so the last events are all in
 	 * the buffer and no probe is missing at the end */

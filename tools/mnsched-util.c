@@ -3,6 +3,7 @@
  * mnsched-util.c - target discovery, checks, USDT attach, pinning and
  * histograms for the mnsched tools (see mnsched-util.h).
  */
+#include <argp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -82,6 +83,29 @@ uint64_t mn_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void mn_argp_parse(const struct argp *argp, int argc, char **argv)
+{
+	int err;
+
+	/* No exit inside argp: a bad option must print the usage too. */
+	err = argp_parse(argp, argc, argv, ARGP_NO_EXIT, NULL, NULL);
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--")) {
+			break;
+		} else if (!strcmp(a, "--help") || !strcmp(a, "-?") ||
+			   !strcmp(a, "--usage") || !strcmp(a, "--version") ||
+			   !strcmp(a, "-V")) {
+			exit(MN_EXIT_OK);	/* argp printed it */
+		}
+	}
+	if (err) {
+		argp_help(argp, stderr, ARGP_HELP_USAGE, (char *)mn_prog);
+		exit(MN_EXIT_USAGE);
+	}
 }
 
 pid_t mn_parse_pid(const char *s)

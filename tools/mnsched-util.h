@@ -52,6 +52,18 @@ void mn_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* SIGINT/SIGTERM set mn_exiting; libbpf messages only with -v. */
 void mn_setup(const char *prog);
 
+struct argp;
+/*
+ * argp_parse, and on a bad option or argument: the message, the usage
+ * line, exit MN_EXIT_USAGE.  --help, --usage and --version exit 0.  Parsers
+ * report errors with MN_ARGP_ERR.
+ */
+void mn_argp_parse(const struct argp *argp, int argc, char **argv);
+#define MN_ARGP_ERR(state, ...) do {					\
+	argp_error(state, __VA_ARGS__);					\
+	return EINVAL;							\
+} while (0)
+
 /* Parse a PID argument; -1 on garbage. */
 pid_t mn_parse_pid(const char *s);
 

@@ -31,3 +31,46 @@ $(TOOLS_OUT)/mnsched-%: $(TOOLS_OUT)/mnsched-%.o $(TOOLS_OUT)/mnsched-util.o
 	$(CC) -o $@ $^ $(TOOLS_LDLIBS)
 
 ALL_EXTRA	+= tools
+
+# ---- variant libraries for the overhead benchmarks ------------------------
+# build/noprobes/libmnsched.a: the runtime without USDT probes (-DMN_NO_PROBES).
+# The top Makefile's $(B)/%/libmnsched.a rule links it from these objects.
+
+$(B)/noprobes/%.o: user/src/%.c $(USER_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(USER_CPPFLAGS) $(USER_CFLAGS) -DMN_NO_PROBES -c $< -o $@
+$(B)/noprobes/%.o: user/src/%.S
+	@mkdir -p $(@D)
+	$(CC) $(USER_CPPFLAGS) -c $< -o $@
+
+# ---- host tests (selftests/mnsched/bpf_tests.sh) ---------------------------
+
+BPF_TEST_OUT	:= $(B)/tests/bpf
+BPF_TEST_CFLAGS	:= -O2 -g -pthread -Wall -Wno-unused-parameter -D_GNU_SOURCE -Iuser/include
+BPF_TEST_BINS	:= $(BPF_TEST_OUT)/bpf_target $(BPF_TEST_OUT)/bpf_target_so \
+		   $(BPF_TEST_OUT)/bpf_nobpf $(BPF_TEST_OUT)/bpf_reasons
+
+$(BPF_TEST_OUT)/bpf_target: selftests/mnsched/bpf_target.c user/include/mnsched.h $(USER_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(BPF_TEST_CFLAGS) $< -o $@ $(USER_LIB) -luring -lpthread
+# The shared-library twin loads its own copy of libmnsched.so (by soname).
+$(BPF_TEST_OUT)/lib/libmnsched.so.0: $(USER_SO)
+	@mkdir -p $(@D)
+	cp $< $@
+$(BPF_TEST_OUT)/bpf_target_so: selftests/mnsched/bpf_target.c user/include/mnsched.h \
+			       $(BPF_TEST_OUT)/lib/libmnsched.so.0
+	$(CC) $(BPF_TEST_CFLAGS) $< -o $@ $(BPF_TEST_OUT)/lib/libmnsched.so.0 \
+		-Wl,-rpath,'$$ORIGIN/lib' -luring -lpthread
+$(BPF_TEST_OUT)/bpf_nobpf: selftests/mnsched/bpf_nobpf.c
+	@mkdir -p $(@D)
+	$(CC) $(BPF_TEST_CFLAGS) $< -o $@
+$(BPF_TEST_OUT)/bpf_reasons: selftests/mnsched/bpf_reasons.c $(TOOLS_OUT)/mnsched-util.o $(USER_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(TOOLS_CFLAGS) $< -o $@ $(TOOLS_OUT)/mnsched-util.o $(USER_LIB) \
+		$(TOOLS_LDLIBS) -luring -lpthread
+
+.PHONY: test-bpf
+test-bpf: $(TOOL_BINS) $(BPF_TEST_BINS) $(B)/noprobes/libmnsched.a
+	@selftests/mnsched/bpf_tests.sh $(MN_RESULTS) $(BPF_TEST_OUT) $(TOOLS_OUT)
+
+HOST_TESTS	+= test-bpf
