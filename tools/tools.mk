@@ -33,15 +33,25 @@ $(TOOLS_OUT)/mnsched-%: $(TOOLS_OUT)/mnsched-%.o $(TOOLS_OUT)/mnsched-util.o
 ALL_EXTRA	+= tools
 
 # ---- variant libraries for the overhead benchmarks ------------------------
-# build/noprobes/libmnsched.a: the runtime without USDT probes (-DMN_NO_PROBES).
-# The top Makefile's $(B)/%/libmnsched.a rule links it from these objects.
+# build/noprobes/libmnsched.a: the runtime without USDT probes (-DMN_NO_PROBES);
+# build/nocounters/libmnsched.a: without the per-P statistics counters
+# (-DMN_NO_COUNTERS).  tools/bench compares each with the real library
+# (benchmarks.tbl lines PROG.noprobes, PROG.nocounters).  The top Makefile's
+# $(B)/%/libmnsched.a rule links them from these objects.
 
-$(B)/noprobes/%.o: user/src/%.c $(USER_HDRS)
-	@mkdir -p $(@D)
-	$(CC) $(USER_CPPFLAGS) $(USER_CFLAGS) -DMN_NO_PROBES -c $< -o $@
-$(B)/noprobes/%.o: user/src/%.S
-	@mkdir -p $(@D)
-	$(CC) $(USER_CPPFLAGS) -c $< -o $@
+BENCH_LIB_VARIANTS := noprobes nocounters
+VARIANT_noprobes   := -DMN_NO_PROBES
+VARIANT_nocounters := -DMN_NO_COUNTERS
+
+define mn_lib_variant
+$(B)/$(1)/%.o: user/src/%.c $(USER_HDRS)
+	@mkdir -p $$(@D)
+	$(CC) $(USER_CPPFLAGS) $(USER_CFLAGS) $(VARIANT_$(1)) -c $$< -o $$@
+$(B)/$(1)/%.o: user/src/%.S
+	@mkdir -p $$(@D)
+	$(CC) $(USER_CPPFLAGS) -c $$< -o $$@
+endef
+$(foreach v,$(BENCH_LIB_VARIANTS),$(eval $(call mn_lib_variant,$(v))))
 
 # ---- host tests (selftests/mnsched/bpf_tests.sh) ---------------------------
 

@@ -287,8 +287,19 @@ static inline bool mn_pstatus_cas(struct mn_p *p, uint32_t old, uint32_t new)
 #define MN_RELAXED_SET(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 #define MN_SH_GET(p, f)		MN_RELAXED_GET((p)->sh->f)
 #define MN_SH_SET(p, f, v)	MN_RELAXED_SET((p)->sh->f, (v))
-/* Per-P counters; only the owner writes them, so load+store suffices. */
+/* Per-P counters; only the owner writes them, so load+store suffices.
+ * -DMN_NO_COUNTERS (only for the overhead benchmark's baseline) drops the
+ * statistics (cache line 1 of struct mnsched_pstate); ticks sysmon relies
+ * on (syscalltick) are kept. */
+#ifdef MN_NO_COUNTERS
+#define MN_PCOUNT(p, f) do {						\
+	if (offsetof(struct mnsched_pstate, f) <			\
+	    offsetof(struct mnsched_pstate, switches))			\
+		MN_SH_SET(p, f, MN_SH_GET(p, f) + 1);			\
+} while (0)
+#else
 #define MN_PCOUNT(p, f)		MN_SH_SET(p, f, MN_SH_GET(p, f) + 1)
+#endif
 
 static inline uint32_t mn_fastrand(uint32_t *s)
 {
