@@ -26,6 +26,9 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <poll.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -352,6 +355,73 @@ int mn_sem_acquire(struct mn_sem *s, int64_t n);
 int mn_sem_acquire_ctx(struct mn_sem *s, int64_t n, struct mn_ctx *ctx);
 int mn_sem_try_acquire(struct mn_sem *s, int64_t n);
 void mn_sem_release(struct mn_sem *s, int64_t n);
+
+/* ---- I/O ------------------------------------------------------------------ */
+
+/*
+ * Each call takes its system call's arguments (mn_accept those of accept4)
+ * and returns what the system call returns, or -errno on failure; errno is
+ * never read or written.  The calling G waits; its M and P run other Gs.
+ *
+ * With io_uring (the default when the kernel allows it) each call is one
+ * io_uring request on the ring of the caller's P: sockets, pipes and
+ * regular files alike never block an M.  Without it (ENOSYS, EPERM under
+ * seccomp, kernel.io_uring_disabled, or MNSCHED_IO=blocking) the same calls
+ * run as system calls between mn_syscall_enter/exit: the M blocks, its P
+ * is handed to another M.  mn_io_backend() says which: "uring" or
+ * "blocking".  MNSCHED_IO=auto|uring|blocking chooses (auto falls back
+ * with one notice line on stderr; uring fails mn_main instead).
+ *
+ * Semantics shared by both paths:
+ *  - Short reads and writes happen as with the system call; 0 from a read
+ *    is end of file; a buffer of length 0 does what the system call does.
+ *  - A peer that vanishes gives -EPIPE or -ECONNRESET, never SIGPIPE: the
+ *    runtime sets SIGPIPE to SIG_IGN at start if it was at its default, and
+ *    mn_send/mn_sendmsg add MSG_NOSIGNAL.
+ *  - mn_close(fd) while other Gs wait on fd: their calls return -EBADF.
+ *    (As with close(2), a call that starts on fd after it is closed may
+ *    reach whatever the number refers to next.)
+ *  - O_NONBLOCK fds work too: the call still waits for readiness.
+ *  - mn_pread/mn_pwrite with a negative offset: -EINVAL.
+ *  - mn_poll is poll(2) for one fd (nfds 1; 0 just sleeps): 1 with
+ *    revents set, 0 when timeout ms passed, -errno.
+ *  - mn_splice advances *off_in / *off_out as splice(2) does.
+ *
+ * Deadlines and cancellation, per G (Go has them per connection):
+ *  mn_io_set_deadline(d)  every later I/O call of this G fails with
+ *                         -ETIMEDOUT once mn_now() reaches d (0: none);
+ *                         returns the previous deadline.
+ *  mn_io_set_ctx(ctx)     every later I/O call of this G fails with
+ *                         mn_ctx_err(ctx) once ctx is cancelled, or with
+ *                         -ETIMEDOUT at its deadline (NULL: none); returns
+ *                         the previous context.
+ * A call cut short is cancelled in the kernel (io_uring: a linked timeout,
+ * IORING_OP_ASYNC_CANCEL); one that completed first keeps its result.
+ */
+ssize_t mn_read(int fd, void *buf, size_t count);
+ssize_t mn_write(int fd, const void *buf, size_t count);
+ssize_t mn_pread(int fd, void *buf, size_t count, off_t offset);
+ssize_t mn_pwrite(int fd, const void *buf, size_t count, off_t offset);
+ssize_t mn_readv(int fd, const struct iovec *iov, int iovcnt);
+ssize_t mn_writev(int fd, const struct iovec *iov, int iovcnt);
+ssize_t mn_recv(int fd, void *buf, size_t len, int flags);
+ssize_t mn_send(int fd, const void *buf, size_t len, int flags);
+ssize_t mn_recvmsg(int fd, struct msghdr *msg, int flags);
+ssize_t mn_sendmsg(int fd, const struct msghdr *msg, int flags);
+int mn_accept(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags);
+int mn_connect(int fd, const struct sockaddr *addr, socklen_t addrlen);
+int mn_close(int fd);
+int mn_shutdown(int fd, int how);
+int mn_openat(int dirfd, const char *path, int flags, mode_t mode);
+int mn_fsync(int fd);
+int mn_poll(struct pollfd *fds, nfds_t nfds, int timeout);
+/* off_in/off_out as splice(2)'s loff_t pointers (NULL: the file position). */
+ssize_t mn_splice(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out,
+		  size_t len, unsigned int flags);
+
+uint64_t mn_io_set_deadline(uint64_t deadline_ns);
+struct mn_ctx *mn_io_set_ctx(struct mn_ctx *ctx);
+const char *mn_io_backend(void);
 
 #pragma GCC visibility pop
 

@@ -656,8 +656,9 @@ void mn_handoffp(struct mn_p *p)
 	}
 	pidleput(p);
 	mn_unlock(&mn_sched.lock);
-	/* Its timers must still fire: wake an M to watch them. */
-	if (mn_timers_next(p) >= 0)
+	/* Its timers must still fire and its I/O completions be reaped: wake
+	 * an M to watch them (going idle, it waits on the P's ring). */
+	if (mn_timers_next(p) >= 0 || mn_io_inflight(p))
 		mn_wakep();
 }
 
@@ -722,12 +723,15 @@ static int64_t next_timer_all(void)
 /*
  * Park an M that has no P until startm hands it one (m->nextp) or the
  * earliest timer is due.  Returns with m->p set, or NULL p after a timeout
- * (the caller then tries to take an idle P to run timers).
+ * (the caller then tries to take an idle P to run timers).  An M may park
+ * in io_uring_enter on an idle P's ring instead (mn_io_park): then it also
+ * returns, with *iog set, when I/O completed, for the caller to run.
  */
-static void stopm(struct mn_m *m)
+static void stopm(struct mn_m *m, struct mn_g **iog)
 {
 	int64_t when, now, timeout = -1;
 
+	*iog = NULL;
 	mn_lock(&mn_sched.lock);
 	m->schedlink = mn_sched.midle;
 	mn_sched.midle = m;
@@ -744,10 +748,14 @@ static void stopm(struct mn_m *m)
 	for (;;) {
 		int hp = -1, r;
 
-		if (mn_sched.parker->park_spare)
-			r = mn_sched.parker->park_spare(&m->park, timeout, &hp);
-		else
-			r = mn_sched.parker->park(&m->park, timeout);
+		r = mn_io_park(m, timeout, iog);
+		if (r == MN_IO_NOPARK) {
+			if (mn_sched.parker->park_spare)
+				r = mn_sched.parker->park_spare(&m->park, timeout,
+								&hp);
+			else
+				r = mn_sched.parker->park(&m->park, timeout);
+		}
 		if (hp >= 0 && take_handed_p(m, hp))
 			return;
 
@@ -759,17 +767,22 @@ static void stopm(struct mn_m *m)
 			m->nextp = NULL;
 			mn_unlock(&mn_sched.lock);
 			acquirep(m, p);
+			mn_io_acquired(m, p);
 			return;
 		}
-		if (r == -ETIMEDOUT || timeout >= 0) {
-			/* Timer due (or spurious): leave the idle list. */
+		if (*iog || r == -ETIMEDOUT || timeout >= 0) {
+			/* I/O done, timer due (or spurious): leave the idle list. */
 			struct mn_m **pp = &mn_sched.midle;
+			bool found;
 
 			while (*pp && *pp != m)
 				pp = &(*pp)->schedlink;
-			if (*pp) {
+			found = *pp != NULL;
+			if (found) {
 				*pp = m->schedlink;
 				mn_sched.nmidle--;
+			}
+			if (found || *iog) {
 				mn_unlock(&mn_sched.lock);
 				return;
 			}
@@ -786,24 +799,50 @@ static void stopm(struct mn_m *m)
 static struct mn_g *findrunnable(struct mn_m *m)
 {
 	struct mn_p *p;
-	struct mn_g *g;
+	struct mn_g *g, *iog = NULL;
 	bool ran_timers;
 
 top:
 	while (!m->p) {
-		stopm(m);
+		stopm(m, &iog);
 		if (!m->p) {
-			/* Woke for a timer: run it on an idle P if there is one. */
+			/* Woke for a timer, or with Gs whose I/O completed: run
+			 * them on an idle P if there is one. */
 			struct mn_p *ip;
 
 			mn_lock(&mn_sched.lock);
 			ip = pidleget();
+			if (!ip && iog) {
+				/* Every P is busy: their Ms will find them. */
+				while (iog) {
+					struct mn_g *n = iog->schedlink;
+
+					mn_globrunqput(iog);
+					iog = n;
+				}
+			}
 			mn_unlock(&mn_sched.lock);
-			if (ip)
+			if (ip) {
 				acquirep(m, ip);
+				mn_io_acquired(m, ip);
+			}
 		}
 	}
 	p = m->p;
+	if (iog) {
+		/* From the ring this M waited on: run one, queue the rest. */
+		g = iog;
+		for (struct mn_g *n = g->schedlink; n;) {
+			struct mn_g *nn = n->schedlink;
+
+			mn_runqput(p, n, false);
+			n = nn;
+		}
+		if (g->schedlink)
+			mn_wakep();
+		g->schedlink = NULL;
+		return g;
+	}
 
 	if (atomic_load_explicit(&p->timer0_when, memory_order_relaxed))
 		mn_timers_run(p, mn_nanotime());
@@ -827,7 +866,7 @@ top:
 		if (g)
 			return g;
 	}
-	g = mn_io_poll(p, 0);
+	g = mn_io_poll(p);
 	if (g)
 		return g;
 
@@ -843,6 +882,10 @@ top:
 			return g;
 		if (ran_timers && !mn_runqempty(p))
 			goto top;
+		/* Completions on the rings of idle Ps. */
+		g = mn_io_poll_idle(p);
+		if (g)
+			return g;
 	}
 
 	/* Nothing.  Give up the P, then re-check everything (see top). */
@@ -872,6 +915,7 @@ top:
 				mn_unlock(&mn_sched.lock);
 				if (ip) {
 					acquirep(m, ip);
+					mn_io_acquired(m, ip);
 					m->spinning = true;
 					atomic_fetch_add(&mn_sched.nmspinning, 1);
 					goto top;
@@ -880,35 +924,7 @@ top:
 			}
 		}
 	}
-	/* Block on I/O with a timer timeout, if the I/O layer wants to. */
-	g = mn_io_poll(NULL, next_timer_all());
-	if (g) {
-		struct mn_p *ip;
-
-		mn_lock(&mn_sched.lock);
-		ip = pidleget();
-		if (!ip) {
-			/* No P to run them: queue them globally. */
-			while (g) {
-				struct mn_g *n = g->schedlink;
-
-				mn_globrunqput(g);
-				g = n;
-			}
-			mn_unlock(&mn_sched.lock);
-			goto top;
-		}
-		mn_unlock(&mn_sched.lock);
-		acquirep(m, ip);
-		for (struct mn_g *n = g->schedlink; n;) {
-			struct mn_g *nn = n->schedlink;
-
-			mn_runqput(ip, n, false);
-			n = nn;
-		}
-		g->schedlink = NULL;
-		return g;
-	}
+	/* Park (stopm), maybe in io_uring_enter on an idle P's ring. */
 	goto top;
 }
 

@@ -113,6 +113,8 @@ struct mn_g {
 	uint64_t parent;		/* goid of the creator */
 	uint64_t runnable_since;	/* ns, for latency tools */
 	struct mn_timer *sleep_timer;	/* timer.c */
+	uint64_t io_deadline;		/* io.c: mn_now() ns for I/O calls, 0 none */
+	struct mn_ctx *io_ctx;		/* io.c: context for I/O calls, NULL none */
 	/* sanitizers (san.h) */
 	void *asan_fake_stack;
 	void *tsan_fiber;
@@ -400,11 +402,27 @@ static inline int64_t mn_timers_next(struct mn_p *p)
 MN_HIDDEN void mn_timers_init(struct mn_p *p);
 MN_HIDDEN bool mn_timers_any(void);
 
-/* ---- I/O hooks (uring.c; the blocking fallback has none) ---- */
+/* ---- I/O hooks (uring.c; weak no-op defaults in iohooks.c) ---- */
 
-/* Reap completions without blocking; returns Gs made runnable (a list). */
-MN_HIDDEN struct mn_g *mn_io_poll(struct mn_p *p, int64_t timeout_ns);
+MN_HIDDEN int mn_io_init(void);
+/* p's owner: submit p's queued requests and reap its ring.  Every G whose
+ * I/O completed goes to p's run queue but one, which is returned. */
+MN_HIDDEN struct mn_g *mn_io_poll(struct mn_p *p);
+/* A spinning M holding p: reap the rings of idle Ps into p. */
+MN_HIDDEN struct mn_g *mn_io_poll_idle(struct mn_p *p);
+/* stopm: park m in io_uring_enter on an idle P's ring that has I/O in
+ * flight and no waiter.  Returns MN_IO_NOPARK when it did not (the caller
+ * parks as usual); else as a parker's park, or 1 with *gl = the Gs whose
+ * I/O completed (a schedlink list) for the caller to run or queue. */
+#define MN_IO_NOPARK	(-1000)
+MN_HIDDEN int mn_io_park(struct mn_m *m, int64_t timeout_ns, struct mn_g **gl);
+/* m now holds p: a different M waiting on p's ring goes elsewhere. */
+MN_HIDDEN void mn_io_acquired(struct mn_m *m, struct mn_p *p);
+MN_HIDDEN bool mn_io_inflight(struct mn_p *p);
 MN_HIDDEN bool mn_io_pending(void);
+/* sysmon, every tick: submit and reap rings nobody looked at since the
+ * previous tick (a busy or blocked P's); true if it found any work. */
+MN_HIDDEN bool mn_io_sysmon(uint64_t now);
 
 /* ---- env.c ---- */
 

@@ -231,6 +231,8 @@ struct mn_g *mn_galloc(struct mn_p *p, size_t stack_size, int *err)
 	g->parent = 0;
 	g->runnable_since = 0;
 	g->sleep_timer = NULL;
+	g->io_deadline = 0;
+	g->io_ctx = NULL;
 	g->asan_fake_stack = NULL;
 	g->tsan_fiber = NULL;
 	g->stack_lo = g->slot + PAGE;

@@ -145,6 +145,10 @@ static void *sysmon(void *arg)
 			delay = 20000;
 		if (delay > 10000000)
 			delay = 10000000;
+		/* I/O in flight: reap rings nobody looked at (uring.c), and look
+		 * at least every 5 ms so a busy P's completions wait <= 10 ms. */
+		if (mn_io_sysmon(now) && delay > 5000000)
+			delay = 5000000;
 		if (mn_sched.schedtrace_ms > 0) {
 			uint64_t period = (uint64_t)mn_sched.schedtrace_ms * 1000000;
 

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * io.h - the I/O layer's internals, shared by io.c (the public calls),
+ * uring.c (one io_uring per P) and io_blocking.c (the fallback).
+ *
+ * A G's I/O call builds a struct mn_ioreq on its own stack: the operation
+ * as a ready-made SQE, its deadline and its context.  On the io_uring path
+ * the G parks (mn_io_uring_wait); the code that runs next on its M copies
+ * the SQE into the P's ring (so a completion can never find the G still
+ * running), and whoever reaps the CQE stores the result in the request and
+ * makes the G runnable.  On the blocking path the same call runs as a
+ * system call between mn_syscall_enter and mn_syscall_exit.
+ */
+#ifndef MN_IO_H
+#define MN_IO_H
+
+#include <liburing.h>
+#include <poll.h>
+#include "runtime.h"
+#include "ctx.h"
+
+enum { MN_IO_BLOCKING = 0, MN_IO_URING = 1 };
+extern int mn_io_mode MN_HIDDEN;
+extern const char *mn_io_why MN_HIDDEN;	/* why io_uring is off (uring.c) */
+
+struct mn_ring;
+
+struct mn_ioreq {
+	struct io_uring_sqe sqe;	/* the operation (user_data set at arm) */
+	struct __kernel_timespec ts;	/* absolute deadline for the linked timeout */
+	struct mn_g *g;
+	struct mn_ring *ring;		/* where it was queued (for cancels) */
+	uint64_t deadline;		/* mn_now() ns, 0 none */
+	struct mn_ctx *ctx;		/* NULL: none */
+	struct mn_ctx_watch watch;
+	_Atomic int state;		/* MN_RQ_* */
+	int ctx_err;			/* set by the watch when it won */
+	int32_t res;
+	uint32_t cflags;
+};
+
+enum {
+	MN_RQ_INIT,		/* G parking, SQE not in a ring yet */
+	MN_RQ_ARMED,		/* SQE queued in rq->ring */
+	MN_RQ_CANCELLED,	/* the context was cancelled before arming */
+};
+
+/* uring.c */
+MN_HIDDEN int mn_io_uring_init(void);
+MN_HIDDEN int32_t mn_io_uring_wait(struct mn_ioreq *rq);
+MN_HIDDEN void mn_io_uring_cancel_fd(int fd);
+
+/* io_blocking.c: each public call's fallback, same arguments and result. */
+enum { OP_READ, OP_WRITE, OP_PREAD, OP_PWRITE, OP_RECV, OP_SEND,
+       OP_READV, OP_WRITEV, OP_RECVMSG, OP_SENDMSG,
+       OP_OPENAT, OP_FSYNC, OP_SHUTDOWN };
+MN_HIDDEN ssize_t mn_blk_rw(int op, int fd, void *buf, size_t n, int64_t off,
+			    int flags);
+MN_HIDDEN ssize_t mn_blk_rwv(int op, int fd, const struct iovec *iov, int cnt);
+MN_HIDDEN ssize_t mn_blk_msg(int op, int fd, struct msghdr *msg, int flags);
+MN_HIDDEN int mn_blk_accept(int fd, struct sockaddr *addr, socklen_t *len,
+			    int flags);
+MN_HIDDEN int mn_blk_connect(int fd, const struct sockaddr *addr,
+			     socklen_t len);
+MN_HIDDEN int mn_blk_close(int fd);
+MN_HIDDEN int mn_blk_simple(int op, long a, long b, long c, long d);
+MN_HIDDEN int mn_blk_poll(struct pollfd *fds, int timeout_ms);
+MN_HIDDEN ssize_t mn_blk_splice(int in, int64_t *off_in, int out,
+				int64_t *off_out, size_t len, unsigned int flags);
+
+/* The calling G's effective deadline and context for an I/O call. */
+static inline uint64_t mn_io_deadline_of(struct mn_g *g)
+{
+	uint64_t d = g->io_deadline;
+	uint64_t c = g->io_ctx ? mn_ctx_deadline(g->io_ctx) : 0;
+
+	if (c && (!d || c < d))
+		d = c;
+	return d;
+}
+
+#endif

@@ -1,0 +1,707 @@
+// SPDX-License-Identifier: MIT
+/*
+ * uring.c - io_uring in place of Go's netpoller: one ring per P.
+ *
+ * A G's I/O call (io.c) describes its operation as an SQE in a struct
+ * mn_ioreq on its own stack and parks.  The code that runs next on the
+ * same M (mn_gopark's unlockf, so the G's registers are already saved)
+ * copies the SQE into the ring of the M's P with user_data = the request.
+ * Queued SQEs are submitted in batches: when the P's run queue runs dry
+ * (findrunnable), when MN_IO_BATCH are queued, when the SQ is full, and by
+ * sysmon for a P that has not looked for a tick.  The CQE's reaper stores
+ * res in the request and makes its G runnable.
+ *
+ * Ownership and locks (per ring):
+ *  - SQ: r->sqlock.  Taken by the P's owner to queue and submit, and by any
+ *    thread that must cancel something in this ring (mn_close, a context's
+ *    cancel), which submits at once.  Submission never asks for events, so
+ *    it never fails for a full CQ: IORING_FEAT_NODROP keeps overflowed CQEs
+ *    in the kernel until a reaper flushes them (IORING_ENTER_GETEVENTS).
+ *  - CQ: r->cqlock, always with mn_trylock: whoever holds it is reaping, and
+ *    the others go on (the holder will see every CQE up to the tail it read).
+ *    Reapers: the P's owner (findrunnable), a spinning M (idle Ps' rings),
+ *    the M waiting on the ring, and sysmon (a ring nobody reaped for a tick).
+ *    Gs reaped by an M with a P go to that P; without one (sysmon) to the
+ *    global queue.
+ *  - Waiting: an M with nothing to run parks (stopm -> mn_io_park) in
+ *    io_uring_enter(GETEVENTS) on the ring of an idle P that has requests in
+ *    flight and no waiter yet (r->waiter, set by CAS; at most one per ring),
+ *    with the next timer as its timeout.  The parker's unpark is wrapped:
+ *    after leaving the usual token it finds the ring the M waits on and
+ *    posts a WAKE CQE there with IORING_OP_MSG_RING (from a small wake
+ *    ring).  No lost wake-up: the waiter stores r->waiter and then looks for
+ *    a token, the unparker stores the token and then reads r->waiter, both
+ *    seq_cst, so one sees the other.
+ *  - r->inflight counts requests whose G waits (not cancels, wakes or
+ *    timeouts); the deadlock detector sees them through mn_io_pending.
+ *
+ * Completions are never stranded: a busy P reaps whenever its queue runs
+ * dry, sysmon reaps a ring whose P did not for a tick (<= 10 ms, and every
+ * tick for a P in a system call), an idle P's ring has a waiting M (or, when
+ * every idle M already waits elsewhere, spinning Ms and sysmon reap it).
+ *
+ * Kernel side: requests complete through task_work of the thread that
+ * submitted them, which the kernel runs even when that thread sleeps or
+ * waits on another ring (IORING_SETUP_COOP_TASKRUN is NOT used for that
+ * reason; nor is SINGLE_ISSUER: a P moves between Ms).  A side effect that
+ * users may see: a raw blocking system call on an M can return EINTR when
+ * task_work interrupts it; the runtime's own waits retry.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include "runtime.h"
+#include "io.h"
+#include "sys.h"
+
+#define UD_IGNORE	1ull	/* linked timeouts, cancels: nobody waits */
+#define UD_WAKE		2ull	/* MSG_RING wake-up of the ring's waiter */
+#define UD_MAX		16ull	/* user_data below this is not a request */
+
+#define MN_IO_BATCH	32	/* queued SQEs that force a submit */
+#define MN_IO_STALE_NS	(5 * 1000 * 1000)	/* sysmon reaps a busy P after */
+
+struct mn_ring {
+	struct io_uring ring;
+	struct mn_lock sqlock;
+	struct mn_lock cqlock;
+	_Atomic int32_t inflight;	/* requests whose G waits */
+	_Atomic uint32_t queued;	/* SQEs queued and not yet submitted */
+	struct mn_m *_Atomic waiter;	/* M in io_uring_enter on this ring */
+	_Atomic bool wake_sent;		/* a WAKE CQE is on its way */
+	_Atomic uint64_t polls;		/* bumped by every submit and reap */
+	uint64_t sysmon_polls;		/* sysmon's copy of polls */
+	uint64_t sysmon_when;		/* when sysmon saw polls change */
+	struct mn_p *p;
+} __attribute__((aligned(MN_CACHELINE)));
+
+static struct mn_ring *rings;
+static int nrings;
+static unsigned ring_entries = 256;
+
+/* Waking: a small ring of its own, only for IORING_OP_MSG_RING. */
+static struct io_uring wake_ring;
+static struct mn_lock wake_lock = MN_LOCK_INIT;
+static _Atomic int32_t nwaiting;	/* Ms waiting on some ring */
+
+const char *mn_io_why MN_HIDDEN;
+static const struct mn_parker *base_parker;
+static struct mn_parker io_parker;
+
+/* ---- system calls: -errno, never errno ---- */
+
+static inline int sys_enter(int fd, unsigned to_submit, unsigned min_complete,
+			    unsigned flags, const void *arg, size_t argsz)
+{
+	return (int)mn_syscall6(SYS_io_uring_enter, fd, to_submit, min_complete,
+				flags, (long)arg, (long)argsz);
+}
+
+/* ---- submission (sqlock held) ---- */
+
+/* Publish the queued SQEs to the kernel; the number it has not consumed. */
+static unsigned sq_flush(struct io_uring *ring)
+{
+	struct io_uring_sq *sq = &ring->sq;
+	unsigned tail = sq->sqe_tail;
+
+	if (sq->sqe_head != tail) {
+		sq->sqe_head = tail;
+		io_uring_smp_store_release(sq->ktail, tail);
+	}
+	return tail - io_uring_smp_load_acquire(sq->khead);
+}
+
+static int ring_submit_locked(struct mn_ring *r)
+{
+	unsigned n = sq_flush(&r->ring);
+	int ret = 0;
+
+	atomic_store_explicit(&r->queued, 0, memory_order_relaxed);
+	if (n) {
+		do
+			ret = sys_enter(r->ring.ring_fd, n, 0, 0, NULL, 0);
+		while (ret == -EINTR);
+	}
+	atomic_fetch_add_explicit(&r->polls, 1, memory_order_relaxed);
+	return ret;
+}
+
+/* An SQE; a full SQ is submitted first (never an error: see the top). */
+static struct io_uring_sqe *sqe_get(struct mn_ring *r)
+{
+	struct io_uring_sqe *sqe;
+
+	while (!(sqe = io_uring_get_sqe(&r->ring))) {
+		int ret = ring_submit_locked(r);
+
+		if (ret < 0 && ret != -EAGAIN && ret != -EBUSY)
+			mn_fatal("io_uring_enter (submit): %s", strerror(-ret));
+		if (ret <= 0)
+			sched_yield();	/* the kernel is short of memory */
+	}
+	return sqe;
+}
+
+static void ring_submit(struct mn_ring *r)
+{
+	mn_lock(&r->sqlock);
+	ring_submit_locked(r);
+	mn_unlock(&r->sqlock);
+}
+
+/* ---- completion (cqlock held) ---- */
+
+static inline void g_ready_status(struct mn_g *g)
+{
+	g->waitreason = MN_WAIT_NONE;
+	g->runnable_since = 0;
+	atomic_store_explicit(&g->status, MN_G_RUNNABLE, memory_order_relaxed);
+}
+
+/*
+ * Reap every CQE of r (and the overflow the kernel holds): fill in the
+ * requests and return their Gs as a schedlink list, *n of them.
+ */
+static struct mn_g *reap_locked(struct mn_ring *r, int *n)
+{
+	struct mn_g *first = NULL, **tail = &first;
+	struct io_uring_cqe *cqe;
+	unsigned head, seen;
+	int count = 0;
+
+	for (;;) {
+		seen = 0;
+		io_uring_for_each_cqe(&r->ring, head, cqe) {
+			uint64_t ud = cqe->user_data;
+			struct mn_ioreq *rq;
+			struct mn_g *g;
+
+			seen++;
+			if (ud < UD_MAX) {
+				if (ud == UD_WAKE)
+					atomic_store(&r->wake_sent, false);
+				continue;
+			}
+			rq = (struct mn_ioreq *)(uintptr_t)ud;
+			g = rq->g;
+			rq->res = cqe->res;
+			rq->cflags = cqe->flags;
+			MN_PROBE(io_complete, g->goid, rq->sqe.opcode, cqe->res);
+			g_ready_status(g);
+			*tail = g;
+			tail = &g->schedlink;
+			count++;
+		}
+		if (seen)
+			io_uring_cq_advance(&r->ring, seen);
+		if (!io_uring_cq_has_overflow(&r->ring))
+			break;
+		/* NODROP: the kernel kept what did not fit; bring it in. */
+		sys_enter(r->ring.ring_fd, 0, 0, IORING_ENTER_GETEVENTS, NULL, 0);
+	}
+	*tail = NULL;
+	if (count)
+		atomic_fetch_sub_explicit(&r->inflight, count, memory_order_relaxed);
+	atomic_fetch_add_explicit(&r->polls, 1, memory_order_relaxed);
+	*n = count;
+	return first;
+}
+
+static inline bool cq_nonempty(struct mn_ring *r)
+{
+	return io_uring_cq_ready(&r->ring) || io_uring_cq_has_overflow(&r->ring);
+}
+
+/* Reap r if nobody else is; NULL when empty or busy. */
+static struct mn_g *reap(struct mn_ring *r, int *n)
+{
+	struct mn_g *gl;
+
+	*n = 0;
+	if (!cq_nonempty(r) || !mn_trylock(&r->cqlock))
+		return NULL;
+	gl = reap_locked(r, n);
+	mn_unlock(&r->cqlock);
+	return gl;
+}
+
+/* Queue all of gl but the first on p; return the first. */
+static struct mn_g *runq_all_but_one(struct mn_p *p, struct mn_g *gl, int n)
+{
+	struct mn_g *g = gl;
+
+	if (!gl)
+		return NULL;
+	for (struct mn_g *x = gl->schedlink; x;) {
+		struct mn_g *next = x->schedlink;
+
+		mn_runqput(p, x, false);
+		x = next;
+	}
+	g->schedlink = NULL;
+	if (n > 1)
+		mn_wakep();	/* other Ps may take some */
+	return g;
+}
+
+/* ---- arming a request (runs right after the G's switch) ---- */
+
+static void ring_arm(struct mn_g *g, void *arg)
+{
+	struct mn_ioreq *rq = arg;
+	struct mn_m *m = mn_curm();
+	struct mn_ring *r = m->p->io;
+	struct io_uring_sqe *sqe;
+	int expect = MN_RQ_INIT;
+
+	mn_lock(&r->sqlock);
+	rq->ring = r;
+	if (rq->ctx && !atomic_compare_exchange_strong(&rq->state, &expect,
+						       MN_RQ_ARMED)) {
+		/* The context was cancelled while the G parked. */
+		mn_unlock(&r->sqlock);
+		rq->res = -ECANCELED;
+		g_ready_status(g);
+		mn_runqput(m->p, g, false);
+		return;
+	}
+	atomic_fetch_add_explicit(&r->inflight, 1, memory_order_relaxed);
+	if (rq->deadline && io_uring_sq_space_left(&r->ring) < 2)
+		ring_submit_locked(r);	/* op and its timeout in one batch */
+	sqe = sqe_get(r);
+	*sqe = rq->sqe;
+	sqe->user_data = (uint64_t)(uintptr_t)rq;
+	if (rq->deadline) {
+		sqe->flags |= IOSQE_IO_LINK;
+		sqe = sqe_get(r);
+		io_uring_prep_link_timeout(sqe, &rq->ts, IORING_TIMEOUT_ABS);
+		sqe->user_data = UD_IGNORE;
+	}
+	MN_PROBE(io_submit, g->goid, rq->sqe.opcode, 0);
+	if (atomic_fetch_add_explicit(&r->queued, 1, memory_order_relaxed) + 1 >=
+	    MN_IO_BATCH)
+		ring_submit_locked(r);
+	mn_unlock(&r->sqlock);
+}
+
+/* A context's watch: cancel the request in its ring, or before it gets
+ * there. */
+static void ring_ctx_fired(struct mn_ctx_watch *w, int err)
+{
+	struct mn_ioreq *rq = (struct mn_ioreq *)((char *)w -
+					offsetof(struct mn_ioreq, watch));
+	int expect = MN_RQ_INIT;
+	struct mn_ring *r;
+	struct io_uring_sqe *sqe;
+
+	rq->ctx_err = err;
+	if (atomic_compare_exchange_strong(&rq->state, &expect, MN_RQ_CANCELLED))
+		return;		/* ring_arm will not queue it */
+	/* Armed: rq->ring was set under its sqlock before the CAS. */
+	r = rq->ring;
+	mn_lock(&r->sqlock);
+	sqe = sqe_get(r);
+	io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)rq, 0);
+	sqe->user_data = UD_IGNORE;
+	ring_submit_locked(r);
+	mn_unlock(&r->sqlock);
+}
+
+int32_t mn_io_uring_wait(struct mn_ioreq *rq)
+{
+	struct mn_m *m = mn_curm();
+	int err;
+
+	rq->g = m->curg;
+	rq->ring = NULL;
+	atomic_store_explicit(&rq->state, MN_RQ_INIT, memory_order_relaxed);
+	if (rq->deadline) {
+		rq->ts.tv_sec = (int64_t)(rq->deadline / 1000000000u);
+		rq->ts.tv_nsec = (long long)(rq->deadline % 1000000000u);
+	}
+	if (rq->ctx) {
+		mn_ctx_watch_init(&rq->watch, ring_ctx_fired);
+		rq->ctx_err = 0;
+		err = mn_ctx_watch_add(rq->ctx, &rq->watch);
+		if (err)
+			return err;
+	}
+	mn_gopark(ring_arm, rq, MN_WAIT_IO);
+	if (rq->ctx)
+		mn_ctx_watch_del(rq->ctx, &rq->watch);
+	return rq->res;
+}
+
+/* Cancel every request on fd in every ring (mn_close), synchronously for
+ * requests waiting on readiness: they complete with -ECANCELED. */
+void mn_io_uring_cancel_fd(int fd)
+{
+	for (int i = 0; i < nrings; i++) {
+		struct mn_ring *r = &rings[i];
+		struct io_uring_sqe *sqe;
+
+		if (!atomic_load(&r->inflight))
+			continue;
+		mn_lock(&r->sqlock);
+		sqe = sqe_get(r);
+		io_uring_prep_cancel_fd(sqe, fd, IORING_ASYNC_CANCEL_ALL);
+		sqe->user_data = UD_IGNORE;
+		ring_submit_locked(r);
+		mn_unlock(&r->sqlock);
+	}
+}
+
+/* ---- the scheduler's hooks ---- */
+
+struct mn_g *mn_io_poll(struct mn_p *p)
+{
+	struct mn_ring *r = p->io;
+	struct mn_g *gl;
+	int n;
+
+	if (!r)
+		return NULL;
+	if (atomic_load_explicit(&r->queued, memory_order_relaxed))
+		ring_submit(r);
+	gl = reap(r, &n);
+	return runq_all_but_one(p, gl, n);
+}
+
+struct mn_g *mn_io_poll_idle(struct mn_p *p)
+{
+	struct mn_g *g = NULL;
+
+	if (!rings)
+		return NULL;
+	for (int i = 0; i < nrings && !g; i++) {
+		struct mn_ring *r = &rings[i];
+		struct mn_g *gl;
+		int n;
+
+		if (r->p == p || mn_pstatus(r->p) != MNSCHED_P_IDLE ||
+		    !atomic_load_explicit(&r->inflight, memory_order_relaxed))
+			continue;
+		gl = reap(r, &n);
+		g = runq_all_but_one(p, gl, n);
+	}
+	return g;
+}
+
+bool mn_io_inflight(struct mn_p *p)
+{
+	struct mn_ring *r = p->io;
+
+	return r && atomic_load(&r->inflight) > 0;
+}
+
+bool mn_io_pending(void)
+{
+	for (int i = 0; i < nrings; i++)
+		if (atomic_load(&rings[i].inflight) > 0)
+			return true;
+	return false;
+}
+
+/* Post a WAKE CQE on r (IORING_OP_MSG_RING); one in flight is enough. */
+static void ring_wake(struct mn_ring *r)
+{
+	struct io_uring_sqe *sqe;
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	if (atomic_exchange(&r->wake_sent, true))
+		return;
+	mn_lock(&wake_lock);
+	while (!(sqe = io_uring_get_sqe(&wake_ring)))
+		sq_flush(&wake_ring);
+	io_uring_prep_msg_ring(sqe, r->ring.ring_fd, 0, UD_WAKE, 0);
+	sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+	sqe->user_data = UD_IGNORE;
+	do
+		ret = sys_enter(wake_ring.ring_fd, sq_flush(&wake_ring), 0, 0,
+				NULL, 0);
+	while (ret == -EINTR);
+	/* Only failures post CQEs here. */
+	while (io_uring_peek_cqe(&wake_ring, &cqe) == 0) {
+		if (cqe->res < 0)
+			atomic_store(&r->wake_sent, false);
+		io_uring_cqe_seen(&wake_ring, cqe);
+	}
+	mn_unlock(&wake_lock);
+}
+
+void mn_io_acquired(struct mn_m *m, struct mn_p *p)
+{
+	struct mn_ring *r = p->io;
+	struct mn_m *w;
+
+	if (!r)
+		return;
+	w = atomic_load(&r->waiter);
+	if (w && w != m)
+		ring_wake(r);	/* it will look for an idle P's ring instead */
+}
+
+/* The parker's unpark, reaching an M that waits in a ring. */
+static void io_unpark(struct mn_park_state *ps)
+{
+	struct mn_m *m = (struct mn_m *)((char *)ps - offsetof(struct mn_m, park));
+
+	base_parker->unpark(ps);	/* the token first (see the top) */
+	if (!atomic_load(&nwaiting))
+		return;
+	for (int i = 0; i < nrings; i++) {
+		if (atomic_load(&rings[i].waiter) == m) {
+			ring_wake(&rings[i]);
+			return;
+		}
+	}
+}
+
+/* Take a token the unparker left, without blocking. */
+static bool token_take(struct mn_m *m)
+{
+	if (base_parker == &mn_parker_futex) {
+		uint32_t one = 1;
+
+		return atomic_compare_exchange_strong(&m->park.word, &one, 0);
+	}
+	return base_parker->park(&m->park, 0) == 0;
+}
+
+static struct mn_ring *claim_ring(struct mn_m *m)
+{
+	int start = (int)(mn_fastrand(&m->fastrand) % (uint32_t)nrings);
+
+	for (int k = 0; k < nrings; k++) {
+		struct mn_ring *r = &rings[(start + k) % nrings];
+		struct mn_m *none = NULL;
+
+		if (!atomic_load_explicit(&r->inflight, memory_order_relaxed) ||
+		    mn_pstatus(r->p) != MNSCHED_P_IDLE ||
+		    atomic_load_explicit(&r->waiter, memory_order_relaxed))
+			continue;
+		if (atomic_compare_exchange_strong(&r->waiter, &none, m))
+			return r;
+	}
+	return NULL;
+}
+
+int mn_io_park(struct mn_m *m, int64_t timeout_ns, struct mn_g **gl)
+{
+	struct io_uring_getevents_arg arg = { 0 };
+	struct __kernel_timespec ts;
+	struct mn_ring *r;
+	int ret, n;
+
+	*gl = NULL;
+	if (!rings)
+		return MN_IO_NOPARK;
+	r = claim_ring(m);
+	if (!r)
+		return MN_IO_NOPARK;
+	atomic_fetch_add(&nwaiting, 1);
+	if (token_take(m)) {
+		ret = 0;
+		goto out;
+	}
+	if (timeout_ns >= 0) {
+		ts.tv_sec = timeout_ns / 1000000000;
+		ts.tv_nsec = timeout_ns % 1000000000;
+		arg.ts = (uint64_t)(uintptr_t)&ts;
+	}
+	ret = sys_enter(r->ring.ring_fd, 0, 1,
+			IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG,
+			&arg, sizeof(arg));
+	/* An unpark that found us left a token too: consume it now, or the
+	 * next park would return at once for nothing. */
+	token_take(m);
+out:
+	atomic_store(&r->waiter, NULL);
+	atomic_fetch_sub(&nwaiting, 1);
+	*gl = reap(r, &n);
+	if (*gl)
+		return 1;
+	return ret == -ETIME ? -ETIMEDOUT : 0;
+}
+
+bool mn_io_sysmon(uint64_t now)
+{
+	bool busy = false;
+
+	for (int i = 0; i < nrings; i++) {
+		struct mn_ring *r = &rings[i];
+		uint64_t polls = atomic_load_explicit(&r->polls,
+						      memory_order_relaxed);
+		uint32_t st = mn_pstatus(r->p);
+		struct mn_g *gl, *tail;
+		int n;
+
+		if (polls != r->sysmon_polls ||
+		    !atomic_load_explicit(&r->inflight, memory_order_relaxed)) {
+			/* Somebody looked since the last tick, or nothing to see. */
+			r->sysmon_polls = polls;
+			r->sysmon_when = now;
+			busy |= atomic_load_explicit(&r->inflight,
+						     memory_order_relaxed) > 0;
+			continue;
+		}
+		busy = true;
+		/* An idle P's waiter reaps; a running P's owner reaps when its
+		 * queue runs dry, and sysmon only once that is MN_IO_STALE_NS
+		 * overdue.  A P in a system call is reaped at once. */
+		if (st == MNSCHED_P_IDLE && atomic_load(&r->waiter))
+			continue;
+		if (st == MNSCHED_P_RUNNING && now - r->sysmon_when < MN_IO_STALE_NS)
+			continue;
+		if (atomic_load_explicit(&r->queued, memory_order_relaxed))
+			ring_submit(r);
+		gl = reap(r, &n);
+		r->sysmon_polls = atomic_load_explicit(&r->polls,
+						       memory_order_relaxed);
+		r->sysmon_when = now;
+		if (!gl)
+			continue;
+		/* No P here: to the global queue, and find them an M. */
+		for (tail = gl; tail->schedlink; tail = tail->schedlink)
+			;
+		mn_globrunqput_batch(gl, tail, n);
+		mn_wakep();
+	}
+	return busy;
+}
+
+/* ---- set-up ---- */
+
+static const int needed_ops[] = {
+	IORING_OP_READ, IORING_OP_WRITE, IORING_OP_READV, IORING_OP_WRITEV,
+	IORING_OP_RECV, IORING_OP_SEND, IORING_OP_RECVMSG, IORING_OP_SENDMSG,
+	IORING_OP_ACCEPT, IORING_OP_CONNECT, IORING_OP_CLOSE,
+	IORING_OP_SHUTDOWN, IORING_OP_OPENAT, IORING_OP_FSYNC,
+	IORING_OP_POLL_ADD, IORING_OP_SPLICE, IORING_OP_ASYNC_CANCEL,
+	IORING_OP_LINK_TIMEOUT, IORING_OP_MSG_RING,
+};
+
+static int ring_init(struct io_uring *ring, unsigned entries, unsigned cq)
+{
+	struct io_uring_params par;
+	int err;
+
+	memset(&par, 0, sizeof(par));
+	par.flags = IORING_SETUP_CLAMP | IORING_SETUP_SUBMIT_ALL;
+	if (cq) {
+		par.flags |= IORING_SETUP_CQSIZE;
+		par.cq_entries = cq;
+	}
+	err = io_uring_queue_init_params(entries, ring, &par);
+	if (err == -EINVAL) {	/* kernels before 5.18: no SUBMIT_ALL */
+		par.flags &= ~IORING_SETUP_SUBMIT_ALL;
+		err = io_uring_queue_init_params(entries, ring, &par);
+	}
+	if (err)
+		return err;
+	if (!(par.features & IORING_FEAT_NODROP) ||
+	    !(par.features & IORING_FEAT_EXT_ARG) ||
+	    !(par.features & IORING_FEAT_SUBMIT_STABLE)) {
+		io_uring_queue_exit(ring);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+/* Why io_uring is unusable, for the notice line. */
+static const char *why_not(int err, char *buf, size_t cap)
+{
+	FILE *f = fopen("/proc/sys/kernel/io_uring_disabled", "r");
+	int dis = 0;
+
+	if (f) {
+		if (fscanf(f, "%d", &dis) != 1)
+			dis = 0;
+		fclose(f);
+	}
+	if (err == -ENOSYS)
+		return "the kernel has no io_uring (ENOSYS)";
+	if ((err == -EPERM || err == -EACCES) && dis == 2)
+		return "disabled by kernel.io_uring_disabled=2";
+	if ((err == -EPERM || err == -EACCES) && dis == 1)
+		return "restricted by kernel.io_uring_disabled=1 to io_uring_group";
+	if (err == -EPERM || err == -EACCES)
+		return "not permitted (EPERM: seccomp or a container policy?)";
+	if (err == -EOPNOTSUPP)
+		return "the kernel lacks a needed io_uring feature or opcode";
+	snprintf(buf, cap, "io_uring_setup: %s", strerror(-err));
+	return buf;
+}
+
+int mn_io_uring_init(void)
+{
+	const char *s = getenv("MNSCHED_IO_ENTRIES");
+	struct io_uring_probe *probe;
+	int n = mn_sched.nprocs, err, saved = errno;
+
+	if (s) {
+		long v = strtol(s, NULL, 10);
+
+		if (v < 2 || v > 32768 || (v & (v - 1))) {
+			fprintf(stderr, "mnsched: MNSCHED_IO_ENTRIES=\"%s\": want a "
+				"power of two from 2 to 32768\n", s);
+			return -EINVAL;
+		}
+		ring_entries = (unsigned)v;
+	}
+	err = ring_init(&wake_ring, 16, 0);
+	if (err)
+		goto fail;
+	probe = io_uring_get_probe_ring(&wake_ring);
+	if (!probe) {
+		err = -EOPNOTSUPP;
+		goto fail_wake;
+	}
+	for (size_t i = 0; i < sizeof(needed_ops) / sizeof(needed_ops[0]); i++)
+		if (!io_uring_opcode_supported(probe, needed_ops[i]))
+			err = -EOPNOTSUPP;
+	io_uring_free_probe(probe);
+	if (err)
+		goto fail_wake;
+	rings = aligned_alloc(MN_CACHELINE, sizeof(*rings) * (size_t)n);
+	if (!rings) {
+		err = -ENOMEM;
+		goto fail_wake;
+	}
+	memset(rings, 0, sizeof(*rings) * (size_t)n);
+	for (int i = 0; i < n; i++) {
+		err = ring_init(&rings[i].ring, ring_entries, ring_entries * 4);
+		if (err) {
+			while (i-- > 0)
+				io_uring_queue_exit(&rings[i].ring);
+			free(rings);
+			rings = NULL;
+			goto fail_wake;
+		}
+		rings[i].p = mn_sched.allp[i];
+		mn_sched.allp[i]->io = &rings[i];
+	}
+	nrings = n;
+	/* Unparking an M must reach the ring it waits on. */
+	base_parker = mn_sched.parker;
+	io_parker = *base_parker;
+	io_parker.unpark = io_unpark;
+	mn_sched.parker = &io_parker;
+	errno = saved;
+	return 0;
+fail_wake:
+	io_uring_queue_exit(&wake_ring);
+fail:
+	errno = saved;
+	{
+		static char buf[128];
+
+		mn_io_why = why_not(err, buf, sizeof(buf));
+	}
+	return err;
+}
