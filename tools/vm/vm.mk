@@ -81,10 +81,14 @@ $(VM_INITRD): $(VM_KO) $(VM_LIST) $(VM_ALL_BINS) tools/vm/init tools/vm/mkinitra
 	@echo "  INITRAMFS $@"
 	@tools/vm/mkinitramfs.sh $@ $(VM_KO) $(VM_LIST) $(VM_ALL_BINS)
 
-# Result line for checkpatch, then the VM run; the report parser prints
-# the TAP and appends one line per case.
-vm-tests: $(VM_KERNEL) $(VM_INITRD)
-	@mkdir -p $(dir $(MN_RESULTS))
+# vm-tests: each run has its own directory $(VM_DIR)/run.*, $(VM_DIR)/last
+# names the latest (console.log, report.log, <program>.out, build logs).
+# A result line for checkpatch; then every program is built on
+# its own, so that one that does not build is a failure of its own and the
+# others still run; then the VM run, whose report parser prints the TAP and
+# appends one line per case.
+vm-tests:
+	@mkdir -p $(VM_DIR) $(dir $(MN_RESULTS))
 	@rc=0; \
 	if $(MAKE) --no-print-directory kmod-checkpatch >$(VM_DIR)/checkpatch.log 2>&1; then \
 		echo "PASS kmod/checkpatch" >>$(MN_RESULTS); \
@@ -92,20 +96,48 @@ vm-tests: $(VM_KERNEL) $(VM_INITRD)
 		cat $(VM_DIR)/checkpatch.log; rc=1; \
 		echo "FAIL kmod/checkpatch see $(VM_DIR)/checkpatch.log" >>$(MN_RESULTS); \
 	fi; \
-	echo "  VM      booting $(notdir $(VM_KERNEL)) under TCG (log: $(VM_DIR)/console.log)"; \
-	tools/vm/run-vm.sh test $(VM_KERNEL) $(VM_INITRD) $(VM_DIR) $(VM_TIMEOUT) \
-		"mn.timeout=$(VM_TEST_TIMEOUT)" || true; \
-	tools/vm/report.sh $(VM_DIR) $(MN_RESULTS) || rc=1; \
+	if ! $(MAKE) --no-print-directory $(VM_KERNEL) $(VM_KO); then \
+		echo "FAIL vm/build (the VM kernel or mnsched.ko)" >>$(MN_RESULTS); exit 1; \
+	fi; \
+	run=$$(mktemp -d $(CURDIR)/$(VM_DIR)/run.XXXXXX); \
+	ln -sfn $$(basename $$run) $(VM_DIR)/last; \
+	ok=""; \
+	for b in $(VM_ALL_BINS); do \
+		n=$$(basename $$b); \
+		if $(MAKE) --no-print-directory $$b >$$run/build-$$n.log 2>&1; then \
+			ok="$$ok $$b"; \
+		else \
+			tail -n 20 $$run/build-$$n.log; rc=1; \
+			echo "FAIL vm/$$n (does not build, see $$run/build-$$n.log)" >>$(MN_RESULTS); \
+		fi; \
+	done; \
+	{ for b in $(VM_TEST_BINS); do case " $$ok " in *" $$b "*) \
+		echo "tap $$(basename $$b) /tests/$$(basename $$b)";; esac; done; \
+	  for b in $(VM_RUN_BINS); do case " $$ok " in *" $$b "*) \
+		echo "run $$(basename $$b) /tests/$$(basename $$b)";; esac; done; \
+	  echo "env $(VM_TEST_ENV)"; } >$$run/tests.list; \
+	echo "  INITRAMFS $$run/initramfs.cpio.gz"; \
+	tools/vm/mkinitramfs.sh $$run/initramfs.cpio.gz $(VM_KO) $$run/tests.list $$ok || exit 1; \
+	echo "  VM      booting $(notdir $(VM_KERNEL)) under TCG (logs: $$run, also $(VM_DIR)/last)"; \
+	tools/vm/run-vm.sh test $(VM_KERNEL) $$run/initramfs.cpio.gz $$run \
+		$(VM_TIMEOUT) "mn.timeout=$(VM_TEST_TIMEOUT)" || true; \
+	tools/vm/report.sh $$run $(MN_RESULTS) || rc=1; \
+	rm -f $$run/initramfs.cpio.gz; \
 	exit $$rc
 
-vm-bench: $(VM_KERNEL) $(VM_INITRD)
-	tools/vm/run-vm.sh test $(VM_KERNEL) $(VM_INITRD) $(VM_DIR) $(VM_TIMEOUT) \
-		"mn.only=run" || true
-	@tools/vm/report.sh $(VM_DIR) /dev/null >/dev/null || true
-	@cat $(patsubst %,$(VM_DIR)/%.out,$(notdir $(VM_RUN_BINS))) 2>/dev/null
+vm-bench: $(VM_KERNEL) $(VM_KO) $(VM_RUN_BINS)
+	@run=$$(mktemp -d $(CURDIR)/$(VM_DIR)/run.XXXXXX); \
+	ln -sfn $$(basename $$run) $(VM_DIR)/last; \
+	for b in $(VM_RUN_BINS); do echo "run $$(basename $$b) /tests/$$(basename $$b)"; done >$$run/tests.list; \
+	tools/vm/mkinitramfs.sh $$run/initramfs.cpio.gz $(VM_KO) $$run/tests.list $(VM_RUN_BINS) && \
+	tools/vm/run-vm.sh test $(VM_KERNEL) $$run/initramfs.cpio.gz $$run $(VM_TIMEOUT); \
+	tools/vm/report.sh $$run /dev/null >/dev/null; \
+	rm -f $$run/initramfs.cpio.gz; \
+	cat $(patsubst %,$$run/%.out,$(notdir $(VM_RUN_BINS)))
 
 vm-shell: $(VM_KERNEL) $(VM_INITRD)
 	tools/vm/run-vm.sh shell $(VM_KERNEL) $(VM_INITRD) $(VM_DIR)
 
 vm-clean:
-	rm -rf $(VM_DIR)/bin $(VM_DIR)/kmod $(VM_INITRD) $(VM_LIST)
+	rm -rf $(VM_DIR)/bin $(VM_DIR)/kmod $(VM_DIR)/*.cpio.gz $(VM_DIR)/*.list \
+	       $(VM_DIR)/*.log $(VM_DIR)/*.out $(VM_DIR)/run.* $(VM_DIR)/last
