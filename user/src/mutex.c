@@ -25,6 +25,7 @@
  *    this P's run queue that the spin would delay.
  *  - "locked" is not owned by a G: any G may unlock.  Unlocking an unlocked
  *    mutex aborts.
+ *  - Lock is a scheduling point (mn_preempt_check), as channel calls are.
  *
  * mn_rwmutex: readers count in rw->readers; a writer first takes rw->w
  * (excluding other writers), then subtracts MAX_READERS so new readers
@@ -159,6 +160,9 @@ void mn_mutex_lock_reason(struct mn_mutex *m, int reason)
 {
 	int32_t zero = 0;
 
+	/* A scheduling point, as a channel operation is: a G that loops on
+	 * lock/unlock yields when sysmon asks (three plain loads). */
+	mn_preempt_check();
 	if (likely(__atomic_compare_exchange_n(&m->state, &zero, LOCKED, false,
 					       __ATOMIC_ACQUIRE,
 					       __ATOMIC_RELAXED)))
@@ -222,6 +226,7 @@ void mn_mutex_unlock(struct mn_mutex *m)
 
 void mn_rwmutex_rlock(struct mn_rwmutex *rw)
 {
+	mn_preempt_check();
 	if (__atomic_add_fetch(&rw->readers, 1, __ATOMIC_ACQ_REL) < 0)
 		/* A writer is pending: wait for it. */
 		mn_semacquire(&rw->rsema, &rw->rwl, false, MN_WAIT_RWMUTEX);

@@ -124,6 +124,7 @@ static int sem_acquire(struct mn_sem *s, int64_t n, struct mn_ctx *ctx)
 		return -EINVAL;
 	if (ctx && (err = mn_ctx_err(ctx)))
 		return err;
+	mn_preempt_check();
 	mn_lock(sem_lock(s));
 	if (s->size - s->cur >= n && !s->head) {
 		s->cur += n;
