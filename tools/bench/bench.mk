@@ -11,6 +11,10 @@
 #
 # Adding a benchmark: drop tools/bench/progs/NAME.c and NAME.go (each prints
 # "RESULT NAME VALUE UNIT") and add a line to tools/bench/benchmarks.tbl.
+#
+# A line named PROG.VARIANT compares two C builds of progs/PROG.c (run.sh):
+# c/PROG and, when VARIANT is one of BENCH_LIB_VARIANTS (tools/tools.mk:
+# noprobes, nocounters), c-VARIANT/PROG linked with $(B)/VARIANT/libmnsched.a.
 
 BENCH_DIR	:= tools/bench
 BENCH_OUT	:= $(B)/bench
@@ -24,6 +28,7 @@ BENCH_RUNS	?= 5
 BENCH_FORMAT	?= text
 BENCH_VERBOSE	?= 0
 BENCH_STRICT	?= 0
+BENCH_VARIANT_RUNS ?= 21
 
 BENCH_CFLAGS	:= -O2 -g -pthread -Wall -Wextra -Wno-unused-parameter \
 		   -D_GNU_SOURCE -Iuser/include
@@ -42,10 +47,33 @@ $(BENCH_OUT)/go/%: $(BENCH_DIR)/progs/%.go $(BENCH_DIR)/progs/benchutil.go
 	@mkdir -p $(@D)
 	$(BENCH_GOENV) go build -o $@ $^
 
+# PROG.VARIANT -> PROG, VARIANT
+bench_prog	= $(firstword $(subst ., ,$(1)))
+bench_var	= $(word 2,$(subst ., ,$(1)))
+BENCH_BINS	:= $(sort $(foreach n,$(BENCH_SEL),$(BENCH_OUT)/c/$(call bench_prog,$(n)) \
+		     $(if $(findstring .,$(n)), \
+		       $(if $(filter $(call bench_var,$(n)),$(BENCH_LIB_VARIANTS)), \
+			 $(BENCH_OUT)/c-$(call bench_var,$(n))/$(call bench_prog,$(n))), \
+		       $(BENCH_OUT)/go/$(n))))
+
+define bench_lib_variant
+$(BENCH_OUT)/c-$(1)/%: $(BENCH_DIR)/progs/%.c $(BENCH_DIR)/progs/bench.h \
+		       user/include/mnsched.h $(B)/$(1)/libmnsched.a
+	@mkdir -p $$(@D)
+	$(CC) $(BENCH_CFLAGS) $$< -o $$@ $(B)/$(1)/libmnsched.a -luring -lpthread
+endef
+$(foreach v,$(BENCH_LIB_VARIANTS),$(eval $(call bench_lib_variant,$(v))))
+
+# CPU time of a run, for drivers/cpu_time
+$(BENCH_OUT)/cputime: $(BENCH_DIR)/cputime.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -Wall -o $@ $<
+
 .PHONY: bench-build bench-run
-bench-build: $(BENCH_SEL:%=$(BENCH_OUT)/c/%) $(BENCH_SEL:%=$(BENCH_OUT)/go/%)
+bench-build: $(BENCH_BINS) $(BENCH_OUT)/cputime
 
 bench-run: bench-build
 	@BENCH_RUNS=$(BENCH_RUNS) BENCH_FORMAT=$(BENCH_FORMAT) BENCH='$(BENCH)' \
 	BENCH_VERBOSE=$(BENCH_VERBOSE) BENCH_STRICT=$(BENCH_STRICT) CC='$(CC)' \
+	BENCH_VARIANT_RUNS=$(BENCH_VARIANT_RUNS) \
 	$(BENCH_DIR)/run.sh -b $(BENCH_OUT)

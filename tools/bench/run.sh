@@ -15,6 +15,16 @@
 # BINDIR/logs/NAME.{ours,go}.RUN.{out,err}.  Raw values: BINDIR/results.tsv.
 # Exit status: 0, or 1 when a program crashed, hung, failed its self-check
 # or printed no RESULT line (and with BENCH_STRICT=1, when a target is missed).
+#
+# Variant rows: a name PROG.VARIANT (yield.noprobes) compares two C builds
+# of progs/PROG.c instead of C and Go: ours is BINDIR/c/PROG, the baseline
+# BINDIR/c-VARIANT/PROG (the program linked with another build of the
+# library, e.g. without probes) or, when there is none, BINDIR/c/PROG again
+# (a driver then makes the difference: it sees BENCH_SIDE=ours or base).
+# With a target they run BENCH_VARIANT_RUNS times per side (default 21, at
+# least BENCH_RUNS: small differences need many runs), alternately,
+# pinned to the last CPU when procs is 1 (taskset), and are reported in a
+# table of their own (ratio ours/base).
 
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,6 +35,7 @@ format=${BENCH_FORMAT:-text}
 only=${BENCH:-}
 verbose=${BENCH_VERBOSE:-0}
 strict=${BENCH_STRICT:-0}
+vruns=${BENCH_VARIANT_RUNS:-21}
 
 while getopts t:b:r:f:o:v opt; do
 	case $opt in
@@ -38,6 +49,7 @@ while getopts t:b:r:f:o:v opt; do
 	esac
 done
 case $runs in ''|*[!0-9]*|0) echo "run.sh: bad run count '$runs'" >&2; exit 64 ;; esac
+case $vruns in ''|*[!0-9]*|0) echo "run.sh: bad variant run count '$vruns'" >&2; exit 64 ;; esac
 case $format in text|md) ;; *) echo "run.sh: format is text or md" >&2; exit 64 ;; esac
 
 logs=$bindir/logs
@@ -107,6 +119,7 @@ mapmax=$(cat /proc/sys/vm/max_map_count 2>/dev/null || echo '?')
 # ---- run -----------------------------------------------------------------
 
 rows=()		# name|ours|go|unit|ratio|target|verdict
+vrows=()	# the same for variant rows (PROG.VARIANT): name|ours|base|...
 notes=()
 failures=()
 status=0
@@ -117,8 +130,16 @@ while read -r name procs target timeout args driver desc; do
 	selected "$name" || continue
 	nbench=$((nbench + 1))
 	[ "$args" = - ] && args= || args=${args//,/ }
-	cbin=$bindir/c/$name
+	prog=$name variant="" other=go nruns=$runs
+	case $name in *.*) prog=${name%%.*} variant=${name#*.} other=base ;; esac
+	cbin=$bindir/c/$prog
 	gbin=$bindir/go/$name
+	if [ -n "$variant" ]; then
+		gbin=$bindir/c-$variant/$prog
+		[ -x "$gbin" ] || gbin=$cbin
+		# many runs where a small ratio is judged
+		[ "$target" != - ] && [ "$vruns" -gt "$nruns" ] && nruns=$vruns
+	fi
 	for b in "$cbin" "$gbin"; do
 		[ -x "$b" ] || { echo "run.sh: $b not built (make bench-build)" >&2; exit 1; }
 	done
@@ -129,25 +150,32 @@ while read -r name procs target timeout args driver desc; do
 		envs=(env MNPROCS="$procs" GOMAXPROCS="$procs")
 		shown="MNPROCS=$procs GOMAXPROCS=$procs "
 	fi
+	pin=()
+	if [ -n "$variant" ] && [ "$procs" = 1 ] && command -v taskset > /dev/null &&
+	   [ "$ncpu" != '?' ]; then
+		pin=(taskset -c $((ncpu - 1)))
+		shown="$shown${pin[*]} "
+	fi
 	drv=()
 	[ "$driver" != - ] && drv=("$here/drivers/$driver")
 
 	declare -A vals=() unit=() fail=() short=() info=()
 	vals[ours]=""; vals[go]=""
-	for ((r = 1; r <= runs; r++)); do
+	for ((r = 1; r <= nruns; r++)); do
 		for side in ours go; do
 			[ -n "${fail[$side]:-}" ] && continue
-			bin=$cbin; [ $side = go ] && bin=$gbin
-			out=$logs/$name.$side.$r.out
-			err=$logs/$name.$side.$r.err
-			[ -t 2 ] && printf '  %-14s %-4s run %d/%d\r' "$name" "$side" "$r" "$runs" >&2
+			bin=$cbin lab=ours; [ $side = go ] && bin=$gbin lab=$other
+			out=$logs/$name.$lab.$r.out
+			err=$logs/$name.$lab.$r.err
+			[ -t 2 ] && printf '  %-14s %-4s run %d/%d\r' "$name" "$lab" "$r" "$nruns" >&2
 			# shellcheck disable=SC2086
 			# The subshell keeps bash's "Segmentation fault" notice quiet.
-			( timeout -k 5 "$timeout" "${envs[@]}" "${drv[@]}" "$bin" $args \
+			( timeout -k 5 "$timeout" "${envs[@]}" BENCH_SIDE=$lab "${pin[@]}" \
+				"${drv[@]}" "$bin" $args \
 				> "$out" 2> "$err" < /dev/null; exit $? ) 2> /dev/null
 			rc=$?
 			why=$(describe_rc $rc "$timeout")
-			line=$(grep -m1 "^RESULT $name " "$out")
+			line=$(grep -m1 "^RESULT $prog " "$out")
 			sh=$(short_rc $rc)
 			if [ "$why" = ok ] && [ -z "$line" ]; then
 				why="no RESULT line"; sh=NO_RESULT
@@ -156,18 +184,18 @@ while read -r name procs target timeout args driver desc; do
 				e=$(grep -m1 '^ERROR ' "$out" | cut -d' ' -f3-)
 				[ -n "$e" ] && why="$why ($e)"
 				fail[$side]="$why"; short[$side]=$sh
-				failures+=("$name ($side side, run $r): $why
+				failures+=("$name ($lab side, run $r): $why
     command: $shown${drv[*]:+${drv[*]} }$bin $args
     stdout: $out
     stderr: $err (last lines below)
 $( [ -s "$err" ] || echo '      | (empty)'; tail -n 12 "$err" | sed 's/^/      | /')")
-				printf '%s\t%s\t%d\t%s\t\t\n' "$name" $side "$r" "$why" >> "$raw"
+				printf '%s\t%s\t%d\t%s\t\t\n' "$name" $lab "$r" "$why" >> "$raw"
 				continue
 			fi
 			set -- $line
 			vals[$side]+="$3 "
 			unit[$side]=$4
-			printf '%s\t%s\t%d\tok\t%s\t%s\n' "$name" $side "$r" "$3" "$4" >> "$raw"
+			printf '%s\t%s\t%d\tok\t%s\t%s\n' "$name" $lab "$r" "$3" "$4" >> "$raw"
 			if [ -z "${info[$side]:-}" ]; then
 				info[$side]=$(awk '/^INFO / { k = $2; $1 = $2 = ""
 					sub(/^ +/, ""); printf "%s%s=%s", sep, k, $0; sep = " " }' "$out")
@@ -189,7 +217,7 @@ $( [ -s "$err" ] || echo '      | (empty)'; tail -n 12 "$err" | sed 's/^/      |
 	case $target in
 	ratio\<=*|ratio\>=*)
 		op=${target:5:2}; lim=${target:7}
-		tshow="$op${lim}x Go"
+		tshow="$op${lim}x $([ -n "$variant" ] && echo base || echo Go)"
 		cmpv=$ratio ;;
 	ours\<=*|ours\>=*)
 		op=${target:4:2}; lim=${target:6}
@@ -219,12 +247,17 @@ $( [ -s "$err" ] || echo '      | (empty)'; tail -n 12 "$err" | sed 's/^/      |
 	[ "$verdict" = MISSED ] && [ "$strict" = 1 ] && status=1
 	# The verdict used the exact ratio; the table shows it rounded.
 	[ -n "$ratio" ] && ratio=$(awk -v r="$ratio" 'BEGIN { printf "%.2f", r }')
-	rows+=("$name|$s_ours|$s_go|$u|${ratio:--}|$tshow|$verdict")
+	olab=Go; [ -n "$variant" ] && olab=base
+	if [ -n "$variant" ]; then
+		vrows+=("$name|$s_ours|$s_go|$u|${ratio:--}|$tshow|$verdict")
+	else
+		rows+=("$name|$s_ours|$s_go|$u|${ratio:--}|$tshow|$verdict")
+	fi
 	[ -n "${info[ours]:-}" ] && [ "${info[ours]}" != " " ] && notes+=("$name, ours: ${info[ours]}")
-	[ -n "${info[go]:-}" ] && [ "${info[go]}" != " " ] && notes+=("$name, Go:   ${info[go]}")
+	[ -n "${info[go]:-}" ] && [ "${info[go]}" != " " ] && notes+=("$name, $olab: ${info[go]}")
 	if [ "$verbose" = 1 ]; then
 		notes+=("$name, ours runs: ${vals[ours]:-none}")
-		notes+=("$name, Go runs:   ${vals[go]:-none}")
+		notes+=("$name, $olab runs: ${vals[go]:-none}")
 	fi
 	unset vals unit fail short info
 done < "$table"
@@ -237,25 +270,52 @@ fi
 # ---- report ----------------------------------------------------------------
 
 what="median of $runs alternating runs each; $ncpu CPUs, Linux $kernel, $gover, $ccver -O2, commit $commit"
+vwhat="median of $vruns alternating runs each where a target is judged, else $runs; pinned to one CPU when procs is 1; $ncpu CPUs, Linux $kernel, $ccver -O2, commit $commit"
 if [ "$format" = md ]; then
-	echo "| benchmark | ours | Go | unit | ours/Go | target | verdict |"
-	echo "|---|--:|--:|---|--:|---|---|"
-	for row in "${rows[@]}"; do
-		IFS='|' read -r n o g u ra t v <<< "$row"
-		echo "| $n | $o | $g | $u | $ra | $t | $v |"
-	done
-	echo
-	echo "_ours = C on libmnsched, Go = the same program in Go; $what._"
+	if [ ${#rows[@]} -gt 0 ]; then
+		echo "| benchmark | ours | Go | unit | ours/Go | target | verdict |"
+		echo "|---|--:|--:|---|--:|---|---|"
+		for row in "${rows[@]}"; do
+			IFS='|' read -r n o g u ra t v <<< "$row"
+			echo "| $n | $o | $g | $u | $ra | $t | $v |"
+		done
+		echo
+		echo "_ours = C on libmnsched, Go = the same program in Go; $what._"
+	fi
+	if [ ${#vrows[@]} -gt 0 ]; then
+		[ ${#rows[@]} -gt 0 ] && echo
+		echo "| variant | ours | base | unit | ours/base | target | verdict |"
+		echo "|---|--:|--:|---|--:|---|---|"
+		for row in "${vrows[@]}"; do
+			IFS='|' read -r n o g u ra t v <<< "$row"
+			echo "| $n | $o | $g | $u | $ra | $t | $v |"
+		done
+		echo
+		echo "_PROG.VARIANT: ours = progs/PROG.c on libmnsched, base = the same program on another build (PROG.noprobes: no USDT probes; PROG.nocounters: no per-P counters) or run differently by a driver; $vwhat._"
+	fi
 else
-	echo
-	echo "mnsched vs Go: $what"
 	fmt='%-16s %12s %12s  %-10s %8s  %-14s %s\n'
-	printf "$fmt" benchmark ours Go unit ours/Go target verdict
-	printf "$fmt" ---------------- ------------ ------------ ---------- -------- -------------- -------
-	for row in "${rows[@]}"; do
-		IFS='|' read -r n o g u ra t v <<< "$row"
-		printf "$fmt" "$n" "$o" "$g" "$u" "$ra" "$t" "$v"
-	done
+	if [ ${#rows[@]} -gt 0 ]; then
+		echo
+		echo "mnsched vs Go: $what"
+		printf "$fmt" benchmark ours Go unit ours/Go target verdict
+		printf "$fmt" ---------------- ------------ ------------ ---------- -------- -------------- -------
+		for row in "${rows[@]}"; do
+			IFS='|' read -r n o g u ra t v <<< "$row"
+			printf "$fmt" "$n" "$o" "$g" "$u" "$ra" "$t" "$v"
+		done
+	fi
+	if [ ${#vrows[@]} -gt 0 ]; then
+		echo
+		echo "mnsched builds and tracing, C vs C: $vwhat"
+		vfmt='%-24s %10s %10s  %-10s %9s  %-14s %s\n'
+		printf "$vfmt" variant ours base unit ours/base target verdict
+		printf "$vfmt" ------------------------ ---------- ---------- ---------- --------- -------------- -------
+		for row in "${vrows[@]}"; do
+			IFS='|' read -r n o g u ra t v <<< "$row"
+			printf "$vfmt" "$n" "$o" "$g" "$u" "$ra" "$t" "$v"
+		done
+	fi
 fi
 if [ ${#notes[@]} -gt 0 ]; then
 	echo

@@ -53,9 +53,14 @@
 MN_PROBES_LIST(MN_PROBE_SEM_DECLARE)
 #undef MN_PROBE_SEM_DECLARE
 
-/* A tracer may set the semaphore at any time: always load it afresh. */
+/*
+ * A plain load, as sys/sdt.h's and dtrace -h's _ENABLED() macros do: it
+ * folds into one cmpw $0,sem(%rip) + jne.  The compiler reloads it after
+ * every call it cannot see into, so a tracer that attaches meanwhile is
+ * seen at the next probe site at the latest.
+ */
 #define MN_PROBE_ENABLED(name)						\
-	__builtin_expect(*(volatile unsigned short *)&mnsched_##name##_semaphore, 0)
+	__builtin_expect(mnsched_##name##_semaphore, 0)
 
 #define MN_PROBE(name, ...) do {					\
 	if (MN_PROBE_ENABLED(name))					\
