@@ -84,3 +84,14 @@ test-bpf: $(TOOL_BINS) $(BPF_TEST_BINS) $(B)/noprobes/libmnsched.a
 	@selftests/mnsched/bpf_tests.sh $(MN_RESULTS) $(BPF_TEST_OUT) $(TOOLS_OUT)
 
 HOST_TESTS	+= test-bpf
+
+# ---- the module's tracepoints, in the test VM (tools/vm/vm.mk) ------------
+# bpf_vm_tests.sh runs there as a TAP program, with the tools and the target.
+
+$(BPF_TEST_OUT)/bpf_vm_tests: selftests/mnsched/bpf_vm_tests.sh
+	@mkdir -p $(@D)
+	cp $< $@
+	chmod 755 $@
+
+VM_TEST_BINS	+= $(BPF_TEST_OUT)/bpf_vm_tests
+VM_EXTRA_BINS	+= $(TOOLS_OUT)/mnsched-trace $(TOOLS_OUT)/mnsched-top $(BPF_TEST_OUT)/bpf_target

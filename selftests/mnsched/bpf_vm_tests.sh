@@ -1,0 +1,105 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# bpf_vm_tests.sh - the BPF tools against mnsched.ko, in the test VM
+# (busybox sh; tools/vm runs it as a TAP program, /tests holds
+# mnsched-trace, mnsched-top and bpf_target with their libraries).
+#
+#   kmod_tracepoints  mnsched-trace attaches raw_tp programs to the module's
+#                     tracepoints: k:register and k:unpark events (and
+#                     k:park, k:swap, k:block, k:handoff when the runtime's
+#                     path uses them) of a program whose Ms wait through
+#                     /dev/mnsched, next to its USDT events
+#   kmod_perfetto     the same in the Perfetto timeline, with G runs
+#   kmod_counters     mnsched-top reads the P counters from the module's
+#                     pages (/dev/mnsched in /proc/PID/maps)
+T=${BPF_VM_DIR:-/tests}
+n=0
+tmp=/tmp/bpfvm
+mkdir -p $tmp
+
+echo "TAP version 13"
+echo "1..3"
+res() {	# ok|not ok NAME [# SKIP reason | reason of the failure]
+	n=$((n + 1))
+	case "${3:-}" in
+	"# SKIP"*) echo "$1 $n $2 $3" ;;
+	"") echo "$1 $n $2" ;;
+	*) echo "# $3"; echo "$1 $n $2" ;;
+	esac
+}
+
+skipall() {
+	for c in kmod_tracepoints kmod_perfetto kmod_counters; do res ok $c "# SKIP $1"; done
+	exit 0
+}
+[ -d /sys/module/mnsched ] || skipall "mnsched.ko is not loaded"
+[ -r /sys/kernel/btf/vmlinux ] || skipall "no kernel BTF"
+[ -c /dev/mnsched ] || skipall "no /dev/mnsched"
+
+# start a target that waits for SIGUSR1; sets tp
+start_waiting() {
+	MNSCHED_PARK=kmod MNPROCS=2 $T/bpf_target -w "$@" > $tmp/target.out 2>&1 &
+	tp=$!
+	i=0
+	while ! grep -q ready $tmp/target.out 2>/dev/null && [ $i -lt 100 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+}
+
+# trace ARGS...: mnsched-trace on a fresh waiting target from its start to its exit
+trace_whole() {
+	start_waiting -n 10 -y 2
+	$T/mnsched-trace -p $tp "$@" > $tmp/trace.out 2> $tmp/trace.err &
+	tr=$!
+	i=0
+	while ! grep -q 'Hit Ctrl-C' $tmp/trace.err 2>/dev/null && [ $i -lt 600 ]; do
+		kill -0 $tr 2>/dev/null || break
+		sleep 0.1; i=$((i + 1))
+	done
+	kill -USR1 $tp
+	wait $tr
+	trc=$?
+	wait $tp 2>/dev/null
+	cat $tmp/trace.err
+}
+
+# 1
+trace_whole
+why=""
+[ $trc = 0 ] || why="mnsched-trace exited $trc"
+grep -q 'mnsched.ko tracepoints' $tmp/trace.err || why="${why:-the tracepoints were not attached}"
+for ev in k:register k:park k:unpark k:swap k:block k:handoff g_start g_park; do
+	c=$(grep -c " $ev " $tmp/trace.out)
+	echo "# $ev: $c events"
+	case $ev in
+	k:register|k:unpark|g_start|g_park) [ "$c" -gt 0 ] || why="${why:-no $ev event}" ;;
+	esac
+done
+if [ -z "$why" ]; then res ok kmod_tracepoints; else res "not ok" kmod_tracepoints "$why"; fi
+
+# 2
+trace_whole --perfetto $tmp/t.json
+why=""
+[ $trc = 0 ] || why="mnsched-trace exited $trc"
+for pat in '"name":"k:register"' '"name":"k:unpark"' '"cat":"g"' '"g_start_events":[1-9]'; do
+	grep -q "$pat" $tmp/t.json || why="${why:-no $pat in the timeline}"
+done
+tail -c 400 $tmp/t.json | sed 's/^/# /'
+if [ -z "$why" ]; then res ok kmod_perfetto; else res "not ok" kmod_perfetto "$why"; fi
+
+# 3
+MNSCHED_PARK=kmod MNPROCS=2 $T/bpf_target -d 20 > $tmp/target.out 2>&1 &
+tp=$!
+i=0
+while ! grep -q /dev/mnsched /proc/$tp/maps 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+$T/mnsched-top -p $tp -C 1 1 > $tmp/top.out 2>&1
+trc=$?
+kill -9 $tp 2>/dev/null
+wait $tp 2>/dev/null
+sed 's/^/# /' $tmp/top.out
+why=""
+[ $trc = 0 ] || why="mnsched-top exited $trc"
+grep -q 'counters in /dev/mnsched' $tmp/top.out || why="${why:-counters not read from /dev/mnsched}"
+if [ -z "$why" ]; then res ok kmod_counters; else res "not ok" kmod_counters "$why"; fi
+exit 0
