@@ -15,7 +15,7 @@
  *
  * A sudog lives on the blocked G's stack for as long as it waits.  The G
  * parks with c->lock held and the lock is released by the code that runs
- * next on the M (mn_gopark_unlock), so a waker that takes the lock always
+ * next on the M (mn_chan_park_unlock), so a waker that takes the lock always
  * finds a G whose context is saved.  Sudogs of a select (select.c) belong
  * to several channels at once; the first waker to win the G's selectdone
  * CAS takes it, the others skip that sudog.
@@ -39,6 +39,34 @@ struct mn_chan *mn_chan_new(size_t elem_size, size_t cap)
 	c->dataqsiz = cap;
 	c->buf = (char *)(c + 1);
 	return c;
+}
+
+void mn_chan_lock_slow(struct mn_chan *c)
+{
+	for (;;) {
+		for (int i = 0; i < 256; i++) {
+			if (!atomic_load_explicit(&c->lock.v, memory_order_relaxed) &&
+			    !atomic_exchange_explicit(&c->lock.v, 1,
+						      memory_order_acquire))
+				return;
+			__builtin_ia32_pause();
+		}
+		/* The holder's M may have lost its CPU: give it ours.  A raw
+		 * syscall: the runtime never touches errno. */
+		{
+			long r;
+
+			__asm__ volatile("syscall" : "=a"(r) : "0"(24L /* sched_yield */)
+					 : "rcx", "r11", "memory");
+			(void)r;
+		}
+	}
+}
+
+void mn_chan_park_unlock(struct mn_g *g, void *c)
+{
+	(void)g;
+	mn_chan_unlock(c);
 }
 
 void mn_chan_misuse(const char *what, struct mn_chan *c)
@@ -135,7 +163,7 @@ void mn_chan_send_to(struct mn_chan *c, struct mn_sudog *s, const void *elem)
 	struct mn_g *g = s->g;
 
 	mn_chan_send_to_locked(c, s, elem);
-	mn_unlock(&c->lock);
+	mn_chan_unlock(c);
 	mn_goready(g);
 }
 
@@ -153,7 +181,7 @@ void mn_chan_recv_from(struct mn_chan *c, struct mn_sudog *s, void *elem)
 	bool run = c->dataqsiz == 0;
 
 	mn_chan_recv_from_locked(c, s, elem);
-	mn_unlock(&c->lock);
+	mn_chan_unlock(c);
 	if (run)
 		mn_goready_run(g);
 	else
@@ -170,7 +198,7 @@ int mn_chan_trysend_locked(struct mn_chan *c, const void *elem)
 	struct mn_sudog *s;
 
 	if (c->closed) {
-		mn_unlock(&c->lock);
+		mn_chan_unlock(c);
 		return -EPIPE;
 	}
 	s = mn_waitq_dequeue(&c->recvq);
@@ -180,7 +208,7 @@ int mn_chan_trysend_locked(struct mn_chan *c, const void *elem)
 	}
 	if (c->qcount < c->dataqsiz) {
 		mn_chan_buf_put(c, elem);
-		mn_unlock(&c->lock);
+		mn_chan_unlock(c);
 		return 0;
 	}
 	return -EAGAIN;
@@ -198,11 +226,11 @@ int mn_chan_tryrecv_locked(struct mn_chan *c, void *elem)
 	}
 	if (c->qcount > 0) {
 		mn_chan_buf_take(c, elem);
-		mn_unlock(&c->lock);
+		mn_chan_unlock(c);
 		return 1;
 	}
 	if (c->closed) {
-		mn_unlock(&c->lock);
+		mn_chan_unlock(c);
 		if (elem && c->elemsize)
 			memset(elem, 0, c->elemsize);
 		return 0;
@@ -221,7 +249,7 @@ static int chan_send(struct mn_chan *c, const void *elem, bool block)
 		misuse("mn_chan_send with a NULL element", c);
 	if (block)
 		mn_need_m("mn_chan_send");
-	mn_lock(&c->lock);
+	mn_chan_lock(c);
 	r = mn_chan_trysend_locked(c, elem);
 	if (r != -EAGAIN) {
 		/* Preemption point after the operation, not before: a G that
@@ -230,7 +258,7 @@ static int chan_send(struct mn_chan *c, const void *elem, bool block)
 		return r;
 	}
 	if (!block) {
-		mn_unlock(&c->lock);
+		mn_chan_unlock(c);
 		return -EAGAIN;
 	}
 	memset(&s, 0, sizeof(s));
@@ -238,7 +266,7 @@ static int chan_send(struct mn_chan *c, const void *elem, bool block)
 	s.elem = (void *)elem;
 	s.c = c;
 	mn_waitq_enqueue(&c->sendq, &s);
-	mn_gopark_unlock(&c->lock, MN_WAIT_CHAN_SEND);
+	mn_gopark(mn_chan_park_unlock, c, MN_WAIT_CHAN_SEND);
 	/* Woken by a receiver (success) or by close. */
 	return s.success ? 0 : -EPIPE;
 }
@@ -252,14 +280,14 @@ static int chan_recv(struct mn_chan *c, void *elem, bool block)
 		misuse("mn_chan_recv on a NULL channel", c);
 	if (block)
 		mn_need_m("mn_chan_recv");
-	mn_lock(&c->lock);
+	mn_chan_lock(c);
 	r = mn_chan_tryrecv_locked(c, elem);
 	if (r != -EAGAIN) {
 		mn_preempt_check();
 		return r;
 	}
 	if (!block) {
-		mn_unlock(&c->lock);
+		mn_chan_unlock(c);
 		return -EAGAIN;
 	}
 	memset(&s, 0, sizeof(s));
@@ -267,7 +295,7 @@ static int chan_recv(struct mn_chan *c, void *elem, bool block)
 	s.elem = elem;
 	s.c = c;
 	mn_waitq_enqueue(&c->recvq, &s);
-	mn_gopark_unlock(&c->lock, MN_WAIT_CHAN_RECV);
+	mn_gopark(mn_chan_park_unlock, c, MN_WAIT_CHAN_RECV);
 	return s.success ? 1 : 0;
 }
 
@@ -297,9 +325,9 @@ void mn_chan_close(struct mn_chan *c)
 
 	if (!c)
 		misuse("close of a NULL channel", c);
-	mn_lock(&c->lock);
+	mn_chan_lock(c);
 	if (c->closed) {
-		mn_unlock(&c->lock);
+		mn_chan_unlock(c);
 		misuse("close of closed channel", c);
 	}
 	c->closed = true;
@@ -319,7 +347,7 @@ void mn_chan_close(struct mn_chan *c)
 		s->link = list;
 		list = s;
 	}
-	mn_unlock(&c->lock);
+	mn_chan_unlock(c);
 	/* Wake outside the lock; read link before the G can run and return. */
 	while (list) {
 		s = list;
@@ -334,12 +362,12 @@ void mn_chan_free(struct mn_chan *c)
 		return;
 	if (c->timer)
 		mn_timerchan_free(c);	/* stop its timer first (timer.c) */
-	mn_lock(&c->lock);
+	mn_chan_lock(c);
 	if (c->recvq.first || c->sendq.first) {
-		mn_unlock(&c->lock);
+		mn_chan_unlock(c);
 		misuse("mn_chan_free of a channel that goroutines are blocked on", c);
 	}
-	mn_unlock(&c->lock);
+	mn_chan_unlock(c);
 	free(c);
 }
 
@@ -347,9 +375,9 @@ size_t mn_chan_len(struct mn_chan *c)
 {
 	size_t n;
 
-	mn_lock(&c->lock);
+	mn_chan_lock(c);
 	n = c->qcount;
-	mn_unlock(&c->lock);
+	mn_chan_unlock(c);
 	return n;
 }
 

@@ -55,6 +55,31 @@ MN_HIDDEN void mn_chan_misuse(const char *what, struct mn_chan *c)
 /* timer.c: stop the timer of a timer channel before the channel is freed. */
 MN_HIDDEN void mn_timerchan_free(struct mn_chan *c);
 
+/*
+ * Channel locks are spinlocks: critical sections are a few dozen
+ * instructions and never block, so the unlock can be a plain release store
+ * (no locked instruction), where the futex lock's unlock needs an exchange
+ * to find sleepers.  A contended locker spins, then yields the CPU
+ * (sched_yield, for a holder whose M the kernel preempted).  Use these,
+ * never mn_lock/mn_unlock, on c->lock.
+ */
+MN_HIDDEN void mn_chan_lock_slow(struct mn_chan *c);
+
+static inline void mn_chan_lock(struct mn_chan *c)
+{
+	if (likely(!atomic_exchange_explicit(&c->lock.v, 1, memory_order_acquire)))
+		return;
+	mn_chan_lock_slow(c);
+}
+
+static inline void mn_chan_unlock(struct mn_chan *c)
+{
+	atomic_store_explicit(&c->lock.v, 0, memory_order_release);
+}
+
+/* mn_gopark unlock function: park with c locked, release after the switch. */
+MN_HIDDEN void mn_chan_park_unlock(struct mn_g *g, void *c);
+
 static inline char *mn_chan_slot(struct mn_chan *c, size_t i)
 {
 	return c->buf + i * c->elemsize;
@@ -62,8 +87,22 @@ static inline char *mn_chan_slot(struct mn_chan *c, size_t i)
 
 static inline void mn_chan_copy(struct mn_chan *c, void *dst, const void *src)
 {
-	if (c->elemsize)
+	/* Word-sized elements are the common case: no call to memcpy. */
+	switch (c->elemsize) {
+	case 0:
+		break;
+	case 8:
+		memcpy(dst, src, 8);
+		break;
+	case 4:
+		memcpy(dst, src, 4);
+		break;
+	case 16:
+		memcpy(dst, src, 16);
+		break;
+	default:
 		memcpy(dst, src, c->elemsize);
+	}
 }
 
 /* Buffer operations, c->lock held; the caller checked qcount. */

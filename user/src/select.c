@@ -78,7 +78,7 @@ static void sellock(struct mn_case *cases, const uint16_t *lo, int n)
 		struct mn_chan *c = cases[lo[i]].chan;
 
 		if (c != last)
-			mn_lock(&c->lock);
+			mn_chan_lock(c);
 		last = c;
 	}
 }
@@ -91,7 +91,7 @@ static void selunlock(struct mn_case *cases, const uint16_t *lo, int n)
 
 		if (i > 0 && cases[lo[i - 1]].chan == c)
 			continue;
-		mn_unlock(&c->lock);
+		mn_chan_unlock(c);
 	}
 }
 
@@ -152,7 +152,7 @@ static void selparkcommit(struct mn_g *g, void *arg)
 
 		if (i > 0 && cases[lo[i - 1]].chan == c)
 			continue;
-		mn_unlock(&c->lock);	/* the last one may let g return */
+		mn_chan_unlock(c);	/* the last one may let g return */
 	}
 }
 

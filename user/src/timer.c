@@ -288,9 +288,9 @@ static void timerchan_fire(void *arg)
 	struct mn_chan *c = arg;
 	uint64_t now = mn_nanotime();
 
-	mn_lock(&c->lock);
+	mn_chan_lock(c);
 	if (mn_chan_trysend_locked(c, &now) == -EAGAIN)
-		mn_unlock(&c->lock);	/* previous value not taken: drop */
+		mn_chan_unlock(c);	/* previous value not taken: drop */
 }
 
 static int64_t deadline_after(uint64_t ns)
@@ -356,13 +356,13 @@ static bool timerchan_stop_locked(struct mn_chan *c, struct mn_timerchan *tc)
 {
 	bool active = mn_timer_stop(&tc->t);
 
-	mn_lock(&c->lock);
+	mn_chan_lock(c);
 	if (c->qcount > 0) {
 		mn_chan_buf_take(c, NULL);
 		if (!tc->ticker)
 			active = true;	/* fired, but nobody had the value */
 	}
-	mn_unlock(&c->lock);
+	mn_chan_unlock(c);
 	return active;
 }
 

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mutex: 8 Gs each lock, increment a shared counter and unlock N times
+ * (default 200,000) on one mn_mutex.  ns per lock/unlock pair, over all Gs.
+ * Default Ps.  Go twin: mutex.go (sync.Mutex).
+ */
+#include "bench.h"
+
+#define NG 8
+
+static struct mn_mutex mu = MN_MUTEX_INIT;
+static struct mn_wg wg = MN_WG_INIT;
+static long counter, iters;
+
+static void worker(void *arg)
+{
+	for (long i = 0; i < iters; i++) {
+		mn_mutex_lock(&mu);
+		counter++;
+		mn_mutex_unlock(&mu);
+	}
+	mn_wg_done(&wg);
+}
+
+static void bench(void *arg)
+{
+	uint64_t t0, t1;
+
+	t0 = bench_now_ns();
+	mn_wg_add(&wg, NG);
+	for (int i = 0; i < NG; i++)
+		if (mn_go(worker, NULL))
+			bench_fail("mutex", "mn_go");
+	mn_wg_wait(&wg);
+	t1 = bench_now_ns();
+	if (counter != NG * iters)
+		bench_fail("mutex", "lost increments");
+	bench_info("nprocs", "%d", mn_nprocs());
+	bench_result("mutex", (double)(t1 - t0) / (double)(NG * iters), "ns/op");
+}
+
+int main(int argc, char **argv)
+{
+	iters = bench_arg(argc, argv, 1, 200000);
+	bench_run("mutex", bench, NULL);
+	return 0;
+}
