@@ -30,14 +30,6 @@ struct {
 	__type(value, struct mn_top_p);
 } top_p SEC(".maps");
 
-/* runtime M id -> thread id, for the handoff probe (fired by sysmon) */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MN_MAX_M);
-	__type(key, __s32);
-	__type(value, __u32);
-} top_mtid SEC(".maps");
-
 static __always_inline struct mn_top_m *get_m(__u32 tid)
 {
 	struct mn_top_m *s = bpf_map_lookup_elem(&top_m, &tid);
@@ -104,10 +96,29 @@ int BPF_PROG(top_sched_switch, bool preempt, struct task_struct *prev,
 	return 0;
 }
 
+/*
+ * P p has a new holder: the M that held it before (blocked in a syscall,
+ * its P taken by sysmon or the module) no longer charges its off-CPU time
+ * to p.
+ */
+static __always_inline void p_taken(struct mn_top_p *ps, int p, __u32 new_tid,
+				    __u64 now)
+{
+	__u32 prev = ps->tid;
+	struct mn_top_m *o;
+
+	if (!prev || prev == new_tid)
+		return;
+	o = bpf_map_lookup_elem(&top_m, &prev);
+	if (o && o->p == p) {
+		charge_off(o, now);	/* blocked so far: the P's time */
+		o->p = -1;		/* from now on: its own, not the P's */
+	}
+}
+
 static __always_inline void name_m(struct mn_top_m *s, __u32 tid, int m)
 {
 	s->m = m;
-	bpf_map_update_elem(&top_mtid, &m, &tid, BPF_ANY);
 }
 
 SEC("usdt")
@@ -123,6 +134,7 @@ int BPF_USDT(top_proc_start, int p, int m)
 		s->pstarts++;
 	}
 	if (ps) {
+		p_taken(ps, p, tid, bpf_ktime_get_ns());
 		__sync_fetch_and_add(&ps->acquires, 1);
 		ps->tid = tid;
 		ps->m = m;
@@ -159,26 +171,21 @@ int BPF_USDT(top_m_park, int m)
 	return 0;
 }
 
-/* sysmon (or the module's spare M) took P p from blocked M from_m. */
+/*
+ * sysmon took P p from blocked M from_m (to_m -1), or a spare M to_m was
+ * handed it by the module (from_m -1; its proc_start follows).
+ */
 SEC("usdt")
 int BPF_USDT(top_handoff, int p, int from_m, int to_m)
 {
-	__u64 now = bpf_ktime_get_ns();
-	__u32 k = (__u32)p, *tid;
+	__u32 k = (__u32)p;
 	struct mn_top_p *ps = bpf_map_lookup_elem(&top_p, &k);
-	struct mn_top_m *s;
 
-	if (ps)
-		__sync_fetch_and_add(&ps->retakes, 1);
-	tid = bpf_map_lookup_elem(&top_mtid, &from_m);
-	if (!tid)
+	if (!ps)
 		return 0;
-	s = bpf_map_lookup_elem(&top_m, tid);
-	if (s && s->p == p) {
-		charge_off(s, now);	/* blocked so far: the P's time */
-		s->p = -1;		/* from now on: idle, not the P's */
-	}
-	if (ps && ps->m == from_m) {
+	__sync_fetch_and_add(&ps->retakes, 1);
+	if (to_m < 0) {
+		p_taken(ps, p, 0, bpf_ktime_get_ns());
 		ps->tid = 0;
 		ps->m = -1;
 	}

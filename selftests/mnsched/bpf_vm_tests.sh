@@ -37,9 +37,10 @@ skipall() {
 [ -r /sys/kernel/btf/vmlinux ] || skipall "no kernel BTF"
 [ -c /dev/mnsched ] || skipall "no /dev/mnsched"
 
-# start a target that waits for SIGUSR1; sets tp
+# start a target that waits for SIGUSR1; sets tp (busybox timeout execs the
+# program in its own process: $! is the target)
 start_waiting() {
-	MNSCHED_PARK=kmod MNPROCS=2 $T/bpf_target -w "$@" > $tmp/target.out 2>&1 &
+	MNSCHED_PARK=kmod MNPROCS=2 timeout -s KILL 150 $T/bpf_target -w "$@" > $tmp/target.out 2>&1 &
 	tp=$!
 	i=0
 	while ! grep -q ready $tmp/target.out 2>/dev/null && [ $i -lt 100 ]; do
@@ -50,7 +51,7 @@ start_waiting() {
 # trace ARGS...: mnsched-trace on a fresh waiting target from its start to its exit
 trace_whole() {
 	start_waiting -n 10 -y 2
-	$T/mnsched-trace -p $tp "$@" > $tmp/trace.out 2> $tmp/trace.err &
+	timeout -s INT 120 $T/mnsched-trace -p $tp "$@" > $tmp/trace.out 2> $tmp/trace.err &
 	tr=$!
 	i=0
 	while ! grep -q 'Hit Ctrl-C' $tmp/trace.err 2>/dev/null && [ $i -lt 600 ]; do
@@ -62,6 +63,7 @@ trace_whole() {
 	trc=$?
 	wait $tp 2>/dev/null
 	cat $tmp/trace.err
+	grep -q '^done ' $tmp/target.out || echo "# bpf_target did not finish its rounds (a runtime or module hang?)"
 }
 
 # 1
@@ -89,11 +91,11 @@ tail -c 400 $tmp/t.json | sed 's/^/# /'
 if [ -z "$why" ]; then res ok kmod_perfetto; else res "not ok" kmod_perfetto "$why"; fi
 
 # 3
-MNSCHED_PARK=kmod MNPROCS=2 $T/bpf_target -d 20 > $tmp/target.out 2>&1 &
+MNSCHED_PARK=kmod MNPROCS=2 timeout -s KILL 60 $T/bpf_target -d 20 > $tmp/target.out 2>&1 &
 tp=$!
 i=0
 while ! grep -q /dev/mnsched /proc/$tp/maps 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-$T/mnsched-top -p $tp -C 1 1 > $tmp/top.out 2>&1
+timeout -s KILL 60 $T/mnsched-top -p $tp -C 1 1 > $tmp/top.out 2>&1
 trc=$?
 kill -9 $tp 2>/dev/null
 wait $tp 2>/dev/null
