@@ -31,9 +31,20 @@
 #include "chan.h"
 #include "timer.h"
 
+/*
+ * Heap entries carry the deadline next to the pointer: comparisons read
+ * only the array, never the timers (which live on their Gs' stacks, one
+ * page each, so a pointer chase per comparison was a cache and TLB miss).
+ * ent.when == ent.t->when while the timer is in the heap.
+ */
+struct theap_ent {
+	int64_t when;
+	struct mn_timer *t;
+};
+
 struct mn_timers {
 	struct mn_lock lock;
-	struct mn_timer **heap;
+	struct theap_ent *heap;
 	size_t n, cap;
 };
 
@@ -46,61 +57,67 @@ void mn_timers_init(struct mn_p *p)
 
 static void set_timer0(struct mn_p *p, struct mn_timers *ts)
 {
-	atomic_store_explicit(&p->timer0_when, ts->n ? ts->heap[0]->when : 0,
+	atomic_store_explicit(&p->timer0_when, ts->n ? ts->heap[0].when : 0,
 			      memory_order_relaxed);
 }
 
-static inline void heap_set(struct mn_timers *ts, size_t i, struct mn_timer *t)
+static inline void heap_set(struct mn_timers *ts, size_t i, struct theap_ent e)
 {
-	ts->heap[i] = t;
-	t->idx = (int32_t)i;
+	ts->heap[i] = e;
+	e.t->idx = (int32_t)i;
 }
 
-static void siftup(struct mn_timers *ts, size_t i)
+/* Returns where the entry ended up. */
+static size_t siftup(struct mn_timers *ts, size_t i)
 {
-	struct mn_timer *t = ts->heap[i];
+	struct theap_ent e = ts->heap[i];
 
 	while (i > 0) {
 		size_t parent = (i - 1) / 4;
 
-		if (ts->heap[parent]->when <= t->when)
+		if (ts->heap[parent].when <= e.when)
 			break;
 		heap_set(ts, i, ts->heap[parent]);
 		i = parent;
 	}
-	heap_set(ts, i, t);
+	heap_set(ts, i, e);
+	return i;
 }
 
 static void siftdown(struct mn_timers *ts, size_t i)
 {
-	struct mn_timer *t = ts->heap[i];
+	struct theap_ent e = ts->heap[i];
+	size_t n = ts->n;
 
 	for (;;) {
 		size_t c = 4 * i + 1, best = c;
+		int64_t bw;
 
-		if (c >= ts->n)
+		if (c >= n)
 			break;
-		for (size_t k = c + 1; k < c + 4 && k < ts->n; k++)
-			if (ts->heap[k]->when < ts->heap[best]->when)
+		bw = ts->heap[c].when;
+		for (size_t k = c + 1; k < c + 4 && k < n; k++)
+			if (ts->heap[k].when < bw) {
+				bw = ts->heap[k].when;
 				best = k;
-		if (ts->heap[best]->when >= t->when)
+			}
+		if (bw >= e.when)
 			break;
 		heap_set(ts, i, ts->heap[best]);
 		i = best;
 	}
-	heap_set(ts, i, t);
+	heap_set(ts, i, e);
 }
 
 static void heap_remove(struct mn_timers *ts, size_t i)
 {
-	struct mn_timer *last = ts->heap[--ts->n];
+	struct theap_ent last = ts->heap[--ts->n];
 
-	ts->heap[i]->idx = -1;
+	ts->heap[i].t->idx = -1;
 	if (i == ts->n)
 		return;
-	heap_set(ts, i, last);
-	siftup(ts, i);
-	siftdown(ts, (size_t)last->idx);
+	ts->heap[i] = last;
+	siftdown(ts, siftup(ts, i));	/* up, or else down */
 }
 
 void mn_timer_init(struct mn_timer *t, void (*fn)(void *arg), void *arg)
@@ -121,7 +138,7 @@ int mn_timer_add(struct mn_timer *t, int64_t when, int64_t period)
 	mn_lock(&ts->lock);
 	if (ts->n == ts->cap) {
 		size_t ncap = ts->cap ? 2 * ts->cap : 64;
-		struct mn_timer **nh = realloc(ts->heap, ncap * sizeof(*nh));
+		struct theap_ent *nh = realloc(ts->heap, ncap * sizeof(*nh));
 
 		if (!nh) {
 			mn_unlock(&ts->lock);
@@ -134,7 +151,7 @@ int mn_timer_add(struct mn_timer *t, int64_t when, int64_t period)
 	t->period = period;
 	t->p = p;
 	atomic_store(&t->state, MN_TIMER_WAITING);
-	ts->heap[ts->n] = t;
+	ts->heap[ts->n] = (struct theap_ent){ t->when, t };
 	t->idx = (int32_t)ts->n++;
 	siftup(ts, (size_t)t->idx);
 	set_timer0(p, ts);
@@ -196,18 +213,26 @@ int64_t mn_timers_run(struct mn_p *p, uint64_t now)
 	    (int64_t)now)
 		return mn_timers_next(p);
 	mn_lock(&ts->lock);
-	while (ts->n && ts->heap[0]->when <= (int64_t)now) {
-		struct mn_timer *t = ts->heap[0];
+	while (ts->n && ts->heap[0].when <= (int64_t)now) {
+		struct mn_timer *t = ts->heap[0].t;
+		struct mn_m *m = mn_curm();
 
 		/* A ticker whose fn another M is still running: it is not due
 		 * again until that run ends (its fn never runs twice at once). */
 		if (atomic_load_explicit(&t->state, memory_order_relaxed) ==
 		    MN_TIMER_RUNNING)
 			break;
+		/* Back-pressure: the Gs that timer functions ready go to this
+		 * M's P.  Once its queue is half full, leave the rest due (this
+		 * P's next pass, or a spinning M, runs them) rather than spill
+		 * hundreds of Gs to the global queue. */
+		if (m && m->p && mn_runqlen(m->p) >= MN_RUNQ_SIZE / 2)
+			break;
 		if (t->period > 0) {
 			/* Ticker: next deadline after now, skipping missed ones. */
 			t->when += t->period *
 				   ((int64_t)(now - t->when) / t->period + 1);
+			ts->heap[0].when = t->when;
 			siftdown(ts, 0);
 		} else {
 			heap_remove(ts, 0);
@@ -225,7 +250,7 @@ int64_t mn_timers_run(struct mn_p *p, uint64_t now)
 		mn_lock(&ts->lock);
 	}
 	if (ts->n)
-		next = ts->heap[0]->when;
+		next = ts->heap[0].when;
 	mn_unlock(&ts->lock);
 	return next;
 }
