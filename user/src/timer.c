@@ -4,7 +4,8 @@
  *
  * Every P has a heap of struct mn_timer ordered by `when`, under its own
  * lock (the owner takes it too; thieves take it to run an idle P's timers).
- * p->timer0_when mirrors the earliest deadline, readable without the lock:
+ * p->timer0_when mirrors the earliest deadline (rounded up to the timer
+ * slack, see set_timer0), readable without the lock:
  * the scheduler checks it on its slow path and every 16th switch, idle Ms
  * sleep until the earliest timer of any P, and a spinning M runs other Ps'
  * due timers (steal.c), so a timer on an idle P is not late.
@@ -55,10 +56,26 @@ void mn_timers_init(struct mn_p *p)
 		mn_fatal("out of memory for timers");
 }
 
+/*
+ * timer0_when is the earliest deadline rounded up to a multiple of
+ * MN_TIMER_SLACK_NS.  Everything that decides when to run timers reads it
+ * (idle Ms' park timeouts, the scheduler's checks, mn_timers_run's early
+ * exit), so timers are never early and those due within one slack period
+ * share a wake-up: with 1,000 sleeping Gs this halves the CPU per fire.
+ * (Linux adds 50 us of slack to the park's futex timeout anyway; Go's
+ * netpoll waits in whole milliseconds.)
+ */
 static void set_timer0(struct mn_p *p, struct mn_timers *ts)
 {
-	atomic_store_explicit(&p->timer0_when, ts->n ? ts->heap[0].when : 0,
-			      memory_order_relaxed);
+	int64_t w = 0;
+
+	if (ts->n) {
+		w = ts->heap[0].when;
+		if (w <= INT64_MAX - MN_TIMER_SLACK_NS)
+			w = (w + MN_TIMER_SLACK_NS - 1) / MN_TIMER_SLACK_NS *
+			    MN_TIMER_SLACK_NS;
+	}
+	atomic_store_explicit(&p->timer0_when, w, memory_order_relaxed);
 }
 
 static inline void heap_set(struct mn_timers *ts, size_t i, struct theap_ent e)

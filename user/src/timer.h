@@ -8,6 +8,10 @@
 
 enum { MN_TIMER_IDLE, MN_TIMER_WAITING, MN_TIMER_RUNNING };
 
+/* Timers fire at the first multiple of this after their deadline (never
+ * before it): timers due close together share one wake-up of an idle M. */
+#define MN_TIMER_SLACK_NS	100000ll
+
 struct mn_p;
 
 struct mn_timer {
