@@ -119,9 +119,12 @@ const char *mn_waitreason_str(int r)
 
 static inline void publish_running(struct mn_p *p, struct mn_g *g)
 {
+	uint64_t t = ++p->schedtick;
+
 	MN_SH_SET(p, goid, g->goid);
-	MN_SH_SET(p, schedtick, ++p->schedtick);
-	MN_PCOUNT(p, switches);
+	MN_SH_SET(p, schedtick, t);
+	/* switches counts what schedtick counts: a store, not load-add-store */
+	MN_PCOUNT_SET(p, switches, t);
 }
 
 /*

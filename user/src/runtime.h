@@ -302,6 +302,12 @@ static inline bool mn_pstatus_cas(struct mn_p *p, uint32_t old, uint32_t new)
 #else
 #define MN_PCOUNT(p, f)		MN_SH_SET(p, f, MN_SH_GET(p, f) + 1)
 #endif
+/* A counter the owner can set from a value it has anyway: one store. */
+#ifdef MN_NO_COUNTERS
+#define MN_PCOUNT_SET(p, f, v)	((void)(v))
+#else
+#define MN_PCOUNT_SET(p, f, v)	MN_SH_SET(p, f, v)
+#endif
 
 static inline uint32_t mn_fastrand(uint32_t *s)
 {
