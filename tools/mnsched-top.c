@@ -252,7 +252,7 @@ static void print_report(const struct mn_target *t, struct snap *old,
 		};
 		char off[16] = "";
 
-		if (a->goid)
+		if (a->goid && a->state != MNSCHED_P_IDLE)
 			snprintf(g, sizeof(g), "%llu", (unsigned long long)a->goid);
 		else
 			snprintf(g, sizeof(g), "-");
