@@ -15,6 +15,8 @@
 # BINDIR/logs/NAME.{ours,go}.RUN.{out,err}.  Raw values: BINDIR/results.tsv.
 # Exit status: 0, or 1 when a program crashed, hung, failed its self-check
 # or printed no RESULT line (and with BENCH_STRICT=1, when a target is missed).
+# A driver that exits 77 after a line "SKIP NAME why" (it cannot run here,
+# e.g. it needs root) makes its row "skipped", not a failure.
 #
 # Variant rows: a name PROG.VARIANT (yield.noprobes) compares two C builds
 # of progs/PROG.c instead of C and Go: ours is BINDIR/c/PROG, the baseline
@@ -159,7 +161,7 @@ while read -r name procs target timeout args driver desc; do
 	drv=()
 	[ "$driver" != - ] && drv=("$here/drivers/$driver")
 
-	declare -A vals=() unit=() fail=() short=() info=()
+	declare -A vals=() unit=() fail=() short=() info=() skipped=()
 	vals[ours]=""; vals[go]=""
 	for ((r = 1; r <= nruns; r++)); do
 		for side in ours go; do
@@ -174,6 +176,14 @@ while read -r name procs target timeout args driver desc; do
 				"${drv[@]}" "$bin" $args \
 				> "$out" 2> "$err" < /dev/null; exit $? ) 2> /dev/null
 			rc=$?
+			if [ $rc = 77 ]; then
+				# a driver that cannot run here (e.g. needs root): not a failure
+				skipped[$side]=$(grep -m1 '^SKIP ' "$out" | cut -d' ' -f3-)
+				skipped[$side]=${skipped[$side]:-skipped}
+				printf '%s\t%s\t%d\tskipped\t\t\n' "$name" $lab "$r" >> "$raw"
+				fail[$side]=skip
+				continue
+			fi
 			why=$(describe_rc $rc "$timeout")
 			line=$(grep -m1 "^RESULT $prog " "$out")
 			sh=$(short_rc $rc)
@@ -237,10 +247,15 @@ $( [ -s "$err" ] || echo '      | (empty)'; tail -n 12 "$err" | sed 's/^/      |
 		verdict=-
 	fi
 	s_ours=$(fmtnum "$m_ours"); s_go=$(fmtnum "$m_go")
-	if [ -n "${fail[ours]:-}" ]; then
+	if [ -n "${skipped[ours]:-}${skipped[go]:-}" ]; then
+		verdict=skipped
+		[ -n "${skipped[ours]:-}" ] && s_ours=- && notes+=("$name: skipped: ${skipped[ours]}")
+		[ -n "${skipped[go]:-}" ] && s_go=- && notes+=("$name: skipped: ${skipped[go]}")
+		ratio=""
+	elif [ -n "${fail[ours]:-}" ]; then
 		s_ours=${short[ours]}; verdict=FAILED; status=1
 	fi
-	if [ -n "${fail[go]:-}" ]; then
+	if [ -z "${skipped[go]:-}" ] && [ -n "${fail[go]:-}" ]; then
 		s_go=${short[go]}; status=1
 		[ "$verdict" != FAILED ] && verdict=n/a
 	fi
@@ -259,7 +274,7 @@ $( [ -s "$err" ] || echo '      | (empty)'; tail -n 12 "$err" | sed 's/^/      |
 		notes+=("$name, ours runs: ${vals[ours]:-none}")
 		notes+=("$name, $olab runs: ${vals[go]:-none}")
 	fi
-	unset vals unit fail short info
+	unset vals unit fail short info skipped
 done < "$table"
 
 if [ "$nbench" = 0 ]; then
