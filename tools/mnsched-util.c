@@ -73,6 +73,9 @@ void mn_setup(const char *prog)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	/* `mnsched-trace ... | head`: stop and clean up (pinned maps) too */
+	sigaction(SIGPIPE, &sa, NULL);
 	libbpf_set_print(libbpf_print);
 	elf_version(EV_CURRENT);
 }

@@ -49,7 +49,7 @@ extern volatile sig_atomic_t mn_exiting;
 void mn_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void mn_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* SIGINT/SIGTERM set mn_exiting; libbpf messages only with -v. */
+/* SIGINT, SIGTERM, SIGHUP, SIGPIPE set mn_exiting; libbpf messages only with -v. */
 void mn_setup(const char *prog);
 
 struct argp;
