@@ -3,11 +3,12 @@
  * bpf_target - an mnsched program for the BPF tests to trace.
  *
  * Every round spawns WORKERS Gs in pairs; each G yields, plays ping-pong
- * with its partner over unbuffered channels, sleeps, makes a blocking
- * system call between mn_syscall_enter/exit and exits.  So one round fires
- * every USDT probe the runtime has (g_create, g_start, g_park with several
- * wait reasons, g_unblock, g_exit, syscall_enter/exit, proc_start/stop,
- * m_park/m_unpark, and steal when there are two Ps).
+ * with its partner over unbuffered channels, sleeps, reads /dev/zero with
+ * mn_read (io_uring, or the blocking fallback), makes a blocking system
+ * call between mn_syscall_enter/exit and exits.  So one round fires every
+ * USDT probe the runtime has (g_create, g_start, g_park with several wait
+ * reasons, g_unblock, g_exit, io_submit/io_complete, syscall_enter/exit,
+ * proc_start/stop, m_park/m_unpark, and steal when there are two Ps).
  *
  *   bpf_target [-d SECONDS] [-n ROUNDS] [-w] [-y YIELDS]
  *     -d SECONDS  rounds until SECONDS have passed (default 10)
@@ -18,6 +19,7 @@
  *
  * At the end it prints "done rounds=R gs=G" on stdout.
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +33,7 @@
 static long rounds_max, yields = 10;
 static double seconds = 10;
 static long rounds_done, gs_done;
+static int zero_fd = -1;
 
 struct pair {
 	struct mn_chan *ab, *ba;
@@ -61,6 +64,14 @@ static void worker(void *arg)
 		}
 	}
 	mn_sleep(100 * 1000);
+	if (zero_fd >= 0) {
+		char buf[64];
+
+		if (mn_read(zero_fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf)) {
+			fprintf(stderr, "bpf_target: mn_read /dev/zero failed\n");
+			exit(1);
+		}
+	}
 	mn_syscall_enter();
 	usleep(200);
 	mn_syscall_exit();
@@ -132,6 +143,7 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc || seconds < 0 || rounds_max < 0 || yields < 0)
 		usage();
+	zero_fd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
 	if (wait) {
 		sigset_t set;
 		int sig;

@@ -141,7 +141,7 @@ done
 # ---- USDT notes and semaphores -----------------------------------------
 
 PROBES="g_create g_start g_park g_unblock g_exit proc_start proc_stop steal
-syscall_enter syscall_exit handoff m_park m_unpark"
+syscall_enter syscall_exit handoff io_submit io_complete m_park m_unpark"
 
 check_notes() {	# FILE: every probe the runtime places, with a semaphore
 	local f=$1 notes p
@@ -406,7 +406,8 @@ t_trace_text() {
 	head -n 20 "$work/trace.out"
 	cat "$work/trace.err"
 	[ $rc = 0 ] || { fail "mnsched-trace exited $rc"; return 1; }
-	for ev in g_create g_start g_park g_unblock g_exit syscall_enter syscall_exit off_cpu on_cpu; do
+	for ev in g_create g_start g_park g_unblock g_exit syscall_enter syscall_exit \
+		  io_submit io_complete off_cpu on_cpu; do
 		grep -q " $ev " "$work/trace.out" || { fail "no $ev event in the text stream"; return 1; }
 	done
 	grep -q ' 0 lost' "$work/trace.err" || { fail "events lost"; return 1; }
