@@ -197,7 +197,8 @@ static bool try_case(struct mn_case *cases, int i, const uint16_t *lo, int nlock
 	struct mn_g *peer = NULL;
 
 	if (k->dir == MN_RECV) {
-		if ((s = mn_waitq_dequeue(&c->sendq))) {
+		s = mn_waitq_dequeue(&c->sendq);
+		if (s) {
 			peer = s->g;
 			mn_chan_recv_from_locked(c, s, k->elem);
 			k->ok = 1;
@@ -212,9 +213,10 @@ static bool try_case(struct mn_case *cases, int i, const uint16_t *lo, int nlock
 			return false;
 		}
 	} else {
+		s = c->closed ? NULL : mn_waitq_dequeue(&c->recvq);
 		if (c->closed) {
 			k->ok = 0;	/* as mn_chan_send's -EPIPE */
-		} else if ((s = mn_waitq_dequeue(&c->recvq))) {
+		} else if (s) {
 			peer = s->g;
 			mn_chan_send_to_locked(c, s, k->elem);
 			k->ok = 1;

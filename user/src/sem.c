@@ -122,7 +122,8 @@ static int sem_acquire(struct mn_sem *s, int64_t n, struct mn_ctx *ctx)
 
 	if (n < 0 || n > s->size)
 		return -EINVAL;
-	if (ctx && (err = mn_ctx_err(ctx)))
+	err = mn_ctx_err(ctx);	/* 0 for NULL */
+	if (err)
 		return err;
 	mn_preempt_check();
 	mn_lock(sem_lock(s));
@@ -151,7 +152,8 @@ static int sem_acquire(struct mn_sem *s, int64_t n, struct mn_ctx *ctx)
 		s->head = &w;
 	s->tail = &w;
 	mn_ctx_watch_init(&w.watch, sem_cancelled);
-	if (ctx && (err = mn_ctx_watch_add(ctx, &w.watch))) {
+	err = ctx ? mn_ctx_watch_add(ctx, &w.watch) : 0;
+	if (err) {
 		sem_remove(s, &w);
 		mn_unlock(sem_lock(s));
 		return err;
