@@ -204,16 +204,21 @@ uint32_t mn_runqgrab(struct mn_p *p, struct mn_g **batch, uint32_t batchhead,
 			 * The owner is probably about to run it (it just
 			 * readied it and is blocking): give it a moment, so a
 			 * ping-pong pair stays on one P instead of bouncing.
+			 * Sleep ~3 us (as Go; polling would pull the owner's
+			 * cache lines away), then take runnext only if the
+			 * owner has not switched meanwhile: a P that keeps
+			 * switching will get to it, one stuck in a long G
+			 * will not.
 			 */
 			if (mn_pstatus(p) == MNSCHED_P_RUNNING) {
-				/* Sleep ~3 us (as Go): polling would pull the
-				 * owner's cache lines away from it. */
 				struct timespec ts = { 0, 3000 };
+				uint64_t tick = MN_SH_GET(p, schedtick);
 
 				nanosleep(&ts, NULL);
-				if (atomic_load_explicit(&p->runnext,
+				if (MN_SH_GET(p, schedtick) != tick ||
+				    atomic_load_explicit(&p->runnext,
 						memory_order_relaxed) != next)
-					continue;
+					return 0;
 			}
 			if (!atomic_compare_exchange_strong_explicit(&p->runnext,
 					&next, NULL, memory_order_acquire,
