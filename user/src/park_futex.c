@@ -69,10 +69,19 @@ static void futex_unpark(struct mn_park_state *ps)
 		mn_futex(&ps->word, FUTEX_WAKE_PRIVATE, 1, NULL);
 }
 
+/* No single futex call does both: wake, then wait. */
+static int futex_swap(struct mn_park_state *self, struct mn_park_state *target,
+		      int64_t timeout_ns)
+{
+	futex_unpark(target);
+	return futex_park(self, timeout_ns);
+}
+
 const struct mn_parker mn_parker_futex MN_HIDDEN = {
 	.name = "futex",
 	.init = futex_init,
 	.m_init = futex_m_init,
 	.park = futex_park,
 	.unpark = futex_unpark,
+	.swap = futex_swap,
 };

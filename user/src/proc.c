@@ -186,7 +186,11 @@ void mn_after_switch(struct mn_m *m)
 		mn_lock(&mn_sched.lock);
 		mn_globrunqput(prev);
 		mn_unlock(&mn_sched.lock);
+		/* This M has no P and parks next (stopm): an M woken for the G
+		 * is woken by the same call that parks us (SWAP). */
+		m->defer_wake = true;
 		mn_wakep();
+		m->defer_wake = false;
 		break;
 	case MN_AFTER_FREE:
 		mn_san_g_freed(prev);
@@ -582,7 +586,7 @@ fail:
 /* Hand p (or an idle P if NULL) to an idle M, or a new one. */
 static void startm(struct mn_p *p, bool spinning)
 {
-	struct mn_m *nm;
+	struct mn_m *nm, *self;
 	bool need_spare;
 
 	mn_lock(&mn_sched.lock);
@@ -612,6 +616,11 @@ static void startm(struct mn_p *p, bool spinning)
 		return;
 	}
 	MN_PROBE(m_unpark, nm->id);
+	self = mn_curm();
+	if (self && self->defer_wake && !self->swap_to && mn_sched.parker->swap) {
+		self->swap_to = nm;	/* stopm: SWAP wakes nm and parks us */
+		return;
+	}
 	mn_sched.parker->unpark(&nm->park);
 }
 
@@ -751,7 +760,15 @@ static void stopm(struct mn_m *m, struct mn_g **iog)
 	for (;;) {
 		int hp = -1, r;
 
-		r = mn_io_park(m, timeout, iog);
+		if (m->swap_to) {
+			/* M-to-M hand-off: wake it and park in one call. */
+			struct mn_m *t = m->swap_to;
+
+			m->swap_to = NULL;
+			r = mn_sched.parker->swap(&m->park, &t->park, timeout);
+		} else {
+			r = mn_io_park(m, timeout, iog);
+		}
 		if (r == MN_IO_NOPARK) {
 			if (mn_sched.parker->park_spare)
 				r = mn_sched.parker->park_spare(&m->park, timeout,
@@ -806,6 +823,11 @@ static struct mn_g *findrunnable(struct mn_m *m)
 	bool ran_timers;
 
 top:
+	if (unlikely(m->swap_to) && m->p) {
+		/* Not parking after all: wake the M startm left to us. */
+		mn_sched.parker->unpark(&m->swap_to->park);
+		m->swap_to = NULL;
+	}
 	while (!m->p) {
 		stopm(m, &iog);
 		if (!m->p) {

@@ -167,6 +167,8 @@ struct mn_m {
 	void (*pending_fn)(struct mn_g *g, void *arg);
 	void *pending_arg;
 	struct mn_m *schedlink;		/* idle M list */
+	bool defer_wake;		/* about to park: startm leaves the wake to us */
+	struct mn_m *swap_to;		/* ...and stopm wakes it and parks in one call */
 	struct mn_m *alllink;
 	struct mn_park_state park;
 	pthread_t thread;
