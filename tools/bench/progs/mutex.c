@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * mutex: 8 Gs each lock, increment a shared counter and unlock N times
- * (default 200,000) on one mn_mutex.  ns per lock/unlock pair, over all Gs.
- * Default Ps.  Go twin: mutex.go (sync.Mutex).
+ * (default 200,000) on one mn_mutex.  All 8 wait at a start gate (a closed
+ * channel) so they really contend, on every P.  ns per lock/unlock pair,
+ * over all Gs.  Default Ps.  Go twin: mutex.go (sync.Mutex).
  */
 #include "bench.h"
 
@@ -10,10 +11,12 @@
 
 static struct mn_mutex mu = MN_MUTEX_INIT;
 static struct mn_wg wg = MN_WG_INIT;
+static struct mn_chan *gate;
 static long counter, iters;
 
 static void worker(void *arg)
 {
+	mn_chan_recv(gate, NULL);
 	for (long i = 0; i < iters; i++) {
 		mn_mutex_lock(&mu);
 		counter++;
@@ -26,11 +29,13 @@ static void bench(void *arg)
 {
 	uint64_t t0, t1;
 
-	t0 = bench_now_ns();
+	gate = mn_chan_new(0, 0);
 	mn_wg_add(&wg, NG);
 	for (int i = 0; i < NG; i++)
 		if (mn_go(worker, NULL))
 			bench_fail("mutex", "mn_go");
+	t0 = bench_now_ns();
+	mn_chan_close(gate);
 	mn_wg_wait(&wg);
 	t1 = bench_now_ns();
 	if (counter != NG * iters)
