@@ -28,7 +28,7 @@ BENCH_RUNS	?= 5
 BENCH_FORMAT	?= text
 BENCH_VERBOSE	?= 0
 BENCH_STRICT	?= 0
-BENCH_VARIANT_RUNS ?= 21
+BENCH_VARIANT_RUNS ?= 31
 
 BENCH_CFLAGS	:= -O2 -g -pthread -Wall -Wextra -Wno-unused-parameter \
 		   -D_GNU_SOURCE -Iuser/include

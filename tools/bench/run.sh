@@ -37,7 +37,7 @@ format=${BENCH_FORMAT:-text}
 only=${BENCH:-}
 verbose=${BENCH_VERBOSE:-0}
 strict=${BENCH_STRICT:-0}
-vruns=${BENCH_VARIANT_RUNS:-21}
+vruns=${BENCH_VARIANT_RUNS:-31}
 
 while getopts t:b:r:f:o:v opt; do
 	case $opt in
