@@ -44,6 +44,7 @@ kmod-checkpatch: $(KSFT_STAMP)
 	@echo "  CHECKPATCH kmod/"
 	@$(CHECKPATCH) $(CHECKPATCH_FLAGS) $(KMOD_C) $(KMOD_H)
 	@$(CHECKPATCH) $(CHECKPATCH_FLAGS) $(CHECKPATCH_UAPI_FLAGS) kmod/uapi/linux/mnsched.h
+	@$(CHECKPATCH) $(CHECKPATCH_FLAGS) $(wildcard tools/vm/vmhold/*.c)
 	@echo "  CHECKPATCH clean"
 
 kmod-dkms:

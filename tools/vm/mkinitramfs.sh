@@ -19,6 +19,9 @@ ln -s busybox "$stage/bin/sh"
 cp tools/vm/init "$stage/init"
 chmod 755 "$stage/init"
 cp "$ko" "$stage/lib/mnsched.ko"
+# Optional helper module next to it (tools/vm/vmhold).
+hold=$(dirname "$ko")/../vmhold/mnsched_vmhold.ko
+[ -f "$hold" ] && cp "$hold" "$stage/lib/mnsched_vmhold.ko"
 cp "$list" "$stage/etc/mn-tests"
 echo "root:x:0:0:root:/tmp:/bin/sh" >"$stage/etc/passwd"
 echo "root:x:0:" >"$stage/etc/group"

@@ -18,7 +18,8 @@ logdir=$4
 to=${5:-900}
 extra=${6:-}
 mkdir -p "$logdir"
-append="console=ttyS0 panic=-1 loglevel=4 mitigations=off mn.mode=$mode $extra ${MN_VM_APPEND:-}"
+# maxcpus=1: /init brings the other CPU online after loading the modules.
+append="console=ttyS0 panic=-1 loglevel=4 mitigations=off maxcpus=1 mn.mode=$mode $extra ${MN_VM_APPEND:-}"
 set -- qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 1G \
 	-kernel "$kernel" -initrd "$initrd" -no-reboot -nographic -nic none
 if [ "$mode" = shell ]; then

@@ -24,6 +24,7 @@ VM_KDIR		?= $(shell ls -d /usr/src/linux-headers-*-cloud-amd64 2>/dev/null | sor
 VM_KVER		:= $(patsubst linux-headers-%,%,$(notdir $(VM_KDIR)))
 VM_KERNEL	:= $(VM_DIR)/kernel/root/boot/vmlinuz-$(VM_KVER)
 VM_KO		:= $(VM_DIR)/kmod/mnsched.ko
+VM_HOLD_KO	:= $(VM_DIR)/vmhold/mnsched_vmhold.ko
 VM_INITRD	:= $(VM_DIR)/initramfs.cpio.gz
 VM_LIST		:= $(VM_DIR)/tests.list
 VM_TIMEOUT	?= 900
@@ -55,12 +56,20 @@ $(VM_BENCH): tools/vm/mnsched-vmbench.c kmod/uapi/linux/mnsched.h
 
 # The module for the VM is always built against the VM kernel's headers,
 # in a copy of kmod/ (KDIR for `make kmod` may be another kernel).
-$(VM_KO): $(KMOD_SRCS)
+$(VM_KO): $(KMOD_SRCS) $(VM_HOLD_KO)
 	@test -n "$(VM_KVER)" || { echo "vm: no linux-headers-*-cloud-amd64 (tools/deps.sh)" >&2; exit 1; }
 	@rm -rf $(VM_DIR)/kmod && mkdir -p $(VM_DIR)/kmod/uapi/linux
 	@cp $(KMOD_C) $(KMOD_H) kmod/Kbuild $(VM_DIR)/kmod/
 	@cp kmod/uapi/linux/mnsched.h $(VM_DIR)/kmod/uapi/linux/
 	$(MAKE) -C $(VM_KDIR) M=$(CURDIR)/$(VM_DIR)/kmod modules
+
+# Test-VM helper module (see tools/vm/vmhold/mnsched_vmhold.c); the VM's
+# module targets depend on it so that it sits next to mnsched.ko.
+$(VM_HOLD_KO): tools/vm/vmhold/mnsched_vmhold.c tools/vm/vmhold/Kbuild
+	@test -n "$(VM_KVER)" || { echo "vm: no linux-headers-*-cloud-amd64 (tools/deps.sh)" >&2; exit 1; }
+	@rm -rf $(VM_DIR)/vmhold && mkdir -p $(VM_DIR)/vmhold
+	@cp tools/vm/vmhold/mnsched_vmhold.c tools/vm/vmhold/Kbuild $(VM_DIR)/vmhold/
+	$(MAKE) -C $(VM_KDIR) M=$(CURDIR)/$(VM_DIR)/vmhold modules
 
 vm-kernel: $(VM_KERNEL)
 $(VM_KERNEL):
