@@ -23,7 +23,7 @@
 # BINDIR/c-VARIANT/PROG (the program linked with another build of the
 # library, e.g. without probes) or, when there is none, BINDIR/c/PROG again
 # (a driver then makes the difference: it sees BENCH_SIDE=ours or base).
-# With a target they run BENCH_VARIANT_RUNS times per side (default 21, at
+# With a target they run BENCH_VARIANT_RUNS times per side (default 31, at
 # least BENCH_RUNS: small differences need many runs), alternately,
 # pinned to the last CPU when procs is 1 (taskset), and are reported in a
 # table of their own (ratio ours/base).
