@@ -80,12 +80,13 @@ static inline bool cas_state(struct mn_mutex *m, int32_t old, int32_t new)
 					   __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
 }
 
-static void lock_slow(struct mn_mutex *m, int reason)
+/* old: the state the failed fast-path CAS saw (no reload of a contended
+ * line). */
+static void lock_slow(struct mn_mutex *m, int reason, int32_t old)
 {
 	int64_t wait_start = 0;
 	bool starving = false, awoke = false;
 	int iter = 0;
-	int32_t old = load_state(m);
 
 	for (;;) {
 		int32_t new;
@@ -167,7 +168,7 @@ void mn_mutex_lock_reason(struct mn_mutex *m, int reason)
 					       __ATOMIC_ACQUIRE,
 					       __ATOMIC_RELAXED)))
 		return;
-	lock_slow(m, reason);
+	lock_slow(m, reason, zero);
 }
 
 void mn_mutex_lock(struct mn_mutex *m)
