@@ -133,10 +133,16 @@ struct mnsched_swap {
  * @p: out: the P handed to the caller, or -1 when woken by UNPARK
  * @flags: must be 0
  *
- * The caller waits as a spare M.  When an M holding a P in state SYSCALL
- * blocks, the kernel marks the P blocked and hands it to one spare M, which
- * returns with @p set; it must then take the P with a compare-and-swap of
- * its state from SYSCALL to RUNNING (the blocked M may have won the race).
+ * The caller waits as a spare M (giving up any P it holds).  When an M
+ * holding a P in state SYSCALL blocks, the kernel marks the P blocked and
+ * hands it to one spare M, which returns with @p set; it must then take the
+ * P with a compare-and-swap of its state from SYSCALL to RUNNING (the
+ * blocked M may have won the race).  From then on the kernel counts the
+ * spare as the P's holder (as after SET_P): if its compare-and-swap fails
+ * it calls SET_P(-1), and a blocked M that wins its P back calls SET_P
+ * again (pstate.k_handoffs tells it a handoff happened).  A P handed over
+ * while no spare waits stays pending for the next SPARE call, unless its M
+ * runs again first.  UNPARK wakes a spare M with @p = -1.
  */
 struct mnsched_spare {
 	__s64 timeout_ns;
@@ -148,9 +154,21 @@ struct mnsched_spare {
 
 /* Read the ABI version and limits. */
 #define MNSCHED_IOC_VERSION	_IOR(MNSCHED_IOC_MAGIC, 0, struct mnsched_version)
-/* Set the number of Ps; allocates the P pages. */
+/*
+ * Every ioctl returns -EPERM from a process other than the opener's,
+ * -ENOTTY for an unknown command, -EINVAL for bad flags or indices,
+ * -EFAULT for a bad pointer, -ESRCH when the calling thread is not an M of
+ * this file (or a target M does not exist).
+ */
+
+/* Set the number of Ps; allocates the P pages (-EBUSY the second time). */
 #define MNSCHED_IOC_CONFIG	_IOWR(MNSCHED_IOC_MAGIC, 1, struct mnsched_config)
-/* The calling thread becomes an M; returns its id (>= 0). */
+/*
+ * The calling thread becomes an M; returns its id (>= 0; the same id again
+ * for the same thread and file).  -EBUSY when the thread is an M of another
+ * open file, -ENOSPC past the module's max_ms limit.  Ids are allocated
+ * cyclically; an M is freed when its thread exits or unregisters.
+ */
 #define MNSCHED_IOC_REGISTER	_IO(MNSCHED_IOC_MAGIC, 2)
 /* Park the calling M. */
 #define MNSCHED_IOC_PARK	_IOW(MNSCHED_IOC_MAGIC, 3, struct mnsched_park)
@@ -158,7 +176,11 @@ struct mnsched_spare {
 #define MNSCHED_IOC_UNPARK	_IO(MNSCHED_IOC_MAGIC, 4)
 /* Unpark target and park self in one call. */
 #define MNSCHED_IOC_SWAP	_IOW(MNSCHED_IOC_MAGIC, 5, struct mnsched_swap)
-/* Which P the calling M holds (argument: P index, or -1 for none). */
+/*
+ * Which P the calling M holds (argument: P index, or -1 for none).  A P
+ * has one holder in the kernel's view: setting it takes it from its
+ * previous holder.  Only a held P in state SYSCALL is handed off.
+ */
 #define MNSCHED_IOC_SET_P	_IO(MNSCHED_IOC_MAGIC, 6)
 /* Wait to be handed a P. */
 #define MNSCHED_IOC_SPARE	_IOWR(MNSCHED_IOC_MAGIC, 7, struct mnsched_spare)
