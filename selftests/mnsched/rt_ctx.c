@@ -185,9 +185,9 @@ TEST(cancel_reaches_1000_gs_blocked_in_select)
 
 static void deadline_select_main(void *arg)
 {
+	uint64_t t0 = mn_now();		/* before the deadline is set */
 	struct mn_ctx *c = mn_ctx_with_timeout(NULL, 10 * MS);
 	struct mn_chan *never = mn_chan_new(sizeof(int), 0);
-	uint64_t t0 = mn_now();
 	int v;
 	struct mn_case k[2] = {
 		{ .chan = never, .dir = MN_RECV, .elem = &v },

@@ -204,8 +204,8 @@ static void after_main(void *arg)
 			{ .dir = MN_RECV, .elem = &v },
 		};
 
-		k[1].chan = c = mn_after(3 * MS);
 		t0 = mn_now();
+		k[1].chan = c = mn_after(3 * MS);
 		G_ASSERT_EQ(mn_select(k, 2, -1), 1);
 		G_ASSERT(mn_now() - t0 >= 3 * MS);
 		mn_chan_free(c);
