@@ -121,6 +121,7 @@ KSFT_CFLAGS := -I$(KSFT)/tools/testing/selftests
 # ---- fragments -----------------------------------------------------------
 
 -include selftests/mnsched/selftests.mk
+-include selftests/mnsched/io.mk
 -include kmod/kmod.mk
 -include bpf/bpf.mk
 -include tools/tools.mk

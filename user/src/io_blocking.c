@@ -119,6 +119,8 @@ static int blk_wait(int fd, short events, uint64_t deadline,
 	struct blk_waiter w = { .fd = fd };
 	int err;
 
+	if (fd < 0)
+		return -EBADF;	/* ppoll would ignore it and wait forever */
 	w.efd = thread_efd();
 	waiter_add(&w);
 	if (ctx) {
@@ -183,9 +185,13 @@ struct call {
 
 /*
  * Wait for events on fd (0: do not wait), then make the system call;
- * an -EAGAIN answer waits again.  All in one syscall window.
+ * an -EAGAIN answer waits again.  try_first: the call cannot block (it has
+ * MSG_DONTWAIT), so make it first and wait only on -EAGAIN; errors such as
+ * -ENOTCONN then come at once, as from the system call.  All in one
+ * syscall window.
  */
-static long blk_call(const char *what, int fd, short events, struct call *c)
+static long blk_call_try(const char *what, int fd, short events,
+			 struct call *c, bool try_first)
 {
 	struct mn_g *g = mn_need_m(what)->curg;
 	uint64_t deadline = mn_io_deadline_of(g);
@@ -198,7 +204,9 @@ static long blk_call(const char *what, int fd, short events, struct call *c)
 		return -ETIMEDOUT;
 	mn_syscall_enter();
 	for (;;) {
-		if (events) {
+		if (try_first) {
+			try_first = false;
+		} else if (events) {
 			r = blk_wait(fd, events, deadline, ctx);
 			if (r < 0)
 				break;
@@ -215,6 +223,11 @@ static long blk_call(const char *what, int fd, short events, struct call *c)
 	}
 	mn_syscall_exit();
 	return r;
+}
+
+static long blk_call(const char *what, int fd, short events, struct call *c)
+{
+	return blk_call_try(what, fd, events, c, false);
 }
 
 ssize_t mn_blk_rw(int op, int fd, void *buf, size_t n, int64_t off, int flags)
@@ -251,7 +264,10 @@ ssize_t mn_blk_rw(int op, int fd, void *buf, size_t n, int64_t off, int flags)
 	default:
 		return -EINVAL;
 	}
-	return blk_call("mn_read/mn_write", fd, ev, &c);
+	/* recv/send cannot block (MSG_DONTWAIT); nor can a read or write of 0
+	 * bytes, which returns at once as the system call does. */
+	return blk_call_try("mn_read/mn_write", fd, ev, &c,
+			    op == OP_RECV || op == OP_SEND || n == 0);
 }
 
 ssize_t mn_blk_rwv(int op, int fd, const struct iovec *iov, int cnt)
@@ -268,15 +284,27 @@ ssize_t mn_blk_msg(int op, int fd, struct msghdr *msg, int flags)
 	struct call c = { .nr = op == OP_RECVMSG ? SYS_recvmsg : SYS_sendmsg,
 			  .a = { fd, (long)msg, flags | MSG_DONTWAIT } };
 
-	return blk_call("mn_recvmsg/mn_sendmsg", fd,
-			op == OP_RECVMSG ? POLLIN : POLLOUT, &c);
+	return blk_call_try("mn_recvmsg/mn_sendmsg", fd,
+			    op == OP_RECVMSG ? POLLIN : POLLOUT, &c, true);
 }
 
 int mn_blk_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
 	struct call c = { .nr = SYS_accept4,
 			  .a = { fd, (long)addr, (long)len, flags } };
+	int listening = 0;
+	socklen_t sl = sizeof(listening);
+	long r;
 
+	/* What accept4 would say at once, before waiting for a client. */
+	if (flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK))
+		return -EINVAL;
+	r = mn_syscall6(SYS_getsockopt, fd, SOL_SOCKET, SO_ACCEPTCONN,
+			(long)&listening, (long)&sl, 0);
+	if (r == -ENOPROTOOPT || (r == 0 && !listening))
+		return -EINVAL;
+	if (r < 0)
+		return (int)r;	/* -EBADF, -ENOTSOCK */
 	return (int)blk_call("mn_accept", fd, POLLIN, &c);
 }
 

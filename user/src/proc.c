@@ -737,13 +737,12 @@ static int64_t next_timer_all(void)
  * earliest timer is due.  Returns with m->p set, or NULL p after a timeout
  * (the caller then tries to take an idle P to run timers).  An M may park
  * in io_uring_enter on an idle P's ring instead (mn_io_park): then it also
- * returns, with *iog set, when I/O completed, for the caller to run.
+ * returns, with NULL p, when I/O completed (the Gs are on the global queue).
  */
-static void stopm(struct mn_m *m, struct mn_g **iog)
+static void stopm(struct mn_m *m)
 {
 	int64_t when, now, timeout = -1;
 
-	*iog = NULL;
 	mn_lock(&mn_sched.lock);
 	m->schedlink = mn_sched.midle;
 	mn_sched.midle = m;
@@ -767,7 +766,7 @@ static void stopm(struct mn_m *m, struct mn_g **iog)
 			m->swap_to = NULL;
 			r = mn_sched.parker->swap(&m->park, &t->park, timeout);
 		} else {
-			r = mn_io_park(m, timeout, iog);
+			r = mn_io_park(m, timeout);
 		}
 		if (r == MN_IO_NOPARK) {
 			if (mn_sched.parker->park_spare)
@@ -790,7 +789,7 @@ static void stopm(struct mn_m *m, struct mn_g **iog)
 			mn_io_acquired(m, p);
 			return;
 		}
-		if (*iog || r == -ETIMEDOUT || timeout >= 0) {
+		if (r == 1 || r == -ETIMEDOUT || timeout >= 0) {
 			/* I/O done, timer due (or spurious): leave the idle list. */
 			struct mn_m **pp = &mn_sched.midle;
 			bool found;
@@ -802,7 +801,7 @@ static void stopm(struct mn_m *m, struct mn_g **iog)
 				*pp = m->schedlink;
 				mn_sched.nmidle--;
 			}
-			if (found || *iog) {
+			if (found) {
 				mn_unlock(&mn_sched.lock);
 				return;
 			}
@@ -819,7 +818,7 @@ static void stopm(struct mn_m *m, struct mn_g **iog)
 static struct mn_g *findrunnable(struct mn_m *m)
 {
 	struct mn_p *p;
-	struct mn_g *g, *iog = NULL;
+	struct mn_g *g;
 	bool ran_timers;
 
 top:
@@ -829,23 +828,14 @@ top:
 		m->swap_to = NULL;
 	}
 	while (!m->p) {
-		stopm(m, &iog);
+		stopm(m);
 		if (!m->p) {
-			/* Woke for a timer, or with Gs whose I/O completed: run
-			 * them on an idle P if there is one. */
+			/* Woke for a timer, or for Gs whose I/O completed (now on
+			 * the global queue): run them on an idle P if there is. */
 			struct mn_p *ip;
 
 			mn_lock(&mn_sched.lock);
 			ip = pidleget();
-			if (!ip && iog) {
-				/* Every P is busy: their Ms will find them. */
-				while (iog) {
-					struct mn_g *n = iog->schedlink;
-
-					mn_globrunqput(iog);
-					iog = n;
-				}
-			}
 			mn_unlock(&mn_sched.lock);
 			if (ip) {
 				acquirep(m, ip);
@@ -854,20 +844,6 @@ top:
 		}
 	}
 	p = m->p;
-	if (iog) {
-		/* From the ring this M waited on: run one, queue the rest. */
-		g = iog;
-		for (struct mn_g *n = g->schedlink; n;) {
-			struct mn_g *nn = n->schedlink;
-
-			mn_runqput(p, n, false);
-			n = nn;
-		}
-		if (g->schedlink)
-			mn_wakep();
-		g->schedlink = NULL;
-		return g;
-	}
 
 	if (atomic_load_explicit(&p->timer0_when, memory_order_relaxed))
 		mn_timers_run(p, mn_nanotime());

@@ -21,8 +21,9 @@
  *    the others go on (the holder will see every CQE up to the tail it read).
  *    Reapers: the P's owner (findrunnable), a spinning M (idle Ps' rings),
  *    the M waiting on the ring, and sysmon (a ring nobody reaped for a tick).
- *    Gs reaped by an M with a P go to that P; without one (sysmon) to the
- *    global queue.
+ *    Gs reaped by an M with a P go to that P; without one (a waiting M,
+ *    sysmon) to the global queue, where the deadlock detector sees them
+ *    before they leave r->inflight.
  *  - Waiting: an M with nothing to run parks (stopm -> mn_io_park) in
  *    io_uring_enter(GETEVENTS) on the ring of an idle P that has requests in
  *    flight and no waiter yet (r->waiter, set by CAS; at most one per ring),
@@ -88,6 +89,11 @@ static struct mn_lock wake_lock = MN_LOCK_INIT;
 static _Atomic int32_t nwaiting;	/* Ms waiting on some ring */
 
 const char *mn_io_why MN_HIDDEN;
+
+/* Rare events, counted for the tests (mn_debug_io_stat). */
+static _Atomic uint64_t st_overflow, st_sqfull, st_wakes, st_ringwaits,
+			st_sysmon;
+#define STAT(x)	atomic_fetch_add_explicit(&st_##x, 1, memory_order_relaxed)
 static const struct mn_parker *base_parker;
 static struct mn_parker io_parker;
 
@@ -136,7 +142,10 @@ static struct io_uring_sqe *sqe_get(struct mn_ring *r)
 	struct io_uring_sqe *sqe;
 
 	while (!(sqe = io_uring_get_sqe(&r->ring))) {
-		int ret = ring_submit_locked(r);
+		int ret;
+
+		STAT(sqfull);
+		ret = ring_submit_locked(r);
 
 		if (ret < 0 && ret != -EAGAIN && ret != -EBUSY)
 			mn_fatal("io_uring_enter (submit): %s", strerror(-ret));
@@ -164,7 +173,10 @@ static inline void g_ready_status(struct mn_g *g)
 
 /*
  * Reap every CQE of r (and the overflow the kernel holds): fill in the
- * requests and return their Gs as a schedlink list, *n of them.
+ * requests and return their Gs as a schedlink list, *n of them.  The
+ * caller drops r->inflight by *n once the Gs are in a run queue (or, being
+ * an M with a P, at once): until then the deadlock detector must still see
+ * them as I/O in flight.
  */
 static struct mn_g *reap_locked(struct mn_ring *r, int *n)
 {
@@ -187,6 +199,9 @@ static struct mn_g *reap_locked(struct mn_ring *r, int *n)
 				continue;
 			}
 			rq = (struct mn_ioreq *)(uintptr_t)ud;
+			/* Pairs with ring_arm's release: the kernel orders it for
+			 * real (syscall, CQ tail), this tells TSan. */
+			(void)atomic_load_explicit(&rq->state, memory_order_acquire);
 			g = rq->g;
 			rq->res = cqe->res;
 			rq->cflags = cqe->flags;
@@ -201,19 +216,22 @@ static struct mn_g *reap_locked(struct mn_ring *r, int *n)
 		if (!io_uring_cq_has_overflow(&r->ring))
 			break;
 		/* NODROP: the kernel kept what did not fit; bring it in. */
+		STAT(overflow);
 		sys_enter(r->ring.ring_fd, 0, 0, IORING_ENTER_GETEVENTS, NULL, 0);
 	}
 	*tail = NULL;
-	if (count)
-		atomic_fetch_sub_explicit(&r->inflight, count, memory_order_relaxed);
 	atomic_fetch_add_explicit(&r->polls, 1, memory_order_relaxed);
 	*n = count;
 	return first;
 }
 
+/* Lock-free look (a hint): the tail is the kernel's, the head a reaper's. */
 static inline bool cq_nonempty(struct mn_ring *r)
 {
-	return io_uring_cq_ready(&r->ring) || io_uring_cq_has_overflow(&r->ring);
+	unsigned tail = io_uring_smp_load_acquire(r->ring.cq.ktail);
+
+	return tail != __atomic_load_n(r->ring.cq.khead, __ATOMIC_RELAXED) ||
+	       io_uring_cq_has_overflow(&r->ring);
 }
 
 /* Reap r if nobody else is; NULL when empty or busy. */
@@ -229,13 +247,16 @@ static struct mn_g *reap(struct mn_ring *r, int *n)
 	return gl;
 }
 
-/* Queue all of gl but the first on p; return the first. */
-static struct mn_g *runq_all_but_one(struct mn_p *p, struct mn_g *gl, int n)
+/* Queue all of gl (reaped from r) but the first on p; return the first. */
+static struct mn_g *runq_all_but_one(struct mn_ring *r, struct mn_p *p,
+				     struct mn_g *gl, int n)
 {
 	struct mn_g *g = gl;
 
 	if (!gl)
 		return NULL;
+	/* An M with a P is not idle: the deadlock detector cannot miss these. */
+	atomic_fetch_sub_explicit(&r->inflight, n, memory_order_relaxed);
 	for (struct mn_g *x = gl->schedlink; x;) {
 		struct mn_g *next = x->schedlink;
 
@@ -246,6 +267,19 @@ static struct mn_g *runq_all_but_one(struct mn_p *p, struct mn_g *gl, int n)
 	if (n > 1)
 		mn_wakep();	/* other Ps may take some */
 	return g;
+}
+
+/* Gs reaped without a P (a waiting M, sysmon): to the global queue, then
+ * out of r->inflight, then find them an M. */
+static void runq_global(struct mn_ring *r, struct mn_g *gl, int n)
+{
+	struct mn_g *tail;
+
+	for (tail = gl; tail->schedlink; tail = tail->schedlink)
+		;
+	mn_globrunqput_batch(gl, tail, n);
+	atomic_fetch_sub_explicit(&r->inflight, n, memory_order_relaxed);
+	mn_wakep();
 }
 
 /* ---- arming a request (runs right after the G's switch) ---- */
@@ -282,6 +316,9 @@ static void ring_arm(struct mn_g *g, void *arg)
 		sqe->user_data = UD_IGNORE;
 	}
 	MN_PROBE(io_submit, g->goid, rq->sqe.opcode, 0);
+	/* Done with *rq until its CQE: the reaper's acquire pairs with this
+	 * (for TSan; the kernel orders it for real). */
+	atomic_store_explicit(&rq->state, MN_RQ_ARMED, memory_order_release);
 	if (atomic_fetch_add_explicit(&r->queued, 1, memory_order_relaxed) + 1 >=
 	    MN_IO_BATCH)
 		ring_submit_locked(r);
@@ -368,7 +405,7 @@ struct mn_g *mn_io_poll(struct mn_p *p)
 	if (atomic_load_explicit(&r->queued, memory_order_relaxed))
 		ring_submit(r);
 	gl = reap(r, &n);
-	return runq_all_but_one(p, gl, n);
+	return runq_all_but_one(r, p, gl, n);
 }
 
 struct mn_g *mn_io_poll_idle(struct mn_p *p)
@@ -386,7 +423,7 @@ struct mn_g *mn_io_poll_idle(struct mn_p *p)
 		    !atomic_load_explicit(&r->inflight, memory_order_relaxed))
 			continue;
 		gl = reap(r, &n);
-		g = runq_all_but_one(p, gl, n);
+		g = runq_all_but_one(r, p, gl, n);
 	}
 	return g;
 }
@@ -415,6 +452,7 @@ static void ring_wake(struct mn_ring *r)
 
 	if (atomic_exchange(&r->wake_sent, true))
 		return;
+	STAT(wakes);
 	mn_lock(&wake_lock);
 	while (!(sqe = io_uring_get_sqe(&wake_ring)))
 		sq_flush(&wake_ring);
@@ -462,6 +500,15 @@ static void io_unpark(struct mn_park_state *ps)
 	}
 }
 
+/* The parker's swap (wake target, park self): the target may wait in a
+ * ring, so wake it the way io_unpark does, then park. */
+static int io_swap(struct mn_park_state *self, struct mn_park_state *target,
+		   int64_t timeout_ns)
+{
+	io_unpark(target);
+	return base_parker->park(self, timeout_ns);
+}
+
 /* Take a token the unparker left, without blocking. */
 static bool token_take(struct mn_m *m)
 {
@@ -491,14 +538,14 @@ static struct mn_ring *claim_ring(struct mn_m *m)
 	return NULL;
 }
 
-int mn_io_park(struct mn_m *m, int64_t timeout_ns, struct mn_g **gl)
+int mn_io_park(struct mn_m *m, int64_t timeout_ns)
 {
 	struct io_uring_getevents_arg arg = { 0 };
 	struct __kernel_timespec ts;
 	struct mn_ring *r;
+	struct mn_g *gl;
 	int ret, n;
 
-	*gl = NULL;
 	if (!rings)
 		return MN_IO_NOPARK;
 	r = claim_ring(m);
@@ -509,6 +556,7 @@ int mn_io_park(struct mn_m *m, int64_t timeout_ns, struct mn_g **gl)
 		ret = 0;
 		goto out;
 	}
+	STAT(ringwaits);
 	if (timeout_ns >= 0) {
 		ts.tv_sec = timeout_ns / 1000000000;
 		ts.tv_nsec = timeout_ns % 1000000000;
@@ -523,9 +571,13 @@ int mn_io_park(struct mn_m *m, int64_t timeout_ns, struct mn_g **gl)
 out:
 	atomic_store(&r->waiter, NULL);
 	atomic_fetch_sub(&nwaiting, 1);
-	*gl = reap(r, &n);
-	if (*gl)
+	gl = reap(r, &n);
+	if (gl) {
+		/* This M is still on the idle list: queue them where the
+		 * deadlock detector sees them, then go and take a P. */
+		runq_global(r, gl, n);
 		return 1;
+	}
 	return ret == -ETIME ? -ETIMEDOUT : 0;
 }
 
@@ -538,7 +590,7 @@ bool mn_io_sysmon(uint64_t now)
 		uint64_t polls = atomic_load_explicit(&r->polls,
 						      memory_order_relaxed);
 		uint32_t st = mn_pstatus(r->p);
-		struct mn_g *gl, *tail;
+		struct mn_g *gl;
 		int n;
 
 		if (polls != r->sysmon_polls ||
@@ -567,12 +619,26 @@ bool mn_io_sysmon(uint64_t now)
 		if (!gl)
 			continue;
 		/* No P here: to the global queue, and find them an M. */
-		for (tail = gl; tail->schedlink; tail = tail->schedlink)
-			;
-		mn_globrunqput_batch(gl, tail, n);
-		mn_wakep();
+		STAT(sysmon);
+		runq_global(r, gl, n);
 	}
 	return busy;
+}
+
+/* Debug hook for the tests: a rare-event counter by name, -1 unknown. */
+__attribute__((visibility("default"))) int64_t mn_debug_io_stat(const char *name);
+int64_t mn_debug_io_stat(const char *name)
+{
+	static const struct { const char *n; _Atomic uint64_t *v; } t[] = {
+		{ "cq_overflow", &st_overflow }, { "sq_full", &st_sqfull },
+		{ "wakes", &st_wakes }, { "ring_waits", &st_ringwaits },
+		{ "sysmon_reaps", &st_sysmon },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (!strcmp(t[i].n, name))
+			return (int64_t)atomic_load(t[i].v);
+	return -1;
 }
 
 /* ---- set-up ---- */
@@ -691,6 +757,8 @@ int mn_io_uring_init(void)
 	base_parker = mn_sched.parker;
 	io_parker = *base_parker;
 	io_parker.unpark = io_unpark;
+	if (io_parker.swap)
+		io_parker.swap = io_swap;
 	mn_sched.parker = &io_parker;
 	errno = saved;
 	return 0;

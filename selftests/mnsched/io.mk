@@ -1,0 +1,30 @@
+# selftests/mnsched/io.mk - the I/O selftests (io_*.c), included by the top
+# Makefile after selftests.mk (whose build rules and sanitizer settings they
+# reuse).
+#
+# Every io test binary runs on both I/O paths: MNSCHED_IO=uring (one
+# io_uring per P) and MNSCHED_IO=blocking (system calls with P handoff),
+# in the plain build, the ASan+UBSan build and the TSan build.
+#
+#   make test-io         plain build, both paths
+#   make test-io-asan    ASan+UBSan build, both paths
+#   make test-io-tsan    TSan build, both paths
+
+IO_TESTS	:= $(patsubst selftests/mnsched/%.c,%,$(sort $(wildcard selftests/mnsched/io_*.c)))
+io_bins		= $(addprefix $(B)/tests/$(1)/,$(IO_TESTS))
+
+$(call io_bins,plain) $(call io_bins,asan) $(call io_bins,tsan): $(TEST_DIR)/io_util.h
+
+.PHONY: test-io test-io-asan test-io-tsan
+test-io: $(call io_bins,plain)
+	@MNSCHED_IO=uring selftests/mnsched/run_tests.sh io-uring $(MN_RESULTS) $^
+	@MNSCHED_IO=blocking selftests/mnsched/run_tests.sh io-blocking $(MN_RESULTS) $^
+test-io-asan: $(call io_bins,asan)
+	@$(ASAN_ENV) MNSCHED_IO=uring selftests/mnsched/run_tests.sh io-uring-asan $(MN_RESULTS) $^
+	@$(ASAN_ENV) MNSCHED_IO=blocking selftests/mnsched/run_tests.sh io-blocking-asan $(MN_RESULTS) $^
+
+test-io-tsan: $(call io_bins,tsan)
+	@$(TSAN_ENV) MNSCHED_IO=uring selftests/mnsched/run_tests.sh io-uring-tsan $(MN_RESULTS) $^
+	@$(TSAN_ENV) MNSCHED_IO=blocking selftests/mnsched/run_tests.sh io-blocking-tsan $(MN_RESULTS) $^
+
+HOST_TESTS += test-io test-io-asan test-io-tsan

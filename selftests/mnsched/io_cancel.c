@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: MIT
+/*
+ * io_cancel.c - I/O calls cut short: per-G deadlines (-ETIMEDOUT), a
+ * context's cancel (-ECANCELED) and deadline, and an fd closed by another
+ * G while one waits on it (-EBADF, not a hang).  A call that completes
+ * first keeps its result, and the fd stays usable after a timeout.
+ */
+#include "io_util.h"
+
+#define MS 1000000ull
+
+static int sp[2];	/* a connected TCP pair: sp[0] <-> sp[1] */
+
+static void tcp_pair(void)
+{
+	int lfd, port;
+
+	lfd = io_listen(&port, 4);
+	G_ASSERT(lfd >= 0);
+	sp[0] = io_dial(port);
+	sp[1] = mn_accept(lfd, NULL, NULL, SOCK_CLOEXEC);
+	G_ASSERT(sp[0] >= 0 && sp[1] >= 0);
+	mn_close(lfd);
+}
+
+/* ---- deadlines ---- */
+
+static void late_sender(void *arg)
+{
+	mn_sleep((uint64_t)(long)arg * MS);
+	G_ASSERT_EQ(mn_send(sp[0], "late", 4, 0), 4);
+}
+
+static void deadline_main(void *arg)
+{
+	char b[16];
+	uint64_t t0, took;
+
+	tcp_pair();
+	/* Nothing comes: -ETIMEDOUT after the deadline, not before. */
+	t0 = mn_now();
+	mn_io_set_deadline(t0 + 30 * MS);
+	G_ASSERT_EQ(mn_recv(sp[1], b, sizeof(b), 0), -ETIMEDOUT);
+	took = mn_now() - t0;
+	G_ASSERT(took >= 30 * MS);
+	G_ASSERT(took < 30 * MS + 500 * MS);
+	/* A deadline already past: at once. */
+	G_ASSERT_EQ(mn_recv(sp[1], b, sizeof(b), 0), -ETIMEDOUT);
+	G_ASSERT_EQ(mn_io_set_deadline(0), t0 + 30 * MS);
+	/* The connection is still good, and data before the deadline wins. */
+	mn_go(late_sender, (void *)10L);
+	mn_io_set_deadline(mn_now() + 2000 * MS);
+	G_ASSERT_EQ(mn_recv(sp[1], b, sizeof(b), 0), 4);
+	G_ASSERT(memcmp(b, "late", 4) == 0);
+	/* Deadlines apply to accept and poll too. */
+	{
+		int port, lfd = io_listen(&port, 4);
+		struct pollfd pf = { .fd = sp[1], .events = POLLIN };
+
+		mn_io_set_deadline(mn_now() + 20 * MS);
+		G_ASSERT_EQ(mn_accept(lfd, NULL, NULL, 0), -ETIMEDOUT);
+		G_ASSERT_EQ(mn_poll(&pf, 1, -1), -ETIMEDOUT);
+		/* poll's own shorter timeout is a plain 0 */
+		mn_io_set_deadline(mn_now() + 2000 * MS);
+		G_ASSERT_EQ(mn_poll(&pf, 1, 10), 0);
+		mn_close(lfd);
+	}
+	mn_io_set_deadline(0);
+	mn_close(sp[0]);
+	mn_close(sp[1]);
+}
+
+TEST(deadline_times_out_and_data_first_wins)
+{
+	MN_RUN(deadline_main, NULL);
+}
+
+/* Many Gs with deadlines at once: every one times out, none is lost. */
+static struct mn_wg dwg = MN_WG_INIT;
+
+static void many_deadline_g2(void *arg)
+{
+	int p[2];
+	char b;
+
+	G_ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+	mn_io_set_deadline(mn_now() + (10 + (long)arg % 20) * MS);
+	G_ASSERT_EQ(mn_read(p[0], &b, 1), -ETIMEDOUT);
+	mn_close(p[0]);
+	mn_close(p[1]);
+	mn_wg_done(&dwg);
+}
+
+static void many_deadlines_main(void *arg)
+{
+	mn_wg_add(&dwg, 300);
+	for (long i = 0; i < 300; i++)
+		mn_go(many_deadline_g2, (void *)i);
+	mn_wg_wait(&dwg);
+}
+
+TEST(three_hundred_deadlines)
+{
+	io_raise_nofile();
+	MN_RUN_PROCS(2, many_deadlines_main, NULL);
+}
+
+/* ---- contexts ---- */
+
+static struct mn_ctx *cctx;
+static atomic_int ctx_res;
+
+static void ctx_reader(void *arg)
+{
+	char b[8];
+
+	mn_io_set_ctx(cctx);
+	atomic_store(&ctx_res, (int)mn_recv(sp[1], b, sizeof(b), 0));
+	mn_io_set_ctx(NULL);
+	mn_chan_send(arg, NULL);
+}
+
+static void ctx_main(void *arg)
+{
+	struct mn_chan *done = mn_chan_new(0, 0);
+	char b[8];
+	uint64_t t0;
+
+	tcp_pair();
+	/* Cancel reaches a G blocked in mn_recv. */
+	cctx = mn_ctx_with_cancel(NULL);
+	atomic_store(&ctx_res, 1);
+	mn_go(ctx_reader, done);
+	mn_sleep(20 * MS);
+	G_ASSERT_EQ(atomic_load(&ctx_res), 1);	/* still waiting */
+	mn_ctx_cancel(cctx);
+	mn_chan_recv(done, NULL);
+	G_ASSERT_EQ(atomic_load(&ctx_res), -ECANCELED);
+	/* An already-cancelled context: at once. */
+	mn_go(ctx_reader, done);
+	mn_chan_recv(done, NULL);
+	G_ASSERT_EQ(atomic_load(&ctx_res), -ECANCELED);
+	mn_ctx_free(cctx);
+	/* A context's deadline: -ETIMEDOUT. */
+	t0 = mn_now();
+	cctx = mn_ctx_with_timeout(NULL, 25 * MS);
+	mn_go(ctx_reader, done);
+	mn_chan_recv(done, NULL);
+	G_ASSERT_EQ(atomic_load(&ctx_res), -ETIMEDOUT);
+	G_ASSERT(mn_now() - t0 >= 25 * MS);
+	mn_ctx_free(cctx);
+	/* A parent's cancel reaches the child's I/O. */
+	{
+		struct mn_ctx *parent = mn_ctx_with_cancel(NULL);
+
+		cctx = mn_ctx_with_cancel(parent);
+		mn_go(ctx_reader, done);
+		mn_sleep(10 * MS);
+		mn_ctx_cancel(parent);
+		mn_chan_recv(done, NULL);
+		G_ASSERT_EQ(atomic_load(&ctx_res), -ECANCELED);
+		mn_ctx_free(cctx);
+		mn_ctx_free(parent);
+	}
+	/* The connection is still good afterwards. */
+	G_ASSERT_EQ(mn_send(sp[0], "ok", 2, 0), 2);
+	G_ASSERT_EQ(mn_recv(sp[1], b, sizeof(b), 0), 2);
+	mn_close(sp[0]);
+	mn_close(sp[1]);
+}
+
+TEST(context_cancel_and_deadline_reach_waiting_io)
+{
+	MN_RUN_PROCS(2, ctx_main, NULL);
+}
+
+/* Cancel racing completion, many times: every call returns, with data or
+ * -ECANCELED, and no data is lost or duplicated. */
+static void race_main(void *arg)
+{
+	struct mn_chan *done = mn_chan_new(0, 0);
+	int got = 0;
+
+	tcp_pair();
+	for (int i = 0; i < 300; i++) {
+		cctx = mn_ctx_with_cancel(NULL);
+		mn_go(ctx_reader, done);
+		if (i & 1)
+			mn_yield();
+		G_ASSERT_EQ(mn_send(sp[0], "z", 1, 0), 1);
+		mn_ctx_cancel(cctx);
+		mn_chan_recv(done, NULL);
+		if (atomic_load(&ctx_res) == 1)
+			got++;
+		else
+			G_ASSERT_EQ(atomic_load(&ctx_res), -ECANCELED);
+		mn_ctx_free(cctx);
+	}
+	/* Bytes not received by a cancelled call are still in the socket. */
+	{
+		char b[512];
+		int rest = 0;
+		ssize_t n;
+
+		mn_io_set_deadline(mn_now() + 50 * MS);
+		while ((n = mn_recv(sp[1], b, sizeof(b), 0)) > 0)
+			rest += (int)n;
+		mn_io_set_deadline(0);
+		G_ASSERT_EQ(got + rest, 300);
+	}
+	mn_close(sp[0]);
+	mn_close(sp[1]);
+}
+
+TEST(cancel_racing_completion_loses_nothing)
+{
+	MN_RUN_PROCS(2, race_main, NULL);
+}
+
+/* ---- close under a waiting G ---- */
+
+static atomic_int closed_res[3];
+
+static void wait_recv(void *arg)
+{
+	char b[8];
+
+	atomic_store(&closed_res[0], (int)mn_recv(sp[1], b, sizeof(b), 0));
+	mn_chan_send(arg, NULL);
+}
+
+static int cpipe[2], clfd;
+
+static void wait_pipe(void *arg)
+{
+	char b[8];
+
+	atomic_store(&closed_res[1], (int)mn_read(cpipe[0], b, sizeof(b)));
+	mn_chan_send(arg, NULL);
+}
+
+static void wait_accept(void *arg)
+{
+	atomic_store(&closed_res[2], mn_accept(clfd, NULL, NULL, 0));
+	mn_chan_send(arg, NULL);
+}
+
+static void close_main(void *arg)
+{
+	struct mn_chan *done = mn_chan_new(0, 3);
+	uint64_t t0;
+	int port;
+
+	tcp_pair();
+	G_ASSERT_EQ(pipe2(cpipe, O_CLOEXEC), 0);
+	clfd = io_listen(&port, 4);
+	for (int i = 0; i < 3; i++)
+		atomic_store(&closed_res[i], 1);
+	mn_go(wait_recv, done);
+	mn_go(wait_pipe, done);
+	mn_go(wait_accept, done);
+	mn_sleep(30 * MS);
+	for (int i = 0; i < 3; i++)
+		G_ASSERT_EQ(atomic_load(&closed_res[i]), 1);	/* all waiting */
+	t0 = mn_now();
+	G_ASSERT_EQ(mn_close(sp[1]), 0);
+	G_ASSERT_EQ(mn_close(cpipe[0]), 0);
+	G_ASSERT_EQ(mn_close(clfd), 0);
+	for (int i = 0; i < 3; i++)
+		mn_chan_recv(done, NULL);
+	G_ASSERT(mn_now() - t0 < 1000 * MS);
+	for (int i = 0; i < 3; i++)
+		G_ASSERT_EQ(atomic_load(&closed_res[i]), -EBADF);
+	mn_close(sp[0]);
+	mn_close(cpipe[1]);
+}
+
+TEST(fd_closed_under_a_waiting_g)
+{
+	MN_RUN_PROCS(2, close_main, NULL);
+}
+
+/* Many Gs waiting on many fds, all closed: every one returns. */
+static struct mn_wg cwg = MN_WG_INIT;
+static int many_fds[200][2];
+
+static void many_waiter(void *arg)
+{
+	char b;
+	long r = mn_read(many_fds[(long)arg][0], &b, 1);
+
+	G_ASSERT_EQ(r, -EBADF);
+	mn_wg_done(&cwg);
+}
+
+static void many_close_main(void *arg)
+{
+	mn_wg_add(&cwg, 200);
+	for (long i = 0; i < 200; i++) {
+		G_ASSERT_EQ(pipe2(many_fds[i], O_CLOEXEC), 0);
+		mn_go(many_waiter, (void *)i);
+	}
+	mn_sleep(20 * MS);
+	for (int i = 0; i < 200; i++)
+		G_ASSERT_EQ(mn_close(many_fds[i][0]), 0);
+	mn_wg_wait(&cwg);
+	for (int i = 0; i < 200; i++)
+		mn_close(many_fds[i][1]);
+}
+
+TEST(two_hundred_fds_closed_under_waiters)
+{
+	io_raise_nofile();
+	MN_RUN_PROCS(2, many_close_main, NULL);
+}
+
+TEST_HARNESS_MAIN
