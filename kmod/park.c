@@ -272,10 +272,12 @@ static long mn_wait(struct mn_m *m, s64 timeout_ns, bool (*done)(struct mn_m *),
 			 * Already in TASK_INTERRUPTIBLE: if @wake preempts us
 			 * here, we stay runnable, and its UNPARK back (or
 			 * SWAP) finds us parked and makes us running again.
+			 * Look again before sleeping: it may have done so.
 			 */
 			wake_up_process(wake);
 			put_task_struct(wake);
 			wake = NULL;
+			continue;
 		}
 		if (timeout_ns < 0) {
 			schedule();

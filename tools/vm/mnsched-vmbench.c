@@ -27,8 +27,8 @@
 #include <linux/mnsched.h>
 
 static int fd;
-static int n_rt = 5000;
-#define TRIALS 9
+static int n_rt = 1000;
+#define TRIALS 21
 
 static uint64_t now_ns(void)
 {
