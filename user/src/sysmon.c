@@ -24,6 +24,7 @@
 
 struct psnap {
 	uint64_t schedtick, syscalltick;
+	uint64_t switches;		/* last value published to sh->switches */
 	uint64_t schedwhen, syscallwhen;
 };
 
@@ -37,6 +38,15 @@ static int retake(uint64_t now)
 		struct mn_p *p = mn_sched.allp[i];
 		struct psnap *s = &snaps[i];
 		uint32_t st = mn_pstatus(p);
+		uint64_t ticks = MN_SH_GET(p, schedtick);
+
+		/* The per-P switches counter counts what schedtick counts:
+		 * published here, at most one sysmon period late, instead of
+		 * by a second store at every G switch. */
+		if (s->switches != ticks) {
+			s->switches = ticks;
+			MN_PCOUNT_SET(p, switches, ticks);
+		}
 
 		if (st == MNSCHED_P_SYSCALL) {
 			uint64_t t = MN_SH_GET(p, syscalltick);
