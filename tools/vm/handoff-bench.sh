@@ -7,8 +7,8 @@ dir=$(dirname "$0")
 rounds=${1:-40}
 k="" f=""
 for i in 1 2 3; do
-	k="$k $(MNSCHED_PARK=kmod "$dir/mnsched-handoff-rt" "$rounds" | awk '/^RESULT/ {print $3}')"
-	f="$f $(MNSCHED_PARK=futex "$dir/mnsched-handoff-rt" "$rounds" | awk '/^RESULT/ {print $3}')"
+	k="$k $(MNSCHED_PARK=kmod "$dir/mnsched-handoff-rt" "$rounds" | awk '/^RESULT/ {print $4}')"
+	f="$f $(MNSCHED_PARK=futex "$dir/mnsched-handoff-rt" "$rounds" | awk '/^RESULT/ {print $4}')"
 done
 med() { for v in "$@"; do echo "$v"; done | sort -n | sed -n 2p; }
 # shellcheck disable=SC2086
