@@ -304,11 +304,14 @@ static inline bool mn_pstatus_cas(struct mn_p *p, uint32_t old, uint32_t new)
 #else
 #define MN_PCOUNT(p, f)		MN_SH_SET(p, f, MN_SH_GET(p, f) + 1)
 #endif
-/* A counter the owner can set from a value it has anyway: one store. */
+/* A counter set from a value its single writer has anyway: one store. */
 #ifdef MN_NO_COUNTERS
 #define MN_PCOUNT_SET(p, f, v)	((void)(v))
+#define MN_PCOUNT_ADD(p, f, n)	((void)(n))
 #else
 #define MN_PCOUNT_SET(p, f, v)	MN_SH_SET(p, f, v)
+/* n more; writers must be serialized (the owner, or under a lock) */
+#define MN_PCOUNT_ADD(p, f, n)	MN_SH_SET(p, f, MN_SH_GET(p, f) + (n))
 #endif
 
 static inline uint32_t mn_fastrand(uint32_t *s)

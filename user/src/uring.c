@@ -221,6 +221,10 @@ static struct mn_g *reap_locked(struct mn_ring *r, int *n)
 	}
 	*tail = NULL;
 	atomic_fetch_add_explicit(&r->polls, 1, memory_order_relaxed);
+	/* The P's always-on I/O counter (mnsched-top IO/s); cqlock
+	 * serializes the reapers of a ring. */
+	if (count)
+		MN_PCOUNT_ADD(r->p, io_completions, (uint64_t)count);
 	*n = count;
 	return first;
 }
