@@ -122,6 +122,7 @@ KSFT_CFLAGS := -I$(KSFT)/tools/testing/selftests
 
 -include selftests/mnsched/selftests.mk
 -include selftests/mnsched/io.mk
+-include user/examples/examples.mk
 -include kmod/kmod.mk
 -include bpf/bpf.mk
 -include tools/tools.mk
