@@ -229,6 +229,11 @@ static void read_comm(struct mn_target *t)
 /*
  * One pass over /proc/PID/maps: the P-state mapping, and (find_probes) the
  * first mapped file with mnsched USDT notes, the executable first.
+ *
+ * The probes are read from, and attached through, /proc/PID/exe or
+ * /proc/PID/map_files/LO-HI: the very file the process maps, even when the
+ * path now names another one (a program rebuilt while it runs) or none, or
+ * lives in another mount namespace.
  */
 static int scan_maps(struct mn_target *t, bool find_probes)
 {
@@ -245,7 +250,7 @@ static int scan_maps(struct mn_target *t, bool find_probes)
 		if (n > 0) {
 			char ap[PATH_MAX];
 
-			snprintf(ap, sizeof(ap), "/proc/%d/root%s", t->pid, exe);
+			snprintf(ap, sizeof(ap), "/proc/%d/exe", t->pid);
 			t->nr_probes = count_mnsched_notes(ap);
 			if (t->nr_probes > 0) {
 				snprintf(t->probe_file, sizeof(t->probe_file), "%s", exe);
@@ -279,7 +284,7 @@ static int scan_maps(struct mn_target *t, bool find_probes)
 				t->nr_p = MN_MAX_P;
 			t->kmod = strstr(name, "/dev/mnsched") != NULL;
 		}
-		if (find_probes && name[0] == '/' && !strstr(name, " (deleted)") &&
+		if (find_probes && name[0] == '/' &&
 		    strncmp(name, "/dev/", 5) && strncmp(name, "/memfd:", 7)) {
 			bool dup = false;
 
@@ -291,7 +296,8 @@ static int scan_maps(struct mn_target *t, bool find_probes)
 
 				if (nseen < 16)
 					snprintf(seen[nseen++], PATH_MAX, "%s", name);
-				snprintf(ap, sizeof(ap), "/proc/%d/root%s", t->pid, name);
+				snprintf(ap, sizeof(ap), "/proc/%d/map_files/%lx-%lx",
+					 t->pid, lo, hi);
 				t->nr_probes = count_mnsched_notes(ap);
 				if (t->nr_probes > 0) {
 					snprintf(t->probe_file, sizeof(t->probe_file), "%s", name);

@@ -30,7 +30,7 @@ struct mn_target {
 	/* the ELF file with the mnsched USDT notes: the executable (static
 	 * libmnsched.a) or libmnsched.so, as the process maps it */
 	char probe_file[PATH_MAX];	/* path in the target's view */
-	char attach_path[PATH_MAX];	/* /proc/PID/root + probe_file */
+	char attach_path[PATH_MAX];	/* /proc/PID/exe or /proc/PID/map_files/LO-HI */
 	int nr_probes;			/* notes with provider mnsched */
 	/* the always-on P counters (may appear only once mn_main runs) */
 	unsigned long pstates_addr;
