@@ -115,7 +115,9 @@ static void hog_main(void *arg)
 		mn_preempt_point();
 		G_ASSERT(mn_now() - start < 2000000000ull);
 	}
-	G_ASSERT(mn_now() - start >= 10000000ull);
+	/* sysmon's 10 ms count from the switch to this G, a little before
+	 * `start` (much before it under TSan): allow half. */
+	G_ASSERT(mn_now() - start >= 5000000ull);
 }
 
 TEST(long_running_g_is_preempted_at_preempt_point)

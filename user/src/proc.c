@@ -165,11 +165,13 @@ void mn_after_switch(struct mn_m *m)
 		 * the continuation of a spawner runs before older work, so
 		 * spawn trees are walked depth-first (see runq.c). */
 		mn_runqput_next_front(m->p, prev);
-		/* Wake another M only if there is work it can take now: a
-		 * displaced runnext went to the queue.  The caller in
-		 * runnext runs as soon as the new G stops. */
-		if (!mn_runqempty_queue(m->p))
-			mn_wakep();
+		/* As Go's newproc: wake an idle P's M.  If the new G runs
+		 * long without a scheduling point, that M takes the caller
+		 * from runnext (runqgrab: the owner did not switch for 3 us);
+		 * if the new G stops soon, the caller runs here and the
+		 * spinning M goes back to sleep.  wakep costs two loads while
+		 * an M is already spinning. */
+		mn_wakep();
 		break;
 	case MN_AFTER_UNLOCK:
 		mn_unlock(m->pending_arg);

@@ -163,12 +163,6 @@ bool mn_runqempty(struct mn_p *p)
 	}
 }
 
-/* The ring alone, without runnext: is there work a thief can take now? */
-bool mn_runqempty_queue(struct mn_p *p)
-{
-	return atomic_load(&p->runqhead) == atomic_load(&p->runqtail);
-}
-
 uint32_t mn_runqlen(struct mn_p *p)
 {
 	uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_relaxed);

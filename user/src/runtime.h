@@ -371,7 +371,6 @@ MN_HIDDEN void mn_runqput(struct mn_p *p, struct mn_g *g, bool next);
 MN_HIDDEN void mn_runqput_next_front(struct mn_p *p, struct mn_g *g);
 MN_HIDDEN struct mn_g *mn_runqget(struct mn_p *p);
 MN_HIDDEN bool mn_runqempty(struct mn_p *p);
-MN_HIDDEN bool mn_runqempty_queue(struct mn_p *p);
 MN_HIDDEN uint32_t mn_runqlen(struct mn_p *p);
 MN_HIDDEN void mn_globrunqput(struct mn_g *g);	/* sched.lock held */
 MN_HIDDEN void mn_globrunqput_batch(struct mn_g *head, struct mn_g *tail, int n);
