@@ -44,6 +44,7 @@ static struct env {
 	bool no_offcpu;
 	bool pin;
 	bool quiet;
+	char **cmd;		/* -- COMMAND ARGS */
 } env = { .ringbuf_mb = 16 };
 
 const char *argp_program_version = "mnsched-trace 0.1";
@@ -57,16 +58,21 @@ static const char doc[] =
 "arrows for wake-ups, run-queue length counters).\n"
 "\n"
 "USAGE: mnsched-trace -p PID [-d SECONDS] [--perfetto FILE] [-e EVENTS]\n"
+"       mnsched-trace [OPTIONS] -- COMMAND [ARGS...]\n"
 "\n"
 "EXAMPLES:\n"
 "    mnsched-trace -p 1234                    # events as text until Ctrl-C\n"
 "    mnsched-trace -p 1234 -d 1 --perfetto t.json   # a 1-second timeline\n"
 "    mnsched-trace -p 1234 -e g_park,g_unblock       # only these probes\n"
 "    mnsched-trace -p 1234 --no-offcpu        # without sched_switch\n"
+"    mnsched-trace --perfetto t.json -- ./prog arg   # run ./prog, trace it\n"
+"                                             # from its first event to its exit\n"
 "\n"
 "EVENTS (USDT probes): g_create g_start g_park g_unblock g_exit proc_start\n"
 "proc_stop steal syscall_enter syscall_exit handoff io_submit io_complete\n"
-"m_park m_unpark.  Tracing stops when the target exits.\n";
+"m_park m_unpark.  Tracing stops when the target exits.  A COMMAND is\n"
+"started with every probe already attached and the tool exits with its\n"
+"status; -d or Ctrl-C ends it (SIGTERM).\n";
 
 #define OPT_PIN		1000
 #define OPT_PERFETTO	1001
@@ -169,11 +175,16 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_PERFETTO: env.perfetto = arg; break;
 	case OPT_NO_OFFCPU: env.no_offcpu = true; break;
 	case ARGP_KEY_ARG:
-		MN_ARGP_ERR(state, "unexpected argument '%s'", arg);
+		return ARGP_ERR_UNKNOWN;	/* the rest: ARGP_KEY_ARGS */
+	case ARGP_KEY_ARGS:
+		env.cmd = state->argv + state->next;
+		state->next = state->argc;
 		break;
 	case ARGP_KEY_END:
-		if (!env.pid)
-			MN_ARGP_ERR(state, "-p PID is required");
+		if (!env.pid && !env.cmd)
+			MN_ARGP_ERR(state, "-p PID is required (or -- COMMAND)");
+		if (env.pid && env.cmd)
+			MN_ARGP_ERR(state, "-p PID and a COMMAND exclude each other");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -832,9 +843,15 @@ int main(int argc, char **argv)
 	mn_argp_parse(&argp, argc, argv);
 	if (mn_check_root() || mn_check_bpf())
 		return MN_EXIT_ERR;
-	if (mn_target_open(&t, env.pid, false))
-		return MN_EXIT_ERR;
-	mn_target_find_pstates(&t);
+	if (env.cmd) {
+		if (mn_target_spawn(&t, env.cmd))
+			return MN_EXIT_ERR;
+		env.pid = t.pid;
+	} else {
+		if (mn_target_open(&t, env.pid, false))
+			return MN_EXIT_ERR;
+		mn_target_find_pstates(&t);
+	}
 
 	skel = mnsched_trace_bpf__open();
 	if (!skel) {
@@ -843,6 +860,7 @@ int main(int argc, char **argv)
 	}
 	skel->rodata->targ_tgid = (__u32)env.pid;
 	bpf_map__set_max_entries(skel->maps.trace_events, (__u32)env.ringbuf_mb << 20);
+	skel->rodata->wakeup_bytes = ((__u64)env.ringbuf_mb << 20) / 4;
 	if (env.no_offcpu)
 		bpf_program__set_autoload(skel->progs.tr_sched_switch, false);
 	err = mnsched_trace_bpf__load(skel);
@@ -934,6 +952,7 @@ int main(int argc, char **argv)
 
 	start = base_ns = mn_now_ns();
 	skel->bss->armed = 1;
+	mn_target_release(&t);	/* a COMMAND runs from here on */
 	fprintf(stderr, "%s: tracing PID %d (%s, probes in %s%s%s)%s%s... Hit Ctrl-C to end.\n",
 		mn_prog, t.pid, t.comm, t.probe_file, env.no_offcpu ? "" : ", sched_switch",
 		nk ? ", mnsched.ko tracepoints" : "",
@@ -943,7 +962,13 @@ int main(int argc, char **argv)
 		fflush(stdout);
 	}
 	while (!mn_exiting) {
-		err = ring_buffer__poll(rb, 100);
+		/* the BPF side wakes us only when the buffer fills up: poll
+		 * on a timer and consume whatever is there */
+		/* ... and look for the P structs every millisecond until mn_main
+		 * has mapped them (a program started with -- or waiting) */
+		err = ring_buffer__poll(rb, t.pstates_addr ? 50 : 1);
+		if (err >= 0)
+			err = ring_buffer__consume(rb);
 		if (err < 0 && err != -EINTR) {
 			mn_err("reading the ring buffer: %s", strerror(-err));
 			goto out;
@@ -987,6 +1012,11 @@ int main(int argc, char **argv)
 			jf ? "; wrote " : "", jf ? env.perfetto : "");
 	}
 	rc = MN_EXIT_OK;
+	if (t.spawned && gone) {
+		rc = mn_target_reap(&t);
+		if (rc)
+			fprintf(stderr, "%s: %s exited with status %d\n", mn_prog, t.comm, rc);
+	}
 out:
 	mn_detach_all();
 	ring_buffer__free(rb);

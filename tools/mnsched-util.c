@@ -20,6 +20,7 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <linux/magic.h>
 #include <bpf/bpf.h>
 #include "mnsched-util.h"
@@ -311,6 +312,154 @@ static int scan_maps(struct mn_target *t, bool find_probes)
 	return 0;
 }
 
+/* argv0 as execvp would find it, or NULL */
+static char *find_in_path(const char *argv0, char *buf, size_t n)
+{
+	const char *path = getenv("PATH");
+
+	if (strchr(argv0, '/'))
+		return realpath(argv0, buf);
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		size_t l = strcspn(path, ":");
+		char cand[PATH_MAX];
+
+		snprintf(cand, sizeof(cand), "%.*s/%s", (int)l, l ? path : ".", argv0);
+		if (access(cand, X_OK) == 0)
+			return realpath(cand, buf);
+		path += l;
+		if (*path == ':')
+			path++;
+	}
+	(void)n;
+	return NULL;
+}
+
+/* The libmnsched.so that exe will load (ldd), if it has the probes. */
+static bool find_solib(const char *exe, char *out, size_t n)
+{
+	char cmd[PATH_MAX + 32], line[PATH_MAX + 64];
+	bool found = false;
+	FILE *f;
+
+	if (strchr(exe, '\''))
+		return false;
+	snprintf(cmd, sizeof(cmd), "ldd '%s' 2>/dev/null", exe);
+	f = popen(cmd, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, "=> /"), *e;
+
+		if (!strstr(line, "libmnsched") || !p)
+			continue;
+		p += 3;
+		e = strchr(p, ' ');
+		if (e)
+			*e = 0;
+		if (!found && count_mnsched_notes(p) > 0 && realpath(p, out)) {
+			found = true;
+			(void)n;
+		}
+	}
+	pclose(f);
+	return found;
+}
+
+int mn_target_spawn(struct mn_target *t, char **argv)
+{
+	char exe[PATH_MAX], lib[PATH_MAX];
+	int go[2];
+	pid_t pid;
+
+	memset(t, 0, sizeof(*t));
+	t->pidfd = t->gofd = -1;
+	if (!find_in_path(argv[0], exe, sizeof(exe))) {
+		mn_err("%s: command not found", argv[0]);
+		return -1;
+	}
+	t->nr_probes = count_mnsched_notes(exe);
+	if (t->nr_probes > 0) {
+		snprintf(t->probe_file, sizeof(t->probe_file), "%s", exe);
+	} else if (find_solib(exe, lib, sizeof(lib))) {
+		t->nr_probes = count_mnsched_notes(lib);
+		snprintf(t->probe_file, sizeof(t->probe_file), "%s", lib);
+	} else {
+		mn_err("%s is not an mnsched program: no USDT probes of provider "
+		       "mnsched in it or in a libmnsched.so it loads", exe);
+		return -1;
+	}
+	/* not mapped yet: uprobes attach to the file, and to the process
+	 * once it maps it */
+	snprintf(t->attach_path, sizeof(t->attach_path), "%s", t->probe_file);
+	snprintf(t->comm, sizeof(t->comm), "%.15s", strrchr(exe, '/') + 1);
+	if (pipe2(go, O_CLOEXEC)) {
+		mn_err("pipe: %s", strerror(errno));
+		return -1;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		mn_err("fork: %s", strerror(errno));
+		close(go[0]);
+		close(go[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		char c;
+		struct sigaction sa = { .sa_handler = SIG_DFL };
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+		sigaction(SIGPIPE, &sa, NULL);
+		close(go[1]);
+		/* the tracer died or gave up: do not run untraced */
+		if (read(go[0], &c, 1) != 1)
+			_exit(127);
+		execv(exe, argv);
+		fprintf(stderr, "%s: %s: %s\n", mn_prog, exe, strerror(errno));
+		_exit(127);
+	}
+	close(go[0]);
+	t->gofd = go[1];
+	t->pid = pid;
+	t->spawned = true;
+	t->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	return 0;
+}
+
+void mn_target_release(struct mn_target *t)
+{
+	char c = 1;
+
+	if (t->gofd < 0)
+		return;
+	if (write(t->gofd, &c, 1) != 1)
+		mn_warn("cannot start PID %d: %s", t->pid, strerror(errno));
+	close(t->gofd);
+	t->gofd = -1;
+}
+
+int mn_target_reap(struct mn_target *t)
+{
+	int st = 0;
+
+	if (!t->spawned)
+		return 0;
+	if (t->gofd >= 0) {		/* never released: it exits 127 */
+		close(t->gofd);
+		t->gofd = -1;
+	}
+	while (waitpid(t->pid, &st, 0) < 0 && errno == EINTR)
+		;
+	t->spawned = false;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
 int mn_target_find_pstates(struct mn_target *t)
 {
 	if (!t->pstates_addr)
@@ -324,7 +473,7 @@ int mn_target_open(struct mn_target *t, pid_t pid, bool need_counters)
 
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
-	t->pidfd = -1;
+	t->pidfd = t->gofd = -1;
 	if (kill(pid, 0) && errno == ESRCH) {
 		mn_err("no process with PID %d", pid);
 		return -1;
@@ -384,6 +533,11 @@ bool mn_target_alive(const struct mn_target *t)
 
 void mn_target_close(struct mn_target *t)
 {
+	if (t->spawned) {
+		if (t->gofd < 0)
+			kill(t->pid, SIGTERM);	/* still running: we are leaving */
+		mn_target_reap(t);
+	}
 	if (t->pidfd >= 0)
 		close(t->pidfd);
 	t->pidfd = -1;

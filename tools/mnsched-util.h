@@ -39,6 +39,8 @@ struct mn_target {
 	int nr_p;
 	bool kmod;			/* mapped from /dev/mnsched */
 	int pidfd;
+	int gofd;			/* mn_target_spawn: write a byte to let it exec */
+	bool spawned;
 };
 
 extern const char *mn_prog;		/* tool name for messages */
@@ -77,6 +79,15 @@ int mn_check_bpf(void);
  * up to a second for the P-state mapping (mn_main may not have run yet).
  */
 int mn_target_open(struct mn_target *t, pid_t pid, bool need_counters);
+/*
+ * Start argv[0] (searched in PATH) as the target: a child that waits, its
+ * probes found in the executable or, through ldd, in the libmnsched.so it
+ * will load.  Attach everything to t->pid, then mn_target_release() lets it
+ * exec.  mn_target_reap() waits for it and returns its exit status.
+ */
+int mn_target_spawn(struct mn_target *t, char **argv);
+void mn_target_release(struct mn_target *t);
+int mn_target_reap(struct mn_target *t);
 /* Re-scan /proc/PID/maps for the P-state mapping; 0 when found. */
 int mn_target_find_pstates(struct mn_target *t);
 /* Still running (not a zombie)? */

@@ -491,6 +491,33 @@ EOF
 	[ $? = 0 ] || { why="timeline check failed (see log)"; return 1; }
 }
 
+# mnsched-trace -- COMMAND: the program runs with every probe attached from
+# its first event; the tool exits with its status.
+t_trace_command() {
+	local rc
+	MNPROCS=2 timeout 60 "$trace" -q --perfetto "$work/c.json" -- "$shared" -n 3 \
+		> "$work/c.out" 2> "$work/c.err"
+	rc=$?
+	cat "$work/c.out" "$work/c.err"
+	[ $rc = 0 ] || { fail "mnsched-trace -- bpf_target_so exited $rc"; return 1; }
+	grep -q '^done rounds=3' "$work/c.out" || { fail "the command did not run to its end"; return 1; }
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+o = d["otherData"]
+gs = [e for e in d["traceEvents"] if e["ph"] == "X" and e.get("cat") == "g"]
+# from the very start: the main G (goid 1) is created and runs first
+assert any(e["args"]["goid"] == 1 for e in gs), "no run of the main G"
+assert o["g_start_seen_by_bpf"] > 0 and len(gs) >= o["g_start_seen_by_bpf"], o
+assert o["lost_events"] == 0, o
+assert any(e["ph"] == "C" for e in d["traceEvents"]), "no run-queue counters"
+print("ok:", len(gs), "G runs")
+' "$work/c.json" || { why="timeline of the command is wrong"; return 1; }
+	expect_err "" 64 "$trace" -q -- "$static" -Z || return 1
+	expect_err "is not an mnsched program" 1 "$trace" -q -- /bin/true || return 1
+	expect_err "exclude each other" 64 "$trace" -p 1 -- "$static" || return 1
+}
+
 # Every tool stops by itself, with status 0, when its target exits.
 t_tools_exit_with_target() {
 	local t rc
@@ -577,7 +604,7 @@ for c in usdt_notes_static usdt_notes_shared usdt_probe_free_build usdt_semaphor
 	 bpftrace_count_static bpftrace_count_shared bpftrace_gstart_per_p \
 	 bpftrace_park_reasons bpftrace_steal_matrix \
 	 lat_histograms lat_interval_shared top_table top_counters_unprivileged \
-	 pin_bpftool trace_text trace_perfetto tools_exit_with_target \
+	 pin_bpftool trace_text trace_perfetto trace_command tools_exit_with_target \
 	 trace_kmod_tracepoints err_not_root err_no_bpf err_not_mnsched \
 	 err_bad_option reason_names; do
 	# Static checks need no BPF.

@@ -153,8 +153,9 @@ while read -r name procs target timeout args driver desc; do
 		shown="MNPROCS=$procs GOMAXPROCS=$procs "
 	fi
 	pin=()
-	if [ -n "$variant" ] && [ "$procs" = 1 ] && command -v taskset > /dev/null &&
-	   [ "$ncpu" != '?' ]; then
+	# (not tracing rows: the tracer must not share the program's CPU)
+	if [ -n "$variant" ] && [ "$procs" = 1 ] && [ "$target" != - ] &&
+	   command -v taskset > /dev/null && [ "$ncpu" != '?' ]; then
 		pin=(taskset -c $((ncpu - 1)))
 		shown="$shown${pin[*]} "
 	fi
@@ -285,7 +286,7 @@ fi
 # ---- report ----------------------------------------------------------------
 
 what="median of $runs alternating runs each; $ncpu CPUs, Linux $kernel, $gover, $ccver -O2, commit $commit"
-vwhat="median of $vruns alternating runs each where a target is judged, else $runs; pinned to one CPU when procs is 1; $ncpu CPUs, Linux $kernel, $ccver -O2, commit $commit"
+vwhat="median of $vruns alternating runs each where a target is judged (pinned to one CPU when procs is 1), else $runs; $ncpu CPUs, Linux $kernel, $ccver -O2, commit $commit"
 if [ "$format" = md ]; then
 	if [ ${#rows[@]} -gt 0 ]; then
 		echo "| benchmark | ours | Go | unit | ours/Go | target | verdict |"
