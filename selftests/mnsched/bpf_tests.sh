@@ -96,6 +96,7 @@ run_case() {
 start_target() {
 	local bin=$1
 	shift
+	rm -f "$work/target.out"
 	MNPROCS=${MNPROCS:-2} "$bin" "$@" > "$work/target.out" 2>&1 &
 	TPID=$!
 	disown $TPID
@@ -418,20 +419,22 @@ t_trace_text() {
 # one X slice per G run.
 t_trace_perfetto() {
 	local rounds=20
-	MNPROCS=2 "$static" -w -n $rounds -y 3 > "$work/target.out" 2>&1 &
+	# fresh files: a wait loop must not see an earlier case's lines
+	rm -f "$work/p_target.out" "$work/p_trace.err"
+	MNPROCS=2 "$static" -w -n $rounds -y 3 > "$work/p_target.out" 2>&1 &
 	TPID=$!
 	disown $TPID
 	tpids+=("$TPID")
-	for _ in $(seq 50); do grep -q ready "$work/target.out" && break; sleep 0.05; done
-	timeout 60 "$trace" -p "$TPID" --perfetto "$work/t.json" > "$work/trace.out" 2> "$work/trace.err" &
+	for _ in $(seq 50); do grep -q ready "$work/p_target.out" 2>/dev/null && break; sleep 0.05; done
+	timeout 60 "$trace" -p "$TPID" --perfetto "$work/t.json" > "$work/trace.out" 2> "$work/p_trace.err" &
 	local tp=$!
-	for _ in $(seq 200); do grep -q 'Hit Ctrl-C' "$work/trace.err" && break; sleep 0.05; done
+	for _ in $(seq 200); do grep -q 'Hit Ctrl-C' "$work/p_trace.err" 2>/dev/null && break; sleep 0.05; done
 	kill -USR1 "$TPID"
 	wait $tp
 	local rc=$?
-	cat "$work/trace.err" "$work/target.out"
+	cat "$work/p_trace.err" "$work/p_target.out"
 	[ $rc = 0 ] || { fail "mnsched-trace exited $rc"; return 1; }
-	grep -q 'target exited' "$work/trace.err" || { fail "mnsched-trace did not notice the exit"; return 1; }
+	grep -q 'target exited' "$work/p_trace.err" || { fail "mnsched-trace did not notice the exit"; return 1; }
 	python3 - "$work/t.json" "$rounds" <<'EOF'
 import json, sys, collections
 path, rounds = sys.argv[1], int(sys.argv[2])

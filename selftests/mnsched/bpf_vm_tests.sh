@@ -40,6 +40,7 @@ skipall() {
 # start a target that waits for SIGUSR1; sets tp (busybox timeout execs the
 # program in its own process: $! is the target)
 start_waiting() {
+	rm -f $tmp/target.out
 	MNSCHED_PARK=kmod MNPROCS=2 timeout -s KILL 150 $T/bpf_target -w "$@" > $tmp/target.out 2>&1 &
 	tp=$!
 	i=0
@@ -51,6 +52,7 @@ start_waiting() {
 # trace ARGS...: mnsched-trace on a fresh waiting target from its start to its exit
 trace_whole() {
 	start_waiting -n 10 -y 2
+	rm -f $tmp/trace.out $tmp/trace.err	# the wait below must not see the last run's
 	timeout -s INT 120 $T/mnsched-trace -p $tp "$@" > $tmp/trace.out 2> $tmp/trace.err &
 	tr=$!
 	i=0
