@@ -31,7 +31,7 @@
  * @goid: id of the G running on it, 0 for none (user)
  * @schedtick: incremented at every G switch (user)
  * @syscalltick: incremented at every system call entry (user)
- * @switches: G switches (user counter)
+ * @switches: G switches (user space: published by sysmon from @schedtick)
  * @steals: Gs stolen by this P from others (user counter)
  * @parks: times this P's M parked idle (user counter)
  * @syscalls: mn_syscall_enter calls (user counter)
