@@ -63,6 +63,19 @@ TEST(mutex_8_gs_4_procs_exact_count)
 
 /* ---- mutex: starvation mode hands the lock to a waiter ---- */
 
+static bool emulated_cpu(void)
+{
+	char line[256];
+	bool q = false;
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	while (f && !q && fgets(line, sizeof(line), f))
+		q = strncmp(line, "model name", 10) == 0 && strstr(line, "QEMU");
+	if (f)
+		fclose(f);
+	return q;
+}
+
 static atomic_bool hog_stop;
 static uint64_t waits[20], waiter_median;
 
@@ -122,7 +135,10 @@ TEST(mutex_starvation_mode_hands_off)
 	 * with it, a waiter that waited 1 ms gets the lock at the next
 	 * unlock (median 1-2 ms). */
 	MN_RUN_PROCS(2, starvation_main, NULL);
-	ASSERT_LT(waiter_median, 8 * MS);
+	/* Under QEMU's TCG (the module's test VM) every wake-up costs tens to
+	 * hundreds of us: allow 15 ms there, still well under the ~20 ms the
+	 * waiter sees without starvation mode. */
+	ASSERT_LT(waiter_median, (emulated_cpu() ? 15 : 8) * MS);
 }
 
 /* ---- rwmutex ---- */
