@@ -129,17 +129,27 @@ TEST(global_queue_is_polled)
 
 static atomic_int tids_seen[2];
 
-static void busy(void *arg)
+static void note_tid(void)
 {
 	pid_t tid = (pid_t)syscall(SYS_gettid);
-	uint64_t end = mn_now() + 20 * 1000000ull;
+	int zero = 0;
 
-	if (!atomic_load(&tids_seen[0]))
-		atomic_store(&tids_seen[0], tid);
-	else if (atomic_load(&tids_seen[0]) != tid)
+	if (!atomic_compare_exchange_strong(&tids_seen[0], &zero, tid) &&
+	    atomic_load(&tids_seen[0]) != tid)
 		atomic_store(&tids_seen[1], tid);
-	while (mn_now() < end)
+}
+
+static void busy(void *arg)
+{
+	/* Busy until a second M has run one of us (or 5 s: then the test
+	 * fails), passing preemption points so the queue keeps moving. */
+	uint64_t end = mn_now() + 5000 * 1000000ull;
+
+	note_tid();
+	while (!atomic_load(&tids_seen[1]) && mn_now() < end) {
 		mn_preempt_point();
+		note_tid();
+	}
 	mn_chan_send(done, NULL);
 }
 
