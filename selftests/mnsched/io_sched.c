@@ -153,6 +153,58 @@ TEST(completion_on_a_busy_p_is_delivered)
 	MN_RUN_PROCS(2, busy_p_main, NULL);
 }
 
+/* ---- a busy M sitting on completions it submitted ---- */
+
+static int kp[2];
+static atomic_ullong kwritten, kgot;
+
+static void kick_reader(void *arg)
+{
+	char b;
+
+	G_ASSERT_EQ(mn_read(kp[0], &b, 1), 1);
+	atomic_store(&kgot, mn_now());
+}
+
+static void *kick_writer(void *arg)
+{
+	usleep(50000);
+	atomic_store(&kwritten, mn_now());
+	if (write(kp[1], "k", 1) != 1)
+		abort();
+	return NULL;
+}
+
+static void kick_main(void *arg)
+{
+	uint64_t t0;
+	pthread_t t;
+
+	G_ASSERT_EQ(pipe2(kp, O_CLOEXEC), 0);
+	mn_go(kick_reader, NULL);	/* queues its read on this P */
+	mn_sleep(5 * MS);		/* this M submits it, then runs us */
+	pthread_create(&t, NULL, kick_writer, NULL);
+	/* Run without a system call or a yield: the read's completion is this
+	 * M's task_work (COOP_TASKRUN: no IPI).  It runs at this CPU's next
+	 * timer tick or on sysmon's kick; sysmon then reaps the ring and the
+	 * other P runs the reader. */
+	t0 = mn_now();
+	while (!atomic_load(&kgot) && mn_now() - t0 < 1000 * MS)
+		__builtin_ia32_pause();
+	pthread_join(t, NULL);
+	G_ASSERT(atomic_load(&kgot) != 0);
+	fprintf(stderr, "# %s: completion reached the reader %llu us after "
+		"the write (kicks %lld)\n", io_path(),
+		(unsigned long long)((atomic_load(&kgot) - atomic_load(&kwritten)) /
+				     1000), (long long)mn_debug_io_stat("kicks"));
+	G_ASSERT(atomic_load(&kgot) - atomic_load(&kwritten) < 250 * MS);
+}
+
+TEST(busy_m_sitting_on_its_own_completions)
+{
+	MN_RUN_PROCS(2, kick_main, NULL);
+}
+
 /* ---- an M waiting on a ring is woken for new work ---- */
 
 static atomic_ullong spawned_at, ran_at;

@@ -21,7 +21,8 @@ __attribute__((weak)) struct mn_g *mn_io_poll_idle(struct mn_p *p)
 	return NULL;
 }
 
-__attribute__((weak)) int mn_io_park(struct mn_m *m, int64_t timeout_ns)
+__attribute__((weak)) int mn_io_park(struct mn_m *m, int64_t timeout_ns,
+				     struct mn_p **pp)
 {
 	return MN_IO_NOPARK;
 }

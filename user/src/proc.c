@@ -737,9 +737,10 @@ static int64_t next_timer_all(void)
  * earliest timer is due.  Returns with m->p set, or NULL p after a timeout
  * (the caller then tries to take an idle P to run timers).  An M may park
  * in io_uring_enter on an idle P's ring instead (mn_io_park): then it also
- * returns, with NULL p, when I/O completed (the Gs are on the global queue).
+ * returns, with NULL p, when I/O completed (the Gs are on the global queue;
+ * *want is the P whose ring it waited on, if that P is still idle).
  */
-static void stopm(struct mn_m *m)
+static void stopm(struct mn_m *m, struct mn_p **want)
 {
 	int64_t when, now, timeout = -1;
 
@@ -766,7 +767,7 @@ static void stopm(struct mn_m *m)
 			m->swap_to = NULL;
 			r = mn_sched.parker->swap(&m->park, &t->park, timeout);
 		} else {
-			r = mn_io_park(m, timeout);
+			r = mn_io_park(m, timeout, want);
 		}
 		if (r == MN_IO_NOPARK) {
 			if (mn_sched.parker->park_spare)
@@ -828,14 +829,26 @@ top:
 		m->swap_to = NULL;
 	}
 	while (!m->p) {
-		stopm(m);
+		struct mn_p *want = NULL;
+
+		stopm(m, &want);
 		if (!m->p) {
 			/* Woke for a timer, or for Gs whose I/O completed (now on
-			 * the global queue): run them on an idle P if there is. */
-			struct mn_p *ip;
+			 * the global queue): run them on an idle P if there is,
+			 * best the one whose ring this M waited on. */
+			struct mn_p *ip = NULL, **pp;
 
 			mn_lock(&mn_sched.lock);
-			ip = pidleget();
+			for (pp = &mn_sched.pidle; want && *pp; pp = &(*pp)->link) {
+				if (*pp == want) {
+					ip = want;
+					*pp = ip->link;
+					atomic_fetch_sub(&mn_sched.npidle, 1);
+					break;
+				}
+			}
+			if (!ip)
+				ip = pidleget();
 			mn_unlock(&mn_sched.lock);
 			if (ip) {
 				acquirep(m, ip);

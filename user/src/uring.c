@@ -42,11 +42,15 @@
  * every idle M already waits elsewhere, spinning Ms and sysmon reap it).
  *
  * Kernel side: requests complete through task_work of the thread that
- * submitted them, which the kernel runs even when that thread sleeps or
- * waits on another ring (IORING_SETUP_COOP_TASKRUN is NOT used for that
- * reason; nor is SINGLE_ISSUER: a P moves between Ms).  A side effect that
- * users may see: a raw blocking system call on an M can return EINTR when
- * task_work interrupts it; the runtime's own waits retry.
+ * submitted them.  The rings use IORING_SETUP_COOP_TASKRUN: the kernel
+ * wakes that thread if it sleeps (in a ring wait, a futex, a system call)
+ * but does not interrupt it with an IPI if it runs; it runs the task_work
+ * at its next kernel entry, in batches (an IPI per completion cost a third
+ * of the throughput of a loopback HTTP server in a VM).  An M running user
+ * code for long with task_work pending is kicked by sysmon (a signal, see
+ * kick_running_ms).  SINGLE_ISSUER/DEFER_TASKRUN cannot be used: a P
+ * moves between Ms.  A raw blocking system call on an M may therefore see
+ * EINTR now and then (SA_RESTART covers the restartable ones).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -54,6 +58,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 #include "runtime.h"
 #include "io.h"
 #include "sys.h"
@@ -64,6 +69,9 @@
 
 #define MN_IO_BATCH	32	/* queued SQEs that force a submit */
 #define MN_IO_STALE_NS	(5 * 1000 * 1000)	/* sysmon reaps a busy P after */
+#define MN_IO_TW_KICK_NS (1000 * 1000)	/* task_work waiting this long: kick */
+#define MN_IO_KICK_SIG	SIGURG
+#define MN_IO_WAKEP_BACKLOG 8	/* reaped Gs queued that justify another M */
 
 struct mn_ring {
 	struct io_uring ring;
@@ -76,6 +84,7 @@ struct mn_ring {
 	_Atomic uint64_t polls;		/* bumped by every submit and reap */
 	uint64_t sysmon_polls;		/* sysmon's copy of polls */
 	uint64_t sysmon_when;		/* when sysmon saw polls change */
+	uint64_t sysmon_tw;		/* since when task_work waits (0: none) */
 	struct mn_p *p;
 } __attribute__((aligned(MN_CACHELINE)));
 
@@ -92,9 +101,13 @@ const char *mn_io_why MN_HIDDEN;
 
 /* Rare events, counted for the tests (mn_debug_io_stat). */
 static _Atomic uint64_t st_overflow, st_sqfull, st_wakes, st_ringwaits,
-			st_sysmon;
+			st_sysmon, st_kicks;
 #define STAT(x)	atomic_fetch_add_explicit(&st_##x, 1, memory_order_relaxed)
 static const struct mn_parker *base_parker;
+/* The ring of the P this thread (M) last ran: it waits there first, so the
+ * requests it submitted complete (task_work) on the thread that waits for
+ * them, with no cross-thread wake-up. */
+static __thread struct mn_ring *my_ring;
 static struct mn_parker io_parker;
 
 /* ---- system calls: -errno, never errno ---- */
@@ -121,11 +134,14 @@ static unsigned sq_flush(struct io_uring *ring)
 	return tail - io_uring_smp_load_acquire(sq->khead);
 }
 
+static void kick_register(void);
+
 static int ring_submit_locked(struct mn_ring *r)
 {
 	unsigned n = sq_flush(&r->ring);
 	int ret = 0;
 
+	kick_register();
 	atomic_store_explicit(&r->queued, 0, memory_order_relaxed);
 	if (n) {
 		do
@@ -268,14 +284,17 @@ static struct mn_g *runq_all_but_one(struct mn_ring *r, struct mn_p *p,
 		x = next;
 	}
 	g->schedlink = NULL;
-	if (n > 1)
-		mn_wakep();	/* other Ps may take some */
+	/* Wake another M only for a real backlog: for a couple of Gs (a
+	 * ping-pong pair) the wake-up costs more than it saves, and it would
+	 * split the pair across Ps so every hop became a cross-M wake. */
+	if (n > 1 && mn_runqlen(p) >= MN_IO_WAKEP_BACKLOG)
+		mn_wakep();
 	return g;
 }
 
 /* Gs reaped without a P (a waiting M, sysmon): to the global queue, then
  * out of r->inflight, then find them an M. */
-static void runq_global(struct mn_ring *r, struct mn_g *gl, int n)
+static void runq_global(struct mn_ring *r, struct mn_g *gl, int n, bool wake)
 {
 	struct mn_g *tail;
 
@@ -283,7 +302,8 @@ static void runq_global(struct mn_ring *r, struct mn_g *gl, int n)
 		;
 	mn_globrunqput_batch(gl, tail, n);
 	atomic_fetch_sub_explicit(&r->inflight, n, memory_order_relaxed);
-	mn_wakep();
+	if (wake)
+		mn_wakep();
 }
 
 /* ---- arming a request (runs right after the G's switch) ---- */
@@ -406,6 +426,7 @@ struct mn_g *mn_io_poll(struct mn_p *p)
 
 	if (!r)
 		return NULL;
+	my_ring = r;
 	if (atomic_load_explicit(&r->queued, memory_order_relaxed))
 		ring_submit(r);
 	gl = reap(r, &n);
@@ -526,7 +547,8 @@ static bool token_take(struct mn_m *m)
 
 static struct mn_ring *claim_ring(struct mn_m *m)
 {
-	int start = (int)(mn_fastrand(&m->fastrand) % (uint32_t)nrings);
+	int start = my_ring ? (int)(my_ring - rings) :
+		    (int)(mn_fastrand(&m->fastrand) % (uint32_t)nrings);
 
 	for (int k = 0; k < nrings; k++) {
 		struct mn_ring *r = &rings[(start + k) % nrings];
@@ -542,7 +564,7 @@ static struct mn_ring *claim_ring(struct mn_m *m)
 	return NULL;
 }
 
-int mn_io_park(struct mn_m *m, int64_t timeout_ns)
+int mn_io_park(struct mn_m *m, int64_t timeout_ns, struct mn_p **pp)
 {
 	struct io_uring_getevents_arg arg = { 0 };
 	struct __kernel_timespec ts;
@@ -578,16 +600,64 @@ out:
 	gl = reap(r, &n);
 	if (gl) {
 		/* This M is still on the idle list: queue them where the
-		 * deadlock detector sees them, then go and take a P. */
-		runq_global(r, gl, n);
+		 * deadlock detector sees them, then go and take a P (a second
+		 * M only for a backlog). */
+		runq_global(r, gl, n, n >= MN_IO_WAKEP_BACKLOG);
+		*pp = r->p;
 		return 1;
 	}
 	return ret == -ETIME ? -ETIMEDOUT : 0;
 }
 
+/*
+ * COOP_TASKRUN: completions are task_work of the submitting thread, run
+ * when it next enters the kernel, without an interrupt.  A thread that
+ * runs user code for long without a system call would sit on them: when a
+ * ring has had task_work pending for MN_IO_TW_KICK_NS, signal the Ms that
+ * that ever submitted (MN_IO_KICK_SIG, a no-op handler; SA_RESTART), so
+ * they pass through the kernel and run it.  Rare: an M enters the kernel
+ * at every submit and every wait, and a running CPU's timer tick runs it
+ * too (except on nohz_full CPUs).
+ */
+#define MAX_KICK_TIDS 256
+static _Atomic pid_t kick_tids[MAX_KICK_TIDS];	/* threads that submitted */
+static _Atomic int nkick_tids;
+static __thread bool kick_registered;
+
+/* On the submitting thread: remember it, it may hold task_work. */
+static void kick_register(void)
+{
+	int i;
+
+	if (likely(kick_registered))
+		return;
+	kick_registered = true;
+	i = atomic_fetch_add(&nkick_tids, 1);
+	if (i < MAX_KICK_TIDS)
+		atomic_store(&kick_tids[i], (pid_t)mn_syscall3(SYS_gettid, 0, 0, 0));
+}
+
+static void kick_running_ms(void)
+{
+	pid_t pid = getpid();
+	int n = atomic_load(&nkick_tids);
+
+	for (int i = 0; i < n && i < MAX_KICK_TIDS; i++) {
+		pid_t tid = atomic_load(&kick_tids[i]);
+
+		if (tid > 0)
+			mn_syscall3(SYS_tgkill, pid, tid, MN_IO_KICK_SIG);
+	}
+}
+
+static void kick_handler(int sig)
+{
+	(void)sig;
+}
+
 bool mn_io_sysmon(uint64_t now)
 {
-	bool busy = false;
+	bool busy = false, kick = false;
 
 	for (int i = 0; i < nrings; i++) {
 		struct mn_ring *r = &rings[i];
@@ -596,6 +666,18 @@ bool mn_io_sysmon(uint64_t now)
 		uint32_t st = mn_pstatus(r->p);
 		struct mn_g *gl;
 		int n;
+
+		if (IO_URING_READ_ONCE(*r->ring.sq.kflags) & IORING_SQ_TASKRUN) {
+			if (!r->sysmon_tw)
+				r->sysmon_tw = now;
+			else if (now - r->sysmon_tw >= MN_IO_TW_KICK_NS) {
+				kick = true;
+				r->sysmon_tw = now;
+				STAT(kicks);
+			}
+		} else {
+			r->sysmon_tw = 0;
+		}
 
 		if (polls != r->sysmon_polls ||
 		    !atomic_load_explicit(&r->inflight, memory_order_relaxed)) {
@@ -624,8 +706,10 @@ bool mn_io_sysmon(uint64_t now)
 			continue;
 		/* No P here: to the global queue, and find them an M. */
 		STAT(sysmon);
-		runq_global(r, gl, n);
+		runq_global(r, gl, n, true);
 	}
+	if (kick)
+		kick_running_ms();
 	return busy;
 }
 
@@ -636,7 +720,7 @@ int64_t mn_debug_io_stat(const char *name)
 	static const struct { const char *n; _Atomic uint64_t *v; } t[] = {
 		{ "cq_overflow", &st_overflow }, { "sq_full", &st_sqfull },
 		{ "wakes", &st_wakes }, { "ring_waits", &st_ringwaits },
-		{ "sysmon_reaps", &st_sysmon },
+		{ "sysmon_reaps", &st_sysmon }, { "kicks", &st_kicks },
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
@@ -662,14 +746,16 @@ static int ring_init(struct io_uring *ring, unsigned entries, unsigned cq)
 	int err;
 
 	memset(&par, 0, sizeof(par));
-	par.flags = IORING_SETUP_CLAMP | IORING_SETUP_SUBMIT_ALL;
+	par.flags = IORING_SETUP_CLAMP | IORING_SETUP_SUBMIT_ALL |
+		    IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
 	if (cq) {
 		par.flags |= IORING_SETUP_CQSIZE;
 		par.cq_entries = cq;
 	}
 	err = io_uring_queue_init_params(entries, ring, &par);
-	if (err == -EINVAL) {	/* kernels before 5.18: no SUBMIT_ALL */
-		par.flags &= ~IORING_SETUP_SUBMIT_ALL;
+	if (err == -EINVAL) {	/* before 5.19: no COOP_TASKRUN, no SUBMIT_ALL */
+		par.flags &= ~(IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN |
+			       IORING_SETUP_TASKRUN_FLAG);
 		err = io_uring_queue_init_params(entries, ring, &par);
 	}
 	if (err)
@@ -757,6 +843,20 @@ int mn_io_uring_init(void)
 		mn_sched.allp[i]->io = &rings[i];
 	}
 	nrings = n;
+	/* The kick signal needs a handler to interrupt anything; a program
+	 * that set its own keeps it (and sees a rare extra SIGURG). */
+	{
+		struct sigaction sa;
+
+		if (sigaction(MN_IO_KICK_SIG, NULL, &sa) == 0 &&
+		    sa.sa_handler == SIG_DFL) {
+			memset(&sa, 0, sizeof(sa));
+			sa.sa_handler = kick_handler;
+			sa.sa_flags = SA_RESTART;
+			sigemptyset(&sa.sa_mask);
+			sigaction(MN_IO_KICK_SIG, &sa, NULL);
+		}
+	}
 	/* Unparking an M must reach the ring it waits on. */
 	base_parker = mn_sched.parker;
 	io_parker = *base_parker;
