@@ -190,8 +190,9 @@ static void race_main(void *arg)
 		G_ASSERT_EQ(mn_send(sp[0], "z", 1, 0), 1);
 		mn_ctx_cancel(cctx);
 		mn_chan_recv(done, NULL);
-		if (atomic_load(&ctx_res) == 1)
-			got++;
+		/* Bytes a cancelled call left behind come with a later one. */
+		if (atomic_load(&ctx_res) > 0)
+			got += atomic_load(&ctx_res);
 		else
 			G_ASSERT_EQ(atomic_load(&ctx_res), -ECANCELED);
 		mn_ctx_free(cctx);

@@ -85,6 +85,7 @@ struct mn_ring {
 	uint64_t sysmon_polls;		/* sysmon's copy of polls */
 	uint64_t sysmon_when;		/* when sysmon saw polls change */
 	uint64_t sysmon_tw;		/* since when task_work waits (0: none) */
+	unsigned sysmon_tail;		/* the CQ tail then */
 	struct mn_p *p;
 } __attribute__((aligned(MN_CACHELINE)));
 
@@ -667,10 +668,16 @@ bool mn_io_sysmon(uint64_t now)
 		struct mn_g *gl;
 		int n;
 
+		/* Task_work pending and no CQE posted for a while: somebody
+		 * sits on it (under load the flag is set most of the time, but
+		 * the tail moves). */
 		if (IO_URING_READ_ONCE(*r->ring.sq.kflags) & IORING_SQ_TASKRUN) {
-			if (!r->sysmon_tw)
+			unsigned tail = io_uring_smp_load_acquire(r->ring.cq.ktail);
+
+			if (!r->sysmon_tw || tail != r->sysmon_tail) {
 				r->sysmon_tw = now;
-			else if (now - r->sysmon_tw >= MN_IO_TW_KICK_NS) {
+				r->sysmon_tail = tail;
+			} else if (now - r->sysmon_tw >= MN_IO_TW_KICK_NS) {
 				kick = true;
 				r->sysmon_tw = now;
 				STAT(kicks);
