@@ -139,7 +139,8 @@ static int32_t uring_call(struct mn_ioreq *rq, const char *what, int fd,
 	rq->deadline = mn_io_deadline_of(g);
 	rq->ctx = g->io_ctx;
 	rq->ctx_err = 0;
-	if (rq->ctx && (res = mn_ctx_err(rq->ctx)))
+	res = rq->ctx ? mn_ctx_err(rq->ctx) : 0;
+	if (res)
 		return res;
 	for (;;) {
 		struct mn_ioreq pq;
@@ -149,7 +150,7 @@ static int32_t uring_call(struct mn_ioreq *rq, const char *what, int fd,
 		res = cancelled_res(rq, mn_io_uring_wait(rq));
 		if (res != -EAGAIN || !pollev)
 			return res;
-		io_uring_prep_poll_add(&pq.sqe, fd, (unsigned)pollev);
+		io_uring_prep_poll_add(&pq.sqe, fd, (unsigned int)pollev);
 		pq.deadline = rq->deadline;
 		pq.ctx = rq->ctx;
 		pq.ctx_err = 0;
@@ -167,7 +168,7 @@ ssize_t mn_read(int fd, void *buf, size_t count)
 
 	if (!URING())
 		return mn_blk_rw(OP_READ, fd, buf, count, -1, 0);
-	io_uring_prep_read(&rq.sqe, fd, buf, count > RW_MAX ? RW_MAX : (unsigned)count,
+	io_uring_prep_read(&rq.sqe, fd, buf, count > RW_MAX ? RW_MAX : (unsigned int)count,
 			   (uint64_t)-1);
 	return uring_call(&rq, "mn_read", fd, POLLIN);
 }
@@ -178,7 +179,7 @@ ssize_t mn_write(int fd, const void *buf, size_t count)
 
 	if (!URING())
 		return mn_blk_rw(OP_WRITE, fd, (void *)buf, count, -1, 0);
-	io_uring_prep_write(&rq.sqe, fd, buf, count > RW_MAX ? RW_MAX : (unsigned)count,
+	io_uring_prep_write(&rq.sqe, fd, buf, count > RW_MAX ? RW_MAX : (unsigned int)count,
 			    (uint64_t)-1);
 	return uring_call(&rq, "mn_write", fd, POLLOUT);
 }
@@ -191,7 +192,7 @@ ssize_t mn_pread(int fd, void *buf, size_t count, off_t offset)
 		return -EINVAL;
 	if (!URING())
 		return mn_blk_rw(OP_PREAD, fd, buf, count, offset, 0);
-	io_uring_prep_read(&rq.sqe, fd, buf, count > RW_MAX ? RW_MAX : (unsigned)count,
+	io_uring_prep_read(&rq.sqe, fd, buf, count > RW_MAX ? RW_MAX : (unsigned int)count,
 			   (uint64_t)offset);
 	return uring_call(&rq, "mn_pread", fd, POLLIN);
 }
@@ -204,7 +205,7 @@ ssize_t mn_pwrite(int fd, const void *buf, size_t count, off_t offset)
 		return -EINVAL;
 	if (!URING())
 		return mn_blk_rw(OP_PWRITE, fd, (void *)buf, count, offset, 0);
-	io_uring_prep_write(&rq.sqe, fd, buf, count > RW_MAX ? RW_MAX : (unsigned)count,
+	io_uring_prep_write(&rq.sqe, fd, buf, count > RW_MAX ? RW_MAX : (unsigned int)count,
 			    (uint64_t)offset);
 	return uring_call(&rq, "mn_pwrite", fd, POLLOUT);
 }
@@ -217,7 +218,7 @@ ssize_t mn_readv(int fd, const struct iovec *iov, int iovcnt)
 		return -EINVAL;
 	if (!URING())
 		return mn_blk_rwv(OP_READV, fd, iov, iovcnt);
-	io_uring_prep_readv(&rq.sqe, fd, iov, (unsigned)iovcnt, (uint64_t)-1);
+	io_uring_prep_readv(&rq.sqe, fd, iov, (unsigned int)iovcnt, (uint64_t)-1);
 	return uring_call(&rq, "mn_readv", fd, POLLIN);
 }
 
@@ -229,7 +230,7 @@ ssize_t mn_writev(int fd, const struct iovec *iov, int iovcnt)
 		return -EINVAL;
 	if (!URING())
 		return mn_blk_rwv(OP_WRITEV, fd, iov, iovcnt);
-	io_uring_prep_writev(&rq.sqe, fd, iov, (unsigned)iovcnt, (uint64_t)-1);
+	io_uring_prep_writev(&rq.sqe, fd, iov, (unsigned int)iovcnt, (uint64_t)-1);
 	return uring_call(&rq, "mn_writev", fd, POLLOUT);
 }
 
@@ -260,7 +261,7 @@ ssize_t mn_recvmsg(int fd, struct msghdr *msg, int flags)
 
 	if (!URING())
 		return mn_blk_msg(OP_RECVMSG, fd, msg, flags);
-	io_uring_prep_recvmsg(&rq.sqe, fd, msg, (unsigned)flags);
+	io_uring_prep_recvmsg(&rq.sqe, fd, msg, (unsigned int)flags);
 	return uring_call(&rq, "mn_recvmsg", fd, POLLIN);
 }
 
@@ -271,7 +272,7 @@ ssize_t mn_sendmsg(int fd, const struct msghdr *msg, int flags)
 	flags |= MSG_NOSIGNAL;
 	if (!URING())
 		return mn_blk_msg(OP_SENDMSG, fd, (struct msghdr *)msg, flags);
-	io_uring_prep_sendmsg(&rq.sqe, fd, msg, (unsigned)flags);
+	io_uring_prep_sendmsg(&rq.sqe, fd, msg, (unsigned int)flags);
 	return uring_call(&rq, "mn_sendmsg", fd, POLLOUT);
 }
 
@@ -352,7 +353,7 @@ ssize_t mn_splice(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out,
 		return mn_blk_splice(fd_in, off_in, fd_out, off_out, len, flags);
 	io_uring_prep_splice(&rq.sqe, fd_in, off_in ? *off_in : -1, fd_out,
 			     off_out ? *off_out : -1,
-			     len > RW_MAX ? RW_MAX : (unsigned)len, flags);
+			     len > RW_MAX ? RW_MAX : (unsigned int)len, flags);
 	res = uring_call(&rq, "mn_splice", -1, 0);
 	if (res > 0) {
 		/* splice(2) advances the offsets it was given. */
@@ -404,13 +405,14 @@ int mn_poll(struct pollfd *fds, nfds_t nfds, int timeout)
 	if (timeout > 0)
 		mine = mn_nanotime() + (uint64_t)timeout * 1000000u;
 	io_uring_prep_poll_add(&rq.sqe, fds->fd,
-			       (unsigned)(uint16_t)fds->events | POLLERR | POLLHUP);
+			       (unsigned int)(uint16_t)fds->events | POLLERR | POLLHUP);
 	rq.deadline = mn_io_deadline_of(g);
 	if (mine && (!rq.deadline || mine < rq.deadline))
 		rq.deadline = mine;
 	rq.ctx = g->io_ctx;
 	rq.ctx_err = 0;
-	if (rq.ctx && (res = mn_ctx_err(rq.ctx)))
+	res = rq.ctx ? mn_ctx_err(rq.ctx) : 0;
+	if (res)
 		return res;
 	if (rq.deadline && mn_nanotime() >= rq.deadline)
 		return mine && rq.deadline == mine ? 0 : -ETIMEDOUT;

@@ -51,9 +51,11 @@ MN_HIDDEN int32_t mn_io_uring_wait(struct mn_ioreq *rq);
 MN_HIDDEN void mn_io_uring_cancel_fd(int fd);
 
 /* io_blocking.c: each public call's fallback, same arguments and result. */
-enum { OP_READ, OP_WRITE, OP_PREAD, OP_PWRITE, OP_RECV, OP_SEND,
-       OP_READV, OP_WRITEV, OP_RECVMSG, OP_SENDMSG,
-       OP_OPENAT, OP_FSYNC, OP_SHUTDOWN };
+enum {
+	OP_READ, OP_WRITE, OP_PREAD, OP_PWRITE, OP_RECV, OP_SEND,
+	OP_READV, OP_WRITEV, OP_RECVMSG, OP_SENDMSG,
+	OP_OPENAT, OP_FSYNC, OP_SHUTDOWN,
+};
 MN_HIDDEN ssize_t mn_blk_rw(int op, int fd, void *buf, size_t n, int64_t off,
 			    int flags);
 MN_HIDDEN ssize_t mn_blk_rwv(int op, int fd, const struct iovec *iov, int cnt);

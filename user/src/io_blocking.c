@@ -61,14 +61,14 @@ static __attribute__((noinline)) int thread_efd(void)
 	return m_efd;
 }
 
-static inline unsigned bucket_of(int fd)
+static inline unsigned int bucket_of(int fd)
 {
-	return (unsigned)fd % NBUCKET;
+	return (unsigned int)fd % NBUCKET;
 }
 
 static void waiter_add(struct blk_waiter *w)
 {
-	unsigned b = bucket_of(w->fd);
+	unsigned int b = bucket_of(w->fd);
 
 	mn_lock(&buckets[b].lock);
 	w->prev = NULL;
@@ -81,7 +81,7 @@ static void waiter_add(struct blk_waiter *w)
 
 static void waiter_del(struct blk_waiter *w)
 {
-	unsigned b = bucket_of(w->fd);
+	unsigned int b = bucket_of(w->fd);
 
 	mn_lock(&buckets[b].lock);
 	if (w->prev)
@@ -198,7 +198,8 @@ static long blk_call_try(const char *what, int fd, short events,
 	struct mn_ctx *ctx = g->io_ctx;
 	long r;
 
-	if (ctx && (r = mn_ctx_err(ctx)))
+	r = ctx ? mn_ctx_err(ctx) : 0;
+	if (r)
 		return r;
 	if (deadline && mn_nanotime() >= deadline)
 		return -ETIMEDOUT;
@@ -315,7 +316,8 @@ int mn_blk_connect(int fd, const struct sockaddr *addr, socklen_t len)
 	struct mn_ctx *ctx = g->io_ctx;
 	long r;
 
-	if (ctx && (r = mn_ctx_err(ctx)))
+	r = ctx ? mn_ctx_err(ctx) : 0;
+	if (r)
 		return (int)r;
 	mn_syscall_enter();
 	r = mn_syscall3(SYS_connect, fd, addr, len);
@@ -338,7 +340,7 @@ int mn_blk_connect(int fd, const struct sockaddr *addr, socklen_t len)
 
 int mn_blk_close(int fd)
 {
-	unsigned b = bucket_of(fd);
+	unsigned int b = bucket_of(fd);
 	long r;
 
 	mn_lock(&buckets[b].lock);
@@ -389,7 +391,8 @@ int mn_blk_poll(struct pollfd *fds, int timeout_ms)
 	struct mn_ctx *ctx = g->io_ctx;
 	long r;
 
-	if (ctx && (r = mn_ctx_err(ctx)))
+	r = ctx ? mn_ctx_err(ctx) : 0;
+	if (r)
 		return (int)r;
 	if (fds->fd < 0)
 		return 0;

@@ -85,13 +85,13 @@ struct mn_ring {
 	uint64_t sysmon_polls;		/* sysmon's copy of polls */
 	uint64_t sysmon_when;		/* when sysmon saw polls change */
 	uint64_t sysmon_tw;		/* since when task_work waits (0: none) */
-	unsigned sysmon_tail;		/* the CQ tail then */
+	unsigned int sysmon_tail;		/* the CQ tail then */
 	struct mn_p *p;
 } __attribute__((aligned(MN_CACHELINE)));
 
 static struct mn_ring *rings;
 static int nrings;
-static unsigned ring_entries = 256;
+static unsigned int ring_entries = 256;
 
 /* Waking: a small ring of its own, only for IORING_OP_MSG_RING. */
 static struct io_uring wake_ring;
@@ -113,8 +113,8 @@ static struct mn_parker io_parker;
 
 /* ---- system calls: -errno, never errno ---- */
 
-static inline int sys_enter(int fd, unsigned to_submit, unsigned min_complete,
-			    unsigned flags, const void *arg, size_t argsz)
+static inline int sys_enter(int fd, unsigned int to_submit, unsigned int min_complete,
+			    unsigned int flags, const void *arg, size_t argsz)
 {
 	return (int)mn_syscall6(SYS_io_uring_enter, fd, to_submit, min_complete,
 				flags, (long)arg, (long)argsz);
@@ -123,10 +123,10 @@ static inline int sys_enter(int fd, unsigned to_submit, unsigned min_complete,
 /* ---- submission (sqlock held) ---- */
 
 /* Publish the queued SQEs to the kernel; the number it has not consumed. */
-static unsigned sq_flush(struct io_uring *ring)
+static unsigned int sq_flush(struct io_uring *ring)
 {
 	struct io_uring_sq *sq = &ring->sq;
-	unsigned tail = sq->sqe_tail;
+	unsigned int tail = sq->sqe_tail;
 
 	if (sq->sqe_head != tail) {
 		sq->sqe_head = tail;
@@ -139,7 +139,7 @@ static void kick_register(void);
 
 static int ring_submit_locked(struct mn_ring *r)
 {
-	unsigned n = sq_flush(&r->ring);
+	unsigned int n = sq_flush(&r->ring);
 	int ret = 0;
 
 	kick_register();
@@ -199,7 +199,7 @@ static struct mn_g *reap_locked(struct mn_ring *r, int *n)
 {
 	struct mn_g *first = NULL, **tail = &first;
 	struct io_uring_cqe *cqe;
-	unsigned head, seen;
+	unsigned int head, seen;
 	int count = 0;
 
 	for (;;) {
@@ -249,7 +249,7 @@ static struct mn_g *reap_locked(struct mn_ring *r, int *n)
 /* Lock-free look (a hint): the tail is the kernel's, the head a reaper's. */
 static inline bool cq_nonempty(struct mn_ring *r)
 {
-	unsigned tail = io_uring_smp_load_acquire(r->ring.cq.ktail);
+	unsigned int tail = io_uring_smp_load_acquire(r->ring.cq.ktail);
 
 	return tail != __atomic_load_n(r->ring.cq.khead, __ATOMIC_RELAXED) ||
 	       io_uring_cq_has_overflow(&r->ring);
@@ -674,7 +674,7 @@ bool mn_io_sysmon(uint64_t now)
 		 * sits on it (under load the flag is set most of the time, but
 		 * the tail moves). */
 		if (IO_URING_READ_ONCE(*r->ring.sq.kflags) & IORING_SQ_TASKRUN) {
-			unsigned tail = io_uring_smp_load_acquire(r->ring.cq.ktail);
+			unsigned int tail = io_uring_smp_load_acquire(r->ring.cq.ktail);
 
 			if (!r->sysmon_tw || tail != r->sysmon_tail) {
 				r->sysmon_tw = now;
@@ -749,7 +749,7 @@ static const int needed_ops[] = {
 	IORING_OP_LINK_TIMEOUT, IORING_OP_MSG_RING,
 };
 
-static int ring_init(struct io_uring *ring, unsigned entries, unsigned cq)
+static int ring_init(struct io_uring *ring, unsigned int entries, unsigned int cq)
 {
 	struct io_uring_params par;
 	int err;
@@ -817,7 +817,7 @@ int mn_io_uring_init(void)
 				"power of two from 2 to 32768\n", s);
 			return -EINVAL;
 		}
-		ring_entries = (unsigned)v;
+		ring_entries = (unsigned int)v;
 	}
 	err = ring_init(&wake_ring, 16, 0);
 	if (err)
