@@ -16,14 +16,16 @@ io_bins		= $(addprefix $(B)/tests/$(1)/,$(IO_TESTS))
 $(call io_bins,plain) $(call io_bins,asan) $(call io_bins,tsan): $(TEST_DIR)/io_util.h
 
 .PHONY: test-io test-io-asan test-io-tsan
-test-io: $(call io_bins,plain)
+# io_examples runs the example programs: build them first (order-only, so
+# they are not in $^; second expansion, as examples.mk comes later).
+test-io: $(call io_bins,plain) | $$(EXAMPLE_BINS)
 	@MNSCHED_IO=uring selftests/mnsched/run_tests.sh io-uring $(MN_RESULTS) $^
 	@MNSCHED_IO=blocking selftests/mnsched/run_tests.sh io-blocking $(MN_RESULTS) $^
-test-io-asan: $(call io_bins,asan)
+test-io-asan: $(call io_bins,asan) | $$(EXAMPLE_BINS)
 	@$(ASAN_ENV) MNSCHED_IO=uring selftests/mnsched/run_tests.sh io-uring-asan $(MN_RESULTS) $^
 	@$(ASAN_ENV) MNSCHED_IO=blocking selftests/mnsched/run_tests.sh io-blocking-asan $(MN_RESULTS) $^
 
-test-io-tsan: $(call io_bins,tsan)
+test-io-tsan: $(call io_bins,tsan) | $$(EXAMPLE_BINS)
 	@$(TSAN_ENV) MNSCHED_IO=uring selftests/mnsched/run_tests.sh io-uring-tsan $(MN_RESULTS) $^
 	@$(TSAN_ENV) MNSCHED_IO=blocking selftests/mnsched/run_tests.sh io-blocking-tsan $(MN_RESULTS) $^
 
