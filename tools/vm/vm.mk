@@ -134,11 +134,11 @@ vm-tests:
 	rm -f $$run/initramfs.cpio.gz; \
 	exit $$rc
 
-vm-bench: $(VM_KERNEL) $(VM_KO) $(VM_RUN_BINS)
+vm-bench: $(VM_KERNEL) $(VM_KO) $(VM_RUN_BINS) $(VM_EXTRA_BINS)
 	@run=$$(mktemp -d $(CURDIR)/$(VM_DIR)/run.XXXXXX); \
 	ln -sfn $$(basename $$run) $(VM_DIR)/last; \
 	for b in $(VM_RUN_BINS); do echo "run $$(basename $$b) /tests/$$(basename $$b)"; done >$$run/tests.list; \
-	tools/vm/mkinitramfs.sh $$run/initramfs.cpio.gz $(VM_KO) $$run/tests.list $(VM_RUN_BINS) && \
+	tools/vm/mkinitramfs.sh $$run/initramfs.cpio.gz $(VM_KO) $$run/tests.list $(VM_RUN_BINS) $(VM_EXTRA_BINS) && \
 	tools/vm/run-vm.sh test $(VM_KERNEL) $$run/initramfs.cpio.gz $$run $(VM_TIMEOUT); \
 	tools/vm/report.sh $$run /dev/null >/dev/null; \
 	rm -f $$run/initramfs.cpio.gz; \
