@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * rt_runq.c - run queue rules: mn_yield goes to the back of the LOCAL
- * queue, runnext cannot starve the queue, the global queue is polled, and
- * idle Ps steal.
+ * queue, runnext cannot starve the queue, the global queue is polled, idle
+ * Ps steal, and no G is ever taken twice (owner pushes at the head race
+ * with thieves).
  */
 #include <pthread.h>
 #include <sys/syscall.h>
@@ -169,6 +170,80 @@ static void steal_main(void *arg)
 TEST(idle_p_steals_work)
 {
 	MN_RUN_PROCS(2, steal_main, NULL);
+}
+
+/*
+ * Spawn storm: every spawn pushes the spawner's continuation at the head of
+ * the local queue while seven other Ps (on two CPUs, so thieves are often
+ * preempted between reading a slot and their CAS) steal.  Each G marks its
+ * own slot; a G taken twice (an ABA on the queue head) shows up as a count
+ * of 2, a lost one as 0, or as a crash when two Ms run one stack.
+ */
+#define STORM_GS	(1 << 18)	/* per round; a sanitizer's fibers: 1/64 */
+
+static atomic_uchar *storm_ran;
+static atomic_int storm_next, storm_live, storm_gs;
+
+static void storm_mark(long id)
+{
+	G_ASSERT_EQ(atomic_fetch_add(&storm_ran[id], 1), 0);
+	atomic_fetch_sub(&storm_live, 1);
+}
+
+static void storm_leaf(void *arg)
+{
+	storm_mark((long)arg);
+}
+
+static void storm_node(void *arg)
+{
+	for (int i = 0; i < 4; i++) {
+		int c = atomic_fetch_add(&storm_next, 1);
+
+		if (c >= storm_gs)
+			break;
+		atomic_fetch_add(&storm_live, 1);
+		mn_go(storm_leaf, (void *)(long)c);
+	}
+	storm_mark((long)arg);
+}
+
+static void storm_main(void *arg)
+{
+	uint64_t end = mn_now() + 1000 * 1000000ull;
+	int rounds = 0;
+
+	storm_gs = mn_test_sanitized() ? STORM_GS / 64 : STORM_GS;
+	storm_ran = calloc(storm_gs, 1);
+	G_ASSERT(storm_ran != NULL);
+	do {
+		int n;
+
+		memset(storm_ran, 0, storm_gs);
+		atomic_store(&storm_next, 0);
+		while (atomic_load(&storm_next) < storm_gs - 8) {
+			int c = atomic_fetch_add(&storm_next, 1);
+
+			atomic_fetch_add(&storm_live, 1);
+			mn_go(storm_node, (void *)(long)c);
+		}
+		while (atomic_load(&storm_live) > 0)
+			mn_yield();
+		n = atomic_load(&storm_next);
+		if (n > storm_gs)
+			n = storm_gs;
+		for (int i = 0; i < n; i++)
+			G_ASSERT_EQ(storm_ran[i], 1);
+		rounds++;
+	} while (mn_now() < end);
+	fprintf(stderr, "# %d rounds of %d Gs, each ran once\n", rounds,
+		storm_gs);
+	free(storm_ran);
+}
+
+TEST(spawn_storm_runs_every_g_exactly_once)
+{
+	MN_RUN_PROCS(8, storm_main, NULL);
 }
 
 TEST_HARNESS_MAIN

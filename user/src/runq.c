@@ -9,6 +9,14 @@
  *    reading the slots (acquire on tail, so they see the slot contents).
  *    A thief that loses the CAS retries on fresh values; the slots it read
  *    are not its own until the CAS succeeds.
+ *  - The owner may also push at the head (mn_runqput_next_front), moving
+ *    the head index BACK.  Go never does, and its CAS on a bare index is
+ *    safe only because the index never repeats.  Here it could: a thief
+ *    reads index h and slot h (G1), the owner pops G1 (h+1) and pushes G2
+ *    at the head (h again), and the thief's CAS h -> h+1 succeeds with
+ *    G1, which then runs twice while G2 is lost.  So runqhead carries a
+ *    tag in its high 32 bits that every head push increments: a (tag,
+ *    index) pair never repeats (the index only grows under one tag).
  *  - runnext is exchanged with CAS by the owner and by thieves.
  * A G is made "runnext" when the running G just readied it (a channel hand-
  * off, a new G): it runs next, in the current time slice, like Go.  To stop
@@ -21,7 +29,24 @@
 #include <time.h>
 #include "runtime.h"
 
-static void runqputslow(struct mn_p *p, struct mn_g *g, uint32_t h, uint32_t t);
+static void runqputslow(struct mn_p *p, struct mn_g *g, uint64_t h, uint32_t t);
+
+/* runqhead: index in the low half, ABA tag in the high half. */
+static inline uint32_t hidx(uint64_t h)
+{
+	return (uint32_t)h;
+}
+
+/* The same tag, the index moved by n (wraps within the low half). */
+static inline uint64_t hmove(uint64_t h, uint32_t n)
+{
+	return (h & ~(uint64_t)UINT32_MAX) | (uint32_t)(hidx(h) + n);
+}
+
+static inline uint32_t head_index(struct mn_p *p, memory_order mo)
+{
+	return hidx(atomic_load_explicit(&p->runqhead, mo));
+}
 
 /*
  * g into runnext; a G it displaces goes to the HEAD of the queue, not the
@@ -44,19 +69,22 @@ void mn_runqput_next_front(struct mn_p *p, struct mn_g *g)
 	if (!old)
 		return;
 	for (;;) {
-		uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
+		uint64_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
 		uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
+		uint32_t hi = hidx(h);
 
-		if (t - h >= MN_FRONT_MAX) {
+		if (t - hi >= MN_FRONT_MAX) {
 			mn_runqput(p, old, false);
 			return;
 		}
-		/* Slot h-1 is outside [h, t): nobody reads it until the CAS. */
-		atomic_store_explicit(&p->runq[(h - 1) % MN_RUNQ_SIZE], old,
+		/* Slot hi-1 is outside [hi, t): nobody reads it until the CAS.
+		 * New tag: a thief holding (tag, hi-1) from before fails. */
+		atomic_store_explicit(&p->runq[(hi - 1) % MN_RUNQ_SIZE], old,
 				      memory_order_relaxed);
-		if (atomic_compare_exchange_weak_explicit(&p->runqhead, &h, h - 1,
+		if (atomic_compare_exchange_weak_explicit(&p->runqhead, &h,
+				hmove(h + ((uint64_t)1 << 32), (uint32_t)-1),
 				memory_order_release, memory_order_relaxed)) {
-			MN_SH_SET(p, runq_len, t - h + 1);
+			MN_SH_SET(p, runq_len, t - hi + 1);
 			return;
 		}
 	}
@@ -64,7 +92,8 @@ void mn_runqput_next_front(struct mn_p *p, struct mn_g *g)
 
 void mn_runqput(struct mn_p *p, struct mn_g *g, bool next)
 {
-	uint32_t h, t;
+	uint64_t h;
+	uint32_t t;
 
 	if (next) {
 		struct mn_g *old = atomic_load_explicit(&p->runnext,
@@ -80,26 +109,26 @@ void mn_runqput(struct mn_p *p, struct mn_g *g, bool next)
 	}
 	h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
 	t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
-	if (t - h < MN_RUNQ_SIZE) {
+	if (t - hidx(h) < MN_RUNQ_SIZE) {
 		atomic_store_explicit(&p->runq[t % MN_RUNQ_SIZE], g,
 				      memory_order_relaxed);
 		atomic_store_explicit(&p->runqtail, t + 1, memory_order_release);
-		MN_SH_SET(p, runq_len, t + 1 - h);
+		MN_SH_SET(p, runq_len, t + 1 - hidx(h));
 		return;
 	}
 	runqputslow(p, g, h, t);
 }
 
 /* Local queue full: move half of it and g to the global queue. */
-static void runqputslow(struct mn_p *p, struct mn_g *g, uint32_t h, uint32_t t)
+static void runqputslow(struct mn_p *p, struct mn_g *g, uint64_t h, uint32_t t)
 {
 	struct mn_g *batch[MN_RUNQ_SIZE / 2 + 1];
-	uint32_t n = (t - h) / 2;
+	uint32_t n = (t - hidx(h)) / 2;
 
 	for (uint32_t i = 0; i < n; i++)
-		batch[i] = atomic_load_explicit(&p->runq[(h + i) % MN_RUNQ_SIZE],
+		batch[i] = atomic_load_explicit(&p->runq[(hidx(h) + i) % MN_RUNQ_SIZE],
 						memory_order_relaxed);
-	if (!atomic_compare_exchange_strong_explicit(&p->runqhead, &h, h + n,
+	if (!atomic_compare_exchange_strong_explicit(&p->runqhead, &h, hmove(h, n),
 			memory_order_release, memory_order_relaxed)) {
 		/* Thieves made room meanwhile: the fast path will fit. */
 		mn_runqput(p, g, false);
@@ -115,7 +144,8 @@ struct mn_g *mn_runqget(struct mn_p *p)
 {
 	struct mn_g *next = atomic_load_explicit(&p->runnext,
 						 memory_order_relaxed);
-	uint32_t h, t;
+	uint64_t h;
+	uint32_t t;
 
 	if (next && p->runnext_streak < MN_RUNNEXT_CAP) {
 		if (atomic_compare_exchange_strong_explicit(&p->runnext, &next,
@@ -127,14 +157,15 @@ struct mn_g *mn_runqget(struct mn_p *p)
 	for (;;) {
 		h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
 		t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
-		if (t == h)
+		if (t == hidx(h))
 			break;
-		struct mn_g *g = atomic_load_explicit(&p->runq[h % MN_RUNQ_SIZE],
+		struct mn_g *g = atomic_load_explicit(&p->runq[hidx(h) % MN_RUNQ_SIZE],
 						      memory_order_relaxed);
-		if (atomic_compare_exchange_weak_explicit(&p->runqhead, &h, h + 1,
-				memory_order_release, memory_order_relaxed)) {
+		if (atomic_compare_exchange_weak_explicit(&p->runqhead, &h,
+				hmove(h, 1), memory_order_release,
+				memory_order_relaxed)) {
 			p->runnext_streak = 0;
-			MN_SH_SET(p, runq_len, t - h - 1);
+			MN_SH_SET(p, runq_len, t - hidx(h) - 1);
 			return g;
 		}
 	}
@@ -154,7 +185,7 @@ bool mn_runqempty(struct mn_p *p)
 	 * runqempty does: a G moving from runnext to the queue must not make
 	 * both look empty. */
 	for (;;) {
-		uint32_t h = atomic_load(&p->runqhead);
+		uint32_t h = head_index(p, memory_order_seq_cst);
 		uint32_t t = atomic_load(&p->runqtail);
 		struct mn_g *n = atomic_load(&p->runnext);
 
@@ -165,7 +196,7 @@ bool mn_runqempty(struct mn_p *p)
 
 uint32_t mn_runqlen(struct mn_p *p)
 {
-	uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_relaxed);
+	uint32_t h = head_index(p, memory_order_relaxed);
 	uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
 
 	return (t - h) + (atomic_load_explicit(&p->runnext,
@@ -180,9 +211,9 @@ uint32_t mn_runqgrab(struct mn_p *p, struct mn_g **batch, uint32_t batchhead,
 		     bool steal_runnext)
 {
 	for (;;) {
-		uint32_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
+		uint64_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
 		uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_acquire);
-		uint32_t n = t - h;
+		uint32_t n = t - hidx(h);
 
 		n = n - n / 2;
 		if (n == 0) {
@@ -225,10 +256,11 @@ uint32_t mn_runqgrab(struct mn_p *p, struct mn_g **batch, uint32_t batchhead,
 			continue;	/* read inconsistent h and t */
 		for (uint32_t i = 0; i < n; i++)
 			batch[(batchhead + i) % MN_RUNQ_SIZE] =
-				atomic_load_explicit(&p->runq[(h + i) % MN_RUNQ_SIZE],
+				atomic_load_explicit(&p->runq[(hidx(h) + i) % MN_RUNQ_SIZE],
 						     memory_order_relaxed);
 		if (atomic_compare_exchange_strong_explicit(&p->runqhead, &h,
-				h + n, memory_order_release, memory_order_relaxed))
+				hmove(h, n), memory_order_release,
+				memory_order_relaxed))
 			return n;
 	}
 }

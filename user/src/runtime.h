@@ -136,7 +136,10 @@ struct mn_p {
 	_Atomic int64_t timer0_when;	/* earliest timer (ns), 0 for none */
 	void *io;			/* uring.c */
 
-	_Alignas(MN_CACHELINE) _Atomic uint32_t runqhead;	/* thieves CAS */
+	/* Low 32 bits: the head index; high 32: a tag bumped by every push at
+	 * the head (runq.c), so a thief's CAS cannot succeed on a stale read
+	 * (ABA) after the owner popped and pushed back to the same index. */
+	_Alignas(MN_CACHELINE) _Atomic uint64_t runqhead;	/* thieves CAS */
 	_Alignas(MN_CACHELINE) _Atomic uint32_t runqtail;	/* owner stores */
 	struct mn_g *_Atomic runnext;
 	struct mn_g *_Atomic runq[MN_RUNQ_SIZE];
