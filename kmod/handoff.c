@@ -114,13 +114,15 @@ static void mn_sched_out(struct preempt_notifier *pn, struct task_struct *next)
 	mn_count_event(MN_E_BLOCK);
 	trace_mnsched_block(m->id, p, current->pid);
 	/*
-	 * No wake-ups under the runqueue lock.  When the first spare M waits
-	 * on another CPU, send the work there: it wakes the spare locally,
-	 * one IPI in all.  Otherwise run it here once the switch is over.
+	 * No wake-ups under the runqueue lock.  When this CPU goes idle, run
+	 * the work here once the switch is over: it wakes the spare onto this
+	 * CPU, with no IPI and no other CPU to bring out of idle.  Otherwise,
+	 * when the first spare M waits on another CPU, send the work there:
+	 * it wakes the spare locally, one IPI in all.
 	 */
 	cpu = READ_ONCE(g->spare_cpu);
-	if (cpu >= 0 && cpu != smp_processor_id() && cpu_online(cpu) &&
-	    !xchg(&g->csd_busy, 1)) {
+	if (!is_idle_task(next) && cpu >= 0 && cpu != smp_processor_id() &&
+	    cpu_online(cpu) && !xchg(&g->csd_busy, 1)) {
 		if (!smp_call_function_single_async(cpu, &g->csd))
 			return;
 		/* Not sent: free it again; pairs with mn_group_put(). */
@@ -193,7 +195,27 @@ void mn_spares_changed(struct mn_group *g)
 	WRITE_ONCE(g->spare_cpu, s ? s->spare_cpu : -1);
 }
 
-static void mn_deliver(struct mn_group *g)
+/*
+ * Wake @p onto this CPU, which is idle: a sleeping task is woken on the CPU
+ * it last ran on when that one is idle too, which would cost an IPI and
+ * bring a second CPU out of idle.  The hint is what the scheduler itself
+ * sets when it moves a sleeping task (p->wake_cpu, under p->pi_lock); it
+ * is only a hint, the wake-up still checks the task's affinity.
+ */
+static void mn_wake_here(struct task_struct *p)
+{
+	int cpu = smp_processor_id();
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&p->pi_lock, flags);
+	if (!READ_ONCE(p->on_rq) && cpumask_test_cpu(cpu, p->cpus_ptr))
+		p->wake_cpu = cpu;
+	raw_spin_unlock_irqrestore(&p->pi_lock, flags);
+	wake_up_process(p);
+}
+
+/* Hand pending Ps to spare Ms; @here: wake them onto this (idle) CPU. */
+static void mn_deliver(struct mn_group *g, bool here)
 {
 	unsigned long flags;
 	struct mn_m *s;
@@ -210,7 +232,10 @@ static void mn_deliver(struct mn_group *g)
 		WRITE_ONCE(s->handed_p, p);
 		/* handed_p before the parked check in mn_kick(). */
 		smp_mb();
-		mn_kick(s);
+		if (here && READ_ONCE(s->parked))
+			mn_wake_here(s->task);
+		else
+			mn_kick(s);
 	}
 	spin_unlock_irqrestore(&g->lock, flags);
 }
@@ -221,7 +246,8 @@ static void mn_deliver(struct mn_group *g)
  */
 void mn_handoff_iw(struct irq_work *iw)
 {
-	mn_deliver(container_of(iw, struct mn_group, iw));
+	/* Raised by a sched_out: idle now means this CPU went idle. */
+	mn_deliver(container_of(iw, struct mn_group, iw), is_idle_task(current));
 }
 
 /**
@@ -232,7 +258,7 @@ void mn_handoff_csd(void *info)
 {
 	struct mn_group *g = info;
 
-	mn_deliver(g);
+	mn_deliver(g, false);
 	/* Last access to @g: mn_group_put() waits for it. */
 	smp_store_release(&g->csd_busy, 0);
 }
