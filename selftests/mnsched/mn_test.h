@@ -87,6 +87,18 @@ static inline int mn_test_child(void (*fn)(void *), void *arg, char *out,
 	return status;
 }
 
+/*
+ * From a G: wait until *v is not 0 (another G's result), sleeping 1 ms at a
+ * time, for at most 10 s; returns *v (0 after the 10 s).  For "after X, G
+ * gets Y" checks: a fixed sleep would fail on a loaded machine.
+ */
+static inline int mn_test_await(atomic_int *v)
+{
+	for (int i = 0; i < 10000 && !atomic_load(v); i++)
+		mn_sleep(1000 * 1000);
+	return atomic_load(v);
+}
+
 static inline bool mn_test_sanitized(void)
 {
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
