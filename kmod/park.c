@@ -240,13 +240,10 @@ static bool mn_spare_done(struct mn_m *m)
  * @m: the calling thread's M
  * @timeout_ns: relative timeout, < 0 for none, 0 to only check
  * @done: the condition; it may consume what it checks
- * @wake: task to wake once the caller is ready to sleep (SWAP), or NULL;
- *	its reference is dropped
  *
  * Return: 0 when @done held, -ETIMEDOUT or -EINTR.
  */
-static long mn_wait(struct mn_m *m, s64 timeout_ns, bool (*done)(struct mn_m *),
-		    struct task_struct *wake)
+static long mn_wait(struct mn_m *m, s64 timeout_ns, bool (*done)(struct mn_m *))
 {
 	ktime_t exp = 0;
 	long ret = 0;
@@ -267,18 +264,6 @@ static long mn_wait(struct mn_m *m, s64 timeout_ns, bool (*done)(struct mn_m *),
 			ret = -ETIMEDOUT;
 			break;
 		}
-		if (wake) {
-			/*
-			 * Already in TASK_INTERRUPTIBLE: if @wake preempts us
-			 * here, we stay runnable, and its UNPARK back (or
-			 * SWAP) finds us parked and makes us running again.
-			 * Look again before sleeping: it may have done so.
-			 */
-			wake_up_process(wake);
-			put_task_struct(wake);
-			wake = NULL;
-			continue;
-		}
 		if (timeout_ns < 0) {
 			schedule();
 		} else if (!schedule_hrtimeout_range(&exp, current->timer_slack_ns,
@@ -292,14 +277,10 @@ static long mn_wait(struct mn_m *m, s64 timeout_ns, bool (*done)(struct mn_m *),
 	}
 	__set_current_state(TASK_RUNNING);
 	WRITE_ONCE(m->parked, 0);
-	if (wake) {
-		wake_up_process(wake);
-		put_task_struct(wake);
-	}
 	return ret;
 }
 
-static long mn_park_self(struct mn_m *m, s64 timeout_ns, struct task_struct *wake)
+static long mn_park_self(struct mn_m *m, s64 timeout_ns)
 {
 	u64 t0 = 0;
 	long ret;
@@ -307,7 +288,7 @@ static long mn_park_self(struct mn_m *m, s64 timeout_ns, struct task_struct *wak
 	mn_count_event(MN_E_PARK);
 	if (trace_mnsched_park_enabled())
 		t0 = ktime_get_ns();
-	ret = mn_wait(m, timeout_ns, mn_token_take, wake);
+	ret = mn_wait(m, timeout_ns, mn_token_take);
 	if (trace_mnsched_park_enabled())
 		trace_mnsched_park(m->id, timeout_ns, ret, t0 ? ktime_get_ns() - t0 : 0);
 	return ret;
@@ -333,15 +314,11 @@ long mn_park(struct mn_group *g, void __user *uarg)
 	m = mn_current_m(g);
 	if (!m)
 		return -ESRCH;
-	return mn_park_self(m, a.timeout_ns, NULL);
+	return mn_park_self(m, a.timeout_ns);
 }
 
-/*
- * Give M @id its token.  With @defer, a task to wake is returned in it
- * (with a reference) instead of being woken here.
- */
-static long mn_unpark_id(struct mn_group *g, unsigned long id, int from,
-			 struct task_struct **defer)
+/* Give M @id its token, and wake it if it waits. */
+static long mn_unpark_id(struct mn_group *g, unsigned long id, int from)
 {
 	struct mn_m *m;
 
@@ -353,14 +330,8 @@ static long mn_unpark_id(struct mn_group *g, unsigned long id, int from,
 		rcu_read_unlock();
 		return -ESRCH;
 	}
-	if (mn_token_give(m)) {
-		if (defer) {
-			get_task_struct(m->task);
-			*defer = m->task;
-		} else {
-			wake_up_process(m->task);
-		}
-	}
+	if (mn_token_give(m))
+		wake_up_process(m->task);
 	rcu_read_unlock();
 	mn_count_event(MN_E_UNPARK);
 	trace_mnsched_unpark(from, (int)id);
@@ -380,7 +351,7 @@ long mn_unpark(struct mn_group *g, unsigned long id)
 {
 	struct mn_m *self = mn_current_m(g);
 
-	return mn_unpark_id(g, id, self ? self->id : -1, NULL);
+	return mn_unpark_id(g, id, self ? self->id : -1);
 }
 
 /**
@@ -393,7 +364,6 @@ long mn_unpark(struct mn_group *g, unsigned long id)
  */
 long mn_swap(struct mn_group *g, void __user *uarg)
 {
-	struct task_struct *wake = NULL;
 	struct mnsched_swap a;
 	struct mn_m *m;
 	long ret;
@@ -405,12 +375,20 @@ long mn_swap(struct mn_group *g, void __user *uarg)
 	m = mn_current_m(g);
 	if (!m)
 		return -ESRCH;
-	ret = mn_unpark_id(g, a.target, m->id, &wake);
+	ret = mn_unpark_id(g, a.target, m->id);
 	if (ret)
 		return ret;
 	mn_count_event(MN_E_SWAP);
 	trace_mnsched_swap(m->id, a.target);
-	return mn_park_self(m, a.timeout_ns, wake);
+	/*
+	 * Woken while we still run: when the target should preempt us (the
+	 * wake-up said so), let it run now.  If it unparks us back before we
+	 * run again, we find our token and never sleep, and it has no one to
+	 * wake: on one CPU a round trip then costs one wake-up instead of two,
+	 * as with a futex wake followed by a wait.
+	 */
+	cond_resched();
+	return mn_park_self(m, a.timeout_ns);
 }
 
 /**
@@ -522,7 +500,7 @@ long mn_spare(struct mn_group *g, void __user *uarg)
 	spin_unlock_irq(&g->lock);
 
 	if (p < 0) {
-		ret = mn_wait(m, a.timeout_ns, mn_spare_done, NULL);
+		ret = mn_wait(m, a.timeout_ns, mn_spare_done);
 		spin_lock_irq(&g->lock);
 		list_del_init(&m->spare_node);
 		mn_spares_changed(g);
