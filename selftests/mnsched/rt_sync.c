@@ -134,11 +134,29 @@ TEST(mutex_starvation_mode_hands_off)
 	 * preemption request makes a hog yield (median about 20 ms here);
 	 * with it, a waiter that waited 1 ms gets the lock at the next
 	 * unlock (median 1-2 ms). */
-	MN_RUN_PROCS(2, starvation_main, NULL);
 	/* Under QEMU's TCG (the module's test VM) every wake-up costs tens to
 	 * hundreds of us: allow 15 ms there, still well under the ~20 ms the
-	 * waiter sees without starvation mode. */
-	ASSERT_LT(waiter_median, (emulated_cpu() ? 15 : 8) * MS);
+	 * waiter sees without starvation mode.  A miss is retried twice (a
+	 * loaded host stalls the hogs' CPUs too); three misses fail. */
+	uint64_t bound = (emulated_cpu() ? 15 : 8) * MS;
+
+	for (int attempt = 0;; attempt++) {
+		pid_t pid = fork();
+		int st;
+
+		if (pid == 0) {
+			if (mn_test_main("MNPROCS", "2", starvation_main, NULL))
+				_exit(1);
+			_exit(waiter_median < bound ? 0 : 3);
+		}
+		ASSERT_EQ(pid, waitpid(pid, &st, 0));
+		ASSERT_TRUE(WIFEXITED(st));
+		if (WEXITSTATUS(st) == 0)
+			return;
+		ASSERT_EQ(3, WEXITSTATUS(st));	/* 1: the runtime failed */
+		ASSERT_LT(attempt, 2) TH_LOG("waiter's median wait >= %llu ms three times",
+					     (unsigned long long)(bound / MS));
+	}
 }
 
 /* ---- rwmutex ---- */

@@ -173,9 +173,12 @@ TEST(timers_of_a_busy_p_run_elsewhere)
 	uint64_t maxlate = 0;
 
 	ASSERT_EQ(0, mn_test_main("MNPROCS", "2", busy_p_main, &maxlate));
-	/* sysmon hands an overdue timer to a spinning M after 1 ms. */
+	/* sysmon hands an overdue timer to a spinning M after 1 ms (about
+	 * 1-3 ms late here, 11 ms seen in an overloaded TCG VM).  Were they
+	 * left to this P, they would wait for the 200 ms hog: 50 ms tells the
+	 * two apart with room for a slow machine. */
 	if (!mn_test_sanitized() && load_per_cpu() < 1.0)
-		ASSERT_LT(maxlate, 10 * MS);
+		ASSERT_LT(maxlate, 50 * MS);
 }
 
 /* ---- mn_after ---- */
