@@ -21,9 +21,10 @@
  *    the others go on (the holder will see every CQE up to the tail it read).
  *    Reapers: the P's owner (findrunnable), a spinning M (idle Ps' rings),
  *    the M waiting on the ring, and sysmon (a ring nobody reaped for a tick).
- *    Gs reaped by an M with a P go to that P; without one (a waiting M,
- *    sysmon) to the global queue, where the deadlock detector sees them
- *    before they leave r->inflight.
+ *    Gs reaped by an M with a P go to that P, at most as many as its
+ *    local queue holds (the rest stay in the CQ until it looks again);
+ *    without one (a waiting M, sysmon) to the global queue, where the
+ *    deadlock detector sees them before they leave r->inflight.
  *  - Waiting: an M with nothing to run parks (stopm -> mn_io_park) in
  *    io_uring_enter(GETEVENTS) on the ring of an idle P that has requests in
  *    flight and no waiter yet (r->waiter, set by CAS; at most one per ring),
@@ -54,6 +55,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,7 +197,7 @@ static inline void g_ready_status(struct mn_g *g)
  * an M with a P, at once): until then the deadlock detector must still see
  * them as I/O in flight.
  */
-static struct mn_g *reap_locked(struct mn_ring *r, int *n)
+static struct mn_g *reap_locked(struct mn_ring *r, int *n, int max)
 {
 	struct mn_g *first = NULL, **tail = &first;
 	struct io_uring_cqe *cqe;
@@ -209,6 +211,8 @@ static struct mn_g *reap_locked(struct mn_ring *r, int *n)
 			struct mn_ioreq *rq;
 			struct mn_g *g;
 
+			if (count == max)
+				break;	/* the rest stay in the CQ for later */
 			seen++;
 			if (ud < UD_MAX) {
 				if (ud == UD_WAKE)
@@ -230,7 +234,7 @@ static struct mn_g *reap_locked(struct mn_ring *r, int *n)
 		}
 		if (seen)
 			io_uring_cq_advance(&r->ring, seen);
-		if (!io_uring_cq_has_overflow(&r->ring))
+		if (count == max || !io_uring_cq_has_overflow(&r->ring))
 			break;
 		/* NODROP: the kernel kept what did not fit; bring it in. */
 		STAT(overflow);
@@ -255,17 +259,30 @@ static inline bool cq_nonempty(struct mn_ring *r)
 	       io_uring_cq_has_overflow(&r->ring);
 }
 
-/* Reap r if nobody else is; NULL when empty or busy. */
-static struct mn_g *reap(struct mn_ring *r, int *n)
+/* Reap r (at most max Gs) if nobody else is; NULL when empty or busy. */
+static struct mn_g *reap(struct mn_ring *r, int *n, int max)
 {
 	struct mn_g *gl;
 
 	*n = 0;
 	if (!cq_nonempty(r) || !mn_trylock(&r->cqlock))
 		return NULL;
-	gl = reap_locked(r, n);
+	gl = reap_locked(r, n, max);
 	mn_unlock(&r->cqlock);
 	return gl;
+}
+
+/*
+ * How many Gs a reaper with P p takes: what p's local queue holds, plus the
+ * one it runs.  The rest of the CQ waits in the ring for p's next look
+ * (its queue runs dry sooner than a global queue would be drained, and
+ * a list through 1,000 G headers is a cache miss per G).
+ */
+static inline int local_room(struct mn_p *p)
+{
+	int room = MN_RUNQ_SIZE - (int)mn_runqlen(p);
+
+	return room > 1 ? room : 1;
 }
 
 /* Queue all of gl (reaped from r) but the first on p; return the first. */
@@ -288,9 +305,9 @@ static struct mn_g *runq_all_but_one(struct mn_ring *r, struct mn_p *p,
 	}
 	g->schedlink = NULL;
 	if (x) {
-		/* More than the local queue holds (1,000s of connections): the
-		 * rest to the global queue in one splice, not 128 at a time
-		 * through the local queue's overflow path. */
+		/* More than the local queue holds (rare: reapers with a P take
+		 * at most local_room): the rest to the global queue in one
+		 * splice, not 128 at a time through the overflow path. */
 		struct mn_g *tail = x;
 		int k = 1;
 
@@ -447,7 +464,7 @@ struct mn_g *mn_io_poll(struct mn_p *p)
 	my_ring = r;
 	if (atomic_load_explicit(&r->queued, memory_order_relaxed))
 		ring_submit(r);
-	gl = reap(r, &n);
+	gl = reap(r, &n, local_room(p));
 	return runq_all_but_one(r, p, gl, n);
 }
 
@@ -465,7 +482,7 @@ struct mn_g *mn_io_poll_idle(struct mn_p *p)
 		if (r->p == p || mn_pstatus(r->p) != MNSCHED_P_IDLE ||
 		    !atomic_load_explicit(&r->inflight, memory_order_relaxed))
 			continue;
-		gl = reap(r, &n);
+		gl = reap(r, &n, local_room(p));
 		g = runq_all_but_one(r, p, gl, n);
 	}
 	return g;
@@ -615,7 +632,7 @@ int mn_io_park(struct mn_m *m, int64_t timeout_ns, struct mn_p **pp)
 out:
 	atomic_store(&r->waiter, NULL);
 	atomic_fetch_sub(&nwaiting, 1);
-	gl = reap(r, &n);
+	gl = reap(r, &n, INT_MAX);
 	if (gl) {
 		/* This M is still on the idle list: queue them where the
 		 * deadlock detector sees them, then go and take a P (a second
@@ -722,7 +739,7 @@ bool mn_io_sysmon(uint64_t now)
 			continue;
 		if (atomic_load_explicit(&r->queued, memory_order_relaxed))
 			ring_submit(r);
-		gl = reap(r, &n);
+		gl = reap(r, &n, INT_MAX);
 		r->sysmon_polls = atomic_load_explicit(&r->polls,
 						       memory_order_relaxed);
 		r->sysmon_when = now;
