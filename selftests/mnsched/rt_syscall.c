@@ -116,8 +116,11 @@ static void hog_main(void *arg)
 		G_ASSERT(mn_now() - start < 2000000000ull);
 	}
 	/* sysmon's 10 ms count from the switch to this G, a little before
-	 * `start` (much before it under TSan): allow half. */
-	G_ASSERT(mn_now() - start >= 5000000ull);
+	 * `start`: allow half.  Under a sanitizer the start-up before `start`
+	 * can take most of the 10 ms (seen: TSan, preempted after 4 ms), so
+	 * there only the preemption itself is checked. */
+	if (!mn_test_sanitized())
+		G_ASSERT(mn_now() - start >= 5000000ull);
 }
 
 TEST(long_running_g_is_preempted_at_preempt_point)
