@@ -99,6 +99,38 @@ static inline int mn_test_await(atomic_int *v)
 	return atomic_load(v);
 }
 
+/*
+ * For a bound that a loaded machine may miss: run fn as the main G in a
+ * forked child (with MNPROCS=procs, or the environment as it is for NULL),
+ * then ask ok() in that child; up to tries times until ok() holds.
+ * Returns the try that passed (1..tries), 0 when every try missed, -1 when
+ * the runtime failed (mn_main's error, a G_ASSERT, a crash).
+ */
+static inline int mn_test_tries(const char *procs, void (*fn)(void *),
+				bool (*ok)(void), int tries)
+{
+	for (int i = 1; i <= tries; i++) {
+		pid_t pid = fork();
+		int st;
+
+		if (pid < 0)
+			return -1;
+		if (pid == 0) {
+			int err = procs ? mn_test_main("MNPROCS", procs, fn, NULL) :
+					  mn_main(fn, NULL);
+
+			_exit(err ? 1 : ok() ? 0 : 3);
+		}
+		if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+			return -1;
+		if (WEXITSTATUS(st) == 0)
+			return i;
+		if (WEXITSTATUS(st) != 3)
+			return -1;
+	}
+	return 0;
+}
+
 static inline bool mn_test_sanitized(void)
 {
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
