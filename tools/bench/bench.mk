@@ -14,7 +14,8 @@
 #
 # A line named PROG.VARIANT compares two C builds of progs/PROG.c (run.sh):
 # c/PROG and, when VARIANT is one of BENCH_LIB_VARIANTS (tools/tools.mk:
-# noprobes, nocounters), c-VARIANT/PROG linked with $(B)/VARIANT/libmnsched.a.
+# noprobes, nocounters), c-VARIANT/PROG linked with $(B)/VARIANT/libmnsched.a;
+# PROG.ceiling compares it with progs/PROG_ceiling.c (below).
 
 BENCH_DIR	:= tools/bench
 BENCH_OUT	:= $(B)/bench
@@ -55,6 +56,15 @@ BENCH_BINS	:= $(sort $(foreach n,$(BENCH_SEL),$(BENCH_OUT)/c/$(call bench_prog,$
 		       $(if $(filter $(call bench_var,$(n)),$(BENCH_LIB_VARIANTS)), \
 			 $(BENCH_OUT)/c-$(call bench_var,$(n))/$(call bench_prog,$(n))), \
 		       $(BENCH_OUT)/go/$(n))))
+
+# PROG.ceiling: its base side is not a library build but another program,
+# progs/PROG_ceiling.c, without mnsched: the most this machine gives that
+# benchmark (a busy-polling HTTP server, a bare io_uring read loop).
+BENCH_BINS	+= $(foreach n,$(filter %.ceiling,$(BENCH_SEL)), \
+		     $(BENCH_OUT)/c-ceiling/$(call bench_prog,$(n)))
+$(BENCH_OUT)/c-ceiling/%: $(BENCH_DIR)/progs/%_ceiling.c $(BENCH_DIR)/progs/bench.h
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) $< -o $@ -luring
 
 define bench_lib_variant
 $(BENCH_OUT)/c-$(1)/%: $(BENCH_DIR)/progs/%.c $(BENCH_DIR)/progs/bench.h \

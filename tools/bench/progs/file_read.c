@@ -12,15 +12,12 @@
  * blocks already read once (cached) by the end of the run.
  *
  * The file is build/bench/file_read.dat (BENCH_DATA_DIR to move it),
- * written once and shared with the Go twin, file_read.go.
+ * written once and shared with the Go twin, file_read.go, and with
+ * file_read_ceiling.c (file_read.h).
  */
-#include <fcntl.h>
 #include <stdatomic.h>
-#include <sys/stat.h>
 #include "bench.h"
-
-#define FILE_SIZE	(2ll << 30)
-#define BLOCK		4096
+#include "file_read.h"
 
 static long ngs, count;
 static int fd;
@@ -29,50 +26,16 @@ static struct mn_wg wg = MN_WG_INIT;
 
 static void reader(void *arg)
 {
-	uint64_t x = (uint64_t)(long)arg * 0x9E3779B97F4A7C15ull + 1;
+	uint64_t x = file_read_seed((long)arg);
 	char buf[BLOCK] __attribute__((aligned(64)));
 
 	while (atomic_fetch_add_explicit(&issued, 1, memory_order_relaxed) < count) {
-		off_t off;
-
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		off = (off_t)(x % (FILE_SIZE / BLOCK)) * BLOCK;
-		if (mn_pread(fd, buf, BLOCK, off) != BLOCK) {
+		if (mn_pread(fd, buf, BLOCK, file_read_next(&x)) != BLOCK) {
 			atomic_fetch_add(&failures, 1);
 			break;
 		}
 	}
 	mn_wg_done(&wg);
-}
-
-/* The data file, written once (in plain C, before the runtime starts). */
-static int open_data(const char *path)
-{
-	struct stat st;
-	int f = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (f >= 0 && fstat(f, &st) == 0 && st.st_size == FILE_SIZE)
-		return f;
-	if (f >= 0)
-		close(f);
-	f = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (f < 0)
-		return -1;
-	{
-		char *b = malloc(1 << 20);
-
-		for (long long o = 0; o < FILE_SIZE; o += 1 << 20) {
-			for (int i = 0; i < (1 << 20); i += 8)
-				*(uint64_t *)(b + i) = (uint64_t)(o + i) * 0x9E3779B97F4A7C15ull;
-			if (pwrite(f, b, 1 << 20, o) != 1 << 20)
-				return -1;
-		}
-		free(b);
-	}
-	fsync(f);
-	return f;
 }
 
 static void bench(void *arg)
@@ -94,21 +57,13 @@ static void bench(void *arg)
 
 int main(int argc, char **argv)
 {
-	const char *dir = getenv("BENCH_DATA_DIR");
-	char path[4096];
 	int cold;
 
 	ngs = bench_arg(argc, argv, 1, 64);
 	count = bench_arg(argc, argv, 2, 100000);
 	cold = argc < 4 || strcmp(argv[3], "warm");
-	snprintf(path, sizeof(path), "%s/file_read.dat", dir ? dir : "build/bench");
-	fd = open_data(path);
-	if (fd < 0)
-		bench_fail("file_read", "cannot create the data file");
-	if (cold) {
-		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-		posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
-	} else {
+	fd = file_read_open(cold);
+	if (!cold) {
 		/* Warm: read it all once so every block is cached. */
 		char *b = malloc(1 << 20);
 
