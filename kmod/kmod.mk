@@ -4,6 +4,7 @@
 #   make kmod             build kmod/mnsched.ko against KDIR
 #   make kmod-checkpatch  checkpatch.pl (from linux-source-6.1) on kmod/
 #   make kmod-dkms        install the sources under /usr/src and dkms install
+#                         (for the running kernel, or DKMS_KVER=<version>)
 #
 # KDIR defaults to the running kernel's build directory when it exists, else
 # the newest installed Debian linux-headers-*-cloud-amd64 (the test VM's).
@@ -48,11 +49,12 @@ kmod-checkpatch: $(KSFT_STAMP)
 	@echo "  CHECKPATCH clean"
 
 kmod-dkms:
+	-dkms remove mnsched/$(KMOD_VERSION) --all 2>/dev/null
 	rm -rf /usr/src/mnsched-$(KMOD_VERSION)
 	mkdir -p /usr/src/mnsched-$(KMOD_VERSION)/uapi/linux
 	cp $(KMOD_C) $(KMOD_H) kmod/Kbuild kmod/dkms.conf /usr/src/mnsched-$(KMOD_VERSION)/
 	cp kmod/uapi/linux/mnsched.h /usr/src/mnsched-$(KMOD_VERSION)/uapi/linux/
-	dkms install mnsched/$(KMOD_VERSION)
+	dkms install mnsched/$(KMOD_VERSION) $(if $(DKMS_KVER),-k $(DKMS_KVER))
 
 kmod-clean:
 	rm -f kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd \
