@@ -4,7 +4,8 @@
 #   make demo       install deps, build, run the showcase
 #   make check      check-host (runtime, io_uring, BPF) + check-vm (module)
 #   make bench      ours vs Go side by side
-#   make install    PREFIX=/usr/local DESTDIR= : library, header, mnsched.pc
+#   make install    PREFIX=/usr/local DESTDIR= : library, header, mnsched.pc,
+#                   and the tools (mnsched-top/lat/trace) where they build
 #
 # Parts live in fragments that add to the variables below:
 #   kmod/kmod.mk, bpf/bpf.mk, tools/tools.mk, tools/bench/bench.mk,
@@ -15,6 +16,7 @@
 PREFIX	?= /usr/local
 LIBDIR	?= $(PREFIX)/lib
 INCDIR	?= $(PREFIX)/include
+BINDIR	?= $(PREFIX)/bin
 DESTDIR	?=
 CC	?= cc
 B	:= build

@@ -39,6 +39,12 @@ TOOLS_MISSING	:= $(if $(wildcard $(VMLINUX_BTF)),,no kernel BTF at $(VMLINUX_BTF
 TOOLS_MISSING	:= $(strip $(TOOLS_MISSING))
 ifeq ($(TOOLS_MISSING),)
 ALL_EXTRA	+= tools
+# make install: the tools go to BINDIR with the library.
+install: install-tools
+.PHONY: install-tools
+install-tools: tools
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 755 $(TOOL_BINS) $(DESTDIR)$(BINDIR)/
 else
 ALL_EXTRA	+= tools-unavailable
 .PHONY: tools-unavailable
