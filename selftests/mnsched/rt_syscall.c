@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * rt_syscall.c - mn_syscall_enter/exit and sysmon: a G blocked in a system
- * call does not hold its P; a G running too long is asked to yield.
+ * call does not hold its P; a G running too long is asked to yield, also
+ * when it only makes short system calls.
  */
 #include <poll.h>
 #include <pthread.h>
@@ -126,6 +127,29 @@ static void hog_main(void *arg)
 TEST(long_running_g_is_preempted_at_preempt_point)
 {
 	ASSERT_EQ(0, mn_test_main("MNPROCS", "1", hog_main, NULL));
+}
+
+static void syscall_hog_main(void *arg)
+{
+	struct mn_go_opts o = { .flags = MN_GO_DEFER };
+	uint64_t start = mn_now();
+
+	atomic_store(&other_ran, false);
+	mn_go_opts(other, NULL, &o);
+	/* Only short system calls: each returns long before sysmon's second
+	 * look, so the P is never retaken and no other preemption point is
+	 * passed.  mn_syscall_exit itself must yield once sysmon asks. */
+	while (!atomic_load(&other_ran)) {
+		mn_syscall_enter();
+		G_ASSERT_EQ(getppid() > 0, 1);
+		mn_syscall_exit();
+		G_ASSERT(mn_now() - start < 2000000000ull);
+	}
+}
+
+TEST(g_making_only_short_syscalls_is_preempted)
+{
+	ASSERT_EQ(0, mn_test_main("MNPROCS", "1", syscall_hog_main, NULL));
 }
 
 TEST_HARNESS_MAIN

@@ -10,8 +10,10 @@
  * exit: CAS the old P back SYSCALL -> RUNNING (fast path; an ABA where the
  *   P was taken and is again in SYSCALL for another M is harmless: a P in
  *   SYSCALL runs nothing, and that M will find it gone and take the slow
- *   path).  Else take any idle P.  Else the G goes to the global queue and
- *   the M goes idle (via g0).
+ *   path) and yield if sysmon asked this P's G to (a G that only makes
+ *   short system calls reaches no other scheduling point).  Else take any
+ *   idle P.  Else the G goes to the global queue and the M goes idle (via
+ *   g0).
  * Between enter and exit the G must not call other mn_* functions.
  */
 #include "runtime.h"
@@ -61,6 +63,10 @@ void mn_syscall_exit(void)
 		atomic_store_explicit(&g->status, MN_G_RUNNING,
 				      memory_order_relaxed);
 		MN_PROBE(syscall_exit, g->goid, p->id);
+		/* A scheduling point, as Go's exitsyscall is (gp.preempt): a G
+		 * whose system calls all return before sysmon's second look
+		 * keeps its P, and would never yield it otherwise. */
+		mn_preempt_check();
 		return;
 	}
 	mn_syscall_exit_slow(m, g);
