@@ -57,21 +57,31 @@ static void tiny_rings_main(void *arg)
 	pthread_create(&t, NULL, pipe_writer_thread, NULL);
 	pthread_join(t, NULL);
 	mn_wg_wait(&wg);
-	if (io_uring_path()) {
-		G_ASSERT(mn_debug_io_stat("sq_full") > 0);
-		G_ASSERT(mn_debug_io_stat("cq_overflow") > 0);
-	}
 	for (int i = 0; i < NPIPES; i++) {
 		mn_close(pipes[i][0]);
 		mn_close(pipes[i][1]);
 	}
 }
 
+/* Did the run go through both paths it is about? */
+static bool tiny_rings_overflowed(void)
+{
+	return !io_uring_path() || (mn_debug_io_stat("sq_full") > 0 &&
+				    mn_debug_io_stat("cq_overflow") > 0);
+}
+
 TEST(full_sq_and_overflowing_cq_lose_nothing)
 {
+	int r;
+
 	io_raise_nofile();
-	ASSERT_EQ(0, mn_test_main("MNSCHED_IO_ENTRIES", "2", tiny_rings_main,
-				  NULL));
+	/* Every try checks that nothing is lost.  The CQ overflows only when
+	 * the writer outruns the reapers, which a loaded host can prevent
+	 * (seen once in 13 runs beside a VM): up to three tries for that. */
+	r = mn_test_tries("MNSCHED_IO_ENTRIES", "2", tiny_rings_main,
+			  tiny_rings_overflowed, 3);
+	ASSERT_LE(0, r) TH_LOG("the runtime failed (lost or wrong completions)");
+	ASSERT_LT(0, r) TH_LOG("no SQ-full or no CQ overflow in three tries");
 }
 
 /* Linked timeouts through a tiny ring: each op needs two SQEs together. */

@@ -101,13 +101,14 @@ static inline int mn_test_await(atomic_int *v)
 
 /*
  * For a bound that a loaded machine may miss: run fn as the main G in a
- * forked child (with MNPROCS=procs, or the environment as it is for NULL),
- * then ask ok() in that child; up to tries times until ok() holds.
- * Returns the try that passed (1..tries), 0 when every try missed, -1 when
- * the runtime failed (mn_main's error, a G_ASSERT, a crash).
+ * forked child (as mn_test_main(var, val, ...): var NULL leaves the
+ * environment as it is), then ask ok() in that child; up to tries times
+ * until ok() holds.  Returns the try that passed (1..tries), 0 when every
+ * try missed, -1 when the runtime failed (mn_main's error, a G_ASSERT, a
+ * crash).
  */
-static inline int mn_test_tries(const char *procs, void (*fn)(void *),
-				bool (*ok)(void), int tries)
+static inline int mn_test_tries(const char *var, const char *val,
+				void (*fn)(void *), bool (*ok)(void), int tries)
 {
 	for (int i = 1; i <= tries; i++) {
 		pid_t pid = fork();
@@ -116,8 +117,7 @@ static inline int mn_test_tries(const char *procs, void (*fn)(void *),
 		if (pid < 0)
 			return -1;
 		if (pid == 0) {
-			int err = procs ? mn_test_main("MNPROCS", procs, fn, NULL) :
-					  mn_main(fn, NULL);
+			int err = mn_test_main(var, val, fn, NULL);
 
 			_exit(err ? 1 : ok() ? 0 : 3);
 		}

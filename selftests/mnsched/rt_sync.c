@@ -148,7 +148,7 @@ TEST(mutex_starvation_mode_hands_off)
 	 * hundreds of us: allow 15 ms there, still well under the ~20 ms the
 	 * waiter sees without starvation mode.  A miss is retried twice (a
 	 * loaded host stalls the hogs' CPUs too); three misses fail. */
-	int r = mn_test_tries("2", starvation_main, starvation_ok, 3);
+	int r = mn_test_tries("MNPROCS", "2", starvation_main, starvation_ok, 3);
 
 	ASSERT_LE(0, r) TH_LOG("the runtime failed");
 	ASSERT_LT(0, r) TH_LOG("waiter's median wait >= %llu ms three times",

@@ -71,7 +71,7 @@ TEST(sleep_10ms_never_early_median_late_under_2ms)
 	/* Never early is checked in the G; the median bound is for an idle
 	 * machine: a miss on a loaded one (or under a sanitizer) is retried,
 	 * then skipped with the reason. */
-	int r = mn_test_tries(NULL, sleep_accuracy_main, sleep_accuracy_ok, 3);
+	int r = mn_test_tries(NULL, NULL, sleep_accuracy_main, sleep_accuracy_ok, 3);
 
 	ASSERT_LE(0, r) TH_LOG("early, or the runtime failed");
 	if (r > 0)
