@@ -196,6 +196,21 @@ static void writer(void *arg)
 	mn_wg_done(&wg);
 }
 
+/* All 8 hold the read lock at once, or this waits until the deadline. */
+static void sharing_reader(void *arg)
+{
+	uint64_t deadline = mn_now() + 10 * 1000 * MS;
+
+	mn_rwmutex_rlock(&rw);
+	atomic_fetch_add(&readers_in, 1);
+	while (atomic_load(&readers_in) < 8) {
+		G_ASSERT(mn_now() < deadline);
+		mn_yield();
+	}
+	mn_rwmutex_runlock(&rw);
+	mn_wg_done(&wg);
+}
+
 static void rwmutex_main(void *arg)
 {
 	G_ASSERT_EQ(mn_rwmutex_tryrlock(&rw), 0);
@@ -208,6 +223,16 @@ static void rwmutex_main(void *arg)
 	G_ASSERT_EQ(mn_rwmutex_trylock(&rw), -EBUSY);
 	mn_rwmutex_unlock(&rw);
 
+	/* Readers share: without a writer, 8 of them hold it together. */
+	mn_wg_add(&wg, 8);
+	for (int i = 0; i < 8; i++)
+		mn_go(sharing_reader, NULL);
+	mn_wg_wait(&wg);
+	atomic_store(&readers_in, 0);
+
+	/* Mixed: writers exclude readers and each other.  How many readers
+	 * overlap here depends on the interleaving (a waiting writer holds
+	 * new readers back): shown, not asserted. */
 	mn_wg_add(&wg, 10);
 	for (int i = 0; i < 8; i++)
 		mn_go(reader, NULL);
@@ -216,8 +241,8 @@ static void rwmutex_main(void *arg)
 	mn_wg_wait(&wg);
 	G_ASSERT_EQ(shared_a, 1000);
 	G_ASSERT_EQ(shared_b, 1000);
-	fprintf(stderr, "# up to %d readers at once\n", atomic_load(&max_readers));
-	G_ASSERT(atomic_load(&max_readers) > 1);
+	fprintf(stderr, "# up to %d readers at once with writers about\n",
+		atomic_load(&max_readers));
 }
 
 TEST(rwmutex_readers_share_writers_exclude)
