@@ -285,38 +285,23 @@ static inline int local_room(struct mn_p *p)
 	return room > 1 ? room : 1;
 }
 
-/* Queue all of gl (reaped from r) but the first on p; return the first. */
+/* Queue all of gl (reaped from r) but the first on p; return the first.
+ * They fit: the reaper took at most local_room(p) (a full queue would still
+ * spill to the global one, in mn_runqput). */
 static struct mn_g *runq_all_but_one(struct mn_ring *r, struct mn_p *p,
 				     struct mn_g *gl, int n)
 {
-	struct mn_g *g = gl, *x;
-	int room;
+	struct mn_g *x, *next;
 
 	if (!gl)
 		return NULL;
 	/* An M with a P is not idle: the deadlock detector cannot miss these. */
 	atomic_fetch_sub_explicit(&r->inflight, n, memory_order_relaxed);
-	room = MN_RUNQ_SIZE - (int)mn_runqlen(p) - 1;
-	for (x = gl->schedlink; x && room > 0; room--) {
-		struct mn_g *next = x->schedlink;
-
+	for (x = gl->schedlink; x; x = next) {
+		next = x->schedlink;
 		mn_runqput(p, x, false);
-		x = next;
 	}
-	g->schedlink = NULL;
-	if (x) {
-		/* More than the local queue holds (rare: reapers with a P take
-		 * at most local_room): the rest to the global queue in one
-		 * splice, not 128 at a time through the overflow path. */
-		struct mn_g *tail = x;
-		int k = 1;
-
-		for (; tail->schedlink; tail = tail->schedlink)
-			k++;
-		mn_globrunqput_batch(x, tail, k);
-		mn_wakep();	/* certainly a backlog */
-		return g;
-	}
+	gl->schedlink = NULL;
 	/* Wake another M only for a real backlog: for a few Gs the wake-up
 	 * (an idle vCPU, an IPI) costs more than it saves, a ping-pong pair
 	 * would be split across Ps so every hop became a cross-M wake, and
@@ -324,7 +309,7 @@ static struct mn_g *runq_all_but_one(struct mn_ring *r, struct mn_p *p,
 	 * (HTTP p99 halved with 32 instead of 8 here). */
 	if (n > 1 && (int)mn_runqlen(p) >= MN_IO_WAKEP_BACKLOG)
 		mn_wakep();
-	return g;
+	return gl;
 }
 
 /* Gs reaped without a P (a waiting M, sysmon): to the global queue, then
