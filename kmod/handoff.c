@@ -86,6 +86,9 @@ static void mn_sched_out(struct preempt_notifier *pn, struct task_struct *next)
 		irq_work_queue(&m->free_iw);
 		return;
 	}
+	/* A SWAP's target waits for us to be off this CPU: see mn_swap(). */
+	if (unlikely(READ_ONCE(m->swap_to) >= 0))
+		irq_work_queue(&m->swap_iw);
 	p = READ_ONCE(m->p);
 	if (p < 0 || READ_ONCE(current->on_rq))
 		return;
@@ -261,6 +264,43 @@ void mn_handoff_csd(void *info)
 	mn_deliver(g, false);
 	/* Last access to @g: mn_group_put() waits for it. */
 	smp_store_release(&g->csd_busy, 0);
+}
+
+/**
+ * mn_swap_wake() - wake the target a SWAP of @m left waiting, if any
+ * @m: the M that called SWAP
+ * @here: this CPU is idle: wake the target onto it
+ *
+ * Called from @m's swap_iw, or by @m itself when it did not sleep; the
+ * xchg() makes one of them do it.  A wake-up of a target that stopped
+ * waiting meanwhile is spurious, which its waits allow.
+ */
+void mn_swap_wake(struct mn_m *m, bool here)
+{
+	int id = xchg(&m->swap_to, -1);
+	struct mn_m *t;
+
+	if (id < 0)
+		return;
+	rcu_read_lock();
+	t = xa_load(&m->g->ms, id);
+	if (t && READ_ONCE(t->parked)) {
+		if (here)
+			mn_wake_here(t->task);
+		else
+			wake_up_process(t->task);
+	}
+	rcu_read_unlock();
+}
+
+/**
+ * mn_swap_iw() - irq_work raised by the sched_out of an M in SWAP
+ * @iw: the M's swap_iw
+ */
+void mn_swap_iw(struct irq_work *iw)
+{
+	/* Raised by a sched_out: idle now means this CPU went idle. */
+	mn_swap_wake(container_of(iw, struct mn_m, swap_iw), is_idle_task(current));
 }
 
 /**

@@ -9,7 +9,8 @@
  * The preempt notifiers run under the runqueue lock and take only the leaf
  * mn_p.lock; nothing that holds mn_p.lock wakes a task, so the order
  * rq lock -> mn_p.lock is the only one involving scheduler locks.
- * M ids live in an xarray; lookups are RCU, Ms are freed with kfree_rcu().
+ * M ids live in an xarray; lookups are RCU, and an M (with its reference on
+ * its task) is freed after a grace period, so an RCU reader may wake m->task.
  */
 #ifndef _MN_H
 #define _MN_H
@@ -108,9 +109,12 @@ struct mn_group {
  * @spare_node: entry in @g->spares while waiting in SPARE
  * @spare_cpu: CPU it started waiting on in SPARE
  * @parked: 1 while the thread waits in PARK, SWAP or SPARE
+ * @swap_to: id of the M a SWAP woke for the caller's CPU, waiting for the
+ *	caller to switch away; -1 for none; taken with xchg()
+ * @swap_iw: raised by sched_out while @swap_to is set; runs after the switch
  * @free_iw: raised by the last sched_out of the dead task
  * @free_work: frees the M in process context
- * @rcu: for kfree_rcu()
+ * @rcu: frees the M and drops its task after a grace period
  */
 struct mn_m {
 	struct preempt_notifier pn;
@@ -124,6 +128,8 @@ struct mn_m {
 	struct list_head spare_node;
 	int spare_cpu;
 	int parked;
+	int swap_to;
+	struct irq_work swap_iw;
 	struct irq_work free_iw;
 	struct work_struct free_work;
 	struct rcu_head rcu;
@@ -183,6 +189,8 @@ extern struct preempt_ops mn_preempt_ops;
 void mn_handoff_iw(struct irq_work *iw);
 void mn_handoff_csd(void *info);
 void mn_spares_changed(struct mn_group *g);
+void mn_swap_iw(struct irq_work *iw);
+void mn_swap_wake(struct mn_m *m, bool here);
 void mn_m_free_iw(struct irq_work *iw);
 void mn_m_free_work(struct work_struct *work);
 int mn_take_pending(struct mn_group *g, struct mn_m *s);

@@ -11,6 +11,7 @@
 #include <linux/module.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/sched/stat.h>
 #include <linux/sched/task.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -48,6 +49,14 @@ struct mn_m *mn_current_m(struct mn_group *g)
 	struct mn_m *m = mn_task_m();
 
 	return m && m->g == g ? m : NULL;
+}
+
+static void mn_m_free_rcu(struct rcu_head *rcu)
+{
+	struct mn_m *m = container_of(rcu, struct mn_m, rcu);
+
+	put_task_struct(m->task);
+	kfree(m);
 }
 
 /**
@@ -90,8 +99,10 @@ void mn_m_release(struct mn_m *m)
 	spin_unlock_irqrestore(&g->lock, flags);
 
 	xa_erase(&g->ms, m->id);
-	put_task_struct(m->task);
-	kfree_rcu(m, rcu);
+	/* A SWAP wake-up raised on some CPU may still look at @m. */
+	irq_work_sync(&m->swap_iw);
+	/* An RCU reader that found @m may still wake its task. */
+	call_rcu(&m->rcu, mn_m_free_rcu);
 	atomic_long_dec(&mn_allocs[MN_A_MS]);
 	mn_group_put(g);
 }
@@ -140,6 +151,8 @@ long mn_register(struct mn_group *g)
 	m->handed_p = -1;
 	atomic_set(&m->token, 0);
 	INIT_LIST_HEAD(&m->spare_node);
+	m->swap_to = -1;
+	init_irq_work(&m->swap_iw, mn_swap_iw);
 	init_irq_work(&m->free_iw, mn_m_free_iw);
 	INIT_WORK(&m->free_work, mn_m_free_work);
 	preempt_notifier_init(&m->pn, &mn_preempt_ops);
@@ -317,8 +330,35 @@ long mn_park(struct mn_group *g, void __user *uarg)
 	return mn_park_self(m, a.timeout_ns);
 }
 
-/* Give M @id its token, and wake it if it waits. */
-static long mn_unpark_id(struct mn_group *g, unsigned long id, int from)
+/*
+ * Whether a SWAP should leave the wake-up of @t to its caller's switch away
+ * (mn_swap_wake()).  When the caller runs alone on this CPU, the CPU goes
+ * idle as soon as the caller parks, but a task woken now, while it still
+ * runs, is sent to another CPU if one is idle (an IPI, and a second CPU
+ * brought out of idle while this one idles) or queued on a busy one; woken
+ * after the switch, it runs here at once.  A target that may only run on
+ * this CPU is woken here anyway, and at once is cheaper: the caller then
+ * switches to it directly (see mn_swap()).
+ */
+static bool mn_swap_defer(struct task_struct *t)
+{
+	bool ret;
+	int cpu;
+
+	preempt_disable();
+	cpu = smp_processor_id();
+	ret = single_task_running() && t->nr_cpus_allowed > 1 &&
+	      cpumask_test_cpu(cpu, t->cpus_ptr);
+	preempt_enable();
+	return ret;
+}
+
+/*
+ * Give M @id its token, and wake it if it waits; with @defer set, a wake-up
+ * that mn_swap_defer() chooses to postpone is not done and *@defer says so.
+ */
+static long mn_unpark_id(struct mn_group *g, unsigned long id, int from,
+			 bool *defer)
 {
 	struct mn_m *m;
 
@@ -330,8 +370,12 @@ static long mn_unpark_id(struct mn_group *g, unsigned long id, int from)
 		rcu_read_unlock();
 		return -ESRCH;
 	}
-	if (mn_token_give(m))
-		wake_up_process(m->task);
+	if (mn_token_give(m)) {
+		if (defer && mn_swap_defer(m->task))
+			*defer = true;
+		else
+			wake_up_process(m->task);
+	}
 	rcu_read_unlock();
 	mn_count_event(MN_E_UNPARK);
 	trace_mnsched_unpark(from, (int)id);
@@ -351,7 +395,7 @@ long mn_unpark(struct mn_group *g, unsigned long id)
 {
 	struct mn_m *self = mn_current_m(g);
 
-	return mn_unpark_id(g, id, self ? self->id : -1);
+	return mn_unpark_id(g, id, self ? self->id : -1, NULL);
 }
 
 /**
@@ -365,6 +409,7 @@ long mn_unpark(struct mn_group *g, unsigned long id)
 long mn_swap(struct mn_group *g, void __user *uarg)
 {
 	struct mnsched_swap a;
+	bool defer = false;
 	struct mn_m *m;
 	long ret;
 
@@ -375,11 +420,23 @@ long mn_swap(struct mn_group *g, void __user *uarg)
 	m = mn_current_m(g);
 	if (!m)
 		return -ESRCH;
-	ret = mn_unpark_id(g, a.target, m->id);
+	ret = mn_unpark_id(g, a.target, m->id, &defer);
 	if (ret)
 		return ret;
 	mn_count_event(MN_E_SWAP);
 	trace_mnsched_swap(m->id, a.target);
+	if (defer) {
+		/*
+		 * The target waits for its wake-up: our sched_out raises
+		 * swap_iw, which wakes it onto this CPU once we are off it.
+		 * When we do not sleep (our token was there, a signal, a zero
+		 * timeout), nothing switches and we wake it ourselves.
+		 */
+		WRITE_ONCE(m->swap_to, (int)a.target);
+		ret = mn_park_self(m, a.timeout_ns);
+		mn_swap_wake(m, false);
+		return ret;
+	}
 	/*
 	 * Woken while we still run: when the target should preempt us (the
 	 * wake-up said so), let it run now.  If it unparks us back before we

@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * kmod_park.c - PARK, UNPARK, SWAP and SPARE wake-ups: token semantics,
- * timeouts, signals, ping-pong between Ms.
+ * timeouts, signals, ping-pong between Ms, where a SWAP's target runs.
  */
+#include <sched.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include "kselftest_harness.h"
 #include "kmod_util.h"
 
@@ -86,6 +90,7 @@ struct waiter {
 	int spare;
 	uint64_t t_end;
 	volatile int ready;
+	volatile int done;
 };
 
 static void *waiter_thread(void *arg)
@@ -99,6 +104,7 @@ static void *waiter_thread(void *arg)
 	else
 		w->ret = mn_park(w->fd, w->timeout);
 	w->t_end = mn_now();
+	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
@@ -326,6 +332,149 @@ TEST(swap_wakes_target)
 	pthread_join(t, NULL);
 	EXPECT_EQ(0, w.ret);
 	close(w.fd);
+}
+
+/*
+ * A SWAP whose caller waits alone on its CPU wakes the target there once the
+ * caller is off it, instead of on the idle CPU the target last ran on.  Two
+ * unpinned Ms swap back and forth; each records the CPU it swaps from, the
+ * other the CPU it wakes on.
+ */
+#define SW_HOPS 400
+
+struct sw {
+	int fd;
+	long ids[2];
+	int from[SW_HOPS + 1];
+	int hops;
+	int same;
+	int errors;
+	pthread_barrier_t bar;
+};
+
+struct sw_arg {
+	struct sw *s;
+	int idx;
+};
+
+static void *sw_thread(void *arg)
+{
+	struct sw_arg *a = arg;
+	struct sw *s = a->s;
+	long other;
+	int i;
+
+	s->ids[a->idx] = mn_register(s->fd);
+	pthread_barrier_wait(&s->bar);
+	other = s->ids[!a->idx];
+	if (a->idx == 1 && mn_park(s->fd, 5000000000ll))
+		s->errors++;
+	for (i = a->idx; i < SW_HOPS; i += 2) {
+		if (i > 0 && sched_getcpu() == s->from[i - 1])
+			s->same++;
+		/* Ordered before the target's read by the wake-up. */
+		s->from[i] = sched_getcpu();
+		s->hops = i + 1;
+		if (i == SW_HOPS - 1) {
+			s->errors += mn_unpark(s->fd, other) != 0;
+			break;
+		}
+		s->errors += mn_swap(s->fd, other, 5000000000ll) != 0;
+	}
+	return NULL;
+}
+
+TEST(swap_runs_target_on_callers_cpu)
+{
+	struct sw_arg a[2];
+	pthread_t t[2];
+	struct sw *s;
+	int i;
+
+	MN_REQUIRE_DEV();
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "needs 2 online CPUs (one CPU runs every target where its caller ran)");
+	s = calloc(1, sizeof(*s));
+	ASSERT_NE(NULL, s);
+	s->fd = mn_open();
+	ASSERT_LE(0, s->fd);
+	pthread_barrier_init(&s->bar, NULL, 2);
+	for (i = 0; i < 2; i++) {
+		a[i] = (struct sw_arg){ .s = s, .idx = i };
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, sw_thread, &a[i]));
+	}
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	EXPECT_EQ(0, s->errors);
+	EXPECT_EQ(SW_HOPS, s->hops);
+	TH_LOG("%d of %d targets ran on the CPU their SWAP came from", s->same, SW_HOPS - 1);
+	/* A wake-up while the caller runs sends nearly all to the other CPU. */
+	EXPECT_LE(SW_HOPS / 2, s->same);
+	close(s->fd);
+	free(s);
+}
+
+/*
+ * A SWAP whose caller does not sleep (its token is there, or a zero
+ * timeout) still wakes the target, which may have been left for the
+ * caller's switch away.  So the target must be up before the caller is
+ * switched out at all: the caller spins and counts its context switches.
+ * An unrelated preemption during the spin makes a try inconclusive.
+ */
+static long nr_switches(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_THREAD, &ru);
+	return ru.ru_nvcsw + ru.ru_nivcsw;
+}
+
+/* 1: the target woke with no switch of ours, 0: no, -1: inconclusive. */
+static int swap_try(struct __test_metadata *_metadata, int fd, long me,
+		    int64_t timeout, long want)
+{
+	struct waiter w = { .fd = fd, .timeout = 5000000000ll };
+	uint64_t t0;
+	pthread_t t;
+	long sw;
+	int up;
+
+	start_waiter(_metadata, &t, &w);
+	if (timeout)
+		EXPECT_EQ(0, mn_unpark(fd, me));
+	sw = nr_switches();
+	EXPECT_EQ(want, mn_swap(fd, w.id, timeout));
+	t0 = mn_now();
+	while (!(up = __atomic_load_n(&w.done, __ATOMIC_ACQUIRE)) &&
+	       mn_now() - t0 < 2000000000ull)
+		;
+	sw = nr_switches() - sw;
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, w.ret);
+	if (!up)
+		return 0;
+	return sw ? -1 : 1;
+}
+
+TEST(swap_wakes_target_when_caller_does_not_sleep)
+{
+	int fd, tok, zero, i;
+	long me;
+
+	MN_REQUIRE_DEV();
+	fd = mn_open();
+	ASSERT_LE(0, fd);
+	me = mn_register(fd);
+	ASSERT_LE(0, me);
+	/* Our token is there: SWAP returns at once. */
+	for (i = 0, tok = -1; i < 5 && tok < 0; i++)
+		tok = swap_try(_metadata, fd, me, -1, 0);
+	EXPECT_EQ(1, tok);
+	/* A zero timeout: SWAP only checks. */
+	for (i = 0, zero = -1; i < 5 && zero < 0; i++)
+		zero = swap_try(_metadata, fd, me, 0, -ETIMEDOUT);
+	EXPECT_EQ(1, zero);
+	close(fd);
 }
 
 TEST_HARNESS_MAIN
