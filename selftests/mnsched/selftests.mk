@@ -46,8 +46,8 @@ VM_TEST_ENV	+= MNSCHED_PARK=kmod
 
 # Blocked-M handoff at the runtime level, kmod vs sysmon, in the VM.
 VM_HANDOFF_BIN	:= $(B)/vm/bin/mnsched-handoff-rt
-$(VM_HANDOFF_BIN): tools/vm/mnsched-handoff-rt.c user/include/mnsched.h $(USER_LIB)
+$(VM_HANDOFF_BIN): tools/vm/mnsched-handoff-rt.c user/include/mnsched.h kmod/uapi/linux/mnsched.h $(USER_LIB)
 	@mkdir -p $(@D)
-	$(CC) -O2 -g -Wall -pthread -Iuser/include $< -o $@ $(USER_LIB) -luring -lpthread
+	$(CC) -O2 -g -Wall -pthread -Iuser/include -Ikmod/uapi $< -o $@ $(USER_LIB) -luring -lpthread
 VM_EXTRA_BINS	+= $(VM_HANDOFF_BIN)
 VM_RUN_BINS	+= tools/vm/handoff-bench.sh

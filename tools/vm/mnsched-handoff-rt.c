@@ -1,29 +1,41 @@
 // SPDX-License-Identifier: MIT
 /*
- * mnsched-handoff-rt - blocked-M handoff latency as the runtime sees it:
- * the time from a G entering a blocking read() (inside mn_syscall_enter/
- * exit) to another G running on the same P.  One P, so the second G can run
- * only once the P is handed to another M: by the module at once
- * (MNSCHED_PARK=kmod, a spare M takes the P), or by sysmon's retake
- * (MNSCHED_PARK=futex).  Prints the median, p10 and p90 in microseconds.
+ * mnsched-handoff-rt - blocked-M handoff latency as the runtime sees it: a
+ * G makes a blocking read() (inside mn_syscall_enter/exit); how long until
+ * another G runs on the same P?  One P, so the second G can run only once
+ * the P is handed to another M: by the module at once (MNSCHED_PARK=kmod,
+ * a spare M takes the P), or by sysmon's retake (MNSCHED_PARK=futex, or
+ * the module with MNSCHED_DEBUG=spare=0: no spares, the module only marks
+ * the P blocked).
  *
- * Usage: mnsched-handoff-rt [ROUNDS]   (run once per parker; the VM runs
- * both, alternately, in one boot: see tools/vm/handoff-bench.sh)
+ * Two start points, both printed:
+ *   call   the G's clock just before mn_syscall_enter() and read(): this
+ *          includes entering the system call and the pipe code up to the
+ *          point where the thread sleeps, which both paths pay;
+ *   block  the moment the M blocked: the blocked_since_ns the module writes
+ *          in the P's page from the M's sched_out (CLOCK_MONOTONIC, the
+ *          clock mn_now() reads).  Only with the module.
+ * The end point is the other G's clock when it runs.
+ *
+ * Usage: mnsched-handoff-rt [ROUNDS]   (run once per configuration; the VM
+ * runs them alternately in one boot: see tools/vm/handoff-bench.sh)
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+#include <linux/mnsched.h>
 #include <mnsched.h>
 
 static int pfd[2];
-static volatile uint64_t t_block;
+static volatile uint64_t t_call;
 static struct mn_chan *done;
 
 static void blocker(void *arg)
 {
 	char c;
 
-	t_block = mn_now();
+	t_call = mn_now();
 	mn_syscall_enter();
 	if (read(pfd[0], &c, 1) != 1)
 		abort();
@@ -38,28 +50,86 @@ static int cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* P 0's struct: the start of our mapping of /dev/mnsched, NULL without it. */
+static const volatile struct mnsched_pstate *find_p0(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	unsigned long lo = 0, off;
+	char line[512];
+	int found = 0;
+
+	if (!f)
+		return NULL;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *path = strchr(line, '/');
+
+		if (!path || strncmp(path, MNSCHED_DEVICE "\n", strlen(MNSCHED_DEVICE) + 1))
+			continue;
+		found = sscanf(line, "%lx-%*x %*s %lx", &lo, &off) == 2 && off == 0;
+	}
+	fclose(f);
+	return found ? (const volatile struct mnsched_pstate *)lo : NULL;
+}
+
+/* A consistent read of the kernel-written block count and time. */
+static void read_block(const volatile struct mnsched_pstate *ps, uint64_t *n, uint64_t *since)
+{
+	uint32_t s0;
+
+	do {
+		s0 = __atomic_load_n(&ps->kseq, __ATOMIC_ACQUIRE);
+		*n = ps->k_blocks;
+		*since = ps->blocked_since_ns;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	} while ((s0 & 1) || s0 != __atomic_load_n(&ps->kseq, __ATOMIC_RELAXED));
+}
+
+static void print_stats(const char *what, uint64_t *d, int n)
+{
+	qsort(d, (size_t)n, sizeof(*d), cmp);
+	printf(" %s_p50_us %.1f %s_p10_us %.1f %s_p90_us %.1f", what, d[n / 2] / 1e3,
+	       what, d[n / 10] / 1e3, what, d[n * 9 / 10] / 1e3);
+}
+
 static void bench(void *arg)
 {
-	int n = *(int *)arg;
+	int n = *(int *)arg, nb = 0;
 	uint64_t *d = calloc((size_t)n, sizeof(*d));
+	uint64_t *db = calloc((size_t)n, sizeof(*db));
+	const volatile struct mnsched_pstate *p0 = find_p0();
+	const char *label = getenv("HANDOFF_LABEL");
 
 	done = mn_chan_new(0, 0);
-	if (pipe(pfd) || !d || !done)
+	if (pipe(pfd) || !d || !db || !done)
 		abort();
 	for (int i = 0; i < n; i++) {
+		uint64_t n0 = 0, n1, since, now;
+
+		if (p0)
+			read_block(p0, &n0, &since);
 		/* Child first: the blocker runs now and blocks; we continue
 		 * here only once our P is running on another M. */
 		mn_go(blocker, NULL);
-		d[i] = mn_now() - t_block;
+		now = mn_now();
+		d[i] = now - t_call;
+		if (p0) {
+			read_block(p0, &n1, &since);
+			/* Counted only when the module saw this round's block. */
+			if (n1 > n0 && since >= t_call && since <= now)
+				db[nb++] = now - since;
+		}
 		if (write(pfd[1], "x", 1) != 1)
 			abort();
 		mn_chan_recv(done, NULL);
 		mn_sleep(2000000);	/* let sysmon slow down again, as idle */
 	}
-	qsort(d, (size_t)n, sizeof(*d), cmp);
-	printf("RESULT handoff_%s p50_us %.1f p10_us %.1f p90_us %.1f rounds %d\n",
-	       getenv("MNSCHED_PARK") ? getenv("MNSCHED_PARK") : "auto",
-	       d[n / 2] / 1e3, d[n / 10] / 1e3, d[n * 9 / 10] / 1e3, n);
+	printf("RESULT handoff_%s rounds %d", label ? label : "run", n);
+	print_stats("call", d, n);
+	if (nb >= n / 2) {
+		printf(" block_rounds %d", nb);
+		print_stats("block", db, nb);
+	}
+	printf("\n");
 }
 
 int main(int argc, char **argv)

@@ -19,7 +19,12 @@ to=${5:-900}
 extra=${6:-}
 mkdir -p "$logdir"
 # maxcpus=1: /init brings the other CPU online after loading the modules.
-append="console=ttyS0 panic=-1 loglevel=4 mitigations=off maxcpus=1 mn.mode=$mode $extra ${MN_VM_APPEND:-}"
+# tsc=reliable: the kernel distrusts the TSC of a multi-CPU non-Intel CPU
+# without invariant TSC (TCG's "max" CPU), but QEMU derives every vCPU's TSC
+# from one monotonic host clock.  Without it the clocksource is the HPET:
+# every clock_gettime() becomes a system call and an emulated MMIO read,
+# which skews microsecond measurements (on KVM, kvm-clock avoids this).
+append="console=ttyS0 panic=-1 loglevel=4 mitigations=off maxcpus=1 tsc=reliable mn.mode=$mode $extra ${MN_VM_APPEND:-}"
 set -- qemu-system-x86_64 -accel tcg,thread=multi -cpu max -smp 2 -m 1G \
 	-kernel "$kernel" -initrd "$initrd" -no-reboot -nographic -nic none
 if [ "$mode" = shell ]; then

@@ -6,6 +6,10 @@
  *   MNSCHED_DEBUG=k=v,...   schedtrace=MS   print a SCHED line every MS ms
  *                           scheddetail=1   add per-P detail to it
  *                           deadlock=0      no deadlock detection
+ *                           spare=0         with the module, idle Ms PARK
+ *                                           instead of waiting as spares:
+ *                                           no kernel handoff, sysmon's
+ *                                           retake does it (to compare)
  *   MNSCHED_PARK=auto|futex|kmod            parker backend (park.c)
  *   MNSCHED_IO=auto|uring|blocking          I/O backend
  *   MNSCHED_STACKGUARD=auto|guard|canary    stack overflow detection
@@ -65,7 +69,8 @@ static int parse_debug(const char *s)
 
 		if (!eq || parse_int(eq + 1, 0, 3600 * 1000, &v)) {
 			fprintf(stderr, "mnsched: MNSCHED_DEBUG: bad setting '%s' "
-				"(want schedtrace=MS, scheddetail=0|1, deadlock=0|1)\n", tok);
+				"(want schedtrace=MS, scheddetail=0|1, deadlock=0|1, "
+				"spare=0|1)\n", tok);
 			return -EINVAL;
 		}
 		*eq = 0;
@@ -75,9 +80,11 @@ static int parse_debug(const char *s)
 			mn_sched.scheddetail = v != 0;
 		} else if (strcmp(tok, "deadlock") == 0) {
 			mn_sched.deadlock_off = v == 0;
+		} else if (strcmp(tok, "spare") == 0) {
+			mn_sched.spare_off = v == 0;
 		} else {
 			fprintf(stderr, "mnsched: MNSCHED_DEBUG: unknown setting '%s' "
-				"(known: schedtrace, scheddetail, deadlock)\n", tok);
+				"(known: schedtrace, scheddetail, deadlock, spare)\n", tok);
 			return -EINVAL;
 		}
 	}

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * park.c - choose the parker backend (park.h): MNSCHED_PARK=auto|futex|kmod.
+ * park.c - choose the parker backend (park.h): MNSCHED_PARK=auto|futex|kmod,
+ * and with the module, whether idle Ms wait as spares (MNSCHED_DEBUG=spare).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -23,6 +24,15 @@ int mn_parker_select(void)
 		err = mn_parker_kmod.init(mn_sched.nprocs);
 		if (err == 0) {
 			mn_sched.parker = &mn_parker_kmod;
+			if (mn_sched.spare_off) {
+				/* MNSCHED_DEBUG=spare=0: idle Ms PARK; the module
+				 * still marks blocked Ps, sysmon retakes them. */
+				static struct mn_parker nospare;
+
+				nospare = mn_parker_kmod;
+				nospare.park_spare = NULL;
+				mn_sched.parker = &nospare;
+			}
 			return 0;
 		}
 		if (want_kmod) {

@@ -217,6 +217,7 @@ struct mn_sched {
 	int schedtrace_ms;
 	bool scheddetail;
 	bool deadlock_off;
+	bool spare_off;		/* MNSCHED_DEBUG=spare=0 */
 };
 
 extern struct mn_sched mn_sched MN_HIDDEN;
