@@ -7,7 +7,7 @@
 RT_TESTS	:= $(patsubst selftests/mnsched/%.c,%,$(sort $(wildcard selftests/mnsched/rt_*.c)))
 TEST_DIR	:= selftests/mnsched
 TEST_CFLAGS	:= -O2 -g -pthread -Wall -Wno-unused-parameter -D_GNU_SOURCE \
-		   -Iuser/include -I$(TEST_DIR) $(KSFT_CFLAGS)
+		   -Iuser/include -Ikmod/uapi -I$(TEST_DIR) $(KSFT_CFLAGS)
 TEST_DEPS	:= $(TEST_DIR)/mn_test.h user/include/mnsched.h $(KSFT_STAMP)
 
 $(B)/tests/plain/%: $(TEST_DIR)/%.c $(TEST_DEPS) $(USER_LIB)
