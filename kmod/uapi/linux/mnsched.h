@@ -31,6 +31,7 @@
  * @goid: id of the G running on it, 0 for none (user)
  * @schedtick: incremented at every G switch (user)
  * @syscalltick: incremented at every system call entry (user)
+ * @__pad0: reserved
  * @switches: G switches (user space: published by sysmon from @schedtick)
  * @steals: Gs stolen by this P from others (user counter)
  * @parks: times this P's M parked idle (user counter)
@@ -38,11 +39,13 @@
  * @handoffs: times this P was handed to another M (user or kernel)
  * @io_completions: io_uring completions reaped for this P (user counter)
  * @gcreates: Gs created on this P (user counter)
+ * @__pad1: reserved
  * @kseq: sequence number of kernel writes (odd while writing)
  * @blocked: 1 while the M holding the P is blocked in the kernel (kernel)
  * @blocked_since_ns: CLOCK_MONOTONIC time the M blocked (kernel)
  * @k_blocks: times the kernel saw the holding M block in SYSCALL state
  * @k_handoffs: times the kernel handed the P to a spare M
+ * @__pad2: reserved
  *
  * Each P has its own page; the struct sits at the start of the page.
  */
@@ -104,6 +107,7 @@ struct mnsched_config {
  * struct mnsched_park - MNSCHED_IOC_PARK argument
  * @timeout_ns: relative timeout, < 0 waits forever
  * @flags: must be 0
+ * @__pad: must be 0
  *
  * Token semantics: an UNPARK that arrives before the PARK is kept (at most
  * one) and makes the next PARK return at once.  Returns 0 when unparked,
@@ -120,6 +124,11 @@ struct mnsched_park {
  * @target: M id to unpark
  * @flags: must be 0
  * @timeout_ns: then park the caller as PARK does
+ *
+ * When the caller runs alone on its CPU and the target may run elsewhere,
+ * the target is woken once the caller has switched away, onto the caller's
+ * CPU (a directed switch); otherwise it is woken at once.  Returns as PARK,
+ * or -ESRCH (without parking) when the target does not exist.
  */
 struct mnsched_swap {
 	__u32 target;
