@@ -2,7 +2,8 @@
 # kmod/kmod.mk - mnsched.ko, included by the top-level Makefile.
 #
 #   make kmod             build kmod/mnsched.ko against KDIR
-#   make kmod-checkpatch  checkpatch.pl (from linux-source-6.1) on kmod/
+#   make kmod-checkpatch  checkpatch.pl and kernel-doc (from linux-source-6.1)
+#                         on kmod/
 #   make kmod-dkms        install the sources under /usr/src and dkms install
 #                         (for the running kernel, or DKMS_KVER=<version>)
 #
@@ -41,12 +42,23 @@ CHECKPATCH_FLAGS := --no-tree --quiet --terse --show-types --file
 # uapi headers cannot use the kernel's __aligned().
 CHECKPATCH_UAPI_FLAGS := --ignore PREFER_DEFINED_ATTRIBUTE_MACRO
 
-kmod-checkpatch: $(KSFT_STAMP)
+# kernel-doc comes from the same tarball (a stamp of its own, so trees
+# extracted before it was needed get it too).
+KERNEL_DOC := $(KSFT)/scripts/kernel-doc
+$(KERNEL_DOC): $(KSFT_STAMP)
+	tar -xJf $(KSRC_TAR) -C $(KSFT) --strip-components=1 --wildcards '*/scripts/kernel-doc'
+	@touch $@
+
+kmod-checkpatch: $(KSFT_STAMP) $(KERNEL_DOC)
 	@echo "  CHECKPATCH kmod/"
 	@$(CHECKPATCH) $(CHECKPATCH_FLAGS) $(KMOD_C) $(KMOD_H)
 	@$(CHECKPATCH) $(CHECKPATCH_FLAGS) $(CHECKPATCH_UAPI_FLAGS) kmod/uapi/linux/mnsched.h
 	@$(CHECKPATCH) $(CHECKPATCH_FLAGS) $(wildcard tools/vm/vmhold/*.c)
 	@echo "  CHECKPATCH clean"
+	@echo "  KERNEL-DOC kmod/"
+	@out=$$(perl $(KERNEL_DOC) -none $(KMOD_C) $(KMOD_H) kmod/uapi/linux/mnsched.h 2>&1); \
+	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
+	@echo "  KERNEL-DOC clean"
 
 kmod-dkms:
 	-dkms remove mnsched/$(KMOD_VERSION) --all 2>/dev/null
