@@ -7,10 +7,9 @@
  */
 #include <poll.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <string.h>
-#include <linux/mnsched.h>
 #include "mn_test.h"
+#include "pstate_util.h"
 
 static atomic_long progress;
 static atomic_bool reading;
@@ -72,39 +71,24 @@ TEST(p_handed_off_while_blocked_in_syscall)
 	ASSERT_EQ(0, mn_test_main("MNPROCS", "1", handoff_main, NULL));
 }
 
-/* P 0's struct in our mapping of /dev/mnsched; NULL without the module. */
-static const volatile struct mnsched_pstate *module_p0(void)
-{
-	FILE *f = fopen("/proc/self/maps", "r");
-	const volatile struct mnsched_pstate *p0 = NULL;
-	unsigned long lo, off;
-	char line[512];
-
-	while (f && !p0 && fgets(line, sizeof(line), f))
-		if (strstr(line, " " MNSCHED_DEVICE "\n") &&
-		    sscanf(line, "%lx-%*x %*s %lx", &lo, &off) == 2 && off == 0)
-			p0 = (const volatile struct mnsched_pstate *)lo;
-	if (f)
-		fclose(f);
-	return p0;
-}
-
 static void retake_main(void *arg)
 {
-	const volatile struct mnsched_pstate *p0 = module_p0();
-	uint64_t blocks = p0 ? p0->k_blocks : 0;
+	const volatile struct mnsched_pstate *p0 = mn_mapped_p0();
 	const char *park = getenv("MNSCHED_PARK");
+	struct mn_kview before = { 0 }, after;
 
 	/* MNSCHED_PARK=kmod: the runtime maps the module's P pages. */
 	G_ASSERT(p0 || !park || strcmp(park, "kmod"));
-
+	if (p0)
+		mn_read_kview(p0, &before);
 	handoff_main(arg);
 	if (p0) {
 		/* The module saw the block but handed nothing off. */
-		G_ASSERT(p0->k_blocks > blocks);
-		G_ASSERT_EQ(p0->k_handoffs, 0);
+		mn_read_kview(p0, &after);
+		G_ASSERT(after.blocks > before.blocks);
+		G_ASSERT_EQ(after.handoffs, 0);
 		fprintf(stderr, "# module: %llu block(s) of P 0 seen, none handed off\n",
-		       (unsigned long long)(p0->k_blocks - blocks));
+			(unsigned long long)(after.blocks - before.blocks));
 	}
 }
 

@@ -8,7 +8,7 @@ RT_TESTS	:= $(patsubst selftests/mnsched/%.c,%,$(sort $(wildcard selftests/mnsch
 TEST_DIR	:= selftests/mnsched
 TEST_CFLAGS	:= -O2 -g -pthread -Wall -Wno-unused-parameter -D_GNU_SOURCE \
 		   -Iuser/include -Ikmod/uapi -I$(TEST_DIR) $(KSFT_CFLAGS)
-TEST_DEPS	:= $(TEST_DIR)/mn_test.h user/include/mnsched.h $(KSFT_STAMP)
+TEST_DEPS	:= $(TEST_DIR)/mn_test.h $(TEST_DIR)/pstate_util.h user/include/mnsched.h $(KSFT_STAMP)
 
 $(B)/tests/plain/%: $(TEST_DIR)/%.c $(TEST_DEPS) $(USER_LIB)
 	@mkdir -p $(@D)
@@ -46,8 +46,10 @@ VM_TEST_ENV	+= MNSCHED_PARK=kmod
 
 # Blocked-M handoff at the runtime level, kmod vs sysmon, in the VM.
 VM_HANDOFF_BIN	:= $(B)/vm/bin/mnsched-handoff-rt
-$(VM_HANDOFF_BIN): tools/vm/mnsched-handoff-rt.c user/include/mnsched.h kmod/uapi/linux/mnsched.h $(USER_LIB)
+$(VM_HANDOFF_BIN): tools/vm/mnsched-handoff-rt.c user/include/mnsched.h kmod/uapi/linux/mnsched.h \
+		  selftests/mnsched/pstate_util.h $(USER_LIB)
 	@mkdir -p $(@D)
-	$(CC) -O2 -g -Wall -pthread -Iuser/include -Ikmod/uapi $< -o $@ $(USER_LIB) -luring -lpthread
+	$(CC) -O2 -g -Wall -pthread -Iuser/include -Ikmod/uapi -Iselftests/mnsched $< -o $@ \
+	      $(USER_LIB) -luring -lpthread
 VM_EXTRA_BINS	+= $(VM_HANDOFF_BIN)
 VM_RUN_BINS	+= tools/vm/handoff-bench.sh

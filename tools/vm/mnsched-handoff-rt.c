@@ -22,10 +22,9 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
-#include <linux/mnsched.h>
 #include <mnsched.h>
+#include "pstate_util.h"
 
 static int pfd[2];
 static volatile uint64_t t_call;
@@ -50,40 +49,6 @@ static int cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* P 0's struct: the start of our mapping of /dev/mnsched, NULL without it. */
-static const volatile struct mnsched_pstate *find_p0(void)
-{
-	FILE *f = fopen("/proc/self/maps", "r");
-	unsigned long lo = 0, off;
-	char line[512];
-	int found = 0;
-
-	if (!f)
-		return NULL;
-	while (!found && fgets(line, sizeof(line), f)) {
-		char *path = strchr(line, '/');
-
-		if (!path || strncmp(path, MNSCHED_DEVICE "\n", strlen(MNSCHED_DEVICE) + 1))
-			continue;
-		found = sscanf(line, "%lx-%*x %*s %lx", &lo, &off) == 2 && off == 0;
-	}
-	fclose(f);
-	return found ? (const volatile struct mnsched_pstate *)lo : NULL;
-}
-
-/* A consistent read of the kernel-written block count and time. */
-static void read_block(const volatile struct mnsched_pstate *ps, uint64_t *n, uint64_t *since)
-{
-	uint32_t s0;
-
-	do {
-		s0 = __atomic_load_n(&ps->kseq, __ATOMIC_ACQUIRE);
-		*n = ps->k_blocks;
-		*since = ps->blocked_since_ns;
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	} while ((s0 & 1) || s0 != __atomic_load_n(&ps->kseq, __ATOMIC_RELAXED));
-}
-
 static void print_stats(const char *what, uint64_t *d, int n)
 {
 	qsort(d, (size_t)n, sizeof(*d), cmp);
@@ -96,27 +61,28 @@ static void bench(void *arg)
 	int n = *(int *)arg, nb = 0;
 	uint64_t *d = calloc((size_t)n, sizeof(*d));
 	uint64_t *db = calloc((size_t)n, sizeof(*db));
-	const volatile struct mnsched_pstate *p0 = find_p0();
+	const volatile struct mnsched_pstate *p0 = mn_mapped_p0();
 	const char *label = getenv("HANDOFF_LABEL");
 
 	done = mn_chan_new(0, 0);
 	if (pipe(pfd) || !d || !db || !done)
 		abort();
 	for (int i = 0; i < n; i++) {
-		uint64_t n0 = 0, n1, since, now;
+		struct mn_kview k0 = { 0 }, k1;
+		uint64_t now;
 
 		if (p0)
-			read_block(p0, &n0, &since);
+			mn_read_kview(p0, &k0);
 		/* Child first: the blocker runs now and blocks; we continue
 		 * here only once our P is running on another M. */
 		mn_go(blocker, NULL);
 		now = mn_now();
 		d[i] = now - t_call;
 		if (p0) {
-			read_block(p0, &n1, &since);
+			mn_read_kview(p0, &k1);
 			/* Counted only when the module saw this round's block. */
-			if (n1 > n0 && since >= t_call && since <= now)
-				db[nb++] = now - since;
+			if (k1.blocks > k0.blocks && k1.since_ns >= t_call && k1.since_ns <= now)
+				db[nb++] = now - k1.since_ns;
 		}
 		if (write(pfd[1], "x", 1) != 1)
 			abort();

@@ -27,6 +27,8 @@
 
 #include <linux/mnsched.h>
 
+#include "pstate_util.h"
+
 static int fd;
 static int n_rt = 1000;
 #define TRIALS 21
@@ -276,19 +278,6 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* A consistent read of the kernel-written block count and time. */
-static void read_block(const struct mnsched_pstate *p, uint64_t *n, uint64_t *since)
-{
-	uint32_t s0;
-
-	do {
-		s0 = __atomic_load_n(&p->kseq, __ATOMIC_ACQUIRE);
-		*n = p->k_blocks;
-		*since = p->blocked_since_ns;
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	} while ((s0 & 1) || s0 != __atomic_load_n(&p->kseq, __ATOMIC_RELAXED));
-}
-
 static double ho_call_us[2];
 
 /*
@@ -303,7 +292,8 @@ static double handoff(struct mnsched_pstate *pst, int use_kmod)
 	uint64_t t0[HO_ITERS], tb[HO_ITERS], lat[HO_ITERS], latb[HO_ITERS];
 	struct ho h;
 	pthread_t sp, sm;
-	uint64_t k0, nb0, nb1;
+	struct mn_kview kv0, kv1;
+	uint64_t k0, nb;
 	char ch;
 	int i;
 
@@ -323,15 +313,15 @@ static double handoff(struct mnsched_pstate *pst, int use_kmod)
 		die("pthread_create");
 	for (i = 0; i < HO_ITERS; i++) {
 		sleep_ns(3000000);
-		read_block(pst, &nb0, &tb[i]);
+		mn_read_kview(pst, &kv0);
 		t0[i] = now_ns();
 		__atomic_add_fetch(&pst->syscalltick, 1, __ATOMIC_RELEASE);
 		__atomic_store_n(&pst->state, MNSCHED_P_SYSCALL, __ATOMIC_RELEASE);
 		if (read(h.pfd[0], &ch, 1) != 1)
 			die("read");
-		read_block(pst, &nb1, &tb[i]);
-		if (nb1 == nb0)
-			tb[i] = 0;	/* the module saw no block: not counted */
+		mn_read_kview(pst, &kv1);
+		/* Not counted when the module saw no block. */
+		tb[i] = kv1.blocks > kv0.blocks ? kv1.since_ns : 0;
 		/* mn_syscall_exit: P taken; wait for it to be idle again. */
 		if (!cas_state(pst, MNSCHED_P_SYSCALL, MNSCHED_P_RUNNING)) {
 			while (!cas_state(pst, MNSCHED_P_IDLE, MNSCHED_P_RUNNING))
@@ -349,25 +339,25 @@ static double handoff(struct mnsched_pstate *pst, int use_kmod)
 		fprintf(stderr, "handoff: only %d of %d\n", h.n, HO_ITERS);
 		return -1;
 	}
-	for (i = 0, nb0 = 0; i < HO_ITERS; i++) {
+	for (i = 0, nb = 0; i < HO_ITERS; i++) {
 		lat[i] = h.t_ret[i] - t0[i];
 		if (tb[i] >= t0[i] && tb[i] <= h.t_ret[i])
-			latb[nb0++] = h.t_ret[i] - tb[i];
+			latb[nb++] = h.t_ret[i] - tb[i];
 	}
 	qsort(lat, HO_ITERS, sizeof(lat[0]), cmp_u64);
-	qsort(latb, nb0, sizeof(latb[0]), cmp_u64);
-	if (nb0 < HO_ITERS / 2) {
+	qsort(latb, nb, sizeof(latb[0]), cmp_u64);
+	if (nb < HO_ITERS / 2) {
 		fprintf(stderr, "handoff: the module saw only %llu of %d blocks\n",
-			(unsigned long long)nb0, HO_ITERS);
+			(unsigned long long)nb, HO_ITERS);
 		return -1;
 	}
 	printf("  handoff %-6s us: from the block p10 %.0f p50 %.0f p90 %.0f; from the call p50 %.0f (the kernel handed the P off %llu times)\n",
-	       use_kmod ? "kmod" : "sysmon", latb[nb0 / 10] / 1000.0,
-	       latb[nb0 / 2] / 1000.0, latb[nb0 * 9 / 10] / 1000.0,
+	       use_kmod ? "kmod" : "sysmon", latb[nb / 10] / 1000.0,
+	       latb[nb / 2] / 1000.0, latb[nb * 9 / 10] / 1000.0,
 	       lat[HO_ITERS / 2] / 1000.0,
 	       (unsigned long long)(pst->k_handoffs - k0));
 	ho_call_us[use_kmod] = lat[HO_ITERS / 2] / 1000.0;
-	return latb[nb0 / 2] / 1000.0;
+	return latb[nb / 2] / 1000.0;
 }
 
 static int cmp_d(const void *a, const void *b)

@@ -31,7 +31,7 @@ VM_TIMEOUT	?= 900
 VM_TEST_TIMEOUT	?= 300
 
 VM_CFLAGS	:= -O2 -g -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -pthread -static \
-		   -D_GNU_SOURCE -Ikmod/uapi $(KSFT_CFLAGS)
+		   -D_GNU_SOURCE -Ikmod/uapi -Iselftests/mnsched $(KSFT_CFLAGS)
 VM_KSFT_SRCS	:= $(sort $(wildcard selftests/mnsched/kmod_*.c))
 VM_KSFT_BINS	:= $(patsubst selftests/mnsched/%.c,$(VM_DIR)/bin/%,$(VM_KSFT_SRCS))
 VM_BENCH	:= $(VM_DIR)/bin/mnsched-vmbench
@@ -50,7 +50,7 @@ $(VM_DIR)/bin/kmod_%: selftests/mnsched/kmod_%.c $(wildcard selftests/mnsched/km
 	@mkdir -p $(@D)
 	$(CC) $(VM_CFLAGS) -o $@ $< -lrt
 
-$(VM_BENCH): tools/vm/mnsched-vmbench.c kmod/uapi/linux/mnsched.h
+$(VM_BENCH): tools/vm/mnsched-vmbench.c kmod/uapi/linux/mnsched.h selftests/mnsched/pstate_util.h
 	@mkdir -p $(@D)
 	$(CC) $(VM_CFLAGS) -o $@ $< -lrt
 

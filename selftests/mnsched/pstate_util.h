@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pstate_util.h - the kernel-written fields of this process's P structs,
+ * for tests and benchmarks that check what the module saw: find P 0 in our
+ * mapping of /dev/mnsched and read a consistent view (kseq).
+ */
+#ifndef MN_PSTATE_UTIL_H
+#define MN_PSTATE_UTIL_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <linux/mnsched.h>
+
+/* What the module wrote in a P struct. */
+struct mn_kview {
+	uint64_t blocks;	/* k_blocks */
+	uint64_t handoffs;	/* k_handoffs */
+	uint64_t since_ns;	/* blocked_since_ns (CLOCK_MONOTONIC) */
+};
+
+/* P 0's struct: the start of our mapping of /dev/mnsched; NULL without one. */
+static inline const volatile struct mnsched_pstate *mn_mapped_p0(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	const volatile struct mnsched_pstate *p0 = NULL;
+	unsigned long lo, off;
+	char line[512];
+
+	while (f && !p0 && fgets(line, sizeof(line), f))
+		if (strstr(line, " " MNSCHED_DEVICE "\n") &&
+		    sscanf(line, "%lx-%*x %*s %lx", &lo, &off) == 2 && off == 0)
+			p0 = (const volatile struct mnsched_pstate *)lo;
+	if (f)
+		fclose(f);
+	return p0;
+}
+
+/* A consistent read of the kernel-written fields of @ps. */
+static inline void mn_read_kview(const volatile struct mnsched_pstate *ps,
+				 struct mn_kview *v)
+{
+	uint32_t s0;
+
+	/* Acquire loads: the second kseq read cannot move before them. */
+	do {
+		s0 = __atomic_load_n(&ps->kseq, __ATOMIC_ACQUIRE);
+		v->blocks = __atomic_load_n(&ps->k_blocks, __ATOMIC_ACQUIRE);
+		v->handoffs = __atomic_load_n(&ps->k_handoffs, __ATOMIC_ACQUIRE);
+		v->since_ns = __atomic_load_n(&ps->blocked_since_ns, __ATOMIC_ACQUIRE);
+	} while ((s0 & 1) || s0 != __atomic_load_n(&ps->kseq, __ATOMIC_RELAXED));
+}
+
+#endif
