@@ -4,8 +4,8 @@
  * of its P to a spare M.
  *
  * sched_out runs with the runqueue lock held and interrupts off.  When the
- * M holds a P in state SYSCALL and is no longer on the runqueue, it has
- * blocked in the kernel: sched_out marks the P blocked in its page and
+ * M holds a P in state SYSCALL and leaves the CPU asleep (mn_task_blocked():
+ * off the runqueue, or 6.12's delayed dequeue), it has blocked in the kernel: sched_out marks the P blocked in its page and
  * queues an irq_work, which runs once the context switch is over and wakes
  * a spare M with the P.  sched_in, when the blocked M runs again, clears the
  * mark and cancels a handoff that has not happened yet.
@@ -20,6 +20,7 @@
 #include <linux/sched.h>
 #include <linux/timekeeping.h>
 
+#include "compat.h"
 #include "mn.h"
 #include "trace.h"
 
@@ -90,7 +91,7 @@ static void mn_sched_out(struct preempt_notifier *pn, struct task_struct *next)
 	if (unlikely(READ_ONCE(m->swap_to) >= 0))
 		irq_work_queue(&m->swap_iw);
 	p = READ_ONCE(m->p);
-	if (p < 0 || READ_ONCE(current->on_rq))
+	if (p < 0 || !mn_task_blocked(current))
 		return;
 	if (READ_ONCE(g->dead) || current->mm != g->mm)
 		return;

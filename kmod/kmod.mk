@@ -8,14 +8,18 @@
 #                         (for the running kernel, or DKMS_KVER=<version>)
 #
 # KDIR defaults to the running kernel's build directory when it exists, else
-# the newest installed Debian linux-headers-*-cloud-amd64 (the test VM's).
+# the newest headers the test VM fetched (build/vm/kernels/, see
+# tools/vm/fetch-kernel.sh), else the newest installed Debian
+# linux-headers-*-cloud-amd64.  The VM builds its own copies per kernel.
 
-KMOD_HDRS_DIR := $(shell ls -d /usr/src/linux-headers-*-cloud-amd64 2>/dev/null | sort -V | tail -n 1)
+KMOD_HDRS_DIR := $(lastword $(shell ls -d $(B)/vm/kernels/*/root/usr/src/linux-headers-*-amd64 \
+		 /usr/src/linux-headers-*-cloud-amd64 2>/dev/null | sort -V))
 KDIR	?= $(or $(wildcard /lib/modules/$(shell uname -r)/build),$(KMOD_HDRS_DIR))
 KMOD_C	:= $(sort $(wildcard kmod/*.c))
 KMOD_C	:= $(filter-out %.mod.c,$(KMOD_C))
-KMOD_H	:= $(sort $(wildcard kmod/*.h))
-KMOD_SRCS := $(KMOD_C) $(KMOD_H) kmod/Kbuild kmod/uapi/linux/mnsched.h
+KMOD_H	:= $(filter-out kmod/compat_conf.h,$(sort $(wildcard kmod/*.h)))
+KMOD_SRCS := $(KMOD_C) $(KMOD_H) kmod/Kbuild kmod/conftest.sh \
+	     kmod/uapi/linux/mnsched.h
 KMOD_KO	:= kmod/mnsched.ko
 KMOD_VERSION := 0.1
 
@@ -25,7 +29,7 @@ kmod: $(KMOD_KO)
 
 $(KMOD_KO): $(KMOD_SRCS)
 	@if [ -z "$(KDIR)" ] || [ ! -d "$(KDIR)" ]; then \
-		echo "kmod: no kernel build directory (KDIR='$(KDIR)'); run tools/deps.sh (linux-headers-cloud-amd64)" >&2; \
+		echo "kmod: no kernel build directory (KDIR='$(KDIR)'); make vm-tests fetches Debian'"'"'s, or set KDIR" >&2; \
 		exit 1; fi
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod modules
 
@@ -64,12 +68,13 @@ kmod-dkms:
 	-dkms remove mnsched/$(KMOD_VERSION) --all 2>/dev/null
 	rm -rf /usr/src/mnsched-$(KMOD_VERSION)
 	mkdir -p /usr/src/mnsched-$(KMOD_VERSION)/uapi/linux
-	cp $(KMOD_C) $(KMOD_H) kmod/Kbuild kmod/dkms.conf /usr/src/mnsched-$(KMOD_VERSION)/
+	cp $(KMOD_C) $(KMOD_H) kmod/Kbuild kmod/conftest.sh \
+	   kmod/dkms.conf /usr/src/mnsched-$(KMOD_VERSION)/
 	cp kmod/uapi/linux/mnsched.h /usr/src/mnsched-$(KMOD_VERSION)/uapi/linux/
 	dkms install mnsched/$(KMOD_VERSION) $(if $(DKMS_KVER),-k $(DKMS_KVER))
 
 kmod-clean:
-	rm -f kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd \
+	rm -f kmod/*.o kmod/*.ko kmod/*.mod kmod/*.mod.c kmod/.*.cmd kmod/compat_conf.h \
 	      kmod/modules.order kmod/Module.symvers kmod/.*.o.d
 	rm -rf kmod/.tmp_versions
 

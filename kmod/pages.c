@@ -15,6 +15,7 @@
 #include <linux/slab.h>
 #include <linux/topology.h>
 
+#include "compat.h"
 #include "mn.h"
 
 static int mn_p_node(u32 i)
@@ -131,8 +132,8 @@ int mn_mmap(struct file *file, struct vm_area_struct *vma)
 	if (pgoff >= nr_p || npages == 0 || npages > nr_p - pgoff)
 		return -EINVAL;
 
-	vma->vm_flags &= ~VM_MAYEXEC;
-	vma->vm_flags |= VM_DONTEXPAND | VM_DONTDUMP | VM_DONTCOPY;
+	mn_vm_flags_clear(vma, VM_MAYEXEC);
+	mn_vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP | VM_DONTCOPY);
 	for (i = 0; i < npages; i++) {
 		ret = vm_insert_page(vma, vma->vm_start + i * PAGE_SIZE,
 				     g->pages[pgoff + i]);

@@ -6,7 +6,7 @@ set -e
 PKGS="build-essential pkg-config clang llvm lld libelf-dev zlib1g-dev
 liburing-dev libbpf-dev bpftool bpftrace systemtap-sdt-dev
 golang-go wrk
-linux-source-6.1 linux-headers-cloud-amd64
+linux-source-6.1 dwarves gcc-12
 qemu-system-x86 busybox-static cpio xz-utils kmod"
 
 missing=""

@@ -1,59 +1,92 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# report.sh VMDIR RESULTS - read VMDIR/report.log written by the VM's /init,
-# print the TAP, append one "PASS|FAIL|SKIP vm/<program>/<case> reason" line
-# per case to RESULTS (as selftests/mnsched/run_tests.sh does on the host),
-# plus vm/insmod, vm/dmesg and vm/boot lines.  The output of "run" programs
-# is saved in VMDIR/<program>.out.  Exit 1 when anything failed.
+# report.sh VMDIR RESULTS [PREFIX] - read VMDIR/report.log written by the
+# VM's /init, print it, and append result lines to RESULTS: one
+# "PASS|FAIL|SKIP PREFIX/<program>/<case> reason" per TAP case (through
+# selftests/mnsched/tap.awk, as on the host), plus PREFIX/insmod,
+# PREFIX/dmesg and PREFIX/boot lines.  PREFIX defaults to "vm".
+# Per program, VMDIR gets <program>.out (its output), <program>.hung (the
+# threads' kernel stacks when its timeout killed it) and <program>.kwarn
+# (kernel warnings that appeared while it ran); VMDIR/times.txt has each
+# program's seconds.  Exit 1 when anything failed.
 set -u
 dir=$1
 results=$2
+pfx=${3:-vm}
 log=$dir/report.log
+tap=$(dirname "$0")/../../selftests/mnsched/tap.awk
 if [ ! -s "$log" ]; then
-	echo "FAIL vm/boot (no report from the VM; see $dir/console.log)" >>"$results"
+	echo "FAIL $pfx/boot (no report from the VM; see $dir/console.log)" >>"$results"
 	tail -n 30 "$dir/console.log" 2>/dev/null
 	exit 1
 fi
 tr -d '\r' <"$log" >"$log.txt"
 cat "$log.txt"
 tmp=$(mktemp)
-awk -v dir="$dir" '
-function finish(rc) {
-	if (kind == "tap") {
-		if (n == 0) print "FAIL", "vm/" name, "(no TAP output, exit status " rc ")"
-		else if (rc != 0 && rc != 4 && bad == 0) print "FAIL", "vm/" name, "(exit status " rc " with all cases passing)"
-	} else if (kind == "run") {
-		close(dir "/" name ".out")
-		if (rc != 0) print "FAIL", "vm/" name, "(exit status " rc ")"
-	}
-	kind = ""
-}
+idx=$(mktemp)
+# Split the log: one file per program and section; $idx lists the programs
+# ("kind name rc seconds", rc "-" when the VM never got to its end).
+awk -v dir="$dir" -v pfx="$pfx" -v idx="$idx" '
+function to(f) { if (cur != "") close(cur); cur = f; printf "" > cur }
 /^@@MN-INSMOD ok/ { next }
-/^@@MN-INSMOD / { print "FAIL vm/insmod", $0; next }
-/^@@MN-BEGIN / { kind = $2; name = $3; n = 0; bad = 0; if (kind == "run") printf "" > (dir "/" name ".out"); next }
-/^@@MN-END / { finish($4); next }
-/^@@MN-DMESG clean/ { print "PASS vm/dmesg"; next }
+/^@@MN-INSMOD / { print "FAIL", pfx "/insmod", $0; next }
+/^@@MN-KERNEL / { next }
+/^@@MN-BEGIN / { kind = $2; name = $3; to(dir "/" name ".out"); next }
+/^@@MN-HUNG / { hung[name] = $3; to(dir "/" name ".hung"); next }
+/^@@MN-KWARN / { to(dir "/" name ".kwarn"); next }
+/^@@MN-END / {
+	if (cur != "") close(cur)
+	cur = ""
+	print $2, $3, $4, $5, (($3 in hung) ? hung[$3] : "") > idx
+	kind = ""
+	next
+}
+/^@@MN-DMESG clean/ { print "PASS", pfx "/dmesg"; next }
 /^@@MN-DMESG bad/ { dmesg_bad = 1; next }
 /^@@MN-DONE/ { done = 1; next }
-dmesg_bad == 1 && !reason { reason = $0; print "FAIL vm/dmesg kernel warning: " reason; next }
-kind == "run" { print > (dir "/" name ".out"); next }
-kind == "tap" && /^(not )?ok [0-9]+ / {
-	line = $0; n++
-	st = (line ~ /^not ok/) ? "FAIL" : "PASS"
-	sub(/^(not )?ok [0-9]+ /, "", line)
-	why = ""
-	if (match(line, /# *SKIP/)) { st = "SKIP"; why = substr(line, RSTART + RLENGTH); line = substr(line, 1, RSTART - 1) }
-	gsub(/[ \t]+$/, "", line); gsub(/ /, "_", line)
-	print st, "vm/" name "/" line, why
-	if (st == "FAIL") bad++
-}
+dmesg_bad == 1 && !reason { reason = $0; print "FAIL", pfx "/dmesg kernel warning: " reason; next }
+cur != "" { print > cur }
 END {
-	if (kind != "") print "FAIL", "vm/" name, "(killed: timeout or VM died)"
-	if (!done) print "FAIL vm/boot (the VM did not finish: timeout or panic; see console.log)"
+	if (kind != "") print kind, name, "-", "-", "" > idx
+	if (!done) print "FAIL", pfx "/boot (the VM did not finish: timeout or panic; see console.log)"
 }' "$log.txt" >"$tmp"
+: >"$dir/times.txt"
+while read -r kind name rc secs hung; do
+	why=""
+	if [ -n "$hung" ]; then
+		why="hung: killed at its $hung s timeout; its threads: $dir/$name.hung"
+	elif [ "$rc" = - ]; then
+		why="killed: the VM stopped while it ran; see $dir/console.log"
+	fi
+	echo "$name $secs" >>"$dir/times.txt"
+	case "$kind" in
+	tap)
+		awk -v name="$pfx/$name" -v rc="$rc" -v why="$why" -f "$tap" \
+			"$dir/$name.out" >>"$tmp"
+		;;
+	run)
+		if [ -n "$why" ]; then
+			echo "FAIL $pfx/$name ($why)" >>"$tmp"
+		elif [ "$rc" != 0 ]; then
+			echo "FAIL $pfx/$name (exit status $rc)" >>"$tmp"
+		fi
+		;;
+	esac
+	if [ -s "$dir/$name.kwarn" ]; then
+		echo "FAIL $pfx/$name/kernel-warning $(head -n 1 "$dir/$name.kwarn")" >>"$tmp"
+	fi
+done <"$idx"
+# Programs the VM never started (it died, or its own timeout struck first).
+if [ -f "$dir/tests.list" ]; then
+	while read -r kind name _; do
+		case "$kind" in tap|run) ;; *) continue ;; esac
+		awk -v n="$name" '$2 == n { f = 1 } END { exit !f }' "$idx" ||
+			echo "FAIL $pfx/$name (not run: the VM stopped before it)" >>"$tmp"
+	done <"$dir/tests.list"
+fi
 cat "$tmp" >>"$results"
 f=$(grep -c '^FAIL' "$tmp")
 p=$(grep -c '^PASS' "$tmp")
-rm -f "$tmp"
-echo "  VM      $p passed, $f failed"
+rm -f "$tmp" "$idx"
+echo "  VM      $pfx: $p passed, $f failed"
 [ "$f" -eq 0 ]

@@ -1,0 +1,77 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# harness-test.sh RESULTS KVER IMAGE KO RUNDIR - the test VM's own test:
+# programs that hang, crash or leave a grandchild holding the console pipe
+# must each become a failed case with its threads' stacks in the report,
+# and the VM must go on to the next program and finish.  One short boot
+# with busybox scripts as the programs (tools/vm/vm-tests.sh runs it on
+# the first kernel); result lines vm-harness/<case>.
+set -u
+results=$1
+img=$3
+ko=$4
+dir=$5
+mkdir -p "$dir/progs"
+p=$dir/progs
+# A program that never ends: a child in its process group, a grandchild
+# in a session of its own holding stdout (the FIFO to the console), and
+# the program itself waiting.
+cat >"$p/hang" <<'EOF'
+#!/bin/sh
+echo "hang: started"
+sleep 1000 &
+setsid sh -c 'echo "hang: grandchild $$ holds the pipe"; exec sleep 1001' &
+exec sleep 1002
+EOF
+# A TAP program that dies of a signal in the middle of a case.
+cat >"$p/crash" <<'EOF'
+#!/bin/sh
+echo "TAP version 13"
+echo "1..2"
+echo "ok 1 before_the_crash"
+echo "#  RUN           global.crashes ..."
+kill -SEGV $$
+EOF
+# A TAP program whose exit leaves a daemon behind, then a normal one.
+cat >"$p/leaves_daemon" <<'EOF'
+#!/bin/sh
+setsid sh -c 'exec sleep 1003' &
+echo "TAP version 13"
+echo "1..1"
+echo "ok 1 leaves_a_daemon"
+EOF
+cat >"$p/after" <<'EOF'
+#!/bin/sh
+echo "TAP version 13"
+echo "1..1"
+n=$(ps -o args | grep -c 'sleep 100[0-9]')
+if [ "$n" -eq 0 ]; then echo "ok 1 no_process_left"; else ps; echo "not ok 1 no_process_left"; fi
+EOF
+chmod 755 "$p"/*
+printf '%s\n' "run hang /tests/hang" "tap crash /tests/crash" \
+	"tap leaves_daemon /tests/leaves_daemon" "tap after /tests/after" "env" >"$dir/tests.list"
+tools/vm/mkinitramfs.sh "$dir/initramfs.cpio.gz" "$ko" "$dir/tests.list" \
+	"$p/hang" "$p/crash" "$p/leaves_daemon" "$p/after" || exit 1
+tools/vm/run-vm.sh test "$img" "$dir/initramfs.cpio.gz" "$dir" 300 "mn.timeout=5" || true
+rm -f "$dir/initramfs.cpio.gz"
+r=$dir/results.txt
+: >"$r"
+tools/vm/report.sh "$dir" "$r" vm-harness >"$dir/report.txt" 2>&1
+
+check() {	# NAME CONDITION...
+	n=$1
+	shift
+	if "$@" >/dev/null 2>&1; then
+		echo "PASS vm-harness/$n" >>"$results"
+	else
+		echo "FAIL vm-harness/$n (see $dir/results.txt, $dir/report.log)" >>"$results"
+	fi
+}
+check hung_program_fails_as_hung grep -q '^FAIL vm-harness/hang (hung: killed at its 5 s timeout' "$r"
+check hung_program_stacks_in_report grep -q '^### tid .*sleep' "$dir/hang.hung"
+check hung_program_kernel_stack grep -q 'nanosleep' "$dir/hang.hung"
+check crash_fails_its_running_case grep -q '^FAIL vm-harness/crash/global.crashes (exit status 139 in this case)' "$r"
+check case_before_crash_passes grep -q '^PASS vm-harness/crash/before_the_crash' "$r"
+check daemon_left_behind_is_killed grep -q '^PASS vm-harness/after/no_process_left' "$r"
+check vm_finishes_after_a_hang grep -q '^PASS vm-harness/dmesg' "$r"
+check no_boot_failure sh -c "! grep -q '^FAIL vm-harness/boot' '$r'"
