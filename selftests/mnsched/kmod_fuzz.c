@@ -229,9 +229,10 @@ TEST_F_TIMEOUT(fz, fuzz_100k, 240)
 	run_fuzz(_metadata, 1, 100000);
 }
 
+/* 100,000 calls from four threads on one file, racing each other. */
 TEST_F_TIMEOUT(fz, fuzz_threads, 240)
 {
-	run_fuzz(_metadata, 3, 20000);
+	run_fuzz(_metadata, 4, 25000);
 }
 
 TEST_HARNESS_MAIN

@@ -1,0 +1,48 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# flaky.sh N [MAKE ARGS...] - run `make check-vm` N times in a row and tally
+# every result line: which tests ever failed or changed, how often, and the
+# hangs and kernel warnings among them.  Each run's results and log stay in
+# build/flaky/ (run-I.txt, run-I.log); the tally is build/flaky/tally.txt.
+# A run gets 3600 s at most (timeout(1) kills its whole process group).
+# Exit 1 when any run failed.
+#   tools/vm/flaky.sh 20
+#   tools/vm/flaky.sh 5 VM_KERNELS=6.12
+set -u
+n=${1:?usage: flaky.sh N [MAKE ARGS...]}
+shift
+out=build/flaky
+rm -rf "$out"
+mkdir -p "$out"
+i=1
+while [ "$i" -le "$n" ]; do
+	t0=$(date +%s)
+	timeout -k 10 3600 make --no-print-directory check-vm \
+		MN_RESULTS="$(pwd)/$out/run-$i.txt" "$@" >"$out/run-$i.log" 2>&1
+	rc=$?
+	line=$(tail -n 1 "$out/run-$i.log")
+	echo "run $i: rc $rc, $(($(date +%s) - t0)) s: $line" | tee -a "$out/runs.txt"
+	i=$((i + 1))
+done
+# Per test: runs passed, failed, skipped; tests that were ever not PASS.
+cat "$out"/run-*.txt | awk -v n="$n" '
+{ st = $1; name = $2; c[name, st]++; seen[name] = 1
+  if (st == "FAIL") { why[name] = substr($0, index($0, $3)) } }
+END {
+	for (t in seen) {
+		total++
+		p = c[t, "PASS"] + 0; f = c[t, "FAIL"] + 0; s = c[t, "SKIP"] + 0
+		if (f) { bad++; printf "FAIL %3d/%d %s  last: %s\n", f, n, t, why[t] }
+		else if (s && p) printf "MIXED pass %d skip %d %s\n", p, s, t
+	}
+	printf "%d tests over %d runs: %d ever failed\n", total, n, bad + 0
+}' | sort >"$out/tally.txt"
+hangs=$(grep -c '(hung:' "$out"/run-*.txt | awk -F: '{ s += $2 } END { print s + 0 }')
+kwarn=$(grep -c 'kernel-warning\|^FAIL vm-[^ ]*/dmesg' "$out"/run-*.txt | awk -F: '{ s += $2 } END { print s + 0 }')
+failed=$(grep -vc 'rc 0,' "$out/runs.txt")
+{
+	cat "$out/runs.txt"
+	cat "$out/tally.txt"
+	echo "runs: $n, failed runs: $failed, hangs: $hangs, kernel warnings: $kwarn"
+} | tee "$out/summary.txt"
+[ "$failed" -eq 0 ]
