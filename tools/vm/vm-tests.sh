@@ -113,6 +113,22 @@ for k in "$@"; do
 		fail "$pfx/build (mnsched.ko against $kver; see $kr/build-*.log)"
 		continue
 	fi
+	feat=$(sed -n 's/^#define MN_HAVE_\([A-Z_]*\) 1$/\1/p' "$vm/$k/kmod/compat_conf.h" | grep -v BASELINE | tr '\n' ' ')
+	echo "PASS $pfx/build mnsched.ko against $kver; kernel features: ${feat:-none}" >>"$results"
+	# Once: a kernel outside the supported range is refused by name, not
+	# by a compiler error (the range check reads VERSION and PATCHLEVEL).
+	if [ "$mode" = test ] && [ ! -f "$run/range-checked" ]; then
+		touch "$run/range-checked"
+		for v in "VERSION=6 PATCHLEVEL=13" "VERSION=5 PATCHLEVEL=15"; do
+			# shellcheck disable=SC2086
+			if $MAKE -C "$kdir" M="$vm/$k/kmod" $v modules 2>&1 |
+				grep -q "mnsched.ko supports Linux 6.1 to 6.12"; then
+				echo "PASS kmod/build_refuses_$(echo "$v" | tr -d 'A-Z= ' | sed 's/^\(.\)/\1./')_by_name" >>"$results"
+			else
+				fail "kmod/build_refuses_$(echo "$v" | tr -d 'A-Z= ' | sed 's/^\(.\)/\1./')_by_name (no message naming the range)"
+			fi
+		done
+	fi
 	if [ -n "${VM_KO:-}" ] && ! cp "$VM_KO" "$vm/$k/kmod/mnsched.ko"; then
 		fail "$pfx/build (VM_KO=$VM_KO)"
 		continue
