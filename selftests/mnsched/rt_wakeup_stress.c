@@ -9,6 +9,8 @@
  * wake-up shows as a hang: the harness timeout fails the test, and the
  * deadlock detector would exit 2.
  */
+#include <pthread.h>
+#include <sched.h>
 #include "mn_test.h"
 
 static struct mn_chan **chans;
@@ -105,6 +107,79 @@ static void idle_wake_main(void *arg)
 TEST(wake_parked_ms_repeatedly)
 {
 	ASSERT_EQ(0, mn_test_main("MNPROCS", "4", idle_wake_main, NULL));
+}
+
+/*
+ * A G queued on the global queue while the only spinning M has given up its
+ * P but still counts as spinning: the readier's wakep sees npidle == 1 and
+ * nmspinning == 1 and leaves the wake-up to that spinner, which must look at
+ * the global queue again after it stops spinning.  It did not (only the Ps'
+ * local queues), and tools/vm/handoff-bench.sh hung in the VM: the G of an M
+ * back from a system call that found no idle P went to the global queue at
+ * that moment, P 0 stayed idle and both Ms slept with no timeout.
+ * The runtime's test hook stalls the spinner inside that window; a plain
+ * thread, which has no P, readies a G there (its mn_go queues globally).
+ */
+void mn_debug_spin_drop_delay(uint32_t ns);
+
+static struct mn_chan *gq_done;
+static atomic_int gq_round;		/* the round the readier may start */
+static atomic_int gq_finished;		/* rounds whose G ran */
+
+static void gq_child(void *arg)
+{
+	mn_chan_send(gq_done, NULL);
+}
+
+static void *gq_readier(void *arg)
+{
+	int rounds = (int)(intptr_t)arg;
+
+	for (int i = 1; i <= rounds; i++) {
+		uint64_t t;
+
+		while (atomic_load(&gq_round) < i)
+			sched_yield();
+		/* The main G parks right after setting gq_round; its M, spinning,
+		 * finds nothing, gives up the P and stalls 2 ms in the hook. */
+		usleep(300);
+		if (mn_go(gq_child, NULL))
+			abort();
+		for (t = mn_now(); atomic_load(&gq_finished) < i; usleep(1000)) {
+			if (mn_now() - t > 5000000000ull) {
+				fprintf(stderr, "# round %d: the G readied from a plain "
+					"thread never ran (global queue, idle P, no M "
+					"awake): lost wake-up\n", i);
+				fflush(stderr);
+				_exit(1);
+			}
+		}
+	}
+	return NULL;
+}
+
+static void global_queue_main(void *arg)
+{
+	int rounds = (int)(intptr_t)arg;
+	pthread_t t;
+
+	gq_done = mn_chan_new(0, 0);
+	G_ASSERT_EQ(pthread_create(&t, NULL, gq_readier, arg), 0);
+	mn_debug_spin_drop_delay(2000000);
+	for (int i = 1; i <= rounds; i++) {
+		atomic_store(&gq_round, i);
+		G_ASSERT_EQ(mn_chan_recv(gq_done, NULL), 1);
+		atomic_store(&gq_finished, i);
+	}
+	mn_debug_spin_drop_delay(0);
+	pthread_join(t, NULL);
+}
+
+TEST(global_g_readied_while_spinning_m_gives_up_p)
+{
+	/* The main G waits for a plain thread: not a deadlock. */
+	setenv("MNSCHED_DEBUG", "deadlock=0", 1);
+	ASSERT_EQ(0, mn_test_main("MNPROCS", "1", global_queue_main, (void *)50));
 }
 
 TEST_HARNESS_MAIN

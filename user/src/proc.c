@@ -23,15 +23,19 @@
  *   - A spinning M that finds work stops spinning (resetspinning) and, if it
  *     was the last spinner, calls wakep itself, so another M looks for the
  *     rest of the work.
- *   - A spinning M that finds nothing releases its P, decrements nmspinning,
- *     and only then re-checks every P's queue (and the global one, under
- *     sched.lock).
+ *   - A spinning M that finds nothing looks at the global queue under
+ *     sched.lock, releases its P, decrements nmspinning, and only then
+ *     re-checks every queue again: the global one and every P's.
  * No lost wake-up: the readier does (publish G; load nmspinning) and the
  * spinner does (store nmspinning-1; load queues), all seq_cst, so at least
  * one of them sees the other: either the readier sees a spinner (which will
- * find the G in its re-check) or the spinner finds the G.  An M parks only
+ * find the G in its re-check) or the spinner finds the G.  The re-check must
+ * cover every queue a readier may publish to, the global one included (a G
+ * whose M left a syscall without a P, a G readied from a plain thread): a
+ * readier that saw the spinner leaves the wake-up to it.  An M parks only
  * through the parker, whose token keeps an unpark that arrives before the
- * park (see park.h).  tests/stress_wakeup.c hunts for this race.
+ * park (see park.h).  selftests/mnsched/rt_wakeup_stress.c hunts for this
+ * race.
  *
  * Bounded spinning: an M starts spinning only while 2*nmspinning is less
  * than the number of busy Ps.
@@ -718,6 +722,30 @@ static bool take_handed_p(struct mn_m *m, int hp)
 	return true;
 }
 
+/*
+ * Test hook: stall a spinning M that has just given up its P, before it
+ * stops counting as spinning, for the given time (0: off).  That is where a
+ * G readied by another thread must not be lost (the M re-checks every queue
+ * after the decrement): a regression test in rt_wakeup_stress.c widens the
+ * window with it.  When off, a relaxed load on the way to parking.
+ */
+static _Atomic uint32_t debug_spin_drop_delay_ns;
+
+__attribute__((visibility("default")))
+void mn_debug_spin_drop_delay(uint32_t ns);
+void mn_debug_spin_drop_delay(uint32_t ns)
+{
+	atomic_store(&debug_spin_drop_delay_ns, ns);
+}
+
+static void debug_delay(_Atomic uint32_t *ns)
+{
+	struct timespec ts = { 0, atomic_load_explicit(ns, memory_order_relaxed) };
+
+	/* A raw system call: errno stays as it was (sys.h). */
+	mn_syscall6(SYS_nanosleep, (long)&ts, 0, 0, 0, 0, 0);
+}
+
 /* Earliest timer over all Ps, -1 for none. */
 static int64_t next_timer_all(void)
 {
@@ -915,27 +943,40 @@ top:
 	mn_unlock(&mn_sched.lock);
 
 	if (m->spinning) {
+		bool work;
+
+		if (unlikely(atomic_load_explicit(&debug_spin_drop_delay_ns,
+						  memory_order_relaxed)))
+			debug_delay(&debug_spin_drop_delay_ns);
 		m->spinning = false;
 		atomic_fetch_sub(&mn_sched.nmspinning, 1);
-		/* The seq_cst decrement above orders against the re-check. */
-		for (int i = 0; i < mn_sched.nprocs; i++) {
-			struct mn_p *v = mn_sched.allp[i];
+		/*
+		 * The seq_cst decrement above orders against the re-check.  A
+		 * readier that saw us spinning left the wake-up to us, whichever
+		 * queue it used: a P's local queue, or the global one (a G that
+		 * lost its P leaving a syscall, mn_goready/mn_go from a thread
+		 * without a P, I/O reaped without a P).  Its G went there after
+		 * our look under sched.lock above, so look at both again.
+		 */
+		work = atomic_load(&mn_sched.runqsize) > 0;
+		for (int i = 0; !work && i < mn_sched.nprocs; i++)
+			work = !mn_runqempty(mn_sched.allp[i]);
+		if (work) {
+			struct mn_p *ip;
 
-			if (!mn_runqempty(v)) {
-				struct mn_p *ip;
-
-				mn_lock(&mn_sched.lock);
-				ip = pidleget();
-				mn_unlock(&mn_sched.lock);
-				if (ip) {
-					acquirep(m, ip);
-					mn_io_acquired(m, ip);
-					m->spinning = true;
-					atomic_fetch_add(&mn_sched.nmspinning, 1);
-					goto top;
-				}
-				break;
+			mn_lock(&mn_sched.lock);
+			ip = pidleget();
+			mn_unlock(&mn_sched.lock);
+			if (ip) {
+				/* Spinning again: top takes the G, global or
+				 * stolen, and resetspinning wakes the next M. */
+				acquirep(m, ip);
+				mn_io_acquired(m, ip);
+				m->spinning = true;
+				atomic_fetch_add(&mn_sched.nmspinning, 1);
+				goto top;
 			}
+			/* No idle P: every P has an M, which finds the G. */
 		}
 	}
 	/* Park (stopm), maybe in io_uring_enter on an idle P's ring. */
