@@ -597,9 +597,19 @@ static void startm(struct mn_p *p, bool spinning)
 	if (!p) {
 		p = pidleget();
 		if (!p) {
-			mn_unlock(&mn_sched.lock);
+			/*
+			 * Undo the caller's nmspinning increment before the
+			 * unlock, as Go's wakep does: an M that gives up its P
+			 * without spinning (the 2*nmspinning bound) re-checks
+			 * nothing, and a readier that sees this transient
+			 * increment leaves the wake-up to a spinner.  Under the
+			 * lock, such a P is either already idle (we took it) or
+			 * given up after the decrement, and the readier of a G
+			 * queued after that sees npidle > 0 and nmspinning == 0.
+			 */
 			if (spinning)
 				atomic_fetch_sub(&mn_sched.nmspinning, 1);
+			mn_unlock(&mn_sched.lock);
 			return;
 		}
 	}
