@@ -2,7 +2,9 @@
 #
 #   make            build everything that exists (user, kmod, bpf, tools)
 #   make demo       install deps, build, run the showcase
-#   make check      check-host (runtime, io_uring, BPF) + check-vm (module)
+#   make check      check-host (runtime, io_uring, BPF) + check-vm (the module
+#                   on Debian's 6.1 and 6.12) + check-debug (the module under
+#                   a lockdep/KASAN/KFENCE kernel)
 #   make bench      ours vs Go side by side
 #   make install    PREFIX=/usr/local DESTDIR= : library, header, mnsched.pc,
 #                   and the tools (mnsched-top/lat/trace) where they build
@@ -24,7 +26,7 @@ B	:= build
 MN_RESULTS ?= $(CURDIR)/$(B)/results.txt
 export MN_RESULTS
 
-.PHONY: all user kmod bpf tools demo bench check check-host check-vm \
+.PHONY: all user kmod bpf tools demo bench check check-host check-vm check-debug \
 	install clean deps ksft $(HOST_TESTS)
 all: user
 
@@ -158,6 +160,8 @@ check: deps
 		echo "FAIL check-host/make (a build or test step failed; see above)" >> $(MN_RESULTS); \
 	$(MAKE) --no-print-directory check-vm-run || \
 		echo "FAIL check-vm/make (a build or test step failed; see above)" >> $(MN_RESULTS); \
+	$(MAKE) --no-print-directory check-debug-run || \
+		echo "FAIL check-debug/make (a build or test step failed; see above)" >> $(MN_RESULTS); \
 	selftests/mnsched/summary.sh $(MN_RESULTS) "make check" || rc=1; exit $$rc
 
 check-host: deps
@@ -172,7 +176,14 @@ check-vm: deps
 		echo "FAIL check-vm/make (a build or test step failed; see above)" >> $(MN_RESULTS); \
 	selftests/mnsched/summary.sh $(MN_RESULTS) "check-vm"
 
+check-debug: deps
+	@mkdir -p $(B); rm -f $(MN_RESULTS)
+	@$(MAKE) --no-print-directory check-debug-run || \
+		echo "FAIL check-debug/make (a build or test step failed; see above)" >> $(MN_RESULTS); \
+	selftests/mnsched/summary.sh $(MN_RESULTS) "check-debug"
+
 check-host-run: $(HOST_TESTS)
+check-debug-run: $(VM_DEBUG_TESTS)
 ifeq ($(VM_TESTS),)
 check-vm-run:
 	@echo "check-vm: nothing to run yet (the kernel module's VM tests are not in this tree)"

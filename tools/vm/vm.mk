@@ -7,6 +7,8 @@
 #                   vm-KERNEL/<program>/<case> go to $(MN_RESULTS); non-zero
 #                   exit on any failure, hang or kernel warning (check-vm
 #                   runs it through VM_TESTS)
+#   make vm-debug-tests  the same TAP programs on the debug kernel (no
+#                   benchmarks); check-debug runs it through VM_DEBUG_TESTS
 #   make vm-bench   only the benchmark programs, on the cloud kernels, and
 #                   their ratios side by side
 #   make vm-shell   boot a VM with a shell on this terminal
@@ -14,9 +16,10 @@
 #   make vm-debug-kernel  build (or find in its cache) the debug kernel
 #
 # VM_KERNELS: Debian 12 cloud kernel series, fetched with apt-get download
-# and dpkg -x (tools/vm/fetch-kernel.sh), and "debug", a 6.12 built from
-# linux-source-6.12 with lockdep, KASAN, KFENCE and the atomic-sleep and
-# RCU checks (tools/vm/debug-kernel.sh, cached under build/vm/debug).  The
+# and dpkg -x (tools/vm/fetch-kernel.sh).  "debug" (vm-debug-tests) is a
+# 6.12 built from linux-source-6.12 with lockdep, KASAN, KFENCE and the
+# atomic-sleep and RCU checks (tools/vm/debug-kernel.sh, cached under
+# build/vm/debug).  The
 # work per kernel is tools/vm/vm-tests.sh.  VM_KO=path boots a given
 # mnsched.ko instead of building one (with a single kernel).
 #
@@ -48,9 +51,10 @@ VM_TEST_BINS	+= $(VM_KSFT_BINS)
 VM_RUN_BINS	+= $(VM_BENCH)
 
 VM_TESTS	+= vm-tests
+VM_DEBUG_TESTS	+= vm-debug-tests
 CLEAN_EXTRA	+= vm-clean
 
-.PHONY: vm-tests vm-shell vm-bench vm-clean vm-checkpatch vm-debug-kernel
+.PHONY: vm-tests vm-debug-tests vm-shell vm-bench vm-clean vm-checkpatch vm-debug-kernel
 
 $(VM_DIR)/bin/kmod_%: selftests/mnsched/kmod_%.c $(wildcard selftests/mnsched/kmod_*.h) \
 		kmod/uapi/linux/mnsched.h $(KSFT_STAMP)
@@ -77,6 +81,10 @@ vm-tests:
 	fi; \
 	$(VM_SCRIPT) test $(MN_RESULTS) $(VM_KERNELS) || rc=1; \
 	exit $$rc
+
+vm-debug-tests:
+	@mkdir -p $(VM_DIR) $(dir $(MN_RESULTS))
+	@$(VM_SCRIPT) test $(MN_RESULTS) debug
 
 vm-bench:
 	@$(VM_SCRIPT) bench /dev/null $(VM_BENCH_KERNELS)
