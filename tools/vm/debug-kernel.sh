@@ -83,6 +83,15 @@ img=$bld/arch/x86/boot/bzImage
 log=$bld/build.log
 done_stamp=$bld/.debug-kernel-done
 
+# One run at a time per OUTDIR: a second one waits, then finds the cache.
+if command -v flock >/dev/null 2>&1; then
+	exec 9>"$out/.lock"
+	if ! flock -n 9; then
+		say "waiting for another debug-kernel.sh in $out"
+		flock 9
+	fi
+fi
+
 if [ -f "$done_stamp" ] && [ -f "$img" ]; then
 	echo "$img"
 	echo "$bld"

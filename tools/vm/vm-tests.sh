@@ -142,7 +142,7 @@ for k in "$@"; do
 	fi
 	tv=$to_vm tp=$to_prog runs=$ok_run
 	if [ "$k" = debug ]; then
-		slow=${VM_SLOW_debug:-8}
+		slow=${VM_SLOW_debug:-4}
 		tv=$((to_vm * slow)) tp=$((to_prog * slow)) runs=""
 	fi
 	{
