@@ -43,9 +43,15 @@ skipall() {
 # make check: soft lockup in mnsched-top, CPU 0 with no tick for minutes;
 # tools/vm/vmhold works around the same for insmod).  CPU 1 comes back on
 # exit.  The tools and the module's tracepoints are what is tested here.
+# The text is patched back after the tools exit, and not at once: perf
+# switches its perf_sched_events key off from a workqueue one second (HZ)
+# after the last task-bound perf event closes (the USDT uprobes are such
+# events), and that key sits in __schedule().  Bringing CPU 1 back before
+# that killed the debug-kernel VM (int3 Oops in __schedule on both CPUs, from
+# the kworker running perf_sched_delayed): wait it out first.
 cpu1=/sys/devices/system/cpu/cpu1/online
 if [ -w $cpu1 ] && [ "$(cat $cpu1)" = 1 ] && echo 0 > $cpu1; then
-	trap 'echo 1 > $cpu1' EXIT
+	trap 'sleep 3; echo 1 > $cpu1' EXIT
 fi
 
 # start a target that waits for SIGUSR1; sets tp (busybox timeout execs the
