@@ -71,6 +71,8 @@ TEST(p_handed_off_while_blocked_in_syscall)
 	ASSERT_EQ(0, mn_test_main("MNPROCS", "1", handoff_main, NULL));
 }
 
+static bool retake_saw_block;
+
 static void retake_main(void *arg)
 {
 	const volatile struct mnsched_pstate *p0 = mn_mapped_p0();
@@ -82,21 +84,40 @@ static void retake_main(void *arg)
 	if (p0)
 		mn_read_kview(p0, &before);
 	handoff_main(arg);
+	retake_saw_block = true;
 	if (p0) {
-		/* The module saw the block but handed nothing off. */
+		/* The module handed nothing off, and saw the block: it marks
+		 * one only if the P is still in SYSCALL when the M sleeps. */
 		mn_read_kview(p0, &after);
-		G_ASSERT(after.blocks > before.blocks);
 		G_ASSERT_EQ(after.handoffs, 0);
+		retake_saw_block = after.blocks > before.blocks;
 		fprintf(stderr, "# module: %llu block(s) of P 0 seen, none handed off\n",
 			(unsigned long long)(after.blocks - before.blocks));
 	}
 }
 
-/* MNSCHED_DEBUG=spare=0: no spare M waits in the module; sysmon retakes. */
+static bool retake_ok(void)
+{
+	return retake_saw_block;
+}
+
+/*
+ * MNSCHED_DEBUG=spare=0: no spare M waits in the module; sysmon retakes.
+ * On a host that starves the VM, sysmon may retake the P between
+ * mn_syscall_enter and the M falling asleep in read(), and then the module
+ * rightly sees no block (once in 20 check-vm runs on an overloaded host,
+ * in a boot where 10,000 sleepers woke 1.1 s late at p99): up to three
+ * tries for the block, while "nothing handed off" must hold in every one.
+ */
 TEST(p_retaken_by_sysmon_without_spares)
 {
+	int r;
+
 	setenv("MNSCHED_DEBUG", "spare=0", 1);
-	ASSERT_EQ(0, mn_test_main("MNPROCS", "1", retake_main, NULL));
+	r = mn_test_tries("MNPROCS", "1", retake_main, retake_ok, 3);
+	ASSERT_LT(0, r);
+	if (r > 1)
+		TH_LOG("the module saw the block on try %d", r);
 }
 
 static void many_syscalls(void *arg)
