@@ -25,14 +25,15 @@ while [ "$i" -le "$n" ]; do
 	i=$((i + 1))
 done
 # Per test: runs passed, failed, skipped; tests that were ever not PASS.
-cat "$out"/run-*.txt | awk -v n="$n" '
+# ("*/make" lines only say that make failed: not a test.)
+cat "$out"/run-*.txt | grep -v '^FAIL [^ ]*/make ' | awk -v n="$n" '
 { st = $1; name = $2; c[name, st]++; seen[name] = 1
-  if (st == "FAIL") { why[name] = substr($0, index($0, $3)) } }
+  if (st == "FAIL") { r = $0; sub(/^[^ ]+ [^ ]+ ?/, "", r); why[name] = r } }
 END {
 	for (t in seen) {
 		total++
 		p = c[t, "PASS"] + 0; f = c[t, "FAIL"] + 0; s = c[t, "SKIP"] + 0
-		if (f) { bad++; printf "FAIL %3d/%d %s  last: %s\n", f, n, t, why[t] }
+		if (f) { bad++; printf "FAIL %3d/%d %s %s\n", f, n, t, why[t] }
 		else if (s && p) printf "MIXED pass %d skip %d %s\n", p, s, t
 	}
 	printf "%d tests over %d runs: %d ever failed\n", total, n, bad + 0
