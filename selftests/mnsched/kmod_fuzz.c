@@ -177,7 +177,7 @@ static void run_fuzz(struct __test_metadata *_metadata, int threads, int per_thr
 	long base, calls = 0, odd = 0;
 	int fd, i;
 
-	base = mn_counter("allocated");
+	base = mn_counter_base("allocated");
 	fd = mn_open();
 	ASSERT_LE(0, fd);
 	memset(f, 0, sizeof(f));

@@ -583,7 +583,7 @@ TEST(exit_while_blocked_holding_p)
 	char ch;
 
 	MN_REQUIRE_DEV();
-	base = mn_counter("allocated");
+	base = mn_counter_base("allocated");
 	ASSERT_EQ(0, pipe(ready));
 	ASSERT_EQ(0, pipe(blk));
 	pid = fork();

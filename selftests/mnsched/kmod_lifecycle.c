@@ -36,9 +36,9 @@ TEST(counters_track_allocations)
 
 	MN_REQUIRE_DEV();
 	REQUIRE_COUNTERS();
-	g0 = mn_counter("groups");
-	m0 = mn_counter("ms");
-	p0 = mn_counter("pages");
+	g0 = mn_counter_base("groups");
+	m0 = mn_counter_base("ms");
+	p0 = mn_counter_base("pages");
 	fd = mn_open();
 	ASSERT_LE(0, fd);
 	EXPECT_EQ(g0 + 1, mn_counter("groups"));
@@ -93,7 +93,7 @@ TEST(thread_exit_while_parked)
 
 	MN_REQUIRE_DEV();
 	REQUIRE_COUNTERS();
-	m0 = mn_counter("ms");
+	m0 = mn_counter_base("ms");
 	k.fd = mn_open();
 	ASSERT_LE(0, k.fd);
 	ASSERT_EQ(0, pthread_create(&t, NULL, parker_thread, &k));
@@ -122,7 +122,7 @@ TEST(thread_exit_frees_m)
 
 	MN_REQUIRE_DEV();
 	REQUIRE_COUNTERS();
-	m0 = mn_counter("ms");
+	m0 = mn_counter_base("ms");
 	fd = mn_open();
 	ASSERT_LE(0, fd);
 	for (i = 0; i < 16; i++)
@@ -147,7 +147,7 @@ TEST(process_exit_while_parked)
 
 	MN_REQUIRE_DEV();
 	REQUIRE_COUNTERS();
-	base = mn_counter("allocated");
+	base = mn_counter_base("allocated");
 	ASSERT_EQ(0, pipe(pfd));
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -188,7 +188,7 @@ TEST(fd_close_with_parked_ms)
 
 	MN_REQUIRE_DEV();
 	REQUIRE_COUNTERS();
-	base = mn_counter("allocated");
+	base = mn_counter_base("allocated");
 	fd = mn_open();
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, mn_config(fd, 2));
@@ -218,7 +218,7 @@ TEST(fd_close_then_exit)
 
 	MN_REQUIRE_DEV();
 	REQUIRE_COUNTERS();
-	base = mn_counter("allocated");
+	base = mn_counter_base("allocated");
 	ASSERT_EQ(0, pipe(pfd));
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -255,7 +255,7 @@ TEST(stale_m_replaced_after_close)
 
 	MN_REQUIRE_DEV();
 	REQUIRE_COUNTERS();
-	m0 = mn_counter("ms");
+	m0 = mn_counter_base("ms");
 	fd = mn_open();
 	ASSERT_LE(0, fd);
 	ASSERT_LE(0, mn_register(fd));
@@ -281,7 +281,7 @@ TEST(allocations_back_to_zero)
 
 	MN_REQUIRE_DEV();
 	REQUIRE_COUNTERS();
-	base = mn_counter("allocated");
+	base = mn_counter_base("allocated");
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {

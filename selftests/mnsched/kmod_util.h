@@ -129,6 +129,28 @@ static inline long mn_counter(const char *name)
 	return ret;
 }
 
+/*
+ * A test's baseline of counter @name.  Earlier tests' processes are reaped,
+ * but their threads' Ms may not be freed yet: a dead thread's M is freed by
+ * a workqueue after its last context switch (kmod/handoff.c), which can come
+ * after its parent's waitpid() returned (a run under TCG read 7 at the start
+ * of a test and saw it drop to 0 during the test).  Nothing else uses the
+ * module in the test VM, so wait up to 2 s for 0; with another user, its
+ * value then.
+ */
+static inline long mn_counter_base(const char *name)
+{
+	long v = mn_counter(name);
+
+	for (int ms = 0; v > 0 && ms < 2000; ms++) {
+		struct timespec ts = { 0, 1000000 };
+
+		nanosleep(&ts, NULL);
+		v = mn_counter(name);
+	}
+	return v;
+}
+
 /* Wait up to @ms for counter @name to equal @want; returns its last value. */
 static inline long mn_counter_wait(const char *name, long want, int ms)
 {
