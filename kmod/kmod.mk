@@ -12,8 +12,9 @@
 # tools/vm/fetch-kernel.sh), else the newest installed Debian
 # linux-headers-*-cloud-amd64.  The VM builds its own copies per kernel.
 
-KMOD_HDRS_DIR := $(lastword $(shell ls -d $(B)/vm/kernels/*/root/usr/src/linux-headers-*-amd64 \
-		 /usr/src/linux-headers-*-cloud-amd64 2>/dev/null | sort -V))
+KMOD_HDRS_DIR := $(or \
+	$(lastword $(shell ls -d $(B)/vm/kernels/*/root/usr/src/linux-headers-*-amd64 2>/dev/null | sort -V)), \
+	$(lastword $(shell ls -d /usr/src/linux-headers-*-cloud-amd64 2>/dev/null | sort -V)))
 KDIR	?= $(or $(wildcard /lib/modules/$(shell uname -r)/build),$(KMOD_HDRS_DIR))
 KMOD_C	:= $(sort $(wildcard kmod/*.c))
 KMOD_C	:= $(filter-out %.mod.c,$(KMOD_C))
@@ -29,7 +30,7 @@ kmod: $(KMOD_KO)
 
 $(KMOD_KO): $(KMOD_SRCS)
 	@if [ -z "$(KDIR)" ] || [ ! -d "$(KDIR)" ]; then \
-		echo "kmod: no kernel build directory (KDIR='$(KDIR)'); make vm-tests fetches Debian'"'"'s, or set KDIR" >&2; \
+		echo "kmod: no kernel build directory (KDIR='$(KDIR)'); make vm-tests fetches the Debian kernels' headers, or set KDIR" >&2; \
 		exit 1; fi
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod modules
 
