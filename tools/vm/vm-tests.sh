@@ -128,6 +128,19 @@ for k in "$@"; do
 				fail "kmod/build_refuses_$(echo "$v" | tr -d 'A-Z= ' | sed 's/^\(.\)/\1./')_by_name (no message naming the range)"
 			fi
 		done
+		# The user's way: `make kmod` (and so `make all`), and its
+		# message when there are no headers.
+		if $MAKE --no-print-directory kmod KDIR="$kdir" >"$run/make-kmod.log" 2>&1; then
+			echo "PASS kmod/make_kmod_builds_against_$k" >>"$results"
+		else
+			fail "kmod/make_kmod_builds_against_$k (see $run/make-kmod.log)"
+		fi
+		if ! $MAKE --no-print-directory -B kmod KDIR=/nonexistent >"$run/make-kmod-nokdir.log" 2>&1 &&
+		   grep -q "no kernel build directory (KDIR='/nonexistent')" "$run/make-kmod-nokdir.log"; then
+			echo "PASS kmod/make_kmod_without_headers_says_so" >>"$results"
+		else
+			fail "kmod/make_kmod_without_headers_says_so (see $run/make-kmod-nokdir.log)"
+		fi
 	fi
 	if [ -n "${VM_KO:-}" ] && ! cp "$VM_KO" "$vm/$k/kmod/mnsched.ko"; then
 		fail "$pfx/build (VM_KO=$VM_KO)"
