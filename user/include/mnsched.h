@@ -173,7 +173,9 @@ struct mn_chan *mn_ticker(uint64_t period_ns);
 bool mn_timer_chan_stop(struct mn_chan *c);
 bool mn_timer_chan_reset(struct mn_chan *c, uint64_t ns);
 
-/* Sleep the calling G (not its M) for at least ns nanoseconds. */
+/* Sleep the calling G (not its M) for at least ns nanoseconds.  Every
+ * timeout and "ns from now" in this API saturates: a value past the end of
+ * mn_now()'s range (INT64_MAX, UINT64_MAX) means for ever, never "now". */
 void mn_sleep(uint64_t ns);
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t mn_now(void);

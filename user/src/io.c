@@ -403,7 +403,7 @@ int mn_poll(struct pollfd *fds, nfds_t nfds, int timeout)
 	}
 	g = mn_need_m("mn_poll")->curg;
 	if (timeout > 0)
-		mine = mn_nanotime() + (uint64_t)timeout * 1000000u;
+		mine = (uint64_t)mn_deadline_after((uint64_t)timeout * 1000000u);
 	io_uring_prep_poll_add(&rq.sqe, fds->fd,
 			       (unsigned int)(uint16_t)fds->events | POLLERR | POLLHUP);
 	rq.deadline = mn_io_deadline_of(g);

@@ -332,6 +332,24 @@ static inline uint32_t mn_fastrand(uint32_t *s)
 
 uint64_t mn_nanotime(void) MN_HIDDEN;
 
+/*
+ * Deadlines.  Every "ns from now" in the runtime (mn_sleep, select and
+ * channel timeouts, timer channels, contexts, mn_poll) goes through
+ * mn_deadline_after: now + ns saturates at MN_NEVER instead of wrapping, so
+ * a huge timeout (INT64_MAX, UINT64_MAX) means "not in this lifetime", never
+ * "already past".  A timer at MN_NEVER is a timer that does not fire.
+ */
+#define MN_NEVER	INT64_MAX
+
+static inline int64_t mn_deadline_after(uint64_t ns)
+{
+	uint64_t now = mn_nanotime();
+
+	if (ns >= (uint64_t)MN_NEVER - now)
+		return MN_NEVER;
+	return (int64_t)(now + ns);
+}
+
 /* ---- context switch (switch_x86_64.S) ---- */
 
 /* Save callee-saved registers, MXCSR and the x87 control word on the

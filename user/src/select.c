@@ -366,9 +366,7 @@ int mn_select(struct mn_case *cases, int n, int64_t timeout_ns)
 	st.timer = NULL;
 	if (timeout_ns > 0) {
 		mn_timer_init(&timer, select_timeout_fire, g);
-		timer.when = (int64_t)mn_nanotime() + timeout_ns;
-		if (timer.when < 0)
-			timer.when = INT64_MAX;
+		timer.when = mn_deadline_after((uint64_t)timeout_ns);
 		st.timer = &timer;
 	}
 	mn_gopark(selparkcommit, &st, MN_WAIT_SELECT);

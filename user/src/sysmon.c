@@ -82,7 +82,7 @@ static int retake(uint64_t now)
 			}
 			/* An overdue timer on a busy P: let a spinner run it. */
 			if (mn_timers_next(p) >= 0 &&
-			    mn_timers_next(p) + 1000000 < (int64_t)now)
+			    mn_timers_next(p) < (int64_t)now - 1000000)
 				mn_wakep();
 		}
 	}

@@ -311,7 +311,7 @@ void mn_sleep(uint64_t ns)
 		mn_yield();
 		return;
 	}
-	t.when = (int64_t)(mn_nanotime() + ns);
+	t.when = mn_deadline_after(ns);
 	/* Arm after the switch: the timer may fire on another M at once. */
 	mn_gopark(sleep_arm, &t, MN_WAIT_SLEEP);
 	mn_timer_sync(&t);
@@ -335,15 +335,6 @@ static void timerchan_fire(void *arg)
 		mn_chan_unlock(c);	/* previous value not taken: drop */
 }
 
-static int64_t deadline_after(uint64_t ns)
-{
-	uint64_t now = mn_nanotime();
-
-	if (ns > (uint64_t)INT64_MAX - now)
-		return INT64_MAX;
-	return (int64_t)(now + ns);
-}
-
 static struct mn_chan *timerchan_new(uint64_t ns, bool ticker)
 {
 	struct mn_timerchan *tc;
@@ -358,7 +349,7 @@ static struct mn_chan *timerchan_new(uint64_t ns, bool ticker)
 	mn_timer_init(&tc->t, timerchan_fire, c);
 	tc->ticker = ticker;
 	c->timer = tc;
-	if (mn_timer_add(&tc->t, deadline_after(ns),
+	if (mn_timer_add(&tc->t, mn_deadline_after(ns),
 			 ticker ? (int64_t)(ns > INT64_MAX ? INT64_MAX : ns) : 0))
 		goto fail;
 	return c;
@@ -429,7 +420,7 @@ bool mn_timer_chan_reset(struct mn_chan *c, uint64_t ns)
 			 "goroutine %llu)", (void *)c, (unsigned long long)mn_goid());
 	mn_lock(&tc->lock);
 	active = timerchan_stop_locked(c, tc);
-	if (mn_timer_add(&tc->t, deadline_after(ns),
+	if (mn_timer_add(&tc->t, mn_deadline_after(ns),
 			 tc->ticker ? (int64_t)(ns > INT64_MAX ? INT64_MAX : ns) : 0)) {
 		/* No memory for the heap: fire at once rather than never. */
 		timerchan_fire(c);
