@@ -330,7 +330,7 @@ static void timerchan_fire(void *arg)
 	struct mn_chan *c = arg;
 	uint64_t now = mn_nanotime();
 
-	mn_chan_lock(c);
+	mn_chan_lock(c, "the timer of mn_after/mn_ticker");
 	if (mn_chan_trysend_locked(c, &now) == -EAGAIN)
 		mn_chan_unlock(c);	/* previous value not taken: drop */
 }
@@ -375,6 +375,10 @@ struct mn_chan *mn_ticker(uint64_t period_ns)
 
 static struct mn_timerchan *timerchan_of(struct mn_chan *c, const char *what)
 {
+	uint32_t v = c ? atomic_load_explicit(&c->lock.v, memory_order_relaxed) : 0;
+
+	if (v > 1)
+		mn_chan_bad(c, v, what);
 	if (!c || !c->timer)
 		mn_fatal("%s on %s (channel %p, goroutine %llu): only channels "
 			 "from mn_after or mn_ticker have a timer", what,
@@ -385,11 +389,12 @@ static struct mn_timerchan *timerchan_of(struct mn_chan *c, const char *what)
 }
 
 /* Stop and drain; tc->lock held.  true if a value was still to come. */
-static bool timerchan_stop_locked(struct mn_chan *c, struct mn_timerchan *tc)
+static bool timerchan_stop_locked(struct mn_chan *c, struct mn_timerchan *tc,
+				  const char *what)
 {
 	bool active = mn_timer_stop(&tc->t);
 
-	mn_chan_lock(c);
+	mn_chan_lock(c, what);
 	if (c->qcount > 0) {
 		mn_chan_buf_take(c, NULL);
 		if (!tc->ticker)
@@ -405,7 +410,7 @@ bool mn_timer_chan_stop(struct mn_chan *c)
 	bool active;
 
 	mn_lock(&tc->lock);
-	active = timerchan_stop_locked(c, tc);
+	active = timerchan_stop_locked(c, tc, "mn_timer_chan_stop");
 	mn_unlock(&tc->lock);
 	return active;
 }
@@ -419,7 +424,7 @@ bool mn_timer_chan_reset(struct mn_chan *c, uint64_t ns)
 		mn_fatal("mn_timer_chan_reset: period 0 for a ticker (channel %p, "
 			 "goroutine %llu)", (void *)c, (unsigned long long)mn_goid());
 	mn_lock(&tc->lock);
-	active = timerchan_stop_locked(c, tc);
+	active = timerchan_stop_locked(c, tc, "mn_timer_chan_reset");
 	if (mn_timer_add(&tc->t, mn_deadline_after(ns),
 			 tc->ticker ? (int64_t)(ns > INT64_MAX ? INT64_MAX : ns) : 0)) {
 		/* No memory for the heap: fire at once rather than never. */
