@@ -213,6 +213,11 @@ struct mn_sched {
 	_Atomic int64_t nglive;		/* Gs alive (created, not dead) */
 	const struct mn_parker *parker;
 	int64_t start_ns;
+	pid_t main_tid;			/* the thread waiting in mn_main */
+	pid_t sysmon_tid;
+	/* checkdead found every G blocked but let a thread that is not the
+	 * runtime's keep the process alive: sysmon looks again (proc.c) */
+	_Atomic bool deadlock_recheck;
 	/* debug */
 	int schedtrace_ms;
 	bool scheddetail;
@@ -373,6 +378,7 @@ MN_HIDDEN void mn_after_switch(struct mn_m *m);
 MN_HIDDEN void mn_gopark_unlock(struct mn_lock *l, int reason);
 MN_HIDDEN void mn_wakep(void);
 MN_HIDDEN void mn_checkdead(void);
+MN_HIDDEN void mn_checkdead_recheck(void);
 MN_HIDDEN void mn_dump_gs(FILE *f);
 MN_HIDDEN void mn_handoffp(struct mn_p *p);
 MN_HIDDEN void mn_notify_unpark(struct mn_m *m);

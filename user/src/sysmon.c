@@ -19,8 +19,10 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include "runtime.h"
+#include "sys.h"
 
 struct psnap {
 	uint64_t schedtick, syscalltick;
@@ -129,11 +131,12 @@ static void schedtrace(uint64_t now)
 
 static void *sysmon(void *arg)
 {
-	uint64_t delay = 20000, lasttrace = 0;
+	uint64_t delay = 20000, lasttrace = 0, lastdead = 0;
 	int idle = 0;
 	sigset_t set;
 
 	(void)arg;
+	MN_RELAXED_SET(mn_sched.sysmon_tid, (pid_t)mn_syscall3(SYS_gettid, 0, 0, 0));
 	sigfillset(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	for (;;) {
@@ -159,6 +162,14 @@ static void *sysmon(void *arg)
 		 * at least every 5 ms so a busy P's completions wait <= 10 ms. */
 		if (mn_io_sysmon(now) && delay > 5000000)
 			delay = 5000000;
+		/* Every G blocked while a plain thread lives (mn_checkdead):
+		 * look again, so a deadlock left when it exits is reported. */
+		if (atomic_load_explicit(&mn_sched.deadlock_recheck,
+					 memory_order_relaxed) &&
+		    now - lastdead >= 100000000) {
+			lastdead = now;
+			mn_checkdead_recheck();
+		}
 		if (mn_sched.schedtrace_ms > 0) {
 			uint64_t period = (uint64_t)mn_sched.schedtrace_ms * 1000000;
 
