@@ -57,6 +57,9 @@ void mn_chan_lock_slow(struct mn_chan *c, uint32_t seen, const char *what)
 {
 	if (unlikely(seen > 1))
 		mn_chan_bad(c, seen, what);
+	/* A lock held at fork() by a thread of the parent: never released. */
+	if (unlikely(atomic_load_explicit(&mn_in_fork_child, memory_order_relaxed)))
+		mn_fork_fatal(what);
 	for (;;) {
 		for (int i = 0; i < 256; i++) {
 			uint32_t v = atomic_load_explicit(&c->lock.v,

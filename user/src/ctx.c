@@ -170,6 +170,8 @@ static struct mn_ctx *ctx_new(struct mn_ctx *parent, uint64_t deadline)
 	parent = ctx_or_bg(parent);
 	pd = parent->deadline;
 	own_timer = deadline && (!pd || deadline < pd);
+	if (own_timer && atomic_load(&mn_in_fork_child))
+		mn_fork_fatal("mn_ctx_with_deadline/mn_ctx_with_timeout");
 	if (own_timer && (!atomic_load(&mn_sched.started) || !mn_sched.allp))
 		return NULL;	/* timers need the runtime */
 	c = calloc(1, sizeof(*c));

@@ -83,15 +83,48 @@ void mn_fatal(const char *fmt, ...)
 	abort();
 }
 
+/*
+ * fork().  The child of a process running mnsched has one thread, the
+ * caller's; the Ms, sysmon and every P stay in the parent.  As in Go, the
+ * child may only exec or _exit (posix_spawn, system() and popen() use
+ * vfork-like clones that run no fork handlers, and are fine).  The child
+ * handler makes the rest abort with a message: the thread is no M any
+ * more (mn_need_m's slow path, so every call that can block), started is
+ * false (mn_go, mn_main, timers), waking a G or meeting a lock that a
+ * parent's thread held is fatal; the calls left (a try_ call that wakes
+ * nobody) touch only the child's copy of memory.  The mappings the parent
+ * shares (P structs in the memfd, io_uring rings; the module's P pages are
+ * VM_DONTCOPY) are MADV_DONTFORK: not even a stray store reaches the
+ * parent, and a fault there is reported (stack.c).
+ */
+_Atomic bool mn_in_fork_child MN_HIDDEN;
+
+void mn_fork_fatal(const char *what)
+{
+	mn_fatal("%s called in a child process after fork(): the child of a "
+		 "process running mnsched may only exec or _exit (the runtime's "
+		 "threads stayed in the parent)", what);
+}
+
+static void atfork_child(void)
+{
+	atomic_store(&mn_in_fork_child, true);
+	atomic_store(&mn_sched.started, false);
+	mn_setm(NULL);
+}
+
 /* The calling M, or a clear abort for calls that need one. */
 struct mn_m *mn_need_m(const char *what)
 {
 	struct mn_m *m = mn_curm();
 
-	if (unlikely(!m || !m->curg || m->curg->is_g0))
+	if (unlikely(!m || !m->curg || m->curg->is_g0)) {
+		if (atomic_load(&mn_in_fork_child))
+			mn_fork_fatal(what);
 		mn_fatal("%s called outside a goroutine (from a thread that is not "
 			 "an mnsched M); start the runtime with mn_main() and call "
 			 "it from a G", what);
+	}
 	return m;
 }
 
@@ -276,6 +309,8 @@ void mn_goready(struct mn_g *g)
 		mn_runqput(m->p, g, true);
 	} else {
 		/* Not on an M with a P (a plain thread, or inside a syscall). */
+		if (unlikely(atomic_load(&mn_in_fork_child)))
+			mn_fork_fatal("a call that wakes a goroutine");
 		mn_lock(&mn_sched.lock);
 		mn_globrunqput(g);
 		mn_unlock(&mn_sched.lock);
@@ -414,8 +449,11 @@ int mn_go_opts(void (*fn)(void *), void *arg, const struct mn_go_opts *o)
 
 	if (o && (o->flags & ~MN_GO_DEFER))
 		return -EINVAL;
-	if (!atomic_load(&mn_sched.started))
+	if (!atomic_load(&mn_sched.started)) {
+		if (atomic_load(&mn_in_fork_child))
+			mn_fork_fatal("mn_go");
 		return -ENOTCONN;	/* mn_main has not run */
+	}
 	g = newproc(fn, arg, o ? o->stack_size : 0, &err);
 	if (!g)
 		return err;
@@ -1323,6 +1361,8 @@ static int procresize(int n, const struct mn_parker *parker)
 				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (local == MAP_FAILED)
 			return -ENOMEM;
+		/* Shared memory: a fork child must not write the parent's Ps. */
+		madvise(local, len, MADV_DONTFORK);
 		mn_sched.pstates = local;
 		mn_sched.pstate_stride = MN_PSTATE_STRIDE;
 	}
@@ -1365,6 +1405,8 @@ int mn_main(void (*fn)(void *), void *arg)
 
 	if (!fn)
 		return -EINVAL;
+	if (atomic_load(&mn_in_fork_child))
+		mn_fork_fatal("mn_main");
 	if (!atomic_compare_exchange_strong(&mn_sched.started, &expected, true))
 		return -EBUSY;
 	(void)main_trampoline;
@@ -1377,6 +1419,9 @@ int mn_main(void (*fn)(void *), void *arg)
 	if (err)
 		return err;
 	err = mn_stack_install_handler();
+	if (err)
+		return err;
+	err = -pthread_atfork(NULL, NULL, atfork_child);
 	if (err)
 		return err;
 	err = mn_parker_select();

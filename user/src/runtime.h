@@ -206,7 +206,7 @@ struct mn_sched {
 	_Atomic uint64_t goidgen;
 	_Atomic int32_t mnext;
 	/* lifetime */
-	_Atomic bool started;
+	_Atomic bool started;		/* false again in a fork child */
 	_Atomic bool done;		/* main G returned */
 	_Atomic uint32_t main_done_word;/* futex the mn_main caller waits on */
 	_Atomic int64_t ngsys;		/* Gs in a syscall right now */
@@ -366,6 +366,7 @@ void mn_ctx_trampoline(void) MN_HIDDEN;
 
 MN_HIDDEN void mn_fatal(const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 1, 2)));
+/* mn_fork_fatal(what) and mn_in_fork_child: lock.h. */
 MN_HIDDEN struct mn_m *mn_need_m(const char *what);
 /* Park the running G (status WAITING, reason); after the switch the code
  * running next calls unlockf(g, arg) (NULL: nothing). */

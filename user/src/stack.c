@@ -309,6 +309,14 @@ static void segv_handler(int sig, siginfo_t *si, void *uc)
 	(void)uc;
 	if (g && !g->is_g0 && addr >= g->slot && addr < g->stack_lo)
 		mn_stack_overflow(g);
+	if (atomic_load(&mn_in_fork_child)) {
+		static const char msg[] = "mnsched: segmentation fault in a child "
+			"process after fork(): the child of a process running mnsched "
+			"may only exec or _exit\n";
+
+		if (write(2, msg, sizeof(msg) - 1) < 0)
+			_exit(139);
+	}
 	/* Not ours: fault again with the default action (core dump). */
 	signal(sig, SIG_DFL);
 }

@@ -340,8 +340,11 @@ static struct mn_chan *timerchan_new(uint64_t ns, bool ticker)
 	struct mn_timerchan *tc;
 	struct mn_chan *c;
 
-	if (!atomic_load(&mn_sched.started) || !mn_sched.allp)
+	if (!atomic_load(&mn_sched.started) || !mn_sched.allp) {
+		if (atomic_load(&mn_in_fork_child))
+			mn_fork_fatal(ticker ? "mn_ticker" : "mn_after");
 		return NULL;	/* no timer heaps before mn_main */
+	}
 	c = mn_chan_new(sizeof(uint64_t), 1);
 	tc = calloc(1, sizeof(*tc));
 	if (!c || !tc)

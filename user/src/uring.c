@@ -792,6 +792,9 @@ static int ring_init(struct io_uring *ring, unsigned int entries, unsigned int c
 		io_uring_queue_exit(ring);
 		return -EOPNOTSUPP;
 	}
+	/* The SQ/CQ mappings are shared with the kernel: a fork child would
+	 * share them with us too (proc.c, "fork()"). */
+	io_uring_ring_dontfork(ring);
 	return 0;
 }
 
