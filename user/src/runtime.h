@@ -417,11 +417,31 @@ MN_HIDDEN int mn_stack_init(void);
 MN_HIDDEN struct mn_stack_pool *mn_stack_pool_new(void);
 MN_HIDDEN struct mn_g *mn_galloc(struct mn_p *p, size_t stack_size, int *err);
 MN_HIDDEN void mn_gfree(struct mn_p *p, struct mn_g *g);
-MN_HIDDEN void mn_stack_check(struct mn_g *g);
+extern bool mn_stack_guarded MN_HIDDEN;
 MN_HIDDEN void mn_stack_overflow(struct mn_g *g) __attribute__((noreturn));
+MN_HIDDEN void mn_stack_overflow_sp(struct mn_g *g, char *sp)
+	__attribute__((noreturn, cold));
+#define MN_STACK_CANARY	0x6d6e736368656421ull	/* "mnsched!" */
+
+/*
+ * At every switch away from g (running on its stack): its stack pointer
+ * must be inside its stack (a frame bigger than the guard may have jumped
+ * over guard and canary alike), and, without guard pages, the canary in
+ * the guard's last word must be intact.  Inline: one compare more than the
+ * canary check it replaces, and no call.
+ */
+static inline void mn_stack_check(struct mn_g *g)
+{
+	char *sp = __builtin_frame_address(0);
+
+	if (unlikely(sp < g->stack_lo))
+		mn_stack_overflow_sp(g, sp);
+	if (!mn_stack_guarded && !g->is_g0 &&
+	    unlikely(((uint64_t *)g->stack_lo)[-1] != MN_STACK_CANARY))
+		mn_stack_overflow(g);
+}
 MN_HIDDEN int mn_stack_sigaltstack(struct mn_m *m);
 MN_HIDDEN void mn_for_each_g(void (*fn)(struct mn_g *g, void *arg), void *arg);
-extern bool mn_stack_guarded MN_HIDDEN;
 
 /* ---- sysmon.c ---- */
 
