@@ -204,4 +204,56 @@ TEST(g_making_only_short_syscalls_is_preempted)
 	ASSERT_EQ(0, mn_test_main("MNPROCS", "1", syscall_hog_main, NULL));
 }
 
+/* ---- a raw blocking call without mn_syscall_enter is named ---- */
+
+static atomic_int waiter_ran;
+static int raw_pipe[2];
+
+static void *late_writer(void *arg)
+{
+	sleep(3);
+	if (write(raw_pipe[1], "x", 1) != 1)
+		_exit(4);
+	return NULL;
+}
+
+static void waiting_g(void *arg)
+{
+	atomic_store(&waiter_ran, 1);
+}
+
+static void raw_read_main(void *arg)
+{
+	pthread_t t;
+	char c;
+
+	G_ASSERT(pipe(raw_pipe) == 0);
+	/* Queued behind us on our (only) P: it waits while we block. */
+	mn_go_opts(waiting_g, NULL, &(struct mn_go_opts){ .flags = MN_GO_DEFER });
+	pthread_create(&t, NULL, late_writer, NULL);
+	pthread_detach(t);
+	G_ASSERT_EQ(read(raw_pipe[0], &c, 1), 1);	/* the forbidden call */
+	while (!atomic_load(&waiter_ran))
+		mn_yield();
+}
+
+static void raw_read_child(void *arg)
+{
+	alarm(20);
+	setenv("MNPROCS", "1", 1);
+	_exit(mn_main(raw_read_main, NULL) ? 3 : 0);
+}
+
+TEST(raw_blocking_call_holding_the_p_is_named)
+{
+	char out[4096];
+	int st = mn_test_child(raw_read_child, NULL, out, sizeof(out));
+
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		TH_LOG("status %#x, stderr: %s", st, out);
+	ASSERT_NE(NULL, strstr(out, "mnsched: goroutine 1 has been blocked in the kernel"))
+		TH_LOG("stderr: %s", out);
+	ASSERT_NE(NULL, strstr(out, "without mn_syscall_enter")) TH_LOG("stderr: %s", out);
+}
+
 TEST_HARNESS_MAIN

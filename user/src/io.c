@@ -46,19 +46,14 @@ int mn_io_mode MN_HIDDEN = MN_IO_BLOCKING;
 
 int mn_io_init(void)
 {
-	const char *s = getenv("MNSCHED_IO");
 	struct sigaction sa;
 	int want = -1, err;
 
-	if (s && !strcmp(s, "uring"))
+	/* env.c checked MNSCHED_IO (and MNSCHED_IO_ENTRIES). */
+	if (mn_sched.env.io == MN_IOENV_URING)
 		want = MN_IO_URING;
-	else if (s && !strcmp(s, "blocking"))
+	else if (mn_sched.env.io == MN_IOENV_BLOCKING)
 		want = MN_IO_BLOCKING;
-	else if (s && strcmp(s, "auto")) {
-		fprintf(stderr, "mnsched: MNSCHED_IO=\"%s\": want auto, uring or "
-			"blocking\n", s);
-		return -EINVAL;
-	}
 	/* A peer that goes away gives -EPIPE, not a dead process. */
 	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
 		sa.sa_handler = SIG_IGN;
@@ -68,8 +63,6 @@ int mn_io_init(void)
 	if (want == MN_IO_BLOCKING)
 		return 0;
 	err = mn_io_uring_init();
-	if (err == -EINVAL && getenv("MNSCHED_IO_ENTRIES"))
-		return err;
 	if (err) {
 		if (want == MN_IO_URING) {
 			fprintf(stderr, "mnsched: MNSCHED_IO=uring: io_uring is not "

@@ -183,6 +183,16 @@ struct mn_m {
 	int *errno_loc;			/* this thread's errno (fixed for its life) */
 };
 
+/* The environment, parsed by env.c; 0 is the default of each. */
+enum { MN_ENV_AUTO = 0 };
+enum { MN_PARK_FUTEX = 1, MN_PARK_KMOD = 2 };		/* MNSCHED_PARK */
+enum { MN_IOENV_URING = 1, MN_IOENV_BLOCKING = 2 };	/* MNSCHED_IO */
+enum { MN_GUARD_GUARD = 1, MN_GUARD_CANARY = 2 };	/* MNSCHED_STACKGUARD */
+struct mn_env {
+	int park, io, stackguard;
+	unsigned int io_entries;	/* MNSCHED_IO_ENTRIES, 0: default */
+};
+
 struct mn_sched {
 	struct mn_lock lock;
 	/* global run queue */
@@ -218,6 +228,7 @@ struct mn_sched {
 	/* checkdead found every G blocked but let a thread that is not the
 	 * runtime's keep the process alive: sysmon looks again (proc.c) */
 	_Atomic bool deadlock_recheck;
+	struct mn_env env;
 	/* debug */
 	int schedtrace_ms;
 	bool scheddetail;

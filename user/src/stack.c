@@ -111,10 +111,10 @@ static int size_class(size_t size)
 
 int mn_stack_init(void)
 {
-	const char *force = getenv("MNSCHED_STACKGUARD");
+	int force = mn_sched.env.stackguard;	/* MNSCHED_STACKGUARD (env.c) */
 	void *p;
 
-	if (force && strcmp(force, "canary") == 0) {
+	if (force == MN_GUARD_CANARY) {
 		mn_stack_guarded = false;
 		return 0;
 	}
@@ -125,8 +125,11 @@ int mn_stack_init(void)
 		return -ENOMEM;
 	mn_stack_guarded = madvise(p, PAGE, MADV_GUARD_INSTALL) == 0;
 	munmap(p, 2 * PAGE);
-	if (force && strcmp(force, "guard") == 0 && !mn_stack_guarded)
+	if (force == MN_GUARD_GUARD && !mn_stack_guarded) {
+		fprintf(stderr, "mnsched: MNSCHED_STACKGUARD=guard: this kernel has "
+			"no MADV_GUARD_INSTALL (Linux 6.13+); use auto or canary\n");
 		return -EOPNOTSUPP;
+	}
 	return 0;
 }
 

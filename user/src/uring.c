@@ -825,20 +825,11 @@ static const char *why_not(int err, char *buf, size_t cap)
 
 int mn_io_uring_init(void)
 {
-	const char *s = getenv("MNSCHED_IO_ENTRIES");
 	struct io_uring_probe *probe;
 	int n = mn_sched.nprocs, err, saved = errno;
 
-	if (s) {
-		long v = strtol(s, NULL, 10);
-
-		if (v < 2 || v > 32768 || (v & (v - 1))) {
-			fprintf(stderr, "mnsched: MNSCHED_IO_ENTRIES=\"%s\": want a "
-				"power of two from 2 to 32768\n", s);
-			return -EINVAL;
-		}
-		ring_entries = (unsigned int)v;
-	}
+	if (mn_sched.env.io_entries)	/* MNSCHED_IO_ENTRIES, checked by env.c */
+		ring_entries = mn_sched.env.io_entries;
 	err = ring_init(&wake_ring, 16, 0);
 	if (err)
 		goto fail;
