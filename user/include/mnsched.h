@@ -411,7 +411,9 @@ void mn_sem_release(struct mn_sem *s, int64_t n);
  *                         -ETIMEDOUT at its deadline (NULL: none); returns
  *                         the previous context.
  * A call cut short is cancelled in the kernel (io_uring: a linked timeout,
- * IORING_OP_ASYNC_CANCEL); one that completed first keeps its result.
+ * IORING_OP_ASYNC_CANCEL); one that completed first keeps its result.  A
+ * cancellation the kernel makes on its own (6.1 under SIGSTOP or signals)
+ * is not passed on: the call is made again.
  */
 ssize_t mn_read(int fd, void *buf, size_t count);
 ssize_t mn_write(int fd, const void *buf, size_t count);

@@ -11,6 +11,10 @@
  *                                           instead of waiting as spares:
  *                                           no kernel handoff, sysmon's
  *                                           retake does it (to compare)
+ *                           iopoll=1        pipes and character devices
+ *                                           through poll + system call, as
+ *                                           on kernels that hand them to
+ *                                           io-wq (found by a probe)
  *   MNSCHED_PARK=auto|futex|kmod            parker backend (park.c)
  *   MNSCHED_IO=auto|uring|blocking          I/O backend (io.c)
  *   MNSCHED_IO_ENTRIES=N                    SQ entries per ring, a power of
@@ -79,7 +83,7 @@ static int parse_word(const char *var, const char *s, const char *const *words,
 static int parse_debug(const char *s)
 {
 	static const char *const known[] = { "schedtrace", "scheddetail",
-					     "deadlock", "spare" };
+					     "deadlock", "spare", "iopoll" };
 
 	while (*s) {
 		const char *end = strchr(s, ','), *eq;
@@ -89,20 +93,21 @@ static int parse_debug(const char *s)
 
 		eq = memchr(s, '=', len);
 		klen = eq ? (size_t)(eq - s) : len;
-		for (int i = 0; i < 4 && eq; i++)
+		for (int i = 0; i < 5 && eq; i++)
 			if (strlen(known[i]) == klen && !memcmp(s, known[i], klen))
 				k = i;
 		if (eq && k < 0) {
 			fprintf(stderr, "mnsched: MNSCHED_DEBUG: unknown setting "
 				"'%.*s' (known: schedtrace, scheddetail, deadlock, "
-				"spare)\n", (int)(len > 64 ? 64 : len), s);
+				"spare, iopoll)\n", (int)(len > 64 ? 64 : len), s);
 			return -EINVAL;
 		}
 		if (!eq || parse_num(eq + 1, len - klen - 1, 0,
 				     k == 0 ? 3600 * 1000 : 1, &v)) {
 			fprintf(stderr, "mnsched: MNSCHED_DEBUG: bad setting '%.*s%s' "
 				"(want schedtrace=MS with MS 0..3600000, "
-				"scheddetail=0|1, deadlock=0|1, spare=0|1)\n",
+				"scheddetail=0|1, deadlock=0|1, spare=0|1, "
+				"iopoll=0|1)\n",
 				(int)(len > 64 ? 64 : len), s, len > 64 ? "..." : "");
 			return -EINVAL;
 		}
@@ -118,6 +123,9 @@ static int parse_debug(const char *s)
 			break;
 		case 3:
 			mn_sched.spare_off = v == 0;
+			break;
+		case 4:
+			mn_sched.iopoll = v != 0;
 			break;
 		}
 		s += len;

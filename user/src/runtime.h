@@ -234,6 +234,7 @@ struct mn_sched {
 	bool scheddetail;
 	bool deadlock_off;
 	bool spare_off;		/* MNSCHED_DEBUG=spare=0 */
+	bool iopoll;		/* MNSCHED_DEBUG=iopoll=1 (io.c) */
 };
 
 extern struct mn_sched mn_sched MN_HIDDEN;

@@ -328,6 +328,37 @@ static void runq_global(struct mn_ring *r, struct mn_g *gl, int n, bool wake)
 
 /* ---- arming a request (runs right after the G's switch) ---- */
 
+/*
+ * Test hook: the next n requests armed are cancelled by the runtime right
+ * after they are queued (IORING_OP_ASYNC_CANCEL in the same submission),
+ * as the kernel cancels requests of its own accord (io.c, "Cancellations
+ * nobody asked for"): a real -ECANCELED completion, not a faked one.
+ */
+static _Atomic int debug_cancel_next;
+
+__attribute__((visibility("default"))) void mn_debug_io_cancel_next(int n);
+void mn_debug_io_cancel_next(int n)
+{
+	atomic_store(&debug_cancel_next, n);
+}
+
+static void debug_cancel(struct mn_ring *r, struct mn_ioreq *rq)
+{
+	int n = atomic_load_explicit(&debug_cancel_next, memory_order_relaxed);
+	struct io_uring_sqe *sqe;
+
+	while (n > 0 && !atomic_compare_exchange_weak(&debug_cancel_next, &n, n - 1))
+		;
+	if (n <= 0)
+		return;
+	ring_submit_locked(r);		/* the request first */
+	sqe = sqe_get(r);
+	io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)rq, 0);
+	sqe->user_data = UD_IGNORE;
+	ring_submit_locked(r);
+}
+
+
 static void ring_arm(struct mn_g *g, void *arg)
 {
 	struct mn_ioreq *rq = arg;
@@ -363,6 +394,8 @@ static void ring_arm(struct mn_g *g, void *arg)
 	/* Done with *rq until its CQE: the reaper's acquire pairs with this
 	 * (for TSan; the kernel orders it for real). */
 	atomic_store_explicit(&rq->state, MN_RQ_ARMED, memory_order_release);
+	if (unlikely(atomic_load_explicit(&debug_cancel_next, memory_order_relaxed)))
+		debug_cancel(r, rq);	/* rq's address only */
 	if (atomic_fetch_add_explicit(&r->queued, 1, memory_order_relaxed) + 1 >=
 	    MN_IO_BATCH)
 		ring_submit_locked(r);
@@ -747,6 +780,7 @@ int64_t mn_debug_io_stat(const char *name)
 		{ "cq_overflow", &st_overflow }, { "sq_full", &st_sqfull },
 		{ "wakes", &st_wakes }, { "ring_waits", &st_ringwaits },
 		{ "sysmon_reaps", &st_sysmon }, { "kicks", &st_kicks },
+		{ "poll_first", &mn_io_st_pollfirst },
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
@@ -796,6 +830,26 @@ static int ring_init(struct io_uring *ring, unsigned int entries, unsigned int c
 	 * share them with us too (proc.c, "fork()"). */
 	io_uring_ring_dontfork(ring);
 	return 0;
+}
+
+/*
+ * Does io_uring hand pipe reads and writes to io-wq here?  It does when
+ * pipes lack FMODE_NOWAIT (6.1), which is also when preadv2(RWF_NOWAIT)
+ * on a pipe says -EOPNOTSUPP instead of -EAGAIN.
+ */
+static bool pipes_go_to_iowq(void)
+{
+	int p[2];
+	char c;
+	struct iovec iov = { &c, 1 };
+	long r;
+
+	if (mn_syscall3(SYS_pipe2, p, O_CLOEXEC, 0) < 0)
+		return false;
+	r = mn_syscall6(SYS_preadv2, p[0], (long)&iov, 1, -1, 0, RWF_NOWAIT);
+	mn_syscall3(SYS_close, p[0], 0, 0);
+	mn_syscall3(SYS_close, p[1], 0, 0);
+	return r == -EOPNOTSUPP;
 }
 
 /* Why io_uring is unusable, for the notice line. */
@@ -863,6 +917,7 @@ int mn_io_uring_init(void)
 		mn_sched.allp[i]->io = &rings[i];
 	}
 	nrings = n;
+	mn_io_poll_first = mn_sched.iopoll || pipes_go_to_iowq();
 	/* The kick signal needs a handler to interrupt anything; a program
 	 * that set its own keeps it (and sees a rare extra SIGURG). */
 	{
