@@ -35,3 +35,9 @@ test-io-tsan: $(call io_bins,tsan) | $$(EXAMPLE_BINS)
 	@$(TSAN_ENV) MNSCHED_IO=blocking selftests/mnsched/run_tests.sh io-blocking-tsan $(MN_RESULTS) $^
 
 HOST_TESTS += test-io test-io-asan test-io-tsan
+
+# In the test VM too (MNSCHED_IO unset: io_uring), on each kernel: io_cancel
+# has the cancellations the kernel makes on its own (6.1 ends io-wq pipe
+# requests with -ECANCELED under SIGSTOP/SIGCONT and signals, and hands
+# pipes to io-wq at all, which the runtime's probe finds: poll first).
+VM_TEST_BINS	+= $(B)/tests/plain/io_cancel

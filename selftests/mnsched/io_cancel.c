@@ -8,7 +8,9 @@
  * requests under SIGSTOP or signals) is made again, not passed on.
  */
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include "io_util.h"
 
 #define MS 1000000ull
@@ -332,6 +334,12 @@ static void later_write(void *arg)
 	G_ASSERT_EQ(mn_write(kp[1], "y", 1), 1);
 }
 
+static void later_write_to(void *arg)
+{
+	mn_sleep(20 * MS);
+	G_ASSERT_EQ(mn_write(*(int *)arg, "y", 1), 1);
+}
+
 static void later_read(void *arg)
 {
 	char b[4096];
@@ -392,6 +400,57 @@ TEST(kernel_cancel_without_a_reason_is_made_again)
 	if (!mn_debug_io_cancel_next)
 		SKIP(return, "this library has no mn_debug_io_cancel_next hook");
 	MN_RUN_PROCS(1, kernel_cancel_main, NULL);
+}
+
+/*
+ * Where io_uring hands pipe reads and writes to io-wq (6.1: pipes lack
+ * FMODE_NOWAIT, and then preadv2(RWF_NOWAIT) on a pipe says -EOPNOTSUPP),
+ * the runtime finds it at start and waits for pipes with a poll request
+ * instead, so no io-wq worker holds them.  Kernels that do not (6.12, this
+ * host) skip.
+ */
+int64_t mn_debug_io_stat(const char *name) __attribute__((weak));
+
+static bool kernel_hands_pipes_to_iowq(void)
+{
+	int p[2];
+	char c;
+	struct iovec iov = { &c, 1 };
+	long r;
+
+	if (pipe2(p, O_CLOEXEC))
+		return false;
+	r = preadv2(p[0], &iov, 1, -1, RWF_NOWAIT);
+	r = r < 0 ? -errno : r;
+	close(p[0]);
+	close(p[1]);
+	return r == -EOPNOTSUPP;
+}
+
+static void iowq_pipe_main(void *arg)
+{
+	int p[2];
+	char b[8];
+
+	G_ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+	mn_go(later_write_to, &p[1]);
+	G_ASSERT_EQ(mn_read(p[0], b, sizeof(b)), 1);	/* waits, then the data */
+	G_ASSERT_EQ(mn_write(p[1], "abc", 3), 3);
+	G_ASSERT_EQ(mn_read(p[0], b, sizeof(b)), 3);
+	fprintf(stderr, "# poll_first: %lld\n", (long long)mn_debug_io_stat("poll_first"));
+	G_ASSERT(mn_debug_io_stat("poll_first") >= 3);
+	mn_close(p[0]);
+	mn_close(p[1]);
+}
+
+TEST(pipes_wait_with_poll_where_the_kernel_gives_them_to_io_wq)
+{
+	if (!io_uring_path())
+		SKIP(return, "io_uring path only");
+	if (!kernel_hands_pipes_to_iowq())
+		SKIP(return, "this kernel's io_uring does not hand pipes to io-wq");
+	ASSERT_TRUE(mn_debug_io_stat != NULL) TH_LOG("the library has no mn_debug_io_stat");
+	MN_RUN_PROCS(1, iowq_pipe_main, NULL);
 }
 
 /*
@@ -470,6 +529,11 @@ static void storm_main(void *arg)
 			    pipe2(sfd[i], O_CLOEXEC), 0);
 	stopper = fork();
 	if (stopper == 0) {
+		/* Dies with us: a failed check _exits the test process, and a
+		 * stopper left behind would stop whatever gets our pid next. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != me)
+			_exit(0);
 		for (;;) {
 			kill(me, SIGSTOP);
 			usleep(2000);
