@@ -49,6 +49,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 #include "runtime.h"
@@ -99,13 +100,30 @@ void mn_fatal(const char *fmt, ...)
  */
 _Atomic bool mn_in_fork_child MN_HIDDEN;
 
+/*
+ * In the child only async-signal-safe calls are sure to work (a parent's
+ * thread may have held a stdio or malloc lock at fork): writev and abort,
+ * not mn_fatal's stdio.
+ */
 void mn_fork_fatal(const char *what)
 {
-	mn_fatal("%s called in a child process after fork(): the child of a "
-		 "process running mnsched may only exec or _exit (the runtime's "
-		 "threads stayed in the parent)", what);
+	static const char pre[] = "mnsched: ", post[] = " called in a child "
+		"process after fork(): the child of a process running mnsched "
+		"may only exec or _exit (the runtime's threads stayed in the "
+		"parent)\n";
+	struct iovec iov[3] = {
+		{ (void *)pre, sizeof(pre) - 1 },
+		{ (void *)what, strlen(what) },
+		{ (void *)post, sizeof(post) - 1 },
+	};
+
+	if (writev(2, iov, 3) < 0)
+		_exit(134);
+	abort();
 }
 
+/* Runs in the child before fork() returns: async-signal-safe (atomic
+ * stores and a TLS store, nothing that could wait for a lock). */
 static void atfork_child(void)
 {
 	atomic_store(&mn_in_fork_child, true);

@@ -29,10 +29,13 @@
  * stack) names the G whose stack pointer left its stack (the faulting
  * thread's), wherever the fault is: its own guard, a neighbour's slot or
  * guard, an arena gap.  A fault in another G's guard by a G whose stack
- * pointer is fine is named as such (a stray pointer).  Without compiler
- * help a big frame that writes only its far end and returns without a
- * switch goes unseen: README asks for -fstack-clash-protection, whose
- * probes touch every page of a frame and so hit the guard (guard mode).
+ * pointer is fine is named as such (a stray pointer).  The handler is
+ * async-signal-safe: it takes no lock (the arena list is read lock-free),
+ * allocates nothing and builds its messages without stdio (sbuf), then
+ * write(2) and abort().  Without compiler help a big frame that writes
+ * only its far end and returns without a switch goes unseen: README asks
+ * for -fstack-clash-protection, whose probes touch every page of a frame
+ * and so hit the guard (guard mode).
  *
  * Ownership: a P's pool is touched only by the M holding the P; the global
  * pool and the arena list are under pool_lock.  A slot is in exactly one
@@ -321,41 +324,93 @@ size_t mn_stack_size(struct mn_g *g)
 }
 
 /*
+ * Messages built for write(2) without snprintf, which POSIX does not list
+ * as async-signal-safe: these run in the SIGSEGV handler, on a thread that
+ * may have been inside malloc or stdio when it faulted.
+ */
+struct sbuf {
+	char b[400];
+	size_t n;
+};
+
+static void sb_s(struct sbuf *s, const char *str)
+{
+	while (*str && s->n < sizeof(s->b))
+		s->b[s->n++] = *str++;
+}
+
+static void sb_u(struct sbuf *s, uint64_t v)
+{
+	char d[20];
+	int i = 0;
+
+	do
+		d[i++] = (char)('0' + v % 10);
+	while ((v /= 10) && i < 20);
+	while (i > 0 && s->n < sizeof(s->b))
+		s->b[s->n++] = d[--i];
+}
+
+static void sb_p(struct sbuf *s, const void *p)
+{
+	uintptr_t v = (uintptr_t)p;
+	int sh = 60;
+
+	sb_s(s, "0x");
+	while (sh > 0 && !(v >> sh))
+		sh -= 4;
+	for (; sh >= 0 && s->n < sizeof(s->b); sh -= 4)
+		s->b[s->n++] = "0123456789abcdef"[(v >> sh) & 15];
+}
+
+static void sb_write(struct sbuf *s)
+{
+	if (write(2, s->b, s->n) < 0)
+		_exit(134);
+}
+
+/*
  * sp: the G's stack pointer if it is below its stack, else NULL; fault:
- * the faulting address (NULL: found at a switch).
+ * the faulting address (NULL: found at a switch).  Async-signal-safe.
  */
 static void __attribute__((noreturn)) overflow_report(struct mn_g *g, char *sp,
 						      char *fault)
 {
-	char buf[400], at[64] = "";
-	int n;
+	struct sbuf s = { .n = 0 };
 
-	if (fault)
-		snprintf(at, sizeof(at), ", fault at %zd bytes from its bottom",
-			 (ssize_t)(fault - g->stack_lo));
-	if (g->is_g0)
-		n = snprintf(buf, sizeof(buf), "mnsched: the scheduler stack of an "
-			     "M overflowed (stack pointer %p)\n", (void *)sp);
-	else if (sp && sp < g->stack_lo - guard_size(g->sclass))
-		n = snprintf(buf, sizeof(buf),
-			     "mnsched: goroutine %llu overflowed its %zu-byte stack: "
-			     "its stack pointer is %zu bytes below the stack, past "
-			     "its %zu-byte guard%s (a big frame jumped over it; "
-			     "build with -fstack-clash-protection)\n",
-			     (unsigned long long)g->goid, class_size(g->sclass),
-			     (size_t)(g->stack_lo - sp), guard_size(g->sclass), at);
-	else if (fault)
-		n = snprintf(buf, sizeof(buf),
-			     "mnsched: goroutine %llu overflowed its %zu-byte "
-			     "stack%s\n", (unsigned long long)g->goid,
-			     class_size(g->sclass), at);
-	else
-		n = snprintf(buf, sizeof(buf),
-			     "mnsched: goroutine %llu overflowed its %zu-byte stack\n",
-			     (unsigned long long)g->goid, class_size(g->sclass));
-	/* write(2) only: we may be in a signal handler on a broken stack. */
-	if (write(2, buf, (size_t)n) < 0)
-		_exit(134);
+	if (g->is_g0) {
+		sb_s(&s, "mnsched: the scheduler stack of an M overflowed (stack pointer ");
+		sb_p(&s, sp);
+		sb_s(&s, ")");
+	} else {
+		sb_s(&s, "mnsched: goroutine ");
+		sb_u(&s, g->goid);
+		sb_s(&s, " overflowed its ");
+		sb_u(&s, class_size(g->sclass));
+		sb_s(&s, "-byte stack");
+		if (sp && sp < g->stack_lo - guard_size(g->sclass)) {
+			sb_s(&s, ": its stack pointer is ");
+			sb_u(&s, (uint64_t)(g->stack_lo - sp));
+			sb_s(&s, " bytes below the stack, past its ");
+			sb_u(&s, guard_size(g->sclass));
+			sb_s(&s, "-byte guard");
+		}
+		if (fault) {
+			sb_s(&s, ", fault at ");
+			if (fault < g->stack_lo) {
+				sb_s(&s, "-");
+				sb_u(&s, (uint64_t)(g->stack_lo - fault));
+			} else {
+				sb_u(&s, (uint64_t)(fault - g->stack_lo));
+			}
+			sb_s(&s, " bytes from its bottom");
+		}
+		if (sp && sp < g->stack_lo - guard_size(g->sclass))
+			sb_s(&s, " (a big frame jumped over it; build with "
+			     "-fstack-clash-protection)");
+	}
+	sb_s(&s, "\n");
+	sb_write(&s);
 	abort();
 }
 
@@ -407,18 +462,18 @@ static void segv_handler(int sig, siginfo_t *si, void *ucv)
 		overflow_report(g, sp, addr);
 	owner = slot_of(addr, &in_guard);
 	if (owner && in_guard) {
-		char buf[300];
-		int n = snprintf(buf, sizeof(buf),
-				 "mnsched: fault at %p in the guard of goroutine "
-				 "%llu's stack (slot %p), by %s %llu whose stack "
-				 "pointer is inside its own stack: a stray pointer\n",
-				 (void *)addr, (unsigned long long)owner->goid,
-				 (void *)owner->slot, g && !g->is_g0 ? "goroutine" :
-				 "thread", g && !g->is_g0 ?
-				 (unsigned long long)g->goid : 0ull);
+		struct sbuf s = { .n = 0 };
 
-		if (write(2, buf, (size_t)n) < 0)
-			_exit(139);
+		sb_s(&s, "mnsched: fault at ");
+		sb_p(&s, addr);
+		sb_s(&s, " in the guard of goroutine ");
+		sb_u(&s, owner->goid);
+		sb_s(&s, "'s stack (slot ");
+		sb_p(&s, owner->slot);
+		sb_s(&s, g && !g->is_g0 ? "), by goroutine " : "), by thread ");
+		sb_u(&s, g && !g->is_g0 ? g->goid : 0);
+		sb_s(&s, " whose stack pointer is inside its own stack: a stray pointer\n");
+		sb_write(&s);
 	}
 	if (atomic_load(&mn_in_fork_child)) {
 		static const char msg[] = "mnsched: segmentation fault in a child "
