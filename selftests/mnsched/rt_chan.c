@@ -255,16 +255,20 @@ TEST(misuse_aborts_with_a_clear_message)
 	ASSERT_NE(NULL, strstr(out, "close of closed channel")) TH_LOG("stderr: %s", out);
 }
 
-/* ---- freed and NULL channels: a clear abort, never a hang ---- */
+/* ---- freed and NULL channels, NULL elements: a clear abort, never a hang ---- */
 
 enum { U_TRY_SEND, U_RECV, U_DOUBLE_FREE, U_LEN, U_CAP, U_CLOSE, U_SELECT,
-       U_NULL_LEN, U_NULL_CAP, U__N };
+       U_NULL_LEN, U_NULL_CAP, U_NULL_SEND, U_NULL_RECV, U_NULL_CLOSE,
+       U_NULL_ELEM, U_NULL_ELEM_TRY, U__N };
 static const char *const uaf_msg[U__N] = {
 	"mn_chan_try_send: channel freed", "mn_chan_recv: channel freed",
 	"mn_chan_free: channel freed", "mn_chan_len: channel freed",
 	"mn_chan_cap: channel freed", "mn_chan_close: channel freed",
 	"mn_select: channel freed",
 	"mn_chan_len on a NULL channel", "mn_chan_cap on a NULL channel",
+	"mn_chan_send on a NULL channel", "mn_chan_recv on a NULL channel",
+	"close of a NULL channel", "mn_chan_send with a NULL element",
+	"mn_chan_try_send with a NULL element",
 };
 
 static void uaf_main(void *arg)
@@ -302,6 +306,21 @@ static void uaf_main(void *arg)
 		break;
 	case U_NULL_CAP:
 		mn_chan_cap(NULL);
+		break;
+	case U_NULL_SEND:
+		mn_chan_send(NULL, &v);
+		break;
+	case U_NULL_RECV:
+		mn_chan_recv(NULL, &v);
+		break;
+	case U_NULL_CLOSE:
+		mn_chan_close(NULL);
+		break;
+	case U_NULL_ELEM:
+		mn_chan_send(d, NULL);
+		break;
+	case U_NULL_ELEM_TRY:
+		mn_chan_try_send(d, NULL);
 		break;
 	}
 	fprintf(stderr, "case %d returned\n", which);
