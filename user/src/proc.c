@@ -39,6 +39,16 @@
  *
  * Bounded spinning: an M starts spinning only while 2*nmspinning is less
  * than the number of busy Ps.
+ *
+ * Deadlock (mn_checkdead, under sched.lock when an M goes idle): declared
+ * only when no G can run or be woken by the runtime (no running M, no G in
+ * a syscall, empty queues, no timer, no I/O in flight) and no thread other
+ * than the runtime's is alive: a plain thread may wake a G at any time.
+ * While one is, sysmon looks again every 100 ms.  Without /proc threads
+ * cannot be counted and nothing is declared.
+ *
+ * fork(): the child may only exec or _exit; the atfork child handler makes
+ * every other runtime call abort naming it (see "fork()" below).
  */
 #include <errno.h>
 #include <fcntl.h>

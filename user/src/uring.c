@@ -52,6 +52,13 @@
  * kick_running_ms).  SINGLE_ISSUER/DEFER_TASKRUN cannot be used: a P
  * moves between Ms.  A raw blocking system call on an M may therefore see
  * EINTR now and then (SA_RESTART covers the restartable ones).
+ *
+ * io-wq: a request the kernel cannot do without blocking goes to an io-wq
+ * worker thread.  On kernels where that includes every pipe read and write
+ * (6.1: pipes lack FMODE_NOWAIT; pipes_go_to_iowq probes it at start) the
+ * kernel also cancels such requests on its own under SIGSTOP and signals,
+ * so io.c waits for pipes with a poll request instead (mn_io_poll_first)
+ * and makes unexplained cancellations again.
  */
 #include <errno.h>
 #include <fcntl.h>
