@@ -56,6 +56,52 @@ TEST(pipe_short_reads_and_eof)
 	MN_RUN(short_reads_main, NULL);
 }
 
+/*
+ * Where io_uring hands pipes to io-wq (6.1), mn_read/mn_write and their
+ * vectored forms wait with a poll request and make the system call
+ * themselves.  MNSCHED_DEBUG=iopoll=1 takes that way on any kernel: the
+ * same pipe behaviour, deadlines and mn_close, and it was taken.
+ */
+int64_t mn_debug_io_stat(const char *name);
+static atomic_int poll_closed;
+
+static void poll_close_waiter(void *arg)
+{
+	char b;
+
+	atomic_store(&poll_closed, (int)mn_read(pfd[0], &b, 1));
+}
+
+static void iopoll_main(void *arg)
+{
+	char a[8] = "abcdefg", b[8] = "";
+	struct iovec iv[2] = { { a, 3 }, { a + 3, 4 } }, ov[2] = { { b, 2 }, { b + 2, 5 } };
+
+	short_reads_main(NULL);			/* short reads, EOF */
+	G_ASSERT_EQ(pipe2(pfd, O_CLOEXEC), 0);
+	G_ASSERT_EQ(mn_writev(pfd[1], iv, 2), 7);
+	G_ASSERT_EQ(mn_readv(pfd[0], ov, 2), 7);
+	G_ASSERT(memcmp(a, b, 7) == 0);
+	mn_io_set_deadline(mn_now() + 20 * 1000000ull);
+	G_ASSERT_EQ(mn_read(pfd[0], b, 1), -ETIMEDOUT);
+	mn_io_set_deadline(0);
+	mn_go(poll_close_waiter, NULL);
+	mn_sleep(20 * 1000000ull);
+	G_ASSERT_EQ(mn_close(pfd[0]), 0);
+	while (!atomic_load(&poll_closed))
+		mn_sleep(1000000);
+	G_ASSERT_EQ(atomic_load(&poll_closed), -EBADF);
+	G_ASSERT_EQ(mn_write(pfd[1], "x", 1), -EPIPE);	/* no reader left */
+	mn_close(pfd[1]);
+	if (io_uring_path())
+		G_ASSERT(mn_debug_io_stat("poll_first") > 0);
+}
+
+TEST(pipes_through_poll_and_a_system_call)
+{
+	ASSERT_EQ(0, mn_test_main("MNSCHED_DEBUG", "iopoll=1", iopoll_main, NULL));
+}
+
 /* ---- sockets: short writes, all data arrives ---- */
 
 #define BIG (4 << 20)

@@ -3,8 +3,14 @@
  * io_cancel.c - I/O calls cut short: per-G deadlines (-ETIMEDOUT), a
  * context's cancel (-ECANCELED) and deadline, and an fd closed by another
  * G while one waits on it (-EBADF, not a hang).  A call that completes
- * first keeps its result, and the fd stays usable after a timeout.
+ * first keeps its result, and the fd stays usable after a timeout.  A
+ * cancellation nobody asked for (the kernel's own, as 6.1 does to io-wq
+ * requests under SIGSTOP or signals) is made again, not passed on.
  */
+#include <pthread.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include "io_util.h"
 
 #define MS 1000000ull
@@ -315,4 +321,250 @@ TEST(two_hundred_fds_closed_under_waiters)
 	MN_RUN_PROCS(2, many_close_main, NULL);
 }
 
+/* ---- the kernel's own cancellations are retried ---- */
+
+/* The library's test hook (uring.c); absent from libraries before it. */
+extern void mn_debug_io_cancel_next(int n) __attribute__((weak));
+
+static int kp[2];	/* a pipe */
+
+static void later_write(void *arg)
+{
+	mn_sleep(20 * MS);
+	G_ASSERT_EQ(mn_write(kp[1], "y", 1), 1);
+}
+
+static void later_write_to(void *arg)
+{
+	mn_sleep(20 * MS);
+	G_ASSERT_EQ(mn_write(*(int *)arg, "y", 1), 1);
+}
+
+static void later_read(void *arg)
+{
+	char b[4096];
+
+	mn_sleep(20 * MS);
+	G_ASSERT(mn_read(kp[0], b, sizeof(b)) > 0);
+}
+
+static void kernel_cancel_main(void *arg)
+{
+	struct pollfd pf;
+	char b[64];
+	int n = 0;
+
+	G_ASSERT_EQ(pipe2(kp, O_CLOEXEC), 0);
+	/* A read waiting on an empty pipe, cancelled by the kernel. */
+	mn_go(later_write, NULL);
+	mn_debug_io_cancel_next(1);
+	G_ASSERT_EQ(mn_read(kp[0], b, sizeof(b)), 1);
+	/* A poll, likewise: readiness, not POLLNVAL. */
+	mn_go(later_write, NULL);
+	mn_debug_io_cancel_next(1);
+	pf = (struct pollfd){ .fd = kp[0], .events = POLLIN };
+	G_ASSERT_EQ(mn_poll(&pf, 1, -1), 1);
+	G_ASSERT_EQ(pf.revents, POLLIN);
+	G_ASSERT_EQ(mn_read(kp[0], b, sizeof(b)), 1);
+	/* A write waiting on a full pipe. */
+	fcntl(kp[1], F_SETFL, O_NONBLOCK);
+	while (write(kp[1], b, sizeof(b)) > 0)
+		n++;
+	fcntl(kp[1], F_SETFL, 0);
+	G_ASSERT(n > 0);
+	mn_go(later_read, NULL);
+	mn_debug_io_cancel_next(1);
+	G_ASSERT_EQ(mn_write(kp[1], "z", 1), 1);
+	/* Again and again: from the fourth in a row with a pause, still done. */
+	while (mn_read(kp[0], b, sizeof(b)) == sizeof(b) && --n > 0)
+		;
+	mn_go(later_write, NULL);
+	mn_debug_io_cancel_next(6);
+	for (;;) {
+		int r = (int)mn_read(kp[0], b, 1);
+
+		G_ASSERT(r == 1);
+		if (b[0] == 'y')
+			break;
+	}
+	mn_debug_io_cancel_next(0);
+	/* mn_close still makes a waiting call return -EBADF. */
+	mn_close(kp[0]);
+	mn_close(kp[1]);
+}
+
+TEST(kernel_cancel_without_a_reason_is_made_again)
+{
+	if (!io_uring_path())
+		SKIP(return, "io_uring path only (the blocking path has no ring)");
+	if (!mn_debug_io_cancel_next)
+		SKIP(return, "this library has no mn_debug_io_cancel_next hook");
+	MN_RUN_PROCS(1, kernel_cancel_main, NULL);
+}
+
+/*
+ * Where io_uring hands pipe reads and writes to io-wq (6.1: pipes lack
+ * FMODE_NOWAIT, and then preadv2(RWF_NOWAIT) on a pipe says -EOPNOTSUPP),
+ * the runtime finds it at start and waits for pipes with a poll request
+ * instead, so no io-wq worker holds them.  Kernels that do not (6.12, this
+ * host) skip, unless MNSCHED_DEBUG=iopoll=1 asks for that way.
+ */
+int64_t mn_debug_io_stat(const char *name) __attribute__((weak));
+
+static bool kernel_hands_pipes_to_iowq(void)
+{
+	int p[2];
+	char c;
+	struct iovec iov = { &c, 1 };
+	long r;
+
+	if (pipe2(p, O_CLOEXEC))
+		return false;
+	r = preadv2(p[0], &iov, 1, -1, RWF_NOWAIT);
+	r = r < 0 ? -errno : r;
+	close(p[0]);
+	close(p[1]);
+	return r == -EOPNOTSUPP;
+}
+
+static void iowq_pipe_main(void *arg)
+{
+	int p[2];
+	char b[8];
+
+	G_ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+	mn_go(later_write_to, &p[1]);
+	G_ASSERT_EQ(mn_read(p[0], b, sizeof(b)), 1);	/* waits, then the data */
+	G_ASSERT_EQ(mn_write(p[1], "abc", 3), 3);
+	G_ASSERT_EQ(mn_read(p[0], b, sizeof(b)), 3);
+	fprintf(stderr, "# poll_first: %lld\n", (long long)mn_debug_io_stat("poll_first"));
+	G_ASSERT(mn_debug_io_stat("poll_first") >= 3);
+	mn_close(p[0]);
+	mn_close(p[1]);
+}
+
+TEST(pipes_wait_with_poll_where_the_kernel_gives_them_to_io_wq)
+{
+	if (!io_uring_path())
+		SKIP(return, "io_uring path only");
+	/* MNSCHED_DEBUG=iopoll=1 (io.mk's third run) takes the way anyway. */
+	if (!kernel_hands_pipes_to_iowq() &&
+	    !(getenv("MNSCHED_DEBUG") && strstr(getenv("MNSCHED_DEBUG"), "iopoll=1")))
+		SKIP(return, "this kernel's io_uring does not hand pipes to io-wq");
+	ASSERT_TRUE(mn_debug_io_stat != NULL) TH_LOG("the library has no mn_debug_io_stat");
+	MN_RUN_PROCS(1, iowq_pipe_main, NULL);
+}
+
+/*
+ * Pipes and a socket pair carry numbered messages between Gs while the
+ * process is stopped and continued by another process and showered with
+ * signals (a handler without SA_RESTART).  Nothing may be lost, no call may
+ * fail (6.1 gave -EBADF for a valid pipe), and it must finish.
+ */
+enum { SPAIRS = 6, SMSGS = 2000 };
+static int sfd[SPAIRS][2];
+static struct mn_wg swg = MN_WG_INIT;
+static atomic_int storm_stop;
+
+static void storm_writer(void *arg)
+{
+	int fd = sfd[(long)arg][1];
+
+	for (uint32_t i = 0; i < SMSGS; i++) {
+		uint32_t m[16] = { i };
+		ssize_t r = mn_write(fd, m, sizeof(m));
+
+		if (r != (ssize_t)sizeof(m)) {
+			fprintf(stderr, "pair %ld: write %u gave %zd\n", (long)arg, i, r);
+			_exit(1);
+		}
+	}
+	mn_wg_done(&swg);
+}
+
+static void storm_reader(void *arg)
+{
+	int fd = sfd[(long)arg][0];
+
+	for (uint32_t i = 0; i < SMSGS; i++) {
+		uint32_t m[16];
+		size_t got = 0;
+
+		while (got < sizeof(m)) {
+			ssize_t r = mn_read(fd, (char *)m + got, sizeof(m) - got);
+
+			if (r <= 0) {
+				fprintf(stderr, "pair %ld: read %u gave %zd\n",
+					(long)arg, i, r);
+				_exit(1);
+			}
+			got += (size_t)r;
+		}
+		G_ASSERT_EQ(m[0], i);
+	}
+	mn_wg_done(&swg);
+}
+
+static void storm_handler(int sig)
+{
+}
+
+static void *storm_thread(void *arg)
+{
+	while (!atomic_load(&storm_stop)) {
+		kill(getpid(), SIGUSR1);
+		kill(getpid(), SIGURG);
+		usleep(50);
+	}
+	return NULL;
+}
+
+static void storm_main(void *arg)
+{
+	pthread_t t;
+	pid_t stopper, me = getpid();
+	struct sigaction sa = { .sa_handler = storm_handler };	/* no SA_RESTART */
+
+	sigaction(SIGUSR1, &sa, NULL);
+	for (int i = 0; i < SPAIRS; i++)
+		G_ASSERT_EQ(i % 3 == 2 ? socketpair(AF_UNIX, SOCK_STREAM, 0, sfd[i]) :
+			    pipe2(sfd[i], O_CLOEXEC), 0);
+	stopper = fork();
+	if (stopper == 0) {
+		/* Dies with us: a failed check _exits the test process, and a
+		 * stopper left behind would stop whatever gets our pid next. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != me)
+			_exit(0);
+		for (;;) {
+			kill(me, SIGSTOP);
+			usleep(2000);
+			kill(me, SIGCONT);
+			usleep(3000);
+		}
+	}
+	pthread_create(&t, NULL, storm_thread, NULL);
+	mn_wg_add(&swg, 2 * SPAIRS);
+	for (long i = 0; i < SPAIRS; i++) {
+		mn_go(storm_reader, (void *)i);
+		mn_go(storm_writer, (void *)i);
+	}
+	mn_wg_wait(&swg);
+	kill(stopper, SIGKILL);
+	kill(me, SIGCONT);
+	waitpid(stopper, NULL, 0);
+	atomic_store(&storm_stop, 1);
+	pthread_join(t, NULL);
+	for (int i = 0; i < SPAIRS; i++) {
+		mn_close(sfd[i][0]);
+		mn_close(sfd[i][1]);
+	}
+}
+
+TEST(stop_cont_and_signal_storm_lose_nothing)
+{
+	MN_RUN_PROCS(2, storm_main, NULL);
+}
+
 TEST_HARNESS_MAIN
+

@@ -255,6 +255,253 @@ TEST(misuse_aborts_with_a_clear_message)
 	ASSERT_NE(NULL, strstr(out, "close of closed channel")) TH_LOG("stderr: %s", out);
 }
 
+/* ---- freed and NULL channels, NULL elements: a clear abort, never a hang ---- */
+
+enum { U_TRY_SEND, U_RECV, U_DOUBLE_FREE, U_LEN, U_CAP, U_CLOSE, U_SELECT,
+       U_NULL_LEN, U_NULL_CAP, U_NULL_SEND, U_NULL_RECV, U_NULL_CLOSE,
+       U_NULL_ELEM, U_NULL_ELEM_TRY, U__N };
+static const char *const uaf_msg[U__N] = {
+	"mn_chan_try_send: channel freed", "mn_chan_recv: channel freed",
+	"mn_chan_free: channel freed", "mn_chan_len: channel freed",
+	"mn_chan_cap: channel freed", "mn_chan_close: channel freed",
+	"mn_select: channel freed",
+	"mn_chan_len on a NULL channel", "mn_chan_cap on a NULL channel",
+	"mn_chan_send on a NULL channel", "mn_chan_recv on a NULL channel",
+	"close of a NULL channel", "mn_chan_send with a NULL element",
+	"mn_chan_try_send with a NULL element",
+};
+
+static void uaf_main(void *arg)
+{
+	int which = (int)(intptr_t)arg, v = 1;
+	struct mn_chan *d = mn_chan_new(sizeof(int), 4);
+	struct mn_case k = { .chan = d, .dir = MN_RECV, .elem = &v };
+
+	if (which < U_NULL_LEN)
+		mn_chan_free(d);
+	switch (which) {
+	case U_TRY_SEND:
+		mn_chan_try_send(d, &v);
+		break;
+	case U_RECV:
+		mn_chan_recv(d, &v);
+		break;
+	case U_DOUBLE_FREE:
+		mn_chan_free(d);
+		break;
+	case U_LEN:
+		mn_chan_len(d);
+		break;
+	case U_CAP:
+		mn_chan_cap(d);
+		break;
+	case U_CLOSE:
+		mn_chan_close(d);
+		break;
+	case U_SELECT:
+		mn_select(&k, 1, 1000000);
+		break;
+	case U_NULL_LEN:
+		mn_chan_len(NULL);
+		break;
+	case U_NULL_CAP:
+		mn_chan_cap(NULL);
+		break;
+	case U_NULL_SEND:
+		mn_chan_send(NULL, &v);
+		break;
+	case U_NULL_RECV:
+		mn_chan_recv(NULL, &v);
+		break;
+	case U_NULL_CLOSE:
+		mn_chan_close(NULL);
+		break;
+	case U_NULL_ELEM:
+		mn_chan_send(d, NULL);
+		break;
+	case U_NULL_ELEM_TRY:
+		mn_chan_try_send(d, NULL);
+		break;
+	}
+	fprintf(stderr, "case %d returned\n", which);
+}
+
+static void uaf_child(void *arg)
+{
+	alarm(3);	/* a call that spins on the freed lock: SIGALRM */
+	mn_main(uaf_main, arg);
+}
+
+TEST(freed_or_null_channel_calls_abort_naming_the_call)
+{
+	char out[4096];
+
+	for (int i = 0; i < U__N; i++) {
+		int st;
+
+		if (i < U_NULL_LEN && mn_test_sanitized())
+			continue;	/* the sanitizer reports the use after free itself */
+		st = mn_test_child(uaf_child, (void *)(intptr_t)i, out, sizeof(out));
+		EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT)
+			TH_LOG("%s: status %#x, stderr: %s", uaf_msg[i], st, out);
+		EXPECT_NE(NULL, strstr(out, uaf_msg[i]))
+			TH_LOG("want \"%s\", stderr: %s", uaf_msg[i], out);
+	}
+}
+
+/*
+ * The promise of mnsched.h: once the call that completed a blocked select
+ * (a send, a receive, a close, another select) has returned, the select
+ * touches none of its channels again, so they may all be freed at once.
+ */
+enum { W_SEND, W_RECV, W_CLOSE, W_SELECT_SEND, W_TIMED, W__N };
+static struct mn_chan *sc[3];
+static atomic_int sel_result, sel_val;
+
+static void selecting_g(void *arg)
+{
+	int which = (int)(intptr_t)arg, v = 0, out = 5;
+	struct mn_case k[3] = {
+		{ .chan = sc[0], .dir = which == W_RECV ? MN_SEND : MN_RECV,
+		  .elem = which == W_RECV ? &out : &v },
+		{ .chan = sc[1], .dir = MN_RECV, .elem = &v },
+		{ .chan = sc[2], .dir = MN_RECV, .elem = &v },
+	};
+	int r;
+
+	if (which == W_TIMED)
+		r = mn_chan_recv_timeout(sc[0], &v, 10000 * 1000000ll) == 1 ? 0 : -1;
+	else
+		r = mn_select(k, 3, which == W_SEND ? 10000 * 1000000ll : -1);
+	atomic_store(&sel_val, which == W_CLOSE ? k[0].ok : v);
+	atomic_store(&sel_result, r + 1);
+}
+
+static void free_after_select_main(void *arg)
+{
+	for (int which = 0; which < W__N; which++) {
+		int v = 7, r;
+
+		for (int i = 0; i < 3; i++)
+			sc[i] = mn_chan_new(sizeof(int), 0);
+		atomic_store(&sel_result, 0);
+		mn_go(selecting_g, (void *)(intptr_t)which);	/* runs, blocks */
+		switch (which) {
+		case W_SEND:
+		case W_TIMED:
+			G_ASSERT_EQ(mn_chan_send(sc[0], &v), 0);
+			break;
+		case W_RECV:
+			G_ASSERT_EQ(mn_chan_recv(sc[0], &v), 1);
+			G_ASSERT_EQ(v, 5);
+			break;
+		case W_CLOSE:
+			mn_chan_close(sc[0]);
+			break;
+		case W_SELECT_SEND: {
+			struct mn_case k[2] = {
+				{ .chan = sc[0], .dir = MN_SEND, .elem = &v },
+				{ .chan = sc[2], .dir = MN_SEND, .elem = &v },
+			};
+
+			r = mn_select(k, 2, -1);
+			G_ASSERT(r == 0 || r == 1);
+			break;
+		}
+		}
+		/* The select is readied (one P: not yet running); free all. */
+		for (int i = 0; i < 3; i++)
+			mn_chan_free(sc[i]);
+		for (int i = 0; i < 3; i++)
+			sc[i] = NULL;
+		while (!atomic_load(&sel_result))
+			mn_yield();
+		G_ASSERT(atomic_load(&sel_result) >= 1);
+		if (which == W_SEND || which == W_TIMED)
+			G_ASSERT_EQ(atomic_load(&sel_val), 7);
+	}
+}
+
+static void free_after_select_child(void *arg)
+{
+	alarm(20);
+	setenv("MNPROCS", "1", 1);
+	_exit(mn_main(free_after_select_main, NULL) ? 3 : 0);
+}
+
+TEST(channels_of_a_completed_select_may_be_freed_at_once)
+{
+	char out[8192];
+	int st = mn_test_child(free_after_select_child, NULL, out, sizeof(out));
+
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		TH_LOG("status %#x, stderr: %s", st, out);
+}
+
+/* The same race on 2 Ps: the select may run on the other P at once. */
+static atomic_int stress_done;
+
+static void stress_selector(void *arg)
+{
+	struct mn_chan **cs = arg;
+	int v;
+	struct mn_case k[3] = {
+		{ .chan = cs[0], .dir = MN_RECV, .elem = &v },
+		{ .chan = cs[1], .dir = MN_RECV, .elem = &v },
+		{ .chan = cs[2], .dir = MN_RECV, .elem = &v },
+	};
+
+	G_ASSERT(mn_select(k, 3, -1) >= 0);
+	atomic_fetch_add(&stress_done, 1);
+}
+
+static void stress_sender(void *arg)
+{
+	struct mn_chan **cs = arg;
+	int v = 1;
+
+	G_ASSERT_EQ(mn_chan_send(cs[mn_goid() % 3], &v), 0);
+	for (int i = 0; i < 3; i++)
+		mn_chan_free(cs[i]);
+	free(cs);
+}
+
+static void free_stress_main(void *arg)
+{
+	int n = mn_test_sanitized() ? 3000 : 30000;
+
+	for (int i = 0; i < n; i++) {
+		struct mn_chan **cs = malloc(3 * sizeof(*cs));
+
+		for (int j = 0; j < 3; j++)
+			cs[j] = mn_chan_new(sizeof(int), 0);
+		mn_go_opts(stress_selector, cs,
+			   &(struct mn_go_opts){ .flags = MN_GO_DEFER });
+		mn_go_opts(stress_sender, cs,
+			   &(struct mn_go_opts){ .flags = MN_GO_DEFER });
+		if (i % 64 == 0)
+			mn_yield();
+	}
+	while (atomic_load(&stress_done) < n)
+		mn_sleep(1000000);
+}
+
+static void free_stress_child(void *arg)
+{
+	alarm(120);
+	setenv("MNPROCS", "2", 1);
+	_exit(mn_main(free_stress_main, NULL) ? 3 : 0);
+}
+
+TEST(channels_of_a_completed_select_may_be_freed_at_once_2_procs)
+{
+	char out[8192];
+	int st = mn_test_child(free_stress_child, NULL, out, sizeof(out));
+
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		TH_LOG("status %#x, stderr: %s", st, out);
+}
+
 static struct mn_chan *results;
 
 static void worker(void *arg)

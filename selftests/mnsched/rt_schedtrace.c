@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* rt_schedtrace.c - MNSCHED_DEBUG=schedtrace=MS prints Go-style SCHED lines. */
+/*
+ * rt_schedtrace.c - MNSCHED_DEBUG=schedtrace=MS prints Go-style SCHED
+ * lines; the runtime's environment variables are parsed strictly (env.c).
+ */
 #include <regex.h>
 #include "mn_test.h"
 
@@ -49,6 +52,66 @@ TEST(bad_debug_setting_is_an_error)
 	ASSERT_TRUE(WIFEXITED(st));
 	ASSERT_EQ(1, WEXITSTATUS(st));
 	ASSERT_NE(NULL, strstr(out, "MNSCHED_DEBUG")) TH_LOG("stderr: %s", out);
+}
+
+/* A long MNSCHED_DEBUG is parsed whole, and a bad one says so. */
+TEST(long_debug_setting_is_parsed_whole)
+{
+	char val[600] = "", out[2048];
+	int st;
+
+	while (strlen(val) < 300)
+		strcat(val, "deadlock=1,spare=1,");
+	strcat(val, "schedtrace=100");
+	st = mn_test_child(child, val, out, sizeof(out));
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		TH_LOG("valid %zu-character MNSCHED_DEBUG: status %#x, stderr: %s",
+		       strlen(val), st, out);
+	ASSERT_NE(NULL, strstr(out, "SCHED ")) TH_LOG("stderr: %s", out);
+	strcat(val, "ms");
+	st = mn_test_child(child, val, out, sizeof(out));
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 1) TH_LOG("status %#x", st);
+	ASSERT_NE(NULL, strstr(out, "MNSCHED_DEBUG: bad setting 'schedtrace=100ms'"))
+		TH_LOG("stderr: %s", out);
+}
+
+/* Numbers are strict: no sign, no spaces, no suffix; each error names
+ * its variable. */
+static void nothing(void *arg)
+{
+}
+
+static void run_env(void *arg)
+{
+	const char *const *kv = arg;
+
+	setenv(kv[0], kv[1], 1);
+	_exit(mn_main(nothing, NULL) == -EINVAL ? 0 : 1);
+}
+
+TEST(numbers_in_the_environment_are_strict)
+{
+	static const char *const bad[][2] = {
+		{ "MNPROCS", "2x" }, { "MNPROCS", "+2" }, { "MNPROCS", " 2" },
+		{ "MNPROCS", "99999999999999999999" },
+		{ "MNSCHED_IO_ENTRIES", "64junk" }, { "MNSCHED_IO_ENTRIES", "-64" },
+		{ "MNSCHED_IO_ENTRIES", "48" },
+		{ "MNSCHED_DEBUG", "schedtrace=-1" }, { "MNSCHED_DEBUG", "deadlock=2" },
+		{ "MNSCHED_DEBUG", "spare" }, { "MNSCHED_DEBUG", "nosuch=1" },
+		{ "MNSCHED_PARK", "kmodx" }, { "MNSCHED_STACKGUARD", "" },
+	};
+	char out[2048];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int st = mn_test_child(run_env, (void *)bad[i], out, sizeof(out));
+
+		EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			TH_LOG("%s=\"%s\" was accepted (status %#x)", bad[i][0],
+			       bad[i][1], st);
+		EXPECT_NE(NULL, strstr(out, bad[i][0]))
+			TH_LOG("%s=\"%s\": no message naming it: %s", bad[i][0],
+			       bad[i][1], out);
+	}
 }
 
 TEST_HARNESS_MAIN

@@ -106,4 +106,105 @@ TEST(overflow_big_frame_guard_mode)
 		TH_LOG("stderr: %s", out);
 }
 
+/* ---- stack clash: frames larger than the guard ---- */
+
+static struct mn_chan *hold;
+
+static void parked(void *arg)
+{
+	mn_chan_recv(hold, NULL);
+}
+
+/*
+ * A 72 KiB frame in a 64 KiB stack: its far end lies in the slot below,
+ * past the guard and the canary.  It writes there (another G's stack) and
+ * enters the scheduler from inside the frame.
+ */
+static void __attribute__((noinline)) clash_frame(void)
+{
+	volatile char big[72 << 10];
+
+	big[0] = 1;			/* in the neighbouring slot */
+	big[sizeof(big) - 1] = 1;
+	mn_yield();
+	__asm__ volatile("" : : "r"(big) : "memory");
+}
+
+static void clash_g(void *arg)
+{
+	clash_frame();
+}
+
+/* Recursion with 6 KiB frames: each frame is bigger than a 4 KiB guard. */
+#pragma GCC diagnostic ignored "-Wstack-usage="
+static int __attribute__((noinline)) recurse6k(int n)
+{
+	volatile char pad[6 << 10];
+
+	pad[0] = (char)n;
+	return recurse6k(n + 1) + pad[0];
+}
+
+static void deep6k_g(void *arg)
+{
+	recurse6k(0);
+}
+
+static int clash_shape;
+
+static void clash_main(void *arg)
+{
+	struct mn_go_opts o = { .stack_size = 64 << 10, .name = "clash" };
+
+	hold = mn_chan_new(0, 0);
+	/* Live neighbours: the G under test is not alone in its arena. */
+	for (int i = 0; i < 4; i++)
+		mn_go_opts(parked, NULL, &(struct mn_go_opts){ .stack_size = 64 << 10 });
+	mn_go_opts(clash_shape ? deep6k_g : clash_g, NULL, &o);
+	mn_sleep(1000 * 1000000ull);
+	fprintf(stderr, "main G: the clash went unnoticed\n");
+	_exit(0);	/* a silent clash exits 0 */
+}
+
+static void clash_child(void *arg)
+{
+	alarm(20);
+	if (arg)
+		setenv("MNSCHED_STACKGUARD", arg, 1);
+	setenv("MNPROCS", "1", 1);
+	mn_main(clash_main, NULL);
+}
+
+static void check_clash(struct __test_metadata *_metadata, int shape,
+			const char *mode)
+{
+	char out[4096];
+	int st;
+
+	clash_shape = shape;
+	st = mn_test_child(clash_child, (void *)mode, out, sizeof(out));
+	ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT)
+		TH_LOG("%s mode: status %#x: %s", mode, st, out);
+	ASSERT_NE(NULL, strstr(out, "mnsched: goroutine 6 overflowed its 65536-byte stack"))
+		TH_LOG("%s mode: stderr: %s", mode, out);
+}
+
+TEST(frame_larger_than_the_guard_names_the_g)
+{
+	if (mn_test_sanitized())
+		SKIP(return, "ASan/TSan intercept SIGSEGV themselves");
+	check_clash(_metadata, 0, "canary");
+	if (kernel_has_guard_install())
+		check_clash(_metadata, 0, "guard");
+}
+
+TEST(recursion_with_6k_frames_names_the_g)
+{
+	if (mn_test_sanitized())
+		SKIP(return, "ASan/TSan intercept SIGSEGV themselves");
+	check_clash(_metadata, 1, "canary");
+	if (kernel_has_guard_install())
+		check_clash(_metadata, 1, "guard");
+}
+
 TEST_HARNESS_MAIN

@@ -204,4 +204,91 @@ TEST(g_making_only_short_syscalls_is_preempted)
 	ASSERT_EQ(0, mn_test_main("MNPROCS", "1", syscall_hog_main, NULL));
 }
 
+/* ---- a raw blocking call without mn_syscall_enter is named ---- */
+
+static atomic_int waiter_ran;
+static int raw_pipe[2];
+
+static void waiting_g(void *arg)
+{
+	atomic_store(&waiter_ran, 1);
+}
+
+static void raw_read_main(void *arg)
+{
+	char c;
+
+	/* Queued behind us on our (only) P: it waits while we block. */
+	mn_go_opts(waiting_g, NULL, &(struct mn_go_opts){ .flags = MN_GO_DEFER });
+	G_ASSERT_EQ(read(raw_pipe[0], &c, 1), 1);	/* the forbidden call */
+	while (!atomic_load(&waiter_ran))
+		mn_yield();
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * The child reads a pipe without mn_syscall_enter at 1 P.  The test ends
+ * the read once sysmon's warning has come through the child's stderr (it
+ * comes after about 2 s, later on a loaded machine), or after 20 s, and
+ * then fails for want of it: no fixed sleep to race, no hang.
+ */
+TEST(raw_blocking_call_holding_the_p_is_named)
+{
+	char out[8192];
+	int errp[2], st;
+	size_t n = 0;
+	bool woke = false;
+	uint64_t end;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(raw_pipe));
+	ASSERT_EQ(0, pipe(errp));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		close(errp[0]);
+		close(raw_pipe[1]);
+		dup2(errp[1], 2);
+		alarm(30);
+		setenv("MNPROCS", "1", 1);
+		_exit(mn_main(raw_read_main, NULL) ? 3 : 0);
+	}
+	close(errp[1]);
+	close(raw_pipe[0]);
+	end = mono_ms() + 20000;
+	for (;;) {
+		struct pollfd pf = { .fd = errp[0], .events = POLLIN };
+		ssize_t r;
+
+		out[n] = 0;
+		if (!woke && (strstr(out, "has been blocked in the kernel") ||
+			      mono_ms() >= end)) {
+			woke = true;
+			ASSERT_EQ(1, write(raw_pipe[1], "x", 1));
+		}
+		if (poll(&pf, 1, woke ? -1 : 100) == 0)
+			continue;
+		r = read(errp[0], out + n, sizeof(out) - 1 - n);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	out[n] = 0;
+	close(errp[0]);
+	close(raw_pipe[1]);
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		TH_LOG("status %#x, stderr: %s", st, out);
+	ASSERT_NE(NULL, strstr(out, "mnsched: goroutine 1 has been blocked in the kernel"))
+		TH_LOG("stderr: %s", out);
+	ASSERT_NE(NULL, strstr(out, "without mn_syscall_enter")) TH_LOG("stderr: %s", out);
+}
+
 TEST_HARNESS_MAIN

@@ -367,4 +367,74 @@ TEST(timer_calls_on_a_plain_channel_abort)
 		TH_LOG("stderr: %s", out);
 }
 
+/* ---- huge timeouts mean "never", not "already past" ---- */
+
+enum { H_SLEEP_I64, H_SLEEP_U64, H_SELECT, H_SELECT_NONE, H_SELECT_NULLS,
+       H_RECV_TIMEOUT, H__N };
+static const char *const huge_what[H__N] = {
+	"mn_sleep(INT64_MAX)", "mn_sleep(UINT64_MAX)",
+	"mn_select(channel, INT64_MAX)", "mn_select(n = 0, INT64_MAX)",
+	"mn_select(NULL channels, INT64_MAX)", "mn_chan_recv_timeout(INT64_MAX)",
+};
+static atomic_int huge_returned[H__N];
+static struct mn_chan *huge_c;
+
+static void huge_waiter(void *arg)
+{
+	int which = (int)(intptr_t)arg;
+	long v;
+	struct mn_case k[2] = {
+		{ .chan = huge_c, .dir = MN_RECV, .elem = &v },
+		{ .chan = NULL, .dir = MN_RECV, .elem = &v },
+	};
+
+	switch (which) {
+	case H_SLEEP_I64:
+		mn_sleep(INT64_MAX);
+		break;
+	case H_SLEEP_U64:
+		mn_sleep(UINT64_MAX);
+		break;
+	case H_SELECT:
+		mn_select(k, 2, INT64_MAX);
+		break;
+	case H_SELECT_NONE:
+		mn_select(NULL, 0, INT64_MAX);
+		break;
+	case H_SELECT_NULLS:
+		mn_select(&k[1], 1, INT64_MAX);
+		break;
+	case H_RECV_TIMEOUT:
+		mn_chan_recv_timeout(huge_c, &v, INT64_MAX);
+		break;
+	}
+	atomic_store(&huge_returned[which], 1);
+}
+
+static void huge_timeouts_main(void *arg)
+{
+	struct mn_chan *after = mn_after(UINT64_MAX);
+	struct mn_ctx *ctx = mn_ctx_with_timeout(NULL, UINT64_MAX);
+	uint64_t v;
+
+	huge_c = mn_chan_new(sizeof(long), 0);
+	for (int i = 0; i < H__N; i++)
+		mn_go(huge_waiter, (void *)(intptr_t)i);
+	mn_sleep(100 * MS);
+	for (int i = 0; i < H__N; i++)
+		if (atomic_load(&huge_returned[i]))
+			fprintf(stderr, "# %s returned after less than 100 ms\n",
+				huge_what[i]);
+	for (int i = 0; i < H__N; i++)
+		G_ASSERT_EQ(atomic_load(&huge_returned[i]), 0);
+	G_ASSERT_EQ(mn_chan_try_recv(after, &v), -EAGAIN);
+	G_ASSERT_EQ(mn_ctx_err(ctx), 0);
+	/* The waiters are abandoned when the main G returns. */
+}
+
+TEST(huge_timeouts_never_fire)
+{
+	MN_RUN_PROCS(2, huge_timeouts_main, NULL);
+}
+
 TEST_HARNESS_MAIN

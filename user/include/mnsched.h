@@ -98,8 +98,21 @@ int mn_chan_try_send(struct mn_chan *c, const void *elem);
 int mn_chan_try_recv(struct mn_chan *c, void *elem);
 /* Closing a closed channel aborts (Go panics). */
 void mn_chan_close(struct mn_chan *c);
-/* Freeing a channel that has blocked Gs aborts. NULL is ignored. */
+/*
+ * Free a channel.  NULL is ignored.  Allowed once no call on c is running
+ * or will be made, from any G or thread: no G blocked on it (in a send, a
+ * receive, or a select with a case on c that has not been completed).  A
+ * select is completed by the send, receive or close that wakes it: once
+ * that call has returned, the select uses none of its channels any more,
+ * so its caller may free any of them at once (the woken G need not have
+ * run yet).  A select that timed out uses its channels until it returns.
+ * Misuse aborts with a message naming the call: freeing a channel Gs are
+ * blocked on; any later call on a freed channel ("mn_chan_send: channel
+ * freed"), including a second mn_chan_free, as long as malloc has not
+ * handed its memory out again (ASan catches the rest).
+ */
 void mn_chan_free(struct mn_chan *c);
+/* Elements buffered / capacity.  A NULL channel aborts (Go gives 0). */
 size_t mn_chan_len(struct mn_chan *c);
 size_t mn_chan_cap(struct mn_chan *c);
 
@@ -173,7 +186,9 @@ struct mn_chan *mn_ticker(uint64_t period_ns);
 bool mn_timer_chan_stop(struct mn_chan *c);
 bool mn_timer_chan_reset(struct mn_chan *c, uint64_t ns);
 
-/* Sleep the calling G (not its M) for at least ns nanoseconds. */
+/* Sleep the calling G (not its M) for at least ns nanoseconds.  Every
+ * timeout and "ns from now" in this API saturates: a value past the end of
+ * mn_now()'s range (INT64_MAX, UINT64_MAX) means for ever, never "now". */
 void mn_sleep(uint64_t ns);
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t mn_now(void);
@@ -396,7 +411,9 @@ void mn_sem_release(struct mn_sem *s, int64_t n);
  *                         -ETIMEDOUT at its deadline (NULL: none); returns
  *                         the previous context.
  * A call cut short is cancelled in the kernel (io_uring: a linked timeout,
- * IORING_OP_ASYNC_CANCEL); one that completed first keeps its result.
+ * IORING_OP_ASYNC_CANCEL); one that completed first keeps its result.  A
+ * cancellation the kernel makes on its own (6.1 under SIGSTOP or signals)
+ * is not passed on: the call is made again.
  */
 ssize_t mn_read(int fd, void *buf, size_t count);
 ssize_t mn_write(int fd, const void *buf, size_t count);

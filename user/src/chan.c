@@ -41,14 +41,40 @@ struct mn_chan *mn_chan_new(size_t elem_size, size_t cap)
 	return c;
 }
 
-void mn_chan_lock_slow(struct mn_chan *c)
+void mn_chan_bad(struct mn_chan *c, uint32_t v, const char *what)
 {
+	/* Cold, about to abort: reading the freed chunk is fine here. */
+	bool freed = v == MN_CHAN_FREED || c->buf == MN_CHAN_FREED_BUF;
+
+	mn_fatal("%s: channel %s (channel %p, goroutine %llu)", what,
+		 freed ? "freed: mn_chan_free was called on it" :
+		 "freed or corrupted (its lock word is garbage)",
+		 (void *)c, (unsigned long long)mn_goid());
+}
+
+/* seen: what the fast path's exchange found (not 0). */
+void mn_chan_lock_slow(struct mn_chan *c, uint32_t seen, const char *what)
+{
+	if (unlikely(seen > 1))
+		mn_chan_bad(c, seen, what);
+	/* A lock held at fork() by a thread of the parent: never released. */
+	if (unlikely(atomic_load_explicit(&mn_in_fork_child, memory_order_relaxed)))
+		mn_fork_fatal(what);
 	for (;;) {
 		for (int i = 0; i < 256; i++) {
-			if (!atomic_load_explicit(&c->lock.v, memory_order_relaxed) &&
-			    !atomic_exchange_explicit(&c->lock.v, 1,
-						      memory_order_acquire))
-				return;
+			uint32_t v = atomic_load_explicit(&c->lock.v,
+							  memory_order_relaxed);
+
+			if (!v) {
+				v = atomic_exchange_explicit(&c->lock.v, 1,
+							     memory_order_acquire);
+				if (!v)
+					return;
+			}
+			/* Freed while we waited for it: as much a use after
+			 * free as a call that starts later. */
+			if (unlikely(v > 1))
+				mn_chan_bad(c, v, what);
 			__builtin_ia32_pause();
 		}
 		/* The holder's M may have lost its CPU: give it ours.  A raw
@@ -118,7 +144,7 @@ struct mn_sudog *mn_waitq_dequeue(struct mn_waitq *q)
 		else
 			q->last = NULL;
 		s->next = s->prev = NULL;
-		if (s->is_select &&
+		if (s->sel &&
 		    !atomic_compare_exchange_strong(&s->g->selectdone, &zero, 1))
 			continue;	/* another case of that select won */
 		return s;
@@ -164,6 +190,7 @@ void mn_chan_send_to(struct mn_chan *c, struct mn_sudog *s, const void *elem)
 
 	mn_chan_send_to_locked(c, s, elem);
 	mn_chan_unlock(c);
+	mn_sudog_detach(s);
 	mn_goready(g);
 }
 
@@ -182,6 +209,7 @@ void mn_chan_recv_from(struct mn_chan *c, struct mn_sudog *s, void *elem)
 
 	mn_chan_recv_from_locked(c, s, elem);
 	mn_chan_unlock(c);
+	mn_sudog_detach(s);
 	if (run)
 		mn_goready_run(g);
 	else
@@ -244,12 +272,14 @@ static int chan_send(struct mn_chan *c, const void *elem, bool block)
 	int r;
 
 	if (!c)
-		misuse("mn_chan_send on a NULL channel", c);
+		misuse(block ? "mn_chan_send on a NULL channel" :
+		       "mn_chan_try_send on a NULL channel", c);
 	if (!elem && c->elemsize)
-		misuse("mn_chan_send with a NULL element", c);
+		misuse(block ? "mn_chan_send with a NULL element" :
+		       "mn_chan_try_send with a NULL element", c);
 	if (block)
 		mn_need_m("mn_chan_send");
-	mn_chan_lock(c);
+	mn_chan_lock(c, block ? "mn_chan_send" : "mn_chan_try_send");
 	r = mn_chan_trysend_locked(c, elem);
 	if (r != -EAGAIN) {
 		/* Preemption point after the operation, not before: a G that
@@ -264,7 +294,6 @@ static int chan_send(struct mn_chan *c, const void *elem, bool block)
 	memset(&s, 0, sizeof(s));
 	s.g = mn_curg();
 	s.elem = (void *)elem;
-	s.c = c;
 	mn_waitq_enqueue(&c->sendq, &s);
 	mn_gopark(mn_chan_park_unlock, c, MN_WAIT_CHAN_SEND);
 	/* Woken by a receiver (success) or by close. */
@@ -277,10 +306,11 @@ static int chan_recv(struct mn_chan *c, void *elem, bool block)
 	int r;
 
 	if (!c)
-		misuse("mn_chan_recv on a NULL channel", c);
+		misuse(block ? "mn_chan_recv on a NULL channel" :
+		       "mn_chan_try_recv on a NULL channel", c);
 	if (block)
 		mn_need_m("mn_chan_recv");
-	mn_chan_lock(c);
+	mn_chan_lock(c, block ? "mn_chan_recv" : "mn_chan_try_recv");
 	r = mn_chan_tryrecv_locked(c, elem);
 	if (r != -EAGAIN) {
 		mn_preempt_check();
@@ -293,7 +323,6 @@ static int chan_recv(struct mn_chan *c, void *elem, bool block)
 	memset(&s, 0, sizeof(s));
 	s.g = mn_curg();
 	s.elem = elem;
-	s.c = c;
 	mn_waitq_enqueue(&c->recvq, &s);
 	mn_gopark(mn_chan_park_unlock, c, MN_WAIT_CHAN_RECV);
 	return s.success ? 1 : 0;
@@ -325,7 +354,7 @@ void mn_chan_close(struct mn_chan *c)
 
 	if (!c)
 		misuse("close of a NULL channel", c);
-	mn_chan_lock(c);
+	mn_chan_lock(c, "mn_chan_close");
 	if (c->closed) {
 		mn_chan_unlock(c);
 		misuse("close of closed channel", c);
@@ -348,26 +377,40 @@ void mn_chan_close(struct mn_chan *c)
 		list = s;
 	}
 	mn_chan_unlock(c);
-	/* Wake outside the lock; read link before the G can run and return. */
+	/* Wake outside the lock; read link before the G can run and return,
+	 * and take a select's other sudogs off their channels before that. */
 	while (list) {
+		struct mn_g *g;
+
 		s = list;
 		list = s->link;
-		mn_goready(s->g);
+		g = s->g;
+		mn_sudog_detach(s);
+		mn_goready(g);
 	}
 }
 
 void mn_chan_free(struct mn_chan *c)
 {
+	uint32_t v;
+
 	if (!c)
 		return;
+	/* A second free finds the poison (before touching c->timer, which
+	 * free() may have overwritten). */
+	v = atomic_load_explicit(&c->lock.v, memory_order_relaxed);
+	if (v > 1)
+		mn_chan_bad(c, v, "mn_chan_free");
 	if (c->timer)
 		mn_timerchan_free(c);	/* stop its timer first (timer.c) */
-	mn_chan_lock(c);
+	mn_chan_lock(c, "mn_chan_free");
 	if (c->recvq.first || c->sendq.first) {
 		mn_chan_unlock(c);
 		misuse("mn_chan_free of a channel that goroutines are blocked on", c);
 	}
-	mn_chan_unlock(c);
+	/* Poison instead of unlocking: every later call on c aborts (chan.h). */
+	c->buf = MN_CHAN_FREED_BUF;
+	atomic_store_explicit(&c->lock.v, MN_CHAN_FREED, memory_order_release);
 	free(c);
 }
 
@@ -375,7 +418,9 @@ size_t mn_chan_len(struct mn_chan *c)
 {
 	size_t n;
 
-	mn_chan_lock(c);
+	if (!c)
+		misuse("mn_chan_len on a NULL channel", c);
+	mn_chan_lock(c, "mn_chan_len");
 	n = c->qcount;
 	mn_chan_unlock(c);
 	return n;
@@ -383,5 +428,12 @@ size_t mn_chan_len(struct mn_chan *c)
 
 size_t mn_chan_cap(struct mn_chan *c)
 {
+	uint32_t v;
+
+	if (!c)
+		misuse("mn_chan_cap on a NULL channel", c);
+	v = atomic_load_explicit(&c->lock.v, memory_order_relaxed);
+	if (unlikely(v > 1))
+		mn_chan_bad(c, v, "mn_chan_cap");
 	return c->dataqsiz;
 }

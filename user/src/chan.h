@@ -6,15 +6,16 @@
 #include <string.h>
 #include "runtime.h"
 
+struct mn_selstate;
+
 /* A G waiting on a channel; on the G's stack while it waits. */
 struct mn_sudog {
 	struct mn_g *g;
 	void *elem;			/* value to send, or where to receive */
 	struct mn_sudog *next, *prev;	/* wait queue */
 	struct mn_sudog *link;		/* close's wake list */
-	struct mn_chan *c;
+	struct mn_selstate *sel;	/* select.c: its select, NULL for a plain wait */
 	int casei;			/* select: index of its case */
-	bool is_select;
 	bool success;			/* false: woken by close */
 };
 
@@ -24,6 +25,23 @@ struct mn_waitq {
 
 struct mn_timerchan;
 
+/*
+ * Freed channels.  The lock word is 0 (free) or 1 (held), nothing else, so
+ * the lock's slow path (which the fast path's exchange already branches
+ * to when it finds the word non-zero) can tell a channel that is no longer
+ * one: mn_chan_free stores MN_CHAN_FREED in the lock word and
+ * MN_CHAN_FREED_BUF in buf before free().  glibc's free() overwrites the
+ * first 16-32 bytes of the chunk (tcache next and key, bin pointers), the
+ * lock word included, with values that are not 0 or 1 either; buf, 48
+ * bytes in, keeps its mark until malloc hands the memory out again, and
+ * says "freed" rather than "freed or corrupted".  A later call aborts
+ * naming itself instead of spinning for ever on a lock nobody releases.
+ * The fast path pays nothing (the lock stays at offset 0: moving it cost
+ * chan_pingpong 1%).
+ */
+#define MN_CHAN_FREED		0xf7eedc4au
+#define MN_CHAN_FREED_BUF	((char *)0xf7eedc4af7eedc4aul)
+
 struct mn_chan {
 	struct mn_lock lock;
 	bool closed;
@@ -31,10 +49,12 @@ struct mn_chan {
 	size_t dataqsiz;	/* capacity */
 	size_t qcount;		/* elements in buf */
 	size_t sendx, recvx;
-	char *buf;
+	char *buf;		/* MN_CHAN_FREED_BUF once freed (see above) */
 	struct mn_waitq recvq, sendq;
 	struct mn_timerchan *timer;	/* mn_after / mn_ticker (timer.c), else NULL */
 };
+_Static_assert(offsetof(struct mn_chan, buf) >= 32,
+	       "glibc's free() writes the first 32 bytes of a chunk");
 
 MN_HIDDEN void mn_waitq_enqueue(struct mn_waitq *q, struct mn_sudog *s);
 MN_HIDDEN void mn_waitq_remove(struct mn_waitq *q, struct mn_sudog *s);
@@ -54,6 +74,17 @@ MN_HIDDEN void mn_chan_misuse(const char *what, struct mn_chan *c)
 	__attribute__((noreturn));
 /* timer.c: stop the timer of a timer channel before the channel is freed. */
 MN_HIDDEN void mn_timerchan_free(struct mn_chan *c);
+/* select.c: a waker won a blocked select through won: take the select's
+ * other sudogs off their channels (no channel lock held), before its G is
+ * readied.  See "When a channel may be freed" in select.c. */
+MN_HIDDEN void mn_select_detach(struct mn_sudog *won);
+
+/* After a waker dequeued s (and released every channel lock). */
+static inline void mn_sudog_detach(struct mn_sudog *s)
+{
+	if (unlikely(s->sel != NULL))
+		mn_select_detach(s);
+}
 
 /*
  * Channel locks are spinlocks: critical sections are a few dozen
@@ -63,13 +94,21 @@ MN_HIDDEN void mn_timerchan_free(struct mn_chan *c);
  * (sched_yield, for a holder whose M the kernel preempted).  Use these,
  * never mn_lock/mn_unlock, on c->lock.
  */
-MN_HIDDEN void mn_chan_lock_slow(struct mn_chan *c);
+MN_HIDDEN void mn_chan_lock_slow(struct mn_chan *c, uint32_t seen,
+				  const char *what);
+/* A lock word that is neither 0 nor 1: the channel was freed (or is not a
+ * channel).  what names the public call. */
+MN_HIDDEN void mn_chan_bad(struct mn_chan *c, uint32_t v, const char *what)
+	__attribute__((noreturn, cold));
 
-static inline void mn_chan_lock(struct mn_chan *c)
+/* what: the public call, named if the channel turns out to be freed. */
+static inline void mn_chan_lock(struct mn_chan *c, const char *what)
 {
-	if (likely(!atomic_exchange_explicit(&c->lock.v, 1, memory_order_acquire)))
+	uint32_t old = atomic_exchange_explicit(&c->lock.v, 1, memory_order_acquire);
+
+	if (likely(!old))
 		return;
-	mn_chan_lock_slow(c);
+	mn_chan_lock_slow(c, old, what);
 }
 
 static inline void mn_chan_unlock(struct mn_chan *c)

@@ -170,6 +170,8 @@ static struct mn_ctx *ctx_new(struct mn_ctx *parent, uint64_t deadline)
 	parent = ctx_or_bg(parent);
 	pd = parent->deadline;
 	own_timer = deadline && (!pd || deadline < pd);
+	if (own_timer && atomic_load(&mn_in_fork_child))
+		mn_fork_fatal("mn_ctx_with_deadline/mn_ctx_with_timeout");
 	if (own_timer && (!atomic_load(&mn_sched.started) || !mn_sched.allp))
 		return NULL;	/* timers need the runtime */
 	c = calloc(1, sizeof(*c));
@@ -205,8 +207,8 @@ static struct mn_ctx *ctx_new(struct mn_ctx *parent, uint64_t deadline)
 		} else {
 			mn_timer_init(&c->timer, ctx_timer_fire, c);
 			c->has_timer = true;
-			if (mn_timer_add(&c->timer, deadline > INT64_MAX ?
-					 INT64_MAX : (int64_t)deadline, 0)) {
+			if (mn_timer_add(&c->timer, deadline > (uint64_t)MN_NEVER ?
+					 MN_NEVER : (int64_t)deadline, 0)) {
 				c->has_timer = false;
 				mn_ctx_free(c);
 				return NULL;
@@ -228,10 +230,7 @@ struct mn_ctx *mn_ctx_with_deadline(struct mn_ctx *parent, uint64_t deadline_ns)
 
 struct mn_ctx *mn_ctx_with_timeout(struct mn_ctx *parent, uint64_t timeout_ns)
 {
-	uint64_t now = mn_nanotime();
-
-	return ctx_new(parent, timeout_ns > UINT64_MAX - now ? UINT64_MAX :
-			       now + timeout_ns);
+	return ctx_new(parent, (uint64_t)mn_deadline_after(timeout_ns));
 }
 
 struct mn_chan *mn_ctx_done(struct mn_ctx *ctx)

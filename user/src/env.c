@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * env.c - the runtime's environment variables.
+ * env.c - the runtime's environment variables, every one of them parsed
+ * here, once, at the start of mn_main.
  *
  *   MNPROCS=N               number of Ps, 1..256 (default: online CPUs)
  *   MNSCHED_DEBUG=k=v,...   schedtrace=MS   print a SCHED line every MS ms
@@ -10,11 +11,20 @@
  *                                           instead of waiting as spares:
  *                                           no kernel handoff, sysmon's
  *                                           retake does it (to compare)
+ *                           iopoll=1        pipes and character devices
+ *                                           through poll + system call, as
+ *                                           on kernels that hand them to
+ *                                           io-wq (found by a probe)
  *   MNSCHED_PARK=auto|futex|kmod            parker backend (park.c)
- *   MNSCHED_IO=auto|uring|blocking          I/O backend
+ *   MNSCHED_IO=auto|uring|blocking          I/O backend (io.c)
+ *   MNSCHED_IO_ENTRIES=N                    SQ entries per ring, a power of
+ *                                           two 2..32768 (uring.c)
  *   MNSCHED_STACKGUARD=auto|guard|canary    stack overflow detection
- * A bad value is an error at start (mn_main returns -EINVAL after saying
- * what is wrong), never silently ignored.
+ *
+ * A bad value is an error at start: mn_main prints one line naming the
+ * variable and returns -EINVAL; nothing is silently ignored.  Numbers are
+ * strict: decimal digits only, no sign, no spaces, no suffix, in range.
+ * The parsed values live in mn_sched.env for the files that use them.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -22,20 +32,21 @@
 #include <unistd.h>
 #include "runtime.h"
 
-static int parse_int(const char *s, long lo, long hi, long *out)
+/* Decimal digits only, lo <= value <= hi.  errno is not touched. */
+static int parse_num(const char *s, size_t len, long lo, long hi, long *out)
 {
-	int saved = errno;	/* the runtime leaves errno as it found it */
-	char *end;
-	long v;
-	bool bad;
+	long v = 0;
 
-	if (!s || !*s)
+	if (!s || len == 0)
 		return -EINVAL;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	bad = errno || *end || v < lo || v > hi;
-	errno = saved;
-	if (bad)
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (s[i] - '0');
+		if (v > hi)
+			return -EINVAL;	/* also stops overflow */
+	}
+	if (v < lo)
 		return -EINVAL;
 	*out = v;
 	return 0;
@@ -48,7 +59,7 @@ int mn_nprocs(void)
 
 	if (atomic_load(&mn_sched.started) && mn_sched.nprocs > 0)
 		return mn_sched.nprocs;
-	if (s && parse_int(s, 1, MNSCHED_MAX_P, &n) == 0)
+	if (s && parse_num(s, strlen(s), 1, MNSCHED_MAX_P, &n) == 0)
 		return (int)n;
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	if (ncpu < 1)
@@ -56,50 +67,87 @@ int mn_nprocs(void)
 	return ncpu > MNSCHED_MAX_P ? MNSCHED_MAX_P : (int)ncpu;
 }
 
+/* One of words (NULL-terminated): its index, or -1 with a message. */
+static int parse_word(const char *var, const char *s, const char *const *words,
+		      const char *want)
+{
+	for (int i = 0; words[i]; i++)
+		if (strcmp(s, words[i]) == 0)
+			return i;
+	fprintf(stderr, "mnsched: %s=\"%.64s\"%s: want %s\n", var, s,
+		strlen(s) > 64 ? "..." : "", want);
+	return -1;
+}
+
+/* MNSCHED_DEBUG: k=v,... of any length, parsed in place (no copy). */
 static int parse_debug(const char *s)
 {
-	char buf[256], *save = NULL, *tok;
+	static const char *const known[] = { "schedtrace", "scheddetail",
+					     "deadlock", "spare", "iopoll" };
 
-	if (strlen(s) >= sizeof(buf))
-		return -EINVAL;
-	strcpy(buf, s);
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(tok, '=');
+	while (*s) {
+		const char *end = strchr(s, ','), *eq;
+		size_t len = end ? (size_t)(end - s) : strlen(s), klen;
 		long v;
+		int k = -1;
 
-		if (!eq || parse_int(eq + 1, 0, 3600 * 1000, &v)) {
-			fprintf(stderr, "mnsched: MNSCHED_DEBUG: bad setting '%s' "
-				"(want schedtrace=MS, scheddetail=0|1, deadlock=0|1, "
-				"spare=0|1)\n", tok);
+		eq = memchr(s, '=', len);
+		klen = eq ? (size_t)(eq - s) : len;
+		for (int i = 0; i < 5 && eq; i++)
+			if (strlen(known[i]) == klen && !memcmp(s, known[i], klen))
+				k = i;
+		if (eq && k < 0) {
+			fprintf(stderr, "mnsched: MNSCHED_DEBUG: unknown setting "
+				"'%.*s' (known: schedtrace, scheddetail, deadlock, "
+				"spare, iopoll)\n", (int)(len > 64 ? 64 : len), s);
 			return -EINVAL;
 		}
-		*eq = 0;
-		if (strcmp(tok, "schedtrace") == 0) {
+		if (!eq || parse_num(eq + 1, len - klen - 1, 0,
+				     k == 0 ? 3600 * 1000 : 1, &v)) {
+			fprintf(stderr, "mnsched: MNSCHED_DEBUG: bad setting '%.*s%s' "
+				"(want schedtrace=MS with MS 0..3600000, "
+				"scheddetail=0|1, deadlock=0|1, spare=0|1, "
+				"iopoll=0|1)\n",
+				(int)(len > 64 ? 64 : len), s, len > 64 ? "..." : "");
+			return -EINVAL;
+		}
+		switch (k) {
+		case 0:
 			mn_sched.schedtrace_ms = (int)v;
-		} else if (strcmp(tok, "scheddetail") == 0) {
+			break;
+		case 1:
 			mn_sched.scheddetail = v != 0;
-		} else if (strcmp(tok, "deadlock") == 0) {
+			break;
+		case 2:
 			mn_sched.deadlock_off = v == 0;
-		} else if (strcmp(tok, "spare") == 0) {
+			break;
+		case 3:
 			mn_sched.spare_off = v == 0;
-		} else {
-			fprintf(stderr, "mnsched: MNSCHED_DEBUG: unknown setting '%s' "
-				"(known: schedtrace, scheddetail, deadlock, spare)\n", tok);
-			return -EINVAL;
+			break;
+		case 4:
+			mn_sched.iopoll = v != 0;
+			break;
 		}
+		s += len;
+		if (*s == ',')
+			s++;
 	}
 	return 0;
 }
 
 int mn_env_init(void)
 {
+	static const char *const park[] = { "auto", "futex", "kmod", NULL };
+	static const char *const io[] = { "auto", "uring", "blocking", NULL };
+	static const char *const guard[] = { "auto", "guard", "canary", NULL };
+	struct mn_env *e = &mn_sched.env;
 	const char *s = getenv("MNPROCS");
 	long n;
 
 	if (s) {
-		if (parse_int(s, 1, MNSCHED_MAX_P, &n)) {
-			fprintf(stderr, "mnsched: MNPROCS=\"%s\" is not valid: want a "
-				"number of Ps from 1 to %d\n", s, MNSCHED_MAX_P);
+		if (parse_num(s, strlen(s), 1, MNSCHED_MAX_P, &n)) {
+			fprintf(stderr, "mnsched: MNPROCS=\"%.64s\" is not valid: want "
+				"a number of Ps from 1 to %d\n", s, MNSCHED_MAX_P);
 			return -EINVAL;
 		}
 		mn_sched.nprocs = (int)n;
@@ -109,11 +157,26 @@ int mn_env_init(void)
 	s = getenv("MNSCHED_DEBUG");
 	if (s && parse_debug(s))
 		return -EINVAL;
-	s = getenv("MNSCHED_STACKGUARD");
-	if (s && strcmp(s, "auto") && strcmp(s, "guard") && strcmp(s, "canary")) {
-		fprintf(stderr, "mnsched: MNSCHED_STACKGUARD=\"%s\": want auto, guard "
-			"or canary\n", s);
+	s = getenv("MNSCHED_PARK");
+	if (s && (e->park = parse_word("MNSCHED_PARK", s, park,
+				       "auto, futex or kmod")) < 0)
 		return -EINVAL;
+	s = getenv("MNSCHED_IO");
+	if (s && (e->io = parse_word("MNSCHED_IO", s, io,
+				     "auto, uring or blocking")) < 0)
+		return -EINVAL;
+	s = getenv("MNSCHED_IO_ENTRIES");
+	if (s) {
+		if (parse_num(s, strlen(s), 2, 32768, &n) || (n & (n - 1))) {
+			fprintf(stderr, "mnsched: MNSCHED_IO_ENTRIES=\"%.64s\": want a "
+				"power of two from 2 to 32768\n", s);
+			return -EINVAL;
+		}
+		e->io_entries = (unsigned int)n;
 	}
+	s = getenv("MNSCHED_STACKGUARD");
+	if (s && (e->stackguard = parse_word("MNSCHED_STACKGUARD", s, guard,
+					     "auto, guard or canary")) < 0)
+		return -EINVAL;
 	return 0;
 }

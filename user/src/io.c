@@ -23,6 +23,27 @@
  * (context), or -EBADF when another G closed its fd with mn_close.  An
  * operation that completed first keeps its result.
  *
+ * Cancellations nobody asked for.  The kernel may complete a request with
+ * -ECANCELED or -EINTR on its own: on 6.1 a request an io-wq worker runs
+ * (a pipe read or write) is cut short when the process is stopped
+ * (SIGSTOP/SIGCONT) or its workers see a signal.  Such a result is only
+ * passed on when it has a reason: the context, the deadline, or mn_close
+ * of the fd (close_gens: mn_close bumps the fd's count before it cancels,
+ * a request notes the count when it starts).  Otherwise the request did
+ * nothing (a transfer that made progress returns its count) and is made
+ * again; from the fourth time in a row with a 1 ms pause, so a kernel that
+ * keeps cancelling cannot make us spin.  connect and close are not made
+ * twice (a second connect or close means something else): they return
+ * -EINTR, as their system calls may.
+ *
+ * Pipes and character devices on kernels that hand them to io-wq (6.1:
+ * pipes have no FMODE_NOWAIT; uring.c probes for it): a blocking worker
+ * thread per request, and the stop/signal trouble above, which on 6.1 also
+ * livelocked the process in task_work.  mn_read/mn_write/mn_readv/
+ * mn_writev on such an fd (fstat, only on those kernels) wait for
+ * readiness with a poll request, which never goes to io-wq, and then make
+ * the system call in a syscall window (poll_then_call).
+ *
  * SIGPIPE: the runtime sets SIGPIPE to SIG_IGN at start when it is at its
  * default (a write to a closed pipe or socket returns -EPIPE instead of
  * killing the process); mn_send and mn_sendmsg also pass MSG_NOSIGNAL.
@@ -34,6 +55,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include "runtime.h"
@@ -46,19 +68,14 @@ int mn_io_mode MN_HIDDEN = MN_IO_BLOCKING;
 
 int mn_io_init(void)
 {
-	const char *s = getenv("MNSCHED_IO");
 	struct sigaction sa;
 	int want = -1, err;
 
-	if (s && !strcmp(s, "uring"))
+	/* env.c checked MNSCHED_IO (and MNSCHED_IO_ENTRIES). */
+	if (mn_sched.env.io == MN_IOENV_URING)
 		want = MN_IO_URING;
-	else if (s && !strcmp(s, "blocking"))
+	else if (mn_sched.env.io == MN_IOENV_BLOCKING)
 		want = MN_IO_BLOCKING;
-	else if (s && strcmp(s, "auto")) {
-		fprintf(stderr, "mnsched: MNSCHED_IO=\"%s\": want auto, uring or "
-			"blocking\n", s);
-		return -EINVAL;
-	}
 	/* A peer that goes away gives -EPIPE, not a dead process. */
 	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
 		sa.sa_handler = SIG_IGN;
@@ -68,8 +85,6 @@ int mn_io_init(void)
 	if (want == MN_IO_BLOCKING)
 		return 0;
 	err = mn_io_uring_init();
-	if (err == -EINVAL && getenv("MNSCHED_IO_ENTRIES"))
-		return err;
 	if (err) {
 		if (want == MN_IO_URING) {
 			fprintf(stderr, "mnsched: MNSCHED_IO=uring: io_uring is not "
@@ -109,20 +124,55 @@ struct mn_ctx *mn_io_set_ctx(struct mn_ctx *ctx)
 
 /* ---- the io_uring path ---- */
 
-/* What a request cut short by a cancel returns. */
+/* mn_close(fd) counts here first: a request on fd cancelled after it
+ * started was cancelled by that close (fds above the table share slots:
+ * at worst an unexplained cancel coinciding with such a close is taken
+ * for it). */
+#define CLOSE_GENS	4096
+static _Atomic uint32_t close_gens[CLOSE_GENS];
+
+static inline uint32_t close_gen(int fd)
+{
+	return fd < 0 ? 0 : atomic_load_explicit(&close_gens[fd % CLOSE_GENS],
+						 memory_order_acquire);
+}
+
+#define IO_AGAIN	(-100000)	/* not an errno: make the request again */
+
+/* What a request cut short by a cancel returns (see the top). */
 static int32_t cancelled_res(struct mn_ioreq *rq, int32_t res)
 {
-	bool past = rq->deadline && mn_nanotime() >= rq->deadline;
+	bool past;
 
-	if (res != -ECANCELED && !(res == -EINTR && (rq->ctx_err || past)))
+	if (likely(res != -ECANCELED && res != -EINTR))
 		return res;
+	past = rq->deadline && mn_nanotime() >= rq->deadline;
 	if (rq->ctx_err)
 		return rq->ctx_err;
 	if (rq->ctx && mn_ctx_err(rq->ctx))
 		return mn_ctx_err(rq->ctx);
 	if (past)
 		return -ETIMEDOUT;
-	return res == -ECANCELED ? -EBADF : res;	/* mn_close cancelled it */
+	if (res == -ECANCELED && rq->fd >= 0 && close_gen(rq->fd) != rq->close_gen)
+		return -EBADF;		/* mn_close cancelled it */
+	if (rq->sqe.opcode == IORING_OP_CONNECT || rq->sqe.opcode == IORING_OP_CLOSE)
+		return -EINTR;		/* not to be made twice */
+	return IO_AGAIN;		/* the kernel's own: again */
+}
+
+/* Submit rq and wait, again while the kernel cancels it for no reason. */
+static int32_t uring_wait_again(struct mn_ioreq *rq)
+{
+	for (int n = 0;; n++) {
+		int32_t res = cancelled_res(rq, mn_io_uring_wait(rq));
+
+		if (likely(res != IO_AGAIN))
+			return res;
+		if (rq->deadline && mn_nanotime() >= rq->deadline)
+			return -ETIMEDOUT;
+		if (n >= 3)
+			mn_sleep(1000000);	/* the kernel keeps at it: no spin */
+	}
 }
 
 /*
@@ -139,6 +189,8 @@ static int32_t uring_call(struct mn_ioreq *rq, const char *what, int fd,
 	rq->deadline = mn_io_deadline_of(g);
 	rq->ctx = g->io_ctx;
 	rq->ctx_err = 0;
+	rq->fd = fd;
+	rq->close_gen = close_gen(fd);
 	res = rq->ctx ? mn_ctx_err(rq->ctx) : 0;
 	if (res)
 		return res;
@@ -147,16 +199,67 @@ static int32_t uring_call(struct mn_ioreq *rq, const char *what, int fd,
 
 		if (rq->deadline && mn_nanotime() >= rq->deadline)
 			return -ETIMEDOUT;
-		res = cancelled_res(rq, mn_io_uring_wait(rq));
+		res = uring_wait_again(rq);
 		if (res != -EAGAIN || !pollev)
 			return res;
 		io_uring_prep_poll_add(&pq.sqe, fd, (unsigned int)pollev);
 		pq.deadline = rq->deadline;
 		pq.ctx = rq->ctx;
 		pq.ctx_err = 0;
-		res = cancelled_res(&pq, mn_io_uring_wait(&pq));
+		pq.fd = fd;
+		pq.close_gen = rq->close_gen;
+		res = uring_wait_again(&pq);
 		if (res < 0)
 			return res;
+	}
+}
+
+/* ---- pipes and character devices where io_uring gives them to io-wq ---- */
+
+bool mn_io_poll_first MN_HIDDEN;
+_Atomic uint64_t mn_io_st_pollfirst MN_HIDDEN;	/* mn_debug_io_stat("poll_first") */
+
+static bool poll_first(int fd)
+{
+	struct stat st;
+
+	if (likely(!mn_io_poll_first) ||
+	    mn_syscall3(SYS_fstat, fd, &st, 0) < 0)
+		return false;
+	return S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode);
+}
+
+/*
+ * Wait until fd is ready for ev with a poll request (deadline, context and
+ * mn_close apply as to any request), then make the system call nr in a
+ * syscall window: it does not block unless another reader or writer got
+ * there first, and then only this M (its P is handed off).  len: the bytes
+ * (or iovecs) asked for; 0 moves nothing and returns at once, as the
+ * system call does (an iovec of empty buffers waits for readiness first).
+ */
+static ssize_t poll_then_call(const char *what, int fd, short ev, long nr,
+			      long a1, long a2, size_t len)
+{
+	atomic_fetch_add_explicit(&mn_io_st_pollfirst, 1, memory_order_relaxed);
+	if (len == 0)
+		return mn_syscall6(nr, fd, a1, a2, 0, 0, 0);
+	for (;;) {
+		struct mn_ioreq pq;
+		long r;
+
+		io_uring_prep_poll_add(&pq.sqe, fd, (unsigned int)ev | POLLERR | POLLHUP);
+		r = uring_call(&pq, what, fd, 0);
+		if (r < 0)
+			return r;
+		if (r & POLLNVAL)
+			return -EBADF;
+		mn_syscall_enter();
+		do
+			r = mn_syscall6(nr, fd, a1, a2, 0, 0, 0);
+		while (r == -EINTR);
+		mn_syscall_exit();
+		if (r != -EAGAIN)	/* an O_NONBLOCK fd another G emptied */
+			return r;
 	}
 }
 
@@ -168,6 +271,9 @@ ssize_t mn_read(int fd, void *buf, size_t count)
 
 	if (!URING())
 		return mn_blk_rw(OP_READ, fd, buf, count, -1, 0);
+	if (unlikely(poll_first(fd)))
+		return poll_then_call("mn_read", fd, POLLIN, SYS_read, (long)buf,
+				      (long)(count > RW_MAX ? RW_MAX : count), count);
 	io_uring_prep_read(&rq.sqe, fd, buf, count > RW_MAX ? RW_MAX : (unsigned int)count,
 			   (uint64_t)-1);
 	return uring_call(&rq, "mn_read", fd, POLLIN);
@@ -179,6 +285,9 @@ ssize_t mn_write(int fd, const void *buf, size_t count)
 
 	if (!URING())
 		return mn_blk_rw(OP_WRITE, fd, (void *)buf, count, -1, 0);
+	if (unlikely(poll_first(fd)))
+		return poll_then_call("mn_write", fd, POLLOUT, SYS_write, (long)buf,
+				      (long)(count > RW_MAX ? RW_MAX : count), count);
 	io_uring_prep_write(&rq.sqe, fd, buf, count > RW_MAX ? RW_MAX : (unsigned int)count,
 			    (uint64_t)-1);
 	return uring_call(&rq, "mn_write", fd, POLLOUT);
@@ -218,6 +327,9 @@ ssize_t mn_readv(int fd, const struct iovec *iov, int iovcnt)
 		return -EINVAL;
 	if (!URING())
 		return mn_blk_rwv(OP_READV, fd, iov, iovcnt);
+	if (unlikely(poll_first(fd)))
+		return poll_then_call("mn_readv", fd, POLLIN, SYS_readv, (long)iov,
+				      iovcnt, (size_t)iovcnt);
 	io_uring_prep_readv(&rq.sqe, fd, iov, (unsigned int)iovcnt, (uint64_t)-1);
 	return uring_call(&rq, "mn_readv", fd, POLLIN);
 }
@@ -230,6 +342,9 @@ ssize_t mn_writev(int fd, const struct iovec *iov, int iovcnt)
 		return -EINVAL;
 	if (!URING())
 		return mn_blk_rwv(OP_WRITEV, fd, iov, iovcnt);
+	if (unlikely(poll_first(fd)))
+		return poll_then_call("mn_writev", fd, POLLOUT, SYS_writev, (long)iov,
+				      iovcnt, (size_t)iovcnt);
 	io_uring_prep_writev(&rq.sqe, fd, iov, (unsigned int)iovcnt, (uint64_t)-1);
 	return uring_call(&rq, "mn_writev", fd, POLLOUT);
 }
@@ -304,8 +419,11 @@ int mn_close(int fd)
 		return -EBADF;
 	if (!URING())
 		return mn_blk_close(fd);
-	/* Gs waiting on fd get -EBADF, not a hang: cancel first (the kernel
-	 * resolves the fd, so it must still be open), then close. */
+	/* Gs waiting on fd get -EBADF, not a hang: count the close (their
+	 * -ECANCELED is ours, not the kernel's), cancel (the kernel resolves
+	 * the fd, so it must still be open), then close. */
+	atomic_fetch_add_explicit(&close_gens[fd % CLOSE_GENS], 1,
+				  memory_order_release);
 	mn_io_uring_cancel_fd(fd);
 	io_uring_prep_close(&rq.sqe, fd);
 	return uring_call(&rq, "mn_close", fd, 0);
@@ -403,7 +521,7 @@ int mn_poll(struct pollfd *fds, nfds_t nfds, int timeout)
 	}
 	g = mn_need_m("mn_poll")->curg;
 	if (timeout > 0)
-		mine = mn_nanotime() + (uint64_t)timeout * 1000000u;
+		mine = (uint64_t)mn_deadline_after((uint64_t)timeout * 1000000u);
 	io_uring_prep_poll_add(&rq.sqe, fds->fd,
 			       (unsigned int)(uint16_t)fds->events | POLLERR | POLLHUP);
 	rq.deadline = mn_io_deadline_of(g);
@@ -411,12 +529,14 @@ int mn_poll(struct pollfd *fds, nfds_t nfds, int timeout)
 		rq.deadline = mine;
 	rq.ctx = g->io_ctx;
 	rq.ctx_err = 0;
+	rq.fd = fds->fd;
+	rq.close_gen = close_gen(fds->fd);
 	res = rq.ctx ? mn_ctx_err(rq.ctx) : 0;
 	if (res)
 		return res;
 	if (rq.deadline && mn_nanotime() >= rq.deadline)
 		return mine && rq.deadline == mine ? 0 : -ETIMEDOUT;
-	res = cancelled_res(&rq, mn_io_uring_wait(&rq));
+	res = uring_wait_again(&rq);
 	if (res == -ETIMEDOUT && mine && rq.deadline == mine)
 		return 0;
 	if (res == -EBADF) {

@@ -33,6 +33,8 @@ struct mn_ioreq {
 	uint64_t deadline;		/* mn_now() ns, 0 none */
 	struct mn_ctx *ctx;		/* NULL: none */
 	struct mn_ctx_watch watch;
+	int fd;				/* the fd it works on, -1 none (io.c) */
+	uint32_t close_gen;		/* mn_close count of fd at the start */
 	_Atomic int state;		/* MN_RQ_* */
 	int ctx_err;			/* set by the watch when it won */
 	int32_t res;
@@ -47,6 +49,11 @@ enum {
 
 /* uring.c */
 MN_HIDDEN int mn_io_uring_init(void);
+/* Pipes and character devices go to io-wq on this kernel (6.1: no
+ * FMODE_NOWAIT for pipes), or MNSCHED_DEBUG=iopoll=1: io.c waits for
+ * them with a poll request and makes the call itself. */
+extern bool mn_io_poll_first MN_HIDDEN;
+extern _Atomic uint64_t mn_io_st_pollfirst MN_HIDDEN;
 MN_HIDDEN int32_t mn_io_uring_wait(struct mn_ioreq *rq);
 MN_HIDDEN void mn_io_uring_cancel_fd(int fd);
 

@@ -397,7 +397,7 @@ int mn_blk_poll(struct pollfd *fds, int timeout_ms)
 	if (fds->fd < 0)
 		return 0;
 	if (timeout_ms >= 0)
-		mine = mn_nanotime() + (uint64_t)timeout_ms * 1000000u + 1;
+		mine = (uint64_t)mn_deadline_after((uint64_t)timeout_ms * 1000000u + 1);
 	if (mine && (!deadline || mine < deadline))
 		deadline = mine;
 	mn_syscall_enter();

@@ -24,6 +24,10 @@ void mn_lock_slow(struct mn_lock *l)
 			return;
 		cpu_relax();
 	}
+	/* In a fork child the holder was a thread that did not come along:
+	 * it will never hand over. */
+	if (atomic_load_explicit(&mn_in_fork_child, memory_order_relaxed))
+		mn_fork_fatal("a runtime call (a lock held by a thread of the parent)");
 	/* Mark contended and sleep until the holder hands over. */
 	while (atomic_exchange_explicit(&l->v, 2, memory_order_acquire) != 0)
 		mn_futex(&l->v, FUTEX_WAIT_PRIVATE, 2, NULL);

@@ -10,6 +10,7 @@
 #define MN_LOCK_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include "sys.h"
 
@@ -28,6 +29,9 @@ struct mn_lock {
 #define MN_LOCK_INIT { 0 }
 
 void mn_lock_slow(struct mn_lock *l) __attribute__((visibility("hidden")));
+/* proc.c: true in the child of a fork() (see mn_fork_fatal). */
+extern _Atomic bool mn_in_fork_child __attribute__((visibility("hidden")));
+void mn_fork_fatal(const char *what) __attribute__((visibility("hidden"), noreturn, cold));
 void mn_unlock_slow(struct mn_lock *l) __attribute__((visibility("hidden")));
 
 static inline void mn_lock(struct mn_lock *l)

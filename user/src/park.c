@@ -11,16 +11,11 @@
 int mn_parker_select(void) MN_HIDDEN;
 int mn_parker_select(void)
 {
-	const char *s = getenv("MNSCHED_PARK");
-	bool want_kmod = s && strcmp(s, "kmod") == 0;
+	int mode = mn_sched.env.park;	/* env.c checked it */
+	bool want_kmod = mode == MN_PARK_KMOD;
 	int err;
 
-	if (s && strcmp(s, "auto") && strcmp(s, "futex") && !want_kmod) {
-		fprintf(stderr, "mnsched: MNSCHED_PARK=\"%s\": want auto, futex or "
-			"kmod\n", s);
-		return -EINVAL;
-	}
-	if ((!s || !strcmp(s, "auto") || want_kmod) && mn_parker_kmod.name) {
+	if (mode != MN_PARK_FUTEX && mn_parker_kmod.name) {
 		err = mn_parker_kmod.init(mn_sched.nprocs);
 		if (err == 0) {
 			mn_sched.parker = &mn_parker_kmod;

@@ -39,8 +39,19 @@
  *
  * Bounded spinning: an M starts spinning only while 2*nmspinning is less
  * than the number of busy Ps.
+ *
+ * Deadlock (mn_checkdead, under sched.lock when an M goes idle): declared
+ * only when no G can run or be woken by the runtime (no running M, no G in
+ * a syscall, empty queues, no timer, no I/O in flight) and no thread other
+ * than the runtime's is alive: a plain thread may wake a G at any time.
+ * While one is, sysmon looks again every 100 ms.  Without /proc threads
+ * cannot be counted and nothing is declared.
+ *
+ * fork(): the child may only exec or _exit; the atfork child handler makes
+ * every other runtime call abort naming it (see "fork()" below).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -48,6 +59,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 #include "runtime.h"
@@ -82,15 +94,65 @@ void mn_fatal(const char *fmt, ...)
 	abort();
 }
 
+/*
+ * fork().  The child of a process running mnsched has one thread, the
+ * caller's; the Ms, sysmon and every P stay in the parent.  As in Go, the
+ * child may only exec or _exit (posix_spawn, system() and popen() use
+ * vfork-like clones that run no fork handlers, and are fine).  The child
+ * handler makes the rest abort with a message: the thread is no M any
+ * more (mn_need_m's slow path, so every call that can block), started is
+ * false (mn_go, mn_main, timers), waking a G or meeting a lock that a
+ * parent's thread held is fatal; the calls left (a try_ call that wakes
+ * nobody) touch only the child's copy of memory.  The mappings the parent
+ * shares (P structs in the memfd, io_uring rings; the module's P pages are
+ * VM_DONTCOPY) are MADV_DONTFORK: not even a stray store reaches the
+ * parent, and a fault there is reported (stack.c).
+ */
+_Atomic bool mn_in_fork_child MN_HIDDEN;
+
+/*
+ * In the child only async-signal-safe calls are sure to work (a parent's
+ * thread may have held a stdio or malloc lock at fork): writev and abort,
+ * not mn_fatal's stdio.
+ */
+void mn_fork_fatal(const char *what)
+{
+	static const char pre[] = "mnsched: ", post[] = " called in a child "
+		"process after fork(): the child of a process running mnsched "
+		"may only exec or _exit (the runtime's threads stayed in the "
+		"parent)\n";
+	struct iovec iov[3] = {
+		{ (void *)pre, sizeof(pre) - 1 },
+		{ (void *)what, strlen(what) },
+		{ (void *)post, sizeof(post) - 1 },
+	};
+
+	if (writev(2, iov, 3) < 0)
+		_exit(134);
+	abort();
+}
+
+/* Runs in the child before fork() returns: async-signal-safe (atomic
+ * stores and a TLS store, nothing that could wait for a lock). */
+static void atfork_child(void)
+{
+	atomic_store(&mn_in_fork_child, true);
+	atomic_store(&mn_sched.started, false);
+	mn_setm(NULL);
+}
+
 /* The calling M, or a clear abort for calls that need one. */
 struct mn_m *mn_need_m(const char *what)
 {
 	struct mn_m *m = mn_curm();
 
-	if (unlikely(!m || !m->curg || m->curg->is_g0))
+	if (unlikely(!m || !m->curg || m->curg->is_g0)) {
+		if (atomic_load(&mn_in_fork_child))
+			mn_fork_fatal(what);
 		mn_fatal("%s called outside a goroutine (from a thread that is not "
 			 "an mnsched M); start the runtime with mn_main() and call "
 			 "it from a G", what);
+	}
 	return m;
 }
 
@@ -275,6 +337,8 @@ void mn_goready(struct mn_g *g)
 		mn_runqput(m->p, g, true);
 	} else {
 		/* Not on an M with a P (a plain thread, or inside a syscall). */
+		if (unlikely(atomic_load(&mn_in_fork_child)))
+			mn_fork_fatal("a call that wakes a goroutine");
 		mn_lock(&mn_sched.lock);
 		mn_globrunqput(g);
 		mn_unlock(&mn_sched.lock);
@@ -413,8 +477,11 @@ int mn_go_opts(void (*fn)(void *), void *arg, const struct mn_go_opts *o)
 
 	if (o && (o->flags & ~MN_GO_DEFER))
 		return -EINVAL;
-	if (!atomic_load(&mn_sched.started))
+	if (!atomic_load(&mn_sched.started)) {
+		if (atomic_load(&mn_in_fork_child))
+			mn_fork_fatal("mn_go");
 		return -ENOTCONN;	/* mn_main has not run */
+	}
 	g = newproc(fn, arg, o ? o->stack_size : 0, &err);
 	if (!g)
 		return err;
@@ -1070,15 +1137,199 @@ void mn_dump_gs(FILE *f)
 	mn_for_each_g(dump_one, f);
 }
 
+/* Read up to cap-1 bytes of path (raw system calls: errno untouched). */
+static long read_small(const char *path, char *buf, size_t cap)
+{
+	long fd = mn_syscall6(SYS_openat, AT_FDCWD, (long)path,
+			      O_RDONLY | O_CLOEXEC, 0, 0, 0);
+	long n;
+
+	if (fd < 0)
+		return fd;
+	n = mn_syscall3(SYS_read, fd, buf, cap - 1);
+	mn_syscall3(SYS_close, fd, 0, 0);
+	buf[n > 0 ? n : 0] = 0;
+	return n;
+}
+
+/* A decimal number at s (strtol would set errno on overflow). */
+static long parse_dec(const char *s)
+{
+	long v = 0;
+
+	while (*s >= '0' && *s <= '9' && v < 100000000000l)
+		v = v * 10 + (*s++ - '0');
+	return v;
+}
+
+/* Field 20 of /proc/self/stat, the process's thread count; -1 unknown. */
+static long num_threads(void)
+{
+	char buf[1024], *p;
+	int field = 2;
+
+	if (read_small("/proc/self/stat", buf, sizeof(buf)) <= 0)
+		return -1;
+	p = strrchr(buf, ')');	/* the command may hold spaces and parens */
+	while (p && field < 20) {
+		p = strchr(p + 1, ' ');
+		field++;
+	}
+	return p ? parse_dec(p + 1) : -1;
+}
+
+/* Is tid a thread the runtime knows (an M, sysmon, mn_main's caller)? */
+static bool runtime_thread(pid_t tid)
+{
+	/* An M's tid is written before it first takes sched.lock, and no
+	 * M is running here, so reading it under the lock is ordered. */
+	if (tid == mn_sched.main_tid || tid == MN_RELAXED_GET(mn_sched.sysmon_tid))
+		return true;
+	for (struct mn_m *m = mn_sched.allm; m; m = m->alllink)
+		if (m->tid == tid)
+			return true;
+	return false;
+}
+
+struct mn_dirent64 {
+	uint64_t ino;
+	int64_t off;
+	unsigned short reclen;
+	unsigned char type;
+	char name[];
+};
+
 /*
- * Called with sched.lock held when an M goes idle.  If no M is running a G,
- * none is in a syscall, no timer is pending and no I/O is in flight, then
- * every G is blocked for good.
+ * ThreadSanitizer starts threads of its own (two in a forked child) with
+ * the process's first pthread_create, the runtime's at the latest; they
+ * look like any other.  In a TSan build the threads present once sysmon
+ * has started, other than the runtime's, are taken for those (a plain
+ * thread the program started before mn_main too: a TSan-only blind spot).
+ */
+#if defined(MN_SAN_TSAN)
+#define SAN_MAX_THREADS	8
+static pid_t san_tids[SAN_MAX_THREADS];
+#endif
+
+static bool san_thread(pid_t tid)
+{
+#if defined(MN_SAN_TSAN)
+	for (int i = 0; i < SAN_MAX_THREADS; i++)
+		if (san_tids[i] == tid)
+			return true;
+#endif
+	(void)tid;
+	return false;
+}
+
+/* Call fn(tid, arg) for every thread of the process until it returns
+ * false; -errno if /proc/self/task cannot be read. */
+static int for_each_task(bool (*fn)(pid_t tid, void *arg), void *arg)
+{
+	char dbuf[4096];
+	long fd, len;
+	bool go = true;
+
+	fd = mn_syscall6(SYS_openat, AT_FDCWD, (long)"/proc/self/task",
+			 O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, 0, 0);
+	if (fd < 0)
+		return (int)fd;
+	while (go && (len = mn_syscall3(SYS_getdents64, fd, dbuf, sizeof(dbuf))) > 0) {
+		for (long off = 0; off < len && go;) {
+			struct mn_dirent64 *d = (struct mn_dirent64 *)(dbuf + off);
+			pid_t tid = (pid_t)parse_dec(d->name);
+
+			off += d->reclen;
+			if (tid > 0)
+				go = fn(tid, arg);
+		}
+	}
+	mn_syscall3(SYS_close, fd, 0, 0);
+	return 0;
+}
+
+#if defined(MN_SAN_TSAN)
+struct san_note_arg {
+	pid_t tids[SAN_MAX_THREADS];
+	int n;
+};
+
+static bool san_note(pid_t tid, void *arg)
+{
+	struct san_note_arg *a = arg;
+
+	if (tid != mn_sched.main_tid && a->n < SAN_MAX_THREADS)
+		a->tids[a->n++] = tid;
+	return true;
+}
+#endif
+
+/* mn_main, once sysmon and the first M run: remember TSan's threads
+ * (under sched.lock, where checkdead reads them). */
+static void san_threads_note(void)
+{
+#if defined(MN_SAN_TSAN)
+	struct san_note_arg a = { .n = 0 };
+
+	for_each_task(san_note, &a);
+	mn_lock(&mn_sched.lock);
+	memcpy(san_tids, a.tids, sizeof(san_tids));
+	mn_unlock(&mn_sched.lock);
+#endif
+}
+
+/* A thread that may wake a G: not the runtime's, the kernel's io_uring
+ * worker ("iou-wrk-*", "iou-sqp-*"), nor a sanitizer's. */
+static bool check_foreign(pid_t tid, void *arg)
+{
+	bool *found = arg;
+	char path[64], comm[32];
+
+	if (runtime_thread(tid) || san_thread(tid))
+		return true;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/comm", tid);
+	if (read_small(path, comm, sizeof(comm)) > 0 && strncmp(comm, "iou-", 4) == 0)
+		return true;
+	*found = true;
+	return false;
+}
+
+/*
+ * A thread of this process that is not the runtime's own (check_foreign):
+ * a plain thread of the program or of a library, which may wake a G at any
+ * moment (README: plain threads may call mn_go, the try_ calls and
+ * mn_chan_close).  Only asked when every G is blocked, so it may read
+ * /proc.  sched.lock held.
+ */
+static bool foreign_thread_alive(void)
+{
+	long n = num_threads();
+	bool found = false;
+
+	/* The Ms, sysmon and the thread in mn_main: no other thread. */
+	if (n >= 0 && n <= mn_sched.mcount + 2)
+		return false;
+	if (for_each_task(check_foreign, &found) < 0)
+		return true;	/* more threads and cannot tell whose: assume one */
+	return found;
+}
+
+/*
+ * Called with sched.lock held when an M goes idle (and by sysmon, see
+ * mn_checkdead_recheck).  If no M is running a G, none is in a syscall, no
+ * timer is pending and no I/O is in flight, then every G is blocked for
+ * good: unless a thread that is not the runtime's is alive.  A plain thread
+ * may wake a G at any time (it need not have called the runtime yet), so
+ * then nothing is declared, as Go declares nothing while C code may call
+ * in through cgo; sysmon looks again every 100 ms, and reports the
+ * deadlock once the last such thread has exited.
  */
 void mn_checkdead(void)
 {
 	int32_t run = mn_sched.mcount - mn_sched.nmidle;
 
+	atomic_store_explicit(&mn_sched.deadlock_recheck, false,
+			      memory_order_relaxed);
 	if (run > 0 || mn_sched.deadlock_off || atomic_load(&mn_sched.done))
 		return;
 	if (mn_sched.runqsize > 0 || atomic_load(&mn_sched.ngsys) > 0)
@@ -1088,10 +1339,24 @@ void mn_checkdead(void)
 			return;
 	if (mn_timers_any() || mn_io_pending())
 		return;
+	if (foreign_thread_alive()) {
+		atomic_store_explicit(&mn_sched.deadlock_recheck, true,
+				      memory_order_relaxed);
+		return;
+	}
 	fprintf(stderr, "mnsched: all goroutines are asleep - deadlock!\n\n");
 	mn_dump_gs(stderr);
 	fflush(stderr);
 	_exit(2);
+}
+
+/* sysmon: checkdead let a plain thread keep the process alive; again. */
+void mn_checkdead_recheck(void)
+{
+	mn_lock(&mn_sched.lock);
+	if (atomic_load_explicit(&mn_sched.deadlock_recheck, memory_order_relaxed))
+		mn_checkdead();
+	mn_unlock(&mn_sched.lock);
 }
 
 /* ---- start-up ---------------------------------------------------------- */
@@ -1124,6 +1389,8 @@ static int procresize(int n, const struct mn_parker *parker)
 				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (local == MAP_FAILED)
 			return -ENOMEM;
+		/* Shared memory: a fork child must not write the parent's Ps. */
+		madvise(local, len, MADV_DONTFORK);
 		mn_sched.pstates = local;
 		mn_sched.pstate_stride = MN_PSTATE_STRIDE;
 	}
@@ -1166,6 +1433,8 @@ int mn_main(void (*fn)(void *), void *arg)
 
 	if (!fn)
 		return -EINVAL;
+	if (atomic_load(&mn_in_fork_child))
+		mn_fork_fatal("mn_main");
 	if (!atomic_compare_exchange_strong(&mn_sched.started, &expected, true))
 		return -EBUSY;
 	(void)main_trampoline;
@@ -1173,10 +1442,14 @@ int mn_main(void (*fn)(void *), void *arg)
 	if (err)
 		return err;
 	mn_sched.start_ns = (int64_t)mn_nanotime();
+	mn_sched.main_tid = (pid_t)mn_syscall3(SYS_gettid, 0, 0, 0);
 	err = mn_stack_init();
 	if (err)
 		return err;
 	err = mn_stack_install_handler();
+	if (err)
+		return err;
+	err = -pthread_atfork(NULL, NULL, atfork_child);
 	if (err)
 		return err;
 	err = mn_parker_select();
@@ -1204,6 +1477,7 @@ int mn_main(void (*fn)(void *), void *arg)
 	newm(p0, false);
 	if (mn_sched.parker->park_spare)
 		newm(NULL, false);	/* the first spare M */
+	san_threads_note();
 	while (atomic_load(&mn_sched.main_done_word) == 0)
 		mn_futex(&mn_sched.main_done_word, FUTEX_WAIT_PRIVATE, 0, NULL);
 	return 0;

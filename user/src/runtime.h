@@ -183,6 +183,16 @@ struct mn_m {
 	int *errno_loc;			/* this thread's errno (fixed for its life) */
 };
 
+/* The environment, parsed by env.c; 0 is the default of each. */
+enum { MN_ENV_AUTO = 0 };
+enum { MN_PARK_FUTEX = 1, MN_PARK_KMOD = 2 };		/* MNSCHED_PARK */
+enum { MN_IOENV_URING = 1, MN_IOENV_BLOCKING = 2 };	/* MNSCHED_IO */
+enum { MN_GUARD_GUARD = 1, MN_GUARD_CANARY = 2 };	/* MNSCHED_STACKGUARD */
+struct mn_env {
+	int park, io, stackguard;
+	unsigned int io_entries;	/* MNSCHED_IO_ENTRIES, 0: default */
+};
+
 struct mn_sched {
 	struct mn_lock lock;
 	/* global run queue */
@@ -206,18 +216,25 @@ struct mn_sched {
 	_Atomic uint64_t goidgen;
 	_Atomic int32_t mnext;
 	/* lifetime */
-	_Atomic bool started;
+	_Atomic bool started;		/* false again in a fork child */
 	_Atomic bool done;		/* main G returned */
 	_Atomic uint32_t main_done_word;/* futex the mn_main caller waits on */
 	_Atomic int64_t ngsys;		/* Gs in a syscall right now */
 	_Atomic int64_t nglive;		/* Gs alive (created, not dead) */
 	const struct mn_parker *parker;
 	int64_t start_ns;
+	pid_t main_tid;			/* the thread waiting in mn_main */
+	pid_t sysmon_tid;
+	/* checkdead found every G blocked but let a thread that is not the
+	 * runtime's keep the process alive: sysmon looks again (proc.c) */
+	_Atomic bool deadlock_recheck;
+	struct mn_env env;
 	/* debug */
 	int schedtrace_ms;
 	bool scheddetail;
 	bool deadlock_off;
 	bool spare_off;		/* MNSCHED_DEBUG=spare=0 */
+	bool iopoll;		/* MNSCHED_DEBUG=iopoll=1 (io.c) */
 };
 
 extern struct mn_sched mn_sched MN_HIDDEN;
@@ -332,6 +349,24 @@ static inline uint32_t mn_fastrand(uint32_t *s)
 
 uint64_t mn_nanotime(void) MN_HIDDEN;
 
+/*
+ * Deadlines.  Every "ns from now" in the runtime (mn_sleep, select and
+ * channel timeouts, timer channels, contexts, mn_poll) goes through
+ * mn_deadline_after: now + ns saturates at MN_NEVER instead of wrapping, so
+ * a huge timeout (INT64_MAX, UINT64_MAX) means "not in this lifetime", never
+ * "already past".  A timer at MN_NEVER is a timer that does not fire.
+ */
+#define MN_NEVER	INT64_MAX
+
+static inline int64_t mn_deadline_after(uint64_t ns)
+{
+	uint64_t now = mn_nanotime();
+
+	if (ns >= (uint64_t)MN_NEVER - now)
+		return MN_NEVER;
+	return (int64_t)(now + ns);
+}
+
 /* ---- context switch (switch_x86_64.S) ---- */
 
 /* Save callee-saved registers, MXCSR and the x87 control word on the
@@ -343,6 +378,7 @@ void mn_ctx_trampoline(void) MN_HIDDEN;
 
 MN_HIDDEN void mn_fatal(const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 1, 2)));
+/* mn_fork_fatal(what) and mn_in_fork_child: lock.h. */
 MN_HIDDEN struct mn_m *mn_need_m(const char *what);
 /* Park the running G (status WAITING, reason); after the switch the code
  * running next calls unlockf(g, arg) (NULL: nothing). */
@@ -355,6 +391,7 @@ MN_HIDDEN void mn_after_switch(struct mn_m *m);
 MN_HIDDEN void mn_gopark_unlock(struct mn_lock *l, int reason);
 MN_HIDDEN void mn_wakep(void);
 MN_HIDDEN void mn_checkdead(void);
+MN_HIDDEN void mn_checkdead_recheck(void);
 MN_HIDDEN void mn_dump_gs(FILE *f);
 MN_HIDDEN void mn_handoffp(struct mn_p *p);
 MN_HIDDEN void mn_notify_unpark(struct mn_m *m);
@@ -392,11 +429,31 @@ MN_HIDDEN int mn_stack_init(void);
 MN_HIDDEN struct mn_stack_pool *mn_stack_pool_new(void);
 MN_HIDDEN struct mn_g *mn_galloc(struct mn_p *p, size_t stack_size, int *err);
 MN_HIDDEN void mn_gfree(struct mn_p *p, struct mn_g *g);
-MN_HIDDEN void mn_stack_check(struct mn_g *g);
+extern bool mn_stack_guarded MN_HIDDEN;
 MN_HIDDEN void mn_stack_overflow(struct mn_g *g) __attribute__((noreturn));
+MN_HIDDEN void mn_stack_overflow_sp(struct mn_g *g, char *sp)
+	__attribute__((noreturn, cold));
+#define MN_STACK_CANARY	0x6d6e736368656421ull	/* "mnsched!" */
+
+/*
+ * At every switch away from g (running on its stack): its stack pointer
+ * must be inside its stack (a frame bigger than the guard may have jumped
+ * over guard and canary alike), and, without guard pages, the canary in
+ * the guard's last word must be intact.  Inline: one compare more than the
+ * canary check it replaces, and no call.
+ */
+static inline void mn_stack_check(struct mn_g *g)
+{
+	char *sp = __builtin_frame_address(0);
+
+	if (unlikely(sp < g->stack_lo))
+		mn_stack_overflow_sp(g, sp);
+	if (!mn_stack_guarded && !g->is_g0 &&
+	    unlikely(((uint64_t *)g->stack_lo)[-1] != MN_STACK_CANARY))
+		mn_stack_overflow(g);
+}
 MN_HIDDEN int mn_stack_sigaltstack(struct mn_m *m);
 MN_HIDDEN void mn_for_each_g(void (*fn)(struct mn_g *g, void *arg), void *arg);
-extern bool mn_stack_guarded MN_HIDDEN;
 
 /* ---- sysmon.c ---- */
 

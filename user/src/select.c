@@ -15,19 +15,36 @@
  *    deadlock; chan.c takes a single channel lock at a time and the timer
  *    heap lock is only ever taken inside channel locks, never around one.
  *  - A blocked select has one sudog per case (on its stack), each in its
- *    channel's wait queue with is_select set.  g->selectdone is 0 while the
- *    select waits; whoever turns it 0 -> 1 (a channel peer in
- *    mn_waitq_dequeue, close, or the timeout timer) owns the wake-up: it
- *    sets g->param (the winning sudog, or NULL for the timeout) and readies
- *    the G.  Every other waker skips the sudog.
+ *    channel's wait queue with sel pointing at the select's state.
+ *    g->selectdone is 0 while the select waits; whoever turns it 0 -> 1 (a
+ *    channel peer in mn_waitq_dequeue, close, or the timeout timer) owns
+ *    the wake-up: it sets g->param (the winning sudog, or NULL for the
+ *    timeout) and readies the G.  Every other waker skips the sudog.
  *  - The G's context is saved before any waker can see its sudogs: the
  *    channel locks are released, and the timeout timer armed, by the code
  *    that runs next on the M (selparkcommit via mn_gopark).  selparkcommit
- *    touches nothing on the G's stack after the last unlock.
- *  - After the wake-up the select locks every channel again and removes
- *    its losing sudogs; only then may it return (and its stack be reused),
- *    since losing wakers may still be looking at them under their channel
- *    lock.  It stops the timer (mn_timer_stop waits for a running fn).
+ *    touches nothing on the G's stack after the last unlock.  A G woken by
+ *    a channel does not relock its channels, so it could return while
+ *    selparkcommit still walks its lockorder; but mn_select_detach locks
+ *    every channel but the winner's, and the winner's was unlocked before
+ *    it could win, so the G is readied only after selparkcommit's last
+ *    unlock.
+ *  - The losing sudogs leave their queues before the select returns (its
+ *    stack is reused then), each under its channel's lock, since losing
+ *    wakers may still look at them.  A channel peer or close that wins
+ *    does it (mn_select_detach) after releasing its own channel's lock and
+ *    before readying the G; the select itself does it only after a timeout.
+ *    It stops the timer (mn_timer_stop waits for a running fn).
+ *
+ * When a channel may be freed (the promise mnsched.h makes): once no call
+ * on it is running or will be made.  A blocked select uses all its
+ * channels until it is completed; the send, receive or close that
+ * completes it returns only after the select has let go of every channel,
+ * and the select, once woken by a channel, touches none of them again.  So
+ * "my send to that select returned, now free the channel" (or another
+ * channel of that select) is safe.  After a timeout the select G itself
+ * relocks its channels: the program cannot know it timed out before the
+ * select returns, so those channels are still in use until then.
  *
  * Semantics beyond Go's: a send case on a closed channel is ready and is
  * taken with ok = 0 (mn_chan_send returns -EPIPE there, Go panics); a
@@ -45,7 +62,7 @@
 #define SELECT_SMALL	16		/* cases handled without malloc */
 #define SELECT_MAX	65536		/* Go's limit */
 
-struct selstate {
+struct mn_selstate {
 	struct mn_case *cases;
 	uint16_t *lockorder;		/* indices of cases with a channel */
 	int nlock;
@@ -70,7 +87,8 @@ static inline uint32_t sel_uniform(struct mn_m *m, uint32_t n)
 	return (uint32_t)(((uint64_t)sel_rand(m) * n) >> 32);
 }
 
-static void sellock(struct mn_case *cases, const uint16_t *lo, int n)
+static void sellock(struct mn_case *cases, const uint16_t *lo, int n,
+		    const char *what)
 {
 	struct mn_chan *last = NULL;
 
@@ -78,9 +96,51 @@ static void sellock(struct mn_case *cases, const uint16_t *lo, int n)
 		struct mn_chan *c = cases[lo[i]].chan;
 
 		if (c != last)
-			mn_chan_lock(c);
+			mn_chan_lock(c, what);
 		last = c;
 	}
+}
+
+/* Take s (a losing sudog of its select) off case ci's queue; lock held. */
+static inline void selremove(struct mn_case *cases, int ci, struct mn_sudog *s)
+{
+	struct mn_chan *c = cases[ci].chan;
+
+	mn_waitq_remove(cases[ci].dir == MN_RECV ? &c->recvq : &c->sendq, s);
+}
+
+/*
+ * A channel peer or close won the blocked select that owns won (its
+ * selectdone CAS) and holds no channel lock: take the select's other
+ * sudogs off their channels before the G is readied (the G is parked, so
+ * its stack cannot go away meanwhile), one channel lock at a time (no lock
+ * order to respect).  Losing wakers on those channels may have popped some
+ * already: mn_waitq_remove ignores a sudog not in the queue.
+ */
+void mn_select_detach(struct mn_sudog *won)
+{
+	struct mn_selstate *st = won->sel;
+	struct mn_case *cases = st->cases;
+	const uint16_t *lo = st->lockorder;
+	struct mn_chan *held = NULL;
+
+	for (int i = 0; i < st->nlock; i++) {
+		int ci = lo[i];
+		struct mn_sudog *s = &st->sg[ci];
+		struct mn_chan *c = cases[ci].chan;
+
+		if (s == won)
+			continue;	/* the winner dequeued it */
+		if (c != held) {
+			if (held)
+				mn_chan_unlock(held);
+			mn_chan_lock(c, "mn_select (a waker)");
+			held = c;
+		}
+		selremove(cases, ci, s);
+	}
+	if (held)
+		mn_chan_unlock(held);
 }
 
 static void selunlock(struct mn_case *cases, const uint16_t *lo, int n)
@@ -140,7 +200,7 @@ static void select_timeout_fire(void *arg)
  */
 static void selparkcommit(struct mn_g *g, void *arg)
 {
-	struct selstate *st = arg;
+	struct mn_selstate *st = arg;
 	struct mn_case *cases = st->cases;
 	const uint16_t *lo = st->lockorder;
 	int n = st->nlock;
@@ -228,8 +288,10 @@ static bool try_case(struct mn_case *cases, int i, const uint16_t *lo, int nlock
 		}
 	}
 	selunlock(cases, lo, nlock);
-	if (peer)
+	if (peer) {
+		mn_sudog_detach(s);	/* peer is a select: let go of its channels */
 		mn_goready(peer);
+	}
 	return true;
 }
 
@@ -254,13 +316,15 @@ static int select_one(struct mn_case *k, bool block)
 	return 0;
 }
 
-int mn_select(struct mn_case *cases, int n, int64_t timeout_ns)
+/* mn_select; what names the public call (the timed channel calls). */
+static int selectgo(struct mn_case *cases, int n, int64_t timeout_ns,
+		    const char *what)
 {
 	uint16_t pollbuf[SELECT_SMALL], lockbuf[SELECT_SMALL];
 	struct mn_sudog sgbuf[SELECT_SMALL];
 	uint16_t *pollorder = pollbuf, *lockorder = lockbuf;
 	struct mn_sudog *sg = sgbuf;
-	struct selstate st;
+	struct mn_selstate st;
 	struct mn_timer timer;
 	struct mn_m *m;
 	struct mn_g *g;
@@ -318,7 +382,7 @@ int mn_select(struct mn_case *cases, int n, int64_t timeout_ns)
 	memcpy(lockorder, pollorder, (size_t)npoll * sizeof(*lockorder));
 	sort_lockorder(cases, lockorder, npoll);
 
-	sellock(cases, lockorder, npoll);
+	sellock(cases, lockorder, npoll, what);
 
 	/* Pass 1: the first ready case in random order. */
 	for (int i = 0; i < npoll; i++) {
@@ -344,6 +408,11 @@ int mn_select(struct mn_case *cases, int n, int64_t timeout_ns)
 	g = m->curg;
 	g->param = NULL;
 	atomic_store_explicit(&g->selectdone, 0, memory_order_relaxed);
+	st.cases = cases;
+	st.lockorder = lockorder;
+	st.nlock = npoll;
+	st.sg = sg;
+	st.timer = NULL;
 	for (int i = 0; i < npoll; i++) {
 		int ci = lockorder[i];
 		struct mn_case *k = &cases[ci];
@@ -351,45 +420,33 @@ int mn_select(struct mn_case *cases, int n, int64_t timeout_ns)
 
 		s->g = g;
 		s->elem = k->elem;
-		s->c = k->chan;
 		s->link = NULL;
 		s->casei = ci;
-		s->is_select = true;
+		s->sel = &st;
 		s->success = false;
 		mn_waitq_enqueue(k->dir == MN_RECV ? &k->chan->recvq :
 				 &k->chan->sendq, s);
 	}
-	st.cases = cases;
-	st.lockorder = lockorder;
-	st.nlock = npoll;
-	st.sg = sg;
-	st.timer = NULL;
 	if (timeout_ns > 0) {
 		mn_timer_init(&timer, select_timeout_fire, g);
-		timer.when = (int64_t)mn_nanotime() + timeout_ns;
-		if (timer.when < 0)
-			timer.when = INT64_MAX;
+		timer.when = mn_deadline_after((uint64_t)timeout_ns);
 		st.timer = &timer;
 	}
 	mn_gopark(selparkcommit, &st, MN_WAIT_SELECT);
 
-	/* Woken: by a channel (param = its sudog) or the timer (NULL). */
-	sellock(cases, lockorder, npoll);
+	/* Woken: by a channel (param = its sudog), which has already taken
+	 * our other sudogs off their channels and may since have freed them:
+	 * touch no channel; or by the timer (NULL): take them off ourselves. */
 	{
 		struct mn_sudog *won = mn_curg()->param;
 
 		mn_curg()->param = NULL;
-		for (int i = 0; i < npoll; i++) {
-			int ci = lockorder[i];
-			struct mn_sudog *s = &sg[ci];
-
-			if (s == won)
-				continue;	/* the waker dequeued it */
-			mn_waitq_remove(cases[ci].dir == MN_RECV ?
-					&cases[ci].chan->recvq :
-					&cases[ci].chan->sendq, s);
+		if (!won) {
+			sellock(cases, lockorder, npoll, what);
+			for (int i = 0; i < npoll; i++)
+				selremove(cases, lockorder[i], &sg[lockorder[i]]);
+			selunlock(cases, lockorder, npoll);
 		}
-		selunlock(cases, lockorder, npoll);
 		if (st.timer)
 			mn_timer_stop(&timer);	/* waits for a running fire */
 		if (won) {
@@ -407,6 +464,11 @@ out:
 	return ret;
 }
 
+int mn_select(struct mn_case *cases, int n, int64_t timeout_ns)
+{
+	return selectgo(cases, n, timeout_ns, "mn_select");
+}
+
 /* ---- timed channel calls ---------------------------------------------- */
 
 int mn_chan_send_timeout(struct mn_chan *c, const void *elem, int64_t timeout_ns)
@@ -420,7 +482,7 @@ int mn_chan_send_timeout(struct mn_chan *c, const void *elem, int64_t timeout_ns
 		return mn_chan_send(c, elem);
 	if (timeout_ns == 0)
 		return mn_chan_try_send(c, elem);
-	r = mn_select(&k, 1, timeout_ns);
+	r = selectgo(&k, 1, timeout_ns, "mn_chan_send_timeout");
 	if (r < 0)
 		return r;
 	return k.ok ? 0 : -EPIPE;
@@ -443,16 +505,16 @@ int mn_chan_recv_timeout(struct mn_chan *c, void *elem, int64_t timeout_ns)
 
 		if (c->elemsize <= sizeof(scratch)) {
 			k.elem = scratch;
-			r = mn_select(&k, 1, timeout_ns);
+			r = selectgo(&k, 1, timeout_ns, "mn_chan_recv_timeout");
 			return r < 0 ? r : k.ok;
 		}
 		k.elem = malloc(c->elemsize);
 		if (!k.elem)
 			return -ENOMEM;
-		r = mn_select(&k, 1, timeout_ns);
+		r = selectgo(&k, 1, timeout_ns, "mn_chan_recv_timeout");
 		free(k.elem);
 		return r < 0 ? r : k.ok;
 	}
-	r = mn_select(&k, 1, timeout_ns);
+	r = selectgo(&k, 1, timeout_ns, "mn_chan_recv_timeout");
 	return r < 0 ? r : k.ok;
 }

@@ -4,8 +4,14 @@
  *
  * Layout of one stack slot (size 2^k, 16 KiB .. 1 GiB):
  *
- *   slot                 slot+PAGE                                slot+size
- *   | guard page         | usable stack, grows down  <-  | struct mn_g |
+ *   slot                 slot+guard                               slot+size
+ *   | guard              | usable stack, grows down  <-  | struct mn_g |
+ *
+ * The guard is one page up to 64 KiB slots and a sixteenth of the slot
+ * above that, at most 64 KiB (guard_size): a frame larger than the guard
+ * can jump over it (stack clash), and big stacks are where big frames
+ * are.  Below each arena lies a 64 KiB gap that is never mapped usable, so
+ * a runaway G walks at most through its own arena before it faults.
  *
  * The G lives at the top of its own slot: a parked G costs the pages its
  * stack touched (one, usually) and nothing else, which is how a million
@@ -13,10 +19,23 @@
  * (mmap'd MAP_NORESERVE, committed lazily by the kernel), so a million Gs
  * need a few thousand mappings, well under vm.max_map_count = 65530.
  *
- * Overflow: where the kernel has MADV_GUARD_INSTALL (6.13+) the guard page
- * faults without splitting the arena's VMA, and the SIGSEGV handler (on the
- * M's alternate stack) names the G.  Elsewhere a canary in the guard page's
- * last word is checked at every switch away from the G.
+ * Overflow: where the kernel has MADV_GUARD_INSTALL (6.13+) the guard
+ * faults without splitting the arena's VMA.  Elsewhere a canary in the
+ * guard's last word is checked at every switch away from the G (and the
+ * arena gap is PROT_NONE: one more VMA per arena).  At every switch the
+ * stack pointer itself is checked too (mn_stack_check, runtime.h): a frame
+ * that jumped the guard and its canary is caught when the G next enters
+ * the scheduler inside it.  The SIGSEGV handler (on the M's alternate
+ * stack) names the G whose stack pointer left its stack (the faulting
+ * thread's), wherever the fault is: its own guard, a neighbour's slot or
+ * guard, an arena gap.  A fault in another G's guard by a G whose stack
+ * pointer is fine is named as such (a stray pointer).  The handler is
+ * async-signal-safe: it takes no lock (the arena list is read lock-free),
+ * allocates nothing and builds its messages without stdio (sbuf), then
+ * write(2) and abort().  Without compiler help a big frame that writes
+ * only its far end and returns without a switch goes unseen: README asks
+ * for -fstack-clash-protection, whose probes touch every page of a frame
+ * and so hit the guard (guard mode).
  *
  * Ownership: a P's pool is touched only by the M holding the P; the global
  * pool and the arena list are under pool_lock.  A slot is in exactly one
@@ -27,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <ucontext.h>
 #include <unistd.h>
 #include "runtime.h"
 
@@ -38,8 +58,9 @@
 #define CLASS_MIN_SHIFT	14			/* 16 KiB */
 #define NCLASS		17			/* up to 1 GiB */
 #define ARENA_SIZE	(16ul << 20)
+#define GUARD_MAX	(64ul << 10)
+#define ARENA_GAP	(64ul << 10)		/* never usable, below each arena */
 #define LOCAL_CAP	128			/* slots per class kept per P */
-#define CANARY		0x6d6e736368656421ull	/* "mnsched!" */
 #define G_HDR		((sizeof(struct mn_g) + 63) & ~63ul)
 
 struct mn_stack_pool {
@@ -57,12 +78,25 @@ bool mn_stack_guarded MN_HIDDEN;
 static struct mn_lock pool_lock = MN_LOCK_INIT;
 static struct mn_g *gpool[NCLASS];
 static uint32_t gpool_n[NCLASS];
-static struct arena *arenas;
-static size_t narenas, arenas_cap;
+/*
+ * The SIGSEGV handler reads the arena list without pool_lock (it may run
+ * on a thread that holds it), so a grown array is published with a
+ * release store and the old one is never freed (a few KiB in all).
+ */
+static struct arena *_Atomic arenas;
+static _Atomic size_t narenas;
+static size_t arenas_cap;
 
 static inline size_t class_size(uint32_t c)
 {
 	return (size_t)1 << (c + CLASS_MIN_SHIFT);
+}
+
+static inline size_t guard_size(uint32_t c)
+{
+	size_t g = class_size(c) / 16;
+
+	return g < PAGE ? PAGE : g > GUARD_MAX ? GUARD_MAX : g;
 }
 
 static int size_class(size_t size)
@@ -80,10 +114,10 @@ static int size_class(size_t size)
 
 int mn_stack_init(void)
 {
-	const char *force = getenv("MNSCHED_STACKGUARD");
+	int force = mn_sched.env.stackguard;	/* MNSCHED_STACKGUARD (env.c) */
 	void *p;
 
-	if (force && strcmp(force, "canary") == 0) {
+	if (force == MN_GUARD_CANARY) {
 		mn_stack_guarded = false;
 		return 0;
 	}
@@ -94,8 +128,11 @@ int mn_stack_init(void)
 		return -ENOMEM;
 	mn_stack_guarded = madvise(p, PAGE, MADV_GUARD_INSTALL) == 0;
 	munmap(p, 2 * PAGE);
-	if (force && strcmp(force, "guard") == 0 && !mn_stack_guarded)
+	if (force == MN_GUARD_GUARD && !mn_stack_guarded) {
+		fprintf(stderr, "mnsched: MNSCHED_STACKGUARD=guard: this kernel has "
+			"no MADV_GUARD_INSTALL (Linux 6.13+); use auto or canary\n");
 		return -EOPNOTSUPP;
+	}
 	return 0;
 }
 
@@ -121,38 +158,44 @@ static inline struct mn_g *slot_g(char *slot, size_t size)
 /* Carve a new arena of class c into the global pool.  pool_lock held. */
 static int arena_new(uint32_t c)
 {
-	size_t ssize = class_size(c);
+	size_t ssize = class_size(c), guard = guard_size(c);
 	size_t asize = ssize > ARENA_SIZE ? ssize : ARENA_SIZE;
-	size_t n = asize / ssize;
-	char *base;
+	size_t n = asize / ssize, na_n = atomic_load(&narenas);
+	char *base, *gap;
 
-	if (narenas == arenas_cap) {
+	if (na_n == arenas_cap) {
 		size_t ncap = arenas_cap ? 2 * arenas_cap : 64;
-		struct arena *na = realloc(arenas, ncap * sizeof(*na));
+		struct arena *na = malloc(ncap * sizeof(*na));
 
 		if (!na)
 			return -ENOMEM;
-		arenas = na;
-		arenas_cap = ncap;
+		if (na_n)
+			memcpy(na, atomic_load(&arenas), na_n * sizeof(*na));
+		atomic_store_explicit(&arenas, na, memory_order_release);
+		arenas_cap = ncap;	/* the old array stays: see arenas */
 	}
-	base = mmap(NULL, asize, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (base == MAP_FAILED)
+	gap = mmap(NULL, ARENA_GAP + asize, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (gap == MAP_FAILED)
 		return -ENOMEM;
+	base = gap + ARENA_GAP;
+	if (!mn_stack_guarded || madvise(gap, ARENA_GAP, MADV_GUARD_INSTALL))
+		mprotect(gap, ARENA_GAP, PROT_NONE);
 	/* Push slots in reverse so the pool hands them out in address order. */
 	for (size_t i = n; i-- > 0;) {
 		char *slot = base + i * ssize;
 		struct mn_g *g = slot_g(slot, ssize);
 
 		if (mn_stack_guarded)
-			madvise(slot, PAGE, MADV_GUARD_INSTALL);
+			madvise(slot, guard, MADV_GUARD_INSTALL);
 		g->slot = slot;
 		g->sclass = c;
 		g->schedlink = gpool[c];
 		gpool[c] = g;
 		gpool_n[c]++;
 	}
-	arenas[narenas++] = (struct arena){ base, asize, c };
+	atomic_load(&arenas)[na_n] = (struct arena){ base, asize, c };
+	atomic_store_explicit(&narenas, na_n + 1, memory_order_release);
 	return 0;
 }
 
@@ -243,10 +286,10 @@ struct mn_g *mn_galloc(struct mn_p *p, size_t stack_size, int *err)
 	g->io_ctx = NULL;
 	g->asan_fake_stack = NULL;
 	g->tsan_fiber = NULL;
-	g->stack_lo = g->slot + PAGE;
+	g->stack_lo = g->slot + guard_size(g->sclass);
 	g->stack_hi = (char *)g;
 	if (!mn_stack_guarded)
-		((uint64_t *)g->stack_lo)[-1] = CANARY;
+		((uint64_t *)g->stack_lo)[-1] = MN_STACK_CANARY;
 	return g;
 }
 
@@ -280,35 +323,166 @@ size_t mn_stack_size(struct mn_g *g)
 	return class_size(g->sclass);
 }
 
-void mn_stack_overflow(struct mn_g *g)
-{
-	char buf[160];
-	int n = snprintf(buf, sizeof(buf),
-			 "mnsched: goroutine %llu overflowed its %zu-byte stack\n",
-			 (unsigned long long)g->goid, class_size(g->sclass));
+/*
+ * Messages built for write(2) without snprintf, which POSIX does not list
+ * as async-signal-safe: these run in the SIGSEGV handler, on a thread that
+ * may have been inside malloc or stdio when it faulted.
+ */
+struct sbuf {
+	char b[400];
+	size_t n;
+};
 
-	/* write(2) only: we may be in a signal handler on a broken stack. */
-	if (write(2, buf, (size_t)n) < 0)
+static void sb_s(struct sbuf *s, const char *str)
+{
+	while (*str && s->n < sizeof(s->b))
+		s->b[s->n++] = *str++;
+}
+
+static void sb_u(struct sbuf *s, uint64_t v)
+{
+	char d[20];
+	int i = 0;
+
+	do
+		d[i++] = (char)('0' + v % 10);
+	while ((v /= 10) && i < 20);
+	while (i > 0 && s->n < sizeof(s->b))
+		s->b[s->n++] = d[--i];
+}
+
+static void sb_p(struct sbuf *s, const void *p)
+{
+	uintptr_t v = (uintptr_t)p;
+	int sh = 60;
+
+	sb_s(s, "0x");
+	while (sh > 0 && !(v >> sh))
+		sh -= 4;
+	for (; sh >= 0 && s->n < sizeof(s->b); sh -= 4)
+		s->b[s->n++] = "0123456789abcdef"[(v >> sh) & 15];
+}
+
+static void sb_write(struct sbuf *s)
+{
+	if (write(2, s->b, s->n) < 0)
 		_exit(134);
+}
+
+/*
+ * sp: the G's stack pointer if it is below its stack, else NULL; fault:
+ * the faulting address (NULL: found at a switch).  Async-signal-safe.
+ */
+static void __attribute__((noreturn)) overflow_report(struct mn_g *g, char *sp,
+						      char *fault)
+{
+	struct sbuf s = { .n = 0 };
+
+	if (g->is_g0) {
+		sb_s(&s, "mnsched: the scheduler stack of an M overflowed (stack pointer ");
+		sb_p(&s, sp);
+		sb_s(&s, ")");
+	} else {
+		sb_s(&s, "mnsched: goroutine ");
+		sb_u(&s, g->goid);
+		sb_s(&s, " overflowed its ");
+		sb_u(&s, class_size(g->sclass));
+		sb_s(&s, "-byte stack");
+		if (sp && sp < g->stack_lo - guard_size(g->sclass)) {
+			sb_s(&s, ": its stack pointer is ");
+			sb_u(&s, (uint64_t)(g->stack_lo - sp));
+			sb_s(&s, " bytes below the stack, past its ");
+			sb_u(&s, guard_size(g->sclass));
+			sb_s(&s, "-byte guard");
+		}
+		if (fault) {
+			sb_s(&s, ", fault at ");
+			if (fault < g->stack_lo) {
+				sb_s(&s, "-");
+				sb_u(&s, (uint64_t)(g->stack_lo - fault));
+			} else {
+				sb_u(&s, (uint64_t)(fault - g->stack_lo));
+			}
+			sb_s(&s, " bytes from its bottom");
+		}
+		if (sp && sp < g->stack_lo - guard_size(g->sclass))
+			sb_s(&s, " (a big frame jumped over it; build with "
+			     "-fstack-clash-protection)");
+	}
+	sb_s(&s, "\n");
+	sb_write(&s);
 	abort();
 }
 
-void mn_stack_check(struct mn_g *g)
+void mn_stack_overflow(struct mn_g *g)
 {
-	if (!mn_stack_guarded && !g->is_g0 &&
-	    unlikely(((uint64_t *)g->stack_lo)[-1] != CANARY))
-		mn_stack_overflow(g);
+	overflow_report(g, NULL, NULL);
 }
 
-static void segv_handler(int sig, siginfo_t *si, void *uc)
+void mn_stack_overflow_sp(struct mn_g *g, char *sp)
+{
+	overflow_report(g, sp, NULL);
+}
+
+/* The G whose slot holds addr, and whether addr is in its guard; NULL if
+ * addr is in no arena (lock-free: see arenas). */
+static struct mn_g *slot_of(char *addr, bool *in_guard)
+{
+	struct arena *a = atomic_load_explicit(&arenas, memory_order_acquire);
+	size_t n = atomic_load_explicit(&narenas, memory_order_acquire);
+
+	for (size_t i = 0; i < n; i++) {
+		size_t ss = class_size(a[i].sclass);
+		char *slot;
+
+		if (addr < a[i].base || addr >= a[i].base + a[i].size)
+			continue;
+		slot = a[i].base + (size_t)(addr - a[i].base) / ss * ss;
+		*in_guard = addr < slot + guard_size(a[i].sclass);
+		return slot_g(slot, ss);
+	}
+	return NULL;
+}
+
+static void segv_handler(int sig, siginfo_t *si, void *ucv)
 {
 	struct mn_m *m = mn_curm();
-	struct mn_g *g = m ? m->curg : NULL;
+	struct mn_g *g = m ? m->curg : NULL, *owner;
+	ucontext_t *uc = ucv;
 	char *addr = si->si_addr;
+	char *sp = (char *)uc->uc_mcontext.gregs[REG_RSP];
+	bool in_guard = false;
 
-	(void)uc;
+	/* The faulting thread's G: its own guard, or a stack pointer that
+	 * has left its stack (the fault may be anywhere below: a neighbour's
+	 * slot or guard, an arena gap). */
 	if (g && !g->is_g0 && addr >= g->slot && addr < g->stack_lo)
-		mn_stack_overflow(g);
+		overflow_report(g, sp, addr);
+	if (g && g->stack_lo && sp < g->stack_lo && sp >= g->stack_lo - (64ul << 20))
+		overflow_report(g, sp, addr);
+	owner = slot_of(addr, &in_guard);
+	if (owner && in_guard) {
+		struct sbuf s = { .n = 0 };
+
+		sb_s(&s, "mnsched: fault at ");
+		sb_p(&s, addr);
+		sb_s(&s, " in the guard of goroutine ");
+		sb_u(&s, owner->goid);
+		sb_s(&s, "'s stack (slot ");
+		sb_p(&s, owner->slot);
+		sb_s(&s, g && !g->is_g0 ? "), by goroutine " : "), by thread ");
+		sb_u(&s, g && !g->is_g0 ? g->goid : 0);
+		sb_s(&s, " whose stack pointer is inside its own stack: a stray pointer\n");
+		sb_write(&s);
+	}
+	if (atomic_load(&mn_in_fork_child)) {
+		static const char msg[] = "mnsched: segmentation fault in a child "
+			"process after fork(): the child of a process running mnsched "
+			"may only exec or _exit\n";
+
+		if (write(2, msg, sizeof(msg) - 1) < 0)
+			_exit(139);
+	}
 	/* Not ours: fault again with the default action (core dump). */
 	signal(sig, SIG_DFL);
 }
@@ -347,12 +521,17 @@ int mn_stack_install_handler(void)
 
 void mn_for_each_g(void (*fn)(struct mn_g *g, void *arg), void *arg)
 {
-	mn_lock(&pool_lock);
-	for (size_t a = 0; a < narenas; a++) {
-		size_t ss = class_size(arenas[a].sclass);
+	struct arena *ar;
+	size_t na;
 
-		for (size_t off = 0; off < arenas[a].size; off += ss) {
-			struct mn_g *g = slot_g(arenas[a].base + off, ss);
+	mn_lock(&pool_lock);
+	ar = atomic_load(&arenas);
+	na = atomic_load(&narenas);
+	for (size_t a = 0; a < na; a++) {
+		size_t ss = class_size(ar[a].sclass);
+
+		for (size_t off = 0; off < ar[a].size; off += ss) {
+			struct mn_g *g = slot_g(ar[a].base + off, ss);
 			int st = atomic_load_explicit(&g->status,
 						      memory_order_relaxed);
 

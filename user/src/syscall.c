@@ -46,8 +46,11 @@ void mn_syscall_exit(void)
 	struct mn_g *g;
 	struct mn_p *p;
 
-	if (!m || !m->oldp)
+	if (!m || !m->oldp) {
+		if (atomic_load(&mn_in_fork_child))
+			mn_fork_fatal("mn_syscall_exit");
 		mn_fatal("mn_syscall_exit without mn_syscall_enter");
+	}
 	g = m->curg;
 	p = m->oldp;
 	m->oldp = NULL;

@@ -10,25 +10,130 @@
  *    schedtick has not moved): that G yields at its next mn_* call or
  *    mn_preempt_point();
  *  - wakes an M when a P's timer is overdue and nobody looks;
+ *  - warns, once, about a P whose G has sat in the kernel for seconds
+ *    without mn_syscall_enter while other Gs wait for it (blocked_check);
  *  - prints the schedtrace line (MNSCHED_DEBUG=schedtrace=MS).
  * sysmon reads P fields racily (ticks, queue lengths); a stale value only
  * delays a decision by one tick.  It changes a P only by CAS on its state.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include "runtime.h"
+#include "sys.h"
 
 struct psnap {
 	uint64_t schedtick, syscalltick;
 	uint64_t switches;		/* last value published to sh->switches */
 	uint64_t schedwhen, syscallwhen;
+	uint64_t blk_when;		/* blocked_check: when cpu was sampled */
+	long blk_cpu;			/* the M's utime+stime then, -1 none */
 };
 
 static struct psnap *snaps;
+
+/*
+ * A raw blocking system call (read(2) on a pipe, sleep(3), pthread_join)
+ * made by a G without mn_syscall_enter keeps its P: at one P the other Gs
+ * never run, and the program hangs without a word.  README forbids it;
+ * sysmon says so once.  A P is suspect when it has run the same G for
+ * MN_BLOCKED_WARN_NS with other Gs waiting (its queue, or the global one);
+ * then its M's /proc/self/task/TID/stat is read twice, MN_BLOCKED_WARN_NS
+ * apart: sleeping (S or D) and no CPU time used in between (a G that
+ * computes is only preempted, see retake) means the G sits in the kernel.
+ * Cost: nothing until a P is suspect, then two small reads per second.
+ */
+#define MN_BLOCKED_WARN_NS	(1000 * 1000 * 1000ull)
+static bool blocked_warned;
+
+/* The kernel tid of the M that holds p, 0 if unknown.  sched.lock keeps
+ * allm still; an M writes its tid before it first takes the lock. */
+static pid_t p_tid(struct mn_p *p)
+{
+	int32_t id = MN_SH_GET(p, m_id);
+	pid_t tid = 0;
+
+	mn_lock(&mn_sched.lock);
+	for (struct mn_m *m = mn_sched.allm; m && !tid; m = m->alllink)
+		if ((m->park.kid >= 0 ? m->park.kid : m->id) == id)
+			tid = m->tid;
+	mn_unlock(&mn_sched.lock);
+	return tid;
+}
+
+/* State letter and utime+stime (clock ticks) of thread tid; 0 on error. */
+static char thread_stat(pid_t tid, long *cpu)
+{
+	char path[64], buf[1024], *p;
+	long fd, n, v[2] = { 0, 0 };
+	char state;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	fd = mn_syscall6(SYS_openat, AT_FDCWD, (long)path, O_RDONLY | O_CLOEXEC,
+			 0, 0, 0);
+	if (fd < 0)
+		return 0;
+	n = mn_syscall3(SYS_read, fd, buf, sizeof(buf) - 1);
+	mn_syscall3(SYS_close, fd, 0, 0);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');		/* the command may hold spaces */
+	if (!p || !p[1] || !p[2])
+		return 0;
+	state = p[2];
+	/* Fields 14 and 15 (utime, stime); the space after ')' starts 3. */
+	for (int field = 2; *p && field < 15; p++) {
+		if (*p != ' ')
+			continue;
+		field++;
+		if (field == 14 || field == 15)
+			for (const char *q = p + 1; *q >= '0' && *q <= '9'; q++)
+				v[field - 14] = v[field - 14] * 10 + (*q - '0');
+	}
+	*cpu = v[0] + v[1];
+	return state;
+}
+
+static void blocked_check(struct mn_p *p, struct psnap *s, uint64_t now)
+{
+	pid_t tid;
+	long cpu;
+	char st;
+
+	if (blocked_warned || now - s->schedwhen < MN_BLOCKED_WARN_NS ||
+	    (mn_runqempty(p) && atomic_load(&mn_sched.runqsize) == 0)) {
+		if (now - s->schedwhen < MN_BLOCKED_WARN_NS)
+			s->blk_cpu = -1;
+		return;
+	}
+	if (s->blk_cpu >= 0 && now - s->blk_when < MN_BLOCKED_WARN_NS)
+		return;
+	tid = p_tid(p);
+	st = tid ? thread_stat(tid, &cpu) : 0;
+	if (!st || (st != 'S' && st != 'D')) {
+		s->blk_cpu = -1;	/* running or runnable: computing */
+		return;
+	}
+	if (s->blk_cpu < 0 || cpu > s->blk_cpu + 1) {
+		s->blk_cpu = cpu;	/* first sample, or it used the CPU since */
+		s->blk_when = now;
+		return;
+	}
+	blocked_warned = true;
+	fprintf(stderr, "mnsched: goroutine %llu has been blocked in the kernel "
+		"for %llu s on P %d (thread %d) while other goroutines wait for "
+		"that P: a blocking system call made without mn_syscall_enter/"
+		"mn_syscall_exit (or an mnsched I/O call) keeps its P from running "
+		"them\n", (unsigned long long)MN_SH_GET(p, goid),
+		(unsigned long long)((now - s->schedwhen) / 1000000000u), p->id,
+		tid);
+}
 
 static int retake(uint64_t now)
 {
@@ -80,9 +185,11 @@ static int retake(uint64_t now)
 				MN_RELAXED_SET(p->preempt, true);	/* cooperative: see mn_preempt_check */
 				n++;
 			}
+			if (s->schedtick == t)
+				blocked_check(p, s, now);
 			/* An overdue timer on a busy P: let a spinner run it. */
 			if (mn_timers_next(p) >= 0 &&
-			    mn_timers_next(p) + 1000000 < (int64_t)now)
+			    mn_timers_next(p) < (int64_t)now - 1000000)
 				mn_wakep();
 		}
 	}
@@ -129,11 +236,12 @@ static void schedtrace(uint64_t now)
 
 static void *sysmon(void *arg)
 {
-	uint64_t delay = 20000, lasttrace = 0;
+	uint64_t delay = 20000, lasttrace = 0, lastdead = 0;
 	int idle = 0;
 	sigset_t set;
 
 	(void)arg;
+	MN_RELAXED_SET(mn_sched.sysmon_tid, (pid_t)mn_syscall3(SYS_gettid, 0, 0, 0));
 	sigfillset(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	for (;;) {
@@ -159,6 +267,14 @@ static void *sysmon(void *arg)
 		 * at least every 5 ms so a busy P's completions wait <= 10 ms. */
 		if (mn_io_sysmon(now) && delay > 5000000)
 			delay = 5000000;
+		/* Every G blocked while a plain thread lives (mn_checkdead):
+		 * look again, so a deadlock left when it exits is reported. */
+		if (atomic_load_explicit(&mn_sched.deadlock_recheck,
+					 memory_order_relaxed) &&
+		    now - lastdead >= 100000000) {
+			lastdead = now;
+			mn_checkdead_recheck();
+		}
 		if (mn_sched.schedtrace_ms > 0) {
 			uint64_t period = (uint64_t)mn_sched.schedtrace_ms * 1000000;
 
@@ -182,6 +298,8 @@ int mn_sysmon_start(void)
 	snaps = calloc((size_t)mn_sched.nprocs, sizeof(*snaps));
 	if (!snaps)
 		return -ENOMEM;
+	for (int i = 0; i < mn_sched.nprocs; i++)
+		snaps[i].blk_cpu = -1;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 128 << 10);

@@ -311,7 +311,7 @@ void mn_sleep(uint64_t ns)
 		mn_yield();
 		return;
 	}
-	t.when = (int64_t)(mn_nanotime() + ns);
+	t.when = mn_deadline_after(ns);
 	/* Arm after the switch: the timer may fire on another M at once. */
 	mn_gopark(sleep_arm, &t, MN_WAIT_SLEEP);
 	mn_timer_sync(&t);
@@ -330,18 +330,9 @@ static void timerchan_fire(void *arg)
 	struct mn_chan *c = arg;
 	uint64_t now = mn_nanotime();
 
-	mn_chan_lock(c);
+	mn_chan_lock(c, "the timer of mn_after/mn_ticker");
 	if (mn_chan_trysend_locked(c, &now) == -EAGAIN)
 		mn_chan_unlock(c);	/* previous value not taken: drop */
-}
-
-static int64_t deadline_after(uint64_t ns)
-{
-	uint64_t now = mn_nanotime();
-
-	if (ns > (uint64_t)INT64_MAX - now)
-		return INT64_MAX;
-	return (int64_t)(now + ns);
 }
 
 static struct mn_chan *timerchan_new(uint64_t ns, bool ticker)
@@ -349,8 +340,11 @@ static struct mn_chan *timerchan_new(uint64_t ns, bool ticker)
 	struct mn_timerchan *tc;
 	struct mn_chan *c;
 
-	if (!atomic_load(&mn_sched.started) || !mn_sched.allp)
+	if (!atomic_load(&mn_sched.started) || !mn_sched.allp) {
+		if (atomic_load(&mn_in_fork_child))
+			mn_fork_fatal(ticker ? "mn_ticker" : "mn_after");
 		return NULL;	/* no timer heaps before mn_main */
+	}
 	c = mn_chan_new(sizeof(uint64_t), 1);
 	tc = calloc(1, sizeof(*tc));
 	if (!c || !tc)
@@ -358,7 +352,7 @@ static struct mn_chan *timerchan_new(uint64_t ns, bool ticker)
 	mn_timer_init(&tc->t, timerchan_fire, c);
 	tc->ticker = ticker;
 	c->timer = tc;
-	if (mn_timer_add(&tc->t, deadline_after(ns),
+	if (mn_timer_add(&tc->t, mn_deadline_after(ns),
 			 ticker ? (int64_t)(ns > INT64_MAX ? INT64_MAX : ns) : 0))
 		goto fail;
 	return c;
@@ -384,6 +378,10 @@ struct mn_chan *mn_ticker(uint64_t period_ns)
 
 static struct mn_timerchan *timerchan_of(struct mn_chan *c, const char *what)
 {
+	uint32_t v = c ? atomic_load_explicit(&c->lock.v, memory_order_relaxed) : 0;
+
+	if (v > 1)
+		mn_chan_bad(c, v, what);
 	if (!c || !c->timer)
 		mn_fatal("%s on %s (channel %p, goroutine %llu): only channels "
 			 "from mn_after or mn_ticker have a timer", what,
@@ -394,11 +392,12 @@ static struct mn_timerchan *timerchan_of(struct mn_chan *c, const char *what)
 }
 
 /* Stop and drain; tc->lock held.  true if a value was still to come. */
-static bool timerchan_stop_locked(struct mn_chan *c, struct mn_timerchan *tc)
+static bool timerchan_stop_locked(struct mn_chan *c, struct mn_timerchan *tc,
+				  const char *what)
 {
 	bool active = mn_timer_stop(&tc->t);
 
-	mn_chan_lock(c);
+	mn_chan_lock(c, what);
 	if (c->qcount > 0) {
 		mn_chan_buf_take(c, NULL);
 		if (!tc->ticker)
@@ -414,7 +413,7 @@ bool mn_timer_chan_stop(struct mn_chan *c)
 	bool active;
 
 	mn_lock(&tc->lock);
-	active = timerchan_stop_locked(c, tc);
+	active = timerchan_stop_locked(c, tc, "mn_timer_chan_stop");
 	mn_unlock(&tc->lock);
 	return active;
 }
@@ -428,8 +427,8 @@ bool mn_timer_chan_reset(struct mn_chan *c, uint64_t ns)
 		mn_fatal("mn_timer_chan_reset: period 0 for a ticker (channel %p, "
 			 "goroutine %llu)", (void *)c, (unsigned long long)mn_goid());
 	mn_lock(&tc->lock);
-	active = timerchan_stop_locked(c, tc);
-	if (mn_timer_add(&tc->t, deadline_after(ns),
+	active = timerchan_stop_locked(c, tc, "mn_timer_chan_reset");
+	if (mn_timer_add(&tc->t, mn_deadline_after(ns),
 			 tc->ticker ? (int64_t)(ns > INT64_MAX ? INT64_MAX : ns) : 0)) {
 		/* No memory for the heap: fire at once rather than never. */
 		timerchan_fire(c);

@@ -52,6 +52,13 @@
  * kick_running_ms).  SINGLE_ISSUER/DEFER_TASKRUN cannot be used: a P
  * moves between Ms.  A raw blocking system call on an M may therefore see
  * EINTR now and then (SA_RESTART covers the restartable ones).
+ *
+ * io-wq: a request the kernel cannot do without blocking goes to an io-wq
+ * worker thread.  On kernels where that includes every pipe read and write
+ * (6.1: pipes lack FMODE_NOWAIT; pipes_go_to_iowq probes it at start) the
+ * kernel also cancels such requests on its own under SIGSTOP and signals,
+ * so io.c waits for pipes with a poll request instead (mn_io_poll_first)
+ * and makes unexplained cancellations again.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -328,6 +335,37 @@ static void runq_global(struct mn_ring *r, struct mn_g *gl, int n, bool wake)
 
 /* ---- arming a request (runs right after the G's switch) ---- */
 
+/*
+ * Test hook: the next n requests armed are cancelled by the runtime right
+ * after they are queued (IORING_OP_ASYNC_CANCEL in the same submission),
+ * as the kernel cancels requests of its own accord (io.c, "Cancellations
+ * nobody asked for"): a real -ECANCELED completion, not a faked one.
+ */
+static _Atomic int debug_cancel_next;
+
+__attribute__((visibility("default"))) void mn_debug_io_cancel_next(int n);
+void mn_debug_io_cancel_next(int n)
+{
+	atomic_store(&debug_cancel_next, n);
+}
+
+static void debug_cancel(struct mn_ring *r, struct mn_ioreq *rq)
+{
+	int n = atomic_load_explicit(&debug_cancel_next, memory_order_relaxed);
+	struct io_uring_sqe *sqe;
+
+	while (n > 0 && !atomic_compare_exchange_weak(&debug_cancel_next, &n, n - 1))
+		;
+	if (n <= 0)
+		return;
+	ring_submit_locked(r);		/* the request first */
+	sqe = sqe_get(r);
+	io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)rq, 0);
+	sqe->user_data = UD_IGNORE;
+	ring_submit_locked(r);
+}
+
+
 static void ring_arm(struct mn_g *g, void *arg)
 {
 	struct mn_ioreq *rq = arg;
@@ -363,6 +401,8 @@ static void ring_arm(struct mn_g *g, void *arg)
 	/* Done with *rq until its CQE: the reaper's acquire pairs with this
 	 * (for TSan; the kernel orders it for real). */
 	atomic_store_explicit(&rq->state, MN_RQ_ARMED, memory_order_release);
+	if (unlikely(atomic_load_explicit(&debug_cancel_next, memory_order_relaxed)))
+		debug_cancel(r, rq);	/* rq's address only */
 	if (atomic_fetch_add_explicit(&r->queued, 1, memory_order_relaxed) + 1 >=
 	    MN_IO_BATCH)
 		ring_submit_locked(r);
@@ -747,6 +787,7 @@ int64_t mn_debug_io_stat(const char *name)
 		{ "cq_overflow", &st_overflow }, { "sq_full", &st_sqfull },
 		{ "wakes", &st_wakes }, { "ring_waits", &st_ringwaits },
 		{ "sysmon_reaps", &st_sysmon }, { "kicks", &st_kicks },
+		{ "poll_first", &mn_io_st_pollfirst },
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
@@ -792,7 +833,30 @@ static int ring_init(struct io_uring *ring, unsigned int entries, unsigned int c
 		io_uring_queue_exit(ring);
 		return -EOPNOTSUPP;
 	}
+	/* The SQ/CQ mappings are shared with the kernel: a fork child would
+	 * share them with us too (proc.c, "fork()"). */
+	io_uring_ring_dontfork(ring);
 	return 0;
+}
+
+/*
+ * Does io_uring hand pipe reads and writes to io-wq here?  It does when
+ * pipes lack FMODE_NOWAIT (6.1), which is also when preadv2(RWF_NOWAIT)
+ * on a pipe says -EOPNOTSUPP instead of -EAGAIN.
+ */
+static bool pipes_go_to_iowq(void)
+{
+	int p[2];
+	char c;
+	struct iovec iov = { &c, 1 };
+	long r;
+
+	if (mn_syscall3(SYS_pipe2, p, O_CLOEXEC, 0) < 0)
+		return false;
+	r = mn_syscall6(SYS_preadv2, p[0], (long)&iov, 1, -1, 0, RWF_NOWAIT);
+	mn_syscall3(SYS_close, p[0], 0, 0);
+	mn_syscall3(SYS_close, p[1], 0, 0);
+	return r == -EOPNOTSUPP;
 }
 
 /* Why io_uring is unusable, for the notice line. */
@@ -822,20 +886,11 @@ static const char *why_not(int err, char *buf, size_t cap)
 
 int mn_io_uring_init(void)
 {
-	const char *s = getenv("MNSCHED_IO_ENTRIES");
 	struct io_uring_probe *probe;
 	int n = mn_sched.nprocs, err, saved = errno;
 
-	if (s) {
-		long v = strtol(s, NULL, 10);
-
-		if (v < 2 || v > 32768 || (v & (v - 1))) {
-			fprintf(stderr, "mnsched: MNSCHED_IO_ENTRIES=\"%s\": want a "
-				"power of two from 2 to 32768\n", s);
-			return -EINVAL;
-		}
-		ring_entries = (unsigned int)v;
-	}
+	if (mn_sched.env.io_entries)	/* MNSCHED_IO_ENTRIES, checked by env.c */
+		ring_entries = mn_sched.env.io_entries;
 	err = ring_init(&wake_ring, 16, 0);
 	if (err)
 		goto fail;
@@ -869,6 +924,7 @@ int mn_io_uring_init(void)
 		mn_sched.allp[i]->io = &rings[i];
 	}
 	nrings = n;
+	mn_io_poll_first = mn_sched.iopoll || pipes_go_to_iowq();
 	/* The kick signal needs a handler to interrupt anything; a program
 	 * that set its own keeps it (and sees a rare extra SIGURG). */
 	{
