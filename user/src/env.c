@@ -10,6 +10,8 @@
  *                                           instead of waiting as spares:
  *                                           no kernel handoff, sysmon's
  *                                           retake does it (to compare)
+ *                           dump=SIGNAL     dump every G on SIGNAL (debug.c)
+ *                           stall=MS        report Gs running > MS (debug.c)
  *   MNSCHED_PARK=auto|futex|kmod            parker backend (park.c)
  *   MNSCHED_IO=auto|uring|blocking          I/O backend
  *   MNSCHED_STACKGUARD=auto|guard|canary    stack overflow detection
@@ -21,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "runtime.h"
+#include "debug.h"
 
 static int parse_int(const char *s, long lo, long hi, long *out)
 {
@@ -67,10 +70,22 @@ static int parse_debug(const char *s)
 		char *eq = strchr(tok, '=');
 		long v;
 
+		if (eq) {
+			int r;
+
+			*eq = 0;
+			r = mn_debug_setting(tok, eq + 1);	/* dump=, stall= */
+			if (r <= 0) {
+				if (r < 0)
+					return r;
+				continue;
+			}
+			*eq = '=';
+		}
 		if (!eq || parse_int(eq + 1, 0, 3600 * 1000, &v)) {
 			fprintf(stderr, "mnsched: MNSCHED_DEBUG: bad setting '%s' "
 				"(want schedtrace=MS, scheddetail=0|1, deadlock=0|1, "
-				"spare=0|1)\n", tok);
+				"spare=0|1, dump=SIGNAL, stall=MS)\n", tok);
 			return -EINVAL;
 		}
 		*eq = 0;
@@ -84,7 +99,7 @@ static int parse_debug(const char *s)
 			mn_sched.spare_off = v == 0;
 		} else {
 			fprintf(stderr, "mnsched: MNSCHED_DEBUG: unknown setting '%s' "
-				"(known: schedtrace, scheddetail, deadlock, spare)\n", tok);
+				"(known: schedtrace, scheddetail, deadlock, spare, dump, stall)\n", tok);
 			return -EINVAL;
 		}
 	}

@@ -29,6 +29,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "runtime.h"
+#include "debug.h"
 
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102
@@ -105,7 +106,8 @@ struct mn_stack_pool *mn_stack_pool_new(void)
 }
 
 /*
- * Slot start -> the G header near its top.  Slots are 2^k bytes apart, so
+ * Slot start -> the G header near its top.  Debuggers compute the same
+ * (mn_debug_info, tools/gdb/mnsched.py): keep mn_stack_debug_layout in step.  Slots are 2^k bytes apart, so
  * at the same offset every G header and stack top would fall in the same
  * cache sets (a 16-way L2 holds 16 of them): the header is moved down by
  * one of 32 colours of 64 bytes, picked from the slot number.  A parked G
@@ -243,6 +245,9 @@ struct mn_g *mn_galloc(struct mn_p *p, size_t stack_size, int *err)
 	g->io_ctx = NULL;
 	g->asan_fake_stack = NULL;
 	g->tsan_fiber = NULL;
+	g->gopc = NULL;
+	g->waitsince = 0;
+	g->labels = NULL;
 	g->stack_lo = g->slot + PAGE;
 	g->stack_hi = (char *)g;
 	if (!mn_stack_guarded)
@@ -343,6 +348,24 @@ int mn_stack_install_handler(void)
 	if (sigaction(SIGSEGV, &sa, NULL) || sigaction(SIGBUS, &sa, NULL))
 		return -errno;
 	return 0;
+}
+
+/* For mn_debug_info (debug.c): the arena table and slot_g's arithmetic. */
+void mn_stack_debug_layout(struct mn_debug_info *d) MN_HIDDEN;
+void mn_stack_debug_layout(struct mn_debug_info *d)
+{
+	d->arenas_addr = (uintptr_t)&arenas;
+	d->narenas_addr = (uintptr_t)&narenas;
+	d->arena_size = sizeof(struct arena);
+	d->arena_base = offsetof(struct arena, base);
+	d->arena_bytes = offsetof(struct arena, size);
+	d->arena_sclass = offsetof(struct arena, sclass);
+	d->page = PAGE;
+	d->class_min_shift = CLASS_MIN_SHIFT;
+	d->g_hdr = G_HDR;
+	d->colour_mul = 7;
+	d->colours = 32;
+	d->colour_bytes = 64;
 }
 
 void mn_for_each_g(void (*fn)(struct mn_g *g, void *arg), void *arg)

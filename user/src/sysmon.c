@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 #include "runtime.h"
+#include "debug.h"
 
 struct psnap {
 	uint64_t schedtick, syscalltick;
@@ -144,6 +145,7 @@ static void *sysmon(void *arg)
 		if (atomic_load(&mn_sched.done))
 			return NULL;
 		now = mn_nanotime();
+		mn_debug_tick(now);	/* coarse clock, stall reports (debug.c) */
 		if (retake(now) || atomic_load(&mn_sched.ngsys) > 0)
 			idle = 0;
 		else
