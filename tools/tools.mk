@@ -13,9 +13,12 @@ TOOL_NAMES	:= mnsched-top mnsched-lat mnsched-trace mnsched-prof
 TOOL_NAMES	:= $(filter $(TOOL_NAMES),$(patsubst tools/%.c,%,$(wildcard tools/mnsched-*.c)))
 TOOL_BINS	:= $(TOOL_NAMES:%=$(TOOLS_OUT)/%)
 TOOLS_CFLAGS	:= -O2 -g -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-format-truncation \
-		   -D_GNU_SOURCE -Itools -I$(BPF_OUT) -Ikmod/uapi
+		   -D_GNU_SOURCE -Itools -I$(BPF_OUT) -Ikmod/uapi -Iuser/src
 TOOLS_LDLIBS	:= -lbpf -lelf -lz
-TOOLS_COMMON_H	:= tools/mnsched-util.h tools/mnsched-common.h kmod/uapi/linux/mnsched.h
+# user/src/debug_info.h: the runtime's mn_debug_info (mnsched-prof, and
+# mnsched-trace for the G on an M that goes off CPU)
+TOOLS_COMMON_H	:= tools/mnsched-util.h tools/mnsched-common.h kmod/uapi/linux/mnsched.h \
+		   user/src/debug_info.h
 
 tools: $(TOOL_BINS)
 
@@ -30,10 +33,7 @@ $(TOOLS_OUT)/%.o: tools/%.c tools/%.h $(BPF_OUT)/%.skel.h $(TOOLS_COMMON_H)
 $(TOOLS_OUT)/mnsched-%: $(TOOLS_OUT)/mnsched-%.o $(TOOLS_OUT)/mnsched-util.o
 	$(CC) -o $@ $^ $(TOOLS_LDLIBS)
 
-# mnsched-prof reads the runtime's mn_debug_info (user/src/debug_info.h) and
-# symbolizes with libdw (libdw-dev).
-$(TOOLS_OUT)/mnsched-prof.o: user/src/debug_info.h
-$(TOOLS_OUT)/mnsched-prof.o: TOOLS_CFLAGS += -Iuser/src
+# mnsched-prof symbolizes with libdw (libdw-dev).
 $(TOOLS_OUT)/mnsched-prof: TOOLS_LDLIBS += -ldw
 
 # The BPF skeletons need the running kernel's BTF, clang and bpftool: where

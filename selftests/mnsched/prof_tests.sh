@@ -261,6 +261,33 @@ EOF
 	return 0
 }
 
+# The same split in mnsched-trace's Perfetto timeline: off-CPU slices of an
+# M that runs a G name it ("descheduled G7", "blocked G7").
+t_trace_offcpu_by_g() {
+	local trace=$tools/mnsched-trace cpu
+	[ -x "$trace" ] || { why="no $trace"; return 2; }
+	command -v taskset > /dev/null || { why="no taskset"; return 2; }
+	cpu=$(taskset -cp $$ | sed 's/.*: //; s/[-,].*//')
+	taskset -c "$cpu" sh -c 'while :; do :; done' &
+	local hog=$!
+	disown $hog
+	tpids+=("$hog")
+	start_target "$static" 4 taskset -c "$cpu" || return 1
+	timeout -k 5 60 "$trace" -p "$TPID" -d 1 -q --perfetto "$work/t.json" 2> "$work/t.err" ||
+		{ cat "$work/t.err"; fail "mnsched-trace failed"; return 1; }
+	cat "$work/t.err"
+	python3 - "$work/t.json" <<'EOF2' || { why="no off-CPU slice names the hot G"; return 1; }
+import json, re, sys
+d = json.load(open(sys.argv[1]))
+offs = [e for e in d["traceEvents"] if e["ph"] == "X" and e.get("cat") == "offcpu"]
+byg = [e for e in offs if re.match(r"(descheduled|blocked) G\d+$", e["name"])]
+print(len(offs), "off-CPU slices,", len(byg), "naming a G:", sorted({e["name"] for e in byg})[:6])
+ok = [e for e in byg if e["name"].startswith("descheduled G") and
+      e["args"]["goid"] == int(e["name"].split("G")[1])]
+sys.exit(0 if ok else 1)
+EOF2
+}
+
 # -- COMMAND: profiled from its start, exit status passed on
 t_command() {
 	need_go || return 2
@@ -298,7 +325,7 @@ t_errors() {
 }
 
 for c in pprof_hot_labelled_g pprof_shared_library folded offcpu_blocked \
-	 offcpu_descheduled command errors; do
+	 offcpu_descheduled trace_offcpu_by_g command errors; do
 	run_case "$c"
 done
 echo "1..$n"
