@@ -47,9 +47,11 @@ static struct env {
 	const char *out;
 	const char *folded;
 	bool offcpu;
+	bool cpu_only;
 	bool no_kernel;
 	bool quiet;
 	bool pin;
+	bool bpf_stats;
 	long top;
 	char **cmd;
 } env = { .freq = 99, .top = 10 };
@@ -79,6 +81,7 @@ static const char doc[] =
 "    mnsched-prof -p 1234 -O -o prof.pb.gz      # also time blocked in the\n"
 "                                               # runtime (costs per park)\n"
 "    mnsched-prof -F 999 -o p.pb.gz -- ./prog   # run ./prog, profile it all\n"
+"    mnsched-prof -p 1234 -C --bpf-stats        # CPU only; what it cost\n"
 "\n"
 "Sample types in the pprof file: samples (count), cpu, blocked, descheduled\n"
 "(nanoseconds); cpu is the default.  Labels: goid, g (id and name), the\n"
@@ -89,6 +92,7 @@ static const char doc[] =
 
 #define OPT_PIN		1000
 #define OPT_NO_KERNEL	1001
+#define OPT_BPF_STATS	1002
 
 static const struct argp_option opts[] = {
 	{ "pid", 'p', "PID", 0, "Profile this mnsched process", 0 },
@@ -97,10 +101,12 @@ static const struct argp_option opts[] = {
 	{ "output", 'o', "FILE", 0, "Write the profile as pprof (gzip'ed protobuf) to FILE", 0 },
 	{ "folded", 'f', "FILE", 0, "Write folded stacks to FILE", 0 },
 	{ "off-cpu", 'O', NULL, 0, "Also time Gs blocked in the runtime (USDT g_park/g_unblock: costs ~1 us per park)", 0 },
+	{ "cpu-only", 'C', NULL, 0, "CPU samples only: no sched_switch program, so no descheduled or blocked time (the cheapest profile)", 0 },
 	{ "no-kernel", OPT_NO_KERNEL, NULL, 0, "No kernel stacks", 0 },
 	{ "top", 'n', "N", 0, "Show the N busiest Gs and functions (default 10)", 0 },
 	{ "quiet", 'q', NULL, 0, "No summary on stdout", 0 },
 	{ "pin", OPT_PIN, NULL, 0, "Leave the maps pinned under /sys/fs/bpf/mnsched/PID/ at exit", 0 },
+	{ "bpf-stats", OPT_BPF_STATS, NULL, 0, "Report the time the BPF programs ran (what profiling cost)", 0 },
 	{ "verbose", 'v', NULL, 0, "Show libbpf's messages", 0 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show the full help", 0 },
 	{},
@@ -140,10 +146,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 'o': env.out = arg; break;
 	case 'f': env.folded = arg; break;
 	case 'O': env.offcpu = true; break;
+	case 'C': env.cpu_only = true; break;
 	case 'q': env.quiet = true; break;
 	case 'v': mn_verbose = true; break;
 	case OPT_NO_KERNEL: env.no_kernel = true; break;
 	case OPT_PIN: env.pin = true; break;
+	case OPT_BPF_STATS: env.bpf_stats = true; break;
 	case ARGP_KEY_ARG:
 		return ARGP_ERR_UNKNOWN;	/* the rest: ARGP_KEY_ARGS */
 	case ARGP_KEY_ARGS:
@@ -155,6 +163,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			MN_ARGP_ERR(state, "-p PID is required (or -- COMMAND)");
 		if (env.pid && env.cmd)
 			MN_ARGP_ERR(state, "-p PID and a COMMAND exclude each other");
+		if (env.cpu_only && env.offcpu)
+			MN_ARGP_ERR(state, "--cpu-only and --off-cpu exclude each other");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -1110,6 +1120,36 @@ static void print_summary(const struct mn_target *t, double secs)
 	free(fidx.vals);
 }
 
+/*
+ * --bpf-stats: the kernel's run time of each program while profiling.  The
+ * sampler runs in the interrupted thread, the sched_switch program in the
+ * thread switching out: time the profiled program pays, and (sched_switch)
+ * every other task on the machine, which the program filters out first.
+ */
+static void print_bpf_stats(struct mnsched_prof_bpf *skel, double secs)
+{
+	struct bpf_program *progs[] = {
+		skel->progs.prof_sample, skel->progs.prof_switch,
+		skel->progs.prof_g_park, skel->progs.prof_g_unblock,
+		skel->progs.prof_io_complete,
+	};
+
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(progs[i]);
+
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) || !info.run_cnt)
+			continue;
+		fprintf(stderr, "%s: BPF %s: %llu runs, %.0f ns each, %.3f ms in all "
+			"(%.4f%% of one CPU)\n", mn_prog, bpf_program__name(progs[i]),
+			(unsigned long long)info.run_cnt,
+			(double)info.run_time_ns / (double)info.run_cnt,
+			(double)info.run_time_ns / 1e6,
+			secs > 0 ? (double)info.run_time_ns / (secs * 1e9) * 100 : 0);
+	}
+}
+
 /* ---- main --------------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -1121,7 +1161,7 @@ int main(int argc, char **argv)
 	struct mn_debug_info d;
 	uint64_t start, end, start_real;
 	bool pinned = false, gone = false, have_rt = false;
-	int err, rc = MN_EXIT_ERR;
+	int err, rc = MN_EXIT_ERR, stats_fd = -1;
 	struct timespec rts;
 
 	mn_setup("mnsched-prof");
@@ -1161,6 +1201,8 @@ int main(int argc, char **argv)
 	}
 	skel->rodata->targ_tgid = (__u32)env.pid;
 	skel->rodata->kernel_stacks = !env.no_kernel;
+	if (env.cpu_only)
+		bpf_program__set_autoload(skel->progs.prof_switch, false);
 	if (!env.offcpu) {
 		bpf_program__set_autoload(skel->progs.prof_g_park, false);
 		bpf_program__set_autoload(skel->progs.prof_g_unblock, false);
@@ -1176,9 +1218,14 @@ int main(int argc, char **argv)
 		set_text(skel, t.pid);
 		set_runtime(skel, &d);
 	}
+	if (env.bpf_stats) {
+		stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+		if (stats_fd < 0)
+			mn_warn("cannot enable BPF run time statistics: %s", strerror(-stats_fd));
+	}
 	if (open_perf_events(skel->progs.prof_sample))
 		goto out;
-	{
+	if (!env.cpu_only) {
 		struct bpf_link *l = bpf_program__attach(skel->progs.prof_switch);
 
 		if (!l) {
@@ -1247,6 +1294,8 @@ int main(int argc, char **argv)
 	}
 	skel->data->armed = 0;		/* nothing counts from here */
 	end = mn_now_ns();
+	if (stats_fd >= 0)
+		print_bpf_stats(skel, (double)(end - start) / 1e9);
 	if (!gone && mn_target_alive(&t))
 		report_target(t.pid);	/* libraries loaded meanwhile */
 	mn_detach_all();
@@ -1290,6 +1339,8 @@ out:
 			mn_prog, mn_pin_dir(&t));
 	mnsched_prof_bpf__destroy(skel);
 	mn_target_close(&t);
+	if (stats_fd >= 0)
+		close(stats_fd);
 	if (dwfl)
 		dwfl_end(dwfl);
 	return rc;

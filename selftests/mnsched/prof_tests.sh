@@ -299,6 +299,13 @@ t_command() {
 	grep -q '^done ' "$work/c.out" || { fail "the command did not run to its end"; return 1; }
 	grep -q 'used [0-9.]* s of CPU' "$work/c.err" || { fail "no CPU time of the command"; return 1; }
 	check_hot "$work/c.pb.gz" || return 1
+	# --cpu-only: the sampler alone; --bpf-stats says what it cost
+	MNPROCS=2 timeout -k 5 60 "$prof" -C --bpf-stats -q -- "$static" -d 1 \
+		> "$work/c2.out" 2> "$work/c2.err" || { cat "$work/c2.err"; fail "-C --bpf-stats failed"; return 1; }
+	cat "$work/c2.err"
+	grep -qE 'BPF prof_sample: [1-9][0-9]* runs, [0-9]+ ns each' "$work/c2.err" ||
+		{ fail "no run time of the sampler with --bpf-stats"; return 1; }
+	grep -q 'BPF prof_switch' "$work/c2.err" && { fail "sched_switch ran with --cpu-only"; return 1; }
 	expect_err "is not an mnsched program" 1 "$prof" -q -- /bin/true || return 1
 }
 

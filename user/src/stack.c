@@ -106,16 +106,20 @@ struct mn_stack_pool *mn_stack_pool_new(void)
 }
 
 /*
- * Slot start -> the G header near its top.  Debuggers compute the same
- * (mn_debug_info, tools/gdb/mnsched.py): keep mn_stack_debug_layout in step.  Slots are 2^k bytes apart, so
+ * Slot start -> the G header near its top.  Slots are 2^k bytes apart, so
  * at the same offset every G header and stack top would fall in the same
  * cache sets (a 16-way L2 holds 16 of them): the header is moved down by
  * one of 32 colours of 64 bytes, picked from the slot number.  A parked G
  * still touches one page (colour + header + frames < 4 KiB).
  */
+#define COLOUR_MUL	7
+#define COLOURS		32
+#define COLOUR_BYTES	64
+/* Debuggers compute the same (mn_stack_debug_layout, for mn_debug_info). */
 static inline struct mn_g *slot_g(char *slot, size_t size)
 {
-	size_t colour = (((uintptr_t)slot / size) * 7 % 32) * 64;
+	size_t colour = (((uintptr_t)slot / size) * COLOUR_MUL % COLOURS) *
+			COLOUR_BYTES;
 
 	return (struct mn_g *)(slot + size - G_HDR - colour);
 }
@@ -363,9 +367,9 @@ void mn_stack_debug_layout(struct mn_debug_info *d)
 	d->page = PAGE;
 	d->class_min_shift = CLASS_MIN_SHIFT;
 	d->g_hdr = G_HDR;
-	d->colour_mul = 7;
-	d->colours = 32;
-	d->colour_bytes = 64;
+	d->colour_mul = COLOUR_MUL;
+	d->colours = COLOURS;
+	d->colour_bytes = COLOUR_BYTES;
 }
 
 void mn_for_each_g(void (*fn)(struct mn_g *g, void *arg), void *arg)
