@@ -120,6 +120,16 @@ for l in open(man):
     want[int(goid)] = (role, state)
 text = open(out, errors="replace").read()
 got = {}
+# Where each role's G sits: the call that parked it (or, for the running
+# ones, what they run).  A tail call leaves no frame of its own (mn_yield
+# jumps to schedule_next, mn_chan_recv to chan_recv), so the callee counts.
+PARKED_IN = {
+    "recv": r"(mn_)?chan_recv", "send": r"(mn_)?chan_send", "select": r"mn_select",
+    "sleep": r"mn_sleep", "mutex": r"mn_mutex_lock\S*|lock_slow", "cond": r"mn_cond_wait",
+    "wg": r"mn_wg_wait", "io": r"mn_read", "yield": r"mn_yield|schedule_next\S*",
+    "spin": r"spin_work", "nap": r"\S*nanosleep\S*",
+    "main": r"(mn_)?chan_recv|mn_go_opts",
+}
 def die(msg):
     print("FAIL:", msg); sys.exit(1)
 if kind == "info":
@@ -148,16 +158,28 @@ for goid, (role, state) in sorted(want.items()):
     if state != "any" and gs != state:
         bad.append("goroutine %d (%s): state %r, want %r" % (goid, role, gs, state))
     if kind != "info":
-        fn = "main_g" if role == "main" else "g_" + role
-        # gdb: "in g_recv at ..."; the dump: "g_recv+0x1a (file:line)"
-        if not re.search(r"(in |\s)%s(\+0x[0-9a-f]+| at | \()" % fn, body):
-            bad.append("goroutine %d (%s): no %s in its stack:\n%s" % (goid, role, fn, body))
+        # the frames' function names, innermost first; gdb: "#2  0x... in
+        # g_recv at ...", the dump: "#2  0x... g_recv+0x1a (file:line)"
+        fns = re.findall(r"^\s*#\d+\s+0x[0-9a-f]+ (?:in )?([^\s+]+)", body, re.M)
+        entry = "main_g" if role == "main" else "g_" + role
+        def at(pat):
+            return next((i for i, f in enumerate(fns) if re.fullmatch(pat, f)), -1)
+        e, s, p = at(re.escape(entry)), at("mn_g_start"), at(PARKED_IN[role])
+        if e < 0:
+            bad.append("goroutine %d (%s): no %s in its stack:\n%s" % (goid, role, entry, body))
+        elif p < 0 or p > e:
+            bad.append("goroutine %d (%s): no %s above %s in its stack:\n%s"
+                       % (goid, role, PARKED_IN[role], entry, body))
+        elif s != e + 1:
+            bad.append("goroutine %d (%s): %s is not called by mn_g_start:\n%s"
+                       % (goid, role, entry, body))
 extra = sorted(set(got) - set(want))
 if extra:
     bad.append("goroutines not in the program: %s" % extra[:10])
 if bad:
     print("\n".join(bad[:15])); die("%d of %d goroutines wrong" % (len(bad), len(want)))
-print("ok: %d goroutines, ids and states%s" % (len(want), "" if kind == "info" else ", and their functions in their stacks"))
+print("ok: %d goroutines, ids and states%s" % (len(want), "" if kind == "info" else
+      ", each stack from the call that parked it up to the entry function and mn_g_start"))
 EOF
 }
 
