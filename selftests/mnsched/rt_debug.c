@@ -229,6 +229,120 @@ TEST(dump_bad_settings_are_errors)
 	}
 }
 
+/*
+ * The dump signal arrives while threads are inside malloc and stdio: a
+ * plain thread and two Gs allocate and print in a loop, holding stderr's
+ * lock, and another thread sends the signal to them 40 times.  A handler
+ * that printed or allocated would deadlock on those locks sooner or later
+ * (alarm(2) then kills the child); ours only wakes the debug thread.
+ */
+static atomic_int churn_stop, kills_done;
+static atomic_long churn_ops;
+static pthread_t churn_plain;
+static _Atomic pthread_t churn_ms[2];	/* the threads the churn Gs run on */
+
+/* noinline: pthread_self() is "const", not to be cached across mn_yield */
+__attribute__((noinline)) static void churn_once(FILE *f, unsigned int *seed, int slot)
+{
+	size_t n = 16 + (size_t)(rand_r(seed) % 8192);
+	char *p;
+
+	if (slot >= 0)
+		atomic_store(&churn_ms[slot], pthread_self());
+	flockfile(stderr);	/* as a thread in the middle of a log line */
+	p = malloc(n);
+	if (p) {
+		memset(p, 1, n);
+		fprintf(f, "%zu %p\n", n, (void *)p);
+		free(p);
+	}
+	funlockfile(stderr);
+	atomic_fetch_add(&churn_ops, 1);
+}
+
+static void *churn_thread(void *arg)
+{
+	unsigned int seed = 1;
+
+	while (!atomic_load(&churn_stop))
+		churn_once(arg, &seed, -1);
+	return NULL;
+}
+
+__attribute__((noinline)) static void churn_g(void *arg)
+{
+	unsigned int seed = (unsigned int)mn_goid();
+	int slot = (int)(seed & 1);
+
+	while (!atomic_load(&churn_stop)) {
+		churn_once(arg, &seed, slot);
+		mn_yield();
+	}
+}
+
+static void *kill_thread(void *arg)
+{
+	/* to the churning threads: `kill PID` would mostly pick the
+	 * main thread, asleep in mn_main */
+	for (int i = 0; i < 40; i++) {
+		pthread_t t = i % 3 ? atomic_load(&churn_ms[i % 3 - 1]) : churn_plain;
+
+		pthread_kill(t ? t : churn_plain, (int)(long)arg);
+		usleep(20 * 1000);
+	}
+	atomic_store(&kills_done, 1);
+	return NULL;
+}
+
+__attribute__((noinline)) static void churn_main(void *arg)
+{
+	FILE *f = fopen("/dev/null", "w");
+	pthread_t t;
+
+	G_ASSERT(f != NULL);
+	G_ASSERT(pthread_create(&churn_plain, NULL, churn_thread, f) == 0);
+	pthread_detach(churn_plain);
+	for (int i = 0; i < 2; i++)
+		mn_go_opts(churn_g, f, &(struct mn_go_opts){ .name = "churn",
+			   .flags = MN_GO_DEFER });
+	G_ASSERT(pthread_create(&t, NULL, kill_thread, arg) == 0);
+	pthread_detach(t);
+	while (!atomic_load(&kills_done))
+		mn_sleep(10 * 1000000ull);
+	mn_sleep(500 * 1000000ull);	/* the last dump */
+	atomic_store(&churn_stop, 1);
+	fprintf(stderr, "churned on: %ld allocations\n", atomic_load(&churn_ops));
+	fflush(stderr);
+	_exit(0);
+}
+
+static void churn_child(void *arg)
+{
+	alarm(20);		/* a deadlocked child dies of SIGALRM */
+	setenv("MNPROCS", "2", 1);
+	setenv("MNSCHED_DEBUG", "dump=SIGUSR1", 1);
+	mn_main(churn_main, arg);
+	_exit(1);
+}
+
+TEST(dump_signal_while_threads_malloc_and_print)
+{
+	const char *p, *tail;
+	int st, dumps = 0;
+
+	st = mn_test_child(churn_child, (void *)(long)SIGUSR1, out, sizeof(out));
+	tail = out + (strlen(out) > 4000 ? strlen(out) - 4000 : 0);
+	ASSERT_TRUE(WIFEXITED(st)) TH_LOG("status %#x (SIGALRM: deadlocked in a dump): ...%s",
+					  st, tail);
+	ASSERT_EQ(0, WEXITSTATUS(st)) TH_LOG("...%s", tail);
+	for (p = out; (p = strstr(p, "mnsched: end of goroutine dump")); p++)
+		dumps++;
+	/* signals sent while one is pending merge: at least a few dumps */
+	ASSERT_GE(dumps, 3) TH_LOG("...%s", tail);
+	ASSERT_NE(NULL, strstr(out, "(churn)")) TH_LOG("...%s", tail);
+	ASSERT_NE(NULL, strstr(out, "churned on: ")) TH_LOG("...%s", tail);
+}
+
 /* ---- the deadlock report has the stacks -------------------------------- */
 
 static struct mn_chan *c_stuck;
