@@ -63,6 +63,7 @@ static struct mn_cond cond = MN_COND_INIT;
 static struct mn_wg wg = MN_WG_INIT;
 static int pipefd[2];
 static volatile unsigned long spins;
+static volatile int spin_noted;		/* g_spin's note() is done */
 
 /* After a blocking call: no tail call, so g_ROLE stays on the stack. */
 #define STAY()	__asm__ volatile("" ::: "memory")
@@ -179,6 +180,7 @@ __attribute__((noinline)) static void g_spin(void *arg)
 {
 	note(R_SPIN);
 	mn_set_label("role", "spin");
+	__atomic_store_n(&spin_noted, 1, __ATOMIC_RELEASE);
 	spin_work();
 	STAY();
 }
@@ -192,6 +194,10 @@ __attribute__((noinline)) static void g_nap(void *arg)
 	 * behind us for good: spin holds the other P. */
 	for (long i = 0; i < share[R_YIELD] * ngs / 1000; i++)
 		mn_go_opts(g_yield, NULL, &(struct mn_go_opts){ .name = "yield" });
+	/* spin started first, but its thread may not have run since (a busy
+	 * machine): the manifest must have it */
+	while (!__atomic_load_n(&spin_noted, __ATOMIC_ACQUIRE))
+		nanosleep(&(struct timespec){ 0, 1000 * 1000 }, NULL);
 	write_manifest();
 	printf("ready %d\n", getpid());
 	fflush(stdout);
