@@ -308,6 +308,26 @@ t_truncated_core() {
 	done
 }
 
+# damage_gs ROLE1 ROLE2: A and B, the first G of each role in the manifest
+# (the first two when the roles are the same).  gdb_damage OUT PYTHON
+# CMDS...: on the static target (TPID), run PYTHON in gdb with r (the
+# Runtime), inf, and ga and gb (the Gs A and B), then the gdb commands.
+damage_gs() {
+	A=$(awk -v r="$1" '$2 == r { print $1 }' "$work/manifest" | sed -n 1p)
+	B=$(awk -v r="$2" '$2 == r { print $1 }' "$work/manifest" | sed -n "$([ "$1" = "$2" ] && echo 2 || echo 1)p")
+}
+gdb_damage() {	# OUT PYTHON CMDS...
+	local out=$1 py=$2
+	shift 2
+	gdb_batch "$out" -p "$TPID" -ex "python
+r = Runtime()
+gs = {g.goid: g for g in r.gs(warn)}
+ga, gb = gs[$A], gs[$B]
+inf = gdb.selected_inferior()
+$py" "$@"
+	no_traceback "$out"
+}
+
 # A G whose stack was overwritten: its bt says so, the others still print.
 t_overwritten_stack() {
 	start_target "$static" || return 1
@@ -315,18 +335,13 @@ t_overwritten_stack() {
 	# a frame deeper in the second's stack (the saved frame pointer and
 	# return address of its park function)
 	local a b
-	a=$(awk '$2 == "recv" { print $1 }' "$work/manifest" | sed -n 1p)
-	b=$(awk '$2 == "recv" { print $1 }' "$work/manifest" | sed -n 2p)
-	gdb_batch "$work/ow.out" -p "$TPID" -ex "python
-r = Runtime()
-gs = {g.goid: g for g in r.gs(warn)}
-ga, gb = gs[$a], gs[$b]
-inf = gdb.selected_inferior()
+	damage_gs recv recv
+	a=$A b=$B
+	gdb_damage "$work/ow.out" "
 inf.write_memory(ga.sp + r.d.sw_ret, (0x10).to_bytes(8, 'little'))
 rbp = int.from_bytes(bytes(inf.read_memory(gb.sp + r.d.sw_rbp, 8)), 'little')
 inf.write_memory(rbp, b'\\xee' * 16)
-" -ex "goroutine $a bt" -ex "goroutine $b bt" -ex 'goroutine all bt'
-	no_traceback "$work/ow.out" || return 1
+" -ex "goroutine $a bt" -ex "goroutine $b bt" -ex 'goroutine all bt' || return 1
 	grep -A6 "^goroutine \($a\|$b\) \[" "$work/ow.out" | head -n 16
 	grep -A2 "^goroutine $a \[" "$work/ow.out" | grep -q 'saved return address 0x10 is not code' ||
 		{ fail "no message for goroutine $a's overwritten return address"; return 1; }
@@ -335,6 +350,28 @@ inf.write_memory(rbp, b'\\xee' * 16)
 	# all the others still printed
 	[ "$(grep -c '^goroutine [0-9]* \[' "$work/ow.out")" -ge "$NG" ] ||
 		{ fail "goroutine all bt stopped early"; return 1; }
+}
+
+# Gs whose headers were overwritten: each named as corrupt and skipped,
+# every other G still listed and unwound.
+t_corrupt_g_header() {
+	start_target "$static" || return 1
+	local a b
+	damage_gs sleep select
+	a=$A b=$B
+	gdb_damage "$work/ch.out" "
+inf.write_memory(ga.addr, b'\\xee' * r.d.g_size)
+inf.write_memory(gb.addr + r.d.g_stack_hi, (0x1234).to_bytes(8, 'little'))
+" -ex 'info goroutines' -ex 'goroutine all bt' -ex "goroutine $b bt" || return 1
+	grep '^mnsched:\|goroutines, ' "$work/ch.out"
+	[ "$(grep -c '^mnsched: the G header at 0x[0-9a-f]* is corrupt (status -286331154): skipped' "$work/ch.out")" = 3 ] ||
+		{ fail "goroutine $a's overwritten header not named corrupt by each command"; return 1; }
+	grep -q "^mnsched: the G header at 0x[0-9a-f]* (goroutine $b?) is corrupt (stack \[0x[0-9a-f]*, 0x1234)" "$work/ch.out" ||
+		{ fail "goroutine $b's header with a wrong stack bound not named corrupt"; return 1; }
+	grep -q "^$((NG - 2)) goroutines, " "$work/ch.out" || { fail "not $((NG - 2)) goroutines listed"; return 1; }
+	[ "$(grep -c '^goroutine [0-9]* \[' "$work/ch.out")" = $((NG - 2)) ] ||
+		{ fail "goroutine all bt did not show the $((NG - 2)) others"; return 1; }
+	grep -q "^mnsched: no goroutine $b " "$work/ch.out" || { fail "goroutine $b bt: no 'no goroutine $b'"; return 1; }
 }
 
 t_not_mnsched() {
@@ -400,7 +437,7 @@ t_dump_sigquit() {
 }
 
 for c in script_section autoload live_static live_shared core_kernel_static \
-	 core_gcore_shared truncated_core overwritten_stack not_mnsched \
+	 core_gcore_shared truncated_core overwritten_stack corrupt_g_header not_mnsched \
 	 bad_arguments dump_sigquit; do
 	run_case "$c"
 done

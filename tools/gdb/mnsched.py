@@ -242,6 +242,7 @@ class Runtime:
                  "can be listed" % e)
             return out
         alive = (d.st_runnable, d.st_running, d.st_syscall, d.st_waiting)
+        known = alive + (d.st_idle, d.st_dead)
         bad_slots = 0
         for a in range(min(narenas, 1 << 24)):
             try:
@@ -271,7 +272,19 @@ class Runtime:
                     bad_slots += 1
                     continue
                 status = _i32(raw, d.g_status)
+                if status not in known:
+                    warn("the G header at %#x is corrupt (status %d): "
+                         "skipped" % (gaddr, status))
+                    continue
                 if status not in alive or not _u64(raw, d.g_goid):
+                    continue
+                # A live G's stack is its slot, from the guard page up to
+                # its header.
+                lo, hi = _u64(raw, d.g_stack_lo), _u64(raw, d.g_stack_hi)
+                if hi != gaddr or lo != slot + d.page:
+                    warn("the G header at %#x (goroutine %d?) is corrupt "
+                         "(stack [%#x, %#x), its slot is [%#x, %#x)): skipped"
+                         % (gaddr, _u64(raw, d.g_goid), lo, hi, slot + d.page, gaddr))
                     continue
                 out.append(self.decode_g(gaddr, raw))
         if bad_slots:
