@@ -23,57 +23,9 @@ work=$(mktemp -d /tmp/mnsched-gdb-tests.XXXXXX)
 static=$tb/dbg_target
 shared=$tb/dbg_target_so
 NG=${GDB_TEST_GS:-1000}
-tpids=()
-
-killall_started() {
-	local p
-	for p in "${tpids[@]}"; do kill -9 "$p" 2>/dev/null; done
-	for p in "${tpids[@]}"; do
-		for _ in $(seq 50); do [ -e "/proc/$p" ] || break; sleep 0.02; done
-	done
-	tpids=()
-}
-cleanup() {
-	killall_started
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-n=0
-why=""
-record() {	# STATUS CASE [REASON]
-	n=$((n + 1))
-	echo "$1 $suite/$2${3:+ $3}" >> "$results"
-	case $1 in
-	PASS) echo "ok $n $2" ;;
-	SKIP) echo "ok $n $2 # SKIP $3" ;;
-	*) echo "not ok $n $2 # $3" ;;
-	esac
-}
-selected() {
-	[ -z "${GDB_TESTS:-}" ] && return 0
-	case ",$GDB_TESTS," in *",$1,"*) return 0 ;; esac
-	return 1
-}
-run_case() {
-	local name=$1 rc
-	selected "$name" || return 0
-	why=""
-	if [ -n "${global_skip:-}" ]; then
-		record SKIP "$name" "$global_skip"
-		return
-	fi
-	"t_$name" > "$work/$name.log" 2>&1
-	rc=$?
-	killall_started
-	case $rc in
-	0) record PASS "$name" ;;
-	2) record SKIP "$name" "$why" ;;
-	*) record FAIL "$name" "${why:-exit status $rc}"
-	   sed 's/^/#   /' "$work/$name.log" | tail -n 30 ;;
-	esac
-}
-fail() { why=$*; echo "FAIL: $why"; return 1; }
+only=GDB_TESTS
+# shellcheck source=selftests/mnsched/case_lib.sh
+. "$(dirname "$0")/case_lib.sh"
 
 # start_target BIN [ARGS]: 1,000 Gs in place (the manifest written); TPID
 start_target() {
@@ -201,7 +153,6 @@ check_target() {	# LABEL GDBARGS...
 		{ fail "the running G's stack (its M's thread) has no spin_work"; return 1; }
 }
 
-global_skip=""
 command -v gdb > /dev/null || global_skip="gdb is not installed (tools/deps.sh)"
 gdb -nx -batch -ex 'python import gdb.unwinder' > /dev/null 2>&1 ||
 	global_skip="${global_skip:-this gdb has no Python unwinders}"

@@ -21,57 +21,9 @@ work=$(mktemp -d /tmp/mnsched-prof-tests.XXXXXX)
 static=$tb/prof_target
 shared=$tb/prof_target_so
 prof=$tools/mnsched-prof
-tpids=()
-
-killall_started() {
-	local p
-	for p in "${tpids[@]}"; do kill -9 "$p" 2>/dev/null; done
-	for p in "${tpids[@]}"; do
-		for _ in $(seq 50); do [ -e "/proc/$p" ] || break; sleep 0.02; done
-	done
-	tpids=()
-}
-cleanup() {
-	killall_started
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-n=0
-why=""
-record() {
-	n=$((n + 1))
-	echo "$1 $suite/$2${3:+ $3}" >> "$results"
-	case $1 in
-	PASS) echo "ok $n $2" ;;
-	SKIP) echo "ok $n $2 # SKIP $3" ;;
-	*) echo "not ok $n $2 # $3" ;;
-	esac
-}
-selected() {
-	[ -z "${PROF_TESTS:-}" ] && return 0
-	case ",$PROF_TESTS," in *",$1,"*) return 0 ;; esac
-	return 1
-}
-run_case() {
-	local name=$1 rc
-	selected "$name" || return 0
-	why=""
-	if [ -n "${global_skip:-}" ]; then
-		record SKIP "$name" "$global_skip"
-		return
-	fi
-	"t_$name" > "$work/$name.log" 2>&1
-	rc=$?
-	killall_started
-	case $rc in
-	0) record PASS "$name" ;;
-	2) record SKIP "$name" "$why" ;;
-	*) record FAIL "$name" "${why:-exit status $rc}"
-	   sed 's/^/#   /' "$work/$name.log" | tail -n 30 ;;
-	esac
-}
-fail() { why=$*; echo "FAIL: $why"; return 1; }
+only=PROF_TESTS
+# shellcheck source=selftests/mnsched/case_lib.sh
+. "$(dirname "$0")/case_lib.sh"
 
 # start_target BIN SECONDS [PREFIX...]: run it (2 Ps), wait for "ready"; TPID
 start_target() {
@@ -114,7 +66,6 @@ expect_err() {	# PATTERN STATUS CMD...
 	grep -q -- "$pat" "$work/e.out" || { fail "$(basename "$1"): no '$pat' in its message"; return 1; }
 }
 
-global_skip=""
 if [ "$(id -u)" != 0 ]; then
 	global_skip="not root (BPF and perf events need root)"
 elif [ ! -r /sys/kernel/btf/vmlinux ]; then
