@@ -490,17 +490,6 @@ t_trace_kmod_tracepoints() {
 
 # ---- errors ---------------------------------------------------------------
 
-expect_err() {	# PATTERN STATUS CMD... : fails unless CMD exits STATUS printing PATTERN
-	local pat=$1 st=$2 rc
-	shift 2
-	timeout 20 "$@" > "$work/e.out" 2>&1
-	rc=$?
-	echo "\$ $* -> $rc"
-	cat "$work/e.out"
-	[ "$rc" = "$st" ] || { fail "$(basename "$1"): exit status $rc, expected $st"; return 1; }
-	grep -q -- "$pat" "$work/e.out" || { fail "$(basename "$1"): no '$pat' in its message"; return 1; }
-}
-
 t_err_not_root() {
 	command -v setpriv > /dev/null || { why="no setpriv"; return 2; }
 	start_target "$static" -d 30 || return 1

@@ -68,3 +68,16 @@ run_case() {	# NAME
 }
 
 fail() { why=$*; echo "FAIL: $why"; return 1; }
+
+# expect_err PATTERN STATUS CMD...: fails unless CMD exits with STATUS
+# printing PATTERN (within 30 s)
+expect_err() {
+	local pat=$1 st=$2 rc
+	shift 2
+	timeout 30 "$@" > "$work/e.out" 2>&1
+	rc=$?
+	echo "\$ $* -> $rc"
+	cat "$work/e.out"
+	[ "$rc" = "$st" ] || { fail "$(basename "$1"): exit status $rc, expected $st"; return 1; }
+	grep -q -- "$pat" "$work/e.out" || { fail "$(basename "$1"): no '$pat' in its message"; return 1; }
+}

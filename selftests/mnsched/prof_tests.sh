@@ -55,17 +55,6 @@ pprof() {	# ARGS...: go tool pprof, with its caches in $work
 	HOME=$work GOCACHE=$work/gocache timeout -k 5 120 go tool pprof "$@" 2>&1
 }
 
-expect_err() {	# PATTERN STATUS CMD...
-	local pat=$1 st=$2 rc
-	shift 2
-	timeout 30 "$@" > "$work/e.out" 2>&1
-	rc=$?
-	echo "\$ $* -> $rc"
-	cat "$work/e.out"
-	[ "$rc" = "$st" ] || { fail "$(basename "$1"): exit status $rc, expected $st"; return 1; }
-	grep -q -- "$pat" "$work/e.out" || { fail "$(basename "$1"): no '$pat' in its message"; return 1; }
-}
-
 if [ "$(id -u)" != 0 ]; then
 	global_skip="not root (BPF and perf events need root)"
 elif [ ! -r /sys/kernel/btf/vmlinux ]; then
