@@ -220,13 +220,16 @@ SEC("tp_btf/sched_switch")
 int BPF_PROG(prof_switch, bool preempt, struct task_struct *prev,
 	     struct task_struct *next)
 {
-	__u64 now = bpf_ktime_get_ns();
+	bool out = prev->tgid == (int)targ_tgid, in = next->tgid == (int)targ_tgid;
 	struct offstart *s;
+	__u64 now;
 	__u32 tid;
 
-	if (!armed)
+	/* It runs at every switch on the machine: leave others' at once. */
+	if (!armed || !(out || in))
 		return 0;
-	if (prev->tgid == (int)targ_tgid) {
+	now = bpf_ktime_get_ns();
+	if (out) {
 		struct offstart o = {};
 		struct gref r;
 
@@ -255,7 +258,7 @@ int BPF_PROG(prof_switch, bool preempt, struct task_struct *prev,
 			bpf_map_update_elem(&prof_off, &tid, &o, BPF_ANY);
 		}
 	}
-	if (next->tgid == (int)targ_tgid) {
+	if (in) {
 		tid = (__u32)next->pid;
 		s = bpf_map_lookup_elem(&prof_off, &tid);
 		if (s) {
