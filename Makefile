@@ -7,7 +7,8 @@
 #                   a lockdep/KASAN/KFENCE kernel)
 #   make bench      ours vs Go side by side
 #   make install    PREFIX=/usr/local DESTDIR= : library, header, mnsched.pc,
-#                   and the tools (mnsched-top/lat/trace) where they build
+#                   the tools (mnsched-top/lat/trace/prof) where they build,
+#                   and the gdb extension (selftests/mnsched/debug.mk)
 #
 # Parts live in fragments that add to the variables below:
 #   kmod/kmod.mk, bpf/bpf.mk, tools/tools.mk, tools/bench/bench.mk,
@@ -126,6 +127,7 @@ KSFT_CFLAGS := -I$(KSFT)/tools/testing/selftests
 
 -include selftests/mnsched/selftests.mk
 -include selftests/mnsched/io.mk
+-include selftests/mnsched/debug.mk
 -include user/examples/examples.mk
 -include kmod/kmod.mk
 -include bpf/bpf.mk

@@ -24,6 +24,12 @@ volatile __u32 nr_p = 0;
  * timeline never sees half a story (a G start without its park).
  */
 volatile __u32 armed = 0;
+/*
+ * Where the runtime keeps an M's G (from its mn_debug_info; tls_m_off 0:
+ * unknown yet): an off-CPU event names the G its M was running.
+ */
+volatile __s64 tls_m_off = 0;
+volatile __u32 m_curg = 0, m_g0 = 0, g_goid = 0;
 /* unconsumed bytes that wake the tool at once (set to a quarter of the buffer) */
 const volatile __u64 wakeup_bytes = 4 << 20;
 
@@ -195,15 +201,33 @@ int BPF_USDT(tr_m_unpark, int m)
 
 /* ---- sched_switch: M off-CPU time ---------------------------------- */
 
+/* The G the current thread's M runs (task must be current), 0 for none. */
+static __always_inline __u64 cur_goid(struct task_struct *task)
+{
+	__u64 fsbase, m = 0, g = 0, goid = 0;
+
+	if (!tls_m_off)
+		return 0;
+	fsbase = BPF_CORE_READ(task, thread.fsbase);
+	if (!fsbase ||
+	    bpf_probe_read_user(&m, sizeof(m), (void *)(fsbase + tls_m_off)) || !m ||
+	    bpf_probe_read_user(&g, sizeof(g), (void *)(m + m_curg)) || !g ||
+	    g == m + m_g0 ||
+	    bpf_probe_read_user(&goid, sizeof(goid), (void *)(g + g_goid)))
+		return 0;
+	return goid;
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(tr_sched_switch, bool preempt, struct task_struct *prev,
 	     struct task_struct *next)
 {
 	__u64 ts = bpf_ktime_get_ns();
 
+	/* prev is still current: its M's G can be read */
 	if (prev->tgid == (int)targ_tgid)
 		emit_at(ts, MN_EV_OFFCPU, (__u32)prev->pid, preempt,
-			BPF_CORE_READ(prev, __state), 0, 0);
+			BPF_CORE_READ(prev, __state), armed ? (__s64)cur_goid(prev) : 0, 0);
 	if (next->tgid == (int)targ_tgid)
 		emit_at(ts, MN_EV_ONCPU, (__u32)next->pid, 0, 0, 0, 0);
 	return 0;

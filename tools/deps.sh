@@ -3,7 +3,7 @@
 # Idempotent and quiet when everything is present; apt-get update first
 # when something is missing.  Called by make check, make demo, make bench.
 set -e
-PKGS="build-essential pkg-config clang llvm lld libelf-dev zlib1g-dev
+PKGS="build-essential pkg-config clang llvm lld libelf-dev zlib1g-dev libdw-dev gdb python3
 liburing-dev libbpf-dev bpftool bpftrace systemtap-sdt-dev
 golang-go wrk
 linux-source-6.1 dwarves gcc-12

@@ -31,6 +31,7 @@
 #include "mnsched-util.h"
 #include "mnsched-trace.h"
 #include "mnsched-trace.skel.h"
+#include "debug_info.h"
 
 _Static_assert(offsetof(struct mnsched_pstate, runq_len) == MN_PSTATE_RUNQ_LEN_OFF,
 	       "MN_PSTATE_RUNQ_LEN_OFF out of date");
@@ -257,6 +258,7 @@ struct thr {
 	bool off;		/* off CPU (since off_ts) */
 	bool off_preempt;
 	__u64 off_ts;
+	__u64 off_goid;		/* the G running on it when it went off CPU */
 	__u64 curg;		/* G whose run is active on this thread, 0 none */
 	bool named;
 };
@@ -486,6 +488,28 @@ static bool locate(__u64 by_goid, __u32 tid, int *pid, __u32 *track)
 	return false;
 }
 
+/*
+ * An off-CPU period of thread t.  While its M ran a G, the G is named:
+ * "descheduled G7" (the kernel preempted the M: G 7 could have run) or
+ * "blocked G7" (the M slept in the kernel holding G 7), as mnsched-prof
+ * splits a G's off-CPU time.
+ */
+static void off_slice(struct thr *t, __u64 end)
+{
+	char name[48], args[48];
+
+	t_touch(t);
+	if (t->off_goid) {
+		snprintf(name, sizeof(name), "%s G%llu", t->off_preempt ? "descheduled" :
+			 "blocked", (unsigned long long)t->off_goid);
+		snprintf(args, sizeof(args), "\"goid\":%llu", (unsigned long long)t->off_goid);
+	}
+	jx(PID_M, OFFCPU_TID(t->tid), "offcpu", t->off_goid ? name :
+	   t->off_preempt ? "preempted" : "blocked", t->off_ts, end,
+	   t->off_goid ? args : NULL);
+	st.offcpu_slices++;
+}
+
 static void json_event(const struct mn_event *e)
 {
 	struct thr *t = tfind(e->tid);
@@ -598,16 +622,19 @@ static void json_event(const struct mn_event *e)
 	case MN_EV_OFFCPU:
 		if (t) {
 			t->off = true;
-			t->off_preempt = e->a != 0;
+			/* preempted: the flag, or still runnable (a kernel that
+			 * reschedules on the way back to user space passes
+			 * preempt=false with state TASK_RUNNING) */
+			t->off_preempt = e->a != 0 || e->b == 0;
 			t->off_ts = e->ts;
+			/* the G the BPF side read from the M, else the run
+			 * this trace saw start on it */
+			t->off_goid = e->c > 0 ? (__u64)e->c : t->curg;
 		}
 		break;
 	case MN_EV_ONCPU:
 		if (t && t->off) {
-			t_touch(t);
-			jx(PID_M, OFFCPU_TID(t->tid), "offcpu",
-			   t->off_preempt ? "preempted" : "blocked", t->off_ts, e->ts, NULL);
-			st.offcpu_slices++;
+			off_slice(t, e->ts);
 			t->off = false;
 		}
 		break;
@@ -673,12 +700,8 @@ static void json_end(const struct mn_target *t, __u64 end_ts, __u64 dur_ns,
 		struct thr *th = &thrs[i];
 
 		m_state(th, MS_NONE, -1, end_ts);
-		if (th->off) {
-			t_touch(th);
-			jx(PID_M, OFFCPU_TID(th->tid), "offcpu",
-			   th->off_preempt ? "preempted" : "blocked", th->off_ts, end_ts, NULL);
-			st.offcpu_slices++;
-		}
+		if (th->off)
+			off_slice(th, end_ts);
 	}
 	for (int i = 0; i < MN_EV__COUNT; i++)
 		lost += drops[i];
@@ -813,6 +836,21 @@ static void sum_percpu(int fd, __u64 *out)
 	free(v);
 }
 
+/* Tell the BPF side where an M's G is (for off-CPU events), once known. */
+static bool set_runtime(struct mnsched_trace_bpf *skel, const struct mn_target *t)
+{
+	struct mn_debug_info d;
+
+	if (mn_runtime_info(t, &d))
+		return false;
+	skel->bss->m_curg = d.m_curg;
+	skel->bss->m_g0 = d.m_g0;
+	skel->bss->g_goid = d.g_goid;
+	__atomic_store_n(&skel->bss->tls_m_off, d.tls_m_off ? d.tls_m_off : 1,
+			 __ATOMIC_RELEASE);
+	return true;
+}
+
 /* Tell the BPF side where the P structs are (for run-queue lengths). */
 static void set_pstates(struct mnsched_trace_bpf *skel, const struct mn_target *t)
 {
@@ -836,7 +874,7 @@ int main(int argc, char **argv)
 	struct bpf_map *pins[4] = {};
 	struct mn_target t = { .pidfd = -1 };
 	__u64 counts[MN_EV__COUNT], drops[MN_EV__COUNT], start, end_ts;
-	bool pinned = false, gone = false;
+	bool pinned = false, gone = false, have_rt = false;
 	int err, rc = MN_EXIT_ERR, nk = 0;
 
 	mn_setup("mnsched-trace");
@@ -870,6 +908,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	set_pstates(skel, &t);
+	have_rt = !env.no_offcpu && !env.cmd && set_runtime(skel, &t);
 	if (env.perfetto) {
 		jf = fopen(env.perfetto, "we");
 		if (!jf) {
@@ -981,6 +1020,8 @@ int main(int argc, char **argv)
 		}
 		if (!t.pstates_addr && mn_target_find_pstates(&t) == 0)
 			set_pstates(skel, &t);
+		if (!have_rt && !env.no_offcpu && t.pstates_addr)
+			have_rt = set_runtime(skel, &t);
 	}
 	/* stop recording before detaching, so the last events are all in
 	 * the buffer and no probe is missing at the end */

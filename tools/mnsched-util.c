@@ -24,6 +24,7 @@
 #include <linux/magic.h>
 #include <bpf/bpf.h>
 #include "mnsched-util.h"
+#include "debug_info.h"
 
 const char *mn_prog = "mnsched";
 bool mn_verbose;
@@ -562,6 +563,139 @@ int mn_pstates_read(const struct mn_target *t, struct mnsched_pstate *out, int m
 	if (got < 0)
 		return -errno;
 	return (int)(got / (ssize_t)sizeof(out[0]));
+}
+
+/* ---- the runtime in the target (mn_debug_info) ------------------------ */
+
+/* The virtual address (in the file) and file offset of symbol name. */
+static int elf_sym(const char *path, const char *name, uint64_t *vaddr,
+		   uint64_t *foff)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), found = 0;
+	Elf_Scn *scn = NULL;
+	size_t nph;
+	Elf *e;
+
+	if (fd < 0)
+		return -errno;
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	if (!e || elf_kind(e) != ELF_K_ELF) {
+		if (e)
+			elf_end(e);
+		close(fd);
+		return -ENOEXEC;
+	}
+	while (!found && (scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) ||
+		    (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) ||
+		    !sh.sh_entsize || !(d = elf_getdata(scn, NULL)))
+			continue;
+		for (size_t i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym s;
+			const char *n;
+
+			if (!gelf_getsym(d, (int)i, &s) || !s.st_value)
+				continue;
+			n = elf_strptr(e, sh.sh_link, s.st_name);
+			if (n && !strcmp(n, name)) {
+				*vaddr = s.st_value;
+				found = 1;
+				break;
+			}
+		}
+	}
+	if (found && elf_getphdrnum(e, &nph) == 0) {
+		found = 0;
+		for (size_t i = 0; i < nph; i++) {
+			GElf_Phdr ph;
+
+			if (gelf_getphdr(e, (int)i, &ph) && ph.p_type == PT_LOAD &&
+			    *vaddr >= ph.p_vaddr && *vaddr < ph.p_vaddr + ph.p_filesz) {
+				*foff = *vaddr - ph.p_vaddr + ph.p_offset;
+				found = 1;
+				break;
+			}
+		}
+	}
+	elf_end(e);
+	close(fd);
+	return found ? 0 : -ENOENT;
+}
+
+/* Where file offset foff of the file with inode ino is mapped in pid. */
+static uint64_t map_addr(pid_t pid, ino_t ino, const char *path, uint64_t foff)
+{
+	char mp[64], line[4096];
+	uint64_t addr = 0;
+	FILE *f;
+
+	snprintf(mp, sizeof(mp), "/proc/%d/maps", pid);
+	f = fopen(mp, "re");
+	if (!f)
+		return 0;
+	while (!addr && fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi, off, inode;
+		char *name;
+		int pos = 0;
+
+		line[strcspn(line, "\n")] = 0;
+		if (sscanf(line, "%lx-%lx %*s %lx %*s %lu %n", &lo, &hi, &off, &inode, &pos) < 4 || !pos)
+			continue;
+		name = line + pos;
+		if ((inode != (unsigned long)ino || !ino) && strcmp(name, path))
+			continue;
+		if (foff >= off && foff < off + (hi - lo))
+			addr = lo + (foff - off);
+	}
+	fclose(f);
+	return addr;
+}
+
+static int read_target(pid_t pid, void *dst, uint64_t src, size_t n)
+{
+	struct iovec l = { dst, n }, r = { (void *)(uintptr_t)src, n };
+
+	return process_vm_readv(pid, &l, 1, &r, 1, 0) == (ssize_t)n ? 0 : -EFAULT;
+}
+
+int mn_runtime_info(const struct mn_target *t, struct mn_debug_info *d)
+{
+	static uint64_t vaddr, foff;
+	static int looked;
+	struct stat st = {};
+	uint64_t addr;
+
+	if (!looked) {
+		int err = elf_sym(t->probe_file, MN_DEBUG_INFO_SYMBOL, &vaddr, &foff);
+
+		if (err && t->attach_path[0])
+			err = elf_sym(t->attach_path, MN_DEBUG_INFO_SYMBOL, &vaddr, &foff);
+		if (err) {
+			mn_err("%s has no symbol %s: a libmnsched older than "
+			       "this tool, or stripped of its symbols", t->probe_file,
+			       MN_DEBUG_INFO_SYMBOL);
+			return -1;
+		}
+		looked = 1;
+	}
+	stat(t->probe_file, &st);
+	addr = map_addr(t->pid, st.st_ino, t->probe_file, foff);
+	if (!addr)
+		return 1;		/* not mapped yet (-- COMMAND) */
+	if (read_target(t->pid, d, addr, sizeof(*d)))
+		return 1;
+	if (memcmp(d->magic, "mnsched", 8) || d->version != MN_DEBUG_INFO_VERSION ||
+	    d->size != sizeof(*d)) {
+		mn_err("PID %d: mn_debug_info version %u (%u bytes), mnsched-prof "
+		       "knows version %d (%zu bytes): use the tools of its "
+		       "libmnsched", t->pid, d->version, d->size,
+		       MN_DEBUG_INFO_VERSION, sizeof(*d));
+		return -1;
+	}
+	return d->allm_addr ? 0 : 1;	/* 0 until mn_main has run */
 }
 
 /* ---- attaching ------------------------------------------------------ */

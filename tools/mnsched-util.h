@@ -94,6 +94,14 @@ int mn_target_find_pstates(struct mn_target *t);
 bool mn_target_alive(const struct mn_target *t);
 void mn_target_close(struct mn_target *t);
 
+/*
+ * The target's mn_debug_info (user/src/debug_info.h: where its runtime
+ * keeps Gs and Ms), read once its runtime has started: 0 with *d filled,
+ * 1 not yet (try again later), -1 after a message when it never will.
+ */
+struct mn_debug_info;
+int mn_runtime_info(const struct mn_target *t, struct mn_debug_info *d);
+
 /* Read nr_p P structs; returns the number read or -errno. */
 int mn_pstates_read(const struct mn_target *t, struct mnsched_pstate *out, int max);
 

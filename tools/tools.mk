@@ -1,21 +1,24 @@
 # SPDX-License-Identifier: MIT
-# tools/tools.mk - mnsched-top, mnsched-lat, mnsched-trace (libbpf-tools
-# style: bpf/NAME.bpf.c + tools/NAME.c + tools/NAME.h), included by the top
-# Makefile after bpf/bpf.mk.
+# tools/tools.mk - mnsched-top, mnsched-lat, mnsched-trace, mnsched-prof
+# (libbpf-tools style: bpf/NAME.bpf.c + tools/NAME.c + tools/NAME.h),
+# included by the top Makefile after bpf/bpf.mk.
 #
-#   make tools      build/tools/mnsched-{top,lat,trace}
+#   make tools      build/tools/mnsched-{top,lat,trace,prof}
 #
 # They link the system libbpf (libbpf-dev 1.1, the version bpftool 7.1 was
 # built with, which generated the skeletons) and libelf.
 
 TOOLS_OUT	:= $(B)/tools
-TOOL_NAMES	:= mnsched-top mnsched-lat mnsched-trace
+TOOL_NAMES	:= mnsched-top mnsched-lat mnsched-trace mnsched-prof
 TOOL_NAMES	:= $(filter $(TOOL_NAMES),$(patsubst tools/%.c,%,$(wildcard tools/mnsched-*.c)))
 TOOL_BINS	:= $(TOOL_NAMES:%=$(TOOLS_OUT)/%)
 TOOLS_CFLAGS	:= -O2 -g -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-format-truncation \
-		   -D_GNU_SOURCE -Itools -I$(BPF_OUT) -Ikmod/uapi
+		   -D_GNU_SOURCE -Itools -I$(BPF_OUT) -Ikmod/uapi -Iuser/src
 TOOLS_LDLIBS	:= -lbpf -lelf -lz
-TOOLS_COMMON_H	:= tools/mnsched-util.h tools/mnsched-common.h kmod/uapi/linux/mnsched.h
+# user/src/debug_info.h: the runtime's mn_debug_info (mnsched-prof, and
+# mnsched-trace for the G on an M that goes off CPU)
+TOOLS_COMMON_H	:= tools/mnsched-util.h tools/mnsched-common.h kmod/uapi/linux/mnsched.h \
+		   user/src/debug_info.h
 
 tools: $(TOOL_BINS)
 
@@ -29,6 +32,9 @@ $(TOOLS_OUT)/%.o: tools/%.c tools/%.h $(BPF_OUT)/%.skel.h $(TOOLS_COMMON_H)
 
 $(TOOLS_OUT)/mnsched-%: $(TOOLS_OUT)/mnsched-%.o $(TOOLS_OUT)/mnsched-util.o
 	$(CC) -o $@ $^ $(TOOLS_LDLIBS)
+
+# mnsched-prof symbolizes with libdw (libdw-dev).
+$(TOOLS_OUT)/mnsched-prof: TOOLS_LDLIBS += -ldw
 
 # The BPF skeletons need the running kernel's BTF, clang and bpftool: where
 # they are missing, `make` says so instead of failing, and the BPF tests
@@ -109,6 +115,35 @@ test-bpf:
 endif
 
 HOST_TESTS	+= test-bpf
+
+# ---- mnsched-prof's host tests (selftests/mnsched/prof_tests.sh) -----------
+
+PROF_TEST_OUT	:= $(B)/tests/prof
+# complete user stacks for the kernel's frame-pointer walk, leaves included
+PROF_TEST_CFLAGS := $(BPF_TEST_CFLAGS) -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer
+PROF_TEST_BINS	:= $(PROF_TEST_OUT)/prof_target $(PROF_TEST_OUT)/prof_target_so
+
+$(PROF_TEST_OUT)/prof_target: selftests/mnsched/prof_target.c user/include/mnsched.h $(USER_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(PROF_TEST_CFLAGS) $< -o $@ $(USER_LIB) -luring -lpthread
+$(PROF_TEST_OUT)/lib/libmnsched.so.0: $(USER_SO)
+	@mkdir -p $(@D)
+	cp $< $@
+$(PROF_TEST_OUT)/prof_target_so: selftests/mnsched/prof_target.c user/include/mnsched.h \
+				 $(PROF_TEST_OUT)/lib/libmnsched.so.0
+	$(CC) $(PROF_TEST_CFLAGS) $< -o $@ $(PROF_TEST_OUT)/lib/libmnsched.so.0 \
+		-Wl,-rpath,'$$ORIGIN/lib' -luring -lpthread
+
+.PHONY: test-prof
+ifeq ($(TOOLS_MISSING),)
+test-prof: $(TOOLS_OUT)/mnsched-prof $(PROF_TEST_BINS)
+	@selftests/mnsched/prof_tests.sh $(MN_RESULTS) $(PROF_TEST_OUT) $(TOOLS_OUT)
+else
+test-prof:
+	@echo "SKIP prof/all mnsched-prof cannot be built here: $(TOOLS_MISSING)" | tee -a $(MN_RESULTS)
+endif
+
+HOST_TESTS	+= test-prof
 
 # ---- the module's tracepoints, in the test VM (tools/vm/vm.mk) ------------
 # bpf_vm_tests.sh runs there as a TAP program, with the tools and the target.

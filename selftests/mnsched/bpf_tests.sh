@@ -25,23 +25,9 @@ static=$tb/bpf_target
 shared=$tb/bpf_target_so
 solib=$tb/lib/libmnsched.so.0
 top=$tools/mnsched-top lat=$tools/mnsched-lat trace=$tools/mnsched-trace
-tpids=()
-
-# Background processes are disowned (no "Killed" notices) and killed here.
-killall_started() {
-	local p
-	for p in "${tpids[@]}"; do kill -9 "$p" 2>/dev/null; done
-	for p in "${tpids[@]}"; do
-		for _ in $(seq 50); do [ -e "/proc/$p" ] || break; sleep 0.02; done
-	done
-	tpids=()
-}
-
-cleanup() {
-	killall_started
-	rm -rf "$work"
-}
-trap cleanup EXIT
+only=BPF_TESTS
+# shellcheck source=selftests/mnsched/case_lib.sh
+. "$here/case_lib.sh"
 
 # ---- the README's bpftrace one-liners (keep them in sync) ----------------
 # BINARY is the file with the probes: the program itself when it links
@@ -50,46 +36,6 @@ ONELINER_COUNT='usdt:BINARY:mnsched:g_start { @ = count(); }'
 ONELINER_PER_P='usdt:BINARY:mnsched:g_start { @runs_per_p[arg1] = count(); }'
 ONELINER_REASONS='usdt:BINARY:mnsched:g_park { @reason = lhist(arg1, 0, 16, 1); }'
 ONELINER_STEALS='usdt:BINARY:mnsched:steal { @stolen[arg0, arg1] = sum(arg2); }'
-
-# ---- harness ------------------------------------------------------------
-
-n=0
-why=""
-record() {	# STATUS CASE [REASON]
-	n=$((n + 1))
-	echo "$1 $suite/$2${3:+ $3}" >> "$results"
-	case $1 in
-	PASS) echo "ok $n $2" ;;
-	SKIP) echo "ok $n $2 # SKIP $3" ;;
-	*) echo "not ok $n $2 # $3" ;;
-	esac
-}
-
-selected() {
-	[ -z "${BPF_TESTS:-}" ] && return 0
-	case ",$BPF_TESTS," in *",$1,"*) return 0 ;; esac
-	return 1
-}
-
-# run_case NAME: calls t_NAME; it returns 0 (pass), 1 (fail, $why), 2 (skip, $why)
-run_case() {
-	local name=$1 rc
-	selected "$name" || return 0
-	why=""
-	if [ -n "${global_skip:-}" ]; then
-		record SKIP "$name" "$global_skip"
-		return
-	fi
-	"t_$name" > "$work/$name.log" 2>&1
-	rc=$?
-	killall_started
-	case $rc in
-	0) record PASS "$name" ;;
-	2) record SKIP "$name" "$why" ;;
-	*) record FAIL "$name" "${why:-exit status $rc}"
-	   sed 's/^/#   /' "$work/$name.log" | tail -n 25 ;;
-	esac
-}
 
 # start_target BIN ARGS...: start it in the background, wait until mn_main
 # has mapped its P counters; sets TPID.
@@ -119,11 +65,8 @@ bpftrace_run() {
 	return 0
 }
 
-fail() { why=$*; echo "FAIL: $why"; return 1; }
-
 # ---- preconditions ------------------------------------------------------
 
-global_skip=""
 if [ "$(id -u)" != 0 ]; then
 	global_skip="not root (BPF and uprobes need root)"
 elif [ ! -r /sys/kernel/btf/vmlinux ]; then
@@ -546,17 +489,6 @@ t_trace_kmod_tracepoints() {
 }
 
 # ---- errors ---------------------------------------------------------------
-
-expect_err() {	# PATTERN STATUS CMD... : fails unless CMD exits STATUS printing PATTERN
-	local pat=$1 st=$2 rc
-	shift 2
-	timeout 20 "$@" > "$work/e.out" 2>&1
-	rc=$?
-	echo "\$ $* -> $rc"
-	cat "$work/e.out"
-	[ "$rc" = "$st" ] || { fail "$(basename "$1"): exit status $rc, expected $st"; return 1; }
-	grep -q -- "$pat" "$work/e.out" || { fail "$(basename "$1"): no '$pat' in its message"; return 1; }
-}
 
 t_err_not_root() {
 	command -v setpriv > /dev/null || { why="no setpriv"; return 2; }

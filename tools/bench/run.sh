@@ -26,7 +26,8 @@
 # With a target they run BENCH_VARIANT_RUNS times per side (default 31, at
 # least BENCH_RUNS: small differences need many runs), alternately,
 # pinned to the last CPU when procs is 1 (taskset), and are reported in a
-# table of their own (ratio ours/base).
+# table of their own (ratio ours/base), with a note of how far the runs
+# spread (the middle half: first to third quartile).
 
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -91,6 +92,13 @@ median() {	# values on stdin, one a line
 		END { if (NR == 0) exit
 		      if (NR % 2) print v[(NR + 1) / 2]
 		      else printf "%.6g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+quartiles() {	# values on stdin, one a line: "Q1-Q3" (nearest rank)
+	sort -g | awk '{ v[NR] = $1 }
+		END { if (NR == 0) exit
+		      q1 = int((NR + 3) / 4); q3 = NR + 1 - q1
+		      printf "%s-%s\n", v[q1], v[q3] }'
 }
 
 fmtnum() {	# a value for the table: 3 significant digits, no exponent
@@ -268,6 +276,10 @@ $( [ -s "$err" ] || echo '      | (empty)'; tail -n 12 "$err" | sed 's/^/      |
 		vrows+=("$name|$s_ours|$s_go|$u|${ratio:--}|$tshow|$verdict")
 	else
 		rows+=("$name|$s_ours|$s_go|$u|${ratio:--}|$tshow|$verdict")
+	fi
+	# A variant's ratio is a small cost: say how far the runs spread.
+	if [ -n "$variant" ] && [ -n "$m_ours" ] && [ -n "$m_go" ]; then
+		notes+=("$name, spread (middle half of the runs): ours $(printf '%s\n' ${vals[ours]} | quartiles), base $(printf '%s\n' ${vals[go]} | quartiles) $u")
 	fi
 	[ -n "${info[ours]:-}" ] && [ "${info[ours]}" != " " ] && notes+=("$name, ours: ${info[ours]}")
 	[ -n "${info[go]:-}" ] && [ "${info[go]}" != " " ] && notes+=("$name, $olab: ${info[go]}")

@@ -83,6 +83,19 @@ void mn_preempt_point(void);
 void mn_syscall_enter(void);
 void mn_syscall_exit(void);
 
+/*
+ * pprof-style labels of the calling G: mnsched-prof attributes its CPU and
+ * off-CPU samples to them and G dumps print them; a G made by mn_go starts
+ * with a copy of its creator's.  Up to MN_LABELS_MAX labels, keys up to 31
+ * bytes, values up to 63.  value NULL removes key.  0, -EINVAL (no key, too
+ * long, or not called from a G), -ENOSPC (one label too many), -ENOMEM.
+ */
+#define MN_LABELS_MAX	8
+int mn_set_label(const char *key, const char *value);
+/* The calling G's value for key, NULL for none; valid until the G changes
+ * its labels. */
+const char *mn_label(const char *key);
+
 /* ---- channels ----------------------------------------------------------- */
 
 struct mn_chan;

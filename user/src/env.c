@@ -15,6 +15,8 @@
  *                                           through poll + system call, as
  *                                           on kernels that hand them to
  *                                           io-wq (found by a probe)
+ *                           dump=SIGNAL     dump every G on SIGNAL (debug.c)
+ *                           stall=MS        report Gs running > MS (debug.c)
  *   MNSCHED_PARK=auto|futex|kmod            parker backend (park.c)
  *   MNSCHED_IO=auto|uring|blocking          I/O backend (io.c)
  *   MNSCHED_IO_ENTRIES=N                    SQ entries per ring, a power of
@@ -31,6 +33,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "runtime.h"
+#include "debug.h"
 
 /* Decimal digits only, lo <= value <= hi.  errno is not touched. */
 static int parse_num(const char *s, size_t len, long lo, long hi, long *out)
@@ -96,10 +99,34 @@ static int parse_debug(const char *s)
 		for (int i = 0; i < 5 && eq; i++)
 			if (strlen(known[i]) == klen && !memcmp(s, known[i], klen))
 				k = i;
+		if (eq && k < 0 && ((klen == 4 && !memcmp(s, "dump", 4)) ||
+				    (klen == 5 && !memcmp(s, "stall", 5)))) {
+			/* debug.c's settings: NUL-terminated copies. */
+			char key[8], val[32];
+			size_t vlen = len - klen - 1;
+			int r;
+
+			if (vlen >= sizeof(val)) {
+				fprintf(stderr, "mnsched: MNSCHED_DEBUG: bad setting "
+					"'%.*s...' (value too long)\n", 64, s);
+				return -EINVAL;
+			}
+			memcpy(key, s, klen);
+			key[klen] = 0;
+			memcpy(val, eq + 1, vlen);
+			val[vlen] = 0;
+			r = mn_debug_setting(key, val);
+			if (r < 0)
+				return r;
+			s += len;
+			if (*s == ',')
+				s++;
+			continue;
+		}
 		if (eq && k < 0) {
 			fprintf(stderr, "mnsched: MNSCHED_DEBUG: unknown setting "
 				"'%.*s' (known: schedtrace, scheddetail, deadlock, "
-				"spare, iopoll)\n", (int)(len > 64 ? 64 : len), s);
+				"spare, iopoll, dump, stall)\n", (int)(len > 64 ? 64 : len), s);
 			return -EINVAL;
 		}
 		if (!eq || parse_num(eq + 1, len - klen - 1, 0,
@@ -107,7 +134,7 @@ static int parse_debug(const char *s)
 			fprintf(stderr, "mnsched: MNSCHED_DEBUG: bad setting '%.*s%s' "
 				"(want schedtrace=MS with MS 0..3600000, "
 				"scheddetail=0|1, deadlock=0|1, spare=0|1, "
-				"iopoll=0|1)\n",
+				"iopoll=0|1, dump=SIGNAL, stall=MS)\n",
 				(int)(len > 64 ? 64 : len), s, len > 64 ? "..." : "");
 			return -EINVAL;
 		}

@@ -63,6 +63,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "runtime.h"
+#include "debug.h"
 #include "san.h"
 
 struct mn_sched mn_sched MN_HIDDEN = { .lock = MN_LOCK_INIT };
@@ -300,6 +301,7 @@ void mn_gopark(void (*unlockf)(struct mn_g *, void *), void *arg, int reason)
 	struct mn_g *g = m->curg;
 
 	g->waitreason = reason;
+	g->waitsince = atomic_load_explicit(&mn_debug_now, memory_order_relaxed);
 	atomic_store_explicit(&g->status, MN_G_WAITING, memory_order_relaxed);
 	m->pending = MN_AFTER_CALL;
 	m->pending_g = g;
@@ -317,6 +319,7 @@ void mn_gopark_unlock(struct mn_lock *l, int reason)
 	struct mn_g *g = m->curg;
 
 	g->waitreason = reason;
+	g->waitsince = atomic_load_explicit(&mn_debug_now, memory_order_relaxed);
 	atomic_store_explicit(&g->status, MN_G_WAITING, memory_order_relaxed);
 	m->pending = MN_AFTER_UNLOCK;
 	m->pending_g = g;
@@ -442,7 +445,7 @@ static void g_setup_stack(struct mn_g *g)
 }
 
 static struct mn_g *newproc(void (*fn)(void *), void *arg, size_t stack_size,
-			    int *err)
+			    void *gopc, int *err)
 {
 	struct mn_m *m = mn_curm();
 	struct mn_p *p = m ? m->p : NULL;
@@ -460,6 +463,9 @@ static struct mn_g *newproc(void (*fn)(void *), void *arg, size_t stack_size,
 	g->arg = arg;
 	g->goid = newgoid(p);
 	g->parent = m && m->curg ? m->curg->goid : 0;
+	g->gopc = gopc;
+	if (unlikely(m && m->curg && m->curg->labels))
+		mn_labels_inherit(g, m->curg);
 	mn_san_g_created(g);
 	g_setup_stack(g);
 	if (p)
@@ -469,7 +475,10 @@ static struct mn_g *newproc(void (*fn)(void *), void *arg, size_t stack_size,
 	return g;
 }
 
-int mn_go_opts(void (*fn)(void *), void *arg, const struct mn_go_opts *o)
+/* gopc: where mn_go was called from (dumps name the creator). */
+static inline __attribute__((always_inline))
+int go_opts(void (*fn)(void *), void *arg, const struct mn_go_opts *o,
+	    void *gopc)
 {
 	struct mn_m *m;
 	struct mn_g *g;
@@ -482,7 +491,7 @@ int mn_go_opts(void (*fn)(void *), void *arg, const struct mn_go_opts *o)
 			mn_fork_fatal("mn_go");
 		return -ENOTCONN;	/* mn_main has not run */
 	}
-	g = newproc(fn, arg, o ? o->stack_size : 0, &err);
+	g = newproc(fn, arg, o ? o->stack_size : 0, gopc, &err);
 	if (!g)
 		return err;
 	if (o)
@@ -511,9 +520,14 @@ int mn_go_opts(void (*fn)(void *), void *arg, const struct mn_go_opts *o)
 	return 0;
 }
 
+int mn_go_opts(void (*fn)(void *), void *arg, const struct mn_go_opts *o)
+{
+	return go_opts(fn, arg, o, __builtin_return_address(0));
+}
+
 int mn_go(void (*fn)(void *), void *arg)
 {
-	return mn_go_opts(fn, arg, NULL);
+	return go_opts(fn, arg, NULL, __builtin_return_address(0));
 }
 
 /* Debug hook for the TLS test: the kernel tid of the calling G's M. */
@@ -538,6 +552,8 @@ void mn_exit(void)
 	struct mn_g *g = m->curg;
 
 	MN_PROBE(g_exit, g->goid);
+	if (unlikely(g->labels))
+		mn_labels_drop(g);
 	if (g->is_main) {
 		atomic_store(&mn_sched.done, true);
 		atomic_store(&mn_sched.main_done_word, 1);
@@ -1116,25 +1132,10 @@ static void *mstart(void *arg)
 
 /* ---- deadlock detection ----------------------------------------------- */
 
-static void dump_one(struct mn_g *g, void *arg)
-{
-	FILE *f = arg;
-
-	fprintf(f, "goroutine %llu [%s]%s%s%s:\n",
-		(unsigned long long)g->goid,
-		atomic_load(&g->status) == MN_G_WAITING ?
-			mn_waitreason_str(g->waitreason) :
-		atomic_load(&g->status) == MN_G_RUNNABLE ? "runnable" :
-		atomic_load(&g->status) == MN_G_SYSCALL ? "syscall" : "running",
-		g->name ? " (" : "", g->name ? g->name : "", g->name ? ")" : "");
-	if (g->parent)
-		fprintf(f, "\tcreated by goroutine %llu\n",
-			(unsigned long long)g->parent);
-}
-
+/* Every G with its stack (debug.c). */
 void mn_dump_gs(FILE *f)
 {
-	mn_for_each_g(dump_one, f);
+	mn_debug_dump(f, false);
 }
 
 /* Read up to cap-1 bytes of path (raw system calls: errno untouched). */
@@ -1465,13 +1466,16 @@ int mn_main(void (*fn)(void *), void *arg)
 	for (int i = mn_sched.nprocs - 1; i >= 1; i--)
 		pidleput(mn_sched.allp[i]);
 	p0 = mn_sched.allp[0];
-	g = newproc(fn, arg, 8u << 20, &err);
+	g = newproc(fn, arg, 8u << 20, __builtin_return_address(0), &err);
 	if (!g)
 		return err;
 	g->is_main = true;
 	g->name = "main";
 	mn_runqput(p0, g, false);
 	err = mn_sysmon_start();
+	if (err)
+		return err;
+	err = mn_debug_start();
 	if (err)
 		return err;
 	newm(p0, false);

@@ -118,6 +118,10 @@ struct mn_g {
 	/* sanitizers (san.h) */
 	void *asan_fake_stack;
 	void *tsan_fiber;
+	/* debugging (debug.c): read by dumps, gdb and mnsched-prof */
+	void *gopc;			/* return address of the mn_go that created it */
+	uint64_t waitsince;		/* mn_debug_now (coarse ns) when it parked */
+	struct mn_labelset *labels;	/* mn_set_label, NULL for none (labels.c) */
 };
 
 /* One P.  Hot fields first; thieves only touch runqhead and runnext. */

@@ -49,6 +49,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 #include "runtime.h"
+#include "debug.h"
 
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102
@@ -148,9 +149,14 @@ struct mn_stack_pool *mn_stack_pool_new(void)
  * one of 32 colours of 64 bytes, picked from the slot number.  A parked G
  * still touches one page (colour + header + frames < 4 KiB).
  */
+#define COLOUR_MUL	7
+#define COLOURS		32
+#define COLOUR_BYTES	64
+/* Debuggers compute the same (mn_stack_debug_layout, for mn_debug_info). */
 static inline struct mn_g *slot_g(char *slot, size_t size)
 {
-	size_t colour = (((uintptr_t)slot / size) * 7 % 32) * 64;
+	size_t colour = (((uintptr_t)slot / size) * COLOUR_MUL % COLOURS) *
+			COLOUR_BYTES;
 
 	return (struct mn_g *)(slot + size - G_HDR - colour);
 }
@@ -286,6 +292,9 @@ struct mn_g *mn_galloc(struct mn_p *p, size_t stack_size, int *err)
 	g->io_ctx = NULL;
 	g->asan_fake_stack = NULL;
 	g->tsan_fiber = NULL;
+	g->gopc = NULL;
+	g->waitsince = 0;
+	g->labels = NULL;
 	g->stack_lo = g->slot + guard_size(g->sclass);
 	g->stack_hi = (char *)g;
 	if (!mn_stack_guarded)
@@ -517,6 +526,24 @@ int mn_stack_install_handler(void)
 	if (sigaction(SIGSEGV, &sa, NULL) || sigaction(SIGBUS, &sa, NULL))
 		return -errno;
 	return 0;
+}
+
+/* For mn_debug_info (debug.c): the arena table and slot_g's arithmetic. */
+void mn_stack_debug_layout(struct mn_debug_info *d) MN_HIDDEN;
+void mn_stack_debug_layout(struct mn_debug_info *d)
+{
+	d->arenas_addr = (uintptr_t)&arenas;
+	d->narenas_addr = (uintptr_t)&narenas;
+	d->arena_size = sizeof(struct arena);
+	d->arena_base = offsetof(struct arena, base);
+	d->arena_bytes = offsetof(struct arena, size);
+	d->arena_sclass = offsetof(struct arena, sclass);
+	d->page = PAGE;
+	d->class_min_shift = CLASS_MIN_SHIFT;
+	d->g_hdr = G_HDR;
+	d->colour_mul = COLOUR_MUL;
+	d->colours = COLOURS;
+	d->colour_bytes = COLOUR_BYTES;
 }
 
 void mn_for_each_g(void (*fn)(struct mn_g *g, void *arg), void *arg)

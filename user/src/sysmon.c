@@ -25,6 +25,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include "runtime.h"
+#include "debug.h"
 #include "sys.h"
 
 struct psnap {
@@ -252,6 +253,7 @@ static void *sysmon(void *arg)
 		if (atomic_load(&mn_sched.done))
 			return NULL;
 		now = mn_nanotime();
+		mn_debug_tick(now);	/* coarse clock, stall reports (debug.c) */
 		if (retake(now) || atomic_load(&mn_sched.ngsys) > 0)
 			idle = 0;
 		else
