@@ -64,7 +64,7 @@ static int mn_open(struct inode *inode, struct file *file)
 
 	if (!current->mm)
 		return -EPERM;
-	g = kzalloc(sizeof(*g), GFP_KERNEL);
+	g = kzalloc(sizeof(*g), MN_GFP);
 	if (!g)
 		return -ENOMEM;
 	atomic_long_inc(&mn_allocs[MN_A_GROUPS]);

@@ -18,6 +18,7 @@
 #include <linux/types.h>
 #include <linux/atomic.h>
 #include <linux/bitmap.h>
+#include <linux/gfp.h>
 #include <linux/irq_work.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -154,6 +155,15 @@ enum mn_event_counter {
 	MN_E_HANDOFF,
 	MN_E_NR,
 };
+
+/*
+ * Every allocation a user's call makes is charged to the caller's memory
+ * cgroup (__GFP_ACCOUNT, like pipes and io_uring rings), so a memory.max
+ * limit bounds what a process can pin through /dev/mnsched.  At the limit
+ * the call fails with -ENOMEM (__GFP_NORETRY: no cgroup OOM kill for
+ * what is the caller's own request) and without a warning (__GFP_NOWARN).
+ */
+#define MN_GFP	(GFP_KERNEL_ACCOUNT | __GFP_NORETRY | __GFP_NOWARN)
 
 extern atomic_long_t mn_allocs[MN_A_NR];
 extern unsigned int mn_max_ms;

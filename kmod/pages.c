@@ -4,9 +4,15 @@
  *
  * Each P has one zeroed page, allocated on the NUMA node of the CPU the P
  * is numbered after, with its struct mnsched_pstate at the start.  The
- * kernel reads and writes it through its direct-map address (no faults:
- * the preempt notifiers read it under the runqueue lock); user space maps
- * the pages shared, read-write, never executable.
+ * pages are charged to the memory cgroup of the process that configures
+ * them (MN_GFP), and uncharged wherever their last reference goes: our
+ * __free_page() (free_pages_prepare()) or, when a mapping outlives the
+ * group, the unmap's put (__folio_put() -> mem_cgroup_uncharge(), which
+ * handles kmem pages); the same on 6.1 and 6.12, and kmod_harden checks
+ * memory.current after both.  The kernel reads and writes a P through its
+ * direct-map address (no faults: the preempt notifiers read it under the
+ * runqueue lock); user space maps the pages shared, read-write, never
+ * executable.
  */
 #include <linux/cpumask.h>
 #include <linux/gfp.h>
@@ -36,22 +42,24 @@ static int mn_p_node(u32 i)
  * @g: the group, not yet configured (cfg_lock held)
  * @nr_p: number of Ps, 1..MNSCHED_MAX_P
  *
- * Return: 0 or -ENOMEM (nothing left allocated).
+ * Return: 0 or -ENOMEM, also at the caller's memory cgroup limit (nothing
+ * left allocated).
  */
 int mn_pages_alloc(struct mn_group *g, u32 nr_p)
 {
 	u32 i;
 
-	g->pages = kcalloc(nr_p, sizeof(*g->pages), GFP_KERNEL);
-	g->pst = kcalloc(nr_p, sizeof(*g->pst), GFP_KERNEL);
-	g->ps = kcalloc(nr_p, sizeof(*g->ps), GFP_KERNEL);
+	g->pages = kcalloc(nr_p, sizeof(*g->pages), MN_GFP);
+	g->pst = kcalloc(nr_p, sizeof(*g->pst), MN_GFP);
+	g->ps = kcalloc(nr_p, sizeof(*g->ps), MN_GFP);
 	if (!g->pages || !g->pst || !g->ps)
 		goto err;
 	atomic_long_add(3, &mn_allocs[MN_A_ARRAYS]);
 	for (i = 0; i < nr_p; i++) {
 		struct page *pg;
 
-		pg = alloc_pages_node(mn_p_node(i), GFP_KERNEL | __GFP_ZERO, 0);
+		/* Charged to the caller's memcg; uncharged when freed. */
+		pg = alloc_pages_node(mn_p_node(i), MN_GFP | __GFP_ZERO, 0);
 		if (!pg)
 			goto err_pages;
 		atomic_long_inc(&mn_allocs[MN_A_PAGES]);

@@ -142,7 +142,7 @@ long mn_register(struct mn_group *g)
 		mn_m_unregister_current(m);
 	}
 
-	m = kzalloc(sizeof(*m), GFP_KERNEL);
+	m = kzalloc(sizeof(*m), MN_GFP);
 	if (!m)
 		return -ENOMEM;
 	m->g = g;
@@ -167,7 +167,7 @@ long mn_register(struct mn_group *g)
 	spin_unlock_irq(&g->lock);
 
 	/* Cyclic ids: a stale id held by user space rarely names a new M. */
-	ret = xa_alloc_cyclic(&g->ms, &id, m, xa_limit_31b, &g->next_id, GFP_KERNEL);
+	ret = xa_alloc_cyclic(&g->ms, &id, m, xa_limit_31b, &g->next_id, MN_GFP);
 	if (ret < 0) {
 		spin_lock_irq(&g->lock);
 		g->nr_m--;
