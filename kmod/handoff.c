@@ -13,7 +13,8 @@
  * A dead task goes through sched_out one last time; that call queues the
  * M's own irq_work, which queues the work that frees the M.  The M (and
  * the module, through the reference each M holds) thus outlives the last
- * notifier call.
+ * notifier call.  The M of a thread that calls execve() goes the same way
+ * once exec.c has unregistered its notifier.
  */
 #include <linux/bitops.h>
 #include <linux/module.h>

@@ -200,12 +200,17 @@ static int __init mn_init(void)
 	ret = mn_debugfs_init();
 	if (ret)
 		goto err_notifier;
-	ret = misc_register(&mn_misc);
+	ret = mn_exec_init();
 	if (ret)
 		goto err_debugfs;
+	ret = misc_register(&mn_misc);
+	if (ret)
+		goto err_exec;
 	pr_info("loaded, ABI %d, max_ms %u\n", MNSCHED_ABI_VERSION, mn_max_ms);
 	return 0;
 
+err_exec:
+	mn_exec_exit();
 err_debugfs:
 	mn_debugfs_exit();
 err_notifier:
@@ -217,6 +222,7 @@ err_notifier:
 static void __exit mn_exit(void)
 {
 	misc_deregister(&mn_misc);
+	mn_exec_exit();
 	/* Every M holds a module reference: none is left, but their frees may be in flight. */
 	destroy_workqueue(mn_wq);
 	rcu_barrier();

@@ -183,6 +183,7 @@ void mn_pages_free(struct mn_group *g);
 int mn_mmap(struct file *file, struct vm_area_struct *vma);
 
 /* park.c */
+struct mn_m *mn_task_m(void);
 struct mn_m *mn_current_m(struct mn_group *g);
 long mn_register(struct mn_group *g);
 long mn_unregister(struct mn_group *g);
@@ -207,5 +208,9 @@ int mn_take_pending(struct mn_group *g, struct mn_m *s);
 void mn_give_p(struct mn_group *g, struct mn_m *m, int p);
 void mn_pst_kwrite_begin(struct mnsched_pstate *pst);
 void mn_pst_kwrite_end(struct mnsched_pstate *pst);
+
+/* exec.c */
+int mn_exec_init(void);
+void mn_exec_exit(void);
 
 #endif /* _MN_H */

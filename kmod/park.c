@@ -27,7 +27,7 @@
  *
  * Return: the M or NULL.
  */
-static struct mn_m *mn_task_m(void)
+struct mn_m *mn_task_m(void)
 {
 	struct preempt_notifier *pn;
 

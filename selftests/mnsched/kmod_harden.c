@@ -3,6 +3,7 @@
  * kmod_harden.c - what a local user must not be able to do with
  * /dev/mnsched (issue 14): pin memory past its memory cgroup's limit, and
  * keep an M (and its group, pages and the module) alive across execve.
+ * The exec tests re-execute this program (see exec_child()).
  *
  * The memory cgroup tests need cgroup v2 with the memory controller (the
  * test VM mounts it at /sys/fs/cgroup) and root.  The VM runs each program
@@ -372,6 +373,310 @@ TEST(memcg_limit_enomem)
 	EXPECT_EQ(0, oom_kill);
 	EXPECT_EQ(0, cgtest_end(&t));
 	EXPECT_EQ(p0, mn_counter_wait("pages", p0, 2000));
+}
+
+/* ---- execve ------------------------------------------------------------ */
+
+/*
+ * The exec'd program is this file again: a constructor runs it before the
+ * harness when MN_HARDEN_EXEC="REPORT_FD GO_FD OLD_FD" is set.  It reports
+ * what the old file does for it, waits for the test's go, opens a file of
+ * its own and registers, reports again, and waits for the last go.
+ */
+struct exec_res {
+	long old_version;	/* VERSION on the inherited file, 1 when none */
+	long old_register;	/* REGISTER on it */
+	int old_mmap_errno;	/* mmap of it */
+	long new_register;	/* REGISTER on a file of its own */
+};
+
+static void exec_child_report(int fd, const void *r, size_t n)
+{
+	if (write(fd, r, n) != (ssize_t)n)
+		_exit(3);
+}
+
+__attribute__((constructor)) static void exec_child(void)
+{
+	const char *e = getenv("MN_HARDEN_EXEC");
+	int rfd, gfd, old, fd;
+	struct mnsched_version v;
+	struct exec_res r;
+	char go;
+	void *a;
+
+	if (!e)
+		return;
+	if (sscanf(e, "%d %d %d", &rfd, &gfd, &old) != 3)
+		_exit(2);
+	memset(&r, 0, sizeof(r));
+	r.old_version = 1;
+	r.old_register = 1;
+	if (old >= 0) {
+		r.old_version = mn_ioc_p(old, MNSCHED_IOC_VERSION, &v);
+		r.old_register = mn_register(old);
+		a = mmap(NULL, getpagesize(), PROT_READ, MAP_SHARED, old, 0);
+		r.old_mmap_errno = a == MAP_FAILED ? errno : 0;
+	}
+	exec_child_report(rfd, &r, sizeof(r));
+	if (read(gfd, &go, 1) != 1)
+		_exit(0);
+	fd = mn_open();
+	r.new_register = fd < 0 ? -errno : mn_register(fd);
+	exec_child_report(rfd, &r, sizeof(r));
+	if (read(gfd, &go, 1) != 1)
+		_exit(0);
+	_exit(0);
+}
+
+static long module_refcnt(void)
+{
+	FILE *f = fopen("/sys/module/mnsched/refcnt", "r");
+	long v = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
+struct exec_setup {
+	int cloexec;		/* open the file O_CLOEXEC */
+	int from_thread;	/* exec from a second M, the first one alive */
+	int hold_p;		/* the exec'ing M holds P 0 in state SYSCALL */
+};
+
+struct exec_run {
+	int fd;
+	int go;			/* the exec'ing thread's go */
+	const struct exec_setup *s;
+	char env[64];
+};
+
+static void exec_self(struct exec_run *x)
+{
+	char *argv[] = { "kmod_harden", NULL };
+	char *envp[] = { x->env, NULL };
+	struct mnsched_pstate *pst;
+	char go;
+
+	if (mn_register(x->fd) < 0)
+		_exit(10);
+	if (x->s->hold_p) {
+		pst = mn_map(x->fd, 2);
+		if (!pst || mn_set_p(x->fd, 0))
+			_exit(11);
+		__atomic_store_n(&pst->state, MNSCHED_P_SYSCALL, __ATOMIC_RELEASE);
+	}
+	if (x->go >= 0 && read(x->go, &go, 1) != 1)
+		_exit(12);
+	execve("/proc/self/exe", argv, envp);
+	_exit(13);
+}
+
+static void *exec_thread(void *arg)
+{
+	exec_self(arg);
+	return NULL;
+}
+
+/*
+ * Fork a child that opens a file, registers, and execs this program from
+ * an M; returns its pid, with the exec'd program's first report in @r.
+ */
+static pid_t exec_start(struct __test_metadata *_metadata, const struct exec_setup *s,
+			int rep[2], int go[2], struct exec_res *r)
+{
+	pid_t pid;
+
+	if (pipe(rep) || pipe(go))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		struct exec_run x = { .s = s, .go = -1 };
+		int tgo[2];
+		pthread_t t;
+
+		close(rep[0]);
+		close(go[1]);
+		x.fd = open(MNSCHED_DEVICE, O_RDWR | (s->cloexec ? O_CLOEXEC : 0));
+		if (x.fd < 0 || mn_config(x.fd, 2))
+			_exit(14);
+		snprintf(x.env, sizeof(x.env), "MN_HARDEN_EXEC=%d %d %d", rep[1], go[0],
+			 s->cloexec ? -1 : x.fd);
+		if (!s->from_thread)
+			exec_self(&x);
+		/* The main thread stays an M, parked, while another M execs. */
+		if (mn_register(x.fd) < 0 || pipe(tgo))
+			_exit(15);
+		x.go = tgo[0];
+		if (pthread_create(&t, NULL, exec_thread, &x))
+			_exit(16);
+		mn_sleep_ns(20000000);
+		if (write(tgo[1], "g", 1) != 1)
+			_exit(17);
+		mn_park(x.fd, -1);
+		_exit(18);
+	}
+	close(rep[1]);
+	close(go[0]);
+	if (read(rep[0], r, sizeof(*r)) != sizeof(*r)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
+	return pid;
+}
+
+/* The exec'd program registers with a file of its own, then exits. */
+static int exec_finish(pid_t pid, int rep[2], int go[2], struct exec_res *r)
+{
+	int st = -1;
+
+	r->new_register = -999;
+	if (write(go[1], "g", 1) != 1 || read(rep[0], r, sizeof(*r)) != sizeof(*r))
+		kill(pid, SIGKILL);
+	else if (write(go[1], "g", 1) != 1)
+		kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	close(rep[0]);
+	close(go[1]);
+	return st;
+}
+
+static void exec_test(struct __test_metadata *_metadata, const struct exec_setup *s)
+{
+	long base, ms0, g0, ref0;
+	int rep[2], go[2], st;
+	struct exec_res r;
+	pid_t pid;
+
+	MN_REQUIRE_DEV();
+	base = mn_counter("allocated");
+	if (base < 0)
+		SKIP(return, "no " MN_COUNTERS);
+	ms0 = mn_counter("ms");
+	g0 = mn_counter("groups");
+	ref0 = module_refcnt();
+	pid = exec_start(_metadata, s, rep, go, &r);
+	ASSERT_LT(0, pid);
+	/* The new program runs: no M of the old one is left. */
+	EXPECT_EQ(ms0, mn_counter_wait("ms", ms0, 2000));
+	if (s->cloexec) {
+		/* Nor its group: the file was closed by the exec. */
+		EXPECT_EQ(g0, mn_counter_wait("groups", g0, 2000));
+		EXPECT_EQ(base, mn_counter_wait("allocated", base, 2000));
+		/* Nothing holds the module: rmmod would succeed. */
+		if (ref0 >= 0)
+			EXPECT_EQ(ref0, module_refcnt());
+		EXPECT_EQ(1, r.old_version);
+	} else {
+		/* The inherited file belongs to the old program. */
+		EXPECT_EQ(g0 + 1, mn_counter("groups"));
+		EXPECT_EQ(-EPERM, r.old_version);
+		EXPECT_EQ(-EPERM, r.old_register);
+		EXPECT_EQ(EPERM, r.old_mmap_errno);
+		if (ref0 >= 0)
+			EXPECT_EQ(ref0 + 1, module_refcnt());
+	}
+	st = exec_finish(pid, rep, go, &r);
+	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) TH_LOG("exec'd child status %#x", st);
+	/* A new program can be an M, with a file of its own. */
+	EXPECT_LE(0, r.new_register);
+	EXPECT_EQ(base, mn_counter_wait("allocated", base, 3000));
+	if (ref0 >= 0)
+		EXPECT_EQ(ref0, module_refcnt());
+}
+
+/*
+ * Issue 14, item 2: an M that calls execve() is freed at the exec, and so
+ * is its group when the file was close-on-exec; the module is free to go.
+ * Before the fix: the M, group and P pages stayed for the new program's
+ * lifetime and held the module.
+ */
+TEST(exec_frees_m)
+{
+	static const struct exec_setup s = { .cloexec = 1 };
+
+	exec_test(_metadata, &s);
+}
+
+/* The same while the M holds a P in state SYSCALL (its blocked mark goes). */
+TEST(exec_frees_m_holding_p)
+{
+	static const struct exec_setup s = { .cloexec = 1, .hold_p = 1 };
+
+	exec_test(_metadata, &s);
+}
+
+/*
+ * Issue 14, item 2: a file inherited across exec (no O_CLOEXEC) gives the
+ * new program -EPERM for every call, and the new program can still become
+ * an M with a file of its own.  Before the fix: its REGISTER got -EBUSY.
+ */
+TEST(exec_inherited_fd_eperm)
+{
+	static const struct exec_setup s = { .cloexec = 0 };
+
+	exec_test(_metadata, &s);
+}
+
+/* exec from a second thread: de_thread() kills the first M, the exec frees the second. */
+TEST(exec_from_thread_frees_both)
+{
+	static const struct exec_setup s = { .cloexec = 1, .from_thread = 1 };
+
+	exec_test(_metadata, &s);
+}
+
+static int run(const char *cmd)
+{
+	int st = system(cmd);
+
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/*
+ * Issue 14, item 2: while the exec'd program runs, rmmod succeeds (and
+ * insmod brings the module back).  Before the fix: "Module mnsched is in
+ * use" until the new program exited.
+ */
+TEST(exec_then_rmmod)
+{
+	static const struct exec_setup s = { .cloexec = 1 };
+	const char *ko = getenv("MNSCHED_KO");
+	int rep[2], go[2], i, removed = 0;
+	struct exec_res r;
+	char cmd[512];
+	pid_t pid;
+
+	MN_REQUIRE_DEV();
+	if (!ko || access(ko, R_OK))
+		SKIP(return, "MNSCHED_KO does not name the module file");
+	if (geteuid())
+		SKIP(return, "needs root");
+	pid = exec_start(_metadata, &s, rep, go, &r);
+	ASSERT_LT(0, pid);
+	/* The M's free may still be queued: retry for up to 2 s. */
+	for (i = 0; i < 200 && !removed; i++) {
+		removed = run("rmmod mnsched 2>/dev/null") == 0;
+		if (!removed)
+			mn_sleep_ns(10000000);
+	}
+	EXPECT_TRUE(removed);
+	if (removed) {
+		snprintf(cmd, sizeof(cmd), "insmod %s", ko);
+		ASSERT_EQ(0, run(cmd));
+		for (i = 0; i < 100 && access(MNSCHED_DEVICE, F_OK); i++)
+			mn_sleep_ns(1000000);
+	}
+	exec_finish(pid, rep, go, &r);
+	EXPECT_LE(0, r.new_register);
+	EXPECT_EQ(0, mn_counter_wait("allocated", 0, 3000));
 }
 
 TEST_HARNESS_MAIN

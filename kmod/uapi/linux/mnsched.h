@@ -176,7 +176,8 @@ struct mnsched_spare {
  * The calling thread becomes an M; returns its id (>= 0; the same id again
  * for the same thread and file).  -EBUSY when the thread is an M of another
  * open file, -ENOSPC past the module's max_ms limit.  Ids are allocated
- * cyclically; an M is freed when its thread exits or unregisters.
+ * cyclically; an M is freed when its thread exits, unregisters or calls
+ * execve() (the new program starts with no M).
  */
 #define MNSCHED_IOC_REGISTER	_IO(MNSCHED_IOC_MAGIC, 2)
 /* Park the calling M. */
