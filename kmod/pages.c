@@ -109,10 +109,59 @@ void mn_pages_free(struct mn_group *g)
 	atomic_long_sub(3, &mn_allocs[MN_A_ARRAYS]);
 }
 
+/*
+ * A P mapping belongs to the group's address space alone.  mn_mmap() marks
+ * it VM_DONTCOPY, but madvise(MADV_DOFORK) clears that (only VM_IO stops
+ * it, and VM_IO would also stop GUP: process_vm_readv(), which
+ * tools/mnsched-top reads the P counters with, ptrace and /proc/PID/mem),
+ * so a fork may copy the VMA.  The child's copy must never reach the
+ * parent's live P pages:
+ *  - the pages are mapped at fault time, not with vm_insert_page(): the
+ *    VMA is neither VM_MIXEDMAP nor VM_PFNMAP and has no anon_vma, so
+ *    fork's copy_page_range() copies no page table entries of it;
+ *  - mn_vm_open() marks a copy in another mm VM_WIPEONFORK, which makes
+ *    dup_mmap() skip copy_page_range() whatever else would ask for it
+ *    (on 6.1 and 6.12 dup_mmap() calls ->open before it tests the flag);
+ *  - mn_vm_fault() maps a page only into the group's mm: the child's
+ *    accesses get SIGBUS.
+ * Within the owner, a fault after madvise(MADV_DONTNEED) maps the same
+ * page again.
+ */
+static vm_fault_t mn_vm_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct mn_group *g = vma->vm_file->private_data;
+	struct page *page;
+
+	/* The VMA holds the file, which holds the group; mmap saw nr_p set. */
+	if (vma->vm_mm != g->mm || vmf->pgoff >= smp_load_acquire(&g->nr_p))
+		return VM_FAULT_SIGBUS;
+	page = g->pages[vmf->pgoff];
+	get_page(page);
+	vmf->page = page;
+	return 0;
+}
+
+static void mn_vm_open(struct vm_area_struct *vma)
+{
+	struct mn_group *g = vma->vm_file->private_data;
+
+	/* A split or mremap in the owner's mm, or a fork's copy (mm locked). */
+	if (vma->vm_mm != g->mm)
+		mn_vm_flags_set(vma, VM_WIPEONFORK);
+}
+
+static const struct vm_operations_struct mn_vm_ops = {
+	.open = mn_vm_open,
+	.fault = mn_vm_fault,
+};
+
 /**
  * mn_mmap() - map P pages: offset 0 is P 0, one page per P
  * @file: the /dev/mnsched file
  * @vma: the new mapping
+ *
+ * The pages are mapped as they are touched (mn_vm_fault()).
  *
  * Return: 0; -EPERM from another mm or for an executable mapping; -EINVAL
  * before CONFIG, for a private mapping, or past the last P.
@@ -122,9 +171,7 @@ int mn_mmap(struct file *file, struct vm_area_struct *vma)
 	struct mn_group *g = file->private_data;
 	unsigned long npages = vma_pages(vma);
 	unsigned long pgoff = vma->vm_pgoff;
-	unsigned long i;
 	u32 nr_p;
-	int ret;
 
 	if (vma->vm_mm != g->mm || current->mm != g->mm)
 		return -EPERM;
@@ -142,11 +189,6 @@ int mn_mmap(struct file *file, struct vm_area_struct *vma)
 
 	mn_vm_flags_clear(vma, VM_MAYEXEC);
 	mn_vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP | VM_DONTCOPY);
-	for (i = 0; i < npages; i++) {
-		ret = vm_insert_page(vma, vma->vm_start + i * PAGE_SIZE,
-				     g->pages[pgoff + i]);
-		if (ret)
-			return ret;
-	}
+	vma->vm_ops = &mn_vm_ops;
 	return 0;
 }
