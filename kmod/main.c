@@ -51,7 +51,7 @@ void mn_group_put(struct mn_group *g)
 	/* No M is left to send it again; wait for one in flight. */
 	while (smp_load_acquire(&g->csd_busy))
 		cpu_relax();
-	mn_pages_free(g);
+	mn_pages_free(g, g->nr_p);
 	xa_destroy(&g->ms);
 	mmdrop(g->mm);
 	kfree(g);
@@ -131,11 +131,15 @@ static long mn_config(struct mn_group *g, void __user *uarg)
 	ret = mn_pages_alloc(g, c.nr_p);
 	if (ret)
 		goto out_unlock;
+	/* Report first: a CONFIG that fails has no effect. */
+	c.mmap_size = (u64)c.nr_p * PAGE_SIZE;
+	if (copy_to_user(uarg, &c, sizeof(c))) {
+		mn_pages_free(g, c.nr_p);
+		ret = -EFAULT;
+		goto out_unlock;
+	}
 	/* Publish the pages before nr_p: readers load nr_p with acquire. */
 	smp_store_release(&g->nr_p, c.nr_p);
-	c.mmap_size = (u64)c.nr_p * PAGE_SIZE;
-	if (copy_to_user(uarg, &c, sizeof(c)))
-		ret = -EFAULT;
 out_unlock:
 	mutex_unlock(&g->cfg_lock);
 	return ret;

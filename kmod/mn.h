@@ -107,6 +107,9 @@ struct mn_group {
  * @blocked_p: P this M's sched_out marked blocked, -1 for none (own context)
  * @token: 1 when an UNPARK is pending
  * @handed_p: P handed to this M while it waits in SPARE, -1 for none
+ * @handed_from: id of the M that held the P this M took in SPARE and whose
+ *	block made it pending, -1 when another M held it (group lock); for
+ *	mn_untake()
  * @spare_node: entry in @g->spares while waiting in SPARE
  * @spare_cpu: CPU it started waiting on in SPARE
  * @parked: 1 while the thread waits in PARK, SWAP or SPARE
@@ -126,6 +129,7 @@ struct mn_m {
 	int blocked_p;
 	atomic_t token;
 	int handed_p;
+	int handed_from;
 	struct list_head spare_node;
 	int spare_cpu;
 	int parked;
@@ -179,7 +183,7 @@ void mn_group_put(struct mn_group *g);
 
 /* pages.c */
 int mn_pages_alloc(struct mn_group *g, u32 nr_p);
-void mn_pages_free(struct mn_group *g);
+void mn_pages_free(struct mn_group *g, u32 nr_p);
 int mn_mmap(struct file *file, struct vm_area_struct *vma);
 
 /* park.c */
@@ -205,6 +209,7 @@ void mn_swap_wake(struct mn_m *m, bool here);
 void mn_m_free_iw(struct irq_work *iw);
 void mn_m_free_work(struct work_struct *work);
 int mn_take_pending(struct mn_group *g, struct mn_m *s);
+void mn_untake(struct mn_group *g, struct mn_m *s, int p);
 void mn_give_p(struct mn_group *g, struct mn_m *m, int p);
 void mn_pst_kwrite_begin(struct mnsched_pstate *pst);
 void mn_pst_kwrite_end(struct mnsched_pstate *pst);

@@ -88,24 +88,28 @@ err:
 }
 
 /**
- * mn_pages_free() - free the P pages of a group being destroyed
- * @g: the group
+ * mn_pages_free() - free the P pages of a group
+ * @g: the group, being destroyed, or not configured (cfg_lock held)
+ * @nr_p: number of pages mn_pages_alloc() allocated
  *
  * Mappings still present keep their own page references.
  */
-void mn_pages_free(struct mn_group *g)
+void mn_pages_free(struct mn_group *g, u32 nr_p)
 {
 	u32 i;
 
 	if (!g->pages)
 		return;
-	for (i = 0; i < g->nr_p; i++) {
+	for (i = 0; i < nr_p; i++) {
 		__free_page(g->pages[i]);
 		atomic_long_dec(&mn_allocs[MN_A_PAGES]);
 	}
 	kfree(g->pages);
 	kfree(g->pst);
 	kfree(g->ps);
+	g->pages = NULL;
+	g->pst = NULL;
+	g->ps = NULL;
 	atomic_long_sub(3, &mn_allocs[MN_A_ARRAYS]);
 }
 

@@ -95,6 +95,39 @@ TEST(config_invalid)
 	close(fd);
 }
 
+/*
+ * Issue 14, item 4: a CONFIG whose result cannot be copied out fails with
+ * -EFAULT and has no effect: the file is still unconfigured.  Before the
+ * fix, the Ps were published first (mmap worked, the next CONFIG got
+ * -EBUSY).
+ */
+TEST(config_efault_no_effect)
+{
+	struct mnsched_config *c;
+	long p0;
+	void *a;
+	int fd, ps = getpagesize();
+
+	MN_REQUIRE_DEV();
+	p0 = mn_counter("pages");
+	fd = mn_open();
+	ASSERT_LE(0, fd);
+	/* Readable (the input is fine), not writable (the output fails). */
+	c = mmap(NULL, ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, c);
+	c->nr_p = 4;
+	ASSERT_EQ(0, mprotect(c, ps, PROT_READ));
+	EXPECT_EQ(-EFAULT, mn_ioc_p(fd, MNSCHED_IOC_CONFIG, c));
+	if (p0 >= 0)
+		EXPECT_EQ(p0, mn_counter("pages"));
+	a = mmap(NULL, ps, PROT_READ, MAP_SHARED, fd, 0);
+	EXPECT_EQ(MAP_FAILED, a);
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, mn_config(fd, 4));
+	munmap(c, ps);
+	close(fd);
+}
+
 TEST(register_unregister)
 {
 	long id, id2;
