@@ -567,6 +567,7 @@ TEST_F(ho, no_handoff_when_preempted)
 
 struct spare_res {
 	int fd;
+	struct mnsched_pstate *pst;
 	long r;
 	int p;
 };
@@ -577,6 +578,14 @@ static void *spare_once(void *a)
 
 	mn_register(r->fd);
 	r->r = mn_spare(r->fd, 1000000000ll, &r->p);
+	/*
+	 * Take the P, as the protocol says: a spare that held it in state
+	 * SYSCALL and blocked (its thread exiting) would have it handed on,
+	 * to the other spare if that one came late (seen on the debug kernel).
+	 */
+	if (!r->r && r->p >= 0 &&
+	    !cas_state(mn_pst(r->pst, r->p), MNSCHED_P_SYSCALL, MNSCHED_P_RUNNING))
+		r->r = -EAGAIN;
 	return NULL;
 }
 
@@ -596,6 +605,7 @@ TEST_F(ho, two_ps_two_spares)
 	ASSERT_TRUE(wait_blocked(mn_pst(self->pst, 1), 1));
 	for (i = 0; i < 2; i++) {
 		s[i].fd = self->fd;
+		s[i].pst = self->pst;
 		ASSERT_EQ(0, pthread_create(&st[i], NULL, spare_once, &s[i]));
 	}
 	for (i = 0; i < 2; i++)
