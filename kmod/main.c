@@ -12,6 +12,7 @@
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/pid.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -27,6 +28,25 @@ module_param_named(max_ms, mn_max_ms, uint, 0644);
 MODULE_PARM_DESC(max_ms, "Largest number of registered Ms per open file (default 1024)");
 
 struct workqueue_struct *mn_wq;
+
+/**
+ * mn_group_caller() - may the current thread use group @g?
+ * @g: the group
+ *
+ * A group belongs to the process that opened the file, and to the program
+ * it ran then: the caller must be one of its threads (same thread group),
+ * in the same address space (not after execve()).  Another process gets
+ * -EPERM, also one that shares the address space (vfork(), clone() with
+ * CLONE_VM but not CLONE_THREAD): it is a process of its own (its own
+ * signals and exit; a vfork child usually only execs or exits), and what
+ * the README promises is -EPERM to any process but the opener.
+ *
+ * Return: true when it may.
+ */
+bool mn_group_caller(struct mn_group *g)
+{
+	return current->mm == g->mm && task_tgid(current) == g->tgid_pid;
+}
 
 /**
  * mn_group_get() - take a reference on a group
@@ -54,6 +74,7 @@ void mn_group_put(struct mn_group *g)
 	mn_pages_free(g, g->nr_p);
 	xa_destroy(&g->ms);
 	mmdrop(g->mm);
+	put_pid(g->tgid_pid);
 	kfree(g);
 	atomic_long_dec(&mn_allocs[MN_A_GROUPS]);
 }
@@ -71,6 +92,7 @@ static int mn_open(struct inode *inode, struct file *file)
 	refcount_set(&g->ref, 1);
 	mmgrab(current->mm);
 	g->mm = current->mm;
+	g->tgid_pid = get_pid(task_tgid(current));
 	g->tgid = current->tgid;
 	mutex_init(&g->cfg_lock);
 	spin_lock_init(&g->lock);
@@ -150,7 +172,7 @@ static long mn_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	struct mn_group *g = file->private_data;
 	void __user *uarg = (void __user *)arg;
 
-	if (current->mm != g->mm)
+	if (!mn_group_caller(g))
 		return -EPERM;
 
 	switch (cmd) {

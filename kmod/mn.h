@@ -55,7 +55,10 @@ struct mn_p {
 /**
  * struct mn_group - what one open() of /dev/mnsched creates
  * @ref: one for the open file, one per registered M
- * @mm: address space of the opener (mmgrab'd); only it may use the group
+ * @mm: address space of the opener (mmgrab'd)
+ * @tgid_pid: thread group of the opener (a reference); only its threads,
+ *	running the program that opened the file (@mm), may use the group:
+ *	see mn_group_caller()
  * @tgid: thread group id of the opener, for tracing
  * @cfg_lock: serializes CONFIG
  * @lock: protects @spares, @nr_m, P owners, handoff delivery
@@ -77,6 +80,7 @@ struct mn_p {
 struct mn_group {
 	refcount_t ref;
 	struct mm_struct *mm;
+	struct pid *tgid_pid;
 	pid_t tgid;
 	struct mutex cfg_lock;
 	spinlock_t lock;
@@ -178,6 +182,7 @@ int mn_debugfs_init(void);
 void mn_debugfs_exit(void);
 
 /* main.c */
+bool mn_group_caller(struct mn_group *g);
 void mn_group_get(struct mn_group *g);
 void mn_group_put(struct mn_group *g);
 

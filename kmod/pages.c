@@ -167,8 +167,9 @@ static const struct vm_operations_struct mn_vm_ops = {
  *
  * The pages are mapped as they are touched (mn_vm_fault()).
  *
- * Return: 0; -EPERM from another mm or for an executable mapping; -EINVAL
- * before CONFIG, for a private mapping, or past the last P.
+ * Return: 0; -EPERM from another process or program (mn_group_caller()) or
+ * for an executable mapping; -EINVAL before CONFIG, for a private mapping,
+ * or past the last P.
  */
 int mn_mmap(struct file *file, struct vm_area_struct *vma)
 {
@@ -177,7 +178,7 @@ int mn_mmap(struct file *file, struct vm_area_struct *vma)
 	unsigned long pgoff = vma->vm_pgoff;
 	u32 nr_p;
 
-	if (vma->vm_mm != g->mm || current->mm != g->mm)
+	if (vma->vm_mm != g->mm || !mn_group_caller(g))
 		return -EPERM;
 	/* Pairs with the release in mn_config(): the pages are set up. */
 	nr_p = smp_load_acquire(&g->nr_p);

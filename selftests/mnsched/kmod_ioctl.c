@@ -3,6 +3,7 @@
  * kmod_ioctl.c - every /dev/mnsched ioctl with valid and invalid input,
  * and the rule that only the opener's process may use a file.
  */
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
@@ -481,6 +482,76 @@ TEST(cross_process_scm_rights)
 	EXPECT_EQ(-EPERM, r.unpark);
 	EXPECT_EQ(EPERM, r.mmap_errno);
 	close(fd);
+}
+
+/* ---- processes that share the mm: vfork(), clone(CLONE_VM) ------------ */
+
+static struct xres vm_res;
+static int vm_fd;
+
+static int cross_vm_child(void *arg)
+{
+	struct mnsched_version v;
+	void *a;
+
+	vm_res.version = mn_ioc_p(vm_fd, MNSCHED_IOC_VERSION, &v);
+	vm_res.reg = mn_register(vm_fd);
+	vm_res.config = mn_config(vm_fd, 1);
+	vm_res.unpark = mn_unpark(vm_fd, 0);
+	/* The same address space: a mapping made here would be the parent's. */
+	a = mmap(NULL, getpagesize(), PROT_READ, MAP_SHARED, vm_fd, 0);
+	vm_res.mmap_errno = a == MAP_FAILED ? errno : 0;
+	if (a != MAP_FAILED)
+		munmap(a, getpagesize());
+	return 0;
+}
+
+/*
+ * Issue 14, item 5: another process that shares the opener's address space
+ * (vfork(), clone(CLONE_VM) without CLONE_THREAD) is another process, and
+ * gets -EPERM as any other process does.  Before the fix, the check
+ * compared the mm only and every call succeeded (its REGISTER made the
+ * child an M of the parent's group).
+ */
+static void cross_vm(struct __test_metadata *_metadata, int flags)
+{
+	static char stack[64 << 10] __attribute__((aligned(16)));
+	long ms0;
+	pid_t pid;
+	int st;
+
+	MN_REQUIRE_DEV();
+	vm_fd = mn_open();
+	ASSERT_LE(0, vm_fd);
+	ASSERT_EQ(0, mn_config(vm_fd, 1));
+	ASSERT_LE(0, mn_register(vm_fd));
+	ms0 = mn_counter("ms");
+	memset(&vm_res, 0, sizeof(vm_res));
+	pid = clone(cross_vm_child, stack + sizeof(stack), flags | SIGCHLD, NULL);
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	EXPECT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(-EPERM, vm_res.version);
+	EXPECT_EQ(-EPERM, vm_res.reg);
+	EXPECT_EQ(-EPERM, vm_res.config);
+	EXPECT_EQ(-EPERM, vm_res.unpark);
+	EXPECT_EQ(EPERM, vm_res.mmap_errno);
+	/* No M was made for the child. */
+	if (ms0 >= 0)
+		EXPECT_EQ(ms0, mn_counter_wait("ms", ms0, 1000));
+	/* The opener (any of its threads) still can. */
+	EXPECT_EQ(0, mn_unpark(vm_fd, 0));
+	close(vm_fd);
+}
+
+TEST(cross_process_vfork)
+{
+	cross_vm(_metadata, CLONE_VM | CLONE_VFORK);
+}
+
+TEST(cross_process_clone_vm)
+{
+	cross_vm(_metadata, CLONE_VM);
 }
 
 TEST_HARNESS_MAIN

@@ -164,10 +164,13 @@ struct mnsched_spare {
 /* Read the ABI version and limits. */
 #define MNSCHED_IOC_VERSION	_IOR(MNSCHED_IOC_MAGIC, 0, struct mnsched_version)
 /*
- * Every ioctl returns -EPERM from a process other than the opener's,
- * -ENOTTY for an unknown command, -EINVAL for bad flags or indices,
- * -EFAULT for a bad pointer, -ESRCH when the calling thread is not an M of
- * this file (or a target M does not exist).
+ * Every ioctl (and mmap) returns -EPERM from a process other than the
+ * opener's, even one sharing its address space (vfork, CLONE_VM), and
+ * after the opener's execve (a file belongs to the program that opened
+ * it); -ENOTTY for an unknown command, -EINVAL for bad flags or indices,
+ * -EFAULT for a bad pointer (a call that fails has no effect), -ESRCH when
+ * the calling thread is not an M of this file (or a target M does not
+ * exist), -ENOMEM also at the caller's memory cgroup limit.
  */
 
 /* Set the number of Ps; allocates the P pages (-EBUSY the second time). */
