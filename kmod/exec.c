@@ -31,12 +31,14 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/binfmts.h>
+#include <linux/build_bug.h>
 #include <linux/preempt.h>
 #include <linux/printk.h>
 #include <linux/sched.h>
 #include <linux/string.h>
 #include <linux/tracepoint.h>
 #include <linux/workqueue.h>
+#include <trace/events/sched.h>
 
 #include "mn.h"
 
@@ -77,6 +79,14 @@ int mn_exec_init(void)
 {
 	int ret;
 
+	/*
+	 * The probe must have the tracepoint's TP_PROTO: the kernel's own
+	 * register_trace_sched_process_exec() checks its type at build time
+	 * (-Werror=incompatible-pointer-types).  sizeof() calls nothing: the
+	 * tracepoint is not exported to modules, hence the search by name.
+	 */
+	BUILD_BUG_ON(sizeof(register_trace_sched_process_exec(mn_exec_probe, NULL)) !=
+		     sizeof(int));
 	for_each_kernel_tracepoint(mn_find_exec_tp, &mn_exec_tp);
 	if (!mn_exec_tp) {
 		pr_err("no sched_process_exec tracepoint: cannot free Ms at exec\n");
