@@ -410,6 +410,26 @@ static int wait_sleeping(pid_t tid)
 }
 
 /*
+ * Start a spare (efault_spare_thread()) whose argument waits in a page
+ * that is writable when SPARE starts, and make the page read-only once the
+ * spare sleeps in SPARE: its result can no longer be copied out.
+ */
+static void start_efault_spare(struct __test_metadata *_metadata, struct efault_spare *e,
+			       pthread_t *t)
+{
+	e->a = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, e->a);
+	e->a->timeout_ns = 2000000000ll;
+	ASSERT_EQ(0, pthread_create(t, NULL, efault_spare_thread, e));
+	while (!e->tid)
+		mn_sleep_ns(100000);
+	ASSERT_EQ(0, wait_sleeping(e->tid));
+	mn_sleep_ns(10000000);
+	ASSERT_EQ(0, mprotect(e->a, getpagesize(), PROT_READ));
+}
+
+/*
  * Issue 14, item 4: the argument becomes read-only while the spare waits
  * (another thread mprotects it), so the P handed over cannot be reported:
  * SPARE returns -EFAULT and hands the P back, pending as before, to the
@@ -423,16 +443,7 @@ TEST_F(ho, spare_efault_after_wait_hands_back)
 	pthread_t st, t;
 	int p = -2;
 
-	e.a = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, e.a);
-	e.a->timeout_ns = 2000000000ll;
-	ASSERT_EQ(0, pthread_create(&st, NULL, efault_spare_thread, &e));
-	while (!e.tid)
-		mn_sleep_ns(100000);
-	ASSERT_EQ(0, wait_sleeping(e.tid));
-	mn_sleep_ns(10000000);
-	ASSERT_EQ(0, mprotect(e.a, getpagesize(), PROT_READ));
+	start_efault_spare(_metadata, &e, &st);
 	/* Now an M blocks holding P 0: the waiting spare is handed it. */
 	start_blocker(_metadata, &t, &b);
 	pthread_join(st, NULL);
@@ -458,16 +469,7 @@ TEST_F(ho, spare_efault_after_unpark_keeps_token)
 	struct efault_spare e = { .fd = self->fd };
 	pthread_t st;
 
-	e.a = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, e.a);
-	e.a->timeout_ns = 2000000000ll;
-	ASSERT_EQ(0, pthread_create(&st, NULL, efault_spare_thread, &e));
-	while (!e.tid)
-		mn_sleep_ns(100000);
-	ASSERT_EQ(0, wait_sleeping(e.tid));
-	mn_sleep_ns(10000000);
-	ASSERT_EQ(0, mprotect(e.a, getpagesize(), PROT_READ));
+	start_efault_spare(_metadata, &e, &st);
 	ASSERT_EQ(0, mn_unpark(self->fd, e.id));
 	pthread_join(st, NULL);
 	EXPECT_EQ(-EFAULT, e.ret);

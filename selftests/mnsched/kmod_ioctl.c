@@ -379,18 +379,28 @@ struct xres {
 	int mmap_errno;
 };
 
-static void cross_child(int fd, int out)
+/* The calls another process tries on @fd, their results in @r. */
+static void cross_calls(int fd, struct xres *r)
 {
 	struct mnsched_version v;
-	struct xres r;
 	void *a;
 
-	r.version = mn_ioc_p(fd, MNSCHED_IOC_VERSION, &v);
-	r.reg = mn_register(fd);
-	r.config = mn_config(fd, 1);
-	r.unpark = mn_unpark(fd, 0);
+	r->version = mn_ioc_p(fd, MNSCHED_IOC_VERSION, &v);
+	r->reg = mn_register(fd);
+	r->config = mn_config(fd, 1);
+	r->unpark = mn_unpark(fd, 0);
+	/* From a CLONE_VM child, a mapping made here would be the parent's. */
 	a = mmap(NULL, getpagesize(), PROT_READ, MAP_SHARED, fd, 0);
-	r.mmap_errno = a == MAP_FAILED ? errno : 0;
+	r->mmap_errno = a == MAP_FAILED ? errno : 0;
+	if (a != MAP_FAILED)
+		munmap(a, getpagesize());
+}
+
+static void cross_child(int fd, int out)
+{
+	struct xres r;
+
+	cross_calls(fd, &r);
 	if (write(out, &r, sizeof(r)) != sizeof(r))
 		_exit(1);
 	_exit(0);
@@ -491,18 +501,8 @@ static int vm_fd;
 
 static int cross_vm_child(void *arg)
 {
-	struct mnsched_version v;
-	void *a;
-
-	vm_res.version = mn_ioc_p(vm_fd, MNSCHED_IOC_VERSION, &v);
-	vm_res.reg = mn_register(vm_fd);
-	vm_res.config = mn_config(vm_fd, 1);
-	vm_res.unpark = mn_unpark(vm_fd, 0);
-	/* The same address space: a mapping made here would be the parent's. */
-	a = mmap(NULL, getpagesize(), PROT_READ, MAP_SHARED, vm_fd, 0);
-	vm_res.mmap_errno = a == MAP_FAILED ? errno : 0;
-	if (a != MAP_FAILED)
-		munmap(a, getpagesize());
+	/* The same memory as the parent: the results go straight to it. */
+	cross_calls(vm_fd, &vm_res);
 	return 0;
 }
 
