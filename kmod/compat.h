@@ -16,6 +16,13 @@
  *                           starts from (mn_wake_here(), handoff.c); a
  *                           delayed task (6.12) is woken where it sits
  *   task_struct.__state     6.1, 6.12: TASK_DEAD in the last sched_out
+ *   dup_mmap()              6.1, 6.12: calls vm_ops->open on a fork's copy of
+ *                           a VMA before it tests VM_WIPEONFORK and copies
+ *                           the page tables (pages.c, mn_vm_open())
+ *   sched_process_exec      6.1, 6.12: the tracepoint exec.c attaches to (found
+ *                           by name), TP_PROTO(p, old_pid, bprm) (checked at
+ *                           build time against the kernel's header), fired in
+ *                           the exec'ing task after the new image is in place
  * kmod_park/swap_runs_target_on_callers_cpu and kmod_handoff check what
  * the module does with them, on every kernel the VM runs.
  */

@@ -13,7 +13,8 @@
  * A dead task goes through sched_out one last time; that call queues the
  * M's own irq_work, which queues the work that frees the M.  The M (and
  * the module, through the reference each M holds) thus outlives the last
- * notifier call.
+ * notifier call.  The M of a thread that calls execve() goes the same way
+ * once exec.c has unregistered its notifier.
  */
 #include <linux/bitops.h>
 #include <linux/module.h>
@@ -169,6 +170,8 @@ int mn_take_pending(struct mn_group *g, struct mn_m *s)
 			continue;
 		}
 		from = kp->blocker->id;
+		/* mn_untake() restores only the plain case: its M held it. */
+		s->handed_from = kp->owner == kp->blocker ? from : -1;
 		kp->blocker = NULL;
 		if (kp->owner && kp->owner != s)
 			WRITE_ONCE(kp->owner->p, -1);
@@ -185,6 +188,61 @@ int mn_take_pending(struct mn_group *g, struct mn_m *s)
 		return p;
 	}
 	return -1;
+}
+
+/**
+ * mn_untake() - undo mn_take_pending() for a spare M that cannot report it
+ * @g: the group
+ * @s: the spare M, the calling thread, which took P @p in SPARE
+ * @p: the P
+ *
+ * SPARE took @p but could not copy it out (its argument became
+ * unwritable): the call fails with -EFAULT and must leave no effect.
+ * When the M that held @p and whose block made it pending has not run
+ * since (its sched_in would have cleared its blocked_p), @p is put back as
+ * it was: blocked, pending, held by that M, the handoff not counted, and
+ * offered to the next spare.  Otherwise that M runs again and wins its P
+ * back with its compare-and-swap, as when a spare's compare-and-swap
+ * fails: @s only stops holding @p.
+ */
+void mn_untake(struct mn_group *g, struct mn_m *s, int p)
+{
+	struct mnsched_pstate *pst = g->pst[p];
+	struct mn_p *kp = &g->ps[p];
+	bool again = false;
+	unsigned long flags;
+	struct mn_m *b;
+
+	spin_lock_irqsave(&g->lock, flags);
+	rcu_read_lock();
+	b = s->handed_from >= 0 ? xa_load(&g->ms, s->handed_from) : NULL;
+	raw_spin_lock(&kp->lock);
+	if (kp->owner == s) {
+		kp->owner = NULL;
+		WRITE_ONCE(s->p, -1);
+		/*
+		 * b's sched_in writes its blocked_p before it takes kp->lock:
+		 * seen here, it will find itself the blocker and clear it.
+		 */
+		if (b && b != s && !kp->blocker && READ_ONCE(b->blocked_p) == p &&
+		    READ_ONCE(pst->state) == MNSCHED_P_SYSCALL) {
+			kp->blocker = b;
+			kp->owner = b;
+			WRITE_ONCE(b->p, p);
+			mn_pst_kwrite_begin(pst);
+			WRITE_ONCE(pst->blocked, 1);
+			WRITE_ONCE(pst->k_handoffs, pst->k_handoffs - 1);
+			mn_pst_kwrite_end(pst);
+			set_bit(p, g->pending);
+			again = true;
+		}
+	}
+	raw_spin_unlock(&kp->lock);
+	rcu_read_unlock();
+	spin_unlock_irqrestore(&g->lock, flags);
+	/* Another spare may be waiting for it. */
+	if (again)
+		irq_work_queue(&g->iw);
 }
 
 /**

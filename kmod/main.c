@@ -12,6 +12,7 @@
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/pid.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -27,6 +28,25 @@ module_param_named(max_ms, mn_max_ms, uint, 0644);
 MODULE_PARM_DESC(max_ms, "Largest number of registered Ms per open file (default 1024)");
 
 struct workqueue_struct *mn_wq;
+
+/**
+ * mn_group_caller() - may the current thread use group @g?
+ * @g: the group
+ *
+ * A group belongs to the process that opened the file, and to the program
+ * it ran then: the caller must be one of its threads (same thread group),
+ * in the same address space (not after execve()).  Another process gets
+ * -EPERM, also one that shares the address space (vfork(), clone() with
+ * CLONE_VM but not CLONE_THREAD): it is a process of its own (its own
+ * signals and exit; a vfork child usually only execs or exits), and what
+ * the README promises is -EPERM to any process but the opener.
+ *
+ * Return: true when it may.
+ */
+bool mn_group_caller(struct mn_group *g)
+{
+	return current->mm == g->mm && task_tgid(current) == g->tgid_pid;
+}
 
 /**
  * mn_group_get() - take a reference on a group
@@ -51,9 +71,10 @@ void mn_group_put(struct mn_group *g)
 	/* No M is left to send it again; wait for one in flight. */
 	while (smp_load_acquire(&g->csd_busy))
 		cpu_relax();
-	mn_pages_free(g);
+	mn_pages_free(g, g->nr_p);
 	xa_destroy(&g->ms);
 	mmdrop(g->mm);
+	put_pid(g->tgid_pid);
 	kfree(g);
 	atomic_long_dec(&mn_allocs[MN_A_GROUPS]);
 }
@@ -64,13 +85,14 @@ static int mn_open(struct inode *inode, struct file *file)
 
 	if (!current->mm)
 		return -EPERM;
-	g = kzalloc(sizeof(*g), GFP_KERNEL);
+	g = kzalloc(sizeof(*g), MN_GFP);
 	if (!g)
 		return -ENOMEM;
 	atomic_long_inc(&mn_allocs[MN_A_GROUPS]);
 	refcount_set(&g->ref, 1);
 	mmgrab(current->mm);
 	g->mm = current->mm;
+	g->tgid_pid = get_pid(task_tgid(current));
 	g->tgid = current->tgid;
 	mutex_init(&g->cfg_lock);
 	spin_lock_init(&g->lock);
@@ -131,11 +153,15 @@ static long mn_config(struct mn_group *g, void __user *uarg)
 	ret = mn_pages_alloc(g, c.nr_p);
 	if (ret)
 		goto out_unlock;
+	/* Report first: a CONFIG that fails has no effect. */
+	c.mmap_size = (u64)c.nr_p * PAGE_SIZE;
+	if (copy_to_user(uarg, &c, sizeof(c))) {
+		mn_pages_free(g, c.nr_p);
+		ret = -EFAULT;
+		goto out_unlock;
+	}
 	/* Publish the pages before nr_p: readers load nr_p with acquire. */
 	smp_store_release(&g->nr_p, c.nr_p);
-	c.mmap_size = (u64)c.nr_p * PAGE_SIZE;
-	if (copy_to_user(uarg, &c, sizeof(c)))
-		ret = -EFAULT;
 out_unlock:
 	mutex_unlock(&g->cfg_lock);
 	return ret;
@@ -146,7 +172,7 @@ static long mn_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	struct mn_group *g = file->private_data;
 	void __user *uarg = (void __user *)arg;
 
-	if (current->mm != g->mm)
+	if (!mn_group_caller(g))
 		return -EPERM;
 
 	switch (cmd) {
@@ -200,12 +226,17 @@ static int __init mn_init(void)
 	ret = mn_debugfs_init();
 	if (ret)
 		goto err_notifier;
-	ret = misc_register(&mn_misc);
+	ret = mn_exec_init();
 	if (ret)
 		goto err_debugfs;
+	ret = misc_register(&mn_misc);
+	if (ret)
+		goto err_exec;
 	pr_info("loaded, ABI %d, max_ms %u\n", MNSCHED_ABI_VERSION, mn_max_ms);
 	return 0;
 
+err_exec:
+	mn_exec_exit();
 err_debugfs:
 	mn_debugfs_exit();
 err_notifier:
@@ -217,6 +248,7 @@ err_notifier:
 static void __exit mn_exit(void)
 {
 	misc_deregister(&mn_misc);
+	mn_exec_exit();
 	/* Every M holds a module reference: none is left, but their frees may be in flight. */
 	destroy_workqueue(mn_wq);
 	rcu_barrier();

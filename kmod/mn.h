@@ -18,6 +18,7 @@
 #include <linux/types.h>
 #include <linux/atomic.h>
 #include <linux/bitmap.h>
+#include <linux/gfp.h>
 #include <linux/irq_work.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -54,7 +55,10 @@ struct mn_p {
 /**
  * struct mn_group - what one open() of /dev/mnsched creates
  * @ref: one for the open file, one per registered M
- * @mm: address space of the opener (mmgrab'd); only it may use the group
+ * @mm: address space of the opener (mmgrab'd)
+ * @tgid_pid: thread group of the opener (a reference); only its threads,
+ *	running the program that opened the file (@mm), may use the group:
+ *	see mn_group_caller()
  * @tgid: thread group id of the opener, for tracing
  * @cfg_lock: serializes CONFIG
  * @lock: protects @spares, @nr_m, P owners, handoff delivery
@@ -76,6 +80,7 @@ struct mn_p {
 struct mn_group {
 	refcount_t ref;
 	struct mm_struct *mm;
+	struct pid *tgid_pid;
 	pid_t tgid;
 	struct mutex cfg_lock;
 	spinlock_t lock;
@@ -106,6 +111,9 @@ struct mn_group {
  * @blocked_p: P this M's sched_out marked blocked, -1 for none (own context)
  * @token: 1 when an UNPARK is pending
  * @handed_p: P handed to this M while it waits in SPARE, -1 for none
+ * @handed_from: id of the M that held the P this M took in SPARE and whose
+ *	block made it pending, -1 when another M held it (group lock); for
+ *	mn_untake()
  * @spare_node: entry in @g->spares while waiting in SPARE
  * @spare_cpu: CPU it started waiting on in SPARE
  * @parked: 1 while the thread waits in PARK, SWAP or SPARE
@@ -125,6 +133,7 @@ struct mn_m {
 	int blocked_p;
 	atomic_t token;
 	int handed_p;
+	int handed_from;
 	struct list_head spare_node;
 	int spare_cpu;
 	int parked;
@@ -155,6 +164,15 @@ enum mn_event_counter {
 	MN_E_NR,
 };
 
+/*
+ * Every allocation a user's call makes is charged to the caller's memory
+ * cgroup (__GFP_ACCOUNT, like pipes and io_uring rings), so a memory.max
+ * limit bounds what a process can pin through /dev/mnsched.  At the limit
+ * the call fails with -ENOMEM (__GFP_NORETRY: no cgroup OOM kill for
+ * what is the caller's own request) and without a warning (__GFP_NOWARN).
+ */
+#define MN_GFP	(GFP_KERNEL_ACCOUNT | __GFP_NORETRY | __GFP_NOWARN)
+
 extern atomic_long_t mn_allocs[MN_A_NR];
 extern unsigned int mn_max_ms;
 extern struct workqueue_struct *mn_wq;
@@ -164,15 +182,17 @@ int mn_debugfs_init(void);
 void mn_debugfs_exit(void);
 
 /* main.c */
+bool mn_group_caller(struct mn_group *g);
 void mn_group_get(struct mn_group *g);
 void mn_group_put(struct mn_group *g);
 
 /* pages.c */
 int mn_pages_alloc(struct mn_group *g, u32 nr_p);
-void mn_pages_free(struct mn_group *g);
+void mn_pages_free(struct mn_group *g, u32 nr_p);
 int mn_mmap(struct file *file, struct vm_area_struct *vma);
 
 /* park.c */
+struct mn_m *mn_task_m(void);
 struct mn_m *mn_current_m(struct mn_group *g);
 long mn_register(struct mn_group *g);
 long mn_unregister(struct mn_group *g);
@@ -194,8 +214,13 @@ void mn_swap_wake(struct mn_m *m, bool here);
 void mn_m_free_iw(struct irq_work *iw);
 void mn_m_free_work(struct work_struct *work);
 int mn_take_pending(struct mn_group *g, struct mn_m *s);
+void mn_untake(struct mn_group *g, struct mn_m *s, int p);
 void mn_give_p(struct mn_group *g, struct mn_m *m, int p);
 void mn_pst_kwrite_begin(struct mnsched_pstate *pst);
 void mn_pst_kwrite_end(struct mnsched_pstate *pst);
+
+/* exec.c */
+int mn_exec_init(void);
+void mn_exec_exit(void);
 
 #endif /* _MN_H */

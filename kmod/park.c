@@ -27,7 +27,7 @@
  *
  * Return: the M or NULL.
  */
-static struct mn_m *mn_task_m(void)
+struct mn_m *mn_task_m(void)
 {
 	struct preempt_notifier *pn;
 
@@ -142,7 +142,7 @@ long mn_register(struct mn_group *g)
 		mn_m_unregister_current(m);
 	}
 
-	m = kzalloc(sizeof(*m), GFP_KERNEL);
+	m = kzalloc(sizeof(*m), MN_GFP);
 	if (!m)
 		return -ENOMEM;
 	m->g = g;
@@ -167,7 +167,7 @@ long mn_register(struct mn_group *g)
 	spin_unlock_irq(&g->lock);
 
 	/* Cyclic ids: a stale id held by user space rarely names a new M. */
-	ret = xa_alloc_cyclic(&g->ms, &id, m, xa_limit_31b, &g->next_id, GFP_KERNEL);
+	ret = xa_alloc_cyclic(&g->ms, &id, m, xa_limit_31b, &g->next_id, MN_GFP);
 	if (ret < 0) {
 		spin_lock_irq(&g->lock);
 		g->nr_m--;
@@ -523,11 +523,15 @@ long mn_set_p(struct mn_group *g, unsigned long arg)
  * P is handed to it (it then holds it, as after SET_P), with @p = -1 when
  * woken by UNPARK (the token is consumed), or with an error.
  *
+ * A call that fails takes nothing: when @p cannot be written, the P is
+ * handed back (mn_untake()), or the token kept.
+ *
  * Return: 0, -ETIMEDOUT, -EINTR, -EFAULT, -EINVAL for flags or before
  * CONFIG, -ESRCH when the caller is not an M of @g.
  */
 long mn_spare(struct mn_group *g, void __user *uarg)
 {
+	s32 __user *up = &((struct mnsched_spare __user *)uarg)->p;
 	struct mnsched_spare a;
 	struct mn_m *m;
 	long ret;
@@ -543,6 +547,12 @@ long mn_spare(struct mn_group *g, void __user *uarg)
 	m = mn_current_m(g);
 	if (!m)
 		return -ESRCH;
+	/*
+	 * The result goes to @up: check now that it can (writing back what
+	 * is there) so that a read-only argument fails before any effect.
+	 */
+	if (put_user(a.p, up))
+		return -EFAULT;
 	mn_count_event(MN_E_SPARE);
 
 	spin_lock_irq(&g->lock);
@@ -574,8 +584,13 @@ long mn_spare(struct mn_group *g, void __user *uarg)
 				return ret;
 		}
 	}
-	a.p = p;
-	if (put_user(a.p, &((struct mnsched_spare __user *)uarg)->p))
+	if (put_user(p, up)) {
+		/* Made unwritable meanwhile: give back the P, or the token. */
+		if (p >= 0)
+			mn_untake(g, m, p);
+		else
+			atomic_set(&m->token, 1);
 		return -EFAULT;
+	}
 	return 0;
 }

@@ -4,6 +4,7 @@
  * SYSCALL that blocks in the kernel has its P handed to a spare M.
  */
 #include <sched.h>
+#include <sys/syscall.h>
 
 #include "kselftest_harness.h"
 #include "kmod_util.h"
@@ -310,6 +311,172 @@ TEST_F(ho, no_handoff_when_running)
 	pthread_join(t, NULL);
 }
 
+/* A SPARE argument in a read-only page: its input reads, its output faults. */
+static struct mnsched_spare *ro_spare(int64_t timeout_ns)
+{
+	struct mnsched_spare *a;
+
+	a = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (a == MAP_FAILED)
+		return NULL;
+	a->timeout_ns = timeout_ns;
+	a->p = -2;
+	if (mprotect(a, getpagesize(), PROT_READ)) {
+		munmap(a, getpagesize());
+		return NULL;
+	}
+	return a;
+}
+
+/*
+ * Issue 14, item 4: a SPARE whose result cannot be copied out fails with
+ * -EFAULT and takes nothing: the blocked P stays pending for the next
+ * spare.  Before the fix, the P was taken and then -EFAULT returned (the
+ * P was lost to the caller, k_handoffs counted it).
+ */
+TEST_F(ho, spare_efault_no_effect)
+{
+	struct blocker b = { .fd = self->fd, .p = 0, .rfd = self->pfd[0],
+			     .state = MNSCHED_P_SYSCALL, .pst = self->pst };
+	struct mnsched_spare *a;
+	pthread_t t;
+	int p = -2;
+
+	a = ro_spare(0);
+	ASSERT_NE(NULL, a);
+	start_blocker(_metadata, &t, &b);
+	ASSERT_TRUE(wait_blocked(self->pst, 1));
+	ASSERT_LE(0, mn_register(self->fd));
+	EXPECT_EQ(-EFAULT, mn_ioc_p(self->fd, MNSCHED_IOC_SPARE, a));
+	EXPECT_EQ(1, self->pst->blocked);
+	EXPECT_EQ(0, self->pst->k_handoffs);
+	/* Still pending: the next spare gets it. */
+	EXPECT_EQ(0, mn_spare(self->fd, 0, &p));
+	EXPECT_EQ(0, p);
+	EXPECT_EQ(1, self->pst->k_handoffs);
+	EXPECT_TRUE(cas_state(self->pst, MNSCHED_P_SYSCALL, MNSCHED_P_RUNNING));
+	ASSERT_EQ(1, write(self->pfd[1], "x", 1));
+	pthread_join(t, NULL);
+	munmap(a, getpagesize());
+}
+
+struct efault_spare {
+	int fd;
+	struct mnsched_spare *a;
+	volatile pid_t tid;
+	volatile long id;
+	long ret;
+	long park;	/* a PARK with no wait right after */
+};
+
+static void *efault_spare_thread(void *arg)
+{
+	struct efault_spare *e = arg;
+
+	e->id = mn_register(e->fd);
+	if (e->id < 0) {
+		e->ret = -1000;
+		return NULL;
+	}
+	e->tid = syscall(SYS_gettid);
+	e->ret = mn_ioc_p(e->fd, MNSCHED_IOC_SPARE, e->a);
+	e->park = mn_park(e->fd, 0);
+	return NULL;
+}
+
+/* Wait until thread @tid sleeps ('S' in its stat); 0 or -1 after 2 s. */
+static int wait_sleeping(pid_t tid)
+{
+	char path[64], buf[256], *s;
+	int i, fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	for (i = 0; i < 2000; i++) {
+		fd = open(path, O_RDONLY);
+		n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+		if (fd >= 0)
+			close(fd);
+		if (n > 0) {
+			buf[n] = 0;
+			s = strrchr(buf, ')');
+			if (s && s[1] == ' ' && s[2] == 'S')
+				return 0;
+		}
+		mn_sleep_ns(1000000);
+	}
+	return -1;
+}
+
+/*
+ * Start a spare (efault_spare_thread()) whose argument waits in a page
+ * that is writable when SPARE starts, and make the page read-only once the
+ * spare sleeps in SPARE: its result can no longer be copied out.
+ */
+static void start_efault_spare(struct __test_metadata *_metadata, struct efault_spare *e,
+			       pthread_t *t)
+{
+	e->a = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, e->a);
+	e->a->timeout_ns = 2000000000ll;
+	ASSERT_EQ(0, pthread_create(t, NULL, efault_spare_thread, e));
+	while (!e->tid)
+		mn_sleep_ns(100000);
+	ASSERT_EQ(0, wait_sleeping(e->tid));
+	mn_sleep_ns(10000000);
+	ASSERT_EQ(0, mprotect(e->a, getpagesize(), PROT_READ));
+}
+
+/*
+ * Issue 14, item 4: the argument becomes read-only while the spare waits
+ * (another thread mprotects it), so the P handed over cannot be reported:
+ * SPARE returns -EFAULT and hands the P back, pending as before, to the
+ * next spare.  Before the fix, the P was kept by a caller told -EFAULT.
+ */
+TEST_F(ho, spare_efault_after_wait_hands_back)
+{
+	struct blocker b = { .fd = self->fd, .p = 0, .rfd = self->pfd[0],
+			     .state = MNSCHED_P_SYSCALL, .pst = self->pst };
+	struct efault_spare e = { .fd = self->fd };
+	pthread_t st, t;
+	int p = -2;
+
+	start_efault_spare(_metadata, &e, &st);
+	/* Now an M blocks holding P 0: the waiting spare is handed it. */
+	start_blocker(_metadata, &t, &b);
+	pthread_join(st, NULL);
+	EXPECT_EQ(-EFAULT, e.ret);
+	/* Handed back: blocked and pending again, no handoff counted. */
+	EXPECT_EQ(1, self->pst->blocked);
+	EXPECT_EQ(0, self->pst->k_handoffs);
+	ASSERT_LE(0, mn_register(self->fd));
+	EXPECT_EQ(0, mn_spare(self->fd, 0, &p));
+	EXPECT_EQ(0, p);
+	EXPECT_TRUE(cas_state(self->pst, MNSCHED_P_SYSCALL, MNSCHED_P_RUNNING));
+	ASSERT_EQ(1, write(self->pfd[1], "x", 1));
+	pthread_join(t, NULL);
+	munmap(e.a, getpagesize());
+}
+
+/*
+ * The same when an UNPARK wakes the spare: SPARE returns -EFAULT and the
+ * token stays, for the M's next PARK.  Before the fix, it was consumed.
+ */
+TEST_F(ho, spare_efault_after_unpark_keeps_token)
+{
+	struct efault_spare e = { .fd = self->fd };
+	pthread_t st;
+
+	start_efault_spare(_metadata, &e, &st);
+	ASSERT_EQ(0, mn_unpark(self->fd, e.id));
+	pthread_join(st, NULL);
+	EXPECT_EQ(-EFAULT, e.ret);
+	EXPECT_EQ(0, e.park);
+	munmap(e.a, getpagesize());
+}
+
 struct stolen {
 	int fd;
 	struct mnsched_pstate *pst;
@@ -402,6 +569,7 @@ TEST_F(ho, no_handoff_when_preempted)
 
 struct spare_res {
 	int fd;
+	struct mnsched_pstate *pst;
 	long r;
 	int p;
 };
@@ -412,6 +580,14 @@ static void *spare_once(void *a)
 
 	mn_register(r->fd);
 	r->r = mn_spare(r->fd, 1000000000ll, &r->p);
+	/*
+	 * Take the P, as the protocol says: a spare that held it in state
+	 * SYSCALL and blocked (its thread exiting) would have it handed on,
+	 * to the other spare if that one came late (seen on the debug kernel).
+	 */
+	if (!r->r && r->p >= 0 &&
+	    !cas_state(mn_pst(r->pst, r->p), MNSCHED_P_SYSCALL, MNSCHED_P_RUNNING))
+		r->r = -EAGAIN;
 	return NULL;
 }
 
@@ -431,6 +607,7 @@ TEST_F(ho, two_ps_two_spares)
 	ASSERT_TRUE(wait_blocked(mn_pst(self->pst, 1), 1));
 	for (i = 0; i < 2; i++) {
 		s[i].fd = self->fd;
+		s[i].pst = self->pst;
 		ASSERT_EQ(0, pthread_create(&st[i], NULL, spare_once, &s[i]));
 	}
 	for (i = 0; i < 2; i++)

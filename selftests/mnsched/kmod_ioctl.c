@@ -3,6 +3,7 @@
  * kmod_ioctl.c - every /dev/mnsched ioctl with valid and invalid input,
  * and the rule that only the opener's process may use a file.
  */
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
@@ -92,6 +93,39 @@ TEST(config_invalid)
 	EXPECT_EQ(-EFAULT, mn_ioc_p(fd, MNSCHED_IOC_CONFIG, BAD_PTR));
 	/* Still unconfigured after all that. */
 	EXPECT_EQ(0, mn_config(fd, 1));
+	close(fd);
+}
+
+/*
+ * Issue 14, item 4: a CONFIG whose result cannot be copied out fails with
+ * -EFAULT and has no effect: the file is still unconfigured.  Before the
+ * fix, the Ps were published first (mmap worked, the next CONFIG got
+ * -EBUSY).
+ */
+TEST(config_efault_no_effect)
+{
+	struct mnsched_config *c;
+	long p0;
+	void *a;
+	int fd, ps = getpagesize();
+
+	MN_REQUIRE_DEV();
+	p0 = mn_counter("pages");
+	fd = mn_open();
+	ASSERT_LE(0, fd);
+	/* Readable (the input is fine), not writable (the output fails). */
+	c = mmap(NULL, ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, c);
+	c->nr_p = 4;
+	ASSERT_EQ(0, mprotect(c, ps, PROT_READ));
+	EXPECT_EQ(-EFAULT, mn_ioc_p(fd, MNSCHED_IOC_CONFIG, c));
+	if (p0 >= 0)
+		EXPECT_EQ(p0, mn_counter("pages"));
+	a = mmap(NULL, ps, PROT_READ, MAP_SHARED, fd, 0);
+	EXPECT_EQ(MAP_FAILED, a);
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(0, mn_config(fd, 4));
+	munmap(c, ps);
 	close(fd);
 }
 
@@ -345,18 +379,28 @@ struct xres {
 	int mmap_errno;
 };
 
-static void cross_child(int fd, int out)
+/* The calls another process tries on @fd, their results in @r. */
+static void cross_calls(int fd, struct xres *r)
 {
 	struct mnsched_version v;
-	struct xres r;
 	void *a;
 
-	r.version = mn_ioc_p(fd, MNSCHED_IOC_VERSION, &v);
-	r.reg = mn_register(fd);
-	r.config = mn_config(fd, 1);
-	r.unpark = mn_unpark(fd, 0);
+	r->version = mn_ioc_p(fd, MNSCHED_IOC_VERSION, &v);
+	r->reg = mn_register(fd);
+	r->config = mn_config(fd, 1);
+	r->unpark = mn_unpark(fd, 0);
+	/* From a CLONE_VM child, a mapping made here would be the parent's. */
 	a = mmap(NULL, getpagesize(), PROT_READ, MAP_SHARED, fd, 0);
-	r.mmap_errno = a == MAP_FAILED ? errno : 0;
+	r->mmap_errno = a == MAP_FAILED ? errno : 0;
+	if (a != MAP_FAILED)
+		munmap(a, getpagesize());
+}
+
+static void cross_child(int fd, int out)
+{
+	struct xres r;
+
+	cross_calls(fd, &r);
 	if (write(out, &r, sizeof(r)) != sizeof(r))
 		_exit(1);
 	_exit(0);
@@ -448,6 +492,66 @@ TEST(cross_process_scm_rights)
 	EXPECT_EQ(-EPERM, r.unpark);
 	EXPECT_EQ(EPERM, r.mmap_errno);
 	close(fd);
+}
+
+/* ---- processes that share the mm: vfork(), clone(CLONE_VM) ------------ */
+
+static struct xres vm_res;
+static int vm_fd;
+
+static int cross_vm_child(void *arg)
+{
+	/* The same memory as the parent: the results go straight to it. */
+	cross_calls(vm_fd, &vm_res);
+	return 0;
+}
+
+/*
+ * Issue 14, item 5: another process that shares the opener's address space
+ * (vfork(), clone(CLONE_VM) without CLONE_THREAD) is another process, and
+ * gets -EPERM as any other process does.  Before the fix, the check
+ * compared the mm only and every call succeeded (its REGISTER made the
+ * child an M of the parent's group).
+ */
+static void cross_vm(struct __test_metadata *_metadata, int flags)
+{
+	static char stack[64 << 10] __attribute__((aligned(16)));
+	long ms0;
+	pid_t pid;
+	int st;
+
+	MN_REQUIRE_DEV();
+	vm_fd = mn_open();
+	ASSERT_LE(0, vm_fd);
+	ASSERT_EQ(0, mn_config(vm_fd, 1));
+	ASSERT_LE(0, mn_register(vm_fd));
+	ms0 = mn_counter("ms");
+	memset(&vm_res, 0, sizeof(vm_res));
+	pid = clone(cross_vm_child, stack + sizeof(stack), flags | SIGCHLD, NULL);
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(pid, waitpid(pid, &st, 0));
+	EXPECT_TRUE(WIFEXITED(st));
+	EXPECT_EQ(-EPERM, vm_res.version);
+	EXPECT_EQ(-EPERM, vm_res.reg);
+	EXPECT_EQ(-EPERM, vm_res.config);
+	EXPECT_EQ(-EPERM, vm_res.unpark);
+	EXPECT_EQ(EPERM, vm_res.mmap_errno);
+	/* No M was made for the child. */
+	if (ms0 >= 0)
+		EXPECT_EQ(ms0, mn_counter_wait("ms", ms0, 1000));
+	/* The opener (any of its threads) still can. */
+	EXPECT_EQ(0, mn_unpark(vm_fd, 0));
+	close(vm_fd);
+}
+
+TEST(cross_process_vfork)
+{
+	cross_vm(_metadata, CLONE_VM | CLONE_VFORK);
+}
+
+TEST(cross_process_clone_vm)
+{
+	cross_vm(_metadata, CLONE_VM);
 }
 
 TEST_HARNESS_MAIN

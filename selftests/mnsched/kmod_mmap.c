@@ -4,6 +4,7 @@
  * addresses.
  */
 #include <stddef.h>
+#include <sys/uio.h>
 
 #include "kselftest_harness.h"
 #include "kmod_util.h"
@@ -199,6 +200,91 @@ TEST_F(pages, survives_close)
 	p->goid = 7;
 	EXPECT_EQ(7, p->goid);
 	munmap(p, 2 * self->ps);
+}
+
+/*
+ * Issue 14, item 3: madvise(MADV_DOFORK) clears VM_DONTCOPY, so fork copies
+ * the mapping; the child's copy must not reach the parent's live P pages
+ * (it gets SIGBUS), whatever else it is told (MADV_KEEPONFORK).  Before
+ * the fix the child read goid 42 and wrote the parent's P state.
+ */
+TEST_F(pages, dofork_child_cannot_share)
+{
+	struct mnsched_pstate *p;
+	int st, pfd[2];
+	__u64 seen = 0;
+	pid_t pid;
+
+	p = mn_map(self->fd, 2);
+	ASSERT_NE(NULL, p);
+	p->goid = 42;
+	p->state = MNSCHED_P_RUNNING;
+	/* Accepted or refused, the child must not share the pages. */
+	TH_LOG("MADV_DOFORK: %d, MADV_KEEPONFORK: %d",
+	       madvise(p, 2 * self->ps, MADV_DOFORK) ? errno : 0,
+	       madvise(p, 2 * self->ps, MADV_KEEPONFORK) ? errno : 0);
+	ASSERT_EQ(0, pipe(pfd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		__u64 g;
+
+		signal(SIGBUS, SIG_DFL);
+		signal(SIGSEGV, SIG_DFL);
+		g = *(volatile __u64 *)&p->goid;
+		if (write(pfd[1], &g, sizeof(g)) != sizeof(g))
+			_exit(1);
+		p->state = MNSCHED_P_SYSCALL;
+		mn_pst(p, 1)->goid = 7;
+		_exit(0);
+	}
+	close(pfd[1]);
+	waitpid(pid, &st, 0);
+	EXPECT_EQ(0, read(pfd[0], &seen, sizeof(seen))) TH_LOG("the child read goid %llu",
+							       (unsigned long long)seen);
+	close(pfd[0]);
+	EXPECT_TRUE(WIFSIGNALED(st) && (WTERMSIG(st) == SIGBUS || WTERMSIG(st) == SIGSEGV))
+		TH_LOG("child status %#x", st);
+	EXPECT_EQ(42, p->goid);
+	EXPECT_EQ(MNSCHED_P_RUNNING, p->state);
+	EXPECT_EQ(0, mn_pst(p, 1)->goid);
+	munmap(p, 2 * self->ps);
+}
+
+/* MADV_DONTNEED drops the PTEs; the next access maps the same P page again. */
+TEST_F(pages, dontneed_refaults_same_page)
+{
+	struct mnsched_pstate *p;
+
+	p = mn_map(self->fd, 2);
+	ASSERT_NE(NULL, p);
+	mn_pst(p, 1)->goid = 99;
+	ASSERT_EQ(0, madvise(p, 2 * self->ps, MADV_DONTNEED));
+	EXPECT_EQ(99, mn_pst(p, 1)->goid);
+	EXPECT_EQ(MNSCHED_P_IDLE, p->state);
+	munmap(p, 2 * self->ps);
+}
+
+/*
+ * process_vm_readv() (tools/mnsched-top reads the P counters so) pins the
+ * pages with GUP: it must keep working on the P mapping, which is why the
+ * mapping is not VM_IO.
+ */
+TEST_F(pages, process_vm_readv_reads_p)
+{
+	struct mnsched_pstate *p, copy;
+	struct iovec l, r;
+
+	p = mn_map(self->fd, 4);
+	ASSERT_NE(NULL, p);
+	mn_pst(p, 3)->goid = 1234;
+	l.iov_base = &copy;
+	l.iov_len = sizeof(copy);
+	r.iov_base = mn_pst(p, 3);
+	r.iov_len = sizeof(copy);
+	ASSERT_EQ(sizeof(copy), process_vm_readv(getpid(), &l, 1, &r, 1, 0));
+	EXPECT_EQ(1234, copy.goid);
+	munmap(p, 4 * self->ps);
 }
 
 TEST_HARNESS_MAIN

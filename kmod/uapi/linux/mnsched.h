@@ -164,10 +164,13 @@ struct mnsched_spare {
 /* Read the ABI version and limits. */
 #define MNSCHED_IOC_VERSION	_IOR(MNSCHED_IOC_MAGIC, 0, struct mnsched_version)
 /*
- * Every ioctl returns -EPERM from a process other than the opener's,
- * -ENOTTY for an unknown command, -EINVAL for bad flags or indices,
- * -EFAULT for a bad pointer, -ESRCH when the calling thread is not an M of
- * this file (or a target M does not exist).
+ * Every ioctl (and mmap) returns -EPERM from a process other than the
+ * opener's, even one sharing its address space (vfork, CLONE_VM), and
+ * after the opener's execve (a file belongs to the program that opened
+ * it); -ENOTTY for an unknown command, -EINVAL for bad flags or indices,
+ * -EFAULT for a bad pointer (a call that fails has no effect), -ESRCH when
+ * the calling thread is not an M of this file (or a target M does not
+ * exist), -ENOMEM also at the caller's memory cgroup limit.
  */
 
 /* Set the number of Ps; allocates the P pages (-EBUSY the second time). */
@@ -176,7 +179,8 @@ struct mnsched_spare {
  * The calling thread becomes an M; returns its id (>= 0; the same id again
  * for the same thread and file).  -EBUSY when the thread is an M of another
  * open file, -ENOSPC past the module's max_ms limit.  Ids are allocated
- * cyclically; an M is freed when its thread exits or unregisters.
+ * cyclically; an M is freed when its thread exits, unregisters or calls
+ * execve() (the new program starts with no M).
  */
 #define MNSCHED_IOC_REGISTER	_IO(MNSCHED_IOC_MAGIC, 2)
 /* Park the calling M. */

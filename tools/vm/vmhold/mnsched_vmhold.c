@@ -9,18 +9,55 @@
  * TCG sometimes leaves a vCPU looping on the patch site.  The test VM loads
  * this module while only CPU 0 is online, so the key stays enabled and the
  * rmmod/insmod tests of mnsched.ko patch nothing.
+ *
+ * mnsched.ko also attaches a probe to the sched_process_exec tracepoint
+ * (kmod/exec.c).  A tracepoint's first probe enables its static key, and
+ * its first and second probes retarget its static call: both patch the
+ * exec path's text.  Two no-op probes held here make mnsched's the third,
+ * which only swaps the probe array.
  */
+#include <linux/binfmts.h>
 #include <linux/module.h>
 #include <linux/preempt.h>
+#include <linux/sched.h>
+#include <linux/string.h>
+#include <linux/tracepoint.h>
+
+static struct tracepoint *mn_vmhold_tp;
+static int mn_vmhold_data[2];
+
+static void mn_vmhold_probe(void *data, struct task_struct *p, pid_t old_pid,
+			    struct linux_binprm *bprm)
+{
+}
+
+static void mn_vmhold_find(struct tracepoint *tp, void *priv)
+{
+	if (!strcmp(tp->name, "sched_process_exec"))
+		mn_vmhold_tp = tp;
+}
 
 static int __init mn_vmhold_init(void)
 {
+	int i;
+
 	preempt_notifier_inc();
+	for_each_kernel_tracepoint(mn_vmhold_find, NULL);
+	for (i = 0; mn_vmhold_tp && i < 2; i++)
+		if (tracepoint_probe_register(mn_vmhold_tp, mn_vmhold_probe,
+					      &mn_vmhold_data[i]))
+			break;
 	return 0;
 }
 
 static void __exit mn_vmhold_exit(void)
 {
+	int i;
+
+	for (i = 0; mn_vmhold_tp && i < 2; i++)
+		tracepoint_probe_unregister(mn_vmhold_tp, mn_vmhold_probe,
+					    &mn_vmhold_data[i]);
+	tracepoint_synchronize_unregister();
 	preempt_notifier_dec();
 }
 
@@ -28,4 +65,4 @@ module_init(mn_vmhold_init);
 module_exit(mn_vmhold_exit);
 
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("mnsched test VM: keep the preempt-notifier static key enabled");
+MODULE_DESCRIPTION("mnsched test VM: keep the preempt-notifier static key and the exec tracepoint's text as they are");
