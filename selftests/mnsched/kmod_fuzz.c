@@ -1076,7 +1076,7 @@ TEST_F_TIMEOUT(fz, storm, 3600)
 	int rep[2], gens, st = -1, fd;
 	pid_t pid;
 
-	base = mn_counter("allocated");
+	base = mn_counter_base("allocated");
 	gens = 1 + calls / STORM_GEN_CALLS;
 	ASSERT_EQ(0, pipe(rep));
 	pid = fork();
