@@ -76,7 +76,7 @@ got = {}
 # ones, what they run).  A tail call leaves no frame of its own (mn_yield
 # jumps to schedule_next, mn_chan_recv to chan_recv), so the callee counts.
 PARKED_IN = {
-    "recv": r"(mn_)?chan_recv", "send": r"(mn_)?chan_send", "select": r"mn_select",
+    "recv": r"(mn_)?chan_recv", "send": r"(mn_)?chan_send", "select": r"mn_select|selectgo",
     "sleep": r"mn_sleep", "mutex": r"mn_mutex_lock\S*|lock_slow", "cond": r"mn_cond_wait",
     "wg": r"mn_wg_wait", "io": r"mn_read", "yield": r"mn_yield|schedule_next\S*",
     "spin": r"spin_work", "nap": r"\S*nanosleep\S*",

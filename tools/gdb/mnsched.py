@@ -58,11 +58,11 @@ DESC_FIELDS = [
     ("trampoline", "Q"), ("waitreasons_addr", "Q"), ("nwaitreasons", "I"),
     ("st_idle", "I"), ("st_runnable", "I"), ("st_running", "I"),
     ("st_syscall", "I"), ("st_waiting", "I"), ("st_dead", "I"),
-    ("dump_signal", "i"), ("stall_ms", "I"),
+    ("dump_signal", "i"), ("stall_ms", "I"), ("guard_max", "I"),
 ]
 # "0Q": the trailing padding of the C struct
 DESC_FMT = "@" + "".join(f for _, f in DESC_FIELDS) + "0Q"
-DESC_VERSION = 1
+DESC_VERSION = 2
 LABEL_KEY = 32
 LABEL_VALUE = 64
 MAX_FRAMES = 100
@@ -278,13 +278,15 @@ class Runtime:
                     continue
                 if status not in alive or not _u64(raw, d.g_goid):
                     continue
-                # A live G's stack is its slot, from the guard page up to
-                # its header.
+                # A live G's stack is its slot, from above the guard up to
+                # its header; the guard is a 16th of the slot, at least a
+                # page, at most guard_max (stack.c's guard_size).
+                guard = min(max(ss // 16, d.page), d.guard_max)
                 lo, hi = _u64(raw, d.g_stack_lo), _u64(raw, d.g_stack_hi)
-                if hi != gaddr or lo != slot + d.page:
+                if hi != gaddr or lo != slot + guard:
                     warn("the G header at %#x (goroutine %d?) is corrupt "
                          "(stack [%#x, %#x), its slot is [%#x, %#x)): skipped"
-                         % (gaddr, _u64(raw, d.g_goid), lo, hi, slot + d.page, gaddr))
+                         % (gaddr, _u64(raw, d.g_goid), lo, hi, slot + guard, gaddr))
                     continue
                 out.append(self.decode_g(gaddr, raw))
         if bad_slots:

@@ -44,6 +44,16 @@ for f in "$@"; do
 	fi
 done
 
+# The runtime's dump symbolizes stacks with libdw, which it dlopen()s
+# (user/src/unwind.c): ldd does not list it.
+dw=$(ldconfig -p 2>/dev/null | awk '/libdw\.so\.1 .*x86-64/ { print $NF; exit }')
+if [ -n "$dw" ]; then
+	copy_lib "$dw"
+	ldd "$dw" | awk '/=> \// { print $3 }' | while read -r lib; do
+		copy_lib "$lib"
+	done
+fi
+
 (cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) |
 	gzip -1 >"$out.tmp"
 mv "$out.tmp" "$out"

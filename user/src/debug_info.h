@@ -20,7 +20,7 @@
  * struct layouts it guesses: every offset is offsetof() of this build.
  * Bump MN_DEBUG_INFO_VERSION when a field changes meaning.
  */
-#define MN_DEBUG_INFO_VERSION	1
+#define MN_DEBUG_INFO_VERSION	2
 
 struct mn_debug_info {
 	char magic[8];			/* "mnsched" */
@@ -63,6 +63,9 @@ struct mn_debug_info {
 	/* MNSCHED_DEBUG settings in force: dump signal (0 none), stall ms */
 	int32_t dump_signal;
 	uint32_t stall_ms;
+	/* a stack's guard below stack_lo: size / 16 in [page, guard_max]
+	 * (stack.c's guard_size) */
+	uint32_t guard_max;
 };
 
 #define MN_DEBUG_INFO_SYMBOL	"mn_debug_info"

@@ -539,6 +539,7 @@ void mn_stack_debug_layout(struct mn_debug_info *d)
 	d->arena_bytes = offsetof(struct arena, size);
 	d->arena_sclass = offsetof(struct arena, sclass);
 	d->page = PAGE;
+	d->guard_max = GUARD_MAX;
 	d->class_min_shift = CLASS_MIN_SHIFT;
 	d->g_hdr = G_HDR;
 	d->colour_mul = COLOUR_MUL;
