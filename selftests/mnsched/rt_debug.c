@@ -391,11 +391,23 @@ TEST(deadlock_report_has_stacks)
 
 static atomic_int hog_id, hog_done;
 
+/*
+ * Compute for ms milliseconds, timed by the TSC so that the loop calls
+ * nothing: a stall sample taken inside clock_gettime (the vDSO, a PLT
+ * stub, an ASan interceptor) could lose the caller's frame when unwound
+ * by frame pointers, and the report's stack is what is checked.  The TSC
+ * rate is measured over the first millisecond (100x shorter than the
+ * stall threshold, so no report falls in it).
+ */
 __attribute__((noinline)) static void hog_loop(uint64_t ms)
 {
-	uint64_t end = mn_now() + ms * 1000000ull;
+	uint64_t t0 = mn_now(), c0 = __builtin_ia32_rdtsc(), per_ms, end;
 
-	while (mn_now() < end)	/* mn_now does not enter the scheduler */
+	while (mn_now() < t0 + 1000000ull)
+		sink++;
+	per_ms = __builtin_ia32_rdtsc() - c0;
+	end = c0 + per_ms * ms;
+	while (__builtin_ia32_rdtsc() < end)
 		sink++;
 }
 

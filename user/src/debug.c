@@ -1013,6 +1013,8 @@ static void *debug_thread(void *arg)
 	sigset_t all;
 
 	(void)arg;
+	/* checkdead: a runtime thread, not one that may wake a G. */
+	MN_RELAXED_SET(mn_sched.debug_tid, (pid_t)syscall(SYS_gettid));
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	/* Load libdw now, not in the middle of a dump. */

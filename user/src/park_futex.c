@@ -25,7 +25,7 @@ static int futex_init(int nprocs)
 static int futex_m_init(struct mn_park_state *ps)
 {
 	atomic_store(&ps->word, 0);
-	ps->kid = -1;
+	MN_RELAXED_SET(ps->kid, -1);	/* sysmon reads it (p_tid) */
 	return 0;
 }
 

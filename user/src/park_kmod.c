@@ -76,7 +76,7 @@ static int kmod_m_init(struct mn_park_state *ps)
 
 	if (id < 0)
 		return (int)id;
-	ps->kid = (int)id;
+	MN_RELAXED_SET(ps->kid, (int)id);	/* sysmon reads it (p_tid) */
 	return 0;
 }
 

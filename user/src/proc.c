@@ -1103,7 +1103,7 @@ static void *mstart(void *arg)
 	size_t sz;
 
 	mn_setm(m);
-	m->tid = (pid_t)syscall(SYS_gettid);
+	MN_RELAXED_SET(m->tid, (pid_t)syscall(SYS_gettid));	/* sysmon reads it */
 	m->errno_loc = mn_errno_loc();
 	/* Ms take no asynchronous signals meant for the process: a user
 	 * thread or the main thread handles them. */
@@ -1184,7 +1184,8 @@ static bool runtime_thread(pid_t tid)
 {
 	/* An M's tid is written before it first takes sched.lock, and no
 	 * M is running here, so reading it under the lock is ordered. */
-	if (tid == mn_sched.main_tid || tid == MN_RELAXED_GET(mn_sched.sysmon_tid))
+	if (tid == mn_sched.main_tid || tid == MN_RELAXED_GET(mn_sched.sysmon_tid) ||
+	    tid == MN_RELAXED_GET(mn_sched.debug_tid))
 		return true;
 	for (struct mn_m *m = mn_sched.allm; m; m = m->alllink)
 		if (m->tid == tid)
@@ -1478,10 +1479,12 @@ int mn_main(void (*fn)(void *), void *arg)
 	err = mn_debug_start();
 	if (err)
 		return err;
+	/* Before any G runs: a thread the main G starts must not be taken
+	 * for one of TSan's. */
+	san_threads_note();
 	newm(p0, false);
 	if (mn_sched.parker->park_spare)
 		newm(NULL, false);	/* the first spare M */
-	san_threads_note();
 	while (atomic_load(&mn_sched.main_done_word) == 0)
 		mn_futex(&mn_sched.main_done_word, FUTEX_WAIT_PRIVATE, 0, NULL);
 	return 0;

@@ -229,6 +229,7 @@ struct mn_sched {
 	int64_t start_ns;
 	pid_t main_tid;			/* the thread waiting in mn_main */
 	pid_t sysmon_tid;
+	pid_t debug_tid;		/* debug.c's dump thread, 0 none */
 	/* checkdead found every G blocked but let a thread that is not the
 	 * runtime's keep the process alive: sysmon looks again (proc.c) */
 	_Atomic bool deadlock_recheck;

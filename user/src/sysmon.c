@@ -53,7 +53,8 @@ static struct psnap *snaps;
 static bool blocked_warned;
 
 /* The kernel tid of the M that holds p, 0 if unknown.  sched.lock keeps
- * allm still; an M writes its tid before it first takes the lock. */
+ * allm still; an M on it may not have started yet, so its tid and kernel
+ * id (written by its own thread) are read relaxed (TSan saw the race). */
 static pid_t p_tid(struct mn_p *p)
 {
 	int32_t id = MN_SH_GET(p, m_id);
@@ -61,8 +62,9 @@ static pid_t p_tid(struct mn_p *p)
 
 	mn_lock(&mn_sched.lock);
 	for (struct mn_m *m = mn_sched.allm; m && !tid; m = m->alllink)
-		if ((m->park.kid >= 0 ? m->park.kid : m->id) == id)
-			tid = m->tid;
+		if ((MN_RELAXED_GET(m->park.kid) >= 0 ?
+		     MN_RELAXED_GET(m->park.kid) : m->id) == id)
+			tid = MN_RELAXED_GET(m->tid);
 	mn_unlock(&mn_sched.lock);
 	return tid;
 }
