@@ -69,15 +69,19 @@ done
 # ---- cases ----------------------------------------------------------------
 
 # The acceptance test: a labelled CPU-bound G gets >= 90% of the samples of
-# a 2-second profile, in go tool pprof -top and -tags.
+# a 2-second profile, in go tool pprof -top and -tags.  -top's cumulative
+# share of hot_loop: a sample taken while the kernel interrupts the G's
+# thread (a timer tick, or another process taking the CPU: on a loaded
+# machine 9.7% of one profile was irqentry_exit_to_user_mode) has a kernel
+# leaf above hot_loop and is still the G's.
 check_hot() {	# PPROF-FILE
 	local f=$1 pct
 	pprof -top "$f" > "$work/top.txt"
 	head -n 14 "$work/top.txt"
-	pct=$(awk '$NF == "hot_loop" { sub("%", "", $2); print $2; exit }' "$work/top.txt")
+	pct=$(awk '$NF == "hot_loop" { sub("%", "", $5); print $5; exit }' "$work/top.txt")
 	[ -n "$pct" ] || { fail "hot_loop is not in go tool pprof -top"; return 1; }
 	awk -v p="$pct" 'BEGIN { exit !(p >= 90) }' ||
-		{ fail "hot_loop has $pct% of the samples (want >= 90%)"; return 1; }
+		{ fail "hot_loop (with what it was interrupted by) has $pct% of the samples (want >= 90%)"; return 1; }
 	# its caller, from the user stack, and the G entry
 	grep -qE ' hot$' "$work/top.txt" || { fail "hot (hot_loop's caller) is not in -top"; return 1; }
 	pprof -tags "$f" > "$work/tags.txt"
