@@ -132,6 +132,8 @@ struct mn_p {
 	struct mn_p *link;		/* idle list */
 	uint64_t schedtick;
 	uint32_t runnext_streak;
+	bool runnext_cont;		/* owner's hint: runnext holds a spawner's
+					 * continuation, not a readied G (proc.c) */
 	uint32_t fastrand;
 	bool preempt;			/* sysmon: the running G should yield */
 	uint64_t goidcache, goidcacheend;
@@ -154,6 +156,7 @@ enum mn_pending {
 	MN_AFTER_NONE,
 	MN_AFTER_READY_LOCAL,	/* prev yielded: tail of the local queue */
 	MN_AFTER_READY_NEXT,	/* prev spawned a G that runs first: runnext */
+	MN_AFTER_READY_FRONT,	/* the same, runnext was taken: queue head */
 	MN_AFTER_UNLOCK,	/* prev parked: release the lock it parked under */
 	MN_AFTER_CALL,		/* prev parked: call fn(prev, arg) */
 	MN_AFTER_GLOBAL,	/* prev lost its P: global queue */
@@ -415,6 +418,7 @@ static inline void mn_preempt_check(void)
 
 MN_HIDDEN void mn_runqput(struct mn_p *p, struct mn_g *g, bool next);
 MN_HIDDEN void mn_runqput_next_front(struct mn_p *p, struct mn_g *g);
+MN_HIDDEN void mn_runqput_front(struct mn_p *p, struct mn_g *g);
 MN_HIDDEN struct mn_g *mn_runqget(struct mn_p *p);
 MN_HIDDEN bool mn_runqempty(struct mn_p *p);
 MN_HIDDEN uint32_t mn_runqlen(struct mn_p *p);
