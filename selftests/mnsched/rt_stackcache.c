@@ -86,4 +86,143 @@ TEST(churn_two_procs_reuses_hot_stacks)
 	MN_RUN_PROCS(2, churn_main, NULL);
 }
 
+/* ---- a burst: its memory goes back to the kernel once it is over ---- */
+
+enum { BURST_N = 1000000 };
+static struct mn_chan *burst_gate, *burst_done;
+
+static long rss_bytes(void)
+{
+	long size = 0, res = -1;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (f) {
+		if (fscanf(f, "%ld %ld", &size, &res) != 2)
+			res = -1;
+		fclose(f);
+	}
+	return res * sysconf(_SC_PAGESIZE);
+}
+
+static void burst_waiter(void *arg)
+{
+	char buf[512];
+
+	/* A little stack, as a request handler would use. */
+	memset(buf, (int)(long)arg, sizeof(buf));
+	__asm__ volatile("" : : "r"(buf) : "memory");
+	mn_chan_recv(burst_gate, NULL);	/* parked until close */
+	mn_chan_send(burst_done, NULL);
+}
+
+static void burst_main(void *arg)
+{
+	long n = (long)arg, rss0, peak, after = 0;
+	uint64_t t0;
+	int ms;
+
+	burst_gate = mn_chan_new(0, 0);
+	burst_done = mn_chan_new(0, 1024);
+	rss0 = rss_bytes();
+	for (long i = 0; i < n; i++)
+		G_ASSERT_EQ(mn_go(burst_waiter, (void *)i), 0);
+	peak = rss_bytes();
+	mn_chan_close(burst_gate);
+	for (long i = 0; i < n; i++)
+		G_ASSERT_EQ(mn_chan_recv(burst_done, NULL), 1);
+	/* Idle now: within a few seconds the scavenger has given the
+	 * stacks above the budget (16 MiB here) back. */
+	t0 = mn_now();
+	for (ms = 0; ms < 20000; ms += 100) {
+		after = rss_bytes();
+		if (after <= rss0 + (64L << 20))
+			break;
+		mn_sleep(100 * 1000 * 1000);
+	}
+	fprintf(stderr, "# %ld Gs: RSS before %ld MiB, at the peak %ld MiB, "
+		"%.1f s after they exited %ld MiB\n", n, rss0 >> 20, peak >> 20,
+		(double)(mn_now() - t0) / 1e9, after >> 20);
+	G_ASSERT(peak - rss0 >= n * 4096L);	/* a page per parked G */
+	G_ASSERT(after <= rss0 + (64L << 20));
+}
+
+TEST(burst_of_a_million_gs_gives_its_memory_back)
+{
+	if (mn_test_sanitized())
+		SKIP(return, "a million fibers under a sanitizer need tens of GB");
+	if ((long)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE) < (8L << 30))
+		SKIP(return, "a million parked Gs need ~4.5 GB of RAM; this machine has less");
+	ASSERT_EQ(0, mn_test_main("MNSCHED_DEBUG", "stackcache=16384",
+				  burst_main, (void *)(long)BURST_N));
+}
+
+/*
+ * Stacks given back and taken again: bursts of Gs that exit, with the
+ * scavenger giving everything back (stackcache=0) while the next burst
+ * spawns.  Each G fills part of its stack and checks it: a slot in two
+ * places at once, or a header lost with its pages, shows here (and under
+ * the sanitizers, as a report).
+ */
+static atomic_long reuse_bad;
+
+static void reuse_g(void *arg)
+{
+	volatile unsigned char buf[3000];
+
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (unsigned char)((long)arg + (long)i);
+	mn_yield();
+	for (size_t i = 0; i < sizeof(buf); i++)
+		if (buf[i] != (unsigned char)((long)arg + (long)i))
+			atomic_fetch_add(&reuse_bad, 1);
+}
+
+static void reuse_main(void *arg)
+{
+	long n = mn_test_sanitized() ? 2000 : 20000;
+
+	for (int round = 0; round < 4; round++) {
+		uint64_t t0 = mn_now();
+
+		for (long i = 0; i < n; i++)
+			G_ASSERT_EQ(mn_go_opts(reuse_g, (void *)i,
+				&(struct mn_go_opts){ .flags = MN_GO_DEFER }), 0);
+		/* Spawn and run while the previous burst's stacks are given
+		 * back: a period and a half after it went idle. */
+		while (mn_now() - t0 < 1500 * 1000 * 1000ull)
+			mn_sleep(10 * 1000 * 1000);
+	}
+	G_ASSERT_EQ(atomic_load(&reuse_bad), 0);
+}
+
+TEST(released_stacks_are_reused_intact)
+{
+	ASSERT_EQ(0, mn_test_main("MNSCHED_DEBUG", "stackcache=0", reuse_main, NULL));
+}
+
+static void nothing(void *arg)
+{
+}
+
+/* mn_main's result with MNSCHED_DEBUG=val, in a child (once a process). */
+static int main_with(const char *val)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0)
+		_exit(-mn_test_main("MNSCHED_DEBUG", val, nothing, NULL));
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return 1;
+	return -WEXITSTATUS(st);
+}
+
+TEST(stackcache_setting_is_checked)
+{
+	ASSERT_EQ(-EINVAL, main_with("stackcache=x"));
+	ASSERT_EQ(-EINVAL, main_with("stackcache=1099511627777"));
+	ASSERT_EQ(0, main_with("stackcache=1024"));
+	ASSERT_EQ(0, main_with("stackcache=0"));
+}
+
 TEST_HARNESS_MAIN

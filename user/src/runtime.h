@@ -243,6 +243,7 @@ struct mn_sched {
 	bool deadlock_off;
 	bool spare_off;		/* MNSCHED_DEBUG=spare=0 */
 	bool iopoll;		/* MNSCHED_DEBUG=iopoll=1 (io.c) */
+	long stackcache_kb;	/* MNSCHED_DEBUG=stackcache=KB, -1: default (stack.c) */
 };
 
 extern struct mn_sched mn_sched MN_HIDDEN;
@@ -436,6 +437,7 @@ MN_HIDDEN struct mn_g *mn_steal_work(struct mn_m *m, bool *ran_timers);
 
 MN_HIDDEN int mn_stack_init(void);
 MN_HIDDEN struct mn_stack_pool *mn_stack_pool_new(void);
+MN_HIDDEN bool mn_stack_scavenge(uint64_t now);
 MN_HIDDEN struct mn_g *mn_galloc(struct mn_p *p, size_t stack_size, int *err);
 MN_HIDDEN void mn_gfree(struct mn_p *p, struct mn_g *g);
 extern bool mn_stack_guarded MN_HIDDEN;
