@@ -476,7 +476,7 @@ static int cmp_ptr(const void *a, const void *b)
  */
 bool mn_stack_scavenge(uint64_t now)
 {
-	static char *chunk[SCAV_CHUNK];
+	static void *chunk[SCAV_CHUNK];	/* Gs, then their slots */
 	static bool pending;
 	size_t k = 0, ssize;
 	bool more = false;
@@ -512,8 +512,9 @@ bool mn_stack_scavenge(uint64_t now)
 		k = gp->release < gp->low ? gp->release : gp->low;
 		if (k > SCAV_CHUNK)
 			k = SCAV_CHUNK;
-		for (size_t i = 0; i < k; i++)
-			chunk[i] = gp->v[gp->base + i]->slot;
+		/* Their headers are read after the unlock: they are ours. */
+		if (k)
+			memcpy(chunk, gp->v + gp->base, k * sizeof(*chunk));
 		gp->base += k;
 		gp->low -= k;
 		gp->release = k < gp->release && gp->low ? gp->release - k : 0;
@@ -530,9 +531,12 @@ bool mn_stack_scavenge(uint64_t now)
 	/* Adjacent slots in one call: guard markers survive MADV_DONTNEED,
 	 * and a canary is written again when the slot is next used. */
 	ssize = class_size((uint32_t)rc);
+	for (size_t i = 0; i < k; i++)
+		chunk[i] = ((struct mn_g *)chunk[i])->slot;
 	qsort(chunk, k, sizeof(*chunk), cmp_ptr);
 	for (size_t i = 0, j; i < k; i = j) {
-		for (j = i + 1; j < k && chunk[j] == chunk[j - 1] + ssize; j++)
+		for (j = i + 1; j < k &&
+		     (char *)chunk[j] == (char *)chunk[j - 1] + ssize; j++)
 			;
 		madvise(chunk[i], (j - i) * ssize, MADV_DONTNEED);
 	}
