@@ -39,7 +39,8 @@
  *
  * Reuse (issue 13): a freed G keeps its stack's pages.  Its P's pool
  * takes it first (LIFO: the next spawn gets the hottest stack, no page
- * fault, no system call), up to LOCAL_CAP per size class; above that half
+ * fault, no system call), up to local_cap per size class (128 stacks, 8 MiB
+ * of them for bigger classes, at least 2); above that half
  * of the pool goes to the global pool (between Ps, as Go's stackcache and
  * stackpool).  The global pool is a stack of Gs too (hot on top), and
  * beside it, per class, the slots that hold no memory ("clean": never
@@ -55,7 +56,7 @@
  * released, oldest first, in chunks per sysmon tick (adjacent slots in one
  * madvise; guard markers survive MADV_DONTNEED).  A steady churn keeps its
  * stacks; a burst that is over gives its memory back within ~2 s of going
- * idle.  The P pools (LOCAL_CAP stacks per class per P) are not scavenged.
+ * idle.  The P pools (local_cap stacks per class per P) are not scavenged.
  *
  * Ownership: a P's pool is touched only by the M holding the P; the global
  * pool, the clean lists, the scavenger's state and the arena list are
@@ -83,7 +84,8 @@
 #define ARENA_SIZE	(16ul << 20)
 #define GUARD_MAX	(64ul << 10)
 #define ARENA_GAP	(64ul << 10)		/* never usable, below each arena */
-#define LOCAL_CAP	128			/* slots per class kept per P */
+#define LOCAL_CAP	128			/* slots per class kept per P... */
+#define LOCAL_BYTES	(8ul << 20)		/* ...or this much of them */
 #define G_HDR		((sizeof(struct mn_g) + 63) & ~63ul)
 
 struct mn_stack_pool {
@@ -135,6 +137,15 @@ static size_t arenas_cap;
 static inline size_t class_size(uint32_t c)
 {
 	return (size_t)1 << (c + CLASS_MIN_SHIFT);
+}
+
+/* How many stacks of class c a P keeps: big ones go to the global pool,
+ * where the scavenger sees them. */
+static inline uint32_t local_cap(uint32_t c)
+{
+	size_t n = LOCAL_BYTES / class_size(c);
+
+	return n > LOCAL_CAP ? LOCAL_CAP : n < 2 ? 2 : (uint32_t)n;
 }
 
 static inline size_t guard_size(uint32_t c)
@@ -312,7 +323,7 @@ static int arena_new(uint32_t c)
 	return 0;
 }
 
-/* Refill p's pool of class c from the global pool (half of LOCAL_CAP). */
+/* Refill p's pool of class c from the global pool (half of local_cap). */
 static int pool_refill(struct mn_stack_pool *pool, uint32_t c)
 {
 	struct gpool *gp = &gpool[c];
@@ -325,7 +336,7 @@ static int pool_refill(struct mn_stack_pool *pool, uint32_t c)
 	 * is left (their headers are written here: a page each). */
 	bool committed = gpool_n(gp) > 0;
 
-	while (!err && pool->n[c] < LOCAL_CAP / 2 &&
+	while (!err && pool->n[c] < local_cap(c) / 2 &&
 	       (!committed || gpool_n(gp))) {
 		struct mn_g *g = gpool_pop(gp, c);
 
@@ -420,7 +431,7 @@ void mn_gfree(struct mn_p *p, struct mn_g *g)
 	atomic_store_explicit(&g->status, MN_G_DEAD, memory_order_relaxed);
 	g->schedlink = pool->free[c];
 	pool->free[c] = g;
-	if (++pool->n[c] < LOCAL_CAP)
+	if (++pool->n[c] < local_cap(c))
 		return;
 	/* Too many: give the coldest half to the global pool (the hottest
 	 * stay here for the next spawns). */
@@ -429,11 +440,11 @@ void mn_gfree(struct mn_p *p, struct mn_g *g)
 		struct mn_g *keep = pool->free[c], *r;
 		uint32_t i;
 
-		for (i = 1; i < LOCAL_CAP / 2; i++)
+		for (i = 1; i < local_cap(c) / 2; i++)
 			keep = keep->schedlink;
 		r = keep->schedlink;
 		keep->schedlink = NULL;
-		pool->n[c] = LOCAL_CAP / 2;
+		pool->n[c] = local_cap(c) / 2;
 		while (r) {
 			struct mn_g *next = r->schedlink;
 
