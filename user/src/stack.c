@@ -472,6 +472,25 @@ static size_t stackcache_budget(void)
 	return kb < 0 ? STACKCACHE_DEFAULT : (size_t)kb << 10;
 }
 
+/* After a burst: a pool array far bigger than the pool, made smaller. */
+static void gpool_shrink(struct gpool *gp)
+{
+	size_t n = gpool_n(gp), ncap = 2 * n > 1024 ? 2 * n : 1024;
+	struct mn_g **nv;
+
+	if (gp->cap <= 4096 || n > gp->cap / 8)
+		return;
+	if (n)
+		memmove(gp->v, gp->v + gp->base, n * sizeof(*gp->v));
+	gp->base = 0;
+	gp->top = n;
+	nv = realloc(gp->v, ncap * sizeof(*nv));
+	if (nv) {
+		gp->v = nv;
+		gp->cap = ncap;
+	}
+}
+
 static int cmp_ptr(const void *a, const void *b)
 {
 	uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
@@ -513,6 +532,7 @@ bool mn_stack_scavenge(uint64_t now)
 			gp->release = want < gp->low ? want : gp->low;
 			over -= over < gp->release * cs ? over : gp->release * cs;
 			gp->low = gpool_n(gp);
+			gpool_shrink(gp);
 		}
 	}
 	for (c = NCLASS - 1; c >= 0 && !k; c--) {
