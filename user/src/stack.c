@@ -39,9 +39,9 @@
  *
  * Reuse (issue 13): a freed G keeps its stack's pages.  Its P's pool
  * takes it first (LIFO: the next spawn gets the hottest stack, no page
- * fault, no system call), up to local_cap per size class (128 stacks, 8 MiB
- * of them for bigger classes, at least 2); above that half
- * of the pool goes to the global pool (between Ps, as Go's stackcache and
+ * fault, no system call), up to local_cap per size class (128 stacks, or
+ * 8 MiB of them for bigger classes, at least 2); above that half of the
+ * pool goes to the global pool (between Ps, as Go's stackcache and
  * stackpool).  The global pool is a stack of Gs too (hot on top), and
  * beside it, per class, the slots that hold no memory ("clean": never
  * used, or given back): a new arena's slots start there, untouched, and
