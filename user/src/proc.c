@@ -240,6 +240,11 @@ void mn_after_switch(struct mn_m *m)
 		 * an M is already spinning. */
 		mn_wakep();
 		break;
+	case MN_AFTER_READY_FRONT:
+		atomic_store_explicit(&prev->status, MN_G_RUNNABLE,
+				      memory_order_relaxed);
+		mn_runqput_front(m->p, prev);
+		break;
 	case MN_AFTER_UNLOCK:
 		mn_unlock(m->pending_arg);
 		break;
@@ -499,10 +504,21 @@ int go_opts(void (*fn)(void *), void *arg, const struct mn_go_opts *o,
 	m = mn_curm();
 	if (m && m->p && m->curg && !m->curg->is_g0 &&
 	    !(o && (o->flags & MN_GO_DEFER))) {
-		/* Child first: run g now, the caller goes to runnext. */
+		/* Child first: run g now, the caller goes to runnext.  Unless
+		 * runnext holds a G the caller readied (a sender it took a
+		 * value from, say): that G was promised the next turn and
+		 * usually just returns and exits, so the caller waits at the
+		 * head of the queue behind it.  Displaced to the queue, it
+		 * would wait while the caller goes on readying more of its
+		 * kind: a spawner that never blocks (a G per request with
+		 * many in flight, spawn_churn) kept every finished G alive,
+		 * a fresh stack per spawn. */
 		struct mn_g *cur = m->curg;
 
-		m->pending = MN_AFTER_READY_NEXT;
+		m->pending = atomic_load_explicit(&m->p->runnext,
+						  memory_order_relaxed) &&
+			     !m->p->runnext_cont ? MN_AFTER_READY_FRONT :
+			     MN_AFTER_READY_NEXT;
 		m->pending_g = cur;
 		atomic_store_explicit(&g->status, MN_G_RUNNING,
 				      memory_order_relaxed);

@@ -66,8 +66,15 @@ void mn_runqput_next_front(struct mn_p *p, struct mn_g *g)
 	while (!atomic_compare_exchange_weak_explicit(&p->runnext, &old, g,
 			memory_order_release, memory_order_relaxed))
 		;
-	if (!old)
-		return;
+	p->runnext_cont = true;
+	if (old)
+		mn_runqput_front(p, old);
+}
+
+/* old at the head of p's queue while it is short, else at its tail.  Owner
+ * only. */
+void mn_runqput_front(struct mn_p *p, struct mn_g *old)
+{
 	for (;;) {
 		uint64_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
 		uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
@@ -103,6 +110,7 @@ void mn_runqput(struct mn_p *p, struct mn_g *g, bool next)
 		while (!atomic_compare_exchange_weak_explicit(&p->runnext, &old, g,
 				memory_order_release, memory_order_relaxed))
 			;
+		p->runnext_cont = false;
 		if (!old)
 			return;
 		g = old;	/* the displaced G goes to the tail */

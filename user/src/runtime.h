@@ -132,6 +132,8 @@ struct mn_p {
 	struct mn_p *link;		/* idle list */
 	uint64_t schedtick;
 	uint32_t runnext_streak;
+	bool runnext_cont;		/* owner's hint: runnext holds a spawner's
+					 * continuation, not a readied G (proc.c) */
 	uint32_t fastrand;
 	bool preempt;			/* sysmon: the running G should yield */
 	uint64_t goidcache, goidcacheend;
@@ -154,6 +156,7 @@ enum mn_pending {
 	MN_AFTER_NONE,
 	MN_AFTER_READY_LOCAL,	/* prev yielded: tail of the local queue */
 	MN_AFTER_READY_NEXT,	/* prev spawned a G that runs first: runnext */
+	MN_AFTER_READY_FRONT,	/* the same, runnext was taken: queue head */
 	MN_AFTER_UNLOCK,	/* prev parked: release the lock it parked under */
 	MN_AFTER_CALL,		/* prev parked: call fn(prev, arg) */
 	MN_AFTER_GLOBAL,	/* prev lost its P: global queue */
@@ -240,6 +243,7 @@ struct mn_sched {
 	bool deadlock_off;
 	bool spare_off;		/* MNSCHED_DEBUG=spare=0 */
 	bool iopoll;		/* MNSCHED_DEBUG=iopoll=1 (io.c) */
+	long stackcache_kb;	/* MNSCHED_DEBUG=stackcache=KB, -1: default (stack.c) */
 };
 
 extern struct mn_sched mn_sched MN_HIDDEN;
@@ -415,6 +419,7 @@ static inline void mn_preempt_check(void)
 
 MN_HIDDEN void mn_runqput(struct mn_p *p, struct mn_g *g, bool next);
 MN_HIDDEN void mn_runqput_next_front(struct mn_p *p, struct mn_g *g);
+MN_HIDDEN void mn_runqput_front(struct mn_p *p, struct mn_g *g);
 MN_HIDDEN struct mn_g *mn_runqget(struct mn_p *p);
 MN_HIDDEN bool mn_runqempty(struct mn_p *p);
 MN_HIDDEN uint32_t mn_runqlen(struct mn_p *p);
@@ -432,6 +437,7 @@ MN_HIDDEN struct mn_g *mn_steal_work(struct mn_m *m, bool *ran_timers);
 
 MN_HIDDEN int mn_stack_init(void);
 MN_HIDDEN struct mn_stack_pool *mn_stack_pool_new(void);
+MN_HIDDEN bool mn_stack_scavenge(uint64_t now);
 MN_HIDDEN struct mn_g *mn_galloc(struct mn_p *p, size_t stack_size, int *err);
 MN_HIDDEN void mn_gfree(struct mn_p *p, struct mn_g *g);
 extern bool mn_stack_guarded MN_HIDDEN;

@@ -12,6 +12,9 @@
  *  - wakes an M when a P's timer is overdue and nobody looks;
  *  - warns, once, about a P whose G has sat in the kernel for seconds
  *    without mn_syscall_enter while other Gs wait for it (blocked_check);
+ *  - gives the memory of idle cached stacks above the budget back to the
+ *    kernel (mn_stack_scavenge, stack.c: a look per second, then a chunk
+ *    per tick while there is more);
  *  - prints the schedtrace line (MNSCHED_DEBUG=schedtrace=MS).
  * sysmon reads P fields racily (ticks, queue lengths); a stale value only
  * delays a decision by one tick.  It changes a P only by CAS on its state.
@@ -256,7 +259,8 @@ static void *sysmon(void *arg)
 			return NULL;
 		now = mn_nanotime();
 		mn_debug_tick(now);	/* coarse clock, stall reports (debug.c) */
-		if (retake(now) || atomic_load(&mn_sched.ngsys) > 0)
+		if (retake(now) || atomic_load(&mn_sched.ngsys) > 0 ||
+		    mn_stack_scavenge(now))
 			idle = 0;
 		else
 			idle++;
