@@ -17,6 +17,8 @@
  *                                           io-wq (found by a probe)
  *                           dump=SIGNAL     dump every G on SIGNAL (debug.c)
  *                           stall=MS        report Gs running > MS (debug.c)
+ *                           stranded=0      no sysmon safety net for work
+ *                                           stranded on a busy P (tests)
  *   MNSCHED_PARK=auto|futex|kmod            parker backend (park.c)
  *   MNSCHED_IO=auto|uring|blocking          I/O backend (io.c)
  *   MNSCHED_IO_ENTRIES=N                    SQ entries per ring, a power of
@@ -86,7 +88,8 @@ static int parse_word(const char *var, const char *s, const char *const *words,
 static int parse_debug(const char *s)
 {
 	static const char *const known[] = { "schedtrace", "scheddetail",
-					     "deadlock", "spare", "iopoll" };
+					     "deadlock", "spare", "iopoll",
+					     "stranded" };
 
 	while (*s) {
 		const char *end = strchr(s, ','), *eq;
@@ -96,7 +99,7 @@ static int parse_debug(const char *s)
 
 		eq = memchr(s, '=', len);
 		klen = eq ? (size_t)(eq - s) : len;
-		for (int i = 0; i < 5 && eq; i++)
+		for (int i = 0; i < 6 && eq; i++)
 			if (strlen(known[i]) == klen && !memcmp(s, known[i], klen))
 				k = i;
 		if (eq && k < 0 && ((klen == 4 && !memcmp(s, "dump", 4)) ||
@@ -126,7 +129,7 @@ static int parse_debug(const char *s)
 		if (eq && k < 0) {
 			fprintf(stderr, "mnsched: MNSCHED_DEBUG: unknown setting "
 				"'%.*s' (known: schedtrace, scheddetail, deadlock, "
-				"spare, iopoll, dump, stall)\n", (int)(len > 64 ? 64 : len), s);
+				"spare, iopoll, stranded, dump, stall)\n", (int)(len > 64 ? 64 : len), s);
 			return -EINVAL;
 		}
 		if (!eq || parse_num(eq + 1, len - klen - 1, 0,
@@ -134,7 +137,7 @@ static int parse_debug(const char *s)
 			fprintf(stderr, "mnsched: MNSCHED_DEBUG: bad setting '%.*s%s' "
 				"(want schedtrace=MS with MS 0..3600000, "
 				"scheddetail=0|1, deadlock=0|1, spare=0|1, "
-				"iopoll=0|1, dump=SIGNAL, stall=MS)\n",
+				"iopoll=0|1, stranded=0|1, dump=SIGNAL, stall=MS)\n",
 				(int)(len > 64 ? 64 : len), s, len > 64 ? "..." : "");
 			return -EINVAL;
 		}
@@ -153,6 +156,9 @@ static int parse_debug(const char *s)
 			break;
 		case 4:
 			mn_sched.iopoll = v != 0;
+			break;
+		case 5:
+			mn_sched.stranded_off = v == 0;
 			break;
 		}
 		s += len;

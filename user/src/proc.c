@@ -23,9 +23,15 @@
  *   - A spinning M that finds work stops spinning (resetspinning) and, if it
  *     was the last spinner, calls wakep itself, so another M looks for the
  *     rest of the work.
- *   - A spinning M that finds nothing looks at the global queue under
- *     sched.lock, releases its P, decrements nmspinning, and only then
- *     re-checks every queue again: the global one and every P's.
+ *   - An M that finds nothing looks at the global queue under sched.lock,
+ *     releases its P, decrements nmspinning if it was spinning, and only
+ *     then re-checks every queue again (the last look): the global one and
+ *     every P's, runnext included.  Every M does, spinning or not: one that
+ *     never started spinning (the bound below) may be the M a readier
+ *     counted on when it saw no idle P.
+ *   - A thief takes a busy P's runnext after ~3 us if the owner has not
+ *     run it by then (runq.c); sysmon's safety net moves runnext work
+ *     stranded for 10 ms anyway (sysmon.c).
  * No lost wake-up: the readier does (publish G; load nmspinning) and the
  * spinner does (store nmspinning-1; load queues), all seq_cst, so at least
  * one of them sees the other: either the readier sees a spinner (which will
@@ -933,6 +939,17 @@ static void stopm(struct mn_m *m, struct mn_p **want)
 	}
 }
 
+/* Work an M that has just given up its P must not leave behind. */
+static bool last_look_finds_work(void)
+{
+	if (atomic_load(&mn_sched.runqsize) > 0)
+		return true;
+	for (int i = 0; i < mn_sched.nprocs; i++)
+		if (!mn_runqempty(mn_sched.allp[i]))
+			return true;
+	return false;
+}
+
 /*
  * Find a G to run; park the M while there is none.  On g0.  Returns with
  * m->p held and the G out of every queue.
@@ -1036,41 +1053,40 @@ top:
 	mn_unlock(&mn_sched.lock);
 
 	if (m->spinning) {
-		bool work;
-
 		if (unlikely(atomic_load_explicit(&debug_spin_drop_delay_ns,
 						  memory_order_relaxed)))
 			debug_delay(&debug_spin_drop_delay_ns);
 		m->spinning = false;
 		atomic_fetch_sub(&mn_sched.nmspinning, 1);
-		/*
-		 * The seq_cst decrement above orders against the re-check.  A
-		 * readier that saw us spinning left the wake-up to us, whichever
-		 * queue it used: a P's local queue, or the global one (a G that
-		 * lost its P leaving a syscall, mn_goready/mn_go from a thread
-		 * without a P, I/O reaped without a P).  Its G went there after
-		 * our look under sched.lock above, so look at both again.
-		 */
-		work = atomic_load(&mn_sched.runqsize) > 0;
-		for (int i = 0; !work && i < mn_sched.nprocs; i++)
-			work = !mn_runqempty(mn_sched.allp[i]);
-		if (work) {
-			struct mn_p *ip;
+	}
+	/*
+	 * The last look, by every M that gives up its P, spinning or not.
+	 * The seq_cst decrement above (or pidleput's increment of npidle)
+	 * orders against it.  A readier that saw us spinning left the
+	 * wake-up to us, whichever queue it used: a P's local queue or
+	 * runnext, or the global one (a G that lost its P leaving a syscall,
+	 * mn_goready/mn_go from a thread without a P, I/O reaped without a
+	 * P).  A readier that saw no idle P left it to the Ms holding Ps, and
+	 * we were one: an M that never started spinning (the 2*nmspinning
+	 * bound: another M was spinning, or in this window) must look too,
+	 * or the G waits with an idle P until someone else readies work.
+	 */
+	if (last_look_finds_work()) {
+		struct mn_p *ip;
 
-			mn_lock(&mn_sched.lock);
-			ip = pidleget();
-			mn_unlock(&mn_sched.lock);
-			if (ip) {
-				/* Spinning again: top takes the G, global or
-				 * stolen, and resetspinning wakes the next M. */
-				acquirep(m, ip);
-				mn_io_acquired(m, ip);
-				m->spinning = true;
-				atomic_fetch_add(&mn_sched.nmspinning, 1);
-				goto top;
-			}
-			/* No idle P: every P has an M, which finds the G. */
+		mn_lock(&mn_sched.lock);
+		ip = pidleget();
+		mn_unlock(&mn_sched.lock);
+		if (ip) {
+			/* Spinning again: top takes the G, global or stolen,
+			 * and resetspinning wakes the next M. */
+			acquirep(m, ip);
+			mn_io_acquired(m, ip);
+			m->spinning = true;
+			atomic_fetch_add(&mn_sched.nmspinning, 1);
+			goto top;
 		}
+		/* No idle P: each P's M looks when it gives its P up. */
 	}
 	/* Park (stopm), maybe in io_uring_enter on an idle P's ring. */
 	goto top;

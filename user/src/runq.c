@@ -204,6 +204,18 @@ uint32_t mn_runqlen(struct mn_p *p)
 }
 
 /*
+ * Test hook: thieves leave a running P's runnext alone, so only sysmon's
+ * safety net can move it (rt_wakeup_stress tests the net with it).
+ */
+static _Atomic bool debug_no_runnext_steal;
+
+__attribute__((visibility("default"))) void mn_debug_no_runnext_steal(bool on);
+void mn_debug_no_runnext_steal(bool on)
+{
+	atomic_store(&debug_no_runnext_steal, on);
+}
+
+/*
  * Grab half of p's queue into batch[batchhead...] (a ring of MN_RUNQ_SIZE).
  * Called by thieves.  Returns the number taken.
  */
@@ -230,19 +242,36 @@ uint32_t mn_runqgrab(struct mn_p *p, struct mn_g **batch, uint32_t batchhead,
 			 * readied it and is blocking): give it a moment, so a
 			 * ping-pong pair stays on one P instead of bouncing.
 			 * Sleep ~3 us (as Go; polling would pull the owner's
-			 * cache lines away), then take runnext only if the
-			 * owner has not switched meanwhile: a P that keeps
-			 * switching will get to it, one stuck in a long G
-			 * will not.
+			 * cache lines away).  If next is still there and the
+			 * owner did not switch meanwhile, the owner is stuck in
+			 * a long G: take it.  If the owner switched but next is
+			 * still there, the owner started some other G (the
+			 * child a spawner waits behind): look again, up to
+			 * MN_RUNNEXT_WAITS times.  Giving up there stranded
+			 * the spawner for good while the child ran long
+			 * (rt_wakeup_stress, runnext_g_of_a_busy_p_is_taken).
+			 * A P that switches at every look (the same G back in
+			 * runnext each time: a ping-pong pair) keeps its G.
 			 */
 			if (mn_pstatus(p) == MNSCHED_P_RUNNING) {
 				struct timespec ts = { 0, 3000 };
-				uint64_t tick = MN_SH_GET(p, schedtick);
+				int w;
 
-				nanosleep(&ts, NULL);
-				if (MN_SH_GET(p, schedtick) != tick ||
-				    atomic_load_explicit(&p->runnext,
-						memory_order_relaxed) != next)
+				if (unlikely(atomic_load_explicit(&debug_no_runnext_steal,
+						memory_order_relaxed)))
+					return 0;
+
+				for (w = 0; w < MN_RUNNEXT_WAITS; w++) {
+					uint64_t tick = MN_SH_GET(p, schedtick);
+
+					nanosleep(&ts, NULL);
+					if (atomic_load_explicit(&p->runnext,
+							memory_order_relaxed) != next)
+						return 0;
+					if (MN_SH_GET(p, schedtick) == tick)
+						break;
+				}
+				if (w == MN_RUNNEXT_WAITS)
 					return 0;
 			}
 			if (!atomic_compare_exchange_strong_explicit(&p->runnext,

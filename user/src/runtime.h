@@ -49,6 +49,7 @@
 
 #define MN_RUNQ_SIZE	256	/* local run queue slots (power of two) */
 #define MN_RUNNEXT_CAP	32	/* runnext taken this often in a row, then the queue */
+#define MN_RUNNEXT_WAITS 4	/* a thief's 3 us looks at a busy P's runnext (runq.c) */
 #define MN_FRONT_MAX	64	/* push at the head only while the queue is shorter */
 #define MN_GLOBAL_TICK	61	/* every 61st schedtick look at the global queue first */
 #define MN_STEAL_PASSES	4
@@ -224,6 +225,7 @@ struct mn_sched {
 	_Atomic bool done;		/* main G returned */
 	_Atomic uint32_t main_done_word;/* futex the mn_main caller waits on */
 	_Atomic int64_t ngsys;		/* Gs in a syscall right now */
+	_Atomic uint64_t stranded_wakes;	/* sysmon woke an M for stranded work */
 	_Atomic int64_t nglive;		/* Gs alive (created, not dead) */
 	const struct mn_parker *parker;
 	int64_t start_ns;
@@ -240,6 +242,7 @@ struct mn_sched {
 	bool deadlock_off;
 	bool spare_off;		/* MNSCHED_DEBUG=spare=0 */
 	bool iopoll;		/* MNSCHED_DEBUG=iopoll=1 (io.c) */
+	bool stranded_off;	/* MNSCHED_DEBUG=stranded=0: no sysmon safety net */
 };
 
 extern struct mn_sched mn_sched MN_HIDDEN;

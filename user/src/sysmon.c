@@ -12,6 +12,12 @@
  *  - wakes an M when a P's timer is overdue and nobody looks;
  *  - warns, once, about a P whose G has sat in the kernel for seconds
  *    without mn_syscall_enter while other Gs wait for it (blocked_check);
+ *  - the safety net for stranded work: a P that has run one G for 10 ms
+ *    with Gs waiting in its queue or runnext while a P is idle and no M
+ *    spins.  The steal (runq.c) and the last look of an M that gives up
+ *    its P (proc.c) should never leave work so; if they did, sysmon moves
+ *    runnext to the global queue and wakes an M, and counts it
+ *    (mn_debug_stranded_wakes; MNSCHED_DEBUG=stranded=0 turns it off);
  *  - prints the schedtrace line (MNSCHED_DEBUG=schedtrace=MS).
  * sysmon reads P fields racily (ticks, queue lengths); a stale value only
  * delays a decision by one tick.  It changes a P only by CAS on its state.
@@ -138,6 +144,27 @@ static void blocked_check(struct mn_p *p, struct psnap *s, uint64_t now)
 		tid);
 }
 
+/* p has run one G for 10 ms: is work waiting behind it that no M will take? */
+static void rescue_stranded(struct mn_p *p)
+{
+	struct mn_g *g;
+
+	if (mn_sched.stranded_off || mn_runqempty(p) ||
+	    atomic_load(&mn_sched.npidle) == 0 ||
+	    atomic_load(&mn_sched.nmspinning) != 0)
+		return;
+	/* A thief may take runnext; sysmon may too (runq.c's rules). */
+	g = atomic_load_explicit(&p->runnext, memory_order_relaxed);
+	if (g && atomic_compare_exchange_strong_explicit(&p->runnext, &g, NULL,
+			memory_order_acquire, memory_order_relaxed)) {
+		mn_lock(&mn_sched.lock);
+		mn_globrunqput(g);
+		mn_unlock(&mn_sched.lock);
+	}
+	atomic_fetch_add(&mn_sched.stranded_wakes, 1);
+	mn_wakep();
+}
+
 static int retake(uint64_t now)
 {
 	int n = 0;
@@ -190,6 +217,9 @@ static int retake(uint64_t now)
 			}
 			if (s->schedtick == t)
 				blocked_check(p, s, now);
+			if (s->schedtick == t &&
+			    s->schedwhen + MN_PREEMPT_NS <= now)
+				rescue_stranded(p);
 			/* An overdue timer on a busy P: let a spinner run it. */
 			if (mn_timers_next(p) >= 0 &&
 			    mn_timers_next(p) < (int64_t)now - 1000000)
@@ -291,6 +321,14 @@ static void *sysmon(void *arg)
 		}
 	}
 	return NULL;
+}
+
+/* Test hook: how often sysmon's safety net woke an M (0 when the steal and
+ * the last look before parking did their job). */
+__attribute__((visibility("default"))) uint64_t mn_debug_stranded_wakes(void);
+uint64_t mn_debug_stranded_wakes(void)
+{
+	return atomic_load(&mn_sched.stranded_wakes);
 }
 
 int mn_sysmon_start(void)
