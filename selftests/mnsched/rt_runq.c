@@ -246,4 +246,69 @@ TEST(spawn_storm_runs_every_g_exactly_once)
 	MN_RUN_PROCS(8, storm_main, NULL);
 }
 
+/*
+ * Go's PingPongHog shape at 1 P: a G that computes and only calls
+ * mn_preempt_point(), and a pair that ping-pongs 10,000 times over
+ * unbuffered channels.  The pair's hand-offs go through runnext and run in
+ * the slice of the G before them (as Go's inheritTime), so the pair gets
+ * whole slices as the hog does.  Counted in the hog's turns, not in time:
+ * the pair must finish within a few.  With a cap of 32 runnext picks per
+ * turn (before) it took ~10,000/32 = 312 hog turns, 3-12 s.
+ */
+static atomic_bool hog_stop;
+static atomic_long hog_turns;		/* times the hog ran again after others */
+static atomic_int last_runner;		/* 1: the hog, 2: the pair */
+
+static void hog(void *arg)
+{
+	while (!atomic_load(&hog_stop)) {
+		if (atomic_exchange(&last_runner, 1) != 1)
+			atomic_fetch_add(&hog_turns, 1);
+		for (volatile int i = 0; i < 1000; i++)
+			;
+		mn_preempt_point();	/* yields when sysmon flagged the slice */
+	}
+}
+
+static void pong_g(void *arg)
+{
+	int v;
+
+	while (mn_chan_recv(ping, &v) == 1) {
+		atomic_store(&last_runner, 2);
+		mn_chan_send(pong, &v);
+	}
+}
+
+static void pingpong_hog_main(void *arg)
+{
+	struct mn_go_opts o = { .flags = MN_GO_DEFER };
+	long t0, turns;
+	int v = 0;
+
+	ping = mn_chan_new(sizeof(int), 0);
+	pong = mn_chan_new(sizeof(int), 0);
+	G_ASSERT_EQ(mn_go_opts(hog, NULL, &o), 0);
+	mn_yield();			/* the hog runs a slice first */
+	G_ASSERT_EQ(mn_go_opts(pong_g, NULL, &o), 0);
+	t0 = atomic_load(&hog_turns);
+	for (int i = 0; i < 10000; i++) {
+		atomic_store(&last_runner, 2);
+		G_ASSERT_EQ(mn_chan_send(ping, &v), 0);
+		G_ASSERT_EQ(mn_chan_recv(pong, &v), 1);
+	}
+	turns = atomic_load(&hog_turns) - t0;
+	atomic_store(&hog_stop, true);
+	mn_chan_close(ping);
+	fprintf(stderr, "# 10,000 round trips beside the hog took %ld hog turns\n",
+		turns);
+	G_ASSERT(t0 >= 1);		/* the hog did run */
+	G_ASSERT(turns <= 20);
+}
+
+TEST(runnext_pair_keeps_its_slice_beside_a_hog)
+{
+	MN_RUN_PROCS(1, pingpong_hog_main, NULL);
+}
+
 TEST_HARNESS_MAIN

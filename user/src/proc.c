@@ -190,12 +190,23 @@ const char *mn_waitreason_str(int r)
 
 /* ---- switching ---------------------------------------------------------- */
 
-static inline void publish_running(struct mn_p *p, struct mn_g *g)
+/*
+ * g runs on p now.  A new time slice (schedtick, sysmon's clock) starts
+ * unless g inherits the current one: a G taken from runnext, or switched to
+ * directly (a channel hand-off, a child-first spawn), after a G that did not
+ * yield.  The switch count is p-local (sysmon publishes it as the switches
+ * counter: a second store to the shared page costs 2% of a yield).
+ */
+static inline void publish_running(struct mn_p *p, struct mn_g *g, bool newslice)
 {
 	MN_SH_SET(p, goid, g->goid);
-	/* The switches counter is the same count: sysmon publishes it from
-	 * schedtick (a second store here costs 2% of a yield). */
-	MN_SH_SET(p, schedtick, ++p->schedtick);
+	MN_RELAXED_SET(p->nswitch, p->nswitch + 1);
+	if (newslice) {
+		MN_SH_SET(p, schedtick, ++p->schedtick);
+		/* A flag for the G before belongs to its slice. */
+		if (unlikely(p->preempt))
+			MN_RELAXED_SET(p->preempt, false);
+	}
 }
 
 /*
@@ -272,8 +283,9 @@ void mn_after_switch(struct mn_m *m)
 	}
 	if (!g->is_g0) {
 		MN_PROBE(g_start, g->goid, m->p->id, m->id);
-		publish_running(m->p, g);
+		publish_running(m->p, g, !m->inherit);
 	}
+	m->inherit = false;
 }
 
 /*
@@ -284,15 +296,19 @@ static void schedule_next(struct mn_m *m, struct mn_g *prev, bool dying)
 {
 	struct mn_p *p = m->p;
 	struct mn_g *next = NULL;
+	bool inherit = false;
 
-	/* Every 61st tick the global queue goes first (fairness): g0 does it. */
-	if (likely(p->schedtick % MN_GLOBAL_TICK != 0 ||
+	/* Every 61st switch the global queue goes first (fairness): g0 does
+	 * it; every 16th, due timers. */
+	if (likely(p->nswitch % MN_GLOBAL_TICK != 0 ||
 		   atomic_load_explicit(&mn_sched.runqsize,
 					memory_order_relaxed) == 0) &&
 	    likely(atomic_load_explicit(&p->timer0_when, memory_order_relaxed) == 0 ||
-		   (p->schedtick & 15) != 0))
-		next = mn_runqget(p);
+		   (p->nswitch & 15) != 0))
+		next = mn_runqget(p, &inherit);
 	if (next) {
+		/* A yield ends the slice: the next G starts its own. */
+		m->inherit = inherit && m->pending != MN_AFTER_READY_LOCAL;
 		atomic_store_explicit(&next->status, MN_G_RUNNING,
 				      memory_order_relaxed);
 		switch_to(m, prev, next, dying);
@@ -378,6 +394,7 @@ void mn_goready_run(struct mn_g *g)
 	atomic_store_explicit(&cur->status, MN_G_RUNNABLE, memory_order_relaxed);
 	m->pending = MN_AFTER_READY_NEXT;
 	m->pending_g = cur;
+	m->inherit = true;	/* as if g had been taken from runnext */
 	switch_to(m, cur, g, false);
 }
 
@@ -510,6 +527,7 @@ int go_opts(void (*fn)(void *), void *arg, const struct mn_go_opts *o,
 
 		m->pending = MN_AFTER_READY_NEXT;
 		m->pending_g = cur;
+		m->inherit = true;	/* the spawner's slice goes on */
 		atomic_store_explicit(&g->status, MN_G_RUNNING,
 				      memory_order_relaxed);
 		switch_to(m, cur, g, false);
@@ -999,8 +1017,8 @@ top:
 	if (atomic_load_explicit(&p->timer0_when, memory_order_relaxed))
 		mn_timers_run(p, mn_nanotime());
 
-	/* Fairness: every 61st tick the global queue goes first. */
-	if (p->schedtick % MN_GLOBAL_TICK == 0 &&
+	/* Fairness: every 61st switch the global queue goes first. */
+	if (p->nswitch % MN_GLOBAL_TICK == 0 &&
 	    atomic_load(&mn_sched.runqsize) > 0) {
 		mn_lock(&mn_sched.lock);
 		g = mn_globrunqget(p, 1);
@@ -1008,7 +1026,7 @@ top:
 		if (g)
 			return g;
 	}
-	g = mn_runqget(p);
+	g = mn_runqget(p, &m->inherit);
 	if (g)
 		return g;
 	if (atomic_load(&mn_sched.runqsize) > 0) {
@@ -1519,7 +1537,7 @@ void mn_syscall_exit_slow(struct mn_m *m, struct mn_g *g)
 		acquirep(m, p);
 		atomic_store_explicit(&g->status, MN_G_RUNNING,
 				      memory_order_relaxed);
-		publish_running(p, g);
+		publish_running(p, g, true);
 		return;
 	}
 	/* No P anywhere: queue the G globally; this M goes idle on g0. */

@@ -19,9 +19,13 @@
  *    index) pair never repeats (the index only grows under one tag).
  *  - runnext is exchanged with CAS by the owner and by thieves.
  * A G is made "runnext" when the running G just readied it (a channel hand-
- * off, a new G): it runs next, in the current time slice, like Go.  To stop
- * two Gs that ready each other from starving the queue, runnext is passed
- * over after MN_RUNNEXT_CAP consecutive picks.
+ * off, a new G): it runs next and inherits the current time slice, as in
+ * Go (*inherit of mn_runqget).  Two Gs that ready each other so share one
+ * slice; when it has lasted 10 ms sysmon flags the P, the G that sees the
+ * flag yields (to the tail of the queue) and the queue gets its turn.  A
+ * cap on consecutive runnext picks (32, before) ended a ping-pong pair's
+ * turn after 32 hand-offs while a computing G beside it kept whole 10 ms
+ * slices: the pair ran ~500x slower than alone (Go's PingPongHog).
  *
  * Global queue: a singly linked FIFO under sched.lock; runqsize is also read
  * without the lock as a hint (the lock is taken before trusting it).
@@ -140,20 +144,24 @@ static void runqputslow(struct mn_p *p, struct mn_g *g, uint64_t h, uint32_t t)
 	mn_globrunqput_batch(batch[0], batch[n], (int)n + 1);
 }
 
-struct mn_g *mn_runqget(struct mn_p *p)
+/* The next G of p's own queues; *inherit (if not NULL): it came from
+ * runnext and may run in the current time slice. */
+struct mn_g *mn_runqget(struct mn_p *p, bool *inherit)
 {
 	struct mn_g *next = atomic_load_explicit(&p->runnext,
 						 memory_order_relaxed);
 	uint64_t h;
 	uint32_t t;
 
-	if (next && p->runnext_streak < MN_RUNNEXT_CAP) {
-		if (atomic_compare_exchange_strong_explicit(&p->runnext, &next,
-				NULL, memory_order_acquire, memory_order_relaxed)) {
-			p->runnext_streak++;
-			return next;
-		}
+	/* A thief may take runnext between the load and the CAS. */
+	if (next && atomic_compare_exchange_strong_explicit(&p->runnext, &next,
+			NULL, memory_order_acquire, memory_order_relaxed)) {
+		if (inherit)
+			*inherit = true;
+		return next;
 	}
+	if (inherit)
+		*inherit = false;
 	for (;;) {
 		h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
 		t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
@@ -164,17 +172,9 @@ struct mn_g *mn_runqget(struct mn_p *p)
 		if (atomic_compare_exchange_weak_explicit(&p->runqhead, &h,
 				hmove(h, 1), memory_order_release,
 				memory_order_relaxed)) {
-			p->runnext_streak = 0;
 			MN_SH_SET(p, runq_len, t - hidx(h) - 1);
 			return g;
 		}
-	}
-	/* Queue empty: runnext even past the cap. */
-	next = atomic_load_explicit(&p->runnext, memory_order_relaxed);
-	if (next && atomic_compare_exchange_strong_explicit(&p->runnext, &next,
-			NULL, memory_order_acquire, memory_order_relaxed)) {
-		p->runnext_streak = 1;
-		return next;
 	}
 	return NULL;
 }
@@ -262,13 +262,13 @@ uint32_t mn_runqgrab(struct mn_p *p, struct mn_g **batch, uint32_t batchhead,
 					return 0;
 
 				for (w = 0; w < MN_RUNNEXT_WAITS; w++) {
-					uint64_t tick = MN_SH_GET(p, schedtick);
+					uint64_t sw = MN_RELAXED_GET(p->nswitch);
 
 					nanosleep(&ts, NULL);
 					if (atomic_load_explicit(&p->runnext,
 							memory_order_relaxed) != next)
 						return 0;
-					if (MN_SH_GET(p, schedtick) == tick)
+					if (MN_RELAXED_GET(p->nswitch) == sw)
 						break;
 				}
 				if (w == MN_RUNNEXT_WAITS)

@@ -48,10 +48,9 @@
 #define MN_PSTATE_STRIDE 4096	/* one P struct per page, as the module maps them */
 
 #define MN_RUNQ_SIZE	256	/* local run queue slots (power of two) */
-#define MN_RUNNEXT_CAP	32	/* runnext taken this often in a row, then the queue */
 #define MN_RUNNEXT_WAITS 4	/* a thief's 3 us looks at a busy P's runnext (runq.c) */
 #define MN_FRONT_MAX	64	/* push at the head only while the queue is shorter */
-#define MN_GLOBAL_TICK	61	/* every 61st schedtick look at the global queue first */
+#define MN_GLOBAL_TICK	61	/* every 61st switch look at the global queue first */
 #define MN_STEAL_PASSES	4
 #define MN_PREEMPT_NS	(10 * 1000 * 1000)
 
@@ -131,8 +130,8 @@ struct mn_p {
 	struct mnsched_pstate *sh;	/* shared state: kmod page or local copy */
 	struct mn_m *m;			/* owner, NULL when idle */
 	struct mn_p *link;		/* idle list */
-	uint64_t schedtick;
-	uint32_t runnext_streak;
+	uint64_t schedtick;		/* time slices started (sysmon's clock) */
+	uint64_t nswitch;		/* G switches (relaxed: thieves, sysmon read) */
 	uint32_t fastrand;
 	bool preempt;			/* sysmon: the running G should yield */
 	uint64_t goidcache, goidcacheend;
@@ -170,6 +169,7 @@ struct mn_m {
 	int id;
 	bool spinning;
 	bool is_spare;
+	bool inherit;			/* the G switched to keeps the P's time slice */
 	int pending;			/* enum mn_pending */
 	struct mn_g *pending_g;
 	void (*pending_fn)(struct mn_g *g, void *arg);
@@ -418,7 +418,7 @@ static inline void mn_preempt_check(void)
 
 MN_HIDDEN void mn_runqput(struct mn_p *p, struct mn_g *g, bool next);
 MN_HIDDEN void mn_runqput_next_front(struct mn_p *p, struct mn_g *g);
-MN_HIDDEN struct mn_g *mn_runqget(struct mn_p *p);
+MN_HIDDEN struct mn_g *mn_runqget(struct mn_p *p, bool *inherit);
 MN_HIDDEN bool mn_runqempty(struct mn_p *p);
 MN_HIDDEN uint32_t mn_runqlen(struct mn_p *p);
 MN_HIDDEN void mn_globrunqput(struct mn_g *g);	/* sched.lock held */

@@ -6,9 +6,10 @@
  *  - retakes Ps whose M has been in a system call since the previous tick
  *    (the P's syscalltick has not moved) and hands them to another M, if
  *    there is work for them or the syscall has lasted over 10 ms;
- *  - flags the P of a G that has run for more than 10 ms (the P's
- *    schedtick has not moved): that G yields at its next mn_* call or
- *    mn_preempt_point();
+ *  - flags the P of a time slice that has lasted more than 10 ms (the P's
+ *    schedtick, which counts slices, has not moved; Gs taken from runnext
+ *    run in the slice of the G before them): the G running yields at its
+ *    next mn_* call or mn_preempt_point();
  *  - wakes an M when a P's timer is overdue and nobody looks;
  *  - warns, once, about a P whose G has sat in the kernel for seconds
  *    without mn_syscall_enter while other Gs wait for it (blocked_check);
@@ -173,14 +174,14 @@ static int retake(uint64_t now)
 		struct mn_p *p = mn_sched.allp[i];
 		struct psnap *s = &snaps[i];
 		uint32_t st = mn_pstatus(p);
-		uint64_t ticks = MN_SH_GET(p, schedtick);
+		uint64_t sw = MN_RELAXED_GET(p->nswitch);
 
-		/* The per-P switches counter counts what schedtick counts:
-		 * published here, at most one sysmon period late, instead of
-		 * by a second store at every G switch. */
-		if (s->switches != ticks) {
-			s->switches = ticks;
-			MN_PCOUNT_SET(p, switches, ticks);
+		/* The per-P switches counter: published here, at most one
+		 * sysmon period late, instead of by a second store to the
+		 * shared page at every G switch. */
+		if (s->switches != sw) {
+			s->switches = sw;
+			MN_PCOUNT_SET(p, switches, sw);
 		}
 
 		if (st == MNSCHED_P_SYSCALL) {

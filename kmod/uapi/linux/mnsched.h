@@ -29,10 +29,11 @@
  * @m_id: kernel M id holding the P, -1 for none (user)
  * @runq_len: local run queue length (user)
  * @goid: id of the G running on it, 0 for none (user)
- * @schedtick: incremented at every G switch (user)
+ * @schedtick: incremented when a time slice starts: at a G switch, except
+ *	to a G that inherits the slice (taken from runnext) (user)
  * @syscalltick: incremented at every system call entry (user)
  * @__pad0: reserved
- * @switches: G switches (user space: published by sysmon from @schedtick)
+ * @switches: G switches (user space: published by sysmon from a per-P count)
  * @steals: Gs stolen by this P from others (user counter)
  * @parks: times this P's M parked idle (user counter)
  * @syscalls: mn_syscall_enter calls (user counter)
