@@ -192,21 +192,27 @@ const char *mn_waitreason_str(int r)
 
 /*
  * g runs on p now.  A new time slice (schedtick, sysmon's clock) starts
- * unless g inherits the current one: a G taken from runnext, or switched to
- * directly (a channel hand-off, a child-first spawn), after a G that did not
- * yield.  The switch count is p-local (sysmon publishes it as the switches
- * counter: a second store to the shared page costs 2% of a yield).
+ * unless g inherits the current one (MN_AFTER_INHERIT): a G taken from
+ * runnext, or switched to directly (a channel hand-off, a child-first
+ * spawn), after a G that did not yield.  Those switches are counted in
+ * ninherit, p-local: one store per switch either way (sysmon publishes the
+ * sum as the switches counter; a second store to the shared page cost 2%
+ * of a yield).
  */
 static inline void publish_running(struct mn_p *p, struct mn_g *g, bool newslice)
 {
 	MN_SH_SET(p, goid, g->goid);
-	MN_RELAXED_SET(p->nswitch, p->nswitch + 1);
 	if (newslice) {
 		MN_SH_SET(p, schedtick, ++p->schedtick);
-		/* A flag for the G before belongs to its slice. */
-		if (unlikely(p->preempt))
-			MN_RELAXED_SET(p->preempt, false);
+	} else {
+		MN_RELAXED_SET(p->ninherit, p->ninherit + 1);
 	}
+}
+
+/* Every G switch on p (owner only). */
+static inline uint64_t nswitch(struct mn_p *p)
+{
+	return p->schedtick + p->ninherit;
 }
 
 /*
@@ -234,7 +240,7 @@ void mn_after_switch(struct mn_m *m)
 	int what = m->pending;
 
 	m->pending = MN_AFTER_NONE;
-	switch (what) {
+	switch (what & MN_AFTER_MASK) {
 	case MN_AFTER_NONE:
 		break;
 	case MN_AFTER_READY_LOCAL:
@@ -283,9 +289,8 @@ void mn_after_switch(struct mn_m *m)
 	}
 	if (!g->is_g0) {
 		MN_PROBE(g_start, g->goid, m->p->id, m->id);
-		publish_running(m->p, g, !m->inherit);
+		publish_running(m->p, g, !(what & MN_AFTER_INHERIT));
 	}
-	m->inherit = false;
 }
 
 /*
@@ -296,19 +301,22 @@ static void schedule_next(struct mn_m *m, struct mn_g *prev, bool dying)
 {
 	struct mn_p *p = m->p;
 	struct mn_g *next = NULL;
-	bool inherit = false;
 
-	/* Every 61st switch the global queue goes first (fairness): g0 does
-	 * it; every 16th, due timers. */
-	if (likely(p->nswitch % MN_GLOBAL_TICK != 0 ||
+	/* Every 61st slice the global queue goes first (fairness, as Go's
+	 * schedtick % 61): g0 does it; every 16th switch, due timers. */
+	if (likely(p->schedtick % MN_GLOBAL_TICK != 0 ||
 		   atomic_load_explicit(&mn_sched.runqsize,
 					memory_order_relaxed) == 0) &&
 	    likely(atomic_load_explicit(&p->timer0_when, memory_order_relaxed) == 0 ||
-		   (p->nswitch & 15) != 0))
-		next = mn_runqget(p, &inherit);
+		   (nswitch(p) & 15) != 0)) {
+		next = mn_runqget_next(p);
+		/* From runnext: it keeps the slice, unless prev yielded. */
+		if (next && m->pending != MN_AFTER_READY_LOCAL)
+			m->pending |= MN_AFTER_INHERIT;
+		else if (!next)
+			next = mn_runqget_queue(p);
+	}
 	if (next) {
-		/* A yield ends the slice: the next G starts its own. */
-		m->inherit = inherit && m->pending != MN_AFTER_READY_LOCAL;
 		atomic_store_explicit(&next->status, MN_G_RUNNING,
 				      memory_order_relaxed);
 		switch_to(m, prev, next, dying);
@@ -392,9 +400,9 @@ void mn_goready_run(struct mn_g *g)
 	g->waitreason = MN_WAIT_NONE;
 	atomic_store_explicit(&g->status, MN_G_RUNNING, memory_order_relaxed);
 	atomic_store_explicit(&cur->status, MN_G_RUNNABLE, memory_order_relaxed);
-	m->pending = MN_AFTER_READY_NEXT;
+	/* g keeps the slice, as if taken from runnext. */
+	m->pending = MN_AFTER_READY_NEXT | MN_AFTER_INHERIT;
 	m->pending_g = cur;
-	m->inherit = true;	/* as if g had been taken from runnext */
 	switch_to(m, cur, g, false);
 }
 
@@ -525,9 +533,9 @@ int go_opts(void (*fn)(void *), void *arg, const struct mn_go_opts *o,
 		/* Child first: run g now, the caller goes to runnext. */
 		struct mn_g *cur = m->curg;
 
-		m->pending = MN_AFTER_READY_NEXT;
+		/* The spawner's slice goes on. */
+		m->pending = MN_AFTER_READY_NEXT | MN_AFTER_INHERIT;
 		m->pending_g = cur;
-		m->inherit = true;	/* the spawner's slice goes on */
 		atomic_store_explicit(&g->status, MN_G_RUNNING,
 				      memory_order_relaxed);
 		switch_to(m, cur, g, false);
@@ -976,7 +984,7 @@ static struct mn_g *findrunnable(struct mn_m *m)
 {
 	struct mn_p *p;
 	struct mn_g *g;
-	bool ran_timers;
+	bool ran_timers, inherit;
 
 top:
 	if (unlikely(m->swap_to) && m->p) {
@@ -1017,8 +1025,8 @@ top:
 	if (atomic_load_explicit(&p->timer0_when, memory_order_relaxed))
 		mn_timers_run(p, mn_nanotime());
 
-	/* Fairness: every 61st switch the global queue goes first. */
-	if (p->nswitch % MN_GLOBAL_TICK == 0 &&
+	/* Fairness: every 61st slice the global queue goes first. */
+	if (p->schedtick % MN_GLOBAL_TICK == 0 &&
 	    atomic_load(&mn_sched.runqsize) > 0) {
 		mn_lock(&mn_sched.lock);
 		g = mn_globrunqget(p, 1);
@@ -1026,9 +1034,12 @@ top:
 		if (g)
 			return g;
 	}
-	g = mn_runqget(p, &m->inherit);
-	if (g)
+	g = mn_runqget(p, &inherit);
+	if (g) {
+		if (inherit)
+			m->pending |= MN_AFTER_INHERIT;	/* for execute */
 		return g;
+	}
 	if (atomic_load(&mn_sched.runqsize) > 0) {
 		mn_lock(&mn_sched.lock);
 		g = mn_globrunqget(p, 0);

@@ -148,20 +148,19 @@ static void runqputslow(struct mn_p *p, struct mn_g *g, uint64_t h, uint32_t t)
  * runnext and may run in the current time slice. */
 struct mn_g *mn_runqget(struct mn_p *p, bool *inherit)
 {
-	struct mn_g *next = atomic_load_explicit(&p->runnext,
-						 memory_order_relaxed);
+	struct mn_g *g = mn_runqget_next(p);
+
+	if (inherit)
+		*inherit = g != NULL;
+	return g ? g : mn_runqget_queue(p);
+}
+
+/* The head of p's local queue (not runnext), or NULL. */
+struct mn_g *mn_runqget_queue(struct mn_p *p)
+{
 	uint64_t h;
 	uint32_t t;
 
-	/* A thief may take runnext between the load and the CAS. */
-	if (next && atomic_compare_exchange_strong_explicit(&p->runnext, &next,
-			NULL, memory_order_acquire, memory_order_relaxed)) {
-		if (inherit)
-			*inherit = true;
-		return next;
-	}
-	if (inherit)
-		*inherit = false;
 	for (;;) {
 		h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
 		t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
@@ -262,13 +261,15 @@ uint32_t mn_runqgrab(struct mn_p *p, struct mn_g **batch, uint32_t batchhead,
 					return 0;
 
 				for (w = 0; w < MN_RUNNEXT_WAITS; w++) {
-					uint64_t sw = MN_RELAXED_GET(p->nswitch);
+					uint64_t sw = MN_SH_GET(p, schedtick) +
+						      MN_RELAXED_GET(p->ninherit);
 
 					nanosleep(&ts, NULL);
 					if (atomic_load_explicit(&p->runnext,
 							memory_order_relaxed) != next)
 						return 0;
-					if (MN_RELAXED_GET(p->nswitch) == sw)
+					if (MN_SH_GET(p, schedtick) +
+					    MN_RELAXED_GET(p->ninherit) == sw)
 						break;
 				}
 				if (w == MN_RUNNEXT_WAITS)

@@ -50,7 +50,7 @@
 #define MN_RUNQ_SIZE	256	/* local run queue slots (power of two) */
 #define MN_RUNNEXT_WAITS 4	/* a thief's 3 us looks at a busy P's runnext (runq.c) */
 #define MN_FRONT_MAX	64	/* push at the head only while the queue is shorter */
-#define MN_GLOBAL_TICK	61	/* every 61st switch look at the global queue first */
+#define MN_GLOBAL_TICK	61	/* every 61st slice look at the global queue first */
 #define MN_STEAL_PASSES	4
 #define MN_PREEMPT_NS	(10 * 1000 * 1000)
 
@@ -131,7 +131,8 @@ struct mn_p {
 	struct mn_m *m;			/* owner, NULL when idle */
 	struct mn_p *link;		/* idle list */
 	uint64_t schedtick;		/* time slices started (sysmon's clock) */
-	uint64_t nswitch;		/* G switches (relaxed: thieves, sysmon read) */
+	uint64_t ninherit;		/* switches within a slice (relaxed: thieves,
+					 * sysmon read); + schedtick = all switches */
 	uint32_t fastrand;
 	bool preempt;			/* sysmon: the running G should yield */
 	uint64_t goidcache, goidcacheend;
@@ -158,6 +159,8 @@ enum mn_pending {
 	MN_AFTER_CALL,		/* prev parked: call fn(prev, arg) */
 	MN_AFTER_GLOBAL,	/* prev lost its P: global queue */
 	MN_AFTER_FREE,		/* prev is dead: back to the stack pool */
+	MN_AFTER_MASK = 0xff,
+	MN_AFTER_INHERIT = 0x100,	/* flag: the next G keeps the time slice */
 };
 
 struct mn_m {
@@ -169,7 +172,6 @@ struct mn_m {
 	int id;
 	bool spinning;
 	bool is_spare;
-	bool inherit;			/* the G switched to keeps the P's time slice */
 	int pending;			/* enum mn_pending */
 	struct mn_g *pending_g;
 	void (*pending_fn)(struct mn_g *g, void *arg);
@@ -419,6 +421,20 @@ static inline void mn_preempt_check(void)
 MN_HIDDEN void mn_runqput(struct mn_p *p, struct mn_g *g, bool next);
 MN_HIDDEN void mn_runqput_next_front(struct mn_p *p, struct mn_g *g);
 MN_HIDDEN struct mn_g *mn_runqget(struct mn_p *p, bool *inherit);
+MN_HIDDEN struct mn_g *mn_runqget_queue(struct mn_p *p);
+
+/* p's runnext G, taken (owner only), or NULL.  Inline: the switch path. */
+static inline struct mn_g *mn_runqget_next(struct mn_p *p)
+{
+	struct mn_g *next = atomic_load_explicit(&p->runnext,
+						 memory_order_relaxed);
+
+	/* A thief may take it between the load and the CAS. */
+	if (next && atomic_compare_exchange_strong_explicit(&p->runnext, &next,
+			NULL, memory_order_acquire, memory_order_relaxed))
+		return next;
+	return NULL;
+}
 MN_HIDDEN bool mn_runqempty(struct mn_p *p);
 MN_HIDDEN uint32_t mn_runqlen(struct mn_p *p);
 MN_HIDDEN void mn_globrunqput(struct mn_g *g);	/* sched.lock held */

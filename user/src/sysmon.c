@@ -174,7 +174,7 @@ static int retake(uint64_t now)
 		struct mn_p *p = mn_sched.allp[i];
 		struct psnap *s = &snaps[i];
 		uint32_t st = mn_pstatus(p);
-		uint64_t sw = MN_RELAXED_GET(p->nswitch);
+		uint64_t sw = MN_SH_GET(p, schedtick) + MN_RELAXED_GET(p->ninherit);
 
 		/* The per-P switches counter: published here, at most one
 		 * sysmon period late, instead of by a second store to the
