@@ -311,4 +311,89 @@ TEST(runnext_pair_keeps_its_slice_beside_a_hog)
 	MN_RUN_PROCS(1, pingpong_hog_main, NULL);
 }
 
+/*
+ * Go's TestYieldProgress shape at 1 P: a G yields in a loop (polling a
+ * channel without blocking) while the main G sleeps 10 ms and then tells it
+ * to stop.  The yielding G must not keep the P from the sleeper's timer.
+ */
+static struct mn_chan *yp_c, *yp_ack;
+
+static void yp_spinner(void *arg)
+{
+	for (;;) {
+		if (mn_chan_try_recv(yp_c, NULL) == 1) {
+			mn_chan_send(yp_ack, NULL);
+			return;
+		}
+		mn_yield();
+	}
+}
+
+static void yield_progress_main(void *arg)
+{
+	yp_c = mn_chan_new(0, 0);
+	yp_ack = mn_chan_new(0, 0);
+	G_ASSERT_EQ(mn_go(yp_spinner, NULL), 0);
+	mn_sleep(10000000);
+	G_ASSERT_EQ(mn_chan_send(yp_c, NULL), 0);
+	G_ASSERT_EQ(mn_chan_recv(yp_ack, NULL), 1);
+}
+
+TEST(yielding_g_lets_a_sleeper_run)
+{
+	MN_RUN_PROCS(1, yield_progress_main, NULL);
+}
+
+/*
+ * Go's TestTimerFairness shape at 1 P: two Gs keep a channel ready (their
+ * hand-offs to the main G go through runnext and share its slice); the main
+ * G selects between that channel and a 20 ms timer, and must see the timer
+ * fire although the channel is never empty.
+ */
+static struct mn_chan *tf_c, *tf_done;
+
+static void tf_sender(void *arg)
+{
+	for (;;) {
+		struct mn_case k[2] = {
+			{ .chan = tf_c, .dir = MN_SEND, .elem = NULL },
+			{ .chan = tf_done, .dir = MN_RECV, .elem = NULL },
+		};
+
+		if (mn_select(k, 2, -1) == 1)
+			return;
+	}
+}
+
+static void timer_fairness_main(void *arg)
+{
+	struct mn_chan *timer;
+	long got = 0;
+
+	tf_c = mn_chan_new(0, 0);
+	tf_done = mn_chan_new(0, 0);
+	for (int i = 0; i < 2; i++)
+		G_ASSERT_EQ(mn_go(tf_sender, NULL), 0);
+	timer = mn_after(20000000);
+	G_ASSERT(timer);
+	for (;;) {
+		uint64_t v;
+		struct mn_case k[2] = {
+			{ .chan = tf_c, .dir = MN_RECV, .elem = NULL },
+			{ .chan = timer, .dir = MN_RECV, .elem = &v },
+		};
+
+		if (mn_select(k, 2, -1) == 1)
+			break;
+		got++;
+	}
+	mn_chan_close(tf_done);
+	G_ASSERT(got > 0);
+}
+
+TEST(timer_fires_beside_a_busy_channel)
+{
+	MN_RUN_PROCS(1, timer_fairness_main, NULL);
+}
+
 TEST_HARNESS_MAIN
