@@ -354,6 +354,8 @@ static void net_child(void *arg)
 static void net_main(void *arg)
 {
 	mn_debug_no_runnext_steal(true);
+	if (arg)	/* a spinning M stalls 100 ms before it stops spinning */
+		mn_debug_spin_drop_delay(100000000);
 	for (int i = 0; i < 5; i++) {
 		atomic_store(&net_flag, 0);
 		G_ASSERT_EQ(mn_go(net_child, NULL), 0);	/* child first */
@@ -361,12 +363,26 @@ static void net_main(void *arg)
 		mn_sleep(1000000);
 	}
 	mn_debug_no_runnext_steal(false);
+	mn_debug_spin_drop_delay(0);
 	G_ASSERT(mn_debug_stranded_wakes() >= 5);
 }
 
 TEST(sysmon_moves_work_stranded_in_runnext)
 {
 	ASSERT_EQ(0, mn_test_main("MNPROCS", "2", net_main, NULL));
+}
+
+/*
+ * The same while an M counts as spinning nearly all the time: the idle M
+ * finds the stranded G in its last look, spins, cannot steal it (the
+ * hook), stalls 100 ms in the spin-drop hook still counted in nmspinning,
+ * and looks again.  A net that waited for "a P idle and no M spinning"
+ * (its first version) saw nmspinning == 0 only in microsecond windows and
+ * the watchdog fired; it must move the G regardless.
+ */
+TEST(sysmon_moves_stranded_work_while_an_m_spins)
+{
+	ASSERT_EQ(0, mn_test_main("MNPROCS", "2", net_main, (void *)1));
 }
 
 TEST_HARNESS_MAIN

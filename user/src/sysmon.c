@@ -13,12 +13,13 @@
  *  - wakes an M when a P's timer is overdue and nobody looks;
  *  - warns, once, about a P whose G has sat in the kernel for seconds
  *    without mn_syscall_enter while other Gs wait for it (blocked_check);
- *  - the safety net for stranded work: a P that has run one G for 10 ms
- *    with Gs waiting in its queue or runnext while a P is idle and no M
- *    spins.  The steal (runq.c) and the last look of an M that gives up
- *    its P (proc.c) should never leave work so; if they did, sysmon moves
- *    runnext to the global queue and wakes an M, and counts it
- *    (mn_debug_stranded_wakes; MNSCHED_DEBUG=stranded=0 turns it off);
+ *  - the safety net for stranded work: a P that has run one slice for
+ *    10 ms with a G in its runnext.  The steal (runq.c) and the last look
+ *    of an M that gives up its P (proc.c) should never leave work so while
+ *    a P idles; if they did, sysmon moves runnext to the global queue and
+ *    wakes an M, without waiting for "a P idle, no M spinning" to line up
+ *    (see rescue_stranded), and counts it (mn_debug_stranded_wakes;
+ *    MNSCHED_DEBUG=stranded=0 turns it off);
  *  - prints the schedtrace line (MNSCHED_DEBUG=schedtrace=MS).
  * sysmon reads P fields racily (ticks, queue lengths); a stale value only
  * delays a decision by one tick.  It changes a P only by CAS on its state.
@@ -145,14 +146,23 @@ static void blocked_check(struct mn_p *p, struct psnap *s, uint64_t now)
 		tid);
 }
 
-/* p has run one G for 10 ms: is work waiting behind it that no M will take? */
+/*
+ * p has run one time slice for 10 ms: a G in its runnext is stranded there
+ * (only the owner takes runnext at once; thieves only after the owner sat
+ * still for 3 us, which a P switching inside one slice never does).  Move it
+ * to the global queue and wake an M, whatever npidle and nmspinning say:
+ * requiring "a P idle and no M spinning" (as first written) let the net miss
+ * for good while idle Ms' last looks kept toggling both (rt_wakeup_stress
+ * failed so once under load).  The G loses nothing: runnext would have run
+ * it only after the slice anyway; if no P is idle the owner takes it from
+ * the global queue at its next switch with an empty queue (or 61st slice).
+ * Work in the queue proper needs only a wake-up: any thief may take it.
+ */
 static void rescue_stranded(struct mn_p *p)
 {
 	struct mn_g *g;
 
-	if (mn_sched.stranded_off || mn_runqempty(p) ||
-	    atomic_load(&mn_sched.npidle) == 0 ||
-	    atomic_load(&mn_sched.nmspinning) != 0)
+	if (mn_sched.stranded_off || mn_runqempty(p))
 		return;
 	/* A thief may take runnext; sysmon may too (runq.c's rules). */
 	g = atomic_load_explicit(&p->runnext, memory_order_relaxed);
@@ -161,8 +171,8 @@ static void rescue_stranded(struct mn_p *p)
 		mn_lock(&mn_sched.lock);
 		mn_globrunqput(g);
 		mn_unlock(&mn_sched.lock);
+		atomic_fetch_add(&mn_sched.stranded_wakes, 1);
 	}
-	atomic_fetch_add(&mn_sched.stranded_wakes, 1);
 	mn_wakep();
 }
 
