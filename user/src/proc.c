@@ -278,7 +278,7 @@ void mn_after_switch(struct mn_m *m)
 		mn_unlock(&mn_sched.lock);
 		/* This M has no P and parks next (stopm): an M woken for the G
 		 * is woken by the same call that parks us (SWAP). */
-		m->defer_wake = true;
+		m->defer_wake = !m->retire;	/* a retiring M exits */
 		mn_wakep();
 		m->defer_wake = false;
 		break;
@@ -408,6 +408,7 @@ void mn_goready_run(struct mn_g *g)
 
 void mn_yield(void)
 {
+	MN_ENTER();
 	struct mn_m *m = mn_need_m("mn_yield");
 	struct mn_g *g = m->curg;
 	struct mn_p *p = m->p;
@@ -431,6 +432,7 @@ void mn_preempt_check_slow(struct mn_m *m)
 
 void mn_preempt_point(void)
 {
+	MN_ENTER();
 	mn_preempt_check();
 }
 
@@ -458,6 +460,7 @@ void mn_g_start(void)
 	mn_san_after_switch(g);
 	*m->errno_loc = 0;
 	mn_after_switch(m);
+	mn_rt_user_begin();	/* preemptible from here (preempt.c) */
 	g->fn(g->arg);
 	mn_exit();
 }
@@ -554,11 +557,13 @@ int go_opts(void (*fn)(void *), void *arg, const struct mn_go_opts *o,
 
 int mn_go_opts(void (*fn)(void *), void *arg, const struct mn_go_opts *o)
 {
+	MN_ENTER();
 	return go_opts(fn, arg, o, __builtin_return_address(0));
 }
 
 int mn_go(void (*fn)(void *), void *arg)
 {
+	MN_ENTER();
 	return go_opts(fn, arg, NULL, __builtin_return_address(0));
 }
 
@@ -580,6 +585,7 @@ uint64_t mn_goid(void)
 
 void mn_exit(void)
 {
+	MN_ENTER();
 	struct mn_m *m = mn_need_m("mn_exit");
 	struct mn_g *g = m->curg;
 
@@ -664,10 +670,28 @@ static void *mstart(void *arg);
  * On failure p goes back to the idle list. */
 static void newm(struct mn_p *p, bool spinning)
 {
-	struct mn_m *m = calloc(1, sizeof(*m));
+	struct mn_m *m;
 	pthread_attr_t attr;
+	bool reused;
 	int err;
 
+	/* The struct of a retired M (mexit), still on allm, or a new one. */
+	mn_lock(&mn_sched.lock);
+	m = mn_sched.mfree;
+	if (m) {
+		struct mn_m *all = m->alllink;
+		void *altstack = m->altstack;
+
+		mn_sched.mfree = m->schedlink;
+		memset(m, 0, sizeof(*m));
+		m->alllink = all;
+		m->altstack = altstack;
+		mn_sched.mcount++;
+	}
+	mn_unlock(&mn_sched.lock);
+	reused = m != NULL;
+	if (!m)
+		m = calloc(1, sizeof(*m));
 	if (!m)
 		goto fail;
 	m->id = atomic_fetch_add(&mn_sched.mnext, 1);
@@ -676,11 +700,13 @@ static void newm(struct mn_p *p, bool spinning)
 	m->fastrand = (uint32_t)(m->id * 0x9E3779B9u) | 1;
 	m->g0.is_g0 = true;
 	m->park.kid = -1;
-	mn_lock(&mn_sched.lock);
-	m->alllink = mn_sched.allm;
-	mn_sched.allm = m;
-	mn_sched.mcount++;
-	mn_unlock(&mn_sched.lock);
+	if (!reused) {
+		mn_lock(&mn_sched.lock);
+		m->alllink = mn_sched.allm;
+		mn_sched.allm = m;
+		mn_sched.mcount++;
+		mn_unlock(&mn_sched.lock);
+	}
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 256 << 10);
@@ -689,7 +715,10 @@ static void newm(struct mn_p *p, bool spinning)
 	if (err == 0)
 		return;
 	mn_lock(&mn_sched.lock);
-	mn_sched.mcount--;	/* m stays on allm, never runs */
+	mn_sched.mcount--;	/* m stays on allm, for the next newm */
+	m->dead = true;
+	m->schedlink = mn_sched.mfree;
+	mn_sched.mfree = m;
 	mn_unlock(&mn_sched.lock);
 fail:
 	fprintf(stderr, "mnsched: cannot start an M thread; running with fewer\n");
@@ -1127,10 +1156,40 @@ static void execute(struct mn_m *m, struct mn_g *g)
 	switch_to(m, &m->g0, g, false);
 }
 
+/*
+ * A demoted M that could not get its priority back (preempt.c) leaves: the
+ * thread exits, its struct goes to mfree for the next newm (it stays on
+ * allm, as the tools walk that list).  Called on g0 without a P, at the
+ * bottom of the thread's own stack (pthread_exit unwinds mstart only).
+ */
+static void mexit(struct mn_m *m) __attribute__((noreturn));
+static void mexit(struct mn_m *m)
+{
+	stack_t ss = { .ss_flags = SS_DISABLE };
+
+	if (mn_sched.parker->set_p)
+		mn_sched.parker->set_p(&m->park, -1);
+	/* The next thread on this struct takes the alternate stack over. */
+	sigaltstack(&ss, NULL);
+	mn_lock(&mn_sched.lock);
+	m->dead = true;
+	MN_RELAXED_SET(m->tid, 0);
+	mn_sched.mcount--;
+	m->schedlink = mn_sched.mfree;
+	mn_sched.mfree = m;
+	mn_unlock(&mn_sched.lock);
+	mn_setm(NULL);
+	pthread_exit(NULL);
+}
+
 static void schedule(struct mn_m *m)
 {
 	for (;;) {
-		struct mn_g *g = findrunnable(m);
+		struct mn_g *g;
+
+		if (unlikely(m->retire))
+			mexit(m);	/* the thread exits */
+		g = findrunnable(m);
 
 		if (m->spinning)
 			resetspinning(m);
@@ -1150,12 +1209,20 @@ static void *mstart(void *arg)
 	mn_setm(m);
 	MN_RELAXED_SET(m->tid, (pid_t)syscall(SYS_gettid));	/* sysmon reads it */
 	m->errno_loc = mn_errno_loc();
+	mn_preempt_m_init(m);
 	/* Ms take no asynchronous signals meant for the process: a user
 	 * thread or the main thread handles them. */
-	sigemptyset(&set);
+	/* The mask of mn_main's caller, whoever started this M: one started
+	 * by sysmon (mn_handoffp) would inherit sysmon's, every signal
+	 * blocked, and neither the preemption signal (preempt.c) nor a stack
+	 * overflow's SIGSEGV (stack.c) would reach its handler. */
+	set = mn_sched.m_sigmask;
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sigdelset(&set, SIGURG);
+	sigdelset(&set, SIGSEGV);
+	sigdelset(&set, SIGBUS);
+	pthread_sigmask(SIG_SETMASK, &set, NULL);
 	if (mn_sched.parker->m_init(&m->park))
 		mn_fatal("parker %s: cannot set up M %d", mn_sched.parker->name,
 			 m->id);
@@ -1496,6 +1563,8 @@ int mn_main(void (*fn)(void *), void *arg)
 	err = mn_stack_install_handler();
 	if (err)
 		return err;
+	mn_preempt_init();
+	pthread_sigmask(SIG_SETMASK, NULL, &mn_sched.m_sigmask);
 	err = -pthread_atfork(NULL, NULL, atfork_child);
 	if (err)
 		return err;
@@ -1535,6 +1604,17 @@ int mn_main(void (*fn)(void *), void *arg)
 	return 0;
 }
 
+/* g (running, on m without a P) goes to the global queue, m to g0. */
+static void g_to_global(struct mn_m *m, struct mn_g *g)
+{
+	if (mn_sched.parker->set_p)
+		mn_sched.parker->set_p(&m->park, -1);
+	g->waitreason = MN_WAIT_GLOBAL_QUEUE;
+	m->pending = MN_AFTER_GLOBAL;
+	m->pending_g = g;
+	switch_to(m, g, &m->g0, false);
+}
+
 /* The P was taken while we were in the syscall (syscall.c). */
 void mn_syscall_exit_slow(struct mn_m *m, struct mn_g *g) MN_HIDDEN;
 void mn_syscall_exit_slow(struct mn_m *m, struct mn_g *g)
@@ -1552,10 +1632,16 @@ void mn_syscall_exit_slow(struct mn_m *m, struct mn_g *g)
 		return;
 	}
 	/* No P anywhere: queue the G globally; this M goes idle on g0. */
-	if (mn_sched.parker->set_p)
-		mn_sched.parker->set_p(&m->park, -1);
-	g->waitreason = MN_WAIT_GLOBAL_QUEUE;
-	m->pending = MN_AFTER_GLOBAL;
-	m->pending_g = g;
-	switch_to(m, g, &m->g0, false);
+	g_to_global(m, g);
+}
+
+/*
+ * A preempted thread that cannot get its priority back (preempt.c): g, at
+ * a runtime call, goes to the global queue for another M; this M goes to
+ * g0 and exits (schedule, mexit).  Returns on g, on another M.
+ */
+void mn_retire(struct mn_m *m, struct mn_g *g)
+{
+	m->retire = true;
+	g_to_global(m, g);
 }

@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <linux/mnsched.h>
 #include "mnsched.h"
 #include "park.h"
@@ -135,6 +136,10 @@ struct mn_p {
 					 * sysmon read); + schedtick = all switches */
 	uint32_t fastrand;
 	bool preempt;			/* sysmon: the running G should yield */
+	_Atomic uint64_t preempt_tick;	/* sysmon asked the M to give the P up
+					 * in slice preempt_tick - 1 (preempt.c) */
+	_Atomic bool preempt_handoff;	/* it did: sysmon hands the P off */
+	_Atomic uint64_t preempt_since;	/* that slice's start (the probe) */
 	uint64_t goidcache, goidcacheend;
 	struct mn_stack_pool *pool;	/* stack.c */
 	struct mn_timers *timers;	/* timer.c */
@@ -188,6 +193,16 @@ struct mn_m {
 	uint64_t k_handoffs;		/* P's module handoff count at syscall entry */
 	void *altstack;
 	int *errno_loc;			/* this thread's errno (fixed for its life) */
+	/* Preemption (preempt.c).  in_rt and lostp are this thread's own:
+	 * written by it and read by its signal handler (signal fences). */
+	volatile uint8_t in_rt;		/* in the runtime: not preemptible now */
+	volatile bool lostp;		/* preempted: P given up, oldp to rejoin */
+	bool retire;			/* demoted for good: exit on g0 */
+	bool dead;			/* exited (retired); struct on mfree */
+	int base_policy, base_nice;	/* scheduling policy/nice to restore */
+	uint64_t demoted_ns;		/* when lostp was set (probe, trace) */
+	uint64_t slice_start;		/* of the slice the G overran (overrun.c) */
+	uint64_t lost_tick;		/* that slice's schedtick */
 };
 
 /* The environment, parsed by env.c; 0 is the default of each. */
@@ -245,6 +260,14 @@ struct mn_sched {
 	bool spare_off;		/* MNSCHED_DEBUG=spare=0 */
 	bool iopoll;		/* MNSCHED_DEBUG=iopoll=1 (io.c) */
 	bool stranded_off;	/* MNSCHED_DEBUG=stranded=0: no sysmon safety net */
+	bool preempt_off;	/* MNSCHED_DEBUG=preempt=0: cooperative only */
+	uint64_t slice_ns;	/* MNSCHED_DEBUG=slice=MS (default 10 ms) */
+	_Atomic int32_t ndemoted;	/* Ms running a G without a P (preempt.c) */
+	_Atomic uint64_t npreempt;	/* Ps taken from overrunning Gs */
+	_Atomic uint64_t nretired;	/* demoted Ms that could not be restored */
+	_Atomic int demote_err;		/* errno of the first failed demotion */
+	struct mn_m *mfree;		/* retired Ms' structs, for newm (lock) */
+	sigset_t m_sigmask;		/* mn_main's caller's: every M's (mstart) */
 };
 
 extern struct mn_sched mn_sched MN_HIDDEN;
@@ -415,6 +438,70 @@ static inline void mn_preempt_check(void)
 	if (m && m->p && unlikely(MN_RELAXED_GET(m->p->preempt)))
 		mn_preempt_check_slow(m);
 }
+
+/* ---- preempt.c: the runtime-entry mark ---- */
+
+/*
+ * Every exported function that may touch its M's P or switch Gs opens with
+ * MN_ENTER(): it marks the thread as inside the runtime (m->in_rt) until
+ * the function returns (the cleanup attribute restores the mark, on the M
+ * the G is on by then), and rejoins first if the thread lost its P to
+ * preemption while in user code.  The SIGURG handler (preempt.c) gives the
+ * P up only while in_rt is 0, so runtime code never finds its P gone under
+ * it.  A byte store and a fence the compiler sees, no atomic instruction.
+ */
+MN_HIDDEN void mn_preempt_rejoin(struct mn_m *m);
+
+static inline uint8_t mn_rt_enter(void)
+{
+	struct mn_m *m = mn_curm();
+	uint8_t old;
+
+	if (!m)
+		return 0;
+	old = m->in_rt;
+	m->in_rt = 1;
+	atomic_signal_fence(memory_order_seq_cst);
+	if (unlikely(m->lostp))
+		mn_preempt_rejoin(m);
+	return old;
+}
+
+static inline void mn_rt_leave(uint8_t *old)
+{
+	struct mn_m *m = mn_curm();
+
+	atomic_signal_fence(memory_order_seq_cst);
+	if (m)
+		m->in_rt = *old;
+}
+
+#define MN_ENTER()							\
+	uint8_t mn_rt_old __attribute__((cleanup(mn_rt_leave), unused)) = \
+		mn_rt_enter()
+
+/* Around a call into user code from inside the runtime (mn_once_do). */
+static inline void mn_rt_user_begin(void)
+{
+	struct mn_m *m = mn_curm();
+
+	atomic_signal_fence(memory_order_seq_cst);
+	if (m)
+		m->in_rt = 0;
+}
+
+static inline void mn_rt_user_end(void)
+{
+	(void)mn_rt_enter();
+}
+
+MN_HIDDEN void mn_preempt_init(void);
+MN_HIDDEN bool mn_preempt_scan(uint64_t now);
+MN_HIDDEN void mn_preempt_m_init(struct mn_m *m);
+MN_HIDDEN void mn_syscall_rejoin(struct mn_m *m, struct mn_g *g);
+MN_HIDDEN void mn_retire(struct mn_m *m, struct mn_g *g);
+MN_HIDDEN pid_t mn_p_tid(struct mn_p *p);
+MN_HIDDEN char mn_thread_stat(pid_t tid, long *cpu);
 
 /* ---- runq.c ---- */
 

@@ -10,6 +10,8 @@
  *    schedtick, which counts slices, has not moved; Gs taken from runnext
  *    run in the slice of the G before them): the G running yields at its
  *    next mn_* call or mn_preempt_point();
+ *  - preempts the thread of a G that overran its slice while other work
+ *    waits for its P, and hands off the P it gave up (preempt.c);
  *  - wakes an M when a P's timer is overdue and nobody looks;
  *  - warns, once, about a P whose G has sat in the kernel for seconds
  *    without mn_syscall_enter while other Gs wait for it (blocked_check);
@@ -63,7 +65,7 @@ static bool blocked_warned;
 /* The kernel tid of the M that holds p, 0 if unknown.  sched.lock keeps
  * allm still; an M on it may not have started yet, so its tid and kernel
  * id (written by its own thread) are read relaxed (TSan saw the race). */
-static pid_t p_tid(struct mn_p *p)
+pid_t mn_p_tid(struct mn_p *p)
 {
 	int32_t id = MN_SH_GET(p, m_id);
 	pid_t tid = 0;
@@ -78,7 +80,7 @@ static pid_t p_tid(struct mn_p *p)
 }
 
 /* State letter and utime+stime (clock ticks) of thread tid; 0 on error. */
-static char thread_stat(pid_t tid, long *cpu)
+char mn_thread_stat(pid_t tid, long *cpu)
 {
 	char path[64], buf[1024], *p;
 	long fd, n, v[2] = { 0, 0 };
@@ -125,8 +127,8 @@ static void blocked_check(struct mn_p *p, struct psnap *s, uint64_t now)
 	}
 	if (s->blk_cpu >= 0 && now - s->blk_when < MN_BLOCKED_WARN_NS)
 		return;
-	tid = p_tid(p);
-	st = tid ? thread_stat(tid, &cpu) : 0;
+	tid = mn_p_tid(p);
+	st = tid ? mn_thread_stat(tid, &cpu) : 0;
 	if (!st || (st != 'S' && st != 'D')) {
 		s->blk_cpu = -1;	/* running or runnable: computing */
 		return;
@@ -221,7 +223,7 @@ static int retake(uint64_t now)
 			if (s->schedtick != t) {
 				s->schedtick = t;
 				s->schedwhen = now;
-			} else if (s->schedwhen + MN_PREEMPT_NS <= now &&
+			} else if (s->schedwhen + mn_sched.slice_ns <= now &&
 				   !MN_RELAXED_GET(p->preempt)) {
 				MN_RELAXED_SET(p->preempt, true);	/* cooperative: see mn_preempt_check */
 				n++;
@@ -297,7 +299,8 @@ static void *sysmon(void *arg)
 			return NULL;
 		now = mn_nanotime();
 		mn_debug_tick(now);	/* coarse clock, stall reports (debug.c) */
-		if (retake(now) || atomic_load(&mn_sched.ngsys) > 0)
+		if (retake(now) + mn_preempt_scan(now) ||
+		    atomic_load(&mn_sched.ngsys) > 0)
 			idle = 0;
 		else
 			idle++;
@@ -308,6 +311,10 @@ static void *sysmon(void *arg)
 			delay = 20000;
 		if (delay > 10000000)
 			delay = 10000000;
+		/* A P running: look at least every half slice (preempt.c). */
+		if (!mn_sched.preempt_off && delay > mn_sched.slice_ns / 2 &&
+		    atomic_load(&mn_sched.npidle) < mn_sched.nprocs)
+			delay = mn_sched.slice_ns / 2;
 		/* I/O in flight: reap rings nobody looked at (uring.c), and look
 		 * at least every 5 ms so a busy P's completions wait <= 10 ms. */
 		if (mn_io_sysmon(now) && delay > 5000000)

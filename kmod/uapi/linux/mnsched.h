@@ -40,7 +40,8 @@
  * @handoffs: times this P was handed to another M (user or kernel)
  * @io_completions: io_uring completions reaped for this P (user counter)
  * @gcreates: Gs created on this P (user counter)
- * @__pad1: reserved
+ * @preempts: times this P was taken from a G that overran its time slice
+ *	(user counter; user/src/preempt.c)
  * @kseq: sequence number of kernel writes (odd while writing)
  * @blocked: 1 while the M holding the P is blocked in the kernel (kernel)
  * @blocked_since_ns: CLOCK_MONOTONIC time the M blocked (kernel)
@@ -68,7 +69,7 @@ struct mnsched_pstate {
 	__u64 handoffs;
 	__u64 io_completions;
 	__u64 gcreates;
-	__u64 __pad1;
+	__u64 preempts;		/* Ps taken from a G that overran its slice */
 	/* cache line 2: kernel-written */
 	__u32 kseq;
 	__u32 blocked;
