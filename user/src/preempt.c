@@ -174,6 +174,9 @@ void mn_preempt_init(void)
 
 	if (mn_sched.slice_ns == 0)
 		mn_sched.slice_ns = MN_PREEMPT_NS;
+#ifdef MN_NO_PREEMPT
+	mn_sched.preempt_off = true;
+#endif
 	if (mn_sched.preempt_off)
 		return;
 	memset(&sa, 0, sizeof(sa));

@@ -476,9 +476,14 @@ static inline void mn_rt_leave(uint8_t *old)
 		m->in_rt = *old;
 }
 
+#ifdef MN_NO_PREEMPT
+/* The overhead benchmark's baseline (*.nopreempt): no mark, no preemption. */
+#define MN_ENTER()	do { } while (0)
+#else
 #define MN_ENTER()							\
 	uint8_t mn_rt_old __attribute__((cleanup(mn_rt_leave), unused)) = \
 		mn_rt_enter()
+#endif
 
 /* Around a call into user code from inside the runtime (mn_once_do). */
 static inline void mn_rt_user_begin(void)
