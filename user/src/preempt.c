@@ -14,11 +14,11 @@
  *     P's M (tgkill), only if that thread is running (a thread asleep in
  *     the kernel is left alone: the signal would cut its system call short).
  *  2. The handler, on that thread, gives the P up only if the thread is
- *     in user code (m->in_rt == 0: see MN_ENTER in runtime.h) and the
+ *     in user code (its mark mn_tls_rt clear: see MN_ENTER) and the
  *     slice is the one sysmon meant: exactly what mn_syscall_enter does
- *     (m->oldp = p, P state SYSCALL, p->m = NULL), plus m->lostp; then it
- *     demotes its own thread (SCHED_IDLE, else nice 19: both need no
- *     privilege on one's own thread) and flags the P for sysmon.  Only
+ *     (m->oldp = p, P state SYSCALL, p->m = NULL), plus the LOST bit; then it
+ *     demotes its own thread (nice 19, else SCHED_IDLE: both need no
+ *     privilege on one's own thread; see demote_self) and flags the P.  Only
  *     async-signal-safe work: stores, raw system calls, no lock, no malloc.
  *     Inside the runtime it does nothing; sysmon sends again a slice later
  *     (the cooperative p->preempt flag makes a G there yield at its next
@@ -91,17 +91,29 @@ void mn_preempt_m_init(struct mn_m *m)
 	m->base_policy = pol >= 0 ? (int)pol : SCHED_OTHER;
 	/* The raw system call returns 20 - nice (never negative). */
 	m->base_nice = prio >= 0 ? 20 - (int)prio : 0;
-	m->in_rt = 1;		/* g0: the scheduler is the runtime */
+	*mn_rt_mark() = MN_RT_IN;	/* g0: the scheduler is the runtime */
 }
 
-/* Lower this thread's priority: SCHED_IDLE, else nice 19; 0 or -errno. */
+/*
+ * Lower this thread's priority: nice 19, else SCHED_IDLE; 0 or -errno.
+ * Not SCHED_IDLE first: a demoted thread may hold a lock (libc's stdio or
+ * malloc lock, a pthread mutex) that a normal thread waits for, and a
+ * SCHED_IDLE thread gets next to no CPU while any other process's thread
+ * is runnable, nice 19 ones included (rt_debug's dump test, malloc and
+ * printing Gs, timed out under load so).  Nice 19 still leaves the P's new
+ * M 98% of a CPU they share (weights 15 and 1024).
+ */
 static long demote_self(struct mn_m *m)
 {
 	struct sched_param sp = { 0 };
-	long r = mn_syscall3(SYS_sched_setscheduler, 0, SCHED_IDLE, (long)&sp);
+	long r = -EPERM;
 
-	if (r < 0)
+	/* Already at nice 19 (the program runs under nice -n 19): only
+	 * SCHED_IDLE is lower. */
+	if (m->base_nice < 19)
 		r = mn_syscall3(SYS_setpriority, PRIO_PROCESS, 0, 19);
+	if (r < 0)
+		r = mn_syscall3(SYS_sched_setscheduler, 0, SCHED_IDLE, (long)&sp);
 	return r;
 }
 
@@ -136,7 +148,7 @@ static void preempt_handler(int sig, siginfo_t *si, void *uc)
 		return;
 	}
 	atomic_signal_fence(memory_order_seq_cst);
-	if (!m || m->in_rt || m->lostp || !m->p || m->curg == &m->g0)
+	if (!m || *mn_rt_mark() || !m->p || m->curg == &m->g0)
 		return;		/* in the runtime, or not running a G */
 	p = m->p;
 	want = atomic_load_explicit(&p->preempt_tick, memory_order_relaxed);
@@ -152,6 +164,7 @@ static void preempt_handler(int sig, siginfo_t *si, void *uc)
 	p->m = NULL;
 	m->k_handoffs = MN_SH_GET(p, k_handoffs);
 	__atomic_store_n(&m->lostp, true, __ATOMIC_RELEASE);	/* overrun.c */
+	*mn_rt_mark() = MN_RT_LOST;	/* the next MN_ENTER rejoins */
 	MN_PCOUNT(p, preempts);
 	atomic_fetch_add(&mn_sched.npreempt, 1);
 	MN_PROBE(g_preempt, m->curg->goid, p->id, m->id, m->demoted_ns -
@@ -191,14 +204,16 @@ void mn_preempt_init(void)
 
 /*
  * At the first runtime entry after the handler took the P (MN_ENTER).
- * On the G, in the runtime (in_rt set), with no P.
+ * On the G, in the runtime (the mark set), with no P.
  */
-void mn_preempt_rejoin(struct mn_m *m)
+void mn_preempt_rejoin(void)
 {
+	struct mn_m *m = mn_curm();
 	struct mn_g *g = m->curg;
 	struct mn_p *p = m->oldp;
 	long r;
 
+	*mn_rt_mark() = MN_RT_IN;
 	__atomic_store_n(&m->lostp, false, __ATOMIC_RELAXED);
 	atomic_fetch_sub(&mn_sched.ndemoted, 1);
 	r = restore_self(m);

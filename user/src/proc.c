@@ -74,6 +74,7 @@
 
 struct mn_sched mn_sched MN_HIDDEN = { .lock = MN_LOCK_INIT };
 __thread struct mn_m *mn_tls_m __attribute__((tls_model("initial-exec"))) MN_HIDDEN;
+__thread uint8_t mn_tls_rt __attribute__((tls_model("initial-exec"))) MN_HIDDEN;
 
 int mn_stack_install_handler(void) MN_HIDDEN;
 
@@ -809,6 +810,7 @@ void mn_handoffp(struct mn_p *p)
 	int32_t zero = 0;
 
 	MN_PCOUNT(p, handoffs);
+	MN_SH_SET(p, goid, 0);		/* no G runs on it: the next starts a slice */
 	if (!mn_runqempty(p) || atomic_load(&mn_sched.runqsize) > 0) {
 		startm(p, false);
 		return;
@@ -1065,7 +1067,12 @@ top:
 	}
 	g = mn_runqget(p, &inherit);
 	if (g) {
-		if (inherit)
+		/* From runnext: the slice goes on, unless the P has run no G
+		 * since it was idle or handed off (goid 0): a new slice then,
+		 * or a G woken after its P idled would run in a slice that
+		 * ended long ago (the stall reports keyed on it saw no new
+		 * run: rt_debug's stall test missed its second stall). */
+		if (inherit && MN_SH_GET(p, goid) != 0)
 			m->pending |= MN_AFTER_INHERIT;	/* for execute */
 		return g;
 	}

@@ -193,10 +193,8 @@ struct mn_m {
 	uint64_t k_handoffs;		/* P's module handoff count at syscall entry */
 	void *altstack;
 	int *errno_loc;			/* this thread's errno (fixed for its life) */
-	/* Preemption (preempt.c).  in_rt and lostp are this thread's own:
-	 * written by it and read by its signal handler (signal fences). */
-	volatile uint8_t in_rt;		/* in the runtime: not preemptible now */
-	volatile bool lostp;		/* preempted: P given up, oldp to rejoin */
+	/* Preemption (preempt.c); the thread's own mark is mn_tls_rt. */
+	bool lostp;			/* preempted: P given up (sysmon reads) */
 	bool retire;			/* demoted for good: exit on g0 */
 	bool dead;			/* exited (retired); struct on mfree */
 	int base_policy, base_nice;	/* scheduling policy/nice to restore */
@@ -443,37 +441,54 @@ static inline void mn_preempt_check(void)
 
 /*
  * Every exported function that may touch its M's P or switch Gs opens with
- * MN_ENTER(): it marks the thread as inside the runtime (m->in_rt) until
+ * MN_ENTER(): it marks the thread as inside the runtime (mn_tls_rt) until
  * the function returns (the cleanup attribute restores the mark, on the M
  * the G is on by then), and rejoins first if the thread lost its P to
  * preemption while in user code.  The SIGURG handler (preempt.c) gives the
- * P up only while in_rt is 0, so runtime code never finds its P gone under
+ * P up only while the mark is clear, so runtime code never finds its P gone under
  * it.  A byte store and a fence the compiler sees, no atomic instruction.
  */
-MN_HIDDEN void mn_preempt_rejoin(struct mn_m *m);
+MN_HIDDEN void mn_preempt_rejoin(void);
 
+/* The mark: one byte of the thread's own TLS.  Bit 0: in the runtime;
+ * bit 1: the handler took the P (this thread is demoted, preempt.c). */
+#define MN_RT_IN	1
+#define MN_RT_LOST	2
+extern __thread uint8_t mn_tls_rt
+	__attribute__((tls_model("initial-exec"))) MN_HIDDEN;
+
+/* Its address on the current thread, afresh (as mn_curm: a G that
+ * switched may be on another thread now). */
+static inline volatile uint8_t *mn_rt_mark(void)
+{
+	uint8_t *a;
+
+	__asm__ volatile("movq mn_tls_rt@gottpoff(%%rip), %0\n\t"
+			 "addq %%fs:0, %0"
+			 : "=r"(a));
+	return a;
+}
+
+/* %fs-relative, so no pointer to the mark is ever formed (one load fewer
+ * than through %fs:0); "memory": a compiler barrier, as a signal fence. */
 static inline uint8_t mn_rt_enter(void)
 {
-	struct mn_m *m = mn_curm();
-	uint8_t old;
+	uint32_t old;
 
-	if (!m)
-		return 0;
-	old = m->in_rt;
-	m->in_rt = 1;
-	atomic_signal_fence(memory_order_seq_cst);
-	if (unlikely(m->lostp))
-		mn_preempt_rejoin(m);
-	return old;
+	__asm__ volatile("movq mn_tls_rt@gottpoff(%%rip), %%rdx\n\t"
+			 "movzbl %%fs:(%%rdx), %0\n\t"
+			 "orb $1, %%fs:(%%rdx)"
+			 : "=r"(old) : : "rdx", "memory");
+	if (unlikely(old & MN_RT_LOST))
+		mn_preempt_rejoin();
+	return (uint8_t)(old & MN_RT_IN);
 }
 
 static inline void mn_rt_leave(uint8_t *old)
 {
-	struct mn_m *m = mn_curm();
-
-	atomic_signal_fence(memory_order_seq_cst);
-	if (m)
-		m->in_rt = *old;
+	__asm__ volatile("movq mn_tls_rt@gottpoff(%%rip), %%rdx\n\t"
+			 "movb %0, %%fs:(%%rdx)"
+			 : : "q"(*old) : "rdx", "memory");
 }
 
 #ifdef MN_NO_PREEMPT
@@ -488,11 +503,8 @@ static inline void mn_rt_leave(uint8_t *old)
 /* Around a call into user code from inside the runtime (mn_once_do). */
 static inline void mn_rt_user_begin(void)
 {
-	struct mn_m *m = mn_curm();
-
 	atomic_signal_fence(memory_order_seq_cst);
-	if (m)
-		m->in_rt = 0;
+	*mn_rt_mark() = 0;
 }
 
 static inline void mn_rt_user_end(void)
