@@ -276,7 +276,7 @@ t_top_table() {
 	cat "$work/top.out"
 	[ $rc = 0 ] || { fail "mnsched-top exited $rc"; return 1; }
 	[ "$(grep -c '^ *P STATE' "$work/top.out")" = 2 ] || { fail "expected 2 tables"; return 1; }
-	# P rows: P STATE M G RUNQ SWITCH/s STEAL/s PARK/s SYSC/s HOFF/s IO/s OFFCPU%
+	# P rows: P STATE M G RUNQ SWITCH/s STEAL/s PARK/s SYSC/s HOFF/s IO/s PRMT/s OFFCPU%
 	awk '$1 ~ /^[01]$/ && NF >= 11 { if ($6 > 0) sw++; if ($9 > 0) sc++ }
 	     END { exit !(sw >= 2 && sc >= 2) }' "$work/top.out" ||
 		{ fail "no switches/s and syscalls/s on the P rows"; return 1; }
