@@ -56,16 +56,17 @@ void mn_overrun_scan(uint64_t now, uint64_t min_ns,
 	mn_lock(&mn_sched.lock);
 	for (struct mn_m *m = mn_sched.allm; m; m = m->alllink) {
 		struct mn_p *p;
-		struct mn_g *g;
-		uint64_t since;
+		uint64_t since, goid;
 
 		if (!__atomic_load_n(&m->lostp, __ATOMIC_ACQUIRE))
 			continue;
+		/* Written by its handler before lostp (not m->curg, which the
+		 * M writes without a barrier once it has rejoined). */
 		p = __atomic_load_n(&m->oldp, __ATOMIC_RELAXED);
-		g = __atomic_load_n(&m->curg, __ATOMIC_RELAXED);
+		goid = __atomic_load_n(&m->demoted_goid, __ATOMIC_RELAXED);
 		since = __atomic_load_n(&m->slice_start, __ATOMIC_RELAXED);
-		if (p && g && since && now - since >= min_ns)
-			fn(p, m, g->goid, now - since,
+		if (p && goid && since && now - since >= min_ns)
+			fn(p, m, goid, now - since,
 			   __atomic_load_n(&m->lost_tick, __ATOMIC_RELAXED), arg);
 	}
 	mn_unlock(&mn_sched.lock);

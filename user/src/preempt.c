@@ -159,6 +159,7 @@ static void preempt_handler(int sig, siginfo_t *si, void *uc)
 	__atomic_store_n(&m->slice_start, atomic_load_explicit(&p->preempt_since,
 			 memory_order_relaxed), __ATOMIC_RELAXED);
 	__atomic_store_n(&m->lost_tick, want - 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&m->demoted_goid, m->curg->goid, __ATOMIC_RELAXED);
 	__atomic_store_n(&m->oldp, p, __ATOMIC_RELAXED);
 	m->p = NULL;
 	p->m = NULL;
@@ -223,7 +224,7 @@ void mn_preempt_rejoin(void)
 		return;
 	}
 	/* Cannot get the priority back: this thread is done as an M. */
-	m->oldp = NULL;
+	__atomic_store_n(&m->oldp, NULL, __ATOMIC_RELAXED);
 	atomic_fetch_add(&mn_sched.nretired, 1);
 	if (mn_pstatus_cas(p, MNSCHED_P_SYSCALL, MNSCHED_P_IDLE)) {
 		atomic_store_explicit(&p->preempt_handoff, false,

@@ -201,6 +201,7 @@ struct mn_m {
 	uint64_t demoted_ns;		/* when lostp was set (probe, trace) */
 	uint64_t slice_start;		/* of the slice the G overran (overrun.c) */
 	uint64_t lost_tick;		/* that slice's schedtick */
+	uint64_t demoted_goid;		/* the G it runs without a P */
 };
 
 /* The environment, parsed by env.c; 0 is the default of each. */

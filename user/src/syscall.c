@@ -31,7 +31,7 @@ void mn_syscall_enter(void)
 	atomic_fetch_add_explicit(&mn_sched.ngsys, 1, memory_order_relaxed);
 	MN_PCOUNT(p, syscalls);
 	MN_PCOUNT(p, syscalltick);
-	m->oldp = p;
+	__atomic_store_n(&m->oldp, p, __ATOMIC_RELAXED);	/* overrun.c reads */
 	m->p = NULL;
 	p->m = NULL;
 	m->k_handoffs = MN_SH_GET(p, k_handoffs);
@@ -50,7 +50,7 @@ void mn_syscall_rejoin(struct mn_m *m, struct mn_g *g)
 {
 	struct mn_p *p = m->oldp;
 
-	m->oldp = NULL;
+	__atomic_store_n(&m->oldp, NULL, __ATOMIC_RELAXED);	/* overrun.c reads */
 	if (likely(mn_pstatus_cas(p, MNSCHED_P_SYSCALL, MNSCHED_P_RUNNING))) {
 		m->p = p;
 		p->m = m;
