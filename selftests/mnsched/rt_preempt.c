@@ -13,12 +13,18 @@
  * TSan delivers asynchronous signals at its interceptors only, so a G that
  * calls nothing is not preempted under TSan: the hog tests skip there.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <stddef.h>
 #include <sys/syscall.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include "mn_test.h"
 
 uint64_t mn_debug_preemptions(void);
@@ -102,14 +108,21 @@ static void ticker_main(void *arg)
  * the ticker never runs again (the watchdog fires). */
 #define TICKER_BOUND_NS	(1000ull * 1000 * 1000)
 
+/* fn(arg) as the main G at procs Ps; *worst (set by fn) within bound. */
+static void run_bounded(struct __test_metadata *_metadata, const char *procs,
+			void (*fn)(void *), void *arg, const uint64_t *worst)
+{
+	start_watchdog(60);
+	ASSERT_EQ(0, mn_test_main("MNPROCS", procs, fn, arg));
+	ASSERT_LT(*worst, TICKER_BOUND_NS);
+}
+
 static void run_ticker(struct __test_metadata *_metadata, const char *procs,
 		       int hogs)
 {
 	struct ticker_args a = { hogs, 100, 0 };
 
-	start_watchdog(60);
-	ASSERT_EQ(0, mn_test_main("MNPROCS", procs, ticker_main, &a));
-	ASSERT_LT(a.worst_ns, TICKER_BOUND_NS);
+	run_bounded(_metadata, procs, ticker_main, &a, &a.worst_ns);
 }
 
 TEST(ticker_beside_one_hog_1_proc)
@@ -391,6 +404,204 @@ TEST(privileged_demoted_threads_get_their_priority_back)
 		SKIP(return, "no CAP_SYS_NICE: a demoted thread cannot be restored");
 	start_watchdog(60);
 	MN_RUN_PROCS(1, retire_main, NULL);
+}
+
+/* A slice out of 1..1000 ms is an error at start, naming the variable. */
+static void nothing(void *arg)
+{
+}
+
+static void bad_slice_child(void *arg)
+{
+	setenv("MNSCHED_DEBUG", arg, 1);
+	_exit(mn_main(nothing, NULL) == -EINVAL ? 0 : 1);
+}
+
+TEST(slice_out_of_range_is_an_error_naming_the_variable)
+{
+	static const char *bad[] = { "slice=0", "slice=1001", "slice=-1",
+				     "slice=10ms", "slice=" };
+	char out[1024];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int st = mn_test_child(bad_slice_child, (void *)bad[i], out,
+				       sizeof(out));
+
+		ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) TH_LOG("%s: %s", bad[i], out);
+		ASSERT_NE(NULL, strstr(out, "MNSCHED_DEBUG")) TH_LOG("%s", out);
+		ASSERT_NE(NULL, strstr(out, "slice=MS with MS 1..1000")) TH_LOG("%s", out);
+	}
+}
+
+/*
+ * Demotion refused (a seccomp filter that fails setpriority and
+ * sched_setscheduler with EPERM): said once on stderr, and the P is still
+ * handed off, so the ticker runs beside the hog.
+ */
+static void deny_priority_calls(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_setpriority, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_sched_setscheduler, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+	};
+	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+		    SECCOMP_FILTER_FLAG_TSYNC, &prog))
+		_exit(3);
+}
+
+static void refused_child(void *arg)
+{
+	struct ticker_args a = { 1, 50, 0 };
+
+	deny_priority_calls();
+	setenv("MNPROCS", "1", 1);
+	unsetenv("MNSCHED_DEBUG");
+	_exit(mn_main(ticker_main, &a) == 0 && a.worst_ns < TICKER_BOUND_NS ? 0 : 1);
+}
+
+TEST(demotion_refused_is_said_once_and_the_p_still_handed_off)
+{
+	char out[4096];
+	const char *msg = "mnsched: cannot lower the priority of a preempted thread";
+	int st;
+
+	SKIP_UNDER_TSAN();
+	st = mn_test_child(refused_child, NULL, out, sizeof(out));
+	ASSERT_TRUE(WIFEXITED(st)) TH_LOG("status %#x: %s", st, out);
+	ASSERT_EQ(0, WEXITSTATUS(st)) TH_LOG("%s", out);
+	ASSERT_NE(NULL, strstr(out, msg)) TH_LOG("%s", out);
+	ASSERT_EQ(NULL, strstr(strstr(out, msg) + 1, msg)) TH_LOG("said twice: %s", out);
+}
+
+/*
+ * An echo server beside hogs: 4 connections, each making 100 round trips
+ * of 64 bytes through mn_read/mn_write, while hogs compute (one per P,
+ * then 10 per P).  Every round trip is bounded; without preemption the
+ * server's Gs never run again (watchdog).  On both I/O paths: check-host
+ * runs this binary with MNSCHED_IO unset (io_uring); MNSCHED_IO=blocking
+ * takes the other.
+ */
+#define ECHO_CONNS	4
+#define ECHO_TRIPS	100
+
+struct echo_args {
+	int hogs_per_p;
+	int lfd;
+	struct sockaddr_in addr;
+	struct mn_wg wg;
+	uint64_t worst_ns;
+};
+
+static void echo_conn(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	char buf[64];
+	ssize_t n;
+
+	while ((n = mn_read(fd, buf, sizeof(buf))) > 0)
+		G_ASSERT_EQ(mn_write(fd, buf, (size_t)n), n);
+	mn_close(fd);
+}
+
+static void echo_server(void *arg)
+{
+	struct echo_args *e = arg;
+
+	for (int i = 0; i < ECHO_CONNS; i++) {
+		int fd = mn_accept(e->lfd, NULL, NULL, SOCK_CLOEXEC);
+
+		G_ASSERT(fd >= 0);
+		G_ASSERT_EQ(mn_go(echo_conn, (void *)(intptr_t)fd), 0);
+	}
+}
+
+static struct echo_args *echo_e;
+
+static void echo_client(void *arg)
+{
+	struct echo_args *e = echo_e;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	char out[64], in[64];
+
+	G_ASSERT(fd >= 0);
+	G_ASSERT_EQ(mn_connect(fd, (struct sockaddr *)&e->addr, sizeof(e->addr)), 0);
+	for (int i = 0; i < ECHO_TRIPS; i++) {
+		uint64_t t0 = mn_now(), d;
+		size_t got = 0;
+
+		memset(out, 'a' + i % 26, sizeof(out));
+		G_ASSERT_EQ(mn_write(fd, out, sizeof(out)), sizeof(out));
+		while (got < sizeof(in)) {
+			ssize_t n = mn_read(fd, in + got, sizeof(in) - got);
+
+			G_ASSERT(n > 0);
+			got += (size_t)n;
+		}
+		G_ASSERT(memcmp(in, out, sizeof(in)) == 0);
+		d = mn_now() - t0;
+		if (d > e->worst_ns)
+			e->worst_ns = d;	/* racy max: a bound, not a figure */
+		mn_sleep(1000000);
+	}
+	mn_close(fd);
+	mn_wg_done(&e->wg);
+}
+
+static void echo_main(void *arg)
+{
+	struct echo_args *e = arg;
+	socklen_t len = sizeof(e->addr);
+	int hogs = e->hogs_per_p * mn_nprocs();
+
+	echo_e = e;
+	e->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	G_ASSERT(e->lfd >= 0);
+	e->addr.sin_family = AF_INET;
+	e->addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	G_ASSERT_EQ(bind(e->lfd, (struct sockaddr *)&e->addr, sizeof(e->addr)), 0);
+	G_ASSERT_EQ(listen(e->lfd, 16), 0);
+	G_ASSERT_EQ(getsockname(e->lfd, (struct sockaddr *)&e->addr, &len), 0);
+	atomic_store(&hog_stop, false);
+	for (int i = 0; i < hogs; i++)
+		G_ASSERT_EQ(mn_go(hog, NULL), 0);
+	G_ASSERT_EQ(mn_go(echo_server, e), 0);
+	mn_wg_add(&e->wg, ECHO_CONNS);
+	for (int i = 0; i < ECHO_CONNS; i++)
+		G_ASSERT_EQ(mn_go(echo_client, NULL), 0);
+	mn_wg_wait(&e->wg);
+	atomic_store(&hog_stop, true);
+	while (atomic_load(&hogs_running) > 0)
+		mn_sleep(1000000);
+	printf("# %d hogs: worst echo round trip %.1f ms, %llu preemptions\n",
+	       hogs, e->worst_ns / 1e6, (unsigned long long)mn_debug_preemptions());
+	fflush(stdout);
+}
+
+static void run_echo(struct __test_metadata *_metadata, const char *procs,
+		     int hogs_per_p)
+{
+	static struct echo_args e;
+
+	e = (struct echo_args){ .hogs_per_p = hogs_per_p, .wg = MN_WG_INIT };
+	run_bounded(_metadata, procs, echo_main, &e, &e.worst_ns);
+}
+
+TEST(echo_server_beside_one_hog_per_p_2_procs)
+{
+	SKIP_UNDER_TSAN();
+	run_echo(_metadata, "2", 1);
+}
+
+TEST(echo_server_beside_10x_hogs_1_proc)
+{
+	SKIP_UNDER_TSAN();
+	run_echo(_metadata, "1", 10);
 }
 
 TEST_HARNESS_MAIN

@@ -219,8 +219,12 @@ void mn_preempt_rejoin(void)
 	atomic_fetch_sub(&mn_sched.ndemoted, 1);
 	r = restore_self(m);
 	if (r == 0) {
-		/* As mn_syscall_exit; m->oldp is still set for it. */
-		mn_syscall_rejoin(m, g);
+		/* As mn_syscall_exit; m->oldp is still set for it.  Back on
+		 * a P without a switch: say so (tracers end "demoted"). */
+		if (mn_syscall_rejoin(m, g)) {
+			m = mn_curm();
+			MN_PROBE(g_start, g->goid, m->p->id, m->id);
+		}
 		return;
 	}
 	/* Cannot get the priority back: this thread is done as an M. */

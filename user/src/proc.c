@@ -1623,8 +1623,8 @@ static void g_to_global(struct mn_m *m, struct mn_g *g)
 }
 
 /* The P was taken while we were in the syscall (syscall.c). */
-void mn_syscall_exit_slow(struct mn_m *m, struct mn_g *g) MN_HIDDEN;
-void mn_syscall_exit_slow(struct mn_m *m, struct mn_g *g)
+bool mn_syscall_exit_slow(struct mn_m *m, struct mn_g *g) MN_HIDDEN;
+bool mn_syscall_exit_slow(struct mn_m *m, struct mn_g *g)
 {
 	struct mn_p *p;
 
@@ -1636,10 +1636,11 @@ void mn_syscall_exit_slow(struct mn_m *m, struct mn_g *g)
 		atomic_store_explicit(&g->status, MN_G_RUNNING,
 				      memory_order_relaxed);
 		publish_running(p, g, true);
-		return;
+		return true;
 	}
 	/* No P anywhere: queue the G globally; this M goes idle on g0. */
 	g_to_global(m, g);
+	return false;		/* it ran again after a g_start */
 }
 
 /*

@@ -516,7 +516,7 @@ static inline void mn_rt_user_end(void)
 MN_HIDDEN void mn_preempt_init(void);
 MN_HIDDEN bool mn_preempt_scan(uint64_t now);
 MN_HIDDEN void mn_preempt_m_init(struct mn_m *m);
-MN_HIDDEN void mn_syscall_rejoin(struct mn_m *m, struct mn_g *g);
+MN_HIDDEN bool mn_syscall_rejoin(struct mn_m *m, struct mn_g *g);
 MN_HIDDEN void mn_retire(struct mn_m *m, struct mn_g *g);
 MN_HIDDEN pid_t mn_p_tid(struct mn_p *p);
 MN_HIDDEN char mn_thread_stat(pid_t tid, long *cpu);

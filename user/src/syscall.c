@@ -39,14 +39,15 @@ void mn_syscall_enter(void)
 	mn_pstatus_set(p, MNSCHED_P_SYSCALL);
 }
 
-void mn_syscall_exit_slow(struct mn_m *m, struct mn_g *g) MN_HIDDEN;
+bool mn_syscall_exit_slow(struct mn_m *m, struct mn_g *g) MN_HIDDEN;
 
 /*
  * Take the P of m->oldp back (or any P; or queue g globally and idle the
  * M): the end of mn_syscall_exit, and of a preempted thread's rejoin
- * (preempt.c), whose P was given up the same way.
+ * (preempt.c), whose P was given up the same way.  True when g kept
+ * running on this M (false: it went through the global queue).
  */
-void mn_syscall_rejoin(struct mn_m *m, struct mn_g *g)
+bool mn_syscall_rejoin(struct mn_m *m, struct mn_g *g)
 {
 	struct mn_p *p = m->oldp;
 
@@ -61,9 +62,9 @@ void mn_syscall_rejoin(struct mn_m *m, struct mn_g *g)
 			mn_sched.parker->set_p(&m->park, p->id);
 		atomic_store_explicit(&g->status, MN_G_RUNNING,
 				      memory_order_relaxed);
-		return;
+		return true;
 	}
-	mn_syscall_exit_slow(m, g);
+	return mn_syscall_exit_slow(m, g);
 }
 
 void mn_syscall_exit(void)
