@@ -46,6 +46,22 @@
  * Bounded spinning: an M starts spinning only while 2*nmspinning is less
  * than the number of busy Ps.
  *
+ * Time slices.  p->schedtick counts slices, sysmon's clock: a G switched to
+ * after a yield, or taken from the queue, starts one; a G taken from
+ * runnext (a channel hand-off, a child-first spawn) runs in the slice of
+ * the G before it, as Go's inheritTime, unless the P ran no G since it was
+ * acquired or handed off (a new slice then).  Every 61st slice the global
+ * queue goes first.
+ *
+ * Preemption (preempt.c).  An M may run a G without a P: a G that overran
+ * its slice, whose thread gave the P up in its SIGURG handler (only while
+ * not inside the runtime: every exported call opens with MN_ENTER) and
+ * runs it demoted.  Such an M is not idle (checkdead counts it as
+ * running); at its G's next mn_* call it rejoins as mn_syscall_exit does,
+ * or, if it cannot get its priority back, queues the G globally and exits
+ * (mexit: its struct is kept for the next newm, on allm, as the tools walk
+ * that list).  A G never resumes on another thread except at an mn_* call.
+ *
  * Deadlock (mn_checkdead, under sched.lock when an M goes idle): declared
  * only when no G can run or be woken by the runtime (no running M, no G in
  * a syscall, empty queues, no timer, no I/O in flight) and no thread other

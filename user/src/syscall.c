@@ -15,6 +15,8 @@
  *   idle P.  Else the G goes to the global queue and the M goes idle (via
  *   g0).
  * Between enter and exit the G must not call other mn_* functions.
+ * A preempted thread (preempt.c) gives its P up the same way, from its
+ * signal handler, and takes it back through mn_syscall_rejoin too.
  */
 #include "runtime.h"
 #include "san.h"
