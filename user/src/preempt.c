@@ -136,8 +136,9 @@ static void preempt_handler(int sig, siginfo_t *si, void *uc)
 	uint64_t want;
 	long r;
 
-	/* Not from sysmon (another process, or the program): the program's. */
-	if (si->si_code != SI_TKILL || si->si_pid != getpid()) {
+	/* Not from sysmon (another process, or the program; sysmon signals
+	 * only Ms): the program's. */
+	if (si->si_code != SI_TKILL || si->si_pid != getpid() || !m) {
 		if (old_sa.sa_flags & SA_SIGINFO) {
 			if (old_sa.sa_sigaction)
 				old_sa.sa_sigaction(sig, si, uc);
