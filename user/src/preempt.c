@@ -220,8 +220,13 @@ void mn_preempt_rejoin(void)
 	atomic_fetch_sub(&mn_sched.ndemoted, 1);
 	r = restore_self(m);
 	if (r == 0) {
-		/* As mn_syscall_exit; m->oldp is still set for it.  Back on
-		 * a P without a switch: say so (tracers end "demoted"). */
+		/* As mn_syscall_exit; m->oldp is still set for it.  If the P
+		 * is still ours, sysmon has nothing to hand off (a flag left
+		 * set would hand the P off at its next mn_syscall_enter).
+		 * Back on a P without a switch: say so (tracers end
+		 * "demoted"). */
+		atomic_store_explicit(&p->preempt_handoff, false,
+				      memory_order_relaxed);
 		if (mn_syscall_rejoin(m, g)) {
 			m = mn_curm();
 			MN_PROBE(g_start, g->goid, m->p->id, m->id);
