@@ -69,6 +69,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -252,6 +253,9 @@ struct scan_arg {
 	bool acted;
 };
 
+/* Per P: the slice (tick + 1) whose overrun a scan saw first (sysmon). */
+static uint64_t *seen;
+
 /* Whether a G other than p's running one waits for p. */
 static bool p_has_other_work(struct mn_p *p, uint64_t now)
 {
@@ -275,6 +279,18 @@ static void overran(struct mn_p *p, struct mn_m *dm, uint64_t goid,
 
 	if (dm || ran_ns < mn_sched.slice_ns || !p_has_other_work(p, a->now))
 		return;		/* a demoted G has no P to give up */
+	/* The first scan that sees the overrun only looks: retake sets the
+	 * cooperative flag in the same tick, and a G that calls the runtime
+	 * yields at it within microseconds, before sysmon's next tick (20 us
+	 * later: retake's flag counts as work).  Only a G that went on
+	 * computing through that tick is preempted (a signal, a demotion
+	 * and a hand-off are not free: a ping-pong pair whose shared slice
+	 * ran out must not pay them). */
+	if (seen[p->id] != tick + 1) {
+		seen[p->id] = tick + 1;
+		a->acted = true;
+		return;
+	}
 	/* Sent for this slice already: again only after one more slice
 	 * (the thread was in the runtime then, or TSan held the signal). */
 	if (sent == tick + 1 && ran_ns < 2 * mn_sched.slice_ns)
@@ -309,6 +325,11 @@ bool mn_preempt_scan(uint64_t now)
 
 	if (mn_sched.preempt_off)
 		return false;
+	if (!seen) {
+		seen = calloc((size_t)mn_sched.nprocs, sizeof(*seen));
+		if (!seen)
+			return false;
+	}
 	mn_overrun_scan(now, mn_sched.slice_ns, overran, &a);
 	/* Hand off the Ps the handlers gave up. */
 	for (int i = 0; i < mn_sched.nprocs; i++) {
