@@ -312,7 +312,9 @@ static long par_env_tries(void)
 TEST(runnext_g_of_a_busy_p_is_taken_2_procs)
 {
 	par_procs = 2;
-	setenv("MNSCHED_DEBUG", "stranded=0", 1);	/* the fix, not the net */
+	/* The fix, not the nets: neither sysmon's nor preemption, which
+	 * hands a P whose G runs 10 ms off (its runnext with it). */
+	setenv("MNSCHED_DEBUG", "stranded=0,preempt=0", 1);
 	ASSERT_EQ(0, mn_test_main("MNPROCS", "2", parallelism_main,
 				  (void *)(intptr_t)par_env_tries()));
 }
@@ -320,7 +322,7 @@ TEST(runnext_g_of_a_busy_p_is_taken_2_procs)
 TEST(runnext_g_of_a_busy_p_is_taken_4_procs)
 {
 	par_procs = 4;
-	setenv("MNSCHED_DEBUG", "stranded=0", 1);
+	setenv("MNSCHED_DEBUG", "stranded=0,preempt=0", 1);
 	ASSERT_EQ(0, mn_test_main("MNPROCS", "4", parallelism_main,
 				  (void *)(intptr_t)par_env_tries()));
 }
@@ -335,13 +337,17 @@ TEST(runnext_g_of_a_busy_p_is_taken_4_procs)
  */
 void mn_debug_no_runnext_steal(bool on);
 
-static atomic_int net_flag;
+/* The round the main G is in; a child spins until it moves on.  (A flag
+ * set and cleared each round let a child whose thread the kernel held off
+ * for the 1 ms the flag was set spin on into the next round, holding the
+ * other P: then no P idled, no M spun, and the net rightly did nothing.) */
+static atomic_int net_round;
 
 static void net_child(void *arg)
 {
 	uint64_t t = mn_now();
 
-	while (!atomic_load(&net_flag)) {
+	while (atomic_load(&net_round) == (int)(intptr_t)arg) {
 		if (mn_now() - t > 10000000000ull) {
 			fprintf(stderr, "# the main G stayed in runnext for 10 s: "
 				"sysmon's safety net did not move it\n");
@@ -357,9 +363,8 @@ static void net_main(void *arg)
 	if (arg)	/* a spinning M stalls 100 ms before it stops spinning */
 		mn_debug_spin_drop_delay(100000000);
 	for (int i = 0; i < 5; i++) {
-		atomic_store(&net_flag, 0);
-		G_ASSERT_EQ(mn_go(net_child, NULL), 0);	/* child first */
-		atomic_store(&net_flag, 1);		/* we ran again */
+		G_ASSERT_EQ(mn_go(net_child, (void *)(intptr_t)i), 0); /* child first */
+		atomic_store(&net_round, i + 1);	/* we ran again */
 		mn_sleep(1000000);
 	}
 	mn_debug_no_runnext_steal(false);
@@ -369,7 +374,9 @@ static void net_main(void *arg)
 
 TEST(sysmon_moves_work_stranded_in_runnext)
 {
-	ASSERT_EQ(0, mn_test_main("MNPROCS", "2", net_main, NULL));
+	/* The net alone: preemption would hand the P off first. */
+	setenv("MNPROCS", "2", 1);
+	ASSERT_EQ(0, mn_test_main("MNSCHED_DEBUG", "preempt=0", net_main, NULL));
 }
 
 /*
@@ -382,7 +389,8 @@ TEST(sysmon_moves_work_stranded_in_runnext)
  */
 TEST(sysmon_moves_stranded_work_while_an_m_spins)
 {
-	ASSERT_EQ(0, mn_test_main("MNPROCS", "2", net_main, (void *)1));
+	setenv("MNPROCS", "2", 1);
+	ASSERT_EQ(0, mn_test_main("MNSCHED_DEBUG", "preempt=0", net_main, (void *)1));
 }
 
 TEST_HARNESS_MAIN

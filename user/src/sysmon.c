@@ -150,31 +150,44 @@ static void blocked_check(struct mn_p *p, struct psnap *s, uint64_t now)
 
 /*
  * p has run one time slice for 10 ms: a G in its runnext is stranded there
- * (only the owner takes runnext at once; thieves only after the owner sat
- * still for 3 us, which a P switching inside one slice never does).  Move it
- * to the global queue and wake an M, whatever npidle and nmspinning say:
- * requiring "a P idle and no M spinning" (as first written) let the net miss
- * for good while idle Ms' last looks kept toggling both (rt_wakeup_stress
- * failed so once under load).  The G loses nothing: runnext would have run
- * it only after the slice anyway; if no P is idle the owner takes it from
- * the global queue at its next switch with an empty queue (or 61st slice).
- * Work in the queue proper needs only a wake-up: any thief may take it.
+ * if another M could run it (only the owner takes runnext at once; thieves
+ * only after the owner sat still for 3 us, which a P switching inside one
+ * slice never does).  Move it to the global queue and wake an M when a P
+ * is idle or an M spins.  Requiring "a P idle and no M spinning" (as first
+ * written) let the net miss for good while an idle M's last looks toggled
+ * both (rt_wakeup_stress failed so once under load): it takes its P back to
+ * spin, gives it up, and so on, so one of the two always holds.  Not when
+ * no P is idle and no M spins: the global queue is then read only when a
+ * P's local queue runs dry or every 61st slice, and a P whose Gs keep
+ * leaving and retaking it through system calls (the blocking I/O path)
+ * starts no slice and never runs dry; a G moved there starved
+ * (io_examples' loadclient hung, its main G in the global queue, when the
+ * net moved Gs regardless).  Work in the queue proper needs only a
+ * wake-up: any thief may take it.
  */
 static void rescue_stranded(struct mn_p *p)
 {
 	struct mn_g *g;
 
-	if (mn_sched.stranded_off || mn_runqempty(p))
+	if (mn_sched.stranded_off || mn_runqempty(p) ||
+	    atomic_load(&mn_sched.npidle) + atomic_load(&mn_sched.nmspinning) == 0)
 		return;
-	/* A thief may take runnext; sysmon may too (runq.c's rules). */
+	/*
+	 * A thief may take runnext; sysmon may too (runq.c's rules).  Under
+	 * sched.lock from the CAS to the global queue: sysmon is not an M,
+	 * and an M going idle in that window (its P's runnext just emptied)
+	 * ran checkdead under the lock, found the G in no queue and no M
+	 * running, and declared a deadlock (rt_spawn's spawn_and_join_1000
+	 * under TSan, once).
+	 */
+	mn_lock(&mn_sched.lock);
 	g = atomic_load_explicit(&p->runnext, memory_order_relaxed);
 	if (g && atomic_compare_exchange_strong_explicit(&p->runnext, &g, NULL,
 			memory_order_acquire, memory_order_relaxed)) {
-		mn_lock(&mn_sched.lock);
 		mn_globrunqput(g);
-		mn_unlock(&mn_sched.lock);
 		atomic_fetch_add(&mn_sched.stranded_wakes, 1);
 	}
+	mn_unlock(&mn_sched.lock);
 	mn_wakep();
 }
 
