@@ -936,13 +936,14 @@ static void signal_dump(void)
 
 struct stall {
 	uint64_t tick, goid, ran;
+	struct mn_m *m;		/* a G demoted without a P: its M (preempt.c) */
 	_Atomic bool pending;
 };
 static struct stall *stalls;	/* one per P */
 
 /* sysmon, from mn_overrun_scan: remember, once per run, and wake. */
-static void stall_found(struct mn_p *p, uint64_t goid, uint64_t ran_ns,
-			uint64_t tick, void *arg)
+static void stall_found(struct mn_p *p, struct mn_m *dm, uint64_t goid,
+			uint64_t ran_ns, uint64_t tick, void *arg)
 {
 	struct stall *s = &stalls[p->id];
 
@@ -953,11 +954,12 @@ static void stall_found(struct mn_p *p, uint64_t goid, uint64_t ran_ns,
 	s->tick = tick;
 	s->goid = goid;
 	s->ran = ran_ns;
+	s->m = dm;
 	atomic_store_explicit(&s->pending, true, memory_order_release);
 	dbg_wake(REQ_STALL);
 }
 
-static void report_stall(int pi, uint64_t goid, uint64_t ran)
+static void report_stall(int pi, struct mn_m *dm, uint64_t goid, uint64_t ran)
 {
 	struct dumpctx c;
 	struct mn_p *pp = NULL;
@@ -970,8 +972,8 @@ static void report_stall(int pi, uint64_t goid, uint64_t ran)
 	if (!ctx_begin(&c, stderr))
 		goto out;
 	if (mn_safe_read(&pp, (uintptr_t)&mn_sched.allp[pi], sizeof(pp)) ||
-	    mn_safe_read(&p, (uintptr_t)pp, sizeof(p)) || !p.m ||
-	    mn_safe_read(&m, (uintptr_t)p.m, sizeof(m)) || !m.curg ||
+	    mn_safe_read(&p, (uintptr_t)pp, sizeof(p)) || !(dm ? dm : p.m) ||
+	    mn_safe_read(&m, (uintptr_t)(dm ? dm : p.m), sizeof(m)) || !m.curg ||
 	    !read_g((uintptr_t)m.curg, &h) || h.goid != goid) {
 		fprintf(stderr, "mnsched: goroutine %llu ran for %llu ms without "
 			"entering the runtime (MNSCHED_DEBUG=stall=%llu); it moved "
@@ -996,7 +998,7 @@ static void report_stalls(void)
 
 		if (!atomic_load_explicit(&s->pending, memory_order_acquire))
 			continue;
-		report_stall(i, s->goid, s->ran);
+		report_stall(i, s->m, s->goid, s->ran);
 		atomic_store_explicit(&s->pending, false, memory_order_release);
 	}
 }

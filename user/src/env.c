@@ -21,6 +21,12 @@
  *                                           the global pool, above which
  *                                           sysmon gives idle ones back to
  *                                           the kernel (stack.c; 65536)
+ *                           stranded=0      no sysmon safety net for work
+ *                                           stranded on a busy P (tests)
+ *                           slice=MS        time slice, 1..1000 (default 10):
+ *                                           a G running longer loses its P
+ *                           preempt=0       cooperative only: no P taken
+ *                                           from an overrunning G
  *   MNSCHED_PARK=auto|futex|kmod            parker backend (park.c)
  *   MNSCHED_IO=auto|uring|blocking          I/O backend (io.c)
  *   MNSCHED_IO_ENTRIES=N                    SQ entries per ring, a power of
@@ -91,7 +97,7 @@ static int parse_debug(const char *s)
 {
 	static const char *const known[] = { "schedtrace", "scheddetail",
 					     "deadlock", "spare", "iopoll",
-					     "stackcache" };
+					     "stackcache", "stranded", "slice", "preempt" };
 
 	while (*s) {
 		const char *end = strchr(s, ','), *eq;
@@ -101,7 +107,7 @@ static int parse_debug(const char *s)
 
 		eq = memchr(s, '=', len);
 		klen = eq ? (size_t)(eq - s) : len;
-		for (int i = 0; i < 6 && eq; i++)
+		for (int i = 0; i < 9 && eq; i++)
 			if (strlen(known[i]) == klen && !memcmp(s, known[i], klen))
 				k = i;
 		if (eq && k < 0 && ((klen == 4 && !memcmp(s, "dump", 4)) ||
@@ -131,17 +137,19 @@ static int parse_debug(const char *s)
 		if (eq && k < 0) {
 			fprintf(stderr, "mnsched: MNSCHED_DEBUG: unknown setting "
 				"'%.*s' (known: schedtrace, scheddetail, deadlock, "
-				"spare, iopoll, stackcache, dump, stall)\n", (int)(len > 64 ? 64 : len), s);
+				"spare, iopoll, stackcache, stranded, slice, preempt, dump, stall)\n", (int)(len > 64 ? 64 : len), s);
 			return -EINVAL;
 		}
-		if (!eq || parse_num(eq + 1, len - klen - 1, 0,
+		if (!eq || parse_num(eq + 1, len - klen - 1, k == 7 ? 1 : 0,
 				     k == 0 ? 3600 * 1000 :
-				     k == 5 ? 1L << 40 : 1, &v)) {
+				     k == 5 ? 1L << 40 :
+				     k == 7 ? 1000 : 1, &v)) {
 			fprintf(stderr, "mnsched: MNSCHED_DEBUG: bad setting '%.*s%s' "
 				"(want schedtrace=MS with MS 0..3600000, "
 				"scheddetail=0|1, deadlock=0|1, spare=0|1, "
 				"iopoll=0|1, stackcache=KB with KB 0..2^40, "
-				"dump=SIGNAL, stall=MS)\n",
+				"stranded=0|1, slice=MS with MS 1..1000, "
+				"preempt=0|1, dump=SIGNAL, stall=MS)\n",
 				(int)(len > 64 ? 64 : len), s, len > 64 ? "..." : "");
 			return -EINVAL;
 		}
@@ -163,6 +171,15 @@ static int parse_debug(const char *s)
 			break;
 		case 5:
 			mn_sched.stackcache_kb = v;
+			break;
+		case 6:
+			mn_sched.stranded_off = v == 0;
+			break;
+		case 7:
+			mn_sched.slice_ns = (uint64_t)v * 1000000;
+			break;
+		case 8:
+			mn_sched.preempt_off = v == 0;
 			break;
 		}
 		s += len;

@@ -106,6 +106,7 @@ const char *mn_io_backend(void)
 
 uint64_t mn_io_set_deadline(uint64_t deadline_ns)
 {
+	MN_ENTER();
 	struct mn_g *g = mn_need_m("mn_io_set_deadline")->curg;
 	uint64_t old = g->io_deadline;
 
@@ -115,6 +116,7 @@ uint64_t mn_io_set_deadline(uint64_t deadline_ns)
 
 struct mn_ctx *mn_io_set_ctx(struct mn_ctx *ctx)
 {
+	MN_ENTER();
 	struct mn_g *g = mn_need_m("mn_io_set_ctx")->curg;
 	struct mn_ctx *old = g->io_ctx;
 
@@ -267,6 +269,7 @@ static ssize_t poll_then_call(const char *what, int fd, short ev, long nr,
 
 ssize_t mn_read(int fd, void *buf, size_t count)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
 
 	if (!URING())
@@ -281,6 +284,7 @@ ssize_t mn_read(int fd, void *buf, size_t count)
 
 ssize_t mn_write(int fd, const void *buf, size_t count)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
 
 	if (!URING())
@@ -295,6 +299,7 @@ ssize_t mn_write(int fd, const void *buf, size_t count)
 
 ssize_t mn_pread(int fd, void *buf, size_t count, off_t offset)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
 
 	if (offset < 0)
@@ -308,6 +313,7 @@ ssize_t mn_pread(int fd, void *buf, size_t count, off_t offset)
 
 ssize_t mn_pwrite(int fd, const void *buf, size_t count, off_t offset)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
 
 	if (offset < 0)
@@ -321,6 +327,7 @@ ssize_t mn_pwrite(int fd, const void *buf, size_t count, off_t offset)
 
 ssize_t mn_readv(int fd, const struct iovec *iov, int iovcnt)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
 
 	if (iovcnt < 0 || iovcnt > IOV_MAX)
@@ -336,6 +343,7 @@ ssize_t mn_readv(int fd, const struct iovec *iov, int iovcnt)
 
 ssize_t mn_writev(int fd, const struct iovec *iov, int iovcnt)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
 
 	if (iovcnt < 0 || iovcnt > IOV_MAX)
@@ -351,6 +359,7 @@ ssize_t mn_writev(int fd, const struct iovec *iov, int iovcnt)
 
 ssize_t mn_recv(int fd, void *buf, size_t len, int flags)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
 
 	if (!URING())
@@ -361,6 +370,7 @@ ssize_t mn_recv(int fd, void *buf, size_t len, int flags)
 
 ssize_t mn_send(int fd, const void *buf, size_t len, int flags)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
 
 	flags |= MSG_NOSIGNAL;
@@ -372,6 +382,7 @@ ssize_t mn_send(int fd, const void *buf, size_t len, int flags)
 
 ssize_t mn_recvmsg(int fd, struct msghdr *msg, int flags)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
 
 	if (!URING())
@@ -382,6 +393,7 @@ ssize_t mn_recvmsg(int fd, struct msghdr *msg, int flags)
 
 ssize_t mn_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
 
 	flags |= MSG_NOSIGNAL;
@@ -393,6 +405,7 @@ ssize_t mn_sendmsg(int fd, const struct msghdr *msg, int flags)
 
 int mn_accept(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
 
 	if (!URING())
@@ -403,6 +416,7 @@ int mn_accept(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
 
 int mn_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
 
 	if (!URING())
@@ -413,6 +427,7 @@ int mn_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
 
 int mn_close(int fd)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
 
 	if (fd < 0)
@@ -431,6 +446,7 @@ int mn_close(int fd)
 
 int mn_shutdown(int fd, int how)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
 
 	if (!URING())
@@ -441,6 +457,7 @@ int mn_shutdown(int fd, int how)
 
 int mn_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
 
 	if (!URING())
@@ -451,6 +468,7 @@ int mn_openat(int dirfd, const char *path, int flags, mode_t mode)
 
 int mn_fsync(int fd)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
 
 	if (!URING())
@@ -462,6 +480,7 @@ int mn_fsync(int fd)
 ssize_t mn_splice(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out,
 		  size_t len, unsigned int flags)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
 	ssize_t res;
 
@@ -491,6 +510,7 @@ ssize_t mn_splice(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out,
  */
 int mn_poll(struct pollfd *fds, nfds_t nfds, int timeout)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
 	struct mn_g *g;
 	uint64_t mine = 0;
