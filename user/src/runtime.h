@@ -195,6 +195,7 @@ enum { MN_GUARD_GUARD = 1, MN_GUARD_CANARY = 2 };	/* MNSCHED_STACKGUARD */
 struct mn_env {
 	int park, io, stackguard;
 	unsigned int io_entries;	/* MNSCHED_IO_ENTRIES, 0: default */
+	unsigned int io_recvbufs;	/* MNSCHED_IO_RECVBUFS, 0: default */
 };
 
 struct mn_sched {
@@ -240,6 +241,7 @@ struct mn_sched {
 	bool deadlock_off;
 	bool spare_off;		/* MNSCHED_DEBUG=spare=0 */
 	bool iopoll;		/* MNSCHED_DEBUG=iopoll=1 (io.c) */
+	bool multishot_off;	/* MNSCHED_DEBUG=multishot=0 (rx.c) */
 };
 
 extern struct mn_sched mn_sched MN_HIDDEN;
