@@ -130,6 +130,15 @@ struct mn_ctx *mn_io_set_ctx(struct mn_ctx *ctx)
  * for it). */
 #define CLOSE_GENS	4096
 static _Atomic uint32_t close_gens[CLOSE_GENS];
+/* Requests in flight per fd (same slots): mn_close cancels only when its
+ * slot has some, sparing a server's every close a cancel in every ring. */
+static _Atomic int32_t fd_busy[CLOSE_GENS];
+
+static inline void fd_busy_add(int fd, int32_t d)
+{
+	if (fd >= 0)
+		atomic_fetch_add(&fd_busy[fd % CLOSE_GENS], d);
+}
 
 static inline uint32_t close_gen(int fd)
 {
@@ -164,8 +173,11 @@ static int32_t cancelled_res(struct mn_ioreq *rq, int32_t res)
 static int32_t uring_wait_again(struct mn_ioreq *rq)
 {
 	for (int n = 0;; n++) {
-		int32_t res = cancelled_res(rq, mn_io_uring_wait(rq));
+		int32_t res;
 
+		fd_busy_add(rq->fd, 1);		/* seq_cst: mn_close sees it */
+		res = cancelled_res(rq, mn_io_uring_wait(rq));
+		fd_busy_add(rq->fd, -1);
 		if (likely(res != IO_AGAIN))
 			return res;
 		if (rq->deadline && mn_nanotime() >= rq->deadline)
@@ -469,7 +481,8 @@ int mn_close(int fd)
 				  memory_order_release);
 	if (mn_rx_on)
 		mn_rx_reset(fd, false);	/* its multishot receive, its waiters */
-	mn_io_uring_cancel_fd(fd);
+	if (atomic_load(&fd_busy[fd % CLOSE_GENS]))
+		mn_io_uring_cancel_fd(fd);
 	io_uring_prep_close(&rq.sqe, fd);
 	return uring_call(&rq, "mn_close", fd, 0);
 }
@@ -517,7 +530,11 @@ ssize_t mn_splice(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out,
 	io_uring_prep_splice(&rq.sqe, fd_in, off_in ? *off_in : -1, fd_out,
 			     off_out ? *off_out : -1,
 			     len > RW_MAX ? RW_MAX : (unsigned int)len, flags);
+	fd_busy_add(fd_in, 1);		/* no single fd: count both */
+	fd_busy_add(fd_out, 1);
 	res = uring_call(&rq, "mn_splice", -1, 0);
+	fd_busy_add(fd_in, -1);
+	fd_busy_add(fd_out, -1);
 	if (res > 0) {
 		/* splice(2) advances the offsets it was given. */
 		if (off_in)

@@ -61,7 +61,7 @@ MN_HIDDEN void mn_io_uring_cancel_fd(int fd);
 MN_HIDDEN int mn_io_ring_index(struct mn_ring *r);
 MN_HIDDEN _Atomic int32_t *mn_io_ring_inflight(struct mn_ring *r);
 MN_HIDDEN void mn_io_queue_sqe(struct mn_ring *r, const struct io_uring_sqe *sqe);
-MN_HIDDEN void mn_io_cancel_ud(struct mn_ring *r, uint64_t ud);
+MN_HIDDEN void mn_io_cancel_ud(struct mn_ring *r, uint64_t ud, bool batch);
 
 /* rx.c: multishot receive on TCP sockets (see there). */
 #define MN_UD_RX	(1ull << 63)	/* user_data of a multishot receive */

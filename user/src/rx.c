@@ -571,8 +571,10 @@ int mn_rx_poll_in(int fd, uint64_t deadline)
 	return (int)r;
 }
 
-/* mn_close(fd), before its cancels: the multishot's CQEs are no longer
- * this fd's, its queue goes back, its waiters get -EBADF. */
+/* mn_close(fd) (stream_known false: the close request follows, so the
+ * cancel may wait for its batch), mn_accept's and mn_connect's new fd:
+ * the multishot's CQEs are no longer this fd's, its queue goes back, its
+ * waiters get -EBADF. */
 void mn_rx_reset(int fd, bool stream_known)
 {
 	struct mn_rx *rx;
@@ -613,7 +615,7 @@ void mn_rx_reset(int fd, bool stream_known)
 	 * cancels by fd only in rings where Gs wait; after a close(2) the
 	 * number may name another file already). */
 	if (cancel)
-		mn_io_cancel_ud(pool_ring[ringidx], ud);
+		mn_io_cancel_ud(pool_ring[ringidx], ud, !stream_known);
 }
 
 /* mn_accept's new fd: a stream socket when the listener is one. */

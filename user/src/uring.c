@@ -451,16 +451,22 @@ void mn_io_queue_sqe(struct mn_ring *r, const struct io_uring_sqe *t)
 	mn_unlock(&r->sqlock);
 }
 
-/* Cancel the request with user_data ud in r, at once. */
-void mn_io_cancel_ud(struct mn_ring *r, uint64_t ud)
+/* Cancel the request with user_data ud in r: at once, or with the next
+ * batch when r is the calling M's P's ring and the caller is about to
+ * park there anyway (batch). */
+void mn_io_cancel_ud(struct mn_ring *r, uint64_t ud, bool batch)
 {
+	struct mn_m *m = mn_curm();
 	struct io_uring_sqe *sqe;
 
 	mn_lock(&r->sqlock);
 	sqe = sqe_get(r);
 	io_uring_prep_cancel64(sqe, ud, 0);
 	sqe->user_data = UD_IGNORE;
-	ring_submit_locked(r);
+	if (batch && m && m->p && m->p->io == r)
+		atomic_fetch_add_explicit(&r->queued, 1, memory_order_relaxed);
+	else
+		ring_submit_locked(r);
 	mn_unlock(&r->sqlock);
 }
 
