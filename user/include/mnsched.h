@@ -410,7 +410,7 @@ void mn_sem_release(struct mn_sem *s, int64_t n);
  *    (As with close(2), a call that starts on fd after it is closed may
  *    reach whatever the number refers to next.)
  *  - O_NONBLOCK fds work too: the call still waits for readiness.
- *  - TCP sockets: with io_uring on kernel 6.0+ the first mn_recv arms one
+ *  - TCP sockets: with io_uring on kernel 6.0+ the second mn_recv arms one
  *    multishot receive that stays armed for the connection; later reads
  *    take from what it queued.  Close such a socket with mn_close: close(2)
  *    leaves the multishot (and the connection) until the fd number comes

@@ -4,10 +4,12 @@
  *
  * The plain path makes one IORING_OP_RECV per mn_recv: the kernel tries the
  * socket, arms a poll, wakes, receives, posts the CQE, and the next mn_recv
- * does it all again.  Here the first mn_recv on a TCP socket arms a
- * multishot receive (IORING_RECV_MULTISHOT, kernel 6.0+) that picks its
- * buffers from a ring of provided buffers (IORING_REGISTER_PBUF_RING,
- * 5.19+), one per P's ring: it stays armed for the life of the connection
+ * does it all again.  Here the second mn_recv on a TCP socket (the first
+ * is a plain one: a connection that gets one request does not pay for
+ * arming and cancelling) arms a multishot receive (IORING_RECV_MULTISHOT,
+ * kernel 6.0+) that picks its buffers from a ring of provided buffers
+ * (IORING_REGISTER_PBUF_RING, 5.19+), one per P's ring: it stays armed for
+ * the life of the connection
  * and posts a CQE with a buffer for every chunk the socket receives.  The
  * reaper (uring.c) queues those buffers on the socket's state here and
  * wakes the Gs waiting on it; mn_recv copies from the queue into the
@@ -107,6 +109,7 @@ struct mn_rx {
 	bool armed;			/* a multishot of this gen is in rx->ring */
 	bool has_term;
 	bool starved;			/* the last multishot ended for want of buffers */
+	bool warm;			/* a plain receive came first (see mn_rx_recv) */
 	int32_t term;			/* after the queue: 0 EOF, or -errno */
 	int ringidx;			/* pool of the queued buffers and the arm */
 	int32_t qhead, qtail;		/* bids, -1 none */
@@ -479,14 +482,18 @@ ssize_t mn_rx_recv(int fd, const struct iovec *iov, int iovcnt, int flags, bool 
 		if (!rx->armed) {
 			struct rx_pool *pl = &pools[mn_io_ring_index(mn_curm()->p->io)];
 
-			if (rx->starved ||
+			if (rx->starved || !rx->warm ||
 			    atomic_load_explicit(&pl->held, memory_order_relaxed) >=
 			    (int32_t)pl->nbufs) {
-				/* The ring ran dry: one plain
-				 * receive into the caller's own buffer, which
-				 * needs none of the ring's.  The next call tries
-				 * the multishot again. */
+				/* The ring ran dry: one plain receive into the
+				 * caller's own buffer, which needs none of the
+				 * ring's; the next call tries the multishot
+				 * again.  Likewise the first receive of a
+				 * connection: one that gets a single request
+				 * (HTTP with Connection: close) would pay for
+				 * arming and cancelling a multishot. */
 				rx->starved = false;
+				rx->warm = true;
 				mn_unlock(&rx->lock);
 				if (got)
 					return (ssize_t)got;
@@ -600,6 +607,7 @@ void mn_rx_reset(int fd, bool stream_known)
 		queue_drop(rx);
 	rx->has_term = false;
 	rx->starved = false;
+	rx->warm = false;
 	rx->kind = stream_known ? RX_STREAM : RX_UNKNOWN;
 	while ((w = rx->waiters)) {
 		rx->waiters = w->next;
