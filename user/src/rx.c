@@ -105,7 +105,7 @@ struct rx_waiter {
 struct mn_rx {
 	struct mn_lock lock;
 	uint16_t gen;
-	uint8_t kind;			/* RX_* */
+	_Atomic uint8_t kind;		/* RX_*, written under lock */
 	bool armed;			/* a multishot of this gen is in rx->ring */
 	bool has_term;
 	bool starved;			/* the last multishot ended for want of buffers */
@@ -434,6 +434,9 @@ ssize_t mn_rx_recv(int fd, const struct iovec *iov, int iovcnt, int flags, bool 
 	want = iov_total(iov, iovcnt);
 	rx = rx_get(fd, create);
 	if (!rx || want == 0)
+		return MN_RX_PLAIN;
+	/* Files, pipes, other sockets: no lock taken for them. */
+	if (!create && atomic_load_explicit(&rx->kind, memory_order_relaxed) != RX_STREAM)
 		return MN_RX_PLAIN;
 	mn_lock(&rx->lock);
 	if (unlikely(rx->kind == RX_UNKNOWN)) {
