@@ -132,6 +132,15 @@ struct mn_ctx *mn_io_set_ctx(struct mn_ctx *ctx)
  * for it). */
 #define CLOSE_GENS	4096
 static _Atomic uint32_t close_gens[CLOSE_GENS];
+/* Requests in flight per fd (same slots): mn_close cancels only when its
+ * slot has some, sparing a server's every close a cancel in every ring. */
+static _Atomic int32_t fd_busy[CLOSE_GENS];
+
+static inline void fd_busy_add(int fd, int32_t d)
+{
+	if (fd >= 0)
+		atomic_fetch_add(&fd_busy[fd % CLOSE_GENS], d);
+}
 
 static inline uint32_t close_gen(int fd)
 {
@@ -166,8 +175,11 @@ static int32_t cancelled_res(struct mn_ioreq *rq, int32_t res)
 static int32_t uring_wait_again(struct mn_ioreq *rq)
 {
 	for (int n = 0;; n++) {
-		int32_t res = cancelled_res(rq, mn_io_uring_wait(rq));
+		int32_t res;
 
+		fd_busy_add(rq->fd, 1);		/* seq_cst: mn_close sees it */
+		res = cancelled_res(rq, mn_io_uring_wait(rq));
+		fd_busy_add(rq->fd, -1);
 		if (likely(res != IO_AGAIN))
 			return res;
 		if (rq->deadline && mn_nanotime() >= rq->deadline)
@@ -274,6 +286,14 @@ ssize_t mn_read(int fd, void *buf, size_t count)
 
 	if (!URING())
 		return mn_blk_rw(OP_READ, fd, buf, count, -1, 0);
+	if (mn_rx_on) {
+		/* A TCP socket that mn_recv or mn_accept made known. */
+		struct iovec iov = { buf, count > RW_MAX ? RW_MAX : count };
+		ssize_t r = mn_rx_recv(fd, &iov, 1, 0, false);
+
+		if (r != MN_RX_PLAIN)
+			return r;
+	}
 	if (unlikely(poll_first(fd)))
 		return poll_then_call("mn_read", fd, POLLIN, SYS_read, (long)buf,
 				      (long)(count > RW_MAX ? RW_MAX : count), count);
@@ -334,6 +354,12 @@ ssize_t mn_readv(int fd, const struct iovec *iov, int iovcnt)
 		return -EINVAL;
 	if (!URING())
 		return mn_blk_rwv(OP_READV, fd, iov, iovcnt);
+	if (mn_rx_on) {
+		ssize_t r = mn_rx_recv(fd, iov, iovcnt, 0, false);
+
+		if (r != MN_RX_PLAIN)
+			return r;
+	}
 	if (unlikely(poll_first(fd)))
 		return poll_then_call("mn_readv", fd, POLLIN, SYS_readv, (long)iov,
 				      iovcnt, (size_t)iovcnt);
@@ -364,6 +390,13 @@ ssize_t mn_recv(int fd, void *buf, size_t len, int flags)
 
 	if (!URING())
 		return mn_blk_rw(OP_RECV, fd, buf, len, -1, flags);
+	if (mn_rx_on) {
+		struct iovec iov = { buf, len > RW_MAX ? RW_MAX : len };
+		ssize_t r = mn_rx_recv(fd, &iov, 1, flags, true);
+
+		if (r != MN_RX_PLAIN)
+			return r;
+	}
 	io_uring_prep_recv(&rq.sqe, fd, buf, len > RW_MAX ? RW_MAX : len, flags);
 	return uring_call(&rq, "mn_recv", fd, POLLIN);
 }
@@ -387,6 +420,21 @@ ssize_t mn_recvmsg(int fd, struct msghdr *msg, int flags)
 
 	if (!URING())
 		return mn_blk_msg(OP_RECVMSG, fd, msg, flags);
+	if (mn_rx_on && msg->msg_iovlen <= IOV_MAX) {
+		/* From the multishot's queue: data only (TCP has no address
+		 * and, here, no control data). */
+		ssize_t r = mn_rx_recv(fd, msg->msg_iov, (int)msg->msg_iovlen,
+				       flags, false);
+
+		if (r != MN_RX_PLAIN) {
+			if (r >= 0) {
+				msg->msg_namelen = 0;
+				msg->msg_controllen = 0;
+				msg->msg_flags = 0;
+			}
+			return r;
+		}
+	}
 	io_uring_prep_recvmsg(&rq.sqe, fd, msg, (unsigned int)flags);
 	return uring_call(&rq, "mn_recvmsg", fd, POLLIN);
 }
@@ -408,10 +456,15 @@ int mn_accept(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
 	MN_ENTER();
 	struct mn_ioreq rq;
 
+	int res;
+
 	if (!URING())
 		return mn_blk_accept(fd, addr, addrlen, flags);
 	io_uring_prep_accept(&rq.sqe, fd, addr, addrlen, flags);
-	return uring_call(&rq, "mn_accept", fd, POLLIN);
+	res = uring_call(&rq, "mn_accept", fd, POLLIN);
+	if (res >= 0 && mn_rx_on)
+		mn_rx_accepted(fd, res);
+	return res;
 }
 
 int mn_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
@@ -421,6 +474,8 @@ int mn_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
 
 	if (!URING())
 		return mn_blk_connect(fd, addr, addrlen);
+	if (mn_rx_on)
+		mn_rx_reset(fd, false);	/* a new socket: nothing of an old one */
 	io_uring_prep_connect(&rq.sqe, fd, addr, addrlen);
 	return uring_call(&rq, "mn_connect", fd, 0);
 }
@@ -439,7 +494,10 @@ int mn_close(int fd)
 	 * the fd, so it must still be open), then close. */
 	atomic_fetch_add_explicit(&close_gens[fd % CLOSE_GENS], 1,
 				  memory_order_release);
-	mn_io_uring_cancel_fd(fd);
+	if (mn_rx_on)
+		mn_rx_reset(fd, false);	/* its multishot receive, its waiters */
+	if (atomic_load(&fd_busy[fd % CLOSE_GENS]))
+		mn_io_uring_cancel_fd(fd);
 	io_uring_prep_close(&rq.sqe, fd);
 	return uring_call(&rq, "mn_close", fd, 0);
 }
@@ -491,7 +549,11 @@ ssize_t mn_splice(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out,
 	io_uring_prep_splice(&rq.sqe, fd_in, off_in ? *off_in : -1, fd_out,
 			     off_out ? *off_out : -1,
 			     len > RW_MAX ? RW_MAX : (unsigned int)len, flags);
+	fd_busy_add(fd_in, 1);		/* no single fd: count both */
+	fd_busy_add(fd_out, 1);
 	res = uring_call(&rq, "mn_splice", -1, 0);
+	fd_busy_add(fd_in, -1);
+	fd_busy_add(fd_out, -1);
 	if (res > 0) {
 		/* splice(2) advances the offsets it was given. */
 		if (off_in)
@@ -556,6 +618,30 @@ int mn_poll(struct pollfd *fds, nfds_t nfds, int timeout)
 		return res;
 	if (rq.deadline && mn_nanotime() >= rq.deadline)
 		return mine && rq.deadline == mine ? 0 : -ETIMEDOUT;
+	if (mn_rx_on && (fds->events & POLLIN)) {
+		/* A TCP socket whose data the multishot receive takes: the
+		 * socket itself may never look readable; ask the queue.
+		 * Other events asked for too are looked at first. */
+		struct pollfd one = *fds;
+		long r = 0;
+
+		one.events &= (short)~POLLIN;
+		if (one.events)
+			r = mn_syscall6(SYS_poll, (long)&one, 1, 0, 0, 0, 0);
+		if (r > 0 && one.revents) {
+			fds->revents = one.revents;
+			return 1;
+		}
+		res = mn_rx_poll_in(fds->fd, rq.deadline);
+		if (res != MN_RX_PLAIN) {
+			if (res == -ETIMEDOUT && mine && rq.deadline == mine)
+				return 0;
+			if (res < 0)
+				return res == -EBADF ? (fds->revents = POLLNVAL, 1) : res;
+			fds->revents = (short)res;
+			return 1;
+		}
+	}
 	res = uring_wait_again(&rq);
 	if (res == -ETIMEDOUT && mine && rq.deadline == mine)
 		return 0;

@@ -215,6 +215,7 @@ enum { MN_GUARD_GUARD = 1, MN_GUARD_CANARY = 2 };	/* MNSCHED_STACKGUARD */
 struct mn_env {
 	int park, io, stackguard;
 	unsigned int io_entries;	/* MNSCHED_IO_ENTRIES, 0: default */
+	unsigned int io_recvbufs;	/* MNSCHED_IO_RECVBUFS, 0: default */
 };
 
 struct mn_sched {
@@ -271,6 +272,7 @@ struct mn_sched {
 	_Atomic int demote_err;		/* errno of the first failed demotion */
 	struct mn_m *mfree;		/* retired Ms' structs, for newm (lock) */
 	sigset_t m_sigmask;		/* mn_main's caller's: every M's (mstart) */
+	bool multishot_off;	/* MNSCHED_DEBUG=multishot=0 (rx.c) */
 };
 
 extern struct mn_sched mn_sched MN_HIDDEN;
