@@ -129,6 +129,18 @@ static inline long mn_counter(const char *name)
 	return ret;
 }
 
+/* Wait up to @ms for counter @name to equal @want; returns its last value. */
+static inline long mn_counter_wait(const char *name, long want, int ms)
+{
+	long v = mn_counter(name);
+
+	while (v != want && ms-- > 0) {
+		mn_sleep_ns(1000000);
+		v = mn_counter(name);
+	}
+	return v;
+}
+
 /*
  * A test's baseline of counter @name.  Earlier tests' processes are reaped,
  * but their threads' Ms may not be freed yet: a dead thread's M is freed by
@@ -140,27 +152,7 @@ static inline long mn_counter(const char *name)
  */
 static inline long mn_counter_base(const char *name)
 {
-	long v = mn_counter(name);
-
-	for (int ms = 0; v > 0 && ms < 2000; ms++) {
-		struct timespec ts = { 0, 1000000 };
-
-		nanosleep(&ts, NULL);
-		v = mn_counter(name);
-	}
-	return v;
-}
-
-/* Wait up to @ms for counter @name to equal @want; returns its last value. */
-static inline long mn_counter_wait(const char *name, long want, int ms)
-{
-	long v = mn_counter(name);
-
-	while (v != want && ms-- > 0) {
-		mn_sleep_ns(1000000);
-		v = mn_counter(name);
-	}
-	return v;
+	return mn_counter_wait(name, 0, 2000);
 }
 
 static inline struct mnsched_pstate *mn_map(int fd, unsigned int nr_p)

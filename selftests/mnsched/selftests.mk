@@ -53,3 +53,4 @@ $(VM_HANDOFF_BIN): tools/vm/mnsched-handoff-rt.c user/include/mnsched.h kmod/uap
 	      $(USER_LIB) -luring -lpthread
 VM_EXTRA_BINS	+= $(VM_HANDOFF_BIN)
 VM_RUN_BINS	+= tools/vm/handoff-bench.sh
+VM_EXTRA_BINS	+= tools/stats.sh

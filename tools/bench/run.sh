@@ -31,6 +31,8 @@
 
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tools/stats.sh
+. "$here/../stats.sh"
 table=$here/benchmarks.tbl
 bindir=build/bench
 runs=${BENCH_RUNS:-5}
@@ -85,20 +87,6 @@ short_rc() {
 	*) if [ "$1" -gt 128 ]; then echo "SIG$(sig_name $(($1 - 128)))"
 	   else echo "EXIT_$1"; fi ;;
 	esac
-}
-
-median() {	# values on stdin, one a line
-	sort -g | awk '{ v[NR] = $1 }
-		END { if (NR == 0) exit
-		      if (NR % 2) print v[(NR + 1) / 2]
-		      else printf "%.6g\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
-
-quartiles() {	# values on stdin, one a line: "Q1-Q3" (nearest rank)
-	sort -g | awk '{ v[NR] = $1 }
-		END { if (NR == 0) exit
-		      q1 = int((NR + 3) / 4); q3 = NR + 1 - q1
-		      printf "%s-%s\n", v[q1], v[q3] }'
 }
 
 fmtnum() {	# a value for the table: 3 significant digits, no exponent

@@ -10,6 +10,8 @@
 #   tools/vm/flaky.sh 20
 #   tools/vm/flaky.sh 5 VM_KERNELS=6.12
 set -u
+# shellcheck source=tools/stats.sh
+. "$(dirname "$0")/../stats.sh"
 n=${1:?usage: flaky.sh N [MAKE ARGS...]}
 shift
 out=build/flaky
@@ -43,33 +45,35 @@ hangs=$(grep -c '(hung:' "$out"/run-*.txt | awk -F: '{ s += $2 } END { print s +
 kwarn=$(grep -c 'kernel-warning\|^FAIL vm-[^ ]*/dmesg' "$out"/run-*.txt | awk -F: '{ s += $2 } END { print s + 0 }')
 failed=$(grep -vc 'rc 0,' "$out/runs.txt")
 # The VM benchmarks' ratios of every boot (ratios.sh's table in each log):
-# per kernel and column, the median and the spread over the runs.
+# per kernel and column, the median and the spread over the runs
+# (tools/stats.sh, as the benchmarks' runner).
 cat "$out"/run-*.log | awk '
 /^kernel +release +handoff/ { for (i = 3; i <= NF; i++) col[i] = $i; ncol = NF; on = 1; next }
-on && /^[0-9]+\.[0-9]+ / {
-	k = $1; if (!(k in ks)) { ks[k] = 1; order[++nk] = k }
-	for (i = 3; i <= ncol; i++) if ($i != "-") { n[k, i]++; v[k, i, n[k, i]] = $i }
-	next
-}
-{ on = 0 }
-function med(k, i,   m, a, j, t, x, y) {
-	m = n[k, i]
-	for (j = 1; j <= m; j++) a[j] = v[k, i, j] + 0
-	for (x = 2; x <= m; x++) for (y = x; y > 1 && a[y - 1] > a[y]; y--) { t = a[y]; a[y] = a[y - 1]; a[y - 1] = t }
-	return sprintf("%.3f (%.3f-%.3f)", m % 2 ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2, a[1], a[m])
-}
-END {
-	if (!ncol) exit
-	printf "VM benchmark ratios, median (min-max) over the runs:\n%-7s", "kernel"
-	for (i = 3; i <= ncol; i++) printf " %-21s", col[i]
-	printf "\n"
-	for (j = 1; j <= nk; j++) {
-		k = order[j]
-		printf "%-7s", k
-		for (i = 3; i <= ncol; i++) printf " %-21s", n[k, i] ? med(k, i) : "-"
-		printf "\n"
-	}
-}' >"$out/ratios.txt"
+on && /^[0-9]+\.[0-9]+ / { for (i = 3; i <= ncol; i++) if ($i != "-") print $1, col[i], $i; next }
+{ on = 0 }' >"$out/ratios.raw"
+{
+	cols=$(awk '{ if (!($2 in s)) { s[$2] = 1; printf "%s ", $2 } }' "$out/ratios.raw")
+	if [ -n "$cols" ]; then
+		echo "VM benchmark ratios, median (min-max) over the runs:"
+		printf "%-7s" kernel
+		for c in $cols; do printf " %-21s" "$c"; done
+		echo
+		# shellcheck disable=SC2013 # kernel names are words
+		for k in $(awk '{ if (!($1 in s)) { s[$1] = 1; print $1 } }' "$out/ratios.raw"); do
+			printf "%-7s" "$k"
+			for c in $cols; do
+				vals=$(awk -v k="$k" -v c="$c" '$1 == k && $2 == c { print $3 }' "$out/ratios.raw")
+				if [ -n "$vals" ]; then
+					cell="$(echo "$vals" | median) ($(echo "$vals" | minmax))"
+				else
+					cell=-
+				fi
+				printf " %-21s" "$cell"
+			done
+			echo
+		done
+	fi
+} >"$out/ratios.txt"
 {
 	cat "$out/runs.txt"
 	cat "$out/tally.txt"

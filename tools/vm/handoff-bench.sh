@@ -11,6 +11,11 @@
 # Numbers come from an emulated VM (TCG): compare the ratio, not the
 # microseconds.
 dir=$(dirname "$0")
+# tools/stats.sh: beside this script in the VM (VM_EXTRA_BINS), one up here
+for f in "$dir/stats.sh" "$dir/../stats.sh"; do
+	# shellcheck source=/dev/null
+	[ -f "$f" ] && . "$f" && break
+done
 rounds=${1:-100}
 runs=${2:-5}
 bin=$dir/mnsched-handoff-rt
@@ -26,7 +31,7 @@ while [ $i -lt "$runs" ]; do
 	rc="$rc $1" rb="$rb ${2:-0}"
 	fc="$fc $(HANDOFF_LABEL=futex MNSCHED_PARK=futex "$bin" "$rounds" | awk '/^RESULT/ {print $6}')"
 done
-med() { for v in "$@"; do echo "$v"; done | sort -n | sed -n "$((($# + 1) / 2))p"; }
+med() { for v in "$@"; do echo "$v"; done | median; }
 # shellcheck disable=SC2086
 set -- "$(med $kb)" "$(med $rb)" "$(med $kc)" "$(med $rc)" "$(med $fc)"
 echo "runs (p50 us) from the block: kmod$kb; retake$rb"
