@@ -348,7 +348,13 @@ static void reuse_main(void *arg)
 	sa.sin_port = htons((uint16_t)port);
 	G_ASSERT_EQ(mn_connect(b2, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	a2 = mn_accept(l, NULL, NULL, SOCK_CLOEXEC);
-	G_ASSERT_EQ(a2, a);	/* the same number (lowest free) */
+	/* The same number (lowest free): what this test is about on io_uring,
+	 * where mn_accept lets go of the multishot close(2) left on it.  With
+	 * MNSCHED_IO=blocking there is no multishot, and the number may go
+	 * first to the eventfd an M makes at its first blocking I/O call (this
+	 * G may come back from the sleep or a system call on another M). */
+	if (strcmp(mn_io_backend(), "uring") == 0)
+		G_ASSERT_EQ(a2, a);
 	G_ASSERT_EQ(io_send_all(b2, "new", 3), 0);
 	G_ASSERT_EQ(io_recv_all(a2, buf, 3), 0);
 	G_ASSERT(!memcmp(buf, "new", 3));
