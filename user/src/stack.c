@@ -305,6 +305,10 @@ static int arena_new(uint32_t c)
 	if (gap == MAP_FAILED)
 		return -ENOMEM;
 	base = gap + ARENA_GAP;
+	/* Stacks are touched a page or two at a time: with THP "always" (the
+	 * default of Debian's kernels) a huge page would commit 2 MiB for
+	 * each, and the scavenger's MADV_DONTNEED only splits them. */
+	madvise(base, asize, MADV_NOHUGEPAGE);
 	if (!mn_stack_guarded || madvise(gap, ARENA_GAP, MADV_GUARD_INSTALL))
 		mprotect(gap, ARENA_GAP, PROT_NONE);
 	/* Push slots in reverse so they are handed out in address order.
