@@ -161,15 +161,18 @@ static inline char *buf_addr(struct rx_pool *pl, unsigned int bid)
 
 static void buf_give_back(struct rx_pool *pl, unsigned int bid)
 {
+	/* Release, paired with the reaper's acquire when the kernel hands
+	 * the buffer out again (the kernel orders it for real; this tells
+	 * TSan that the last reader of len[bid] came before its writer).
+	 * Before the buffer is in the ring: after, the kernel could hand it
+	 * out and its reaper count first, and TSan saw a race on len[bid]
+	 * (1 run in 3 of io_rx under TSan). */
+	atomic_fetch_sub_explicit(&pl->held, 1, memory_order_acq_rel);
 	mn_lock(&pl->lock);
 	io_uring_buf_ring_add(pl->br, buf_addr(pl, bid), RX_BUFSIZE, (unsigned short)bid,
 			      (int)pl->mask, 0);
 	io_uring_buf_ring_advance(pl->br, 1);
 	mn_unlock(&pl->lock);
-	/* Release, paired with the reaper's acquire when the kernel hands
-	 * the buffer out again (the kernel orders it for real; this tells
-	 * TSan that the last reader of len[bid] came before its writer). */
-	atomic_fetch_sub_explicit(&pl->held, 1, memory_order_acq_rel);
 }
 
 /* Give every queued buffer back (rx->lock held). */
