@@ -179,17 +179,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_PERFETTO: env.perfetto = arg; break;
 	case OPT_NO_OFFCPU: env.no_offcpu = true; break;
 	case ARGP_KEY_ARG:
-		return ARGP_ERR_UNKNOWN;	/* the rest: ARGP_KEY_ARGS */
 	case ARGP_KEY_ARGS:
-		env.cmd = state->argv + state->next;
-		state->next = state->argc;
-		break;
 	case ARGP_KEY_END:
-		if (!env.pid && !env.cmd)
-			MN_ARGP_ERR(state, "-p PID is required (or -- COMMAND)");
-		if (env.pid && env.cmd)
-			MN_ARGP_ERR(state, "-p PID and a COMMAND exclude each other");
-		break;
+		return mn_argp_target(key, state, env.pid, &env.cmd);
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
