@@ -234,7 +234,9 @@ void mn_preempt_rejoin(void)
 		}
 		return;
 	}
-	/* Cannot get the priority back: this thread is done as an M. */
+	/* Cannot get the priority back: this thread is done as an M, and
+	 * starts no other (newm: a thread inherits its priority). */
+	m->retire = true;
 	__atomic_store_n(&m->oldp, NULL, __ATOMIC_RELAXED);
 	atomic_fetch_add(&mn_sched.nretired, 1);
 	if (mn_pstatus_cas(p, MNSCHED_P_SYSCALL, MNSCHED_P_IDLE)) {

@@ -703,11 +703,27 @@ static void *mstart(void *arg);
  * On failure p goes back to the idle list. */
 static void newm(struct mn_p *p, bool spinning)
 {
-	struct mn_m *m;
+	struct mn_m *m, *self = mn_curm();
 	pthread_attr_t attr;
 	bool reused;
 	int err;
 
+	/* A new thread inherits its creator's nice value and policy: one
+	 * made by a preempted thread that could not get its priority back
+	 * (a retiring M, preempt.c) would be an M at nice 19 or SCHED_IDLE
+	 * for good, whose base priority that is.  sysmon starts it instead,
+	 * at its next tick (20 us while preemptions happen). */
+	if (self && self->retire) {
+		if (spinning)
+			atomic_fetch_sub(&mn_sched.nmspinning, 1);
+		if (p) {
+			mn_lock(&mn_sched.lock);
+			pidleput(p);
+			mn_unlock(&mn_sched.lock);
+		}
+		atomic_store(&mn_sched.wakep_deferred, true);
+		return;
+	}
 	/* The struct of a retired M (mexit), still on allm, or a new one. */
 	mn_lock(&mn_sched.lock);
 	m = mn_sched.mfree;

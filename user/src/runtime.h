@@ -269,6 +269,7 @@ struct mn_sched {
 	_Atomic int32_t ndemoted;	/* Ms running a G without a P (preempt.c) */
 	_Atomic uint64_t npreempt;	/* Ps taken from overrunning Gs */
 	_Atomic uint64_t nretired;	/* demoted Ms that could not be restored */
+	_Atomic bool wakep_deferred;	/* a retiring M wanted an M: sysmon's */
 	_Atomic int demote_err;		/* errno of the first failed demotion */
 	struct mn_m *mfree;		/* retired Ms' structs, for newm (lock) */
 	sigset_t m_sigmask;		/* mn_main's caller's: every M's (mstart) */

@@ -315,6 +315,11 @@ static void *sysmon(void *arg)
 			return NULL;
 		now = mn_nanotime();
 		mn_debug_tick(now);	/* coarse clock, stall reports (debug.c) */
+		/* An M a retiring thread could not start (newm, proc.c). */
+		if (atomic_exchange(&mn_sched.wakep_deferred, false)) {
+			mn_wakep();
+			idle = 0;
+		}
 		if (retake(now) + mn_preempt_scan(now) ||
 		    atomic_load(&mn_sched.ngsys) > 0 ||
 		    mn_stack_scavenge(now))
