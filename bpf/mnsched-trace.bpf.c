@@ -199,6 +199,12 @@ int BPF_USDT(tr_m_unpark, int m)
 	return emit(MN_EV_M_UNPARK, m, 0, 0, 0);
 }
 
+SEC("usdt")
+int BPF_USDT(tr_g_preempt, __u64 goid, int p, int m, __u64 ran_ns)
+{
+	return emit(MN_EV_G_PREEMPT, (__s64)goid, p, m, (__s64)ran_ns);
+}
+
 /* ---- sched_switch: M off-CPU time ---------------------------------- */
 
 /* The G the current thread's M runs (task must be current), 0 for none. */

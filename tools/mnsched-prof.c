@@ -153,16 +153,11 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_PIN: env.pin = true; break;
 	case OPT_BPF_STATS: env.bpf_stats = true; break;
 	case ARGP_KEY_ARG:
-		return ARGP_ERR_UNKNOWN;	/* the rest: ARGP_KEY_ARGS */
 	case ARGP_KEY_ARGS:
-		env.cmd = state->argv + state->next;
-		state->next = state->argc;
-		break;
+		return mn_argp_target(key, state, env.pid, &env.cmd);
 	case ARGP_KEY_END:
-		if (!env.pid && !env.cmd)
-			MN_ARGP_ERR(state, "-p PID is required (or -- COMMAND)");
-		if (env.pid && env.cmd)
-			MN_ARGP_ERR(state, "-p PID and a COMMAND exclude each other");
+		if (mn_argp_target(key, state, env.pid, &env.cmd))
+			return EINVAL;
 		if (env.cpu_only && env.offcpu)
 			MN_ARGP_ERR(state, "--cpu-only and --off-cpu exclude each other");
 		break;

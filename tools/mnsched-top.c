@@ -34,7 +34,8 @@ const char *argp_program_version = "mnsched-top 0.1";
 static const char doc[] =
 "Show what the Ps and Ms of an mnsched program are doing, refreshed every\n"
 "interval: per P the running G, the run-queue length and the rates of G\n"
-"switches, steals, idle parks, syscalls, handoffs and I/O completions (from\n"
+"switches, steals, idle parks, syscalls, handoffs, I/O completions and\n"
+"preemptions (PRMT/s: the P taken from a G that overran its slice) (from\n"
 "the runtime's always-on counters), and the share of time its M was off CPU\n"
 "while holding it; per M (thread) its CPU, off-CPU and idle time (BPF on\n"
 "sched_switch).\n"
@@ -228,7 +229,7 @@ static void print_report(const struct mn_target *t, struct snap *old,
 	char tbuf[16], g[24], m[12];
 	time_t now = time(NULL);
 	struct mnsched_pstate tot = {};
-	double tr[6] = {};
+	double tr[7] = {};
 	int np = cur->np < old->np ? cur->np : old->np;
 
 	strftime(tbuf, sizeof(tbuf), "%H:%M:%S", localtime(&now));
@@ -237,18 +238,19 @@ static void print_report(const struct mn_target *t, struct snap *old,
 	printf("mnsched-top - PID %d (%s)  %d Ps  counters in %s  %s\n\n",
 	       t->pid, t->comm, cur->np,
 	       t->kmod ? "/dev/mnsched" : "memfd:mnsched-pstates", tbuf);
-	printf("%3s %-8s %5s %10s %6s %10s %8s %8s %8s %8s %8s %8s\n",
+	printf("%3s %-8s %5s %10s %6s %10s %8s %8s %8s %8s %8s %8s %8s\n",
 	       "P", "STATE", "M", "G", "RUNQ", "SWITCH/s", "STEAL/s", "PARK/s",
-	       "SYSC/s", "HOFF/s", "IO/s", bpf ? "OFFCPU%" : "");
+	       "SYSC/s", "HOFF/s", "IO/s", "PRMT/s", bpf ? "OFFCPU%" : "");
 	for (int p = 0; p < np; p++) {
 		const struct mnsched_pstate *a = &cur->ps[p], *b = &old->ps[p];
-		double r[6] = {
+		double r[7] = {
 			rate(a->switches, b->switches, secs),
 			rate(a->steals, b->steals, secs),
 			rate(a->parks, b->parks, secs),
 			rate(a->syscalls, b->syscalls, secs),
 			rate(a->handoffs, b->handoffs, secs),
 			rate(a->io_completions, b->io_completions, secs),
+			rate(a->preempts, b->preempts, secs),
 		};
 		char off[16] = "";
 
@@ -264,16 +266,16 @@ static void print_report(const struct mn_target *t, struct snap *old,
 			snprintf(off, sizeof(off), "%.1f",
 				 100.0 * (double)(cur->poff[p] >= old->poff[p] ?
 					  cur->poff[p] - old->poff[p] : 0) / 1e9 / secs);
-		printf("%3d %-8s %5s %10s %6u %10.0f %8.0f %8.0f %8.0f %8.0f %8.0f %8s\n",
+		printf("%3d %-8s %5s %10s %6u %10.0f %8.0f %8.0f %8.0f %8.0f %8.0f %8.0f %8s\n",
 		       p, pstate_name(a), m, g, a->runq_len, r[0], r[1], r[2],
-		       r[3], r[4], r[5], off);
+		       r[3], r[4], r[5], r[6], off);
 		tot.runq_len += a->runq_len;
-		for (int i = 0; i < 6; i++)
+		for (int i = 0; i < 7; i++)
 			tr[i] += r[i];
 	}
-	printf("%3s %-8s %5s %10s %6u %10.0f %8.0f %8.0f %8.0f %8.0f %8.0f\n",
+	printf("%3s %-8s %5s %10s %6u %10.0f %8.0f %8.0f %8.0f %8.0f %8.0f %8.0f\n",
 	       "all", "", "", "", tot.runq_len, tr[0], tr[1], tr[2], tr[3],
-	       tr[4], tr[5]);
+	       tr[4], tr[5], tr[6]);
 	if (!bpf) {
 		fflush(stdout);
 		return;

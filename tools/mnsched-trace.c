@@ -71,7 +71,9 @@ static const char doc[] =
 "\n"
 "EVENTS (USDT probes): g_create g_start g_park g_unblock g_exit proc_start\n"
 "proc_stop steal syscall_enter syscall_exit handoff io_submit io_complete\n"
-"m_park m_unpark.  Tracing stops when the target exits.  A COMMAND is\n"
+"m_park m_unpark g_preempt (an M that gave its P up, demoted, to run an\n"
+"overrunning G: a \"demoted\" slice on its M track).  Tracing stops when\n"
+"the target exits.  A COMMAND is\n"
 "started with every probe already attached and the tool exits with its\n"
 "status; -d or Ctrl-C ends it (SIGTERM).\n";
 
@@ -102,6 +104,7 @@ static const char *const ev_names[MN_EV__COUNT] = {
 	[MN_EV_SYSCALL_EXIT] = "syscall_exit", [MN_EV_HANDOFF] = "handoff",
 	[MN_EV_IO_SUBMIT] = "io_submit", [MN_EV_IO_COMPLETE] = "io_complete",
 	[MN_EV_M_PARK] = "m_park", [MN_EV_M_UNPARK] = "m_unpark",
+	[MN_EV_G_PREEMPT] = "g_preempt",
 	[MN_EV_OFFCPU] = "off_cpu", [MN_EV_ONCPU] = "on_cpu",
 	[MN_EV_K_REGISTER] = "k:register", [MN_EV_K_PARK] = "k:park",
 	[MN_EV_K_UNPARK] = "k:unpark", [MN_EV_K_SWAP] = "k:swap",
@@ -153,7 +156,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			size_t l = strcspn(s, ",");
 			bool ok = false;
 
-			for (int i = MN_EV_G_CREATE; i <= MN_EV_M_UNPARK; i++)
+			for (int i = MN_EV_G_CREATE; i <= MN_EV_G_PREEMPT; i++)
 				if (strlen(ev_names[i]) == l && !strncmp(s, ev_names[i], l))
 					ok = true;
 			if (!ok)
@@ -176,17 +179,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_PERFETTO: env.perfetto = arg; break;
 	case OPT_NO_OFFCPU: env.no_offcpu = true; break;
 	case ARGP_KEY_ARG:
-		return ARGP_ERR_UNKNOWN;	/* the rest: ARGP_KEY_ARGS */
 	case ARGP_KEY_ARGS:
-		env.cmd = state->argv + state->next;
-		state->next = state->argc;
-		break;
 	case ARGP_KEY_END:
-		if (!env.pid && !env.cmd)
-			MN_ARGP_ERR(state, "-p PID is required (or -- COMMAND)");
-		if (env.pid && env.cmd)
-			MN_ARGP_ERR(state, "-p PID and a COMMAND exclude each other");
-		break;
+		return mn_argp_target(key, state, env.pid, &env.cmd);
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
@@ -247,7 +242,7 @@ static void gdel(__u64 goid)
 	}
 }
 
-enum mstate { MS_NONE, MS_P, MS_SYSCALL, MS_NOP, MS_PARKED };
+enum mstate { MS_NONE, MS_P, MS_SYSCALL, MS_NOP, MS_PARKED, MS_DEMOTED };
 
 struct thr {
 	__u32 tid;
@@ -403,6 +398,7 @@ static void m_state(struct thr *t, int state, int p, __u64 ts)
 		case MS_P: snprintf(name, sizeof(name), "P%d", t->p); break;
 		case MS_SYSCALL: snprintf(name, sizeof(name), "syscall"); break;
 		case MS_NOP: snprintf(name, sizeof(name), "no P"); break;
+		case MS_DEMOTED: snprintf(name, sizeof(name), "demoted"); break;
 		default: snprintf(name, sizeof(name), "parked"); break;
 		}
 		jx(PID_M, t->tid, "m", name, t->since, ts, NULL);
@@ -608,6 +604,19 @@ static void json_event(const struct mn_event *e)
 			run_end(gfind(t->curg, false), e->ts, "M parked");
 		m_state(t, MS_PARKED, -1, e->ts);
 		break;
+	case MN_EV_G_PREEMPT:
+		/* The G goes on on this thread without a P (preempt.c). */
+		tname_m(t, (int)e->c);
+		snprintf(args, sizeof(args), "preempted after %.1f ms",
+			 (double)e->d / 1e6);
+		run_end(gfind((__u64)e->a, false), e->ts, args);
+		m_state(t, MS_DEMOTED, -1, e->ts);
+		if (t) {
+			snprintf(args, sizeof(args), "\"goid\":%lld,\"p\":%lld,\"ran_ns\":%lld",
+				 (long long)e->a, (long long)e->b, (long long)e->d);
+			jinstant(PID_M, t->tid, "g_preempt", e->ts, args);
+		}
+		break;
 	case MN_EV_M_UNPARK:
 		if (e->a >= 0 && e->a < MN_MAX_M && m_tid[e->a]) {
 			struct thr *w = tfind(m_tid[e->a]);
@@ -766,6 +775,11 @@ static void text_event(const struct mn_event *e)
 	case MN_EV_M_PARK:
 	case MN_EV_M_UNPARK:
 		snprintf(d, sizeof(d), "m=%lld", (long long)e->a);
+		break;
+	case MN_EV_G_PREEMPT:
+		snprintf(d, sizeof(d), "goid=%lld p=%lld m=%lld ran_ns=%lld",
+			 (long long)e->a, (long long)e->b, (long long)e->c,
+			 (long long)e->d);
 		break;
 	case MN_EV_OFFCPU:
 		snprintf(d, sizeof(d), "%s state=0x%llx", e->a ? "preempted" : "blocked",
@@ -941,6 +955,7 @@ int main(int argc, char **argv)
 			{ skel->progs.tr_io_complete, "io_complete", false },
 			{ skel->progs.tr_m_park, "m_park", false },
 			{ skel->progs.tr_m_unpark, "m_unpark", false },
+			{ skel->progs.tr_g_preempt, "g_preempt", false },
 		};
 
 		for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++) {

@@ -31,6 +31,7 @@ enum mn_ev_type {
 	MN_EV_IO_COMPLETE,	/* goid, op, res */
 	MN_EV_M_PARK,		/* m */
 	MN_EV_M_UNPARK,		/* m */
+	MN_EV_G_PREEMPT,	/* goid, p, m, ran_ns: M m gave P p up, demoted */
 	/* sched:sched_switch of a thread of the target */
 	MN_EV_OFFCPU,		/* a = 1 preempted, 0 blocked; b = prev_state */
 	MN_EV_ONCPU,		/* (none) */

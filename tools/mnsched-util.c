@@ -125,6 +125,25 @@ pid_t mn_parse_pid(const char *s)
 	return (pid_t)v;
 }
 
+int mn_argp_target(int key, struct argp_state *state, pid_t pid, char ***cmd)
+{
+	switch (key) {
+	case ARGP_KEY_ARG:
+		return ARGP_ERR_UNKNOWN;	/* the rest: ARGP_KEY_ARGS */
+	case ARGP_KEY_ARGS:
+		*cmd = state->argv + state->next;
+		state->next = state->argc;
+		return 0;
+	case ARGP_KEY_END:
+		if (!pid && !*cmd)
+			MN_ARGP_ERR(state, "-p PID is required (or -- COMMAND)");
+		if (pid && *cmd)
+			MN_ARGP_ERR(state, "-p PID and a COMMAND exclude each other");
+		return 0;
+	}
+	return ARGP_ERR_UNKNOWN;
+}
+
 /* ---- checks --------------------------------------------------------- */
 
 int mn_check_root(void)

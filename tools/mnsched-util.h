@@ -55,6 +55,7 @@ void mn_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void mn_setup(const char *prog);
 
 struct argp;
+struct argp_state;
 /*
  * argp_parse, and on a bad option or argument: the message, the usage
  * line, exit MN_EXIT_USAGE.  --help, --usage and --version exit 0.  Parsers
@@ -68,6 +69,14 @@ void mn_argp_parse(const struct argp *argp, int argc, char **argv);
 
 /* Parse a PID argument; -1 on garbage. */
 pid_t mn_parse_pid(const char *s);
+
+/*
+ * The target of a tool that attaches to one process, "-p PID" or
+ * "-- COMMAND ARGS" (mnsched-trace, mnsched-prof): the argp parser hands
+ * it ARGP_KEY_ARG, ARGP_KEY_ARGS and ARGP_KEY_END; it keeps the command in
+ * *cmd and, at the end, reports a missing or a double target.
+ */
+int mn_argp_target(int key, struct argp_state *state, pid_t pid, char ***cmd);
 
 /* Checks that print a clear error and return -1. */
 int mn_check_root(void);

@@ -65,9 +65,12 @@ endif
 # (benchmarks.tbl lines PROG.noprobes, PROG.nocounters).  The top Makefile's
 # $(B)/%/libmnsched.a rule links them from these objects.
 
-BENCH_LIB_VARIANTS := noprobes nocounters
+BENCH_LIB_VARIANTS := noprobes nocounters nopreempt
 VARIANT_noprobes   := -DMN_NO_PROBES
 VARIANT_nocounters := -DMN_NO_COUNTERS
+# build/nopreempt/libmnsched.a: no runtime-entry marks, no preemption
+# (-DMN_NO_PREEMPT): what preemption costs when nothing overruns.
+VARIANT_nopreempt  := -DMN_NO_PREEMPT
 
 define mn_lib_variant
 $(B)/$(1)/%.o: user/src/%.c $(USER_HDRS)

@@ -10,8 +10,11 @@
  * reasons, g_unblock, g_exit, io_submit/io_complete, syscall_enter/exit,
  * proc_start/stop, m_park/m_unpark, and steal when there are two Ps).
  *
- *   bpf_target [-d SECONDS] [-n ROUNDS] [-w] [-y YIELDS]
+ *   bpf_target [-d SECONDS] [-H MS] [-n ROUNDS] [-w] [-y YIELDS]
  *     -d SECONDS  rounds until SECONDS have passed (default 10)
+ *     -H MS       each round, the main G also computes MS ms without
+ *                 calling the runtime while the workers wait for their P:
+ *                 it overruns its slice and is preempted (g_preempt)
  *     -n ROUNDS   exactly ROUNDS rounds (overrides -d)
  *     -w          print "ready PID", then wait for SIGUSR1 before starting
  *                 the runtime (so a tracer sees the very first event)
@@ -30,7 +33,7 @@
 #define WORKERS		8	/* even: pairs */
 #define PINGS		5
 
-static long rounds_max, yields = 10;
+static long rounds_max, yields = 10, hog_ms;
 static double seconds = 10;
 static long rounds_done, gs_done;
 static int zero_fd = -1;
@@ -98,6 +101,13 @@ static void one_round(void)
 			exit(1);
 		}
 	}
+	if (hog_ms > 0) {	/* the workers wait in our P's queue meanwhile */
+		uint64_t end = mn_now() + (uint64_t)hog_ms * 1000000;
+		volatile uint64_t x = 0;
+
+		while (mn_now() < end)
+			x++;
+	}
 	for (int i = 0; i < WORKERS; i++)
 		mn_chan_recv(done, &v);
 	for (int i = 0; i < WORKERS / 2; i++) {
@@ -124,7 +134,7 @@ static void main_g(void *arg)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: bpf_target [-d SECONDS] [-n ROUNDS] [-w] [-y YIELDS]\n");
+	fprintf(stderr, "usage: bpf_target [-d SECONDS] [-H MS] [-n ROUNDS] [-w] [-y YIELDS]\n");
 	exit(64);
 }
 
@@ -132,9 +142,10 @@ int main(int argc, char **argv)
 {
 	int c, wait = 0;
 
-	while ((c = getopt(argc, argv, "d:n:wy:")) != -1) {
+	while ((c = getopt(argc, argv, "d:H:n:wy:")) != -1) {
 		switch (c) {
 		case 'd': seconds = atof(optarg); break;
+		case 'H': hog_ms = atol(optarg); break;
 		case 'n': rounds_max = atol(optarg); break;
 		case 'w': wait = 1; break;
 		case 'y': yields = atol(optarg); break;

@@ -85,7 +85,8 @@ done
 # ---- USDT notes and semaphores -----------------------------------------
 
 PROBES="g_create g_start g_park g_unblock g_exit proc_start proc_stop steal
-syscall_enter syscall_exit handoff io_submit io_complete m_park m_unpark"
+syscall_enter syscall_exit handoff io_submit io_complete m_park m_unpark
+g_preempt"
 
 check_notes() {	# FILE: every probe the runtime places, with a semaphore
 	local f=$1 notes p
@@ -276,7 +277,7 @@ t_top_table() {
 	cat "$work/top.out"
 	[ $rc = 0 ] || { fail "mnsched-top exited $rc"; return 1; }
 	[ "$(grep -c '^ *P STATE' "$work/top.out")" = 2 ] || { fail "expected 2 tables"; return 1; }
-	# P rows: P STATE M G RUNQ SWITCH/s STEAL/s PARK/s SYSC/s HOFF/s IO/s OFFCPU%
+	# P rows: P STATE M G RUNQ SWITCH/s STEAL/s PARK/s SYSC/s HOFF/s IO/s PRMT/s OFFCPU%
 	awk '$1 ~ /^[01]$/ && NF >= 11 { if ($6 > 0) sw++; if ($9 > 0) sc++ }
 	     END { exit !(sw >= 2 && sc >= 2) }' "$work/top.out" ||
 		{ fail "no switches/s and syscalls/s on the P rows"; return 1; }
@@ -464,6 +465,31 @@ print("ok:", len(gs), "G runs")
 	expect_err "exclude each other" 64 "$trace" -p 1 -- "$static" || return 1
 }
 
+# Preemption (user/src/preempt.c): the main G computes 30 ms per round
+# while the workers wait for its P; its M gives the P up and runs it
+# demoted: a "demoted" slice on that M's track, a G run that ends
+# "preempted after N ms", and the g_preempt instants.
+t_trace_preempt_demoted() {
+	local rc
+	MNPROCS=1 timeout 60 "$trace" -q --perfetto "$work/p.json" -- "$static" -n 3 -H 30 \
+		> "$work/p.out" 2> "$work/p.err"
+	rc=$?
+	cat "$work/p.out" "$work/p.err"
+	[ $rc = 0 ] || { fail "mnsched-trace -- bpf_target -H 30 exited $rc"; return 1; }
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+ev = d["traceEvents"]
+dem = [e for e in ev if e["ph"] == "X" and e.get("cat") == "m" and e["name"] == "demoted"]
+pre = [e for e in ev if e.get("name") == "g_preempt"]
+ends = [e for e in ev if e["ph"] == "X" and e.get("cat") == "g" and
+        e["args"].get("end", "").startswith("preempted after ")]
+assert dem and pre and ends, (len(dem), len(pre), len(ends))
+assert all(e["args"]["goid"] == 1 for e in pre), pre
+print("ok:", len(dem), "demoted slices,", len(pre), "g_preempt")
+' "$work/p.json" || { why="no demoted M in the timeline"; return 1; }
+}
+
 # Every tool stops by itself, with status 0, when its target exits.
 t_tools_exit_with_target() {
 	local t rc
@@ -539,7 +565,8 @@ for c in usdt_notes_static usdt_notes_shared usdt_probe_free_build usdt_semaphor
 	 bpftrace_count_static bpftrace_count_shared bpftrace_gstart_per_p \
 	 bpftrace_park_reasons bpftrace_steal_matrix \
 	 lat_histograms lat_interval_shared top_table top_counters_unprivileged \
-	 pin_bpftool trace_text trace_perfetto trace_command tools_exit_with_target \
+	 pin_bpftool trace_text trace_perfetto trace_command trace_preempt_demoted \
+	 tools_exit_with_target \
 	 trace_kmod_tracepoints err_not_root err_no_bpf err_not_mnsched \
 	 err_bad_option reason_names; do
 	# Static checks need no BPF.

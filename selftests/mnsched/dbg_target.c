@@ -23,7 +23,9 @@
  *   nap     nanosleep(2) without telling the runtime (its M sleeps in the
  *           kernel holding the P)             [running]
  * With MNPROCS=2, spin and nap hold both Ps forever, so the yielders (and
- * main, if it has not parked yet) stay runnable.
+ * main, if it has not parked yet) stay runnable.  That needs preemption
+ * off (MNSCHED_DEBUG gets preempt=0 added): it would hand spin's and nap's
+ * Ps to other Ms after 10 ms, and the yielders would run.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -268,5 +270,12 @@ int main(int argc, char **argv)
 	roles = calloc(MAXG, 1);
 	if (!roles)
 		return 1;
+	{
+		const char *d = getenv("MNSCHED_DEBUG");
+		char buf[256];
+
+		snprintf(buf, sizeof(buf), "%s%spreempt=0", d ? d : "", d ? "," : "");
+		setenv("MNSCHED_DEBUG", buf, 1);
+	}
 	return mn_main(main_g, NULL) ? 1 : 0;
 }

@@ -41,3 +41,6 @@ HOST_TESTS += test-io test-io-asan test-io-tsan
 # requests with -ECANCELED under SIGSTOP/SIGCONT and signals, and hands
 # pipes to io-wq at all, which the runtime's probe finds: poll first).
 VM_TEST_BINS	+= $(B)/tests/plain/io_cancel
+# io_rx: multishot receive and its buffer rings on both kernels (6.1 has
+# both, 5.19/6.0 features; the probe's fallback is the switch's path).
+VM_TEST_BINS	+= $(B)/tests/plain/io_rx

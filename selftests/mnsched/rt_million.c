@@ -37,6 +37,11 @@ static void million_main(void *arg)
 	done = mn_chan_new(0, 1024);
 	for (long i = 0; i < N; i++)
 		G_ASSERT_EQ(mn_go(parker, NULL), 0);
+	/* Each child runs first, but one preempted at its first line (its
+	 * thread gives the P up: the spawn loop's slice is long over) goes
+	 * on beside us: wait for the last ones. */
+	for (int i = 0; i < 10000 && atomic_load(&parked) < N; i++)
+		mn_sleep(1000000);
 	G_ASSERT_EQ(atomic_load(&parked), N);
 	maps = count_maps();
 	fprintf(stderr, "# %d parked Gs, %ld mappings\n", N, maps);

@@ -246,4 +246,154 @@ TEST(spawn_storm_runs_every_g_exactly_once)
 	MN_RUN_PROCS(8, storm_main, NULL);
 }
 
+/*
+ * Go's PingPongHog shape at 1 P: a G that computes and only calls
+ * mn_preempt_point(), and a pair that ping-pongs 10,000 times over
+ * unbuffered channels.  The pair's hand-offs go through runnext and run in
+ * the slice of the G before them (as Go's inheritTime), so the pair gets
+ * whole slices as the hog does.  Counted in the hog's turns, not in time:
+ * the pair must finish within a few.  With a cap of 32 runnext picks per
+ * turn (before) it took ~10,000/32 = 312 hog turns, 3-12 s.
+ */
+static atomic_bool hog_stop;
+static atomic_long hog_turns;		/* times the hog ran again after others */
+static atomic_int last_runner;		/* 1: the hog, 2: the pair */
+
+static void hog(void *arg)
+{
+	while (!atomic_load(&hog_stop)) {
+		if (atomic_exchange(&last_runner, 1) != 1)
+			atomic_fetch_add(&hog_turns, 1);
+		for (volatile int i = 0; i < 1000; i++)
+			;
+		mn_preempt_point();	/* yields when sysmon flagged the slice */
+	}
+}
+
+static void pong_g(void *arg)
+{
+	int v;
+
+	while (mn_chan_recv(ping, &v) == 1) {
+		atomic_store(&last_runner, 2);
+		mn_chan_send(pong, &v);
+	}
+}
+
+static void pingpong_hog_main(void *arg)
+{
+	struct mn_go_opts o = { .flags = MN_GO_DEFER };
+	long t0, turns;
+	int v = 0;
+
+	ping = mn_chan_new(sizeof(int), 0);
+	pong = mn_chan_new(sizeof(int), 0);
+	G_ASSERT_EQ(mn_go_opts(hog, NULL, &o), 0);
+	mn_yield();			/* the hog runs a slice first */
+	G_ASSERT_EQ(mn_go_opts(pong_g, NULL, &o), 0);
+	t0 = atomic_load(&hog_turns);
+	for (int i = 0; i < 10000; i++) {
+		atomic_store(&last_runner, 2);
+		G_ASSERT_EQ(mn_chan_send(ping, &v), 0);
+		G_ASSERT_EQ(mn_chan_recv(pong, &v), 1);
+	}
+	turns = atomic_load(&hog_turns) - t0;
+	atomic_store(&hog_stop, true);
+	mn_chan_close(ping);
+	fprintf(stderr, "# 10,000 round trips beside the hog took %ld hog turns\n",
+		turns);
+	G_ASSERT(t0 >= 1);		/* the hog did run */
+	G_ASSERT(turns <= 20);
+}
+
+TEST(runnext_pair_keeps_its_slice_beside_a_hog)
+{
+	MN_RUN_PROCS(1, pingpong_hog_main, NULL);
+}
+
+/*
+ * Go's TestYieldProgress shape at 1 P: a G yields in a loop (polling a
+ * channel without blocking) while the main G sleeps 10 ms and then tells it
+ * to stop.  The yielding G must not keep the P from the sleeper's timer.
+ */
+static struct mn_chan *yp_c, *yp_ack;
+
+static void yp_spinner(void *arg)
+{
+	for (;;) {
+		if (mn_chan_try_recv(yp_c, NULL) == 1) {
+			mn_chan_send(yp_ack, NULL);
+			return;
+		}
+		mn_yield();
+	}
+}
+
+static void yield_progress_main(void *arg)
+{
+	yp_c = mn_chan_new(0, 0);
+	yp_ack = mn_chan_new(0, 0);
+	G_ASSERT_EQ(mn_go(yp_spinner, NULL), 0);
+	mn_sleep(10000000);
+	G_ASSERT_EQ(mn_chan_send(yp_c, NULL), 0);
+	G_ASSERT_EQ(mn_chan_recv(yp_ack, NULL), 1);
+}
+
+TEST(yielding_g_lets_a_sleeper_run)
+{
+	MN_RUN_PROCS(1, yield_progress_main, NULL);
+}
+
+/*
+ * Go's TestTimerFairness shape at 1 P: two Gs keep a channel ready (their
+ * hand-offs to the main G go through runnext and share its slice); the main
+ * G selects between that channel and a 20 ms timer, and must see the timer
+ * fire although the channel is never empty.
+ */
+static struct mn_chan *tf_c, *tf_done;
+
+static void tf_sender(void *arg)
+{
+	for (;;) {
+		struct mn_case k[2] = {
+			{ .chan = tf_c, .dir = MN_SEND, .elem = NULL },
+			{ .chan = tf_done, .dir = MN_RECV, .elem = NULL },
+		};
+
+		if (mn_select(k, 2, -1) == 1)
+			return;
+	}
+}
+
+static void timer_fairness_main(void *arg)
+{
+	struct mn_chan *timer;
+	long got = 0;
+
+	tf_c = mn_chan_new(0, 0);
+	tf_done = mn_chan_new(0, 0);
+	for (int i = 0; i < 2; i++)
+		G_ASSERT_EQ(mn_go(tf_sender, NULL), 0);
+	timer = mn_after(20000000);
+	G_ASSERT(timer);
+	for (;;) {
+		uint64_t v;
+		struct mn_case k[2] = {
+			{ .chan = tf_c, .dir = MN_RECV, .elem = NULL },
+			{ .chan = timer, .dir = MN_RECV, .elem = &v },
+		};
+
+		if (mn_select(k, 2, -1) == 1)
+			break;
+		got++;
+	}
+	mn_chan_close(tf_done);
+	G_ASSERT(got > 0);
+}
+
+TEST(timer_fires_beside_a_busy_channel)
+{
+	MN_RUN_PROCS(1, timer_fairness_main, NULL);
+}
+
 TEST_HARNESS_MAIN

@@ -448,6 +448,17 @@ static void sem_fifo(void *arg)
 	mn_wg_done(&wg);
 }
 
+/* Wait (up to 10 s) until the last waiter queued on sem is not last. */
+static void sem_wait_queued(void *last)
+{
+	uint64_t t0 = mn_now();
+
+	while (__atomic_load_n(&sem.tail, __ATOMIC_ACQUIRE) == last &&
+	       mn_now() - t0 < 10000 * MS)
+		mn_sleep(MS / 10);
+	G_ASSERT(__atomic_load_n(&sem.tail, __ATOMIC_ACQUIRE) != last);
+}
+
 static void sem_main(void *arg)
 {
 	G_ASSERT_EQ(mn_sem_acquire(&sem, 11), -EINVAL);
@@ -463,11 +474,16 @@ static void sem_main(void *arg)
 	G_ASSERT(atomic_load(&sem_max) <= 10);
 
 	/* FIFO: with 9 of 10 held, a request for 10 (id 1) queues first, then
-	 * one for 1 (id 2): the small one must not jump ahead. */
+	 * one for 1 (id 2): the small one must not jump ahead.  Each is seen
+	 * queued (the public struct's waiter list) before the next starts: a
+	 * new G runs first from runnext, so "spawned first" is not "queued
+	 * first" (a sleep in between was not enough in a TCG VM). */
 	G_ASSERT_EQ(mn_sem_acquire(&sem, 9), 0);
 	mn_wg_add(&wg, 2);
 	mn_go(sem_fifo, (void *)1);
+	sem_wait_queued(NULL);
 	mn_go(sem_fifo, (void *)2);
+	sem_wait_queued(__atomic_load_n(&sem.head, __ATOMIC_ACQUIRE));
 	mn_sleep(2 * MS);
 	G_ASSERT_EQ(atomic_load(&order_next), 0);	/* 1 free, but FIFO */
 	mn_sem_release(&sem, 9);

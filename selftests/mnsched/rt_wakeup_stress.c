@@ -182,4 +182,215 @@ TEST(global_g_readied_while_spinning_m_gives_up_p)
 	ASSERT_EQ(0, mn_test_main("MNPROCS", "1", global_queue_main, (void *)50));
 }
 
+/*
+ * Go's TestGoroutineParallelism2 shape, looped: per try, first "load" (one G
+ * per P that spins until all of them have started, so every P ran a G and
+ * its M is about to look for work and park), then one spawner G per two Ps
+ * that makes two Gs; all the made Gs take turns on a counter, each spinning
+ * (no mn_* call) until its turn.  Spawning is child-first: a spawner waits
+ * in its P's runnext while the child it just made spins there, and only
+ * another P can run it and make the next child.  While any P is idle, that
+ * runnable G must be taken (stolen from runnext) within microseconds.  Runs
+ * got stuck for good: a thief that saw the owner switch during its 3 us
+ * wait gave up on runnext, and an M that had not started spinning (the
+ * 2*nmspinning bound) gave up its P without a last look at the queues.
+ * With more Ps than CPUs the spins call sched_yield() (a system call, not a
+ * runtime call), so the kernel runs the other Ms soon.  A watchdog thread
+ * names a try that makes no progress for 10 s.  sysmon's safety net for
+ * such work is off here (MNSCHED_DEBUG=stranded=0): the fix must be in the
+ * steal and the last look, not the net.
+ */
+uint64_t mn_debug_stranded_wakes(void);
+
+static _Atomic uint32_t par_x;
+static atomic_long par_tries;		/* tries finished, for the watchdog */
+static int par_procs;
+static bool par_yield;			/* more Ps than CPUs */
+static struct mn_chan *par_done;
+
+static void par_spin_until(uint32_t want)
+{
+	while (atomic_load(&par_x) != want)
+		if (par_yield)
+			sched_yield();
+}
+
+/* The load Gs of a try count on par_lx, which only grows (a load G may
+ * still be spinning when the next try starts). */
+static _Atomic uint32_t par_lx;
+
+static void par_load(void *arg)
+{
+	uint32_t target = (uint32_t)(uintptr_t)arg;
+
+	if (atomic_fetch_add(&par_lx, 1) + 1 == target) {
+		mn_chan_send(par_done, NULL);
+		return;
+	}
+	while (atomic_load(&par_lx) < target)
+		if (par_yield)
+			sched_yield();
+}
+
+static void par_worker(void *arg)
+{
+	uint32_t k = (uint32_t)(uintptr_t)arg;	/* 2 * spawner + index */
+
+	for (uint32_t i = 0; i < 3; i++) {
+		uint32_t want = (uint32_t)par_procs * i + k;
+
+		par_spin_until(want);
+		atomic_store(&par_x, want + 1);
+	}
+	mn_chan_send(par_done, NULL);
+}
+
+static void par_spawner(void *arg)
+{
+	uintptr_t s = (uintptr_t)arg;
+
+	for (uintptr_t j = 0; j < 2; j++)
+		G_ASSERT_EQ(mn_go(par_worker, (void *)(2 * s + j)), 0);
+}
+
+static void *par_watchdog(void *arg)
+{
+	long tries = (long)(intptr_t)arg, seen = -1;
+	uint64_t since = mn_now();
+
+	while (atomic_load(&par_tries) < tries) {
+		long n = atomic_load(&par_tries);
+
+		if (n != seen) {
+			seen = n;
+			since = mn_now();
+		} else if (mn_now() - since > 10000000000ull) {
+			fprintf(stderr, "# try %ld of %ld stuck for 10 s (counter "
+				"%u): a runnable G stranded in a busy P's runnext "
+				"while another P idles\n", n + 1, tries,
+				atomic_load(&par_x));
+			fflush(stderr);
+			_exit(1);
+		}
+		usleep(10000);
+	}
+	return NULL;
+}
+
+static void parallelism_main(void *arg)
+{
+	long tries = (long)(intptr_t)arg;
+	pthread_t t;
+
+	par_yield = par_procs > (int)sysconf(_SC_NPROCESSORS_ONLN);
+	par_done = mn_chan_new(0, 0);
+	G_ASSERT_EQ(pthread_create(&t, NULL, par_watchdog, arg), 0);
+	for (long n = 0; n < tries; n++) {
+		uintptr_t target = (uintptr_t)par_procs * (uintptr_t)(n + 1);
+
+		for (int p = 0; p < par_procs; p++)
+			G_ASSERT_EQ(mn_go(par_load, (void *)target), 0);
+		G_ASSERT_EQ(mn_chan_recv(par_done, NULL), 1);
+		atomic_store(&par_x, 0);
+		for (int s = 0; s < par_procs / 2; s++)
+			G_ASSERT_EQ(mn_go(par_spawner, (void *)(uintptr_t)s), 0);
+		for (int p = 0; p < par_procs; p++)
+			G_ASSERT_EQ(mn_chan_recv(par_done, NULL), 1);
+		atomic_store(&par_tries, n + 1);
+	}
+	pthread_join(t, NULL);
+}
+
+/* MN_TEST_TRIES=N loops longer when hunting. */
+static long par_env_tries(void)
+{
+	const char *e = getenv("MN_TEST_TRIES");
+
+	return e ? atol(e) : 1000;
+}
+
+TEST(runnext_g_of_a_busy_p_is_taken_2_procs)
+{
+	par_procs = 2;
+	/* The fix, not the nets: neither sysmon's nor preemption, which
+	 * hands a P whose G runs 10 ms off (its runnext with it). */
+	setenv("MNSCHED_DEBUG", "stranded=0,preempt=0", 1);
+	ASSERT_EQ(0, mn_test_main("MNPROCS", "2", parallelism_main,
+				  (void *)(intptr_t)par_env_tries()));
+}
+
+TEST(runnext_g_of_a_busy_p_is_taken_4_procs)
+{
+	par_procs = 4;
+	setenv("MNSCHED_DEBUG", "stranded=0,preempt=0", 1);
+	ASSERT_EQ(0, mn_test_main("MNPROCS", "4", parallelism_main,
+				  (void *)(intptr_t)par_env_tries()));
+}
+
+/*
+ * sysmon's safety net, alone: with a test hook that stops thieves from
+ * taking a running P's runnext, the main G strands there behind a child
+ * that spins until the main G runs again.  Only sysmon can move it (to the
+ * global queue, waking an M), after the P has run the child for 10 ms.
+ * With MNSCHED_DEBUG=stranded=0 this hangs (checked by hand: the
+ * watchdog's message).
+ */
+void mn_debug_no_runnext_steal(bool on);
+
+/* The round the main G is in; a child spins until it moves on.  (A flag
+ * set and cleared each round let a child whose thread the kernel held off
+ * for the 1 ms the flag was set spin on into the next round, holding the
+ * other P: then no P idled, no M spun, and the net rightly did nothing.) */
+static atomic_int net_round;
+
+static void net_child(void *arg)
+{
+	uint64_t t = mn_now();
+
+	while (atomic_load(&net_round) == (int)(intptr_t)arg) {
+		if (mn_now() - t > 10000000000ull) {
+			fprintf(stderr, "# the main G stayed in runnext for 10 s: "
+				"sysmon's safety net did not move it\n");
+			fflush(stderr);
+			_exit(1);
+		}
+	}
+}
+
+static void net_main(void *arg)
+{
+	mn_debug_no_runnext_steal(true);
+	if (arg)	/* a spinning M stalls 100 ms before it stops spinning */
+		mn_debug_spin_drop_delay(100000000);
+	for (int i = 0; i < 5; i++) {
+		G_ASSERT_EQ(mn_go(net_child, (void *)(intptr_t)i), 0); /* child first */
+		atomic_store(&net_round, i + 1);	/* we ran again */
+		mn_sleep(1000000);
+	}
+	mn_debug_no_runnext_steal(false);
+	mn_debug_spin_drop_delay(0);
+	G_ASSERT(mn_debug_stranded_wakes() >= 5);
+}
+
+TEST(sysmon_moves_work_stranded_in_runnext)
+{
+	/* The net alone: preemption would hand the P off first. */
+	setenv("MNPROCS", "2", 1);
+	ASSERT_EQ(0, mn_test_main("MNSCHED_DEBUG", "preempt=0", net_main, NULL));
+}
+
+/*
+ * The same while an M counts as spinning nearly all the time: the idle M
+ * finds the stranded G in its last look, spins, cannot steal it (the
+ * hook), stalls 100 ms in the spin-drop hook still counted in nmspinning,
+ * and looks again.  A net that waited for "a P idle and no M spinning"
+ * (its first version) saw nmspinning == 0 only in microsecond windows and
+ * the watchdog fired; it must move the G regardless.
+ */
+TEST(sysmon_moves_stranded_work_while_an_m_spins)
+{
+	setenv("MNPROCS", "2", 1);
+	ASSERT_EQ(0, mn_test_main("MNSCHED_DEBUG", "preempt=0", net_main, (void *)1));
+}
+
 TEST_HARNESS_MAIN

@@ -44,15 +44,19 @@ for f in "$@"; do
 	fi
 done
 
-# The runtime's dump symbolizes stacks with libdw, which it dlopen()s
-# (user/src/unwind.c): ldd does not list it.
-dw=$(ldconfig -p 2>/dev/null | awk '/libdw\.so\.1 .*x86-64/ { print $NF; exit }')
-if [ -n "$dw" ]; then
-	copy_lib "$dw"
-	ldd "$dw" | awk '/=> \// { print $3 }' | while read -r lib; do
+# Libraries loaded with dlopen(), which ldd does not list: libdw, with
+# which the runtime's dump symbolizes stacks (user/src/unwind.c), and
+# libgcc_s, which glibc's pthread_exit loads to unwind the thread (a
+# preempted thread that cannot get its priority back exits so, preempt.c).
+for soname in libdw.so.1 libgcc_s.so.1; do
+	so=$(ldconfig -p 2>/dev/null |
+		awk -v n="$soname" '$1 == n && /x86-64/ { print $NF; exit }')
+	[ -n "$so" ] || continue
+	copy_lib "$so"
+	ldd "$so" | awk '/=> \// { print $3 }' | while read -r lib; do
 		copy_lib "$lib"
 	done
-fi
+done
 
 (cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) |
 	gzip -1 >"$out.tmp"

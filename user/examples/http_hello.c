@@ -9,7 +9,8 @@
  * Requests are read into a buffer; each complete one (up to the blank
  * line; bodies are not expected) gets the fixed response.  Pipelined
  * requests are answered in one send.  "Connection: close" or HTTP/1.0
- * without keep-alive closes after the response.
+ * without keep-alive closes after the response, which says
+ * "Connection: close".
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE	/* memmem */
@@ -30,6 +31,16 @@ static const char reply[] =
 	"\r\n"
 	"Hello, World!";
 #define REPLY_LEN (sizeof(reply) - 1)
+/* The last answer on a connection says so (a client would otherwise send
+ * its next request on it). */
+static const char reply_close[] =
+	"HTTP/1.1 200 OK\r\n"
+	"Content-Type: text/plain\r\n"
+	"Content-Length: 13\r\n"
+	"Connection: close\r\n"
+	"\r\n"
+	"Hello, World!";
+#define REPLY_CLOSE_LEN (sizeof(reply_close) - 1)
 
 static int port = 8080;
 
@@ -59,7 +70,7 @@ static int wants_close(const char *p, const char *end)
 static void serve(void *arg)
 {
 	int fd = (int)(long)arg, closing = 0;
-	char in[8192], out[16 * REPLY_LEN];
+	char in[8192], out[16 * REPLY_CLOSE_LEN];
 	size_t have = 0;
 
 	while (!closing) {
@@ -74,13 +85,18 @@ static void serve(void *arg)
 		while ((end = memmem(in + used, have - used, "\r\n\r\n", 4))) {
 			end += 4;
 			closing = wants_close(in + used, end);
-			if (nout + REPLY_LEN > sizeof(out)) {
+			if (nout + REPLY_CLOSE_LEN > sizeof(out)) {
 				if (send_all(fd, out, nout))
 					goto out;
 				nout = 0;
 			}
-			memcpy(out + nout, reply, REPLY_LEN);
-			nout += REPLY_LEN;
+			if (closing) {
+				memcpy(out + nout, reply_close, REPLY_CLOSE_LEN);
+				nout += REPLY_CLOSE_LEN;
+			} else {
+				memcpy(out + nout, reply, REPLY_LEN);
+				nout += REPLY_LEN;
+			}
 			used = (size_t)(end - in);
 			if (closing)
 				break;

@@ -410,6 +410,11 @@ void mn_sem_release(struct mn_sem *s, int64_t n);
  *    (As with close(2), a call that starts on fd after it is closed may
  *    reach whatever the number refers to next.)
  *  - O_NONBLOCK fds work too: the call still waits for readiness.
+ *  - TCP sockets: with io_uring on kernel 6.0+ the second mn_recv arms one
+ *    multishot receive that stays armed for the connection; later reads
+ *    take from what it queued.  Close such a socket with mn_close: close(2)
+ *    leaves the multishot (and the connection) until the fd number comes
+ *    back through mn_accept, mn_connect or mn_close.
  *  - mn_pread/mn_pwrite with a negative offset: -EINVAL.
  *  - mn_poll is poll(2) for one fd (nfds 1; 0 just sleeps): 1 with
  *    revents set, 0 when timeout ms passed, -errno.

@@ -28,6 +28,7 @@
 
 struct mn_chan *mn_chan_new(size_t elem_size, size_t cap)
 {
+	MN_ENTER();
 	struct mn_chan *c;
 
 	if (elem_size > (1u << 16) || (elem_size && cap > SIZE_MAX / elem_size / 2))
@@ -330,26 +331,31 @@ static int chan_recv(struct mn_chan *c, void *elem, bool block)
 
 int mn_chan_send(struct mn_chan *c, const void *elem)
 {
+	MN_ENTER();
 	return chan_send(c, elem, true);
 }
 
 int mn_chan_recv(struct mn_chan *c, void *elem)
 {
+	MN_ENTER();
 	return chan_recv(c, elem, true);
 }
 
 int mn_chan_try_send(struct mn_chan *c, const void *elem)
 {
+	MN_ENTER();
 	return chan_send(c, elem, false);
 }
 
 int mn_chan_try_recv(struct mn_chan *c, void *elem)
 {
+	MN_ENTER();
 	return chan_recv(c, elem, false);
 }
 
 void mn_chan_close(struct mn_chan *c)
 {
+	MN_ENTER();
 	struct mn_sudog *list = NULL, *s;
 
 	if (!c)
@@ -392,6 +398,7 @@ void mn_chan_close(struct mn_chan *c)
 
 void mn_chan_free(struct mn_chan *c)
 {
+	MN_ENTER();
 	uint32_t v;
 
 	if (!c)

@@ -32,6 +32,7 @@ static inline bool ticket_less(uint32_t a, uint32_t b)
 
 void mn_cond_wait(struct mn_cond *c, struct mn_mutex *m)
 {
+	MN_ENTER();
 	struct mn_lock *l = mn_wl_lock(&c->wl);
 	struct mn_waiter w;
 	uint32_t t;
@@ -53,6 +54,7 @@ void mn_cond_wait(struct mn_cond *c, struct mn_mutex *m)
 
 void mn_cond_signal(struct mn_cond *c)
 {
+	MN_ENTER();
 	struct mn_lock *l = mn_wl_lock(&c->wl);
 	struct mn_waiter *w;
 	uint32_t t;
@@ -84,6 +86,7 @@ void mn_cond_signal(struct mn_cond *c)
 
 void mn_cond_broadcast(struct mn_cond *c)
 {
+	MN_ENTER();
 	struct mn_lock *l = mn_wl_lock(&c->wl);
 	struct mn_waiter *w;
 
@@ -106,11 +109,14 @@ void mn_cond_broadcast(struct mn_cond *c)
 
 void mn_once_do(struct mn_once *o, void (*fn)(void *), void *arg)
 {
+	MN_ENTER();
 	if (likely(__atomic_load_n(&o->done, __ATOMIC_ACQUIRE)))
 		return;
 	mn_mutex_lock_reason(&o->m, MN_WAIT_ONCE);
 	if (!o->done) {
+		mn_rt_user_begin();	/* the program's code: preemptible */
 		fn(arg);
+		mn_rt_user_end();
 		__atomic_store_n(&o->done, 1, __ATOMIC_RELEASE);
 	}
 	mn_mutex_unlock(&o->m);

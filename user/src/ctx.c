@@ -58,6 +58,7 @@ static struct mn_ctx background = { .background = true, .refs = 1 };
 
 struct mn_ctx *mn_ctx_background(void)
 {
+	MN_ENTER();
 	return &background;
 }
 
@@ -220,36 +221,43 @@ static struct mn_ctx *ctx_new(struct mn_ctx *parent, uint64_t deadline)
 
 struct mn_ctx *mn_ctx_with_cancel(struct mn_ctx *parent)
 {
+	MN_ENTER();
 	return ctx_new(parent, 0);
 }
 
 struct mn_ctx *mn_ctx_with_deadline(struct mn_ctx *parent, uint64_t deadline_ns)
 {
+	MN_ENTER();
 	return ctx_new(parent, deadline_ns ? deadline_ns : 1);
 }
 
 struct mn_ctx *mn_ctx_with_timeout(struct mn_ctx *parent, uint64_t timeout_ns)
 {
+	MN_ENTER();
 	return ctx_new(parent, (uint64_t)mn_deadline_after(timeout_ns));
 }
 
 struct mn_chan *mn_ctx_done(struct mn_ctx *ctx)
 {
+	MN_ENTER();
 	return ctx_or_bg(ctx)->done;	/* NULL for background */
 }
 
 int mn_ctx_err(struct mn_ctx *ctx)
 {
+	MN_ENTER();
 	return atomic_load_explicit(&ctx_or_bg(ctx)->err, memory_order_acquire);
 }
 
 uint64_t mn_ctx_deadline(struct mn_ctx *ctx)
 {
+	MN_ENTER();
 	return ctx_or_bg(ctx)->deadline;
 }
 
 void mn_ctx_cancel(struct mn_ctx *ctx)
 {
+	MN_ENTER();
 	if (!ctx || ctx->background)
 		return;
 	ctx_cancel(ctx, -ECANCELED);
@@ -260,6 +268,7 @@ void mn_ctx_cancel(struct mn_ctx *ctx)
 
 void mn_ctx_free(struct mn_ctx *ctx)
 {
+	MN_ENTER();
 	if (!ctx || ctx->background)
 		return;
 	mn_ctx_cancel(ctx);

@@ -936,13 +936,14 @@ static void signal_dump(void)
 
 struct stall {
 	uint64_t tick, goid, ran;
+	struct mn_m *m;		/* a G demoted without a P: its M (preempt.c) */
 	_Atomic bool pending;
 };
 static struct stall *stalls;	/* one per P */
 
 /* sysmon, from mn_overrun_scan: remember, once per run, and wake. */
-static void stall_found(struct mn_p *p, uint64_t goid, uint64_t ran_ns,
-			uint64_t tick, void *arg)
+static void stall_found(struct mn_p *p, struct mn_m *dm, uint64_t goid,
+			uint64_t ran_ns, uint64_t tick, void *arg)
 {
 	struct stall *s = &stalls[p->id];
 
@@ -953,11 +954,22 @@ static void stall_found(struct mn_p *p, uint64_t goid, uint64_t ran_ns,
 	s->tick = tick;
 	s->goid = goid;
 	s->ran = ran_ns;
+	s->m = dm;
 	atomic_store_explicit(&s->pending, true, memory_order_release);
 	dbg_wake(REQ_STALL);
 }
 
-static void report_stall(int pi, uint64_t goid, uint64_t ran)
+/* Stall reports printed with a stack (a test hook reads it). */
+static _Atomic uint64_t stall_reports;
+
+__attribute__((visibility("default")))
+const volatile _Atomic uint64_t *mn_debug_stall_reports(void);
+const volatile _Atomic uint64_t *mn_debug_stall_reports(void)
+{
+	return &stall_reports;
+}
+
+static void report_stall(int pi, struct mn_m *dm, uint64_t goid, uint64_t ran)
 {
 	struct dumpctx c;
 	struct mn_p *pp = NULL;
@@ -970,9 +982,12 @@ static void report_stall(int pi, uint64_t goid, uint64_t ran)
 	if (!ctx_begin(&c, stderr))
 		goto out;
 	if (mn_safe_read(&pp, (uintptr_t)&mn_sched.allp[pi], sizeof(pp)) ||
-	    mn_safe_read(&p, (uintptr_t)pp, sizeof(p)) || !p.m ||
-	    mn_safe_read(&m, (uintptr_t)p.m, sizeof(m)) || !m.curg ||
-	    !read_g((uintptr_t)m.curg, &h) || h.goid != goid) {
+	    mn_safe_read(&p, (uintptr_t)pp, sizeof(p)) || !(dm ? dm : p.m) ||
+	    mn_safe_read(&m, (uintptr_t)(dm ? dm : p.m), sizeof(m)) || !m.curg ||
+	    !read_g((uintptr_t)m.curg, &h) || h.goid != goid ||
+	    /* An M's curg may name a G that has ended since: its header,
+	     * in a stack the stack cache keeps, still has its goid. */
+	    (h.status != MN_G_RUNNING && h.status != MN_G_SYSCALL)) {
 		fprintf(stderr, "mnsched: goroutine %llu ran for %llu ms without "
 			"entering the runtime (MNSCHED_DEBUG=stall=%llu); it moved "
 			"on before its stack was taken\n\n", (unsigned long long)goid,
@@ -981,6 +996,7 @@ static void report_stall(int pi, uint64_t goid, uint64_t ran)
 		goto end;
 	}
 	dump_g(&c, (uintptr_t)m.curg, true, ran);
+	atomic_fetch_add_explicit(&stall_reports, 1, memory_order_release);
 end:
 	ctx_end(&c);
 out:
@@ -996,7 +1012,7 @@ static void report_stalls(void)
 
 		if (!atomic_load_explicit(&s->pending, memory_order_acquire))
 			continue;
-		report_stall(i, s->goid, s->ran);
+		report_stall(i, s->m, s->goid, s->ran);
 		atomic_store_explicit(&s->pending, false, memory_order_release);
 	}
 }

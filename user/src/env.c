@@ -15,12 +15,29 @@
  *                                           through poll + system call, as
  *                                           on kernels that hand them to
  *                                           io-wq (found by a probe)
+ *                           multishot=0     no multishot receive on TCP
+ *                                           sockets: one receive request
+ *                                           per call, as on kernels
+ *                                           before 6.0 (rx.c)
  *                           dump=SIGNAL     dump every G on SIGNAL (debug.c)
  *                           stall=MS        report Gs running > MS (debug.c)
+ *                           stackcache=KB   freed stacks kept committed in
+ *                                           the global pool, above which
+ *                                           sysmon gives idle ones back to
+ *                                           the kernel (stack.c; 65536)
+ *                           stranded=0      no sysmon safety net for work
+ *                                           stranded on a busy P (tests)
+ *                           slice=MS        time slice, 1..1000 (default 10):
+ *                                           a G running longer loses its P
+ *                           preempt=0       cooperative only: no P taken
+ *                                           from an overrunning G
  *   MNSCHED_PARK=auto|futex|kmod            parker backend (park.c)
  *   MNSCHED_IO=auto|uring|blocking          I/O backend (io.c)
  *   MNSCHED_IO_ENTRIES=N                    SQ entries per ring, a power of
  *                                           two 2..32768 (uring.c)
+ *   MNSCHED_IO_RECVBUFS=N                   receive buffers (4 KiB) per P for
+ *                                           multishot receive, a power of
+ *                                           two 1..32768, default 256 (rx.c)
  *   MNSCHED_STACKGUARD=auto|guard|canary    stack overflow detection
  *
  * A bad value is an error at start: mn_main prints one line naming the
@@ -86,7 +103,9 @@ static int parse_word(const char *var, const char *s, const char *const *words,
 static int parse_debug(const char *s)
 {
 	static const char *const known[] = { "schedtrace", "scheddetail",
-					     "deadlock", "spare", "iopoll" };
+					     "deadlock", "spare", "iopoll",
+					     "stackcache", "stranded", "slice", "preempt",
+					     "multishot" };
 
 	while (*s) {
 		const char *end = strchr(s, ','), *eq;
@@ -96,7 +115,7 @@ static int parse_debug(const char *s)
 
 		eq = memchr(s, '=', len);
 		klen = eq ? (size_t)(eq - s) : len;
-		for (int i = 0; i < 5 && eq; i++)
+		for (int i = 0; i < 10 && eq; i++)
 			if (strlen(known[i]) == klen && !memcmp(s, known[i], klen))
 				k = i;
 		if (eq && k < 0 && ((klen == 4 && !memcmp(s, "dump", 4)) ||
@@ -126,15 +145,20 @@ static int parse_debug(const char *s)
 		if (eq && k < 0) {
 			fprintf(stderr, "mnsched: MNSCHED_DEBUG: unknown setting "
 				"'%.*s' (known: schedtrace, scheddetail, deadlock, "
-				"spare, iopoll, dump, stall)\n", (int)(len > 64 ? 64 : len), s);
+				"spare, iopoll, multishot, stackcache, stranded, slice, preempt, dump, stall)\n", (int)(len > 64 ? 64 : len), s);
 			return -EINVAL;
 		}
-		if (!eq || parse_num(eq + 1, len - klen - 1, 0,
-				     k == 0 ? 3600 * 1000 : 1, &v)) {
+		if (!eq || parse_num(eq + 1, len - klen - 1, k == 7 ? 1 : 0,
+				     k == 0 ? 3600 * 1000 :
+				     k == 5 ? 1L << 40 :
+				     k == 7 ? 1000 : 1, &v)) {
 			fprintf(stderr, "mnsched: MNSCHED_DEBUG: bad setting '%.*s%s' "
 				"(want schedtrace=MS with MS 0..3600000, "
 				"scheddetail=0|1, deadlock=0|1, spare=0|1, "
-				"iopoll=0|1, dump=SIGNAL, stall=MS)\n",
+				"iopoll=0|1, multishot=0|1, "
+				"stackcache=KB with KB 0..2^40, "
+				"stranded=0|1, slice=MS with MS 1..1000, "
+				"preempt=0|1, dump=SIGNAL, stall=MS)\n",
 				(int)(len > 64 ? 64 : len), s, len > 64 ? "..." : "");
 			return -EINVAL;
 		}
@@ -154,11 +178,43 @@ static int parse_debug(const char *s)
 		case 4:
 			mn_sched.iopoll = v != 0;
 			break;
+		case 5:
+			mn_sched.stackcache_kb = v;
+			break;
+		case 6:
+			mn_sched.stranded_off = v == 0;
+			break;
+		case 7:
+			mn_sched.slice_ns = (uint64_t)v * 1000000;
+			break;
+		case 8:
+			mn_sched.preempt_off = v == 0;
+			break;
+		case 9:
+			mn_sched.multishot_off = v == 0;
+			break;
 		}
 		s += len;
 		if (*s == ',')
 			s++;
 	}
+	return 0;
+}
+
+/* var, when set: a power of two from lo to 32768 into *out. */
+static int parse_pow2(const char *var, long lo, unsigned int *out)
+{
+	const char *s = getenv(var);
+	long n;
+
+	if (!s)
+		return 0;
+	if (parse_num(s, strlen(s), lo, 32768, &n) || (n & (n - 1))) {
+		fprintf(stderr, "mnsched: %s=\"%.64s\": want a power of two from "
+			"%ld to 32768\n", var, s, lo);
+		return -EINVAL;
+	}
+	*out = (unsigned int)n;
 	return 0;
 }
 
@@ -181,6 +237,7 @@ int mn_env_init(void)
 	} else {
 		mn_sched.nprocs = mn_nprocs();
 	}
+	mn_sched.stackcache_kb = -1;
 	s = getenv("MNSCHED_DEBUG");
 	if (s && parse_debug(s))
 		return -EINVAL;
@@ -192,15 +249,9 @@ int mn_env_init(void)
 	if (s && (e->io = parse_word("MNSCHED_IO", s, io,
 				     "auto, uring or blocking")) < 0)
 		return -EINVAL;
-	s = getenv("MNSCHED_IO_ENTRIES");
-	if (s) {
-		if (parse_num(s, strlen(s), 2, 32768, &n) || (n & (n - 1))) {
-			fprintf(stderr, "mnsched: MNSCHED_IO_ENTRIES=\"%.64s\": want a "
-				"power of two from 2 to 32768\n", s);
-			return -EINVAL;
-		}
-		e->io_entries = (unsigned int)n;
-	}
+	if (parse_pow2("MNSCHED_IO_ENTRIES", 2, &e->io_entries) ||
+	    parse_pow2("MNSCHED_IO_RECVBUFS", 1, &e->io_recvbufs))
+		return -EINVAL;
 	s = getenv("MNSCHED_STACKGUARD");
 	if (s && (e->stackguard = parse_word("MNSCHED_STACKGUARD", s, guard,
 					     "auto, guard or canary")) < 0)

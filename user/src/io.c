@@ -106,6 +106,7 @@ const char *mn_io_backend(void)
 
 uint64_t mn_io_set_deadline(uint64_t deadline_ns)
 {
+	MN_ENTER();
 	struct mn_g *g = mn_need_m("mn_io_set_deadline")->curg;
 	uint64_t old = g->io_deadline;
 
@@ -115,6 +116,7 @@ uint64_t mn_io_set_deadline(uint64_t deadline_ns)
 
 struct mn_ctx *mn_io_set_ctx(struct mn_ctx *ctx)
 {
+	MN_ENTER();
 	struct mn_g *g = mn_need_m("mn_io_set_ctx")->curg;
 	struct mn_ctx *old = g->io_ctx;
 
@@ -130,6 +132,15 @@ struct mn_ctx *mn_io_set_ctx(struct mn_ctx *ctx)
  * for it). */
 #define CLOSE_GENS	4096
 static _Atomic uint32_t close_gens[CLOSE_GENS];
+/* Requests in flight per fd (same slots): mn_close cancels only when its
+ * slot has some, sparing a server's every close a cancel in every ring. */
+static _Atomic int32_t fd_busy[CLOSE_GENS];
+
+static inline void fd_busy_add(int fd, int32_t d)
+{
+	if (fd >= 0)
+		atomic_fetch_add(&fd_busy[fd % CLOSE_GENS], d);
+}
 
 static inline uint32_t close_gen(int fd)
 {
@@ -164,8 +175,11 @@ static int32_t cancelled_res(struct mn_ioreq *rq, int32_t res)
 static int32_t uring_wait_again(struct mn_ioreq *rq)
 {
 	for (int n = 0;; n++) {
-		int32_t res = cancelled_res(rq, mn_io_uring_wait(rq));
+		int32_t res;
 
+		fd_busy_add(rq->fd, 1);		/* seq_cst: mn_close sees it */
+		res = cancelled_res(rq, mn_io_uring_wait(rq));
+		fd_busy_add(rq->fd, -1);
 		if (likely(res != IO_AGAIN))
 			return res;
 		if (rq->deadline && mn_nanotime() >= rq->deadline)
@@ -267,10 +281,19 @@ static ssize_t poll_then_call(const char *what, int fd, short ev, long nr,
 
 ssize_t mn_read(int fd, void *buf, size_t count)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
 
 	if (!URING())
 		return mn_blk_rw(OP_READ, fd, buf, count, -1, 0);
+	if (mn_rx_on) {
+		/* A TCP socket that mn_recv or mn_accept made known. */
+		struct iovec iov = { buf, count > RW_MAX ? RW_MAX : count };
+		ssize_t r = mn_rx_recv(fd, &iov, 1, 0, false);
+
+		if (r != MN_RX_PLAIN)
+			return r;
+	}
 	if (unlikely(poll_first(fd)))
 		return poll_then_call("mn_read", fd, POLLIN, SYS_read, (long)buf,
 				      (long)(count > RW_MAX ? RW_MAX : count), count);
@@ -281,6 +304,7 @@ ssize_t mn_read(int fd, void *buf, size_t count)
 
 ssize_t mn_write(int fd, const void *buf, size_t count)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
 
 	if (!URING())
@@ -295,6 +319,7 @@ ssize_t mn_write(int fd, const void *buf, size_t count)
 
 ssize_t mn_pread(int fd, void *buf, size_t count, off_t offset)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
 
 	if (offset < 0)
@@ -308,6 +333,7 @@ ssize_t mn_pread(int fd, void *buf, size_t count, off_t offset)
 
 ssize_t mn_pwrite(int fd, const void *buf, size_t count, off_t offset)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
 
 	if (offset < 0)
@@ -321,12 +347,19 @@ ssize_t mn_pwrite(int fd, const void *buf, size_t count, off_t offset)
 
 ssize_t mn_readv(int fd, const struct iovec *iov, int iovcnt)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
 
 	if (iovcnt < 0 || iovcnt > IOV_MAX)
 		return -EINVAL;
 	if (!URING())
 		return mn_blk_rwv(OP_READV, fd, iov, iovcnt);
+	if (mn_rx_on) {
+		ssize_t r = mn_rx_recv(fd, iov, iovcnt, 0, false);
+
+		if (r != MN_RX_PLAIN)
+			return r;
+	}
 	if (unlikely(poll_first(fd)))
 		return poll_then_call("mn_readv", fd, POLLIN, SYS_readv, (long)iov,
 				      iovcnt, (size_t)iovcnt);
@@ -336,6 +369,7 @@ ssize_t mn_readv(int fd, const struct iovec *iov, int iovcnt)
 
 ssize_t mn_writev(int fd, const struct iovec *iov, int iovcnt)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
 
 	if (iovcnt < 0 || iovcnt > IOV_MAX)
@@ -351,16 +385,25 @@ ssize_t mn_writev(int fd, const struct iovec *iov, int iovcnt)
 
 ssize_t mn_recv(int fd, void *buf, size_t len, int flags)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
 
 	if (!URING())
 		return mn_blk_rw(OP_RECV, fd, buf, len, -1, flags);
+	if (mn_rx_on) {
+		struct iovec iov = { buf, len > RW_MAX ? RW_MAX : len };
+		ssize_t r = mn_rx_recv(fd, &iov, 1, flags, true);
+
+		if (r != MN_RX_PLAIN)
+			return r;
+	}
 	io_uring_prep_recv(&rq.sqe, fd, buf, len > RW_MAX ? RW_MAX : len, flags);
 	return uring_call(&rq, "mn_recv", fd, POLLIN);
 }
 
 ssize_t mn_send(int fd, const void *buf, size_t len, int flags)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
 
 	flags |= MSG_NOSIGNAL;
@@ -372,16 +415,33 @@ ssize_t mn_send(int fd, const void *buf, size_t len, int flags)
 
 ssize_t mn_recvmsg(int fd, struct msghdr *msg, int flags)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
 
 	if (!URING())
 		return mn_blk_msg(OP_RECVMSG, fd, msg, flags);
+	if (mn_rx_on && msg->msg_iovlen <= IOV_MAX) {
+		/* From the multishot's queue: data only (TCP has no address
+		 * and, here, no control data). */
+		ssize_t r = mn_rx_recv(fd, msg->msg_iov, (int)msg->msg_iovlen,
+				       flags, false);
+
+		if (r != MN_RX_PLAIN) {
+			if (r >= 0) {
+				msg->msg_namelen = 0;
+				msg->msg_controllen = 0;
+				msg->msg_flags = 0;
+			}
+			return r;
+		}
+	}
 	io_uring_prep_recvmsg(&rq.sqe, fd, msg, (unsigned int)flags);
 	return uring_call(&rq, "mn_recvmsg", fd, POLLIN);
 }
 
 ssize_t mn_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
 
 	flags |= MSG_NOSIGNAL;
@@ -393,26 +453,36 @@ ssize_t mn_sendmsg(int fd, const struct msghdr *msg, int flags)
 
 int mn_accept(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
+
+	int res;
 
 	if (!URING())
 		return mn_blk_accept(fd, addr, addrlen, flags);
 	io_uring_prep_accept(&rq.sqe, fd, addr, addrlen, flags);
-	return uring_call(&rq, "mn_accept", fd, POLLIN);
+	res = uring_call(&rq, "mn_accept", fd, POLLIN);
+	if (res >= 0 && mn_rx_on)
+		mn_rx_accepted(fd, res);
+	return res;
 }
 
 int mn_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
 
 	if (!URING())
 		return mn_blk_connect(fd, addr, addrlen);
+	if (mn_rx_on)
+		mn_rx_reset(fd, false);	/* a new socket: nothing of an old one */
 	io_uring_prep_connect(&rq.sqe, fd, addr, addrlen);
 	return uring_call(&rq, "mn_connect", fd, 0);
 }
 
 int mn_close(int fd)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
 
 	if (fd < 0)
@@ -424,13 +494,17 @@ int mn_close(int fd)
 	 * the fd, so it must still be open), then close. */
 	atomic_fetch_add_explicit(&close_gens[fd % CLOSE_GENS], 1,
 				  memory_order_release);
-	mn_io_uring_cancel_fd(fd);
+	if (mn_rx_on)
+		mn_rx_reset(fd, false);	/* its multishot receive, its waiters */
+	if (atomic_load(&fd_busy[fd % CLOSE_GENS]))
+		mn_io_uring_cancel_fd(fd);
 	io_uring_prep_close(&rq.sqe, fd);
 	return uring_call(&rq, "mn_close", fd, 0);
 }
 
 int mn_shutdown(int fd, int how)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
 
 	if (!URING())
@@ -441,6 +515,7 @@ int mn_shutdown(int fd, int how)
 
 int mn_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
 
 	if (!URING())
@@ -451,6 +526,7 @@ int mn_openat(int dirfd, const char *path, int flags, mode_t mode)
 
 int mn_fsync(int fd)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
 
 	if (!URING())
@@ -462,6 +538,7 @@ int mn_fsync(int fd)
 ssize_t mn_splice(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out,
 		  size_t len, unsigned int flags)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
 	ssize_t res;
 
@@ -472,7 +549,11 @@ ssize_t mn_splice(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out,
 	io_uring_prep_splice(&rq.sqe, fd_in, off_in ? *off_in : -1, fd_out,
 			     off_out ? *off_out : -1,
 			     len > RW_MAX ? RW_MAX : (unsigned int)len, flags);
+	fd_busy_add(fd_in, 1);		/* no single fd: count both */
+	fd_busy_add(fd_out, 1);
 	res = uring_call(&rq, "mn_splice", -1, 0);
+	fd_busy_add(fd_in, -1);
+	fd_busy_add(fd_out, -1);
 	if (res > 0) {
 		/* splice(2) advances the offsets it was given. */
 		if (off_in)
@@ -491,6 +572,7 @@ ssize_t mn_splice(int fd_in, int64_t *off_in, int fd_out, int64_t *off_out,
  */
 int mn_poll(struct pollfd *fds, nfds_t nfds, int timeout)
 {
+	MN_ENTER();
 	struct mn_ioreq rq;
 	struct mn_g *g;
 	uint64_t mine = 0;
@@ -536,6 +618,30 @@ int mn_poll(struct pollfd *fds, nfds_t nfds, int timeout)
 		return res;
 	if (rq.deadline && mn_nanotime() >= rq.deadline)
 		return mine && rq.deadline == mine ? 0 : -ETIMEDOUT;
+	if (mn_rx_on && (fds->events & POLLIN)) {
+		/* A TCP socket whose data the multishot receive takes: the
+		 * socket itself may never look readable; ask the queue.
+		 * Other events asked for too are looked at first. */
+		struct pollfd one = *fds;
+		long r = 0;
+
+		one.events &= (short)~POLLIN;
+		if (one.events)
+			r = mn_syscall6(SYS_poll, (long)&one, 1, 0, 0, 0, 0);
+		if (r > 0 && one.revents) {
+			fds->revents = one.revents;
+			return 1;
+		}
+		res = mn_rx_poll_in(fds->fd, rq.deadline);
+		if (res != MN_RX_PLAIN) {
+			if (res == -ETIMEDOUT && mine && rq.deadline == mine)
+				return 0;
+			if (res < 0)
+				return res == -EBADF ? (fds->revents = POLLNVAL, 1) : res;
+			fds->revents = (short)res;
+			return 1;
+		}
+	}
 	res = uring_wait_again(&rq);
 	if (res == -ETIMEDOUT && mine && rq.deadline == mine)
 		return 0;

@@ -57,6 +57,26 @@ extern _Atomic uint64_t mn_io_st_pollfirst MN_HIDDEN;
 MN_HIDDEN int32_t mn_io_uring_wait(struct mn_ioreq *rq);
 MN_HIDDEN void mn_io_uring_cancel_fd(int fd);
 
+/* Ring internals for rx.c. */
+MN_HIDDEN int mn_io_ring_index(struct mn_ring *r);
+MN_HIDDEN _Atomic int32_t *mn_io_ring_inflight(struct mn_ring *r);
+MN_HIDDEN void mn_io_queue_sqe(struct mn_ring *r, const struct io_uring_sqe *sqe);
+MN_HIDDEN void mn_io_cancel_ud(struct mn_ring *r, uint64_t ud, bool batch);
+
+/* rx.c: multishot receive on TCP sockets (see there). */
+#define MN_UD_RX	(1ull << 63)	/* user_data of a multishot receive */
+#define MN_RX_PLAIN	(-100001)	/* not for rx.c: make the plain request */
+extern bool mn_rx_on MN_HIDDEN;
+MN_HIDDEN void mn_rx_init(struct mn_ring **rings, struct io_uring **urings, int n);
+MN_HIDDEN struct mn_g *mn_rx_cqe(struct mn_ring *r, int ringidx,
+				 const struct io_uring_cqe *cqe, int *n);
+MN_HIDDEN ssize_t mn_rx_recv(int fd, const struct iovec *iov, int iovcnt,
+			     int flags, bool create);
+MN_HIDDEN int mn_rx_poll_in(int fd, uint64_t deadline);
+MN_HIDDEN void mn_rx_reset(int fd, bool stream_known);
+MN_HIDDEN void mn_rx_accepted(int lfd, int fd);
+MN_HIDDEN int64_t mn_rx_stat(const char *name);
+
 /* io_blocking.c: each public call's fallback, same arguments and result. */
 enum {
 	OP_READ, OP_WRITE, OP_PREAD, OP_PWRITE, OP_RECV, OP_SEND,

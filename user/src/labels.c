@@ -31,6 +31,7 @@ static struct mn_g *label_g(void)
 
 int mn_set_label(const char *key, const char *value)
 {
+	MN_ENTER();
 	struct mn_g *g = label_g();
 	struct mn_labelset *old, *ls;
 	int *errp, saved;
@@ -85,6 +86,7 @@ int mn_set_label(const char *key, const char *value)
 
 const char *mn_label(const char *key)
 {
+	MN_ENTER();
 	struct mn_g *g = label_g();
 	struct mn_labelset *ls = g ? g->labels : NULL;
 

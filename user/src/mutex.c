@@ -173,11 +173,13 @@ void mn_mutex_lock_reason(struct mn_mutex *m, int reason)
 
 void mn_mutex_lock(struct mn_mutex *m)
 {
+	MN_ENTER();
 	mn_mutex_lock_reason(m, MN_WAIT_MUTEX);
 }
 
 int mn_mutex_trylock(struct mn_mutex *m)
 {
+	MN_ENTER();
 	int32_t old = load_state(m);
 
 	if (old & (LOCKED | STARVING))
@@ -215,6 +217,7 @@ static void unlock_slow(struct mn_mutex *m, int32_t new)
 
 void mn_mutex_unlock(struct mn_mutex *m)
 {
+	MN_ENTER();
 	int32_t new = __atomic_add_fetch(&m->state, -LOCKED, __ATOMIC_RELEASE);
 
 	if (unlikely(new != 0))
@@ -227,6 +230,7 @@ void mn_mutex_unlock(struct mn_mutex *m)
 
 void mn_rwmutex_rlock(struct mn_rwmutex *rw)
 {
+	MN_ENTER();
 	mn_preempt_check();
 	if (__atomic_add_fetch(&rw->readers, 1, __ATOMIC_ACQ_REL) < 0)
 		/* A writer is pending: wait for it. */
@@ -235,6 +239,7 @@ void mn_rwmutex_rlock(struct mn_rwmutex *rw)
 
 int mn_rwmutex_tryrlock(struct mn_rwmutex *rw)
 {
+	MN_ENTER();
 	int32_t c = __atomic_load_n(&rw->readers, __ATOMIC_RELAXED);
 
 	for (;;) {
@@ -248,6 +253,7 @@ int mn_rwmutex_tryrlock(struct mn_rwmutex *rw)
 
 void mn_rwmutex_runlock(struct mn_rwmutex *rw)
 {
+	MN_ENTER();
 	int32_t r = __atomic_add_fetch(&rw->readers, -1, __ATOMIC_ACQ_REL);
 
 	if (r >= 0)
@@ -264,6 +270,7 @@ void mn_rwmutex_runlock(struct mn_rwmutex *rw)
 
 void mn_rwmutex_lock(struct mn_rwmutex *rw)
 {
+	MN_ENTER();
 	int32_t r;
 
 	mn_mutex_lock_reason(&rw->w, MN_WAIT_RWMUTEX);
@@ -277,6 +284,7 @@ void mn_rwmutex_lock(struct mn_rwmutex *rw)
 
 int mn_rwmutex_trylock(struct mn_rwmutex *rw)
 {
+	MN_ENTER();
 	int32_t zero = 0;
 
 	if (mn_mutex_trylock(&rw->w))
@@ -292,6 +300,7 @@ int mn_rwmutex_trylock(struct mn_rwmutex *rw)
 
 void mn_rwmutex_unlock(struct mn_rwmutex *rw)
 {
+	MN_ENTER();
 	int32_t r = __atomic_add_fetch(&rw->readers, MAX_READERS,
 				       __ATOMIC_ACQ_REL);
 

@@ -3,7 +3,7 @@
  * overrun.c - how long has each P's G run without a G switch?
  *
  * The one place that answers it, for sysmon (through mn_debug_tick): stall
- * reports use it now; preemption can use the same scan.  A P's schedtick
+ * reports and preemption (preempt.c) use it.  A P's schedtick
  * moves at every G switch (publish_running, proc.c); sysmon notes the time
  * it first saw each value, so "ran" is at most one sysmon tick short.  A P
  * that leaves state RUNNING (idle, or its G in mn_syscall_enter) starts
@@ -22,8 +22,9 @@ struct ovsnap {
 static struct ovsnap *snaps;
 
 void mn_overrun_scan(uint64_t now, uint64_t min_ns,
-		     void (*fn)(struct mn_p *p, uint64_t goid, uint64_t ran_ns,
-				uint64_t tick, void *arg), void *arg)
+		     void (*fn)(struct mn_p *p, struct mn_m *m, uint64_t goid,
+				uint64_t ran_ns, uint64_t tick, void *arg),
+		     void *arg)
 {
 	if (!snaps) {
 		snaps = calloc((size_t)mn_sched.nprocs, sizeof(*snaps));
@@ -47,6 +48,26 @@ void mn_overrun_scan(uint64_t now, uint64_t min_ns,
 			continue;
 		}
 		if (goid && now - s->since >= min_ns)
-			fn(p, goid, now - s->since, t, arg);
+			fn(p, NULL, goid, now - s->since, t, arg);
 	}
+	/* Gs whose thread lost the P (preempt.c): still the same run. */
+	if (atomic_load(&mn_sched.ndemoted) == 0)
+		return;
+	mn_lock(&mn_sched.lock);
+	for (struct mn_m *m = mn_sched.allm; m; m = m->alllink) {
+		struct mn_p *p;
+		uint64_t since, goid;
+
+		if (!__atomic_load_n(&m->lostp, __ATOMIC_ACQUIRE))
+			continue;
+		/* Written by its handler before lostp (not m->curg, which the
+		 * M writes without a barrier once it has rejoined). */
+		p = __atomic_load_n(&m->oldp, __ATOMIC_RELAXED);
+		goid = __atomic_load_n(&m->demoted_goid, __ATOMIC_RELAXED);
+		since = __atomic_load_n(&m->slice_start, __ATOMIC_RELAXED);
+		if (p && goid && since && now - since >= min_ns)
+			fn(p, m, goid, now - since,
+			   __atomic_load_n(&m->lost_tick, __ATOMIC_RELAXED), arg);
+	}
+	mn_unlock(&mn_sched.lock);
 }

@@ -22,6 +22,8 @@
  *   handoff(p, from_m, to_m)      P taken from blocked M from_m (to_m -1: none yet)
  *   io_submit(goid, op, res) / io_complete(goid, op, res)   io_uring
  *   m_park(m) / m_unpark(m)       M m parks idle / is woken
+ *   g_preempt(goid, p, m, ran_ns) G overran its slice by ran_ns: M m gave
+ *                                 P p up and runs it demoted (preempt.c)
  *
  * Build with -DMN_NO_PROBES for a library without any probe (the overhead
  * benchmark's baseline).
@@ -45,7 +47,7 @@
 	X(g_create) X(g_start) X(g_park) X(g_unblock) X(g_exit)		\
 	X(proc_start) X(proc_stop) X(steal) X(syscall_enter)		\
 	X(syscall_exit) X(handoff) X(io_submit) X(io_complete)		\
-	X(m_park) X(m_unpark)
+	X(m_park) X(m_unpark) X(g_preempt)
 
 #define MN_PROBE_SEM_DECLARE(name)					\
 	extern unsigned short mnsched_##name##_semaphore		\

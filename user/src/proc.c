@@ -23,9 +23,15 @@
  *   - A spinning M that finds work stops spinning (resetspinning) and, if it
  *     was the last spinner, calls wakep itself, so another M looks for the
  *     rest of the work.
- *   - A spinning M that finds nothing looks at the global queue under
- *     sched.lock, releases its P, decrements nmspinning, and only then
- *     re-checks every queue again: the global one and every P's.
+ *   - An M that finds nothing looks at the global queue under sched.lock,
+ *     releases its P, decrements nmspinning if it was spinning, and only
+ *     then re-checks every queue again (the last look): the global one and
+ *     every P's, runnext included.  Every M does, spinning or not: one that
+ *     never started spinning (the bound below) may be the M a readier
+ *     counted on when it saw no idle P.
+ *   - A thief takes a busy P's runnext after ~3 us if the owner has not
+ *     run it by then (runq.c); sysmon's safety net moves runnext work
+ *     stranded for 10 ms anyway (sysmon.c).
  * No lost wake-up: the readier does (publish G; load nmspinning) and the
  * spinner does (store nmspinning-1; load queues), all seq_cst, so at least
  * one of them sees the other: either the readier sees a spinner (which will
@@ -39,6 +45,22 @@
  *
  * Bounded spinning: an M starts spinning only while 2*nmspinning is less
  * than the number of busy Ps.
+ *
+ * Time slices.  p->schedtick counts slices, sysmon's clock: a G switched to
+ * after a yield, or taken from the queue, starts one; a G taken from
+ * runnext (a channel hand-off, a child-first spawn) runs in the slice of
+ * the G before it, as Go's inheritTime, unless the P ran no G since it was
+ * acquired or handed off (a new slice then).  Every 61st slice the global
+ * queue goes first.
+ *
+ * Preemption (preempt.c).  An M may run a G without a P: a G that overran
+ * its slice, whose thread gave the P up in its SIGURG handler (only while
+ * not inside the runtime: every exported call opens with MN_ENTER) and
+ * runs it demoted.  Such an M is not idle (checkdead counts it as
+ * running); at its G's next mn_* call it rejoins as mn_syscall_exit does,
+ * or, if it cannot get its priority back, queues the G globally and exits
+ * (mexit: its struct is kept for the next newm, on allm, as the tools walk
+ * that list).  A G never resumes on another thread except at an mn_* call.
  *
  * Deadlock (mn_checkdead, under sched.lock when an M goes idle): declared
  * only when no G can run or be woken by the runtime (no running M, no G in
@@ -68,6 +90,7 @@
 
 struct mn_sched mn_sched MN_HIDDEN = { .lock = MN_LOCK_INIT };
 __thread struct mn_m *mn_tls_m __attribute__((tls_model("initial-exec"))) MN_HIDDEN;
+__thread uint8_t mn_tls_rt __attribute__((tls_model("initial-exec"))) MN_HIDDEN;
 
 int mn_stack_install_handler(void) MN_HIDDEN;
 
@@ -184,12 +207,29 @@ const char *mn_waitreason_str(int r)
 
 /* ---- switching ---------------------------------------------------------- */
 
-static inline void publish_running(struct mn_p *p, struct mn_g *g)
+/*
+ * g runs on p now.  A new time slice (schedtick, sysmon's clock) starts
+ * unless g inherits the current one (MN_AFTER_INHERIT): a G taken from
+ * runnext, or switched to directly (a channel hand-off, a child-first
+ * spawn), after a G that did not yield.  Those switches are counted in
+ * ninherit, p-local: one store per switch either way (sysmon publishes the
+ * sum as the switches counter; a second store to the shared page cost 2%
+ * of a yield).
+ */
+static inline void publish_running(struct mn_p *p, struct mn_g *g, bool newslice)
 {
 	MN_SH_SET(p, goid, g->goid);
-	/* The switches counter is the same count: sysmon publishes it from
-	 * schedtick (a second store here costs 2% of a yield). */
-	MN_SH_SET(p, schedtick, ++p->schedtick);
+	if (newslice) {
+		MN_SH_SET(p, schedtick, ++p->schedtick);
+	} else {
+		MN_RELAXED_SET(p->ninherit, p->ninherit + 1);
+	}
+}
+
+/* Every G switch on p (owner only). */
+static inline uint64_t nswitch(struct mn_p *p)
+{
+	return p->schedtick + p->ninherit;
 }
 
 /*
@@ -217,7 +257,7 @@ void mn_after_switch(struct mn_m *m)
 	int what = m->pending;
 
 	m->pending = MN_AFTER_NONE;
-	switch (what) {
+	switch (what & MN_AFTER_MASK) {
 	case MN_AFTER_NONE:
 		break;
 	case MN_AFTER_READY_LOCAL:
@@ -240,6 +280,11 @@ void mn_after_switch(struct mn_m *m)
 		 * an M is already spinning. */
 		mn_wakep();
 		break;
+	case MN_AFTER_READY_FRONT:
+		atomic_store_explicit(&prev->status, MN_G_RUNNABLE,
+				      memory_order_relaxed);
+		mn_runqput_front(m->p, prev);
+		break;
 	case MN_AFTER_UNLOCK:
 		mn_unlock(m->pending_arg);
 		break;
@@ -255,7 +300,7 @@ void mn_after_switch(struct mn_m *m)
 		mn_unlock(&mn_sched.lock);
 		/* This M has no P and parks next (stopm): an M woken for the G
 		 * is woken by the same call that parks us (SWAP). */
-		m->defer_wake = true;
+		m->defer_wake = !m->retire;	/* a retiring M exits */
 		mn_wakep();
 		m->defer_wake = false;
 		break;
@@ -266,7 +311,7 @@ void mn_after_switch(struct mn_m *m)
 	}
 	if (!g->is_g0) {
 		MN_PROBE(g_start, g->goid, m->p->id, m->id);
-		publish_running(m->p, g);
+		publish_running(m->p, g, !(what & MN_AFTER_INHERIT));
 	}
 }
 
@@ -279,13 +324,20 @@ static void schedule_next(struct mn_m *m, struct mn_g *prev, bool dying)
 	struct mn_p *p = m->p;
 	struct mn_g *next = NULL;
 
-	/* Every 61st tick the global queue goes first (fairness): g0 does it. */
+	/* Every 61st slice the global queue goes first (fairness, as Go's
+	 * schedtick % 61): g0 does it; every 16th switch, due timers. */
 	if (likely(p->schedtick % MN_GLOBAL_TICK != 0 ||
 		   atomic_load_explicit(&mn_sched.runqsize,
 					memory_order_relaxed) == 0) &&
 	    likely(atomic_load_explicit(&p->timer0_when, memory_order_relaxed) == 0 ||
-		   (p->schedtick & 15) != 0))
-		next = mn_runqget(p);
+		   (nswitch(p) & 15) != 0)) {
+		next = mn_runqget_next(p);
+		/* From runnext: it keeps the slice, unless prev yielded. */
+		if (next && m->pending != MN_AFTER_READY_LOCAL)
+			m->pending |= MN_AFTER_INHERIT;
+		else if (!next)
+			next = mn_runqget_queue(p);
+	}
 	if (next) {
 		atomic_store_explicit(&next->status, MN_G_RUNNING,
 				      memory_order_relaxed);
@@ -370,13 +422,15 @@ void mn_goready_run(struct mn_g *g)
 	g->waitreason = MN_WAIT_NONE;
 	atomic_store_explicit(&g->status, MN_G_RUNNING, memory_order_relaxed);
 	atomic_store_explicit(&cur->status, MN_G_RUNNABLE, memory_order_relaxed);
-	m->pending = MN_AFTER_READY_NEXT;
+	/* g keeps the slice, as if taken from runnext. */
+	m->pending = MN_AFTER_READY_NEXT | MN_AFTER_INHERIT;
 	m->pending_g = cur;
 	switch_to(m, cur, g, false);
 }
 
 void mn_yield(void)
 {
+	MN_ENTER();
 	struct mn_m *m = mn_need_m("mn_yield");
 	struct mn_g *g = m->curg;
 	struct mn_p *p = m->p;
@@ -400,6 +454,7 @@ void mn_preempt_check_slow(struct mn_m *m)
 
 void mn_preempt_point(void)
 {
+	MN_ENTER();
 	mn_preempt_check();
 }
 
@@ -427,6 +482,7 @@ void mn_g_start(void)
 	mn_san_after_switch(g);
 	*m->errno_loc = 0;
 	mn_after_switch(m);
+	mn_rt_user_begin();	/* preemptible from here (preempt.c) */
 	g->fn(g->arg);
 	mn_exit();
 }
@@ -499,10 +555,22 @@ int go_opts(void (*fn)(void *), void *arg, const struct mn_go_opts *o,
 	m = mn_curm();
 	if (m && m->p && m->curg && !m->curg->is_g0 &&
 	    !(o && (o->flags & MN_GO_DEFER))) {
-		/* Child first: run g now, the caller goes to runnext. */
+		/* Child first: run g now, the caller goes to runnext.  Unless
+		 * runnext holds a G the caller readied (a sender it took a
+		 * value from, say): that G was promised the next turn and
+		 * usually just returns and exits, so the caller waits at the
+		 * head of the queue behind it.  Displaced to the queue, it
+		 * would wait while the caller goes on readying more of its
+		 * kind: a spawner that never blocks (a G per request with
+		 * many in flight, spawn_churn) kept every finished G alive,
+		 * a fresh stack per spawn. */
 		struct mn_g *cur = m->curg;
 
-		m->pending = MN_AFTER_READY_NEXT;
+		/* The spawner's slice goes on. */
+		m->pending = (atomic_load_explicit(&m->p->runnext,
+						   memory_order_relaxed) &&
+			      !m->p->runnext_cont ? MN_AFTER_READY_FRONT :
+			      MN_AFTER_READY_NEXT) | MN_AFTER_INHERIT;
 		m->pending_g = cur;
 		atomic_store_explicit(&g->status, MN_G_RUNNING,
 				      memory_order_relaxed);
@@ -522,11 +590,13 @@ int go_opts(void (*fn)(void *), void *arg, const struct mn_go_opts *o,
 
 int mn_go_opts(void (*fn)(void *), void *arg, const struct mn_go_opts *o)
 {
+	MN_ENTER();
 	return go_opts(fn, arg, o, __builtin_return_address(0));
 }
 
 int mn_go(void (*fn)(void *), void *arg)
 {
+	MN_ENTER();
 	return go_opts(fn, arg, NULL, __builtin_return_address(0));
 }
 
@@ -548,6 +618,7 @@ uint64_t mn_goid(void)
 
 void mn_exit(void)
 {
+	MN_ENTER();
 	struct mn_m *m = mn_need_m("mn_exit");
 	struct mn_g *g = m->curg;
 
@@ -632,10 +703,44 @@ static void *mstart(void *arg);
  * On failure p goes back to the idle list. */
 static void newm(struct mn_p *p, bool spinning)
 {
-	struct mn_m *m = calloc(1, sizeof(*m));
+	struct mn_m *m, *self = mn_curm();
 	pthread_attr_t attr;
+	bool reused;
 	int err;
 
+	/* A new thread inherits its creator's nice value and policy: one
+	 * made by a preempted thread that could not get its priority back
+	 * (a retiring M, preempt.c) would be an M at nice 19 or SCHED_IDLE
+	 * for good, whose base priority that is.  sysmon starts it instead,
+	 * at its next tick (20 us while preemptions happen). */
+	if (self && self->retire) {
+		if (spinning)
+			atomic_fetch_sub(&mn_sched.nmspinning, 1);
+		if (p) {
+			mn_lock(&mn_sched.lock);
+			pidleput(p);
+			mn_unlock(&mn_sched.lock);
+		}
+		atomic_store(&mn_sched.wakep_deferred, true);
+		return;
+	}
+	/* The struct of a retired M (mexit), still on allm, or a new one. */
+	mn_lock(&mn_sched.lock);
+	m = mn_sched.mfree;
+	if (m) {
+		struct mn_m *all = m->alllink;
+		void *altstack = m->altstack;
+
+		mn_sched.mfree = m->schedlink;
+		memset(m, 0, sizeof(*m));
+		m->alllink = all;
+		m->altstack = altstack;
+		mn_sched.mcount++;
+	}
+	mn_unlock(&mn_sched.lock);
+	reused = m != NULL;
+	if (!m)
+		m = calloc(1, sizeof(*m));
 	if (!m)
 		goto fail;
 	m->id = atomic_fetch_add(&mn_sched.mnext, 1);
@@ -644,11 +749,13 @@ static void newm(struct mn_p *p, bool spinning)
 	m->fastrand = (uint32_t)(m->id * 0x9E3779B9u) | 1;
 	m->g0.is_g0 = true;
 	m->park.kid = -1;
-	mn_lock(&mn_sched.lock);
-	m->alllink = mn_sched.allm;
-	mn_sched.allm = m;
-	mn_sched.mcount++;
-	mn_unlock(&mn_sched.lock);
+	if (!reused) {
+		mn_lock(&mn_sched.lock);
+		m->alllink = mn_sched.allm;
+		mn_sched.allm = m;
+		mn_sched.mcount++;
+		mn_unlock(&mn_sched.lock);
+	}
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 256 << 10);
@@ -657,7 +764,10 @@ static void newm(struct mn_p *p, bool spinning)
 	if (err == 0)
 		return;
 	mn_lock(&mn_sched.lock);
-	mn_sched.mcount--;	/* m stays on allm, never runs */
+	mn_sched.mcount--;	/* m stays on allm, for the next newm */
+	m->dead = true;
+	m->schedlink = mn_sched.mfree;
+	mn_sched.mfree = m;
 	mn_unlock(&mn_sched.lock);
 fail:
 	fprintf(stderr, "mnsched: cannot start an M thread; running with fewer\n");
@@ -748,6 +858,7 @@ void mn_handoffp(struct mn_p *p)
 	int32_t zero = 0;
 
 	MN_PCOUNT(p, handoffs);
+	MN_SH_SET(p, goid, 0);		/* no G runs on it: the next starts a slice */
 	if (!mn_runqempty(p) || atomic_load(&mn_sched.runqsize) > 0) {
 		startm(p, false);
 		return;
@@ -933,6 +1044,17 @@ static void stopm(struct mn_m *m, struct mn_p **want)
 	}
 }
 
+/* Work an M that has just given up its P must not leave behind. */
+static bool last_look_finds_work(void)
+{
+	if (atomic_load(&mn_sched.runqsize) > 0)
+		return true;
+	for (int i = 0; i < mn_sched.nprocs; i++)
+		if (!mn_runqempty(mn_sched.allp[i]))
+			return true;
+	return false;
+}
+
 /*
  * Find a G to run; park the M while there is none.  On g0.  Returns with
  * m->p held and the G out of every queue.
@@ -941,7 +1063,7 @@ static struct mn_g *findrunnable(struct mn_m *m)
 {
 	struct mn_p *p;
 	struct mn_g *g;
-	bool ran_timers;
+	bool ran_timers, inherit;
 
 top:
 	if (unlikely(m->swap_to) && m->p) {
@@ -982,7 +1104,7 @@ top:
 	if (atomic_load_explicit(&p->timer0_when, memory_order_relaxed))
 		mn_timers_run(p, mn_nanotime());
 
-	/* Fairness: every 61st tick the global queue goes first. */
+	/* Fairness: every 61st slice the global queue goes first. */
 	if (p->schedtick % MN_GLOBAL_TICK == 0 &&
 	    atomic_load(&mn_sched.runqsize) > 0) {
 		mn_lock(&mn_sched.lock);
@@ -991,9 +1113,17 @@ top:
 		if (g)
 			return g;
 	}
-	g = mn_runqget(p);
-	if (g)
+	g = mn_runqget(p, &inherit);
+	if (g) {
+		/* From runnext: the slice goes on, unless the P has run no G
+		 * since it was idle or handed off (goid 0): a new slice then,
+		 * or a G woken after its P idled would run in a slice that
+		 * ended long ago (the stall reports keyed on it saw no new
+		 * run: rt_debug's stall test missed its second stall). */
+		if (inherit && MN_SH_GET(p, goid) != 0)
+			m->pending |= MN_AFTER_INHERIT;	/* for execute */
 		return g;
+	}
 	if (atomic_load(&mn_sched.runqsize) > 0) {
 		mn_lock(&mn_sched.lock);
 		g = mn_globrunqget(p, 0);
@@ -1036,41 +1166,40 @@ top:
 	mn_unlock(&mn_sched.lock);
 
 	if (m->spinning) {
-		bool work;
-
 		if (unlikely(atomic_load_explicit(&debug_spin_drop_delay_ns,
 						  memory_order_relaxed)))
 			debug_delay(&debug_spin_drop_delay_ns);
 		m->spinning = false;
 		atomic_fetch_sub(&mn_sched.nmspinning, 1);
-		/*
-		 * The seq_cst decrement above orders against the re-check.  A
-		 * readier that saw us spinning left the wake-up to us, whichever
-		 * queue it used: a P's local queue, or the global one (a G that
-		 * lost its P leaving a syscall, mn_goready/mn_go from a thread
-		 * without a P, I/O reaped without a P).  Its G went there after
-		 * our look under sched.lock above, so look at both again.
-		 */
-		work = atomic_load(&mn_sched.runqsize) > 0;
-		for (int i = 0; !work && i < mn_sched.nprocs; i++)
-			work = !mn_runqempty(mn_sched.allp[i]);
-		if (work) {
-			struct mn_p *ip;
+	}
+	/*
+	 * The last look, by every M that gives up its P, spinning or not.
+	 * The seq_cst decrement above (or pidleput's increment of npidle)
+	 * orders against it.  A readier that saw us spinning left the
+	 * wake-up to us, whichever queue it used: a P's local queue or
+	 * runnext, or the global one (a G that lost its P leaving a syscall,
+	 * mn_goready/mn_go from a thread without a P, I/O reaped without a
+	 * P).  A readier that saw no idle P left it to the Ms holding Ps, and
+	 * we were one: an M that never started spinning (the 2*nmspinning
+	 * bound: another M was spinning, or in this window) must look too,
+	 * or the G waits with an idle P until someone else readies work.
+	 */
+	if (last_look_finds_work()) {
+		struct mn_p *ip;
 
-			mn_lock(&mn_sched.lock);
-			ip = pidleget();
-			mn_unlock(&mn_sched.lock);
-			if (ip) {
-				/* Spinning again: top takes the G, global or
-				 * stolen, and resetspinning wakes the next M. */
-				acquirep(m, ip);
-				mn_io_acquired(m, ip);
-				m->spinning = true;
-				atomic_fetch_add(&mn_sched.nmspinning, 1);
-				goto top;
-			}
-			/* No idle P: every P has an M, which finds the G. */
+		mn_lock(&mn_sched.lock);
+		ip = pidleget();
+		mn_unlock(&mn_sched.lock);
+		if (ip) {
+			/* Spinning again: top takes the G, global or stolen,
+			 * and resetspinning wakes the next M. */
+			acquirep(m, ip);
+			mn_io_acquired(m, ip);
+			m->spinning = true;
+			atomic_fetch_add(&mn_sched.nmspinning, 1);
+			goto top;
 		}
+		/* No idle P: each P's M looks when it gives its P up. */
 	}
 	/* Park (stopm), maybe in io_uring_enter on an idle P's ring. */
 	goto top;
@@ -1082,10 +1211,40 @@ static void execute(struct mn_m *m, struct mn_g *g)
 	switch_to(m, &m->g0, g, false);
 }
 
+/*
+ * A demoted M that could not get its priority back (preempt.c) leaves: the
+ * thread exits, its struct goes to mfree for the next newm (it stays on
+ * allm, as the tools walk that list).  Called on g0 without a P, at the
+ * bottom of the thread's own stack (pthread_exit unwinds mstart only).
+ */
+static void mexit(struct mn_m *m) __attribute__((noreturn));
+static void mexit(struct mn_m *m)
+{
+	stack_t ss = { .ss_flags = SS_DISABLE };
+
+	if (mn_sched.parker->set_p)
+		mn_sched.parker->set_p(&m->park, -1);
+	/* The next thread on this struct takes the alternate stack over. */
+	sigaltstack(&ss, NULL);
+	mn_lock(&mn_sched.lock);
+	m->dead = true;
+	MN_RELAXED_SET(m->tid, 0);
+	mn_sched.mcount--;
+	m->schedlink = mn_sched.mfree;
+	mn_sched.mfree = m;
+	mn_unlock(&mn_sched.lock);
+	mn_setm(NULL);
+	pthread_exit(NULL);
+}
+
 static void schedule(struct mn_m *m)
 {
 	for (;;) {
-		struct mn_g *g = findrunnable(m);
+		struct mn_g *g;
+
+		if (unlikely(m->retire))
+			mexit(m);	/* the thread exits */
+		g = findrunnable(m);
 
 		if (m->spinning)
 			resetspinning(m);
@@ -1105,12 +1264,20 @@ static void *mstart(void *arg)
 	mn_setm(m);
 	MN_RELAXED_SET(m->tid, (pid_t)syscall(SYS_gettid));	/* sysmon reads it */
 	m->errno_loc = mn_errno_loc();
+	mn_preempt_m_init(m);
 	/* Ms take no asynchronous signals meant for the process: a user
 	 * thread or the main thread handles them. */
-	sigemptyset(&set);
+	/* The mask of mn_main's caller, whoever started this M: one started
+	 * by sysmon (mn_handoffp) would inherit sysmon's, every signal
+	 * blocked, and neither the preemption signal (preempt.c) nor a stack
+	 * overflow's SIGSEGV (stack.c) would reach its handler. */
+	set = mn_sched.m_sigmask;
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sigdelset(&set, SIGURG);
+	sigdelset(&set, SIGSEGV);
+	sigdelset(&set, SIGBUS);
+	pthread_sigmask(SIG_SETMASK, &set, NULL);
 	if (mn_sched.parker->m_init(&m->park))
 		mn_fatal("parker %s: cannot set up M %d", mn_sched.parker->name,
 			 m->id);
@@ -1451,6 +1618,8 @@ int mn_main(void (*fn)(void *), void *arg)
 	err = mn_stack_install_handler();
 	if (err)
 		return err;
+	mn_preempt_init();
+	pthread_sigmask(SIG_SETMASK, NULL, &mn_sched.m_sigmask);
 	err = -pthread_atfork(NULL, NULL, atfork_child);
 	if (err)
 		return err;
@@ -1490,9 +1659,20 @@ int mn_main(void (*fn)(void *), void *arg)
 	return 0;
 }
 
+/* g (running, on m without a P) goes to the global queue, m to g0. */
+static void g_to_global(struct mn_m *m, struct mn_g *g)
+{
+	if (mn_sched.parker->set_p)
+		mn_sched.parker->set_p(&m->park, -1);
+	g->waitreason = MN_WAIT_GLOBAL_QUEUE;
+	m->pending = MN_AFTER_GLOBAL;
+	m->pending_g = g;
+	switch_to(m, g, &m->g0, false);
+}
+
 /* The P was taken while we were in the syscall (syscall.c). */
-void mn_syscall_exit_slow(struct mn_m *m, struct mn_g *g) MN_HIDDEN;
-void mn_syscall_exit_slow(struct mn_m *m, struct mn_g *g)
+bool mn_syscall_exit_slow(struct mn_m *m, struct mn_g *g) MN_HIDDEN;
+bool mn_syscall_exit_slow(struct mn_m *m, struct mn_g *g)
 {
 	struct mn_p *p;
 
@@ -1503,14 +1683,21 @@ void mn_syscall_exit_slow(struct mn_m *m, struct mn_g *g)
 		acquirep(m, p);
 		atomic_store_explicit(&g->status, MN_G_RUNNING,
 				      memory_order_relaxed);
-		publish_running(p, g);
-		return;
+		publish_running(p, g, true);
+		return true;
 	}
 	/* No P anywhere: queue the G globally; this M goes idle on g0. */
-	if (mn_sched.parker->set_p)
-		mn_sched.parker->set_p(&m->park, -1);
-	g->waitreason = MN_WAIT_GLOBAL_QUEUE;
-	m->pending = MN_AFTER_GLOBAL;
-	m->pending_g = g;
-	switch_to(m, g, &m->g0, false);
+	g_to_global(m, g);
+	return false;		/* it ran again after a g_start */
+}
+
+/*
+ * A preempted thread that cannot get its priority back (preempt.c): g, at
+ * a runtime call, goes to the global queue for another M; this M goes to
+ * g0 and exits (schedule, mexit).  Returns on g, on another M.
+ */
+void mn_retire(struct mn_m *m, struct mn_g *g)
+{
+	m->retire = true;
+	g_to_global(m, g);
 }

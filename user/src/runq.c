@@ -19,9 +19,13 @@
  *    index) pair never repeats (the index only grows under one tag).
  *  - runnext is exchanged with CAS by the owner and by thieves.
  * A G is made "runnext" when the running G just readied it (a channel hand-
- * off, a new G): it runs next, in the current time slice, like Go.  To stop
- * two Gs that ready each other from starving the queue, runnext is passed
- * over after MN_RUNNEXT_CAP consecutive picks.
+ * off, a new G): it runs next and inherits the current time slice, as in
+ * Go (*inherit of mn_runqget).  Two Gs that ready each other so share one
+ * slice; when it has lasted 10 ms sysmon flags the P, the G that sees the
+ * flag yields (to the tail of the queue) and the queue gets its turn.  A
+ * cap on consecutive runnext picks (32, before) ended a ping-pong pair's
+ * turn after 32 hand-offs while a computing G beside it kept whole 10 ms
+ * slices: the pair ran ~500x slower than alone (Go's PingPongHog).
  *
  * Global queue: a singly linked FIFO under sched.lock; runqsize is also read
  * without the lock as a hint (the lock is taken before trusting it).
@@ -66,8 +70,15 @@ void mn_runqput_next_front(struct mn_p *p, struct mn_g *g)
 	while (!atomic_compare_exchange_weak_explicit(&p->runnext, &old, g,
 			memory_order_release, memory_order_relaxed))
 		;
-	if (!old)
-		return;
+	p->runnext_cont = true;
+	if (old)
+		mn_runqput_front(p, old);
+}
+
+/* old at the head of p's queue while it is short, else at its tail.  Owner
+ * only. */
+void mn_runqput_front(struct mn_p *p, struct mn_g *old)
+{
 	for (;;) {
 		uint64_t h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
 		uint32_t t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
@@ -103,6 +114,7 @@ void mn_runqput(struct mn_p *p, struct mn_g *g, bool next)
 		while (!atomic_compare_exchange_weak_explicit(&p->runnext, &old, g,
 				memory_order_release, memory_order_relaxed))
 			;
+		p->runnext_cont = false;
 		if (!old)
 			return;
 		g = old;	/* the displaced G goes to the tail */
@@ -140,20 +152,23 @@ static void runqputslow(struct mn_p *p, struct mn_g *g, uint64_t h, uint32_t t)
 	mn_globrunqput_batch(batch[0], batch[n], (int)n + 1);
 }
 
-struct mn_g *mn_runqget(struct mn_p *p)
+/* The next G of p's own queues; *inherit (if not NULL): it came from
+ * runnext and may run in the current time slice. */
+struct mn_g *mn_runqget(struct mn_p *p, bool *inherit)
 {
-	struct mn_g *next = atomic_load_explicit(&p->runnext,
-						 memory_order_relaxed);
+	struct mn_g *g = mn_runqget_next(p);
+
+	if (inherit)
+		*inherit = g != NULL;
+	return g ? g : mn_runqget_queue(p);
+}
+
+/* The head of p's local queue (not runnext), or NULL. */
+struct mn_g *mn_runqget_queue(struct mn_p *p)
+{
 	uint64_t h;
 	uint32_t t;
 
-	if (next && p->runnext_streak < MN_RUNNEXT_CAP) {
-		if (atomic_compare_exchange_strong_explicit(&p->runnext, &next,
-				NULL, memory_order_acquire, memory_order_relaxed)) {
-			p->runnext_streak++;
-			return next;
-		}
-	}
 	for (;;) {
 		h = atomic_load_explicit(&p->runqhead, memory_order_acquire);
 		t = atomic_load_explicit(&p->runqtail, memory_order_relaxed);
@@ -164,17 +179,9 @@ struct mn_g *mn_runqget(struct mn_p *p)
 		if (atomic_compare_exchange_weak_explicit(&p->runqhead, &h,
 				hmove(h, 1), memory_order_release,
 				memory_order_relaxed)) {
-			p->runnext_streak = 0;
 			MN_SH_SET(p, runq_len, t - hidx(h) - 1);
 			return g;
 		}
-	}
-	/* Queue empty: runnext even past the cap. */
-	next = atomic_load_explicit(&p->runnext, memory_order_relaxed);
-	if (next && atomic_compare_exchange_strong_explicit(&p->runnext, &next,
-			NULL, memory_order_acquire, memory_order_relaxed)) {
-		p->runnext_streak = 1;
-		return next;
 	}
 	return NULL;
 }
@@ -204,6 +211,18 @@ uint32_t mn_runqlen(struct mn_p *p)
 }
 
 /*
+ * Test hook: thieves leave a running P's runnext alone, so only sysmon's
+ * safety net can move it (rt_wakeup_stress tests the net with it).
+ */
+static _Atomic bool debug_no_runnext_steal;
+
+__attribute__((visibility("default"))) void mn_debug_no_runnext_steal(bool on);
+void mn_debug_no_runnext_steal(bool on)
+{
+	atomic_store(&debug_no_runnext_steal, on);
+}
+
+/*
  * Grab half of p's queue into batch[batchhead...] (a ring of MN_RUNQ_SIZE).
  * Called by thieves.  Returns the number taken.
  */
@@ -230,19 +249,38 @@ uint32_t mn_runqgrab(struct mn_p *p, struct mn_g **batch, uint32_t batchhead,
 			 * readied it and is blocking): give it a moment, so a
 			 * ping-pong pair stays on one P instead of bouncing.
 			 * Sleep ~3 us (as Go; polling would pull the owner's
-			 * cache lines away), then take runnext only if the
-			 * owner has not switched meanwhile: a P that keeps
-			 * switching will get to it, one stuck in a long G
-			 * will not.
+			 * cache lines away).  If next is still there and the
+			 * owner did not switch meanwhile, the owner is stuck in
+			 * a long G: take it.  If the owner switched but next is
+			 * still there, the owner started some other G (the
+			 * child a spawner waits behind): look again, up to
+			 * MN_RUNNEXT_WAITS times.  Giving up there stranded
+			 * the spawner for good while the child ran long
+			 * (rt_wakeup_stress, runnext_g_of_a_busy_p_is_taken).
+			 * A P that switches at every look (the same G back in
+			 * runnext each time: a ping-pong pair) keeps its G.
 			 */
 			if (mn_pstatus(p) == MNSCHED_P_RUNNING) {
 				struct timespec ts = { 0, 3000 };
-				uint64_t tick = MN_SH_GET(p, schedtick);
+				int w;
 
-				nanosleep(&ts, NULL);
-				if (MN_SH_GET(p, schedtick) != tick ||
-				    atomic_load_explicit(&p->runnext,
-						memory_order_relaxed) != next)
+				if (unlikely(atomic_load_explicit(&debug_no_runnext_steal,
+						memory_order_relaxed)))
+					return 0;
+
+				for (w = 0; w < MN_RUNNEXT_WAITS; w++) {
+					uint64_t sw = MN_SH_GET(p, schedtick) +
+						      MN_RELAXED_GET(p->ninherit);
+
+					nanosleep(&ts, NULL);
+					if (atomic_load_explicit(&p->runnext,
+							memory_order_relaxed) != next)
+						return 0;
+					if (MN_SH_GET(p, schedtick) +
+					    MN_RELAXED_GET(p->ninherit) == sw)
+						break;
+				}
+				if (w == MN_RUNNEXT_WAITS)
 					return 0;
 			}
 			if (!atomic_compare_exchange_strong_explicit(&p->runnext,

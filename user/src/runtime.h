@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <linux/mnsched.h>
 #include "mnsched.h"
 #include "park.h"
@@ -48,9 +49,9 @@
 #define MN_PSTATE_STRIDE 4096	/* one P struct per page, as the module maps them */
 
 #define MN_RUNQ_SIZE	256	/* local run queue slots (power of two) */
-#define MN_RUNNEXT_CAP	32	/* runnext taken this often in a row, then the queue */
+#define MN_RUNNEXT_WAITS 4	/* a thief's 3 us looks at a busy P's runnext (runq.c) */
 #define MN_FRONT_MAX	64	/* push at the head only while the queue is shorter */
-#define MN_GLOBAL_TICK	61	/* every 61st schedtick look at the global queue first */
+#define MN_GLOBAL_TICK	61	/* every 61st slice look at the global queue first */
 #define MN_STEAL_PASSES	4
 #define MN_PREEMPT_NS	(10 * 1000 * 1000)
 
@@ -130,10 +131,17 @@ struct mn_p {
 	struct mnsched_pstate *sh;	/* shared state: kmod page or local copy */
 	struct mn_m *m;			/* owner, NULL when idle */
 	struct mn_p *link;		/* idle list */
-	uint64_t schedtick;
-	uint32_t runnext_streak;
+	uint64_t schedtick;		/* time slices started (sysmon's clock) */
+	uint64_t ninherit;		/* switches within a slice (relaxed: thieves,
+					 * sysmon read); + schedtick = all switches */
+	bool runnext_cont;		/* owner's hint: runnext holds a spawner's
+					 * continuation, not a readied G (proc.c) */
 	uint32_t fastrand;
 	bool preempt;			/* sysmon: the running G should yield */
+	_Atomic uint64_t preempt_tick;	/* sysmon asked the M to give the P up
+					 * in slice preempt_tick - 1 (preempt.c) */
+	_Atomic bool preempt_handoff;	/* it did: sysmon hands the P off */
+	_Atomic uint64_t preempt_since;	/* that slice's start (the probe) */
 	uint64_t goidcache, goidcacheend;
 	struct mn_stack_pool *pool;	/* stack.c */
 	struct mn_timers *timers;	/* timer.c */
@@ -154,10 +162,13 @@ enum mn_pending {
 	MN_AFTER_NONE,
 	MN_AFTER_READY_LOCAL,	/* prev yielded: tail of the local queue */
 	MN_AFTER_READY_NEXT,	/* prev spawned a G that runs first: runnext */
+	MN_AFTER_READY_FRONT,	/* the same, runnext was taken: queue head */
 	MN_AFTER_UNLOCK,	/* prev parked: release the lock it parked under */
 	MN_AFTER_CALL,		/* prev parked: call fn(prev, arg) */
 	MN_AFTER_GLOBAL,	/* prev lost its P: global queue */
 	MN_AFTER_FREE,		/* prev is dead: back to the stack pool */
+	MN_AFTER_MASK = 0xff,
+	MN_AFTER_INHERIT = 0x100,	/* flag: the next G keeps the time slice */
 };
 
 struct mn_m {
@@ -185,6 +196,15 @@ struct mn_m {
 	uint64_t k_handoffs;		/* P's module handoff count at syscall entry */
 	void *altstack;
 	int *errno_loc;			/* this thread's errno (fixed for its life) */
+	/* Preemption (preempt.c); the thread's own mark is mn_tls_rt. */
+	bool lostp;			/* preempted: P given up (sysmon reads) */
+	bool retire;			/* demoted for good: exit on g0 */
+	bool dead;			/* exited (retired); struct on mfree */
+	int base_policy, base_nice;	/* scheduling policy/nice to restore */
+	uint64_t demoted_ns;		/* when lostp was set (probe, trace) */
+	uint64_t slice_start;		/* of the slice the G overran (overrun.c) */
+	uint64_t lost_tick;		/* that slice's schedtick */
+	uint64_t demoted_goid;		/* the G it runs without a P */
 };
 
 /* The environment, parsed by env.c; 0 is the default of each. */
@@ -195,6 +215,7 @@ enum { MN_GUARD_GUARD = 1, MN_GUARD_CANARY = 2 };	/* MNSCHED_STACKGUARD */
 struct mn_env {
 	int park, io, stackguard;
 	unsigned int io_entries;	/* MNSCHED_IO_ENTRIES, 0: default */
+	unsigned int io_recvbufs;	/* MNSCHED_IO_RECVBUFS, 0: default */
 };
 
 struct mn_sched {
@@ -224,6 +245,7 @@ struct mn_sched {
 	_Atomic bool done;		/* main G returned */
 	_Atomic uint32_t main_done_word;/* futex the mn_main caller waits on */
 	_Atomic int64_t ngsys;		/* Gs in a syscall right now */
+	_Atomic uint64_t stranded_wakes;	/* sysmon woke an M for stranded work */
 	_Atomic int64_t nglive;		/* Gs alive (created, not dead) */
 	const struct mn_parker *parker;
 	int64_t start_ns;
@@ -240,6 +262,18 @@ struct mn_sched {
 	bool deadlock_off;
 	bool spare_off;		/* MNSCHED_DEBUG=spare=0 */
 	bool iopoll;		/* MNSCHED_DEBUG=iopoll=1 (io.c) */
+	long stackcache_kb;	/* MNSCHED_DEBUG=stackcache=KB, -1: default (stack.c) */
+	bool stranded_off;	/* MNSCHED_DEBUG=stranded=0: no sysmon safety net */
+	bool preempt_off;	/* MNSCHED_DEBUG=preempt=0: cooperative only */
+	uint64_t slice_ns;	/* MNSCHED_DEBUG=slice=MS (default 10 ms) */
+	_Atomic int32_t ndemoted;	/* Ms running a G without a P (preempt.c) */
+	_Atomic uint64_t npreempt;	/* Ps taken from overrunning Gs */
+	_Atomic uint64_t nretired;	/* demoted Ms that could not be restored */
+	_Atomic bool wakep_deferred;	/* a retiring M wanted an M: sysmon's */
+	_Atomic int demote_err;		/* errno of the first failed demotion */
+	struct mn_m *mfree;		/* retired Ms' structs, for newm (lock) */
+	sigset_t m_sigmask;		/* mn_main's caller's: every M's (mstart) */
+	bool multishot_off;	/* MNSCHED_DEBUG=multishot=0 (rx.c) */
 };
 
 extern struct mn_sched mn_sched MN_HIDDEN;
@@ -411,11 +445,109 @@ static inline void mn_preempt_check(void)
 		mn_preempt_check_slow(m);
 }
 
+/* ---- preempt.c: the runtime-entry mark ---- */
+
+/*
+ * Every exported function that may touch its M's P or switch Gs opens with
+ * MN_ENTER(): it marks the thread as inside the runtime (mn_tls_rt) until
+ * the function returns (the cleanup attribute restores the mark, on the M
+ * the G is on by then), and rejoins first if the thread lost its P to
+ * preemption while in user code.  The SIGURG handler (preempt.c) gives the
+ * P up only while the mark is clear, so runtime code never finds its P gone under
+ * it.  A byte store and a fence the compiler sees, no atomic instruction.
+ */
+MN_HIDDEN void mn_preempt_rejoin(void);
+
+/* The mark: one byte of the thread's own TLS.  Bit 0: in the runtime;
+ * bit 1: the handler took the P (this thread is demoted, preempt.c). */
+#define MN_RT_IN	1
+#define MN_RT_LOST	2
+extern __thread uint8_t mn_tls_rt
+	__attribute__((tls_model("initial-exec"))) MN_HIDDEN;
+
+/* Its address on the current thread, afresh (as mn_curm: a G that
+ * switched may be on another thread now). */
+static inline volatile uint8_t *mn_rt_mark(void)
+{
+	uint8_t *a;
+
+	__asm__ volatile("movq mn_tls_rt@gottpoff(%%rip), %0\n\t"
+			 "addq %%fs:0, %0"
+			 : "=r"(a));
+	return a;
+}
+
+/* %fs-relative, so no pointer to the mark is ever formed (one load fewer
+ * than through %fs:0); "memory": a compiler barrier, as a signal fence. */
+static inline uint8_t mn_rt_enter(void)
+{
+	uint32_t old;
+
+	__asm__ volatile("movq mn_tls_rt@gottpoff(%%rip), %%rdx\n\t"
+			 "movzbl %%fs:(%%rdx), %0\n\t"
+			 "orb $1, %%fs:(%%rdx)"
+			 : "=r"(old) : : "rdx", "memory");
+	if (unlikely(old & MN_RT_LOST))
+		mn_preempt_rejoin();
+	return (uint8_t)(old & MN_RT_IN);
+}
+
+static inline void mn_rt_leave(uint8_t *old)
+{
+	__asm__ volatile("movq mn_tls_rt@gottpoff(%%rip), %%rdx\n\t"
+			 "movb %0, %%fs:(%%rdx)"
+			 : : "q"(*old) : "rdx", "memory");
+}
+
+#ifdef MN_NO_PREEMPT
+/* The overhead benchmark's baseline (*.nopreempt): no mark, no preemption. */
+#define MN_ENTER()	do { } while (0)
+#else
+#define MN_ENTER()							\
+	uint8_t mn_rt_old __attribute__((cleanup(mn_rt_leave), unused)) = \
+		mn_rt_enter()
+#endif
+
+/* Around a call into user code from inside the runtime (mn_once_do). */
+static inline void mn_rt_user_begin(void)
+{
+	atomic_signal_fence(memory_order_seq_cst);
+	*mn_rt_mark() = 0;
+}
+
+static inline void mn_rt_user_end(void)
+{
+	(void)mn_rt_enter();
+}
+
+MN_HIDDEN void mn_preempt_init(void);
+MN_HIDDEN bool mn_preempt_scan(uint64_t now);
+MN_HIDDEN void mn_preempt_m_init(struct mn_m *m);
+MN_HIDDEN bool mn_syscall_rejoin(struct mn_m *m, struct mn_g *g);
+MN_HIDDEN void mn_retire(struct mn_m *m, struct mn_g *g);
+MN_HIDDEN pid_t mn_p_tid(struct mn_p *p);
+MN_HIDDEN char mn_thread_stat(pid_t tid, long *cpu);
+
 /* ---- runq.c ---- */
 
 MN_HIDDEN void mn_runqput(struct mn_p *p, struct mn_g *g, bool next);
 MN_HIDDEN void mn_runqput_next_front(struct mn_p *p, struct mn_g *g);
-MN_HIDDEN struct mn_g *mn_runqget(struct mn_p *p);
+MN_HIDDEN void mn_runqput_front(struct mn_p *p, struct mn_g *g);
+MN_HIDDEN struct mn_g *mn_runqget(struct mn_p *p, bool *inherit);
+MN_HIDDEN struct mn_g *mn_runqget_queue(struct mn_p *p);
+
+/* p's runnext G, taken (owner only), or NULL.  Inline: the switch path. */
+static inline struct mn_g *mn_runqget_next(struct mn_p *p)
+{
+	struct mn_g *next = atomic_load_explicit(&p->runnext,
+						 memory_order_relaxed);
+
+	/* A thief may take it between the load and the CAS. */
+	if (next && atomic_compare_exchange_strong_explicit(&p->runnext, &next,
+			NULL, memory_order_acquire, memory_order_relaxed))
+		return next;
+	return NULL;
+}
 MN_HIDDEN bool mn_runqempty(struct mn_p *p);
 MN_HIDDEN uint32_t mn_runqlen(struct mn_p *p);
 MN_HIDDEN void mn_globrunqput(struct mn_g *g);	/* sched.lock held */
@@ -432,6 +564,7 @@ MN_HIDDEN struct mn_g *mn_steal_work(struct mn_m *m, bool *ran_timers);
 
 MN_HIDDEN int mn_stack_init(void);
 MN_HIDDEN struct mn_stack_pool *mn_stack_pool_new(void);
+MN_HIDDEN bool mn_stack_scavenge(uint64_t now);
 MN_HIDDEN struct mn_g *mn_galloc(struct mn_p *p, size_t stack_size, int *err);
 MN_HIDDEN void mn_gfree(struct mn_p *p, struct mn_g *g);
 extern bool mn_stack_guarded MN_HIDDEN;

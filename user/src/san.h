@@ -22,6 +22,7 @@ void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom,
 				    size_t size);
 void __sanitizer_finish_switch_fiber(void *fake_stack_save,
 				     const void **bottom_old, size_t *size_old);
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
 #endif
 #if defined(MN_SAN_TSAN)
 void *__tsan_get_current_fiber(void);
@@ -68,8 +69,22 @@ static inline void mn_san_after_switch(struct mn_g *self)
 	(void)self;
 }
 
+/*
+ * g is dead and off its stack (called on the next G's stack, before the
+ * stack goes back to the pool).  ASan poisons the redzones around every
+ * addressable local when a frame is entered and clears them when it
+ * returns; the frames g died in (mn_exit, schedule_next, switch_to: e.g.
+ * the expected value of runnext's CAS, inlined there) never return, so
+ * their poison stays in the shadow of the stack, and the next G given this
+ * stack trips over it (stack-buffer-underflow or stack-use-after-scope in
+ * a frame of its own).  Nothing on a dead G's stack is live: unpoison it.
+ */
 static inline void mn_san_g_freed(struct mn_g *g)
 {
+#if defined(MN_SAN_ASAN)
+	__asan_unpoison_memory_region(g->stack_lo,
+				      (size_t)(g->stack_hi - g->stack_lo));
+#endif
 #if defined(MN_SAN_TSAN)
 	if (g->tsan_fiber) {
 		__tsan_destroy_fiber(g->tsan_fiber);

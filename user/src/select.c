@@ -466,6 +466,7 @@ out:
 
 int mn_select(struct mn_case *cases, int n, int64_t timeout_ns)
 {
+	MN_ENTER();
 	return selectgo(cases, n, timeout_ns, "mn_select");
 }
 
@@ -473,6 +474,7 @@ int mn_select(struct mn_case *cases, int n, int64_t timeout_ns)
 
 int mn_chan_send_timeout(struct mn_chan *c, const void *elem, int64_t timeout_ns)
 {
+	MN_ENTER();
 	struct mn_case k = { .chan = c, .dir = MN_SEND, .elem = (void *)elem };
 	int r;
 
@@ -490,6 +492,7 @@ int mn_chan_send_timeout(struct mn_chan *c, const void *elem, int64_t timeout_ns
 
 int mn_chan_recv_timeout(struct mn_chan *c, void *elem, int64_t timeout_ns)
 {
+	MN_ENTER();
 	struct mn_case k = { .chan = c, .dir = MN_RECV, .elem = elem };
 	int r;
 

@@ -42,6 +42,7 @@ static inline struct mn_lock *sem_lock(struct mn_sem *s)
 
 void mn_sem_init(struct mn_sem *s, int64_t size)
 {
+	MN_ENTER();
 	s->size = size;
 	s->cur = 0;
 	s->lock = 0;
@@ -167,16 +168,19 @@ static int sem_acquire(struct mn_sem *s, int64_t n, struct mn_ctx *ctx)
 
 int mn_sem_acquire(struct mn_sem *s, int64_t n)
 {
+	MN_ENTER();
 	return sem_acquire(s, n, NULL);
 }
 
 int mn_sem_acquire_ctx(struct mn_sem *s, int64_t n, struct mn_ctx *ctx)
 {
+	MN_ENTER();
 	return sem_acquire(s, n, ctx);
 }
 
 int mn_sem_try_acquire(struct mn_sem *s, int64_t n)
 {
+	MN_ENTER();
 	int r = -EAGAIN;
 
 	if (n < 0)
@@ -192,6 +196,7 @@ int mn_sem_try_acquire(struct mn_sem *s, int64_t n)
 
 void mn_sem_release(struct mn_sem *s, int64_t n)
 {
+	MN_ENTER();
 	struct sem_waiter *list;
 
 	if (n < 0)

@@ -37,9 +37,32 @@
  * for -fstack-clash-protection, whose probes touch every page of a frame
  * and so hit the guard (guard mode).
  *
+ * Reuse (issue 13): a freed G keeps its stack's pages.  Its P's pool
+ * takes it first (LIFO: the next spawn gets the hottest stack, no page
+ * fault, no system call), up to local_cap per size class (128 stacks, or
+ * 8 MiB of them for bigger classes, at least 2); above that half of the
+ * pool goes to the global pool (between Ps, as Go's stackcache and
+ * stackpool).  The global pool is a stack of Gs too (hot on top), and
+ * beside it, per class, the slots that hold no memory ("clean": never
+ * used, or given back): a new arena's slots start there, untouched, and
+ * are taken only when no committed one is left.
+ *
+ * Scavenger (mn_stack_scavenge, called by sysmon): memory of freed stacks
+ * above a budget (MNSCHED_DEBUG=stackcache=KB, default 64 MiB; a cached
+ * stack counts at its full size, an upper bound of what it holds) goes
+ * back to the kernel (MADV_DONTNEED) once it has sat idle for a whole
+ * period (1 s): the global pool's low-water mark over a period is how
+ * many Gs at its bottom nobody took in that period, and only those are
+ * released, oldest first, in chunks per sysmon tick (adjacent slots in one
+ * madvise; guard markers survive MADV_DONTNEED).  A steady churn keeps its
+ * stacks; a burst that is over gives its memory back within ~2 s of going
+ * idle.  The P pools (local_cap stacks per class per P) are not scavenged.
+ *
  * Ownership: a P's pool is touched only by the M holding the P; the global
- * pool and the arena list are under pool_lock.  A slot is in exactly one
- * place: a pool (status IDLE/DEAD) or in use by its G.
+ * pool, the clean lists, the scavenger's state and the arena list are
+ * under pool_lock.  A slot is in exactly one place: a pool (status
+ * IDLE/DEAD), a clean list (its header is gone: only the slot address is
+ * kept), the scavenger's hands, or in use by its G.
  */
 #include <errno.h>
 #include <signal.h>
@@ -61,7 +84,8 @@
 #define ARENA_SIZE	(16ul << 20)
 #define GUARD_MAX	(64ul << 10)
 #define ARENA_GAP	(64ul << 10)		/* never usable, below each arena */
-#define LOCAL_CAP	128			/* slots per class kept per P */
+#define LOCAL_CAP	128			/* slots per class kept per P... */
+#define LOCAL_BYTES	(8ul << 20)		/* ...or this much of them */
 #define G_HDR		((sizeof(struct mn_g) + 63) & ~63ul)
 
 struct mn_stack_pool {
@@ -75,10 +99,32 @@ struct arena {
 	uint32_t sclass;
 };
 
+/*
+ * The global pool of one class, under pool_lock.  v[base..top) are freed Gs
+ * with their memory, hottest at top; the scavenger takes from base.  low is
+ * the fewest Gs the pool held since the scavenger's last period began: the
+ * bottom `low` were not touched since.  clean[0..nclean) are slot addresses
+ * without memory; cleancap covers every slot of the class, so a push there
+ * never fails.
+ */
+struct gpool {
+	struct mn_g **v;
+	size_t base, top, cap;
+	size_t low;
+	size_t release;		/* still to release in this period */
+	char **clean;
+	size_t nclean, cleancap;
+	size_t nslots;		/* every slot of the class, in all arenas */
+};
+
+#define SCAV_PERIOD_NS	1000000000ull
+#define SCAV_CHUNK	16384		/* slots released per sysmon tick */
+#define STACKCACHE_DEFAULT (64ul << 20)
+
 bool mn_stack_guarded MN_HIDDEN;
 static struct mn_lock pool_lock = MN_LOCK_INIT;
-static struct mn_g *gpool[NCLASS];
-static uint32_t gpool_n[NCLASS];
+static struct gpool gpool[NCLASS];
+static uint64_t scav_period_start;
 /*
  * The SIGSEGV handler reads the arena list without pool_lock (it may run
  * on a thread that holds it), so a grown array is published with a
@@ -91,6 +137,15 @@ static size_t arenas_cap;
 static inline size_t class_size(uint32_t c)
 {
 	return (size_t)1 << (c + CLASS_MIN_SHIFT);
+}
+
+/* How many stacks of class c a P keeps: big ones go to the global pool,
+ * where the scavenger sees them. */
+static inline uint32_t local_cap(uint32_t c)
+{
+	size_t n = LOCAL_BYTES / class_size(c);
+
+	return n > LOCAL_CAP ? LOCAL_CAP : n < 2 ? 2 : (uint32_t)n;
 }
 
 static inline size_t guard_size(uint32_t c)
@@ -161,12 +216,65 @@ static inline struct mn_g *slot_g(char *slot, size_t size)
 	return (struct mn_g *)(slot + size - G_HDR - colour);
 }
 
-/* Carve a new arena of class c into the global pool.  pool_lock held. */
+static inline size_t gpool_n(struct gpool *gp)
+{
+	return gp->top - gp->base;
+}
+
+/* A freed G onto the global pool.  false: no memory to grow it. */
+static bool gpool_push(struct gpool *gp, struct mn_g *g)
+{
+	if (gp->top == gp->cap) {
+		if (gp->base > gp->cap / 2) {
+			memmove(gp->v, gp->v + gp->base,
+				gpool_n(gp) * sizeof(*gp->v));
+			gp->top -= gp->base;
+			gp->base = 0;
+		} else {
+			size_t ncap = gp->cap ? 2 * gp->cap : 1024;
+			struct mn_g **nv = realloc(gp->v, ncap * sizeof(*nv));
+
+			if (!nv)
+				return false;
+			gp->v = nv;
+			gp->cap = ncap;
+		}
+	}
+	gp->v[gp->top++] = g;
+	return true;
+}
+
+/* A G to reuse: the hottest with memory, else a clean slot, else NULL. */
+static struct mn_g *gpool_pop(struct gpool *gp, uint32_t c)
+{
+	struct mn_g *g;
+	char *slot;
+
+	if (gp->top > gp->base) {
+		g = gp->v[--gp->top];
+		if (gpool_n(gp) < gp->low)
+			gp->low = gpool_n(gp);
+		if (gp->top == gp->base)
+			gp->top = gp->base = 0;
+		return g;
+	}
+	if (!gp->nclean)
+		return NULL;
+	/* Its header went with its pages (or was never written). */
+	slot = gp->clean[--gp->nclean];
+	g = slot_g(slot, class_size(c));
+	g->slot = slot;
+	g->sclass = c;
+	return g;
+}
+
+/* Carve a new arena of class c into the clean list.  pool_lock held. */
 static int arena_new(uint32_t c)
 {
 	size_t ssize = class_size(c), guard = guard_size(c);
 	size_t asize = ssize > ARENA_SIZE ? ssize : ARENA_SIZE;
 	size_t n = asize / ssize, na_n = atomic_load(&narenas);
+	struct gpool *gp = &gpool[c];
 	char *base, *gap;
 
 	if (na_n == arenas_cap) {
@@ -180,44 +288,64 @@ static int arena_new(uint32_t c)
 		atomic_store_explicit(&arenas, na, memory_order_release);
 		arenas_cap = ncap;	/* the old array stays: see arenas */
 	}
+	if (gp->nslots + n > gp->cleancap) {
+		size_t ncap = gp->cleancap ? 2 * gp->cleancap : 1024;
+		char **nc;
+
+		while (ncap < gp->nslots + n)
+			ncap *= 2;
+		nc = realloc(gp->clean, ncap * sizeof(*nc));
+		if (!nc)
+			return -ENOMEM;
+		gp->clean = nc;
+		gp->cleancap = ncap;
+	}
 	gap = mmap(NULL, ARENA_GAP + asize, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (gap == MAP_FAILED)
 		return -ENOMEM;
 	base = gap + ARENA_GAP;
+	/* Stacks are touched a page or two at a time: with THP "always" (the
+	 * default of Debian's kernels) a huge page would commit 2 MiB for
+	 * each, and the scavenger's MADV_DONTNEED only splits them. */
+	madvise(base, asize, MADV_NOHUGEPAGE);
 	if (!mn_stack_guarded || madvise(gap, ARENA_GAP, MADV_GUARD_INSTALL))
 		mprotect(gap, ARENA_GAP, PROT_NONE);
-	/* Push slots in reverse so the pool hands them out in address order. */
+	/* Push slots in reverse so they are handed out in address order.
+	 * Nothing is written into them: a slot's pages are touched first by
+	 * the G that gets it. */
 	for (size_t i = n; i-- > 0;) {
 		char *slot = base + i * ssize;
-		struct mn_g *g = slot_g(slot, ssize);
 
 		if (mn_stack_guarded)
 			madvise(slot, guard, MADV_GUARD_INSTALL);
-		g->slot = slot;
-		g->sclass = c;
-		g->schedlink = gpool[c];
-		gpool[c] = g;
-		gpool_n[c]++;
+		gp->clean[gp->nclean++] = slot;
 	}
+	gp->nslots += n;
 	atomic_load(&arenas)[na_n] = (struct arena){ base, asize, c };
 	atomic_store_explicit(&narenas, na_n + 1, memory_order_release);
 	return 0;
 }
 
-/* Refill p's pool of class c from the global pool (half of LOCAL_CAP). */
+/* Refill p's pool of class c from the global pool (half of local_cap). */
 static int pool_refill(struct mn_stack_pool *pool, uint32_t c)
 {
+	struct gpool *gp = &gpool[c];
 	int err = 0;
 
 	mn_lock(&pool_lock);
-	if (!gpool[c])
+	if (!gpool_n(gp) && !gp->nclean)
 		err = arena_new(c);
-	while (!err && gpool[c] && pool->n[c] < LOCAL_CAP / 2) {
-		struct mn_g *g = gpool[c];
+	/* Committed stacks if there are any; clean slots only when none
+	 * is left (their headers are written here: a page each). */
+	bool committed = gpool_n(gp) > 0;
 
-		gpool[c] = g->schedlink;
-		gpool_n[c]--;
+	while (!err && pool->n[c] < local_cap(c) / 2 &&
+	       (!committed || gpool_n(gp))) {
+		struct mn_g *g = gpool_pop(gp, c);
+
+		if (!g)
+			break;
 		g->schedlink = pool->free[c];
 		pool->free[c] = g;
 		pool->n[c]++;
@@ -232,11 +360,8 @@ static struct mn_g *galloc_global(uint32_t c)
 	struct mn_g *g = NULL;
 
 	mn_lock(&pool_lock);
-	if (gpool[c] || arena_new(c) == 0) {
-		g = gpool[c];
-		gpool[c] = g->schedlink;
-		gpool_n[c]--;
-	}
+	if (gpool_n(&gpool[c]) || gpool[c].nclean || arena_new(c) == 0)
+		g = gpool_pop(&gpool[c], c);
 	mn_unlock(&pool_lock);
 	return g;
 }
@@ -310,20 +435,151 @@ void mn_gfree(struct mn_p *p, struct mn_g *g)
 	atomic_store_explicit(&g->status, MN_G_DEAD, memory_order_relaxed);
 	g->schedlink = pool->free[c];
 	pool->free[c] = g;
-	if (++pool->n[c] < LOCAL_CAP)
+	if (++pool->n[c] < local_cap(c))
 		return;
-	/* Too many: give half back to the global pool. */
+	/* Too many: give the coldest half to the global pool (the hottest
+	 * stay here for the next spawns). */
 	mn_lock(&pool_lock);
-	while (pool->n[c] > LOCAL_CAP / 2) {
-		struct mn_g *r = pool->free[c];
+	{
+		struct mn_g *keep = pool->free[c], *r;
+		uint32_t i;
 
-		pool->free[c] = r->schedlink;
-		pool->n[c]--;
-		r->schedlink = gpool[c];
-		gpool[c] = r;
-		gpool_n[c]++;
+		for (i = 1; i < local_cap(c) / 2; i++)
+			keep = keep->schedlink;
+		r = keep->schedlink;
+		keep->schedlink = NULL;
+		pool->n[c] = local_cap(c) / 2;
+		while (r) {
+			struct mn_g *next = r->schedlink;
+
+			if (!gpool_push(&gpool[c], r)) {
+				/* No memory for the global pool: keep them. */
+				keep->schedlink = r;
+				while (r) {
+					pool->n[c]++;
+					r = r->schedlink;
+				}
+				break;
+			}
+			r = next;
+		}
 	}
 	mn_unlock(&pool_lock);
+}
+
+/* ---- scavenger ---------------------------------------------------------- */
+
+static size_t stackcache_budget(void)
+{
+	long kb = mn_sched.stackcache_kb;
+
+	return kb < 0 ? STACKCACHE_DEFAULT : (size_t)kb << 10;
+}
+
+/* After a burst: a pool array far bigger than the pool, made smaller. */
+static void gpool_shrink(struct gpool *gp)
+{
+	size_t n = gpool_n(gp), ncap = 2 * n > 1024 ? 2 * n : 1024;
+	struct mn_g **nv;
+
+	if (gp->cap <= 4096 || n > gp->cap / 8)
+		return;
+	if (n)
+		memmove(gp->v, gp->v + gp->base, n * sizeof(*gp->v));
+	gp->base = 0;
+	gp->top = n;
+	nv = realloc(gp->v, ncap * sizeof(*nv));
+	if (nv) {
+		gp->v = nv;
+		gp->cap = ncap;
+	}
+}
+
+static int cmp_ptr(const void *a, const void *b)
+{
+	uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Give the memory of idle cached stacks above the budget back to the
+ * kernel (see the top of this file).  sysmon calls it at every tick, with
+ * now in ns; it returns true while it has more to release this period (so
+ * sysmon keeps ticking fast).  Only sysmon calls it: chunk is its own.
+ */
+bool mn_stack_scavenge(uint64_t now)
+{
+	static void *chunk[SCAV_CHUNK];	/* Gs, then their slots */
+	static bool pending;
+	size_t k = 0, ssize;
+	bool more = false;
+	int c, rc = 0;
+
+	/* Most ticks: nothing to do, and no lock taken. */
+	if (now - scav_period_start < SCAV_PERIOD_NS && !pending)
+		return false;
+	mn_lock(&pool_lock);
+	if (now - scav_period_start >= SCAV_PERIOD_NS) {
+		size_t held = 0, over;
+
+		scav_period_start = now;
+		for (c = 0; c < NCLASS; c++)
+			held += gpool_n(&gpool[c]) * class_size((uint32_t)c);
+		over = held > stackcache_budget() ? held - stackcache_budget() : 0;
+		/* Biggest stacks first; only what sat idle all period. */
+		for (c = NCLASS - 1; c >= 0; c--) {
+			struct gpool *gp = &gpool[c];
+			size_t cs = class_size((uint32_t)c);
+			size_t want = (over + cs - 1) / cs;
+
+			gp->release = want < gp->low ? want : gp->low;
+			over -= over < gp->release * cs ? over : gp->release * cs;
+			gp->low = gpool_n(gp);
+			gpool_shrink(gp);
+		}
+	}
+	for (c = NCLASS - 1; c >= 0 && !k; c--) {
+		struct gpool *gp = &gpool[c];
+
+		/* low: the bottom ones are still untouched since the period
+		 * began (a take below it would have lowered it). */
+		k = gp->release < gp->low ? gp->release : gp->low;
+		if (k > SCAV_CHUNK)
+			k = SCAV_CHUNK;
+		/* Their headers are read after the unlock: they are ours. */
+		if (k)
+			memcpy(chunk, gp->v + gp->base, k * sizeof(*chunk));
+		gp->base += k;
+		gp->low -= k;
+		gp->release = k < gp->release && gp->low ? gp->release - k : 0;
+		if (gp->top == gp->base)
+			gp->top = gp->base = 0;
+		rc = c;
+	}
+	for (c = 0; c < NCLASS; c++)
+		more |= gpool[c].release > 0;
+	pending = more;
+	mn_unlock(&pool_lock);
+	if (!k)
+		return false;
+	/* Adjacent slots in one call: guard markers survive MADV_DONTNEED,
+	 * and a canary is written again when the slot is next used. */
+	ssize = class_size((uint32_t)rc);
+	for (size_t i = 0; i < k; i++)
+		chunk[i] = ((struct mn_g *)chunk[i])->slot;
+	qsort(chunk, k, sizeof(*chunk), cmp_ptr);
+	for (size_t i = 0, j; i < k; i = j) {
+		for (j = i + 1; j < k &&
+		     (char *)chunk[j] == (char *)chunk[j - 1] + ssize; j++)
+			;
+		madvise(chunk[i], (j - i) * ssize, MADV_DONTNEED);
+	}
+	mn_lock(&pool_lock);
+	for (size_t i = 0; i < k; i++)
+		gpool[rc].clean[gpool[rc].nclean++] = chunk[i];
+	mn_unlock(&pool_lock);
+	return more;
 }
 
 size_t mn_stack_size(struct mn_g *g) MN_HIDDEN;

@@ -73,7 +73,7 @@ struct mn_g *mn_steal_work(struct mn_m *m, bool *ran_timers)
 				if (mn_timers_run(v, mn_nanotime()) >= -1)
 					*ran_timers = true;
 				if (!mn_runqempty(p)) {
-					g = mn_runqget(p);
+					g = mn_runqget(p, NULL);
 					if (g)
 						return g;
 				}

@@ -15,12 +15,15 @@
  *   idle P.  Else the G goes to the global queue and the M goes idle (via
  *   g0).
  * Between enter and exit the G must not call other mn_* functions.
+ * A preempted thread (preempt.c) gives its P up the same way, from its
+ * signal handler, and takes it back through mn_syscall_rejoin too.
  */
 #include "runtime.h"
 #include "san.h"
 
 void mn_syscall_enter(void)
 {
+	MN_ENTER();
 	struct mn_m *m = mn_need_m("mn_syscall_enter");
 	struct mn_g *g = m->curg;
 	struct mn_p *p = m->p;
@@ -30,7 +33,7 @@ void mn_syscall_enter(void)
 	atomic_fetch_add_explicit(&mn_sched.ngsys, 1, memory_order_relaxed);
 	MN_PCOUNT(p, syscalls);
 	MN_PCOUNT(p, syscalltick);
-	m->oldp = p;
+	__atomic_store_n(&m->oldp, p, __ATOMIC_RELAXED);	/* overrun.c reads */
 	m->p = NULL;
 	p->m = NULL;
 	m->k_handoffs = MN_SH_GET(p, k_handoffs);
@@ -38,23 +41,19 @@ void mn_syscall_enter(void)
 	mn_pstatus_set(p, MNSCHED_P_SYSCALL);
 }
 
-void mn_syscall_exit_slow(struct mn_m *m, struct mn_g *g) MN_HIDDEN;
+bool mn_syscall_exit_slow(struct mn_m *m, struct mn_g *g) MN_HIDDEN;
 
-void mn_syscall_exit(void)
+/*
+ * Take the P of m->oldp back (or any P; or queue g globally and idle the
+ * M): the end of mn_syscall_exit, and of a preempted thread's rejoin
+ * (preempt.c), whose P was given up the same way.  True when g kept
+ * running on this M (false: it went through the global queue).
+ */
+bool mn_syscall_rejoin(struct mn_m *m, struct mn_g *g)
 {
-	struct mn_m *m = mn_curm();
-	struct mn_g *g;
-	struct mn_p *p;
+	struct mn_p *p = m->oldp;
 
-	if (!m || !m->oldp) {
-		if (atomic_load(&mn_in_fork_child))
-			mn_fork_fatal("mn_syscall_exit");
-		mn_fatal("mn_syscall_exit without mn_syscall_enter");
-	}
-	g = m->curg;
-	p = m->oldp;
-	m->oldp = NULL;
-	atomic_fetch_sub_explicit(&mn_sched.ngsys, 1, memory_order_relaxed);
+	__atomic_store_n(&m->oldp, NULL, __ATOMIC_RELAXED);	/* overrun.c reads */
 	if (likely(mn_pstatus_cas(p, MNSCHED_P_SYSCALL, MNSCHED_P_RUNNING))) {
 		m->p = p;
 		p->m = m;
@@ -65,13 +64,28 @@ void mn_syscall_exit(void)
 			mn_sched.parker->set_p(&m->park, p->id);
 		atomic_store_explicit(&g->status, MN_G_RUNNING,
 				      memory_order_relaxed);
-		MN_PROBE(syscall_exit, g->goid, p->id);
-		/* A scheduling point, as Go's exitsyscall is (gp.preempt): a G
-		 * whose system calls all return before sysmon's second look
-		 * keeps its P, and would never yield it otherwise. */
-		mn_preempt_check();
-		return;
+		return true;
 	}
-	mn_syscall_exit_slow(m, g);
+	return mn_syscall_exit_slow(m, g);
+}
+
+void mn_syscall_exit(void)
+{
+	MN_ENTER();
+	struct mn_m *m = mn_curm();
+	struct mn_g *g;
+
+	if (!m || !m->oldp) {
+		if (atomic_load(&mn_in_fork_child))
+			mn_fork_fatal("mn_syscall_exit");
+		mn_fatal("mn_syscall_exit without mn_syscall_enter");
+	}
+	g = m->curg;
+	atomic_fetch_sub_explicit(&mn_sched.ngsys, 1, memory_order_relaxed);
+	mn_syscall_rejoin(m, g);
 	MN_PROBE(syscall_exit, g->goid, mn_curm()->p->id);
+	/* A scheduling point, as Go's exitsyscall is (gp.preempt): a G
+	 * whose system calls all return before sysmon's second look
+	 * keeps its P, and would never yield it otherwise. */
+	mn_preempt_check();
 }

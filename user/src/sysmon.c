@@ -6,12 +6,25 @@
  *  - retakes Ps whose M has been in a system call since the previous tick
  *    (the P's syscalltick has not moved) and hands them to another M, if
  *    there is work for them or the syscall has lasted over 10 ms;
- *  - flags the P of a G that has run for more than 10 ms (the P's
- *    schedtick has not moved): that G yields at its next mn_* call or
- *    mn_preempt_point();
+ *  - flags the P of a time slice that has lasted more than 10 ms (the P's
+ *    schedtick, which counts slices, has not moved; Gs taken from runnext
+ *    run in the slice of the G before them): the G running yields at its
+ *    next mn_* call or mn_preempt_point();
+ *  - preempts the thread of a G that overran its slice while other work
+ *    waits for its P, and hands off the P it gave up (preempt.c);
  *  - wakes an M when a P's timer is overdue and nobody looks;
  *  - warns, once, about a P whose G has sat in the kernel for seconds
  *    without mn_syscall_enter while other Gs wait for it (blocked_check);
+ *  - gives the memory of idle cached stacks above the budget back to the
+ *    kernel (mn_stack_scavenge, stack.c: a look per second, then a chunk
+ *    per tick while there is more);
+ *  - the safety net for stranded work: a P that has run one slice for
+ *    10 ms with a G in its runnext.  The steal (runq.c) and the last look
+ *    of an M that gives up its P (proc.c) should never leave work so while
+ *    a P idles; if they did, sysmon moves runnext to the global queue and
+ *    wakes an M, without waiting for "a P idle, no M spinning" to line up
+ *    (see rescue_stranded), and counts it (mn_debug_stranded_wakes;
+ *    MNSCHED_DEBUG=stranded=0 turns it off);
  *  - prints the schedtrace line (MNSCHED_DEBUG=schedtrace=MS).
  * sysmon reads P fields racily (ticks, queue lengths); a stale value only
  * delays a decision by one tick.  It changes a P only by CAS on its state.
@@ -55,7 +68,7 @@ static bool blocked_warned;
 /* The kernel tid of the M that holds p, 0 if unknown.  sched.lock keeps
  * allm still; an M on it may not have started yet, so its tid and kernel
  * id (written by its own thread) are read relaxed (TSan saw the race). */
-static pid_t p_tid(struct mn_p *p)
+pid_t mn_p_tid(struct mn_p *p)
 {
 	int32_t id = MN_SH_GET(p, m_id);
 	pid_t tid = 0;
@@ -70,7 +83,7 @@ static pid_t p_tid(struct mn_p *p)
 }
 
 /* State letter and utime+stime (clock ticks) of thread tid; 0 on error. */
-static char thread_stat(pid_t tid, long *cpu)
+char mn_thread_stat(pid_t tid, long *cpu)
 {
 	char path[64], buf[1024], *p;
 	long fd, n, v[2] = { 0, 0 };
@@ -117,8 +130,8 @@ static void blocked_check(struct mn_p *p, struct psnap *s, uint64_t now)
 	}
 	if (s->blk_cpu >= 0 && now - s->blk_when < MN_BLOCKED_WARN_NS)
 		return;
-	tid = p_tid(p);
-	st = tid ? thread_stat(tid, &cpu) : 0;
+	tid = mn_p_tid(p);
+	st = tid ? mn_thread_stat(tid, &cpu) : 0;
 	if (!st || (st != 'S' && st != 'D')) {
 		s->blk_cpu = -1;	/* running or runnable: computing */
 		return;
@@ -138,6 +151,49 @@ static void blocked_check(struct mn_p *p, struct psnap *s, uint64_t now)
 		tid);
 }
 
+/*
+ * p has run one time slice for 10 ms: a G in its runnext is stranded there
+ * if another M could run it (only the owner takes runnext at once; thieves
+ * only after the owner sat still for 3 us, which a P switching inside one
+ * slice never does).  Move it to the global queue and wake an M when a P
+ * is idle or an M spins.  Requiring "a P idle and no M spinning" (as first
+ * written) let the net miss for good while an idle M's last looks toggled
+ * both (rt_wakeup_stress failed so once under load): it takes its P back to
+ * spin, gives it up, and so on, so one of the two always holds.  Not when
+ * no P is idle and no M spins: the global queue is then read only when a
+ * P's local queue runs dry or every 61st slice, and a P whose Gs keep
+ * leaving and retaking it through system calls (the blocking I/O path)
+ * starts no slice and never runs dry; a G moved there starved
+ * (io_examples' loadclient hung, its main G in the global queue, when the
+ * net moved Gs regardless).  Work in the queue proper needs only a
+ * wake-up: any thief may take it.
+ */
+static void rescue_stranded(struct mn_p *p)
+{
+	struct mn_g *g;
+
+	if (mn_sched.stranded_off || mn_runqempty(p) ||
+	    atomic_load(&mn_sched.npidle) + atomic_load(&mn_sched.nmspinning) == 0)
+		return;
+	/*
+	 * A thief may take runnext; sysmon may too (runq.c's rules).  Under
+	 * sched.lock from the CAS to the global queue: sysmon is not an M,
+	 * and an M going idle in that window (its P's runnext just emptied)
+	 * ran checkdead under the lock, found the G in no queue and no M
+	 * running, and declared a deadlock (rt_spawn's spawn_and_join_1000
+	 * under TSan, once).
+	 */
+	mn_lock(&mn_sched.lock);
+	g = atomic_load_explicit(&p->runnext, memory_order_relaxed);
+	if (g && atomic_compare_exchange_strong_explicit(&p->runnext, &g, NULL,
+			memory_order_acquire, memory_order_relaxed)) {
+		mn_globrunqput(g);
+		atomic_fetch_add(&mn_sched.stranded_wakes, 1);
+	}
+	mn_unlock(&mn_sched.lock);
+	mn_wakep();
+}
+
 static int retake(uint64_t now)
 {
 	int n = 0;
@@ -146,14 +202,14 @@ static int retake(uint64_t now)
 		struct mn_p *p = mn_sched.allp[i];
 		struct psnap *s = &snaps[i];
 		uint32_t st = mn_pstatus(p);
-		uint64_t ticks = MN_SH_GET(p, schedtick);
+		uint64_t sw = MN_SH_GET(p, schedtick) + MN_RELAXED_GET(p->ninherit);
 
-		/* The per-P switches counter counts what schedtick counts:
-		 * published here, at most one sysmon period late, instead of
-		 * by a second store at every G switch. */
-		if (s->switches != ticks) {
-			s->switches = ticks;
-			MN_PCOUNT_SET(p, switches, ticks);
+		/* The per-P switches counter: published here, at most one
+		 * sysmon period late, instead of by a second store to the
+		 * shared page at every G switch. */
+		if (s->switches != sw) {
+			s->switches = sw;
+			MN_PCOUNT_SET(p, switches, sw);
 		}
 
 		if (st == MNSCHED_P_SYSCALL) {
@@ -183,13 +239,16 @@ static int retake(uint64_t now)
 			if (s->schedtick != t) {
 				s->schedtick = t;
 				s->schedwhen = now;
-			} else if (s->schedwhen + MN_PREEMPT_NS <= now &&
+			} else if (s->schedwhen + mn_sched.slice_ns <= now &&
 				   !MN_RELAXED_GET(p->preempt)) {
 				MN_RELAXED_SET(p->preempt, true);	/* cooperative: see mn_preempt_check */
 				n++;
 			}
 			if (s->schedtick == t)
 				blocked_check(p, s, now);
+			if (s->schedtick == t &&
+			    s->schedwhen + MN_PREEMPT_NS <= now)
+				rescue_stranded(p);
 			/* An overdue timer on a busy P: let a spinner run it. */
 			if (mn_timers_next(p) >= 0 &&
 			    mn_timers_next(p) < (int64_t)now - 1000000)
@@ -256,7 +315,14 @@ static void *sysmon(void *arg)
 			return NULL;
 		now = mn_nanotime();
 		mn_debug_tick(now);	/* coarse clock, stall reports (debug.c) */
-		if (retake(now) || atomic_load(&mn_sched.ngsys) > 0)
+		/* An M a retiring thread could not start (newm, proc.c). */
+		if (atomic_exchange(&mn_sched.wakep_deferred, false)) {
+			mn_wakep();
+			idle = 0;
+		}
+		if (retake(now) + mn_preempt_scan(now) ||
+		    atomic_load(&mn_sched.ngsys) > 0 ||
+		    mn_stack_scavenge(now))
 			idle = 0;
 		else
 			idle++;
@@ -267,6 +333,10 @@ static void *sysmon(void *arg)
 			delay = 20000;
 		if (delay > 10000000)
 			delay = 10000000;
+		/* A P running: look at least every half slice (preempt.c). */
+		if (!mn_sched.preempt_off && delay > mn_sched.slice_ns / 2 &&
+		    atomic_load(&mn_sched.npidle) < mn_sched.nprocs)
+			delay = mn_sched.slice_ns / 2;
 		/* I/O in flight: reap rings nobody looked at (uring.c), and look
 		 * at least every 5 ms so a busy P's completions wait <= 10 ms. */
 		if (mn_io_sysmon(now) && delay > 5000000)
@@ -291,6 +361,14 @@ static void *sysmon(void *arg)
 		}
 	}
 	return NULL;
+}
+
+/* Test hook: how often sysmon's safety net woke an M (0 when the steal and
+ * the last look before parking did their job). */
+__attribute__((visibility("default"))) uint64_t mn_debug_stranded_wakes(void);
+uint64_t mn_debug_stranded_wakes(void)
+{
+	return atomic_load(&mn_sched.stranded_wakes);
 }
 
 int mn_sysmon_start(void)

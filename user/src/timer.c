@@ -303,6 +303,7 @@ static void sleep_arm(struct mn_g *g, void *arg)
 
 void mn_sleep(uint64_t ns)
 {
+	MN_ENTER();
 	struct mn_m *m = mn_need_m("mn_sleep");
 	struct mn_timer t;
 
@@ -366,11 +367,13 @@ fail:
 
 struct mn_chan *mn_after(uint64_t ns)
 {
+	MN_ENTER();
 	return timerchan_new(ns, false);
 }
 
 struct mn_chan *mn_ticker(uint64_t period_ns)
 {
+	MN_ENTER();
 	if (period_ns == 0)
 		return NULL;
 	return timerchan_new(period_ns, true);
@@ -409,6 +412,7 @@ static bool timerchan_stop_locked(struct mn_chan *c, struct mn_timerchan *tc,
 
 bool mn_timer_chan_stop(struct mn_chan *c)
 {
+	MN_ENTER();
 	struct mn_timerchan *tc = timerchan_of(c, "mn_timer_chan_stop");
 	bool active;
 
@@ -420,6 +424,7 @@ bool mn_timer_chan_stop(struct mn_chan *c)
 
 bool mn_timer_chan_reset(struct mn_chan *c, uint64_t ns)
 {
+	MN_ENTER();
 	struct mn_timerchan *tc = timerchan_of(c, "mn_timer_chan_reset");
 	bool active;
 

@@ -226,6 +226,22 @@ static struct mn_g *reap_locked(struct mn_ring *r, int *n, int max)
 					atomic_store(&r->wake_sent, false);
 				continue;
 			}
+			if (ud & MN_UD_RX) {
+				/* A multishot receive (rx.c): its waiters. */
+				int k;
+				struct mn_g *wl = mn_rx_cqe(r, (int)(r - rings), cqe, &k);
+
+				while (wl) {
+					struct mn_g *next = wl->schedlink;
+
+					g_ready_status(wl);
+					*tail = wl;
+					tail = &wl->schedlink;
+					wl = next;
+				}
+				count += k;
+				continue;
+			}
 			rq = (struct mn_ioreq *)(uintptr_t)ud;
 			/* Pairs with ring_arm's release: the kernel orders it for
 			 * real (syscall, CQ tail), this tells TSan. */
@@ -405,6 +421,51 @@ static void ring_arm(struct mn_g *g, void *arg)
 		debug_cancel(r, rq);	/* rq's address only */
 	if (atomic_fetch_add_explicit(&r->queued, 1, memory_order_relaxed) + 1 >=
 	    MN_IO_BATCH)
+		ring_submit_locked(r);
+	mn_unlock(&r->sqlock);
+}
+
+/* ---- for rx.c ---- */
+
+int mn_io_ring_index(struct mn_ring *r)
+{
+	return (int)(r - rings);
+}
+
+_Atomic int32_t *mn_io_ring_inflight(struct mn_ring *r)
+{
+	return &r->inflight;
+}
+
+/* Queue a ready-made SQE (user_data set) in r, submitted with the batch. */
+void mn_io_queue_sqe(struct mn_ring *r, const struct io_uring_sqe *t)
+{
+	struct io_uring_sqe *sqe;
+
+	mn_lock(&r->sqlock);
+	sqe = sqe_get(r);
+	*sqe = *t;
+	if (atomic_fetch_add_explicit(&r->queued, 1, memory_order_relaxed) + 1 >=
+	    MN_IO_BATCH)
+		ring_submit_locked(r);
+	mn_unlock(&r->sqlock);
+}
+
+/* Cancel the request with user_data ud in r: at once, or with the next
+ * batch when r is the calling M's P's ring and the caller is about to
+ * park there anyway (batch). */
+void mn_io_cancel_ud(struct mn_ring *r, uint64_t ud, bool batch)
+{
+	struct mn_m *m = mn_curm();
+	struct io_uring_sqe *sqe;
+
+	mn_lock(&r->sqlock);
+	sqe = sqe_get(r);
+	io_uring_prep_cancel64(sqe, ud, 0);
+	sqe->user_data = UD_IGNORE;
+	if (batch && m && m->p && m->p->io == r)
+		atomic_fetch_add_explicit(&r->queued, 1, memory_order_relaxed);
+	else
 		ring_submit_locked(r);
 	mn_unlock(&r->sqlock);
 }
@@ -790,6 +851,9 @@ int64_t mn_debug_io_stat(const char *name)
 		{ "poll_first", &mn_io_st_pollfirst },
 	};
 
+	if (!strncmp(name, "rx_", 3))
+		return mn_rx_stat(name);
+
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (!strcmp(t[i].n, name))
 			return (int64_t)atomic_load(t[i].v);
@@ -924,6 +988,16 @@ int mn_io_uring_init(void)
 		mn_sched.allp[i]->io = &rings[i];
 	}
 	nrings = n;
+	{
+		struct mn_ring *rp[n];
+		struct io_uring *up[n];
+
+		for (int i = 0; i < n; i++) {
+			rp[i] = &rings[i];
+			up[i] = &rings[i].ring;
+		}
+		mn_rx_init(rp, up, n);
+	}
 	mn_io_poll_first = mn_sched.iopoll || pipes_go_to_iowq();
 	/* The kick signal needs a handler to interrupt anything; a program
 	 * that set its own keeps it (and sees a rare extra SIGURG). */

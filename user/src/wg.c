@@ -18,6 +18,7 @@
 
 void mn_wg_add(struct mn_wg *wg, int delta)
 {
+	MN_ENTER();
 	uint64_t state = __atomic_add_fetch(&wg->state,
 					    (uint64_t)(int64_t)delta << 32,
 					    __ATOMIC_ACQ_REL);
@@ -43,11 +44,13 @@ void mn_wg_add(struct mn_wg *wg, int delta)
 
 void mn_wg_done(struct mn_wg *wg)
 {
+	MN_ENTER();
 	mn_wg_add(wg, -1);
 }
 
 void mn_wg_wait(struct mn_wg *wg)
 {
+	MN_ENTER();
 	uint64_t state = __atomic_load_n(&wg->state, __ATOMIC_ACQUIRE);
 
 	for (;;) {

@@ -29,17 +29,19 @@
  * @m_id: kernel M id holding the P, -1 for none (user)
  * @runq_len: local run queue length (user)
  * @goid: id of the G running on it, 0 for none (user)
- * @schedtick: incremented at every G switch (user)
+ * @schedtick: incremented when a time slice starts: at a G switch, except
+ *	to a G that inherits the slice (taken from runnext) (user)
  * @syscalltick: incremented at every system call entry (user)
  * @__pad0: reserved
- * @switches: G switches (user space: published by sysmon from @schedtick)
+ * @switches: G switches (user space: published by sysmon from a per-P count)
  * @steals: Gs stolen by this P from others (user counter)
  * @parks: times this P's M parked idle (user counter)
  * @syscalls: mn_syscall_enter calls (user counter)
  * @handoffs: times this P was handed to another M (user or kernel)
  * @io_completions: io_uring completions reaped for this P (user counter)
  * @gcreates: Gs created on this P (user counter)
- * @__pad1: reserved
+ * @preempts: times this P was taken from a G that overran its time slice
+ *	(user counter; user/src/preempt.c)
  * @kseq: sequence number of kernel writes (odd while writing)
  * @blocked: 1 while the M holding the P is blocked in the kernel (kernel)
  * @blocked_since_ns: CLOCK_MONOTONIC time the M blocked (kernel)
@@ -67,7 +69,7 @@ struct mnsched_pstate {
 	__u64 handoffs;
 	__u64 io_completions;
 	__u64 gcreates;
-	__u64 __pad1;
+	__u64 preempts;		/* Ps taken from a G that overran its slice */
 	/* cache line 2: kernel-written */
 	__u32 kseq;
 	__u32 blocked;

@@ -15,6 +15,7 @@ import (
 )
 
 var reply = []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!")
+var replyClose = []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\nConnection: close\r\n\r\nHello, World!")
 
 func wantsClose(head []byte) bool {
 	if bytes.Contains(head, []byte("Connection: close")) {
@@ -45,7 +46,11 @@ func serve(c net.Conn) {
 			}
 			end := used + i + 4
 			closing = wantsClose(in[used:end])
-			out = append(out, reply...)
+			if closing {
+				out = append(out, replyClose...)
+			} else {
+				out = append(out, reply...)
+			}
 			used = end
 			if closing {
 				break

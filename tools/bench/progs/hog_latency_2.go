@@ -1,0 +1,1 @@
+hog_latency.go
