@@ -331,25 +331,25 @@ static int chan_recv(struct mn_chan *c, void *elem, bool block)
 
 int mn_chan_send(struct mn_chan *c, const void *elem)
 {
-	MN_ENTER();
+	MN_ENTER_FAST();
 	return chan_send(c, elem, true);
 }
 
 int mn_chan_recv(struct mn_chan *c, void *elem)
 {
-	MN_ENTER();
+	MN_ENTER_FAST();
 	return chan_recv(c, elem, true);
 }
 
 int mn_chan_try_send(struct mn_chan *c, const void *elem)
 {
-	MN_ENTER();
+	MN_ENTER_FAST();
 	return chan_send(c, elem, false);
 }
 
 int mn_chan_try_recv(struct mn_chan *c, void *elem)
 {
-	MN_ENTER();
+	MN_ENTER_FAST();
 	return chan_recv(c, elem, false);
 }
 

@@ -430,7 +430,7 @@ void mn_goready_run(struct mn_g *g)
 
 void mn_yield(void)
 {
-	MN_ENTER();
+	MN_ENTER_FAST();
 	struct mn_m *m = mn_need_m("mn_yield");
 	struct mn_g *g = m->curg;
 	struct mn_p *p = m->p;
@@ -454,7 +454,7 @@ void mn_preempt_check_slow(struct mn_m *m)
 
 void mn_preempt_point(void)
 {
-	MN_ENTER();
+	MN_ENTER_FAST();
 	mn_preempt_check();
 }
 
@@ -482,7 +482,7 @@ void mn_g_start(void)
 	mn_san_after_switch(g);
 	*m->errno_loc = 0;
 	mn_after_switch(m);
-	mn_rt_user_begin();	/* preemptible from here (preempt.c) */
+	(void)mn_rt_user_begin();	/* preemptible from here (preempt.c) */
 	g->fn(g->arg);
 	mn_exit();
 }
@@ -590,13 +590,13 @@ int go_opts(void (*fn)(void *), void *arg, const struct mn_go_opts *o,
 
 int mn_go_opts(void (*fn)(void *), void *arg, const struct mn_go_opts *o)
 {
-	MN_ENTER();
+	MN_ENTER_FAST();
 	return go_opts(fn, arg, o, __builtin_return_address(0));
 }
 
 int mn_go(void (*fn)(void *), void *arg)
 {
-	MN_ENTER();
+	MN_ENTER_FAST();
 	return go_opts(fn, arg, NULL, __builtin_return_address(0));
 }
 
@@ -618,7 +618,7 @@ uint64_t mn_goid(void)
 
 void mn_exit(void)
 {
-	MN_ENTER();
+	MN_ENTER_FAST();
 	struct mn_m *m = mn_need_m("mn_exit");
 	struct mn_g *g = m->curg;
 
@@ -1248,7 +1248,6 @@ static void *mstart(void *arg)
 	mn_setm(m);
 	MN_RELAXED_SET(m->tid, (pid_t)syscall(SYS_gettid));	/* sysmon reads it */
 	m->errno_loc = mn_errno_loc();
-	mn_preempt_m_init(m);
 	/* Ms take no asynchronous signals meant for the process: a user
 	 * thread or the main thread handles them. */
 	/* The mask of mn_main's caller, whoever started this M: one started
@@ -1262,6 +1261,7 @@ static void *mstart(void *arg)
 	sigdelset(&set, SIGSEGV);
 	sigdelset(&set, SIGBUS);
 	pthread_sigmask(SIG_SETMASK, &set, NULL);
+	mn_preempt_m_init(m);	/* after the mask: it records it */
 	if (mn_sched.parker->m_init(&m->park))
 		mn_fatal("parker %s: cannot set up M %d", mn_sched.parker->name,
 			 m->id);
