@@ -269,6 +269,7 @@ void mn_preempt_init(void)
  */
 void mn_preempt_rejoin(void)
 {
+	MN_MARK();
 	struct mn_m *m = mn_curm();
 	struct mn_g *g = m->curg;
 	struct mn_p *p = m->oldp;

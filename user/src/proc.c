@@ -107,6 +107,7 @@ uint64_t mn_nanotime(void)
 
 void mn_fatal(const char *fmt, ...)
 {
+	MN_MARK();
 	va_list ap;
 
 	fputs("mnsched: ", stderr);
@@ -141,6 +142,7 @@ _Atomic bool mn_in_fork_child MN_HIDDEN;
  */
 void mn_fork_fatal(const char *what)
 {
+	MN_MARK();
 	static const char pre[] = "mnsched: ", post[] = " called in a child "
 		"process after fork(): the child of a process running mnsched "
 		"may only exec or _exit (the runtime's threads stayed in the "
@@ -703,6 +705,7 @@ static void *mstart(void *arg);
  * On failure p goes back to the idle list. */
 static void newm(struct mn_p *p, bool spinning)
 {
+	MN_MARK();
 	struct mn_m *m;
 	pthread_attr_t attr;
 	bool reused;

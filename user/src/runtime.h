@@ -501,10 +501,10 @@ static inline volatile uint8_t *mn_rt_mark(void)
  * than through %fs:0); volatile: read afresh at every entry. */
 static inline void mn_rt_rejoin_check(void)
 {
-	uint32_t v;
+	uint64_t v;
 
 	__asm__ volatile("movq mn_tls_rt@gottpoff(%%rip), %0\n\t"
-			 "movzbl %%fs:(%0), %0"
+			 "movzbl %%fs:(%0), %k0"
 			 : "=r"(v));
 	if (unlikely(v & MN_RT_LOST))
 		mn_preempt_rejoin();
