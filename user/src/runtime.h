@@ -498,15 +498,17 @@ static inline volatile uint8_t *mn_rt_mark(void)
 }
 
 /* %fs-relative, so no pointer to the byte is ever formed (one load fewer
- * than through %fs:0); volatile: read afresh at every entry. */
+ * than through %fs:0); volatile: read afresh at every entry.  Three
+ * instructions: the offset's load, testb, and the branch on its flag. */
 static inline void mn_rt_rejoin_check(void)
 {
-	uint64_t v;
+	uint64_t off;
+	bool lost;
 
-	__asm__ volatile("movq mn_tls_rt@gottpoff(%%rip), %0\n\t"
-			 "movzbl %%fs:(%0), %k0"
-			 : "=r"(v));
-	if (unlikely(v & MN_RT_LOST))
+	__asm__ volatile("movq mn_tls_rt@gottpoff(%%rip), %1\n\t"
+			 "testb %2, %%fs:(%1)"
+			 : "=@ccnz"(lost), "=r"(off) : "i"(MN_RT_LOST));
+	if (unlikely(lost))
 		mn_preempt_rejoin();
 }
 
