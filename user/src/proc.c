@@ -519,6 +519,9 @@ static struct mn_g *newproc(void (*fn)(void *), void *arg, size_t stack_size,
 		return NULL;
 	g->fn = fn;
 	g->arg = arg;
+	/* Runtime code until mn_g_start hands over to fn (mn_rt_user_begin):
+	 * in a sanitizer build its instrumentation calls out there. */
+	g->rt_mark = 1;
 	g->goid = newgoid(p);
 	g->parent = m && m->curg ? m->curg->goid : 0;
 	g->gopc = gopc;
