@@ -13,6 +13,14 @@ TEST_DEPS	:= $(TEST_DIR)/mn_test.h $(TEST_DIR)/pstate_util.h user/include/mnsche
 $(B)/tests/plain/%: $(TEST_DIR)/%.c $(TEST_DEPS) $(USER_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $< -o $@ $(USER_LIB) -luring -lpthread
+# Against libmnsched.so (the preemption handler's text bounds are the
+# shared library's own there): make build/tests/so/rt_preempt.
+$(B)/tests/so/lib/libmnsched.so.0: $(USER_SO)
+	@mkdir -p $(@D)
+	cp $< $@
+$(B)/tests/so/%: $(TEST_DIR)/%.c $(TEST_DEPS) $(B)/tests/so/lib/libmnsched.so.0
+	$(CC) $(TEST_CFLAGS) $< -o $@ $(B)/tests/so/lib/libmnsched.so.0 \
+		-Wl,-rpath,'$$ORIGIN/lib' -luring -lpthread
 $(B)/tests/asan/%: $(TEST_DIR)/%.c $(TEST_DEPS) $(B)/asan/libmnsched.a
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $(SAN_asan) $< -o $@ $(B)/asan/libmnsched.a -luring -lpthread
