@@ -102,8 +102,17 @@ $(B)/plain/rt-calls.ok: $(call user_objs,plain) tools/check-rt-calls.py
 $(USER_LIB): $(call user_objs,plain) $(B)/plain/rt-calls.ok
 	@rm -f $@
 	ar rcs $@ $(call user_objs,plain)
+# -Bsymbolic-functions: the library's own calls of its exported functions
+# (mn_yield from a preemption point, mn_goid...) go straight to them, not
+# through the PLT, whose stubs (and lazy binding's resolver) lie outside
+# mn_text: the preemption handler would take them for the program's code.
+# The grep proves there is no such call left.
 $(USER_SO): $(call user_objs,plain) $(B)/plain/rt-calls.ok
-	$(CC) -shared -pthread -Wl,-soname,libmnsched.so.0 -o $@ $(call user_objs,plain) -luring
+	$(CC) -shared -pthread -Wl,-soname,libmnsched.so.0 -Wl,-Bsymbolic-functions \
+		-o $@ $(call user_objs,plain) -luring
+	@if objdump -d $@ | grep -E '(call|jmp).*<mn_[a-z0-9_]*@plt>'; then \
+		echo "$@: calls of its own functions through the PLT (above)"; \
+		rm -f $@; exit 1; fi
 $(B)/%/libmnsched.a: $$(call user_objs,$$*)
 	@rm -f $@
 	ar rcs $@ $^

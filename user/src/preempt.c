@@ -14,7 +14,9 @@
  *     P's M (tgkill), only if that thread is running (a thread asleep in
  *     the kernel is left alone: the signal would cut its system call short).
  *  2. The handler, on that thread, gives the P up only if the thread is
- *     in user code (its mark mn_tls_rt clear: see MN_ENTER) and the
+ *     in user code (in_runtime below: the interrupted pc outside the
+ *     runtime's text, the G's mark clear, the M's own signal mask, the
+ *     stack pointer on the G's stack; runtime.h says why each) and the
  *     slice is the one sysmon meant: exactly what mn_syscall_enter does
  *     (m->oldp = p, P state SYSCALL, p->m = NULL), plus the LOST bit; then it
  *     demotes its own thread (nice 19, else SCHED_IDLE: both need no
@@ -31,8 +33,9 @@
  *     never resumes on another thread at a point the compiler did not
  *     expect, so TLS addresses and errno in registers, libc and pthread
  *     locks it holds, all stay valid (the README's rule: migration only at
- *     mn_* calls).  At its next runtime entry (MN_ENTER) the thread sees
- *     lostp and rejoins (mn_preempt_rejoin): it restores its priority and
+ *     mn_* calls).  At its next runtime entry (MN_ENTER_FAST, MN_ENTER:
+ *     a test of the LOST bit of its TLS byte mn_tls_rt) the thread
+ *     rejoins (mn_preempt_rejoin): it restores its priority and
  *     then does what mn_syscall_exit does (its old P if still free, else
  *     any idle P, else the G goes to the global queue and the M idles).
  *     Restoring needs privilege (CAP_SYS_NICE, or RLIMIT_NICE >= 20 for

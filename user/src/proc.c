@@ -55,8 +55,8 @@
  *
  * Preemption (preempt.c).  An M may run a G without a P: a G that overran
  * its slice, whose thread gave the P up in its SIGURG handler (only while
- * not inside the runtime: every exported call opens with MN_ENTER) and
- * runs it demoted.  Such an M is not idle (checkdead counts it as
+ * not inside the runtime: runtime.h, "where the handler may not take the
+ * P") and runs it demoted.  Such an M is not idle (checkdead counts it as
  * running); at its G's next mn_* call it rejoins as mn_syscall_exit does,
  * or, if it cannot get its priority back, queues the G globally and exits
  * (mexit: its struct is kept for the next newm, on allm, as the tools walk
