@@ -73,10 +73,10 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <ucontext.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <ucontext.h>
 #include <unistd.h>
 #include "runtime.h"
 #include "debug.h"
@@ -168,7 +168,6 @@ extern const char __stop_mn_text[] MN_HIDDEN;
  *  - the stack pointer outside the G's stack: a handler of the program's
  *    on the alternate stack, or code we know nothing of.
  */
-
 static bool in_runtime(struct mn_m *m, void *uc)
 {
 	const ucontext_t *u = uc;
