@@ -45,7 +45,12 @@ test-runtime-asan: $(call rt_bins,asan)
 test-runtime-tsan: $(call rt_bins,tsan)
 	@$(TSAN_ENV) selftests/mnsched/run_tests.sh runtime-tsan $(MN_RESULTS) $^
 
-HOST_TESTS += test-runtime test-runtime-asan test-runtime-tsan
+# Preemption against libmnsched.so: its own text bounds, no PLT (Makefile).
+.PHONY: test-runtime-so
+test-runtime-so: $(B)/tests/so/rt_preempt
+	@selftests/mnsched/run_tests.sh runtime-so $(MN_RESULTS) $^
+
+HOST_TESTS += test-runtime test-runtime-asan test-runtime-tsan test-runtime-so
 
 # The whole runtime suite runs again inside the test VM, on the module's
 # parker (tools/vm/vm.mk runs VM_TEST_BINS with VM_TEST_ENV exported).
