@@ -5,7 +5,8 @@ check-rt-calls.py OBJDIR SRCDIR - no unmarked call out of the runtime's text
 from a hot entry point (runtime.h, "where the handler may not take the P").
 
 Invariants this checks, at every build of the plain library:
-  * Every function that opens with MN_ENTER_FAST() (a root), and everything
+  * Every function that opens with MN_ENTER_FAST() or MN_ENTER_FAST_P()
+    (a root), and everything
     it may call, runs only the library's own text, unless the call goes
     through a function that opens with MN_ENTER() or MN_MARK() (marked: its
     whole body is a marked region; the traversal stops there).  A call to a
@@ -41,7 +42,7 @@ EDGE = re.compile(r'edge: \{ sourcename: "([^"]+)" targetname: "([^"]+)"'
 # "int mn_chan_send(...)\n{\n\tMN_ENTER_FAST();" and the like.
 FUNC = re.compile(r'^(?:static\s+)?[A-Za-z_][^;{}()]*?\b([A-Za-z_]\w*)\s*\('
                   r'[^;{}]*\)\s*(?:MN_HIDDEN\s*)?\n\{\s*\n\s*'
-                  r'(MN_ENTER_FAST|MN_ENTER|MN_MARK)\(\);', re.M)
+                  r'(MN_ENTER_FAST_P|MN_ENTER_FAST|MN_ENTER|MN_MARK)\(\);', re.M)
 ATTR = re.compile(r'__attribute__\(\((?:[^()]|\([^()]*\))*\)\)\s*')
 GOPARK = re.compile(r'\bmn_gopark\(\s*([A-Za-z_]\w*)\s*,')
 # Functions of the library written in assembly (switch_x86_64.S): they call
@@ -113,9 +114,9 @@ def main():
         nfast = 0
         for m in FUNC.finditer(text):
             kind[m.group(1)] = m.group(2)
-            nfast += m.group(2) == 'MN_ENTER_FAST'
+            nfast += m.group(2).startswith('MN_ENTER_FAST')
         # A fast entry the regex did not see would go unchecked.
-        if text.count('MN_ENTER_FAST();') != nfast:
+        if text.count('MN_ENTER_FAST();') + text.count('MN_ENTER_FAST_P();') != nfast:
             errors.append('%s: an MN_ENTER_FAST() that is not its function\'s '
                           'first statement' % src)
         gopark |= set(GOPARK.findall(text)) - {'NULL'}
@@ -137,7 +138,7 @@ def main():
     def kind_of(node):
         return kind.get(base(node).rpartition(':')[2])
 
-    roots = [n for n in defined if kind_of(n) == 'MN_ENTER_FAST']
+    roots = [n for n in defined if (kind_of(n) or '').startswith('MN_ENTER_FAST')]
     # A new G's first code: the switch "returns" into the trampoline, which
     # calls mn_g_start (switch_x86_64.S).
     roots += ['mn_g_start']
@@ -147,7 +148,7 @@ def main():
               if n.startswith(('user/src/park_futex.c:', 'user/src/park_kmod.c:'))
               and kind_of(n) not in ('MN_ENTER', 'MN_MARK')]
     roots += [n for n in defined if base(n).rpartition(':')[2] in gopark]
-    if not any(kind_of(n) == 'MN_ENTER_FAST' for n in roots):
+    if not any((kind_of(n) or '').startswith('MN_ENTER_FAST') for n in roots):
         errors.append('no MN_ENTER_FAST function found (the regex is stale?)')
     parent = {r: None for r in roots}
     queue = list(roots)

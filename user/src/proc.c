@@ -432,11 +432,13 @@ void mn_goready_run(struct mn_g *g)
 
 void mn_yield(void)
 {
-	MN_ENTER_FAST();
+	MN_ENTER_FAST_P();
 	struct mn_m *m = mn_need_m("mn_yield");
-	struct mn_g *g = m->curg;
 	struct mn_p *p = m->p;
+	struct mn_g *g;
 
+	MN_REJOIN_IF_NO_P(m, p);
+	g = m->curg;
 	MN_RELAXED_SET(p->preempt, false);
 	if (mn_runqempty(p) &&
 	    atomic_load_explicit(&mn_sched.runqsize, memory_order_relaxed) == 0 &&
