@@ -60,30 +60,59 @@ USER_LIB	:= user/libmnsched.a
 USER_SO		:= user/libmnsched.so
 user: $(USER_LIB) $(USER_SO) user/mnsched.pc
 
+# The runtime's text: every object's .text* renamed to one section, mn_text,
+# whose bounds (__start_mn_text, __stop_mn_text) tell the preemption
+# signal's handler that the interrupted pc is runtime code (preempt.c,
+# runtime.h).  Every build of the objects, variants and sanitizers too.
+MN_TEXT	:= $(foreach s,.text .text.unlikely .text.hot .text.startup .text.exit, \
+	     --rename-section $(s)=mn_text)
+# The plain objects also leave GCC's call graph (x.ci beside x.o) for
+# tools/check-rt-calls.py (see the library rules below).
 $(B)/plain/%.o: user/src/%.c $(USER_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(USER_CPPFLAGS) $(USER_CFLAGS) -c $< -o $@
+	$(CC) $(USER_CPPFLAGS) $(USER_CFLAGS) -fcallgraph-info -c $< -o $@
+	objcopy $(MN_TEXT) $@
 $(B)/plain/%.o: user/src/%.S
 	@mkdir -p $(@D)
 	$(CC) $(USER_CPPFLAGS) -c $< -o $@
+	objcopy $(MN_TEXT) $@
 $(B)/asan/%.o: user/src/%.c $(USER_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(USER_CPPFLAGS) $(USER_CFLAGS) $(SAN_asan) -c $< -o $@
+	objcopy $(MN_TEXT) $@
 $(B)/asan/%.o: user/src/%.S
 	@mkdir -p $(@D)
 	$(CC) $(USER_CPPFLAGS) $(SAN_asan) -c $< -o $@
+	objcopy $(MN_TEXT) $@
 $(B)/tsan/%.o: user/src/%.c $(USER_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(USER_CPPFLAGS) $(USER_CFLAGS) $(SAN_tsan) -c $< -o $@
+	objcopy $(MN_TEXT) $@
 $(B)/tsan/%.o: user/src/%.S
 	@mkdir -p $(@D)
 	$(CC) $(USER_CPPFLAGS) $(SAN_tsan) -c $< -o $@
+	objcopy $(MN_TEXT) $@
 
-$(USER_LIB): $(call user_objs,plain)
+# No unmarked call out of the runtime's text from a hot entry point
+# (MN_ENTER_FAST): checked on the plain objects before they are archived.
+$(B)/plain/rt-calls.ok: $(call user_objs,plain) tools/check-rt-calls.py
+	tools/check-rt-calls.py $(B)/plain user/src
+	@touch $@
+
+$(USER_LIB): $(call user_objs,plain) $(B)/plain/rt-calls.ok
 	@rm -f $@
-	ar rcs $@ $^
-$(USER_SO): $(call user_objs,plain)
-	$(CC) -shared -pthread -Wl,-soname,libmnsched.so.0 -o $@ $^ -luring
+	ar rcs $@ $(call user_objs,plain)
+# -Bsymbolic-functions: the library's own calls of its exported functions
+# (mn_yield from a preemption point, mn_goid...) go straight to them, not
+# through the PLT, whose stubs (and lazy binding's resolver) lie outside
+# mn_text: the preemption handler would take them for the program's code.
+# The grep proves there is no such call left.
+$(USER_SO): $(call user_objs,plain) $(B)/plain/rt-calls.ok
+	$(CC) -shared -pthread -Wl,-soname,libmnsched.so.0 -Wl,-Bsymbolic-functions \
+		-o $@ $(call user_objs,plain) -luring
+	@if objdump -d $@ | grep -E '(call|jmp).*<mn_[a-z0-9_]*@plt>'; then \
+		echo "$@: calls of its own functions through the PLT (above)"; \
+		rm -f $@; exit 1; fi
 $(B)/%/libmnsched.a: $$(call user_objs,$$*)
 	@rm -f $@
 	ar rcs $@ $^

@@ -76,9 +76,11 @@ define mn_lib_variant
 $(B)/$(1)/%.o: user/src/%.c $(USER_HDRS)
 	@mkdir -p $$(@D)
 	$(CC) $(USER_CPPFLAGS) $(USER_CFLAGS) $(VARIANT_$(1)) -c $$< -o $$@
+	objcopy $(MN_TEXT) $$@
 $(B)/$(1)/%.o: user/src/%.S
 	@mkdir -p $$(@D)
 	$(CC) $(USER_CPPFLAGS) -c $$< -o $$@
+	objcopy $(MN_TEXT) $$@
 endef
 $(foreach v,$(BENCH_LIB_VARIANTS),$(eval $(call mn_lib_variant,$(v))))
 

@@ -7,7 +7,8 @@
  * never returns while the program ends, TLS/errno/thread kept, a pthread
  * mutex and malloc held across preemption, no G on two threads at once,
  * the unprivileged path (the thread cannot get its priority back: it
- * retires), the slice setting.  Every check here hangs (the watchdog
+ * retires), the slice setting, and a stress where the handler fires at
+ * Gs that live in the runtime (it must never act there).  Every check here hangs (the watchdog
  * fails it) or fails without preemption (MNSCHED_DEBUG=preempt=0).
  *
  * TSan delivers asynchronous signals at its interceptors only, so a G that
@@ -629,6 +630,157 @@ TEST(echo_server_beside_10x_hogs_1_proc)
 {
 	SKIP_UNDER_TSAN();
 	run_echo(_metadata, "1", 10);
+}
+
+/*
+ * The handler never takes the P while runtime code runs on the thread
+ * (preempt.c, runtime.h): a 1 ms slice, and Gs that live in the runtime
+ * within one slice: a spawner whose children run first and exit (each
+ * inherits the slice through runnext, so the slice overruns while the
+ * thread is inside mn_go, its runq and the switch), Gs passing 24-byte
+ * values through a buffered channel (the copy is libc's memcpy, a marked
+ * call out), and ping-pong pairs; a hog keeps other work queued so sysmon
+ * signals those threads again and again.  Some signals land in the
+ * program's code between two calls and demote the thread (rejoined at its
+ * next call, a fast entry's test).  A handler that acted inside the runtime
+ * would take the P from under mn_go or a switch: a crash, a G on two
+ * threads, or a lost or doubled G (the counts below).
+ */
+#define STRESS_SPAWNERS	2
+#define STRESS_NS	(2000ull * 1000 * 1000)
+
+static atomic_long stress_spawned, stress_ran, stress_moved;
+static struct mn_wg stress_wg = MN_WG_INIT;
+static struct mn_chan *stress_buf;
+
+struct elem24 {
+	uint64_t a, b, sum;
+};
+
+static void stress_child(void *arg)
+{
+	uint64_t tid = (uint64_t)syscall(SYS_gettid);
+	volatile uint64_t x = 0;
+
+	atomic_fetch_add(&stress_ran, 1);
+	/* A little of the program's own code, where a signal may demote us;
+	 * the thread stays the same until the next mn_* call. */
+	for (int i = 0; i < 50; i++)
+		x += i;
+	G_ASSERT_EQ((uint64_t)syscall(SYS_gettid), tid);
+}
+
+static void stress_spawner(void *arg)
+{
+	uint64_t t0 = mn_now();
+	long n = 0;
+
+	while (mn_now() - t0 < STRESS_NS) {
+		volatile uint64_t x = 0;
+
+		G_ASSERT_EQ(mn_go(stress_child, NULL), 0);
+		n++;
+		for (int i = 0; i < 20; i++)
+			x += i;
+	}
+	atomic_fetch_add(&stress_spawned, n);
+	mn_wg_done(&stress_wg);
+}
+
+/* Values through a buffered channel of 24-byte elements, never blocking:
+ * try_send/try_recv stay in the runtime without a switch. */
+static void stress_copier(void *arg)
+{
+	uint64_t t0 = mn_now(), k = 0;
+
+	while (mn_now() - t0 < STRESS_NS) {
+		struct elem24 e = { k, ~k, k + ~k }, r;
+
+		if (mn_chan_try_send(stress_buf, &e) == 0)
+			k++;
+		if (mn_chan_try_recv(stress_buf, &r) == 1) {
+			G_ASSERT_EQ(r.a + r.b, r.sum);
+			atomic_fetch_add(&stress_moved, 1);
+		}
+	}
+	mn_wg_done(&stress_wg);
+}
+
+/* Unbuffered ping-pong: every call parks or wakes through runnext. */
+static void stress_pong(void *arg)
+{
+	struct mn_chan *c = arg;
+	uint64_t v;
+
+	while (mn_chan_recv(c, &v) == 1 && v)
+		G_ASSERT_EQ(mn_chan_send(c, &v), 0);
+	mn_wg_done(&stress_wg);
+}
+
+static void stress_ping(void *arg)
+{
+	struct mn_chan *c = mn_chan_new(sizeof(uint64_t), 0);
+	uint64_t t0 = mn_now(), v = 1, zero = 0;
+
+	G_ASSERT(c != NULL);
+	mn_wg_add(&stress_wg, 1);
+	G_ASSERT_EQ(mn_go(stress_pong, c), 0);
+	while (mn_now() - t0 < STRESS_NS) {
+		G_ASSERT_EQ(mn_chan_send(c, &v), 0);
+		G_ASSERT_EQ(mn_chan_recv(c, &v), 1);
+		mn_yield();
+	}
+	G_ASSERT_EQ(mn_chan_send(c, &zero), 0);
+	mn_wg_done(&stress_wg);
+}
+
+static void stress_main(void *arg)
+{
+	uint64_t before = mn_debug_preemptions();
+
+	atomic_store(&hog_stop, false);
+	stress_buf = mn_chan_new(sizeof(struct elem24), 64);
+	G_ASSERT(stress_buf != NULL);
+	G_ASSERT_EQ(mn_go(hog, NULL), 0);
+	mn_wg_add(&stress_wg, STRESS_SPAWNERS + 2);
+	for (int i = 0; i < STRESS_SPAWNERS; i++)
+		G_ASSERT_EQ(mn_go(stress_spawner, NULL), 0);
+	G_ASSERT_EQ(mn_go(stress_copier, NULL), 0);
+	G_ASSERT_EQ(mn_go(stress_ping, NULL), 0);
+	mn_wg_wait(&stress_wg);
+	atomic_store(&hog_stop, true);
+	while (atomic_load(&hogs_running) > 0)
+		mn_sleep(1000000);
+	/* The children may still be running: wait for the last. */
+	for (int i = 0; i < 1000 && atomic_load(&stress_ran) <
+	     atomic_load(&stress_spawned); i++)
+		mn_sleep(1000000);
+	printf("# %ld Gs spawned, %ld ran, %ld values moved, %llu preemptions\n",
+	       atomic_load(&stress_spawned), atomic_load(&stress_ran),
+	       atomic_load(&stress_moved),
+	       (unsigned long long)(mn_debug_preemptions() - before));
+	fflush(stdout);
+	G_ASSERT_EQ(atomic_load(&stress_ran), atomic_load(&stress_spawned));
+	G_ASSERT(atomic_load(&stress_spawned) > 1000);
+	G_ASSERT(mn_debug_preemptions() - before > 0);
+}
+
+TEST(handler_never_acts_inside_the_runtime_1ms_slices_2_procs)
+{
+	SKIP_UNDER_TSAN();
+	start_watchdog(60);
+	setenv("MNSCHED_DEBUG", "slice=1", 1);
+	MN_RUN_PROCS(2, stress_main, NULL);
+	unsetenv("MNSCHED_DEBUG");
+}
+
+TEST(handler_never_acts_inside_the_runtime_1ms_slices_1_proc)
+{
+	SKIP_UNDER_TSAN();
+	start_watchdog(60);
+	setenv("MNSCHED_DEBUG", "slice=1", 1);
+	MN_RUN_PROCS(1, stress_main, NULL);
+	unsetenv("MNSCHED_DEBUG");
 }
 
 TEST_HARNESS_MAIN

@@ -13,6 +13,14 @@ TEST_DEPS	:= $(TEST_DIR)/mn_test.h $(TEST_DIR)/pstate_util.h user/include/mnsche
 $(B)/tests/plain/%: $(TEST_DIR)/%.c $(TEST_DEPS) $(USER_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $< -o $@ $(USER_LIB) -luring -lpthread
+# Against libmnsched.so (the preemption handler's text bounds are the
+# shared library's own there): make build/tests/so/rt_preempt.
+$(B)/tests/so/lib/libmnsched.so.0: $(USER_SO)
+	@mkdir -p $(@D)
+	cp $< $@
+$(B)/tests/so/%: $(TEST_DIR)/%.c $(TEST_DEPS) $(B)/tests/so/lib/libmnsched.so.0
+	$(CC) $(TEST_CFLAGS) $< -o $@ $(B)/tests/so/lib/libmnsched.so.0 \
+		-Wl,-rpath,'$$ORIGIN/lib' -luring -lpthread
 $(B)/tests/asan/%: $(TEST_DIR)/%.c $(TEST_DEPS) $(B)/asan/libmnsched.a
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $(SAN_asan) $< -o $@ $(B)/asan/libmnsched.a -luring -lpthread
@@ -37,7 +45,12 @@ test-runtime-asan: $(call rt_bins,asan)
 test-runtime-tsan: $(call rt_bins,tsan)
 	@$(TSAN_ENV) selftests/mnsched/run_tests.sh runtime-tsan $(MN_RESULTS) $^
 
-HOST_TESTS += test-runtime test-runtime-asan test-runtime-tsan
+# Preemption against libmnsched.so: its own text bounds, no PLT (Makefile).
+.PHONY: test-runtime-so
+test-runtime-so: $(B)/tests/so/rt_preempt
+	@selftests/mnsched/run_tests.sh runtime-so $(MN_RESULTS) $^
+
+HOST_TESTS += test-runtime test-runtime-asan test-runtime-tsan test-runtime-so
 
 # The whole runtime suite runs again inside the test VM, on the module's
 # parker (tools/vm/vm.mk runs VM_TEST_BINS with VM_TEST_ENV exported).

@@ -26,6 +26,18 @@
 #include "runtime.h"
 #include "chan.h"
 
+__attribute__((noinline)) void mn_chan_memcpy(void *dst, const void *src, size_t n)
+{
+	MN_MARK();
+	memcpy(dst, src, n);
+}
+
+__attribute__((noinline)) void mn_chan_memzero(void *dst, size_t n)
+{
+	MN_MARK();
+	memset(dst, 0, n);
+}
+
 struct mn_chan *mn_chan_new(size_t elem_size, size_t cap)
 {
 	MN_ENTER();
@@ -261,7 +273,7 @@ int mn_chan_tryrecv_locked(struct mn_chan *c, void *elem)
 	if (c->closed) {
 		mn_chan_unlock(c);
 		if (elem && c->elemsize)
-			memset(elem, 0, c->elemsize);
+			mn_chan_memzero(elem, c->elemsize);
 		return 0;
 	}
 	return -EAGAIN;
@@ -331,25 +343,25 @@ static int chan_recv(struct mn_chan *c, void *elem, bool block)
 
 int mn_chan_send(struct mn_chan *c, const void *elem)
 {
-	MN_ENTER();
+	MN_ENTER_FAST();
 	return chan_send(c, elem, true);
 }
 
 int mn_chan_recv(struct mn_chan *c, void *elem)
 {
-	MN_ENTER();
+	MN_ENTER_FAST();
 	return chan_recv(c, elem, true);
 }
 
 int mn_chan_try_send(struct mn_chan *c, const void *elem)
 {
-	MN_ENTER();
+	MN_ENTER_FAST();
 	return chan_send(c, elem, false);
 }
 
 int mn_chan_try_recv(struct mn_chan *c, void *elem)
 {
-	MN_ENTER();
+	MN_ENTER_FAST();
 	return chan_recv(c, elem, false);
 }
 

@@ -124,6 +124,11 @@ static inline char *mn_chan_slot(struct mn_chan *c, size_t i)
 	return c->buf + i * c->elemsize;
 }
 
+/* libc's memcpy/memset, in a marked region (runtime.h: a call out of the
+ * runtime's text); chan.c. */
+MN_HIDDEN void mn_chan_memcpy(void *dst, const void *src, size_t n);
+MN_HIDDEN void mn_chan_memzero(void *dst, size_t n);
+
 static inline void mn_chan_copy(struct mn_chan *c, void *dst, const void *src)
 {
 	/* Word-sized elements are the common case: no call to memcpy. */
@@ -140,7 +145,7 @@ static inline void mn_chan_copy(struct mn_chan *c, void *dst, const void *src)
 		memcpy(dst, src, 16);
 		break;
 	default:
-		memcpy(dst, src, c->elemsize);
+		mn_chan_memcpy(dst, src, c->elemsize);
 	}
 }
 

@@ -114,9 +114,10 @@ void mn_once_do(struct mn_once *o, void (*fn)(void *), void *arg)
 		return;
 	mn_mutex_lock_reason(&o->m, MN_WAIT_ONCE);
 	if (!o->done) {
-		mn_rt_user_begin();	/* the program's code: preemptible */
+		uint8_t mark = mn_rt_user_begin();	/* the program's code */
+
 		fn(arg);
-		mn_rt_user_end();
+		mn_rt_user_end(mark);
 		__atomic_store_n(&o->done, 1, __ATOMIC_RELEASE);
 	}
 	mn_mutex_unlock(&o->m);

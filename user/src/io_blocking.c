@@ -49,7 +49,7 @@ static struct {
 	struct blk_waiter *head;
 } buckets[NBUCKET];
 
-static __thread int m_efd = -1;
+static __thread int m_efd __attribute__((tls_model("initial-exec"))) = -1;
 
 /* The calling thread's eventfd (only inside a syscall window: the G cannot
  * move to another M there). */

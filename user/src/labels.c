@@ -101,6 +101,7 @@ const char *mn_label(const char *key)
 /* newproc: g starts with a copy of parent's labels (none if out of memory). */
 void mn_labels_inherit(struct mn_g *g, const struct mn_g *parent)
 {
+	MN_MARK();
 	int *errp = mn_errno_loc(), saved = *errp;
 	struct mn_labelset *ls = malloc(sizeof(*ls));
 
@@ -113,6 +114,7 @@ void mn_labels_inherit(struct mn_g *g, const struct mn_g *parent)
 /* mn_exit */
 void mn_labels_drop(struct mn_g *g)
 {
+	MN_MARK();
 	struct mn_labelset *ls = g->labels;
 
 	__atomic_store_n(&g->labels, NULL, __ATOMIC_RELEASE);

@@ -38,6 +38,7 @@ static long kioctl(unsigned long req, long arg)
 
 static int kmod_init(int nprocs)
 {
+	MN_MARK();
 	struct mnsched_version v;
 	struct mnsched_config c = { .nr_p = (uint32_t)nprocs };
 	void *map;

@@ -14,7 +14,9 @@
  *     P's M (tgkill), only if that thread is running (a thread asleep in
  *     the kernel is left alone: the signal would cut its system call short).
  *  2. The handler, on that thread, gives the P up only if the thread is
- *     in user code (its mark mn_tls_rt clear: see MN_ENTER) and the
+ *     in user code (in_runtime below: the interrupted pc outside the
+ *     runtime's text, the G's mark clear, the M's own signal mask, the
+ *     stack pointer on the G's stack; runtime.h says why each) and the
  *     slice is the one sysmon meant: exactly what mn_syscall_enter does
  *     (m->oldp = p, P state SYSCALL, p->m = NULL), plus the LOST bit; then it
  *     demotes its own thread (nice 19, else SCHED_IDLE: both need no
@@ -31,8 +33,9 @@
  *     never resumes on another thread at a point the compiler did not
  *     expect, so TLS addresses and errno in registers, libc and pthread
  *     locks it holds, all stay valid (the README's rule: migration only at
- *     mn_* calls).  At its next runtime entry (MN_ENTER) the thread sees
- *     lostp and rejoins (mn_preempt_rejoin): it restores its priority and
+ *     mn_* calls).  At its next runtime entry (MN_ENTER_FAST, MN_ENTER:
+ *     a test of the LOST bit of its TLS byte mn_tls_rt) the thread
+ *     rejoins (mn_preempt_rejoin): it restores its priority and
  *     then does what mn_syscall_exit does (its old P if still free, else
  *     any idle P, else the G goes to the global queue and the M idles).
  *     Restoring needs privilege (CAP_SYS_NICE, or RLIMIT_NICE >= 20 for
@@ -73,6 +76,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <ucontext.h>
 #include <unistd.h>
 #include "runtime.h"
 #include "debug.h"
@@ -83,7 +87,20 @@
 
 static struct sigaction old_sa;		/* the program's SIGURG handler */
 
-/* Base priority of an M, read on its own thread when it starts. */
+/* The calling thread's signal mask, the kernel's 64 bits of it. */
+static uint64_t thread_sigmask(void)
+{
+	sigset_t set;
+	uint64_t w = 0;
+
+	sigemptyset(&set);
+	pthread_sigmask(SIG_SETMASK, NULL, &set);
+	memcpy(&w, &set, sizeof(w));
+	return w;
+}
+
+/* Base priority and signal mask of an M, read on its own thread when it
+ * starts (after mstart set the mask). */
 void mn_preempt_m_init(struct mn_m *m)
 {
 	long pol = mn_syscall3(SYS_sched_getscheduler, 0, 0, 0);
@@ -92,7 +109,7 @@ void mn_preempt_m_init(struct mn_m *m)
 	m->base_policy = pol >= 0 ? (int)pol : SCHED_OTHER;
 	/* The raw system call returns 20 - nice (never negative). */
 	m->base_nice = prio >= 0 ? 20 - (int)prio : 0;
-	*mn_rt_mark() = MN_RT_IN;	/* g0: the scheduler is the runtime */
+	m->sigmask = thread_sigmask();
 }
 
 /*
@@ -130,6 +147,47 @@ static long restore_self(struct mn_m *m)
 	return mn_syscall3(SYS_setpriority, PRIO_PROCESS, 0, m->base_nice);
 }
 
+/* The library's text (the Makefile renames every object's .text* to
+ * mn_text; the linker defines these two around it, in the executable or in
+ * libmnsched.so, whichever holds the objects). */
+extern const char __start_mn_text[] MN_HIDDEN;
+extern const char __stop_mn_text[] MN_HIDDEN;
+
+/*
+ * Whether the interrupted context is runtime code (runtime.h, "where the
+ * handler may not take the P"), or may be: then the handler does nothing.
+ *  - pc in the runtime's text;
+ *  - the running G in a marked region (a call out of the runtime: libc,
+ *    liburing, the vDSO; a cold entry point; every entry in a sanitizer
+ *    build);
+ *  - a signal mask other than the M's own while it runs a G: the handler
+ *    of another signal (the program's), which blocks at least its own
+ *    signal while it runs, may have interrupted runtime code that was
+ *    neither marked nor, now, at the pc (a G that changes its own mask is
+ *    only preempted cooperatively);
+ *  - the stack pointer outside the G's stack: a handler of the program's
+ *    on the alternate stack, or code we know nothing of.
+ */
+static bool in_runtime(struct mn_m *m, void *uc)
+{
+	const ucontext_t *u = uc;
+	const char *pc = (const char *)u->uc_mcontext.gregs[REG_RIP];
+	const char *sp = (const char *)u->uc_mcontext.gregs[REG_RSP];
+	struct mn_g *g = m->curg;
+	uint64_t mask = 0;
+
+	if (pc >= __start_mn_text && pc < __stop_mn_text)
+		return true;
+	if (g->rt_mark)
+		return true;
+	memcpy(&mask, &u->uc_sigmask, sizeof(mask));
+	if (mask != m->sigmask)
+		return true;
+	if (sp < g->stack_lo || sp >= g->stack_hi)
+		return true;
+	return false;
+}
+
 static void preempt_handler(int sig, siginfo_t *si, void *uc)
 {
 	struct mn_m *m = mn_curm();
@@ -150,8 +208,10 @@ static void preempt_handler(int sig, siginfo_t *si, void *uc)
 		return;
 	}
 	atomic_signal_fence(memory_order_seq_cst);
-	if (!m || *mn_rt_mark() || !m->p || m->curg == &m->g0)
-		return;		/* in the runtime, or not running a G */
+	if (!m || !m->p || m->curg == &m->g0 || (*mn_rt_mark() & MN_RT_LOST))
+		return;		/* not running a G (the scheduler is the runtime) */
+	if (in_runtime(m, uc))
+		return;
 	p = m->p;
 	want = atomic_load_explicit(&p->preempt_tick, memory_order_relaxed);
 	if (want != MN_SH_GET(p, schedtick) + 1)
@@ -167,7 +227,7 @@ static void preempt_handler(int sig, siginfo_t *si, void *uc)
 	p->m = NULL;
 	m->k_handoffs = MN_SH_GET(p, k_handoffs);
 	__atomic_store_n(&m->lostp, true, __ATOMIC_RELEASE);	/* overrun.c */
-	*mn_rt_mark() = MN_RT_LOST;	/* the next MN_ENTER rejoins */
+	*mn_rt_mark() |= MN_RT_LOST;	/* the next runtime entry rejoins */
 	MN_PCOUNT(p, preempts);
 	atomic_fetch_add(&mn_sched.npreempt, 1);
 	MN_PROBE(g_preempt, m->curg->goid, p->id, m->id, m->demoted_ns -
@@ -211,12 +271,13 @@ void mn_preempt_init(void)
  */
 void mn_preempt_rejoin(void)
 {
+	MN_MARK();
 	struct mn_m *m = mn_curm();
 	struct mn_g *g = m->curg;
 	struct mn_p *p = m->oldp;
 	long r;
 
-	*mn_rt_mark() = MN_RT_IN;
+	*mn_rt_mark() &= (uint8_t)~MN_RT_LOST;
 	__atomic_store_n(&m->lostp, false, __ATOMIC_RELAXED);
 	atomic_fetch_sub(&mn_sched.ndemoted, 1);
 	r = restore_self(m);

@@ -55,8 +55,8 @@
  *
  * Preemption (preempt.c).  An M may run a G without a P: a G that overran
  * its slice, whose thread gave the P up in its SIGURG handler (only while
- * not inside the runtime: every exported call opens with MN_ENTER) and
- * runs it demoted.  Such an M is not idle (checkdead counts it as
+ * not inside the runtime: runtime.h, "where the handler may not take the
+ * P") and runs it demoted.  Such an M is not idle (checkdead counts it as
  * running); at its G's next mn_* call it rejoins as mn_syscall_exit does,
  * or, if it cannot get its priority back, queues the G globally and exits
  * (mexit: its struct is kept for the next newm, on allm, as the tools walk
@@ -107,6 +107,7 @@ uint64_t mn_nanotime(void)
 
 void mn_fatal(const char *fmt, ...)
 {
+	MN_MARK();
 	va_list ap;
 
 	fputs("mnsched: ", stderr);
@@ -141,6 +142,7 @@ _Atomic bool mn_in_fork_child MN_HIDDEN;
  */
 void mn_fork_fatal(const char *what)
 {
+	MN_MARK();
 	static const char pre[] = "mnsched: ", post[] = " called in a child "
 		"process after fork(): the child of a process running mnsched "
 		"may only exec or _exit (the runtime's threads stayed in the "
@@ -430,11 +432,13 @@ void mn_goready_run(struct mn_g *g)
 
 void mn_yield(void)
 {
-	MN_ENTER();
+	MN_ENTER_FAST_P();
 	struct mn_m *m = mn_need_m("mn_yield");
-	struct mn_g *g = m->curg;
 	struct mn_p *p = m->p;
+	struct mn_g *g;
 
+	MN_REJOIN_IF_NO_P(m, p);
+	g = m->curg;
 	MN_RELAXED_SET(p->preempt, false);
 	if (mn_runqempty(p) &&
 	    atomic_load_explicit(&mn_sched.runqsize, memory_order_relaxed) == 0 &&
@@ -454,7 +458,7 @@ void mn_preempt_check_slow(struct mn_m *m)
 
 void mn_preempt_point(void)
 {
-	MN_ENTER();
+	MN_ENTER_FAST();
 	mn_preempt_check();
 }
 
@@ -482,7 +486,7 @@ void mn_g_start(void)
 	mn_san_after_switch(g);
 	*m->errno_loc = 0;
 	mn_after_switch(m);
-	mn_rt_user_begin();	/* preemptible from here (preempt.c) */
+	(void)mn_rt_user_begin();	/* preemptible from here (preempt.c) */
 	g->fn(g->arg);
 	mn_exit();
 }
@@ -517,6 +521,9 @@ static struct mn_g *newproc(void (*fn)(void *), void *arg, size_t stack_size,
 		return NULL;
 	g->fn = fn;
 	g->arg = arg;
+	/* Runtime code until mn_g_start hands over to fn (mn_rt_user_begin):
+	 * in a sanitizer build its instrumentation calls out there. */
+	g->rt_mark = 1;
 	g->goid = newgoid(p);
 	g->parent = m && m->curg ? m->curg->goid : 0;
 	g->gopc = gopc;
@@ -590,13 +597,13 @@ int go_opts(void (*fn)(void *), void *arg, const struct mn_go_opts *o,
 
 int mn_go_opts(void (*fn)(void *), void *arg, const struct mn_go_opts *o)
 {
-	MN_ENTER();
+	MN_ENTER_FAST();
 	return go_opts(fn, arg, o, __builtin_return_address(0));
 }
 
 int mn_go(void (*fn)(void *), void *arg)
 {
-	MN_ENTER();
+	MN_ENTER_FAST();
 	return go_opts(fn, arg, NULL, __builtin_return_address(0));
 }
 
@@ -618,7 +625,7 @@ uint64_t mn_goid(void)
 
 void mn_exit(void)
 {
-	MN_ENTER();
+	MN_ENTER_FAST();
 	struct mn_m *m = mn_need_m("mn_exit");
 	struct mn_g *g = m->curg;
 
@@ -703,6 +710,7 @@ static void *mstart(void *arg);
  * On failure p goes back to the idle list. */
 static void newm(struct mn_p *p, bool spinning)
 {
+	MN_MARK();
 	struct mn_m *m, *self = mn_curm();
 	pthread_attr_t attr;
 	bool reused;
@@ -1264,7 +1272,6 @@ static void *mstart(void *arg)
 	mn_setm(m);
 	MN_RELAXED_SET(m->tid, (pid_t)syscall(SYS_gettid));	/* sysmon reads it */
 	m->errno_loc = mn_errno_loc();
-	mn_preempt_m_init(m);
 	/* Ms take no asynchronous signals meant for the process: a user
 	 * thread or the main thread handles them. */
 	/* The mask of mn_main's caller, whoever started this M: one started
@@ -1278,6 +1285,7 @@ static void *mstart(void *arg)
 	sigdelset(&set, SIGSEGV);
 	sigdelset(&set, SIGBUS);
 	pthread_sigmask(SIG_SETMASK, &set, NULL);
+	mn_preempt_m_init(m);	/* after the mask: it records it */
 	if (mn_sched.parker->m_init(&m->park))
 		mn_fatal("parker %s: cannot set up M %d", mn_sched.parker->name,
 			 m->id);

@@ -111,6 +111,7 @@ struct mn_g {
 	_Atomic uint32_t selectdone;
 	const char *name;
 	int errno_save;			/* errno is per G: saved at every switch */
+	uint8_t rt_mark;		/* in a marked runtime region (MN_MARK) */
 	uint64_t parent;		/* goid of the creator */
 	uint64_t runnable_since;	/* ns, for latency tools */
 	struct mn_timer *sleep_timer;	/* timer.c */
@@ -201,6 +202,7 @@ struct mn_m {
 	bool retire;			/* demoted for good: exit on g0 */
 	bool dead;			/* exited (retired); struct on mfree */
 	int base_policy, base_nice;	/* scheduling policy/nice to restore */
+	uint64_t sigmask;		/* its signal mask running a G (preempt.c) */
 	uint64_t demoted_ns;		/* when lostp was set (probe, trace) */
 	uint64_t slice_start;		/* of the slice the G overran (overrun.c) */
 	uint64_t lost_tick;		/* that slice's schedtick */
@@ -445,22 +447,41 @@ static inline void mn_preempt_check(void)
 		mn_preempt_check_slow(m);
 }
 
-/* ---- preempt.c: the runtime-entry mark ---- */
+/* ---- preempt.c: where the handler may not take the P ---- */
 
 /*
- * Every exported function that may touch its M's P or switch Gs opens with
- * MN_ENTER(): it marks the thread as inside the runtime (mn_tls_rt) until
- * the function returns (the cleanup attribute restores the mark, on the M
- * the G is on by then), and rejoins first if the thread lost its P to
- * preemption while in user code.  The SIGURG handler (preempt.c) gives the
- * P up only while the mark is clear, so runtime code never finds its P gone under
- * it.  A byte store and a fence the compiler sees, no atomic instruction.
+ * The SIGURG handler (preempt.c) gives the P up only while the thread runs
+ * the program's code, never while runtime code runs on it.  "Runtime code":
+ *
+ *  1. Every instruction of the library's own text.  Each object's .text*
+ *     is renamed mn_text after compiling (the Makefile, tools/rt-text.sh);
+ *     the handler looks whether the interrupted pc lies between
+ *     __start_mn_text and __stop_mn_text.  Nothing to do at run time.
+ *  2. Calls out of that text (libc, liburing, the vDSO, a memcpy the
+ *     compiler emits) made from runtime code: the pc is then in libc.
+ *     Such calls run inside a marked region, MN_MARK() (or a function that
+ *     opens with MN_ENTER()): a byte of the running G, g->rt_mark, set for
+ *     the region and restored when it ends.  Per G, not per thread: a
+ *     region that parks is resumed on whichever M by then, and a G resumed
+ *     outside one needs no store to be unmarked.
+ *
+ * Hot entry points open with MN_ENTER_FAST(): only the rejoin test below,
+ * no store, no cleanup (the compiler keeps its tail calls).  Everything
+ * they reach must keep to 1, or mark: tools/check-rt-calls.py checks it at
+ * every build from GCC's call graphs (-fcallgraph-info), and fails on an
+ * unmarked path from a fast entry to a function outside the library, an
+ * indirect call or a compiler-emitted memcpy.  Cold entry points keep
+ * MN_ENTER() (rejoin test, then the whole function marked).  Sanitizer
+ * builds instrument every access with calls into their runtimes: there
+ * MN_ENTER_FAST() is MN_ENTER().
+ *
+ * The rejoin: a thread whose P the handler took (demoted, preempt.c) sees
+ * MN_RT_LOST in its TLS byte mn_tls_rt at its next entry and gets a P back
+ * (mn_preempt_rejoin) before it touches any runtime state.
  */
 MN_HIDDEN void mn_preempt_rejoin(void);
 
-/* The mark: one byte of the thread's own TLS.  Bit 0: in the runtime;
- * bit 1: the handler took the P (this thread is demoted, preempt.c). */
-#define MN_RT_IN	1
+/* The thread's byte: the handler took the P (this thread is demoted). */
 #define MN_RT_LOST	2
 extern __thread uint8_t mn_tls_rt
 	__attribute__((tls_model("initial-exec"))) MN_HIDDEN;
@@ -477,47 +498,117 @@ static inline volatile uint8_t *mn_rt_mark(void)
 	return a;
 }
 
-/* %fs-relative, so no pointer to the mark is ever formed (one load fewer
- * than through %fs:0); "memory": a compiler barrier, as a signal fence. */
-static inline uint8_t mn_rt_enter(void)
+/* %fs-relative, so no pointer to the byte is ever formed (one load fewer
+ * than through %fs:0); volatile: read afresh at every entry.  Three
+ * instructions: the offset's load, testb, and the branch on its flag. */
+static inline void mn_rt_rejoin_check(void)
 {
-	uint32_t old;
+	uint64_t off;
+	bool lost;
 
-	__asm__ volatile("movq mn_tls_rt@gottpoff(%%rip), %%rdx\n\t"
-			 "movzbl %%fs:(%%rdx), %0\n\t"
-			 "orb $1, %%fs:(%%rdx)"
-			 : "=r"(old) : : "rdx", "memory");
-	if (unlikely(old & MN_RT_LOST))
+	__asm__ volatile("movq mn_tls_rt@gottpoff(%%rip), %1\n\t"
+			 "testb %2, %%fs:(%1)"
+			 : "=@ccnz"(lost), "=r"(off) : "i"(MN_RT_LOST));
+	if (unlikely(lost))
 		mn_preempt_rejoin();
-	return (uint8_t)(old & MN_RT_IN);
 }
 
-static inline void mn_rt_leave(uint8_t *old)
+/* A marked region: the G it was set on, and the mark to put back. */
+struct mn_rt_region {
+	struct mn_g *g;
+	uint8_t old;
+};
+
+static inline struct mn_rt_region mn_rt_mark_begin(void)
 {
-	__asm__ volatile("movq mn_tls_rt@gottpoff(%%rip), %%rdx\n\t"
-			 "movb %0, %%fs:(%%rdx)"
-			 : : "q"(*old) : "rdx", "memory");
+	struct mn_rt_region r = { mn_curg(), 0 };
+
+	/* No M (a plain thread): no P to lose, nothing to mark. */
+	if (r.g) {
+		r.old = r.g->rt_mark;
+		r.g->rt_mark = 1;
+	}
+	/* The mark before the region's first call out, as a signal fence. */
+	atomic_signal_fence(memory_order_seq_cst);
+	return r;
+}
+
+/* At the region's end, on whichever thread the G is by then: the mark is
+ * the G's, so the same G (r->g) gets it back. */
+static inline void mn_rt_mark_end(struct mn_rt_region *r)
+{
+	atomic_signal_fence(memory_order_seq_cst);
+	if (r->g)
+		r->g->rt_mark = r->old;
 }
 
 #ifdef MN_NO_PREEMPT
 /* The overhead benchmark's baseline (*.nopreempt): no mark, no preemption. */
 #define MN_ENTER()	do { } while (0)
+#define MN_ENTER_FAST()	do { } while (0)
+#define MN_ENTER_FAST_P()	do { } while (0)
+#define MN_MARK()	do { } while (0)
 #else
+#define MN_MARK()							\
+	struct mn_rt_region mn_rt_reg					\
+		__attribute__((cleanup(mn_rt_mark_end), unused)) =	\
+		mn_rt_mark_begin()
 #define MN_ENTER()							\
-	uint8_t mn_rt_old __attribute__((cleanup(mn_rt_leave), unused)) = \
-		mn_rt_enter()
+	mn_rt_rejoin_check();						\
+	MN_MARK()
+#if defined(MN_SAN_ASAN) || defined(MN_SAN_TSAN) || defined(MN_FULL_MARKS)
+#define MN_ENTER_FAST()	MN_ENTER()
+#define MN_ENTER_FAST_P()	MN_ENTER()
+#else
+#define MN_ENTER_FAST()	mn_rt_rejoin_check()
+/* A fast entry whose test is MN_REJOIN_IF_NO_P below, on the P it loads
+ * first thing anyway (mn_yield): one fused test-and-branch on a register
+ * instead of the TLS byte's three instructions.  Sound because the handler
+ * that demotes a thread sets m->p to NULL (preempt.c) before the thread can
+ * run on, and a G otherwise runs with a P; code before the test may not
+ * touch the P.  tools/check-rt-calls.py treats the function as a fast
+ * entry (a root). */
+#define MN_ENTER_FAST_P()	do { } while (0)
+#endif
 #endif
 
-/* Around a call into user code from inside the runtime (mn_once_do). */
-static inline void mn_rt_user_begin(void)
+#ifdef MN_NO_PREEMPT
+#define MN_REJOIN_IF_NO_P(m, p)	do { } while (0)
+#else
+#define MN_REJOIN_IF_NO_P(m, p)						\
+	do {								\
+		if (unlikely(!(p))) {					\
+			mn_rt_rejoin_check();	/* LOST: demoted */	\
+			(m) = mn_curm();				\
+			(p) = (m)->p;					\
+		}							\
+	} while (0)
+#endif
+
+/* Around a call into user code from inside the runtime (mn_once_do): the
+ * G's mark cleared, and put back after. */
+static inline uint8_t mn_rt_user_begin(void)
 {
+	struct mn_g *g = mn_curg();
+	uint8_t old = g ? g->rt_mark : 0;
+
 	atomic_signal_fence(memory_order_seq_cst);
-	*mn_rt_mark() = 0;
+	if (g)
+		g->rt_mark = 0;
+	atomic_signal_fence(memory_order_seq_cst);
+	return old;
 }
 
-static inline void mn_rt_user_end(void)
+static inline void mn_rt_user_end(uint8_t old)
 {
-	(void)mn_rt_enter();
+	struct mn_g *g;
+
+	mn_rt_rejoin_check();
+	g = mn_curg();
+	atomic_signal_fence(memory_order_seq_cst);
+	if (g)
+		g->rt_mark = old;
+	atomic_signal_fence(memory_order_seq_cst);
 }
 
 MN_HIDDEN void mn_preempt_init(void);

@@ -70,7 +70,7 @@ struct mn_selstate {
 	struct mn_timer *timer;		/* NULL: no timeout */
 };
 
-static __thread uint32_t nonm_rand;	/* fastrand for plain threads (polls) */
+static __thread uint32_t nonm_rand __attribute__((tls_model("initial-exec")));	/* fastrand for plain threads (polls) */
 
 static inline uint32_t sel_rand(struct mn_m *m)
 {

@@ -221,9 +221,11 @@ static inline size_t gpool_n(struct gpool *gp)
 	return gp->top - gp->base;
 }
 
-/* A freed G onto the global pool.  false: no memory to grow it. */
-static bool gpool_push(struct gpool *gp, struct mn_g *g)
+/* Room for one more in the pool (memmove, realloc: calls out of the
+ * runtime, marked).  false: no memory to grow it. */
+static __attribute__((noinline)) bool gpool_room(struct gpool *gp)
 {
+	MN_MARK();
 	if (gp->top == gp->cap) {
 		if (gp->base > gp->cap / 2) {
 			memmove(gp->v, gp->v + gp->base,
@@ -240,6 +242,14 @@ static bool gpool_push(struct gpool *gp, struct mn_g *g)
 			gp->cap = ncap;
 		}
 	}
+	return true;
+}
+
+/* A freed G onto the global pool.  false: no memory to grow it. */
+static bool gpool_push(struct gpool *gp, struct mn_g *g)
+{
+	if (gp->top == gp->cap && !gpool_room(gp))
+		return false;
 	gp->v[gp->top++] = g;
 	return true;
 }
@@ -271,6 +281,7 @@ static struct mn_g *gpool_pop(struct gpool *gp, uint32_t c)
 /* Carve a new arena of class c into the clean list.  pool_lock held. */
 static int arena_new(uint32_t c)
 {
+	MN_MARK();
 	size_t ssize = class_size(c), guard = guard_size(c);
 	size_t asize = ssize > ARENA_SIZE ? ssize : ARENA_SIZE;
 	size_t n = asize / ssize, na_n = atomic_load(&narenas);
@@ -681,11 +692,13 @@ static void __attribute__((noreturn)) overflow_report(struct mn_g *g, char *sp,
 
 void mn_stack_overflow(struct mn_g *g)
 {
+	MN_MARK();
 	overflow_report(g, NULL, NULL);
 }
 
 void mn_stack_overflow_sp(struct mn_g *g, char *sp)
 {
+	MN_MARK();
 	overflow_report(g, sp, NULL);
 }
 

@@ -148,6 +148,7 @@ void mn_timer_init(struct mn_timer *t, void (*fn)(void *arg), void *arg)
 /* Add t (IDLE) to the calling M's P heap, or P 0's when there is none. */
 int mn_timer_add(struct mn_timer *t, int64_t when, int64_t period)
 {
+	MN_MARK();
 	struct mn_m *m = mn_curm();
 	struct mn_p *p = m && m->p ? m->p : mn_sched.allp[0];
 	struct mn_timers *ts = p->timers;

@@ -117,7 +117,7 @@ static const struct mn_parker *base_parker;
 /* The ring of the P this thread (M) last ran: it waits there first, so the
  * requests it submitted complete (task_work) on the thread that waits for
  * them, with no cross-thread wake-up. */
-static __thread struct mn_ring *my_ring;
+static __thread struct mn_ring *my_ring __attribute__((tls_model("initial-exec")));
 static struct mn_parker io_parker;
 
 /* ---- system calls: -errno, never errno ---- */
@@ -162,22 +162,28 @@ static int ring_submit_locked(struct mn_ring *r)
 	return ret;
 }
 
+/* A full SQ: submit it (strerror, sched_yield: calls out of the runtime,
+ * marked). */
+static __attribute__((noinline)) void sq_full(struct mn_ring *r)
+{
+	MN_MARK();
+	int ret;
+
+	STAT(sqfull);
+	ret = ring_submit_locked(r);
+	if (ret < 0 && ret != -EAGAIN && ret != -EBUSY)
+		mn_fatal("io_uring_enter (submit): %s", strerror(-ret));
+	if (ret <= 0)
+		sched_yield();	/* the kernel is short of memory */
+}
+
 /* An SQE; a full SQ is submitted first (never an error: see the top). */
 static struct io_uring_sqe *sqe_get(struct mn_ring *r)
 {
 	struct io_uring_sqe *sqe;
 
-	while (!(sqe = io_uring_get_sqe(&r->ring))) {
-		int ret;
-
-		STAT(sqfull);
-		ret = ring_submit_locked(r);
-
-		if (ret < 0 && ret != -EAGAIN && ret != -EBUSY)
-			mn_fatal("io_uring_enter (submit): %s", strerror(-ret));
-		if (ret <= 0)
-			sched_yield();	/* the kernel is short of memory */
-	}
+	while (!(sqe = io_uring_get_sqe(&r->ring)))
+		sq_full(r);
 	return sqe;
 }
 
@@ -743,7 +749,7 @@ out:
 #define MAX_KICK_TIDS 256
 static _Atomic pid_t kick_tids[MAX_KICK_TIDS];	/* threads that submitted */
 static _Atomic int nkick_tids;
-static __thread bool kick_registered;
+static __thread bool kick_registered __attribute__((tls_model("initial-exec")));
 
 /* On the submitting thread: remember it, it may hold task_work. */
 static void kick_register(void)
