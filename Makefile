@@ -215,12 +215,7 @@ check-debug: deps
 
 check-host-run: $(HOST_TESTS)
 check-debug-run: $(VM_DEBUG_TESTS)
-ifeq ($(VM_TESTS),)
-check-vm-run:
-	@echo "check-vm: nothing to run yet (the kernel module's VM tests are not in this tree)"
-else
 check-vm-run: $(VM_TESTS)
-endif
 
 clean: $(CLEAN_EXTRA)
 	rm -rf $(B) $(USER_LIB) $(USER_SO) user/mnsched.pc

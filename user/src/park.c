@@ -15,7 +15,7 @@ int mn_parker_select(void)
 	bool want_kmod = mode == MN_PARK_KMOD;
 	int err;
 
-	if (mode != MN_PARK_FUTEX && mn_parker_kmod.name) {
+	if (mode != MN_PARK_FUTEX) {
 		err = mn_parker_kmod.init(mn_sched.nprocs);
 		if (err == 0) {
 			mn_sched.parker = &mn_parker_kmod;
@@ -35,10 +35,6 @@ int mn_parker_select(void)
 				MNSCHED_DEVICE, strerror(-err));
 			return err;
 		}
-	} else if (want_kmod) {
-		fprintf(stderr, "mnsched: MNSCHED_PARK=kmod: this build has no kmod "
-			"parker\n");
-		return -ENOTSUP;
 	}
 	mn_sched.parker = &mn_parker_futex;
 	return mn_parker_futex.init(mn_sched.nprocs);

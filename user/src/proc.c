@@ -1538,7 +1538,7 @@ void mn_checkdead_recheck(void)
 
 /* ---- start-up ---------------------------------------------------------- */
 
-static int procresize(int n, const struct mn_parker *parker)
+static int procresize(int n)
 {
 	struct mnsched_pstate *local = NULL;
 
@@ -1589,17 +1589,11 @@ static int procresize(int n, const struct mn_parker *parker)
 		mn_pstatus_set(p, MNSCHED_P_IDLE);
 		mn_sched.allp[i] = p;
 	}
-	(void)parker;
 	return 0;
 }
 
 int mn_parker_select(void) MN_HIDDEN;
 int mn_io_init(void) MN_HIDDEN;
-
-static void main_trampoline(void *arg)
-{
-	(void)arg;
-}
 
 int mn_main(void (*fn)(void *), void *arg)
 {
@@ -1614,7 +1608,6 @@ int mn_main(void (*fn)(void *), void *arg)
 		mn_fork_fatal("mn_main");
 	if (!atomic_compare_exchange_strong(&mn_sched.started, &expected, true))
 		return -EBUSY;
-	(void)main_trampoline;
 	err = mn_env_init();
 	if (err)
 		return err;
@@ -1634,7 +1627,7 @@ int mn_main(void (*fn)(void *), void *arg)
 	err = mn_parker_select();
 	if (err)
 		return err;
-	err = procresize(mn_sched.nprocs, mn_sched.parker);
+	err = procresize(mn_sched.nprocs);
 	if (err)
 		return err;
 	err = mn_io_init();

@@ -700,7 +700,6 @@ MN_HIDDEN void mn_for_each_g(void (*fn)(struct mn_g *g, void *arg), void *arg);
 /* ---- sysmon.c ---- */
 
 MN_HIDDEN int mn_sysmon_start(void);
-MN_HIDDEN void mn_sysmon_wake(void);
 
 /* ---- timer.c: hooks the scheduler calls ---- */
 
@@ -715,7 +714,7 @@ static inline int64_t mn_timers_next(struct mn_p *p)
 MN_HIDDEN void mn_timers_init(struct mn_p *p);
 MN_HIDDEN bool mn_timers_any(void);
 
-/* ---- I/O hooks (uring.c; weak no-op defaults in iohooks.c) ---- */
+/* ---- I/O hooks (uring.c, io_blocking.c) ---- */
 
 MN_HIDDEN int mn_io_init(void);
 /* p's owner: submit p's queued requests and reap its ring.  Every G whose

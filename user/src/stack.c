@@ -593,12 +593,6 @@ bool mn_stack_scavenge(uint64_t now)
 	return more;
 }
 
-size_t mn_stack_size(struct mn_g *g) MN_HIDDEN;
-size_t mn_stack_size(struct mn_g *g)
-{
-	return class_size(g->sclass);
-}
-
 /*
  * Messages built for write(2) without snprintf, which POSIX does not list
  * as async-signal-safe: these run in the SIGSEGV handler, on a thread that

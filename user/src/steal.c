@@ -69,9 +69,10 @@ struct mn_g *mn_steal_work(struct mn_m *m, bool *ran_timers)
 			if (v == p)
 				continue;
 			if (last && mn_timers_next(v) >= 0) {
-				/* Run v's due timers: they ready Gs into our P. */
-				if (mn_timers_run(v, mn_nanotime()) >= -1)
-					*ran_timers = true;
+				/* Run v's due timers: they ready Gs into our P
+				 * (the caller looks at its queue again). */
+				mn_timers_run(v, mn_nanotime());
+				*ran_timers = true;
 				if (!mn_runqempty(p)) {
 					g = mn_runqget(p, NULL);
 					if (g)

@@ -389,7 +389,3 @@ int mn_sysmon_start(void)
 	pthread_attr_destroy(&attr);
 	return -err;
 }
-
-void mn_sysmon_wake(void)
-{
-}
