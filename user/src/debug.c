@@ -162,7 +162,6 @@ struct mn_debug_info mn_debug_info = {
 };
 #undef OFF
 
-void mn_stack_debug_layout(struct mn_debug_info *d) MN_HIDDEN;
 
 static void fill_info(void)
 {

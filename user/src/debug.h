@@ -50,6 +50,9 @@ extern struct mn_debug_info mn_debug_info;
 /* Coarse CLOCK_MONOTONIC ns, updated by sysmon every tick (20 us .. 10 ms). */
 extern _Atomic uint64_t mn_debug_now MN_HIDDEN;
 
+/* stack.c: where the G arenas are, for mn_debug_info (debug.c). */
+MN_HIDDEN void mn_stack_debug_layout(struct mn_debug_info *d);
+
 /* ---- debug.c ---- */
 
 /* One MNSCHED_DEBUG token "key=value": 1 not ours, 0 taken, -EINVAL bad. */

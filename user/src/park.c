@@ -8,7 +8,6 @@
 #include <string.h>
 #include "runtime.h"
 
-int mn_parker_select(void) MN_HIDDEN;
 int mn_parker_select(void)
 {
 	int mode = mn_sched.env.park;	/* env.c checked it */

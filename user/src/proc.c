@@ -92,7 +92,6 @@ struct mn_sched mn_sched MN_HIDDEN = { .lock = MN_LOCK_INIT };
 __thread struct mn_m *mn_tls_m __attribute__((tls_model("initial-exec"))) MN_HIDDEN;
 __thread uint8_t mn_tls_rt __attribute__((tls_model("initial-exec"))) MN_HIDDEN;
 
-int mn_stack_install_handler(void) MN_HIDDEN;
 
 static void schedule(struct mn_m *m) __attribute__((noreturn));
 static void startm(struct mn_p *p, bool spinning);
@@ -366,7 +365,6 @@ void mn_gopark(void (*unlockf)(struct mn_g *, void *), void *arg, int reason)
 }
 
 /* Park releasing an mn_lock after the switch (channels, sync). */
-void mn_gopark_unlock(struct mn_lock *l, int reason) MN_HIDDEN;
 void mn_gopark_unlock(struct mn_lock *l, int reason)
 {
 	struct mn_m *m = mn_curm();
@@ -1592,8 +1590,6 @@ static int procresize(int n)
 	return 0;
 }
 
-int mn_parker_select(void) MN_HIDDEN;
-int mn_io_init(void) MN_HIDDEN;
 
 int mn_main(void (*fn)(void *), void *arg)
 {
@@ -1672,7 +1668,6 @@ static void g_to_global(struct mn_m *m, struct mn_g *g)
 }
 
 /* The P was taken while we were in the syscall (syscall.c). */
-bool mn_syscall_exit_slow(struct mn_m *m, struct mn_g *g) MN_HIDDEN;
 bool mn_syscall_exit_slow(struct mn_m *m, struct mn_g *g)
 {
 	struct mn_p *p;

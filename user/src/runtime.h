@@ -660,6 +660,12 @@ MN_HIDDEN struct mn_g *mn_globrunqget(struct mn_p *p, int max);	/* lock held */
 MN_HIDDEN uint32_t mn_runqgrab(struct mn_p *p, struct mn_g **batch,
 			       uint32_t batchhead, bool steal_runnext);
 
+/* ---- park.c, syscall.c ---- */
+
+MN_HIDDEN int mn_parker_select(void);
+/* The P was taken while its G was in a system call (proc.c). */
+MN_HIDDEN bool mn_syscall_exit_slow(struct mn_m *m, struct mn_g *g);
+
 /* ---- steal.c ---- */
 
 MN_HIDDEN struct mn_g *mn_steal_work(struct mn_m *m, bool *ran_timers);
@@ -667,6 +673,7 @@ MN_HIDDEN struct mn_g *mn_steal_work(struct mn_m *m, bool *ran_timers);
 /* ---- stack.c ---- */
 
 MN_HIDDEN int mn_stack_init(void);
+MN_HIDDEN int mn_stack_install_handler(void);
 MN_HIDDEN struct mn_stack_pool *mn_stack_pool_new(void);
 MN_HIDDEN bool mn_stack_scavenge(uint64_t now);
 MN_HIDDEN struct mn_g *mn_galloc(struct mn_p *p, size_t stack_size, int *err);

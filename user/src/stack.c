@@ -777,7 +777,6 @@ int mn_stack_sigaltstack(struct mn_m *m)
 }
 
 /* Installed once by mn_main (proc.c). */
-int mn_stack_install_handler(void) MN_HIDDEN;
 int mn_stack_install_handler(void)
 {
 	struct sigaction sa;
@@ -792,7 +791,6 @@ int mn_stack_install_handler(void)
 }
 
 /* For mn_debug_info (debug.c): the arena table and slot_g's arithmetic. */
-void mn_stack_debug_layout(struct mn_debug_info *d) MN_HIDDEN;
 void mn_stack_debug_layout(struct mn_debug_info *d)
 {
 	d->arenas_addr = (uintptr_t)&arenas;

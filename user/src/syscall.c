@@ -41,7 +41,6 @@ void mn_syscall_enter(void)
 	mn_pstatus_set(p, MNSCHED_P_SYSCALL);
 }
 
-bool mn_syscall_exit_slow(struct mn_m *m, struct mn_g *g) MN_HIDDEN;
 
 /*
  * Take the P of m->oldp back (or any P; or queue g globally and idle the
