@@ -8,6 +8,7 @@
  * requests under SIGSTOP or signals) is made again, not passed on.
  */
 #include <pthread.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -465,6 +466,8 @@ enum { SPAIRS = 6, SMSGS = 2000 };
 static int sfd[SPAIRS][2];
 static struct mn_wg swg = MN_WG_INIT;
 static atomic_int storm_stop;
+/* Shared with the stopper process; see stop_stopper(). */
+static atomic_int *stopper_quit;
 
 static void storm_writer(void *arg)
 {
@@ -519,6 +522,22 @@ static void *storm_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * End the stopper so that its last signal to us is a SIGCONT: it finishes
+ * its cycle and exits.  Killing it instead can leave us stopped for good: a
+ * SIGSTOP it is in the middle of sending (or one that reaches us while we
+ * are in kill()) still lands after its SIGKILL, and nobody is left to send
+ * the SIGCONT (a hang seen in CI; a standalone loop of the old ending
+ * stopped its process 3 times in 2000 endings on this host).
+ */
+static void stop_stopper(pid_t stopper)
+{
+	atomic_store(stopper_quit, 1);
+	/* The storm's SIGUSR1 has no SA_RESTART. */
+	while (waitpid(stopper, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
 static void storm_main(void *arg)
 {
 	pthread_t t;
@@ -529,6 +548,9 @@ static void storm_main(void *arg)
 	for (int i = 0; i < SPAIRS; i++)
 		G_ASSERT_EQ(i % 3 == 2 ? socketpair(AF_UNIX, SOCK_STREAM, 0, sfd[i]) :
 			    pipe2(sfd[i], O_CLOEXEC), 0);
+	stopper_quit = mmap(NULL, sizeof(*stopper_quit), PROT_READ | PROT_WRITE,
+			    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	G_ASSERT(stopper_quit != MAP_FAILED);
 	stopper = fork();
 	if (stopper == 0) {
 		/* Dies with us: a failed check _exits the test process, and a
@@ -536,12 +558,13 @@ static void storm_main(void *arg)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != me)
 			_exit(0);
-		for (;;) {
+		while (!atomic_load(stopper_quit)) {
 			kill(me, SIGSTOP);
 			usleep(2000);
 			kill(me, SIGCONT);
 			usleep(3000);
 		}
+		_exit(0);
 	}
 	pthread_create(&t, NULL, storm_thread, NULL);
 	mn_wg_add(&swg, 2 * SPAIRS);
@@ -550,9 +573,8 @@ static void storm_main(void *arg)
 		mn_go(storm_writer, (void *)i);
 	}
 	mn_wg_wait(&swg);
-	kill(stopper, SIGKILL);
-	kill(me, SIGCONT);
-	waitpid(stopper, NULL, 0);
+	stop_stopper(stopper);
+	munmap(stopper_quit, sizeof(*stopper_quit));
 	atomic_store(&storm_stop, 1);
 	pthread_join(t, NULL);
 	for (int i = 0; i < SPAIRS; i++) {
