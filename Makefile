@@ -8,13 +8,14 @@
 #   make bench      ours vs Go side by side
 #   make install    PREFIX=/usr/local DESTDIR= : library, header, mnsched.pc,
 #                   the tools (mnsched-top/lat/trace/prof) where they build,
-#                   and the gdb extension (selftests/mnsched/debug.mk)
+#                   and the gdb extension (tools/tools.mk)
 #
-# Parts live in fragments that add to the variables below:
-#   kmod/kmod.mk, bpf/bpf.mk, tools/tools.mk, tools/bench/bench.mk,
-#   tools/vm/vm.mk, selftests/mnsched/selftests.mk
-# Host test groups add a phony target to HOST_TESTS; each appends result
-# lines to $(MN_RESULTS) through selftests/mnsched/run_tests.sh.
+# This file builds the library (user/src) and its variants; every other part
+# is a fragment, included below, that builds its own directory and adds to
+# the lists ALL_EXTRA, CLEAN_EXTRA, HOST_TESTS, VM_TESTS, VM_DEBUG_TESTS and
+# the VM_* program lists (tools/vm/vm.mk).  Host test groups add a phony
+# target to HOST_TESTS; each appends result lines to $(MN_RESULTS) through
+# selftests/mnsched/run_tests.sh.
 
 PREFIX	?= /usr/local
 LIBDIR	?= $(PREFIX)/lib
@@ -27,8 +28,8 @@ B	:= build
 MN_RESULTS ?= $(CURDIR)/$(B)/results.txt
 export MN_RESULTS
 
-.PHONY: all user kmod bpf tools demo bench check check-host check-vm check-debug \
-	install clean deps ksft $(HOST_TESTS)
+.PHONY: all user demo bench check check-host check-vm check-debug \
+	check-host-run check-vm-run check-debug-run install clean deps ksft
 all: user
 
 deps:
@@ -45,20 +46,12 @@ WARN	 := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes \
 USER_CPPFLAGS := -Iuser/include -Iuser/src -Ikmod/uapi -D_GNU_SOURCE
 USER_CFLAGS   := -O2 -g -fPIC -pthread -fno-omit-frame-pointer $(WARN) \
 		 -fvisibility=hidden
-# Variants: the plain library, and sanitizer builds for the test suite.
-SAN_asan := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-	    -DMN_SAN_ASAN=1
-SAN_tsan := -fsanitize=thread -DMN_SAN_TSAN=1
-
-.SECONDEXPANSION:
-# Keep the sanitizer builds' objects (pattern-rule intermediates).
-.SECONDARY:
-user_objs = $(patsubst user/src/%.c,$(B)/$(1)/%.o,$(USER_SRCS)) \
-	    $(patsubst user/src/%.S,$(B)/$(1)/%.o,$(USER_ASM))
-
-USER_LIB	:= user/libmnsched.a
-USER_SO		:= user/libmnsched.so
-user: $(USER_LIB) $(USER_SO) user/mnsched.pc
+# The path of the gdb extension that libmnsched's .debug_gdb_scripts section
+# names (user/src/debug.c; tools/tools.mk installs it there, and
+# selftests/mnsched/debug.mk tests it).
+GDB_DATADIR	?= /usr/share/gdb
+GDB_SCRIPT	:= $(GDB_DATADIR)/auto-load/mnsched/mnsched-gdb.py
+USER_CPPFLAGS	+= -DMN_GDB_SCRIPT='"$(GDB_SCRIPT)"'
 
 # The runtime's text: every object's .text* renamed to one section, mn_text,
 # whose bounds (__start_mn_text, __stop_mn_text) tell the preemption
@@ -66,32 +59,53 @@ user: $(USER_LIB) $(USER_SO) user/mnsched.pc
 # runtime.h).  Every build of the objects, variants and sanitizers too.
 MN_TEXT	:= $(foreach s,.text .text.unlikely .text.hot .text.startup .text.exit, \
 	     --rename-section $(s)=mn_text)
-# The plain objects also leave GCC's call graph (x.ci beside x.o) for
-# tools/check-rt-calls.py (see the library rules below).
-$(B)/plain/%.o: user/src/%.c $(USER_HDRS)
-	@mkdir -p $(@D)
-	$(CC) $(USER_CPPFLAGS) $(USER_CFLAGS) -fcallgraph-info -c $< -o $@
-	objcopy $(MN_TEXT) $@
-$(B)/plain/%.o: user/src/%.S
-	@mkdir -p $(@D)
-	$(CC) $(USER_CPPFLAGS) -c $< -o $@
-	objcopy $(MN_TEXT) $@
-$(B)/asan/%.o: user/src/%.c $(USER_HDRS)
-	@mkdir -p $(@D)
-	$(CC) $(USER_CPPFLAGS) $(USER_CFLAGS) $(SAN_asan) -c $< -o $@
-	objcopy $(MN_TEXT) $@
-$(B)/asan/%.o: user/src/%.S
-	@mkdir -p $(@D)
-	$(CC) $(USER_CPPFLAGS) $(SAN_asan) -c $< -o $@
-	objcopy $(MN_TEXT) $@
-$(B)/tsan/%.o: user/src/%.c $(USER_HDRS)
-	@mkdir -p $(@D)
-	$(CC) $(USER_CPPFLAGS) $(USER_CFLAGS) $(SAN_tsan) -c $< -o $@
-	objcopy $(MN_TEXT) $@
-$(B)/tsan/%.o: user/src/%.S
-	@mkdir -p $(@D)
-	$(CC) $(USER_CPPFLAGS) $(SAN_tsan) -c $< -o $@
-	objcopy $(MN_TEXT) $@
+
+# ---- library variants: build/VARIANT/*.o and build/VARIANT/libmnsched.a ----
+#   plain       the library (user/libmnsched.a and .so are linked from these
+#               objects); they also leave GCC's call graph (x.ci beside x.o)
+#               for tools/check-rt-calls.py (see the library rules below)
+#   asan, tsan  sanitizer builds for the test suite (selftests/mnsched/*.mk)
+#   noprobes, nocounters, nopreempt  for the overhead benchmarks
+#               (tools/bench: benchmarks.tbl lines PROG.VARIANT compare each
+#               with the real library): no USDT probes, no per-P statistics
+#               counters, no runtime-entry marks and no preemption (what
+#               preemption costs when nothing overruns)
+# VARIANT_CFLAGS_v are added when compiling C, VARIANT_ASFLAGS_v assembly.
+SAN_asan := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	    -DMN_SAN_ASAN=1
+SAN_tsan := -fsanitize=thread -DMN_SAN_TSAN=1
+BENCH_LIB_VARIANTS	:= noprobes nocounters nopreempt
+LIB_VARIANTS		:= plain asan tsan $(BENCH_LIB_VARIANTS)
+VARIANT_CFLAGS_plain	:= -fcallgraph-info
+VARIANT_CFLAGS_asan	:= $(SAN_asan)
+VARIANT_ASFLAGS_asan	:= $(SAN_asan)
+VARIANT_CFLAGS_tsan	:= $(SAN_tsan)
+VARIANT_ASFLAGS_tsan	:= $(SAN_tsan)
+VARIANT_CFLAGS_noprobes	:= -DMN_NO_PROBES
+VARIANT_CFLAGS_nocounters := -DMN_NO_COUNTERS
+VARIANT_CFLAGS_nopreempt := -DMN_NO_PREEMPT
+
+define mn_lib_variant
+$(B)/$(1)/%.o: user/src/%.c $$(USER_HDRS)
+	@mkdir -p $$(@D)
+	$$(CC) $$(USER_CPPFLAGS) $$(USER_CFLAGS) $$(VARIANT_CFLAGS_$(1)) -c $$< -o $$@
+	objcopy $$(MN_TEXT) $$@
+$(B)/$(1)/%.o: user/src/%.S
+	@mkdir -p $$(@D)
+	$$(CC) $$(USER_CPPFLAGS) $$(VARIANT_ASFLAGS_$(1)) -c $$< -o $$@
+	objcopy $$(MN_TEXT) $$@
+endef
+$(foreach v,$(LIB_VARIANTS),$(eval $(call mn_lib_variant,$(v))))
+
+.SECONDEXPANSION:
+# Keep the variants' objects (pattern-rule intermediates).
+.SECONDARY:
+user_objs = $(patsubst user/src/%.c,$(B)/$(1)/%.o,$(USER_SRCS)) \
+	    $(patsubst user/src/%.S,$(B)/$(1)/%.o,$(USER_ASM))
+
+USER_LIB	:= user/libmnsched.a
+USER_SO		:= user/libmnsched.so
+user: $(USER_LIB) $(USER_SO) user/mnsched.pc
 
 # No unmarked call out of the runtime's text from a hot entry point
 # (MN_ENTER_FAST): checked on the plain objects before they are archived.
@@ -113,6 +127,7 @@ $(USER_SO): $(call user_objs,plain) $(B)/plain/rt-calls.ok
 	@if objdump -d $@ | grep -E '(call|jmp).*<mn_[a-z0-9_]*@plt>'; then \
 		echo "$@: calls of its own functions through the PLT (above)"; \
 		rm -f $@; exit 1; fi
+# build/VARIANT/libmnsched.a, for each of LIB_VARIANTS above.
 $(B)/%/libmnsched.a: $$(call user_objs,$$*)
 	@rm -f $@
 	ar rcs $@ $^
@@ -153,24 +168,25 @@ $(KSFT_STAMP):
 KSFT_CFLAGS := -I$(KSFT)/tools/testing/selftests
 
 # ---- fragments -----------------------------------------------------------
+# The parts first, then their tests (which use the parts' variables), then the
+# benchmarks and the test VM.  A missing fragment is an error.
 
--include selftests/mnsched/selftests.mk
--include selftests/mnsched/io.mk
--include selftests/mnsched/debug.mk
--include user/examples/examples.mk
--include kmod/kmod.mk
--include bpf/bpf.mk
--include tools/tools.mk
--include tools/bench/bench.mk
--include tools/vm/vm.mk
+include kmod/kmod.mk
+include bpf/bpf.mk
+include tools/tools.mk
+include user/examples/examples.mk
+include selftests/mnsched/selftests.mk
+include selftests/mnsched/io.mk
+include selftests/mnsched/debug.mk
+include selftests/mnsched/bpf.mk
+include selftests/mnsched/kmod.mk
+include tools/bench/bench.mk
+include tools/vm/vm.mk
 
 # ---- top-level jobs ----------------------------------------------------
 
-DEMO_BIN := $(B)/demo/showcase
-$(DEMO_BIN): tools/demo/showcase.c user/include/mnsched.h $(USER_LIB)
-	@mkdir -p $(@D)
-	$(CC) -O2 -g -pthread -Wall -Iuser/include $< -o $@ $(USER_LIB) -luring -lpthread
-ALL_EXTRA += $(DEMO_BIN)
+# The fragments' test targets are phony like the rest: read after them.
+.PHONY: $(HOST_TESTS) $(VM_TESTS) $(VM_DEBUG_TESTS) $(CLEAN_EXTRA)
 
 all: $(ALL_EXTRA)
 
@@ -183,35 +199,36 @@ bench: deps
 	@$(MAKE) --no-print-directory bench-run
 
 # check-host and check-vm each print their own tally; check prints the total
-# of both last.
+# of both last.  The sub-makes' lines run under `make -n` too (they name
+# $(MAKE)), which then prints the plan; the summaries are lines of their own,
+# which -n only prints.
 check: deps
 	@mkdir -p $(B); rm -f $(MN_RESULTS)
-	@rc=0; \
-	$(MAKE) --no-print-directory -k check-host-run || \
+	@$(MAKE) --no-print-directory -k check-host-run || \
 		echo "FAIL check-host/make (a build or test step failed; see above)" >> $(MN_RESULTS); \
 	$(MAKE) --no-print-directory check-vm-run || \
 		echo "FAIL check-vm/make (a build or test step failed; see above)" >> $(MN_RESULTS); \
 	$(MAKE) --no-print-directory check-debug-run || \
-		echo "FAIL check-debug/make (a build or test step failed; see above)" >> $(MN_RESULTS); \
-	selftests/mnsched/summary.sh $(MN_RESULTS) "make check" || rc=1; exit $$rc
+		echo "FAIL check-debug/make (a build or test step failed; see above)" >> $(MN_RESULTS)
+	@selftests/mnsched/summary.sh $(MN_RESULTS) "make check"
 
 check-host: deps
 	@mkdir -p $(B); rm -f $(MN_RESULTS)
 	@$(MAKE) --no-print-directory -k check-host-run || \
-		echo "FAIL check-host/make (a build or test step failed; see above)" >> $(MN_RESULTS); \
-	selftests/mnsched/summary.sh $(MN_RESULTS) "check-host"
+		echo "FAIL check-host/make (a build or test step failed; see above)" >> $(MN_RESULTS)
+	@selftests/mnsched/summary.sh $(MN_RESULTS) "check-host"
 
 check-vm: deps
 	@mkdir -p $(B); rm -f $(MN_RESULTS)
 	@$(MAKE) --no-print-directory check-vm-run || \
-		echo "FAIL check-vm/make (a build or test step failed; see above)" >> $(MN_RESULTS); \
-	selftests/mnsched/summary.sh $(MN_RESULTS) "check-vm"
+		echo "FAIL check-vm/make (a build or test step failed; see above)" >> $(MN_RESULTS)
+	@selftests/mnsched/summary.sh $(MN_RESULTS) "check-vm"
 
 check-debug: deps
 	@mkdir -p $(B); rm -f $(MN_RESULTS)
 	@$(MAKE) --no-print-directory check-debug-run || \
-		echo "FAIL check-debug/make (a build or test step failed; see above)" >> $(MN_RESULTS); \
-	selftests/mnsched/summary.sh $(MN_RESULTS) "check-debug"
+		echo "FAIL check-debug/make (a build or test step failed; see above)" >> $(MN_RESULTS)
+	@selftests/mnsched/summary.sh $(MN_RESULTS) "check-debug"
 
 check-host-run: $(HOST_TESTS)
 check-debug-run: $(VM_DEBUG_TESTS)

@@ -32,6 +32,7 @@ BPF_NAMES	:= $(patsubst bpf/%.bpf.c,%,$(BPF_SRCS))
 BPF_OBJS	:= $(BPF_NAMES:%=$(BPF_OUT)/%.bpf.o)
 BPF_SKELS	:= $(BPF_NAMES:%=$(BPF_OUT)/%.skel.h)
 
+.PHONY: bpf
 bpf: $(BPF_SKELS)
 
 # Regenerated only when the kernel's BTF changes (a new kernel).

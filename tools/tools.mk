@@ -6,7 +6,9 @@
 #   make tools      build/tools/mnsched-{top,lat,trace,prof}
 #
 # They link the system libbpf (libbpf-dev 1.1, the version bpftool 7.1 was
-# built with, which generated the skeletons) and libelf.
+# built with, which generated the skeletons) and libelf.  Their tests:
+# selftests/mnsched/bpf.mk.  Also here: the showcase `make demo` runs
+# (build/demo/showcase) and the installation of the gdb extension.
 
 TOOLS_OUT	:= $(B)/tools
 TOOL_NAMES	:= mnsched-top mnsched-lat mnsched-trace mnsched-prof
@@ -20,6 +22,7 @@ TOOLS_LDLIBS	:= -lbpf -lelf -lz
 TOOLS_COMMON_H	:= tools/mnsched-util.h tools/mnsched-common.h kmod/uapi/linux/mnsched.h \
 		   user/src/debug_info.h
 
+.PHONY: tools
 tools: $(TOOL_BINS)
 
 $(TOOLS_OUT)/mnsched-util.o: tools/mnsched-util.c $(TOOLS_COMMON_H)
@@ -55,108 +58,24 @@ else
 ALL_EXTRA	+= tools-unavailable
 .PHONY: tools-unavailable
 tools-unavailable:
-	@echo "tools: mnsched-top/lat/trace not built: $(TOOLS_MISSING) (tools/deps.sh installs clang and bpftool; BTF needs CONFIG_DEBUG_INFO_BTF=y)"
+	@echo "tools: mnsched-top/lat/trace/prof not built: $(TOOLS_MISSING) (tools/deps.sh installs clang and bpftool; BTF needs CONFIG_DEBUG_INFO_BTF=y)"
 endif
 
-# ---- variant libraries for the overhead benchmarks ------------------------
-# build/noprobes/libmnsched.a: the runtime without USDT probes (-DMN_NO_PROBES);
-# build/nocounters/libmnsched.a: without the per-P statistics counters
-# (-DMN_NO_COUNTERS).  tools/bench compares each with the real library
-# (benchmarks.tbl lines PROG.noprobes, PROG.nocounters).  The top Makefile's
-# $(B)/%/libmnsched.a rule links them from these objects.
+# ---- the showcase (make demo: tools/demo.sh runs it) ----------------------
 
-BENCH_LIB_VARIANTS := noprobes nocounters nopreempt
-VARIANT_noprobes   := -DMN_NO_PROBES
-VARIANT_nocounters := -DMN_NO_COUNTERS
-# build/nopreempt/libmnsched.a: no runtime-entry marks, no preemption
-# (-DMN_NO_PREEMPT): what preemption costs when nothing overruns.
-VARIANT_nopreempt  := -DMN_NO_PREEMPT
-
-define mn_lib_variant
-$(B)/$(1)/%.o: user/src/%.c $(USER_HDRS)
-	@mkdir -p $$(@D)
-	$(CC) $(USER_CPPFLAGS) $(USER_CFLAGS) $(VARIANT_$(1)) -c $$< -o $$@
-	objcopy $(MN_TEXT) $$@
-$(B)/$(1)/%.o: user/src/%.S
-	@mkdir -p $$(@D)
-	$(CC) $(USER_CPPFLAGS) -c $$< -o $$@
-	objcopy $(MN_TEXT) $$@
-endef
-$(foreach v,$(BENCH_LIB_VARIANTS),$(eval $(call mn_lib_variant,$(v))))
-
-# ---- host tests (selftests/mnsched/bpf_tests.sh) ---------------------------
-
-BPF_TEST_OUT	:= $(B)/tests/bpf
-BPF_TEST_CFLAGS	:= -O2 -g -pthread -Wall -Wno-unused-parameter -D_GNU_SOURCE -Iuser/include
-BPF_TEST_BINS	:= $(BPF_TEST_OUT)/bpf_target $(BPF_TEST_OUT)/bpf_target_so \
-		   $(BPF_TEST_OUT)/bpf_nobpf $(BPF_TEST_OUT)/bpf_reasons
-
-$(BPF_TEST_OUT)/bpf_target: selftests/mnsched/bpf_target.c user/include/mnsched.h $(USER_LIB)
+DEMO_BIN := $(B)/demo/showcase
+$(DEMO_BIN): tools/demo/showcase.c user/include/mnsched.h $(USER_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(BPF_TEST_CFLAGS) $< -o $@ $(USER_LIB) -luring -lpthread
-# The shared-library twin loads its own copy of libmnsched.so (by soname).
-$(BPF_TEST_OUT)/lib/libmnsched.so.0: $(USER_SO)
-	@mkdir -p $(@D)
-	cp $< $@
-$(BPF_TEST_OUT)/bpf_target_so: selftests/mnsched/bpf_target.c user/include/mnsched.h \
-			       $(BPF_TEST_OUT)/lib/libmnsched.so.0
-	$(CC) $(BPF_TEST_CFLAGS) $< -o $@ $(BPF_TEST_OUT)/lib/libmnsched.so.0 \
-		-Wl,-rpath,'$$ORIGIN/lib' -luring -lpthread
-$(BPF_TEST_OUT)/bpf_nobpf: selftests/mnsched/bpf_nobpf.c
-	@mkdir -p $(@D)
-	$(CC) $(BPF_TEST_CFLAGS) $< -o $@
-$(BPF_TEST_OUT)/bpf_reasons: selftests/mnsched/bpf_reasons.c $(TOOLS_OUT)/mnsched-util.o $(USER_LIB)
-	@mkdir -p $(@D)
-	$(CC) $(TOOLS_CFLAGS) $< -o $@ $(TOOLS_OUT)/mnsched-util.o $(USER_LIB) \
-		$(TOOLS_LDLIBS) -luring -lpthread
+	$(CC) -O2 -g -pthread -Wall -Iuser/include $< -o $@ $(USER_LIB) -luring -lpthread
+ALL_EXTRA += $(DEMO_BIN)
 
-.PHONY: test-bpf
-ifeq ($(TOOLS_MISSING),)
-test-bpf: $(TOOL_BINS) $(BPF_TEST_BINS) $(B)/noprobes/libmnsched.a
-	@selftests/mnsched/bpf_tests.sh $(MN_RESULTS) $(BPF_TEST_OUT) $(TOOLS_OUT)
-else
-test-bpf:
-	@echo "SKIP bpf/all the BPF tools cannot be built here: $(TOOLS_MISSING)" | tee -a $(MN_RESULTS)
-endif
+# ---- the gdb extension ------------------------------------------------------
+# make install also puts tools/gdb/mnsched.py where gdb auto-loads it for
+# every program linked with libmnsched: the path libmnsched's
+# .debug_gdb_scripts section names, $(GDB_SCRIPT) (top Makefile; gdb trusts
+# $(GDB_DATADIR)/auto-load).  Its tests: selftests/mnsched/debug.mk.
 
-HOST_TESTS	+= test-bpf
-
-# ---- mnsched-prof's host tests (selftests/mnsched/prof_tests.sh) -----------
-
-PROF_TEST_OUT	:= $(B)/tests/prof
-# complete user stacks for the kernel's frame-pointer walk, leaves included
-PROF_TEST_CFLAGS := $(BPF_TEST_CFLAGS) -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer
-PROF_TEST_BINS	:= $(PROF_TEST_OUT)/prof_target $(PROF_TEST_OUT)/prof_target_so
-
-$(PROF_TEST_OUT)/prof_target: selftests/mnsched/prof_target.c user/include/mnsched.h $(USER_LIB)
-	@mkdir -p $(@D)
-	$(CC) $(PROF_TEST_CFLAGS) $< -o $@ $(USER_LIB) -luring -lpthread
-$(PROF_TEST_OUT)/lib/libmnsched.so.0: $(USER_SO)
-	@mkdir -p $(@D)
-	cp $< $@
-$(PROF_TEST_OUT)/prof_target_so: selftests/mnsched/prof_target.c user/include/mnsched.h \
-				 $(PROF_TEST_OUT)/lib/libmnsched.so.0
-	$(CC) $(PROF_TEST_CFLAGS) $< -o $@ $(PROF_TEST_OUT)/lib/libmnsched.so.0 \
-		-Wl,-rpath,'$$ORIGIN/lib' -luring -lpthread
-
-.PHONY: test-prof
-ifeq ($(TOOLS_MISSING),)
-test-prof: $(TOOLS_OUT)/mnsched-prof $(PROF_TEST_BINS)
-	@selftests/mnsched/prof_tests.sh $(MN_RESULTS) $(PROF_TEST_OUT) $(TOOLS_OUT)
-else
-test-prof:
-	@echo "SKIP prof/all mnsched-prof cannot be built here: $(TOOLS_MISSING)" | tee -a $(MN_RESULTS)
-endif
-
-HOST_TESTS	+= test-prof
-
-# ---- the module's tracepoints, in the test VM (tools/vm/vm.mk) ------------
-# bpf_vm_tests.sh runs there as a TAP program, with the tools and the target.
-
-$(BPF_TEST_OUT)/bpf_vm_tests: selftests/mnsched/bpf_vm_tests.sh
-	@mkdir -p $(@D)
-	cp $< $@
-	chmod 755 $@
-
-VM_TEST_BINS	+= $(BPF_TEST_OUT)/bpf_vm_tests
-VM_EXTRA_BINS	+= $(TOOLS_OUT)/mnsched-trace $(TOOLS_OUT)/mnsched-top $(BPF_TEST_OUT)/bpf_target
+.PHONY: install-gdb
+install: install-gdb
+install-gdb:
+	install -D -m 644 tools/gdb/mnsched.py $(DESTDIR)$(GDB_SCRIPT)

@@ -21,16 +21,16 @@ $(call io_bins,plain) $(call io_bins,asan) $(call io_bins,tsan): $(TEST_DIR)/io_
 
 .PHONY: test-io test-io-asan test-io-tsan
 # io_examples runs the example programs: build them first (order-only, so
-# they are not in $^; second expansion, as examples.mk comes later).
-test-io: $(call io_bins,plain) | $$(EXAMPLE_BINS)
+# they are not in $^).
+test-io: $(call io_bins,plain) | $(EXAMPLE_BINS)
 	@MNSCHED_IO=uring selftests/mnsched/run_tests.sh io-uring $(MN_RESULTS) $^
 	@MNSCHED_IO=blocking selftests/mnsched/run_tests.sh io-blocking $(MN_RESULTS) $^
 	@MNSCHED_IO=uring MNSCHED_DEBUG=iopoll=1 selftests/mnsched/run_tests.sh io-uring-iopoll $(MN_RESULTS) $^
-test-io-asan: $(call io_bins,asan) | $$(EXAMPLE_BINS)
+test-io-asan: $(call io_bins,asan) | $(EXAMPLE_BINS)
 	@$(ASAN_ENV) MNSCHED_IO=uring selftests/mnsched/run_tests.sh io-uring-asan $(MN_RESULTS) $^
 	@$(ASAN_ENV) MNSCHED_IO=blocking selftests/mnsched/run_tests.sh io-blocking-asan $(MN_RESULTS) $^
 
-test-io-tsan: $(call io_bins,tsan) | $$(EXAMPLE_BINS)
+test-io-tsan: $(call io_bins,tsan) | $(EXAMPLE_BINS)
 	@$(TSAN_ENV) MNSCHED_IO=uring selftests/mnsched/run_tests.sh io-uring-tsan $(MN_RESULTS) $^
 	@$(TSAN_ENV) MNSCHED_IO=blocking selftests/mnsched/run_tests.sh io-blocking-tsan $(MN_RESULTS) $^
 

@@ -1,8 +1,11 @@
 # selftests/mnsched/selftests.mk - host runtime tests (kselftest harness).
 #
 # rt_*.c are the runtime tests.  Each is built three times: against the
-# plain library, an ASan+UBSan library and a TSan library; check-host runs
-# all three.  (kmod_*.c are the module's tests: kmod/kmod.mk, tools/vm/.)
+# plain library, an ASan+UBSan library and a TSan library (the top
+# Makefile's variants); check-host runs all three, and rt_preempt once more
+# against libmnsched.so.  The other groups are fragments of their own:
+# io.mk (io_*.c), debug.mk (gdb), bpf.mk (the BPF tools), kmod.mk (kmod_*.c,
+# the module's, in the test VM).
 
 RT_TESTS	:= $(patsubst selftests/mnsched/%.c,%,$(sort $(wildcard selftests/mnsched/rt_*.c)))
 TEST_DIR	:= selftests/mnsched
@@ -13,14 +16,30 @@ TEST_DEPS	:= $(TEST_DIR)/mn_test.h $(TEST_DIR)/pstate_util.h user/include/mnsche
 $(B)/tests/plain/%: $(TEST_DIR)/%.c $(TEST_DEPS) $(USER_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $< -o $@ $(USER_LIB) -luring -lpthread
-# Against libmnsched.so (the preemption handler's text bounds are the
-# shared library's own there): make build/tests/so/rt_preempt.
-$(B)/tests/so/lib/libmnsched.so.0: $(USER_SO)
+
+# Test programs linked with libmnsched.so load their own copy of it, by
+# soname, from lib/ beside them: build/tests/DIR/lib/libmnsched.so.0, found
+# through the rpath $ORIGIN/lib that $(call link_so,CFLAGS) links $< with.
+$(B)/tests/%/lib/libmnsched.so.0: $(USER_SO)
 	@mkdir -p $(@D)
 	cp $< $@
+link_so = $(CC) $(1) $< -o $@ $(@D)/lib/libmnsched.so.0 -Wl,-rpath,'$$ORIGIN/lib' -luring -lpthread
+# The programs the gdb and BPF tests attach to (debug.mk, bpf.mk), in pairs:
+# $(call target_pair,DIR,NAME,CFLAGS) builds DIR/NAME from NAME.c linked
+# with libmnsched.a and its shared-library twin DIR/NAME_so.
+TARGET_CFLAGS	:= -O2 -g -pthread -Wall -Wno-unused-parameter -D_GNU_SOURCE -Iuser/include
+define target_pair
+$(1)/$(2): $(TEST_DIR)/$(2).c user/include/mnsched.h $$(USER_LIB)
+	@mkdir -p $$(@D)
+	$$(CC) $(3) $$< -o $$@ $$(USER_LIB) -luring -lpthread
+$(1)/$(2)_so: $(TEST_DIR)/$(2).c user/include/mnsched.h $(1)/lib/libmnsched.so.0
+	$$(call link_so,$(3))
+endef
+
+# Against libmnsched.so (the preemption handler's text bounds are the
+# shared library's own there): make build/tests/so/rt_preempt.
 $(B)/tests/so/%: $(TEST_DIR)/%.c $(TEST_DEPS) $(B)/tests/so/lib/libmnsched.so.0
-	$(CC) $(TEST_CFLAGS) $< -o $@ $(B)/tests/so/lib/libmnsched.so.0 \
-		-Wl,-rpath,'$$ORIGIN/lib' -luring -lpthread
+	$(call link_so,$(TEST_CFLAGS))
 $(B)/tests/asan/%: $(TEST_DIR)/%.c $(TEST_DEPS) $(B)/asan/libmnsched.a
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $(SAN_asan) $< -o $@ $(B)/asan/libmnsched.a -luring -lpthread
@@ -56,14 +75,3 @@ HOST_TESTS += test-runtime test-runtime-asan test-runtime-tsan test-runtime-so
 # parker (tools/vm/vm.mk runs VM_TEST_BINS with VM_TEST_ENV exported).
 VM_TEST_BINS	+= $(call rt_bins,plain)
 VM_TEST_ENV	+= MNSCHED_PARK=kmod
-
-# Blocked-M handoff at the runtime level, kmod vs sysmon, in the VM.
-VM_HANDOFF_BIN	:= $(B)/vm/bin/mnsched-handoff-rt
-$(VM_HANDOFF_BIN): tools/vm/mnsched-handoff-rt.c user/include/mnsched.h kmod/uapi/linux/mnsched.h \
-		  selftests/mnsched/pstate_util.h $(USER_LIB)
-	@mkdir -p $(@D)
-	$(CC) -O2 -g -Wall -pthread -Iuser/include -Ikmod/uapi -Iselftests/mnsched $< -o $@ \
-	      $(USER_LIB) -luring -lpthread
-VM_EXTRA_BINS	+= $(VM_HANDOFF_BIN)
-VM_RUN_BINS	+= tools/vm/handoff-bench.sh
-VM_EXTRA_BINS	+= tools/stats.sh

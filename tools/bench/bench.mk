@@ -13,8 +13,9 @@
 # "RESULT NAME VALUE UNIT") and add a line to tools/bench/benchmarks.tbl.
 #
 # A line named PROG.VARIANT compares two C builds of progs/PROG.c (run.sh):
-# c/PROG and, when VARIANT is one of BENCH_LIB_VARIANTS (tools/tools.mk:
-# noprobes, nocounters), c-VARIANT/PROG linked with $(B)/VARIANT/libmnsched.a;
+# c/PROG and, when VARIANT is one of BENCH_LIB_VARIANTS (the top Makefile's
+# library variants noprobes, nocounters, nopreempt), c-VARIANT/PROG linked
+# with $(B)/VARIANT/libmnsched.a;
 # PROG.ceiling compares it with progs/PROG_ceiling.c (below).
 
 BENCH_DIR	:= tools/bench

@@ -19,12 +19,11 @@
 # and dpkg -x (tools/vm/fetch-kernel.sh).  "debug" (vm-debug-tests) is a
 # 6.12 built from linux-source-6.12 with lockdep, KASAN, KFENCE and the
 # atomic-sleep and RCU checks (tools/vm/debug-kernel.sh, cached under
-# build/vm/debug).  The
-# work per kernel is tools/vm/vm-tests.sh.  VM_KO=path boots a given
+# build/vm/debug).  The work per kernel is tools/vm/vm-tests.sh.  VM_KO=path boots a given
 # mnsched.ko instead of building one (with a single kernel).
 #
-# Other parts add to the VM with these lists (set them before this file is
-# included, e.g. in selftests/mnsched/selftests.mk):
+# Other parts add to the VM with these lists (in their own fragments, e.g.
+# selftests/mnsched/selftests.mk; they are read when the recipes run):
 #   VM_TEST_BINS   kselftest-harness programs the VM runs; their TAP becomes
 #                  result lines vm-KERNEL/<program>/<case>
 #   VM_RUN_BINS    programs run after the tests whose output is only shown
@@ -41,56 +40,52 @@ VM_BENCH_KERNELS ?= $(filter-out debug,$(VM_KERNELS))
 VM_TIMEOUT	?= 900
 VM_TEST_TIMEOUT	?= 300
 
+# Static programs for the VM: the raw-ioctl benchmark below and the module's
+# kselftests (selftests/mnsched/kmod.mk).
 VM_CFLAGS	:= -O2 -g -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -pthread -static \
 		   -D_GNU_SOURCE -Ikmod/uapi -Iselftests/mnsched $(KSFT_CFLAGS)
-VM_KSFT_SRCS	:= $(sort $(wildcard selftests/mnsched/kmod_*.c))
-VM_KSFT_BINS	:= $(patsubst selftests/mnsched/%.c,$(VM_DIR)/bin/%,$(VM_KSFT_SRCS))
 VM_BENCH	:= $(VM_DIR)/bin/mnsched-vmbench
+# Blocked-M handoff at the runtime level, kmod vs sysmon (handoff-bench.sh
+# runs mnsched-handoff-rt both ways; stats.sh summarizes).
+VM_HANDOFF_BIN	:= $(VM_DIR)/bin/mnsched-handoff-rt
 
-VM_TEST_BINS	+= $(VM_KSFT_BINS)
-VM_RUN_BINS	+= $(VM_BENCH)
+VM_RUN_BINS	+= tools/vm/handoff-bench.sh $(VM_BENCH)
+VM_EXTRA_BINS	+= $(VM_HANDOFF_BIN) tools/stats.sh
 
 VM_TESTS	+= vm-tests
 VM_DEBUG_TESTS	+= vm-debug-tests
 CLEAN_EXTRA	+= vm-clean
 
-.PHONY: vm-tests vm-debug-tests vm-shell vm-bench vm-clean vm-checkpatch vm-debug-kernel
-
-$(VM_DIR)/bin/kmod_%: selftests/mnsched/kmod_%.c $(wildcard selftests/mnsched/kmod_*.h) \
-		kmod/uapi/linux/mnsched.h $(KSFT_STAMP)
-	@mkdir -p $(@D)
-	$(CC) $(VM_CFLAGS) -o $@ $< -lrt
+.PHONY: vm-tests vm-debug-tests vm-shell vm-bench vm-clean vm-debug-kernel
 
 $(VM_BENCH): tools/vm/mnsched-vmbench.c kmod/uapi/linux/mnsched.h selftests/mnsched/pstate_util.h
 	@mkdir -p $(@D)
 	$(CC) $(VM_CFLAGS) -o $@ $< -lrt
 
-VM_SCRIPT = VM_TAP="$(VM_TEST_BINS)" VM_RUN="$(VM_RUN_BINS)" VM_EXTRA="$(VM_EXTRA_BINS)" \
-	    VM_ENV="$(VM_TEST_ENV)" VM_TIMEOUT=$(VM_TIMEOUT) VM_TEST_TIMEOUT=$(VM_TEST_TIMEOUT) \
-	    MAKE="$(MAKE)" tools/vm/vm-tests.sh
+$(VM_HANDOFF_BIN): tools/vm/mnsched-handoff-rt.c user/include/mnsched.h kmod/uapi/linux/mnsched.h \
+		  selftests/mnsched/pstate_util.h $(USER_LIB)
+	@mkdir -p $(@D)
+	$(CC) -O2 -g -Wall -pthread -Iuser/include -Ikmod/uapi -Iselftests/mnsched $< -o $@ \
+	      $(USER_LIB) -luring -lpthread
 
-# A result line for checkpatch, then the VMs.
+# The environment of tools/vm/vm-tests.sh (and of check-vm.sh, which runs it).
+VM_ENV_VARS = VM_TAP="$(VM_TEST_BINS)" VM_RUN="$(VM_RUN_BINS)" VM_EXTRA="$(VM_EXTRA_BINS)" \
+	      VM_ENV="$(VM_TEST_ENV)" VM_TIMEOUT=$(VM_TIMEOUT) VM_TEST_TIMEOUT=$(VM_TEST_TIMEOUT) \
+	      MAKE="$(MAKE)"
+
+# A result line for checkpatch, then the VMs (tools/vm/check-vm.sh).
 vm-tests:
-	@mkdir -p $(VM_DIR) $(dir $(MN_RESULTS))
-	@rc=0; \
-	if $(MAKE) --no-print-directory kmod-checkpatch >$(VM_DIR)/checkpatch.log 2>&1; then \
-		echo "PASS kmod/checkpatch" >>$(MN_RESULTS); \
-	else \
-		cat $(VM_DIR)/checkpatch.log; rc=1; \
-		echo "FAIL kmod/checkpatch see $(VM_DIR)/checkpatch.log" >>$(MN_RESULTS); \
-	fi; \
-	$(VM_SCRIPT) test $(MN_RESULTS) $(VM_KERNELS) || rc=1; \
-	exit $$rc
+	@$(VM_ENV_VARS) tools/vm/check-vm.sh $(MN_RESULTS) $(VM_KERNELS)
 
 vm-debug-tests:
 	@mkdir -p $(VM_DIR) $(dir $(MN_RESULTS))
-	@$(VM_SCRIPT) test $(MN_RESULTS) debug
+	@$(VM_ENV_VARS) tools/vm/vm-tests.sh test $(MN_RESULTS) debug
 
 vm-bench:
-	@$(VM_SCRIPT) bench /dev/null $(VM_BENCH_KERNELS)
+	@$(VM_ENV_VARS) tools/vm/vm-tests.sh bench /dev/null $(VM_BENCH_KERNELS)
 
 vm-shell:
-	$(VM_SCRIPT) shell /dev/null $(firstword $(VM_KERNELS))
+	$(VM_ENV_VARS) tools/vm/vm-tests.sh shell /dev/null $(firstword $(VM_KERNELS))
 
 vm-debug-kernel:
 	tools/vm/debug-kernel.sh $(VM_DIR)/debug
