@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mnsched-trace.h - shared by bpf/mnsched-trace.bpf.c and
- * tools/mnsched-trace.c: the event record of the ring buffer.
+ * mnsched-trace.h - shared by bpf/mnsched-trace.bpf.c, tools/mnsched-trace.c
+ * and its timeline writer tools/perfetto.c: the event record of the ring
+ * buffer.
  *
  * Maps (pinned as /sys/fs/bpf/mnsched/PID/trace_*):
  *   trace_events  ring buffer of struct mn_event

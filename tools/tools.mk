@@ -25,9 +25,12 @@ TOOLS_COMMON_H	:= tools/mnsched-util.h tools/mnsched-common.h kmod/uapi/linux/mn
 .PHONY: tools
 tools: $(TOOL_BINS)
 
-$(TOOLS_OUT)/mnsched-util.o: tools/mnsched-util.c $(TOOLS_COMMON_H)
+# Pieces without a BPF program of their own: the helpers every tool links,
+# and mnsched-trace's timeline writer.
+$(TOOLS_OUT)/mnsched-util.o $(TOOLS_OUT)/perfetto.o: $(TOOLS_OUT)/%.o: tools/%.c tools/%.h $(TOOLS_COMMON_H)
 	@mkdir -p $(@D)
 	$(CC) $(TOOLS_CFLAGS) -c $< -o $@
+$(TOOLS_OUT)/perfetto.o: tools/mnsched-trace.h
 
 $(TOOLS_OUT)/%.o: tools/%.c tools/%.h $(BPF_OUT)/%.skel.h $(TOOLS_COMMON_H)
 	@mkdir -p $(@D)
@@ -35,6 +38,8 @@ $(TOOLS_OUT)/%.o: tools/%.c tools/%.h $(BPF_OUT)/%.skel.h $(TOOLS_COMMON_H)
 
 $(TOOLS_OUT)/mnsched-%: $(TOOLS_OUT)/mnsched-%.o $(TOOLS_OUT)/mnsched-util.o
 	$(CC) -o $@ $^ $(TOOLS_LDLIBS)
+
+$(TOOLS_OUT)/mnsched-trace: $(TOOLS_OUT)/perfetto.o
 
 # mnsched-prof symbolizes with libdw (libdw-dev).
 $(TOOLS_OUT)/mnsched-prof: TOOLS_LDLIBS += -ldw

@@ -401,6 +401,13 @@ ssize_t mn_recv(int fd, void *buf, size_t len, int flags)
 	return uring_call(&rq, "mn_recv", fd, POLLIN);
 }
 
+/*
+ * Tried and left out: a direct non-blocking send(2) before the ring
+ * request.  It saved the keep-alive HTTP server a fifth of its CPU per
+ * request (2.75 against 3.44 us: 0.71x Go's, not 0.89x) but cost 4% of
+ * http_hello's req/s and 14% of echo_1000's rtt/s (make bench, 2 CPUs;
+ * the alternating runs are in tools/bench/RESULTS.md, "I/O per request").
+ */
 ssize_t mn_send(int fd, const void *buf, size_t len, int flags)
 {
 	MN_ENTER();

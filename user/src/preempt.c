@@ -68,6 +68,9 @@
  * (a byte store) plus the handler on the thread itself does it instead.
  * Moving the P's queued Gs to other Ps without taking the P: at MNPROCS=1
  * there is no other P, and the P's timers and I/O ring stay stuck.
+ * Not done yet: with the module, the overrun could be seen in the kernel
+ * (an hrtimer, or its sched hooks), with slices down to 1 ms and no
+ * signal; sysmon and the signal do it with and without the module.
  */
 #include <errno.h>
 #include <sched.h>

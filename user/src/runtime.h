@@ -6,7 +6,8 @@
  *
  *  - A G is owned by whoever holds it: the M running it (status RUNNING or
  *    SYSCALL), the run queue it sits in (RUNNABLE), or the wait queue it is
- *    parked on (WAITING; the queue's lock protects it).  A G's saved context
+ *    parked on (WAITING; the queue's lock protects it); the table above
+ *    enum mn_gstatus says who, state by state.  A G's saved context
  *    (sp) is valid only after the switch away from it has completed: that is
  *    why "make prev runnable" is never done by prev itself but by the code
  *    that runs next on the same M (mn_after_switch), once prev's registers
@@ -55,6 +56,72 @@
 #define MN_STEAL_PASSES	4
 #define MN_PREEMPT_NS	(10 * 1000 * 1000)
 
+/*
+ * G status: who owns a G in each state, and who may move it to which state
+ * (Go's runtime2.go _Gidle.._Gdead).  Only the owner writes status (relaxed
+ * stores: what orders the handover is the queue's lock or CAS, or the
+ * switch).  Readers that own nothing (debug.c's dumps and stall reports
+ * through mn_for_each_g's walk of the stack arenas, gdb and mnsched-prof
+ * reading the memory) load it relaxed and may see a stale state.
+ *
+ * IDLE      fresh from mn_galloc (stack.c): owned by the M creating it in
+ *           newproc (proc.c), seen by no one else.
+ *           -> RUNNABLE  newproc, once the G is set up.
+ * RUNNABLE  in a run queue: a P's local ring or runnext (the P's M pops it;
+ *           a thief on another M takes it with the CAS on runqhead or on
+ *           runnext, runq.c), or the global queue (under sched.lock).  On
+ *           its way there it is owned by the one who made it runnable: the
+ *           waker (mn_goready), a ring's reaper holding it on a schedlink
+ *           list (uring.c), or the M that switched away from it
+ *           (m->pending_g), until mn_after_switch queues it once its
+ *           registers are saved.
+ *           -> RUNNING   only by an M holding a P, after taking it off a
+ *                        queue: schedule_next, execute (g0's findrunnable).
+ * RUNNING   m->curg of the M running it; that M holds a P, except while it
+ *           is demoted (preempt.c: the P was given up as for a system call,
+ *           the status stays RUNNING, the thread keeps running the G's C
+ *           code until its next runtime entry).  Only that M, on the G
+ *           itself, moves it:
+ *           -> RUNNABLE  mn_yield, a child-first mn_go and mn_goready_run
+ *                        (the caller steps aside; queued after the switch),
+ *                        a preempted G's rejoin that finds no P, or whose
+ *                        M retires (global queue, waitreason
+ *                        GLOBAL_QUEUE; its M goes to g0);
+ *           -> WAITING   mn_gopark / mn_gopark_unlock;
+ *           -> SYSCALL   mn_syscall_enter;
+ *           -> DEAD      mn_exit.
+ *           A waker may move a WAITING G straight to RUNNING on its own M
+ *           (mn_goready_run: an unbuffered channel's sender, chan.c).
+ * SYSCALL   still the M in the system call (m->oldp; the P is in state
+ *           SYSCALL, p->m NULL).  Others may take the P (sysmon's retake,
+ *           the module's spare M), never the G: only its M moves it,
+ *           in mn_syscall_exit / mn_syscall_rejoin (syscall.c):
+ *           -> RUNNING   the old P won back (CAS SYSCALL -> RUNNING) or
+ *                        another idle P taken (mn_syscall_exit_slow);
+ *           -> RUNNABLE  no P: the G goes to the global queue (waitreason
+ *                        GLOBAL_QUEUE) and the M idles on g0.
+ * WAITING   the wait it is parked in owns it: a channel's sudog queue or a
+ *           sync object's waiter list (under that object's lock), a select
+ *           on several channels (the first waker to turn g->selectdone
+ *           0 -> 1, select.c), its sleep timer (the P's timer heap),
+ *           an I/O request in flight (the ring's completion, uring.c, rx.c),
+ *           a context's cancellation.  A waker can reach the G only once
+ *           mn_gopark's unlockf has run (the wait's lock released, the
+ *           timer armed, the request put in the ring), and that runs on the
+ *           next G, after the switch has saved this one's context
+ *           (mn_after_switch): no waker can run it half-switched.
+ *           -> RUNNABLE  by the one who took it off the wait: mn_goready
+ *                        (into the waker's P's queue, or the global queue
+ *                        from a thread without a P), a ring's reaper;
+ *           -> RUNNING   mn_goready_run (above).
+ * DEAD      after mn_exit: its M frees it after the switch (MN_AFTER_FREE,
+ *           mn_gfree) into its P's stack pool, whence it may move to the
+ *           global pool (under pool_lock, stack.c); the pool owns it until
+ *           mn_galloc makes it IDLE again.
+ *
+ * g0 (each M's scheduler stack) is in none of these queues: it never parks
+ * and is never queued; an M switches to it and back.
+ */
 enum mn_gstatus {
 	MN_G_IDLE,		/* allocated, not yet started / in a free pool */
 	MN_G_RUNNABLE,
