@@ -200,7 +200,6 @@ static const char *pstate_name(const struct mnsched_pstate *ps)
 	case MNSCHED_P_IDLE: return "idle";
 	case MNSCHED_P_RUNNING: return "running";
 	case MNSCHED_P_SYSCALL: return "syscall";
-	case MNSCHED_P_STOPPED: return "stopped";
 	}
 	return "?";
 }
