@@ -171,7 +171,7 @@ static inline struct mnsched_pstate *kt_pst(struct mnsched_pstate *base, int p)
 	return (struct mnsched_pstate *)((char *)base + (size_t)p * getpagesize());
 }
 
-static int cmp_u64(const void *a, const void *b)
+static int kt_cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
@@ -180,7 +180,7 @@ static int cmp_u64(const void *a, const void *b)
 
 static inline uint64_t kt_median(uint64_t *v, int n)
 {
-	qsort(v, n, sizeof(*v), cmp_u64);
+	qsort(v, n, sizeof(*v), kt_cmp_u64);
 	return v[n / 2];
 }
 
