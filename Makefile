@@ -120,9 +120,11 @@ $(USER_LIB): $(call user_objs,plain) $(B)/plain/rt-calls.ok
 # (mn_yield from a preemption point, mn_goid...) go straight to them, not
 # through the PLT, whose stubs (and lazy binding's resolver) lie outside
 # mn_text: the preemption handler would take them for the program's code.
-# The grep proves there is no such call left.
-$(USER_SO): $(call user_objs,plain) $(B)/plain/rt-calls.ok
-	$(CC) -shared -pthread -Wl,-soname,libmnsched.so.0 -Wl,-Bsymbolic-functions \
+# The grep proves there is no such call left.  user/libmnsched.map: what it
+# exports (the API, not the test hooks).
+USER_SO_LDFLAGS := -shared -pthread -Wl,-soname,libmnsched.so.0 -Wl,-Bsymbolic-functions
+$(USER_SO): $(call user_objs,plain) $(B)/plain/rt-calls.ok user/libmnsched.map
+	$(CC) $(USER_SO_LDFLAGS) -Wl,--version-script=user/libmnsched.map \
 		-o $@ $(call user_objs,plain) -luring
 	@if objdump -d $@ | grep -E '(call|jmp).*<mn_[a-z0-9_]*@plt>'; then \
 		echo "$@: calls of its own functions through the PLT (above)"; \

@@ -21,28 +21,28 @@ const volatile __u32 targ_tgid = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, MN_MAX_P);
+	__uint(max_entries, MT_MAX_P);
 	__type(key, __u32);
-	__type(value, struct mn_hist);
+	__type(value, struct mt_hist);
 } lat_by_p SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, MN_LAT_NREASONS);
+	__uint(max_entries, MT_LAT_NREASONS);
 	__type(key, __u32);
-	__type(value, struct mn_hist);
+	__type(value, struct mt_hist);
 } lat_by_reason SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MN_MAX_G);
+	__uint(max_entries, MT_MAX_G);
 	__type(key, __u64);
-	__type(value, struct mn_lat_g);
+	__type(value, struct mt_lat_g);
 } lat_gstate SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MN_MAX_M);
+	__uint(max_entries, MT_MAX_M);
 	__type(key, __s32);
 	__type(value, __u64);
 } lat_mcur SEC(".maps");
@@ -67,22 +67,22 @@ static __always_inline void count_stat(__u32 i)
 static __always_inline void record(__s32 p, __u32 reason, __u64 ns)
 {
 	__u32 k = (__u32)p;
-	struct mn_hist *h;
+	struct mt_hist *h;
 
 	h = bpf_map_lookup_elem(&lat_by_p, &k);
 	if (h)
-		mn_hist_add(h, ns);
-	k = reason < MN_LAT_NREASONS ? reason : MN_LAT_UNKNOWN;
+		mt_hist_add(h, ns);
+	k = reason < MT_LAT_NREASONS ? reason : MT_LAT_UNKNOWN;
 	h = bpf_map_lookup_elem(&lat_by_reason, &k);
 	if (h)
-		mn_hist_add(h, ns);
+		mt_hist_add(h, ns);
 	count_stat(0);
 }
 
 static __always_inline void set_runnable(__u64 goid, __u32 reason, __u64 now)
 {
-	struct mn_lat_g g = {
-		.since_ns = now, .state = MN_LAT_G_RUNNABLE, .reason = reason,
+	struct mt_lat_g g = {
+		.since_ns = now, .state = MT_LAT_G_RUNNABLE, .reason = reason,
 		.m = -1, .p = -1,
 	};
 
@@ -92,17 +92,17 @@ static __always_inline void set_runnable(__u64 goid, __u32 reason, __u64 now)
 SEC("usdt")
 int BPF_USDT(lat_g_create, __u64 goid, __u64 parent)
 {
-	set_runnable(goid, MN_LAT_CREATED, bpf_ktime_get_ns());
+	set_runnable(goid, MT_LAT_CREATED, bpf_ktime_get_ns());
 	return 0;
 }
 
 SEC("usdt")
 int BPF_USDT(lat_g_park, __u64 goid, int reason)
 {
-	struct mn_lat_g g = {
-		.state = MN_LAT_G_WAITING,
-		.reason = reason >= 0 && reason < MN_LAT_WAIT_MAX ?
-			  (__u32)reason : MN_LAT_UNKNOWN,
+	struct mt_lat_g g = {
+		.state = MT_LAT_G_WAITING,
+		.reason = reason >= 0 && reason < MT_LAT_WAIT_MAX ?
+			  (__u32)reason : MT_LAT_UNKNOWN,
 		.m = -1, .p = -1,
 	};
 
@@ -113,10 +113,10 @@ int BPF_USDT(lat_g_park, __u64 goid, int reason)
 SEC("usdt")
 int BPF_USDT(lat_g_unblock, __u64 goid, __u64 by_goid)
 {
-	struct mn_lat_g *g = bpf_map_lookup_elem(&lat_gstate, &goid);
-	__u32 reason = MN_LAT_UNKNOWN;
+	struct mt_lat_g *g = bpf_map_lookup_elem(&lat_gstate, &goid);
+	__u32 reason = MT_LAT_UNKNOWN;
 
-	if (g && g->state == MN_LAT_G_WAITING)
+	if (g && g->state == MT_LAT_G_WAITING)
 		reason = g->reason;
 	set_runnable(goid, reason, bpf_ktime_get_ns());
 	return 0;
@@ -126,7 +126,7 @@ SEC("usdt")
 int BPF_USDT(lat_g_start, __u64 goid, int p, int m)
 {
 	__u64 now = bpf_ktime_get_ns();
-	struct mn_lat_g *g;
+	struct mt_lat_g *g;
 	__u64 *prev;
 
 	/* The G this M ran before, if it did not park, exit or enter a
@@ -134,29 +134,29 @@ int BPF_USDT(lat_g_start, __u64 goid, int p, int m)
 	prev = bpf_map_lookup_elem(&lat_mcur, &m);
 	if (prev && *prev != goid) {
 		__u64 pg_id = *prev;
-		struct mn_lat_g *pg = bpf_map_lookup_elem(&lat_gstate, &pg_id);
+		struct mt_lat_g *pg = bpf_map_lookup_elem(&lat_gstate, &pg_id);
 
-		if (pg && pg->m == m && (pg->state == MN_LAT_G_RUNNING ||
-					 pg->state == MN_LAT_G_SYSCALL)) {
-			pg->reason = pg->state == MN_LAT_G_SYSCALL ?
-				     MN_LAT_SYSCALL : MN_LAT_PREEMPTED;
+		if (pg && pg->m == m && (pg->state == MT_LAT_G_RUNNING ||
+					 pg->state == MT_LAT_G_SYSCALL)) {
+			pg->reason = pg->state == MT_LAT_G_SYSCALL ?
+				     MT_LAT_SYSCALL : MT_LAT_PREEMPTED;
 			pg->since_ns = now;
-			pg->state = MN_LAT_G_RUNNABLE;
+			pg->state = MT_LAT_G_RUNNABLE;
 		}
 	}
 	bpf_map_update_elem(&lat_mcur, &m, &goid, BPF_ANY);
 
 	g = bpf_map_lookup_elem(&lat_gstate, &goid);
 	if (g) {
-		if (g->state == MN_LAT_G_RUNNABLE && g->since_ns)
+		if (g->state == MT_LAT_G_RUNNABLE && g->since_ns)
 			record(p, g->reason, now - g->since_ns);
-		else if (g->state == MN_LAT_G_SYSCALL)
+		else if (g->state == MT_LAT_G_SYSCALL)
 			count_stat(1);
-		g->state = MN_LAT_G_RUNNING;
+		g->state = MT_LAT_G_RUNNING;
 		g->m = m;
 		g->p = p;
 	} else {
-		struct mn_lat_g ng = { .state = MN_LAT_G_RUNNING, .m = m, .p = p };
+		struct mt_lat_g ng = { .state = MT_LAT_G_RUNNING, .m = m, .p = p };
 
 		bpf_map_update_elem(&lat_gstate, &goid, &ng, BPF_ANY);
 	}
@@ -173,22 +173,22 @@ int BPF_USDT(lat_g_exit, __u64 goid)
 SEC("usdt")
 int BPF_USDT(lat_syscall_enter, __u64 goid, int p)
 {
-	struct mn_lat_g *g = bpf_map_lookup_elem(&lat_gstate, &goid);
+	struct mt_lat_g *g = bpf_map_lookup_elem(&lat_gstate, &goid);
 
 	if (g)
-		g->state = MN_LAT_G_SYSCALL;
+		g->state = MT_LAT_G_SYSCALL;
 	return 0;
 }
 
 SEC("usdt")
 int BPF_USDT(lat_syscall_exit, __u64 goid, int p)
 {
-	struct mn_lat_g *g = bpf_map_lookup_elem(&lat_gstate, &goid);
+	struct mt_lat_g *g = bpf_map_lookup_elem(&lat_gstate, &goid);
 
 	/* Back on a P without a trip through a run queue (in the other case
 	 * g_start has run first and the G is RUNNING already). */
-	if (g && g->state == MN_LAT_G_SYSCALL) {
-		g->state = MN_LAT_G_RUNNING;
+	if (g && g->state == MT_LAT_G_SYSCALL) {
+		g->state = MT_LAT_G_RUNNING;
 		g->p = p;
 	}
 	return 0;

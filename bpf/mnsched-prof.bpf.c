@@ -26,37 +26,37 @@ const volatile __u32 targ_tgid = 0;
 const volatile bool kernel_stacks = true;
 
 /* Set by the tool once it has read the runtime's mn_debug_info. */
-volatile struct mn_prof_rt rt = {};
+volatile struct mt_prof_rt rt = {};
 volatile __u32 ready = 0;
 /* Cleared by the tool before it reads the maps: nothing more counts. */
 volatile __u32 armed = 1;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, MN_PROF_MAX_STACKS);
+	__uint(max_entries, MT_PROF_MAX_STACKS);
 	__uint(key_size, sizeof(__u32));
-	__uint(value_size, MN_PROF_STACK_DEPTH * sizeof(__u64));
+	__uint(value_size, MT_PROF_STACK_DEPTH * sizeof(__u64));
 } prof_stacks SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MN_PROF_MAX_KEYS);
-	__type(key, struct mn_prof_key);
-	__type(value, struct mn_prof_val);
+	__uint(max_entries, MT_PROF_MAX_KEYS);
+	__type(key, struct mt_prof_key);
+	__type(value, struct mt_prof_val);
 } prof_counts SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MN_MAX_G);
+	__uint(max_entries, MT_MAX_G);
 	__type(key, __u64);
-	__type(value, struct mn_prof_g);
+	__type(value, struct mt_prof_g);
 } prof_gs SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u64);
-	__type(value, struct mn_prof_labelset);
+	__type(value, struct mt_prof_labelset);
 } prof_labels SEC(".maps");
 
 /* scratch for a label set (too big for the BPF stack) */
@@ -64,18 +64,18 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct mn_prof_labelset);
+	__type(value, struct mt_prof_labelset);
 } prof_scratch SEC(".maps");
 
 /* a thread off CPU while its M runs a G: since when, and whose */
 struct offstart {
 	__u64 ts;
-	struct mn_prof_key key;
+	struct mt_prof_key key;
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MN_MAX_M);
+	__uint(max_entries, MT_MAX_M);
 	__type(key, __u32);
 	__type(value, struct offstart);
 } prof_off SEC(".maps");
@@ -83,20 +83,20 @@ struct {
 /* a G parked in the runtime (--off-cpu) */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MN_MAX_G);
+	__uint(max_entries, MT_MAX_G);
 	__type(key, __u64);
 	__type(value, struct offstart);
 } prof_park SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, MN_PROF_TEXT_RANGES);
+	__uint(max_entries, MT_PROF_TEXT_RANGES);
 	__type(key, __u32);
-	__type(value, struct mn_prof_text);
+	__type(value, struct mt_prof_text);
 } prof_text SEC(".maps");
 
 /* The word at the current task's user stack pointer, if it is an address
- * in the target's code (see struct mn_prof_key.uret); else 0. */
+ * in the target's code (see struct mt_prof_key.uret); else 0. */
 static __always_inline __u64 leaf_ret(struct task_struct *task)
 {
 	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
@@ -104,8 +104,8 @@ static __always_inline __u64 leaf_ret(struct task_struct *task)
 
 	if (!sp || bpf_probe_read_user(&v, sizeof(v), (void *)sp) || v < 4096)
 		return 0;
-	for (__u32 i = 0; i < MN_PROF_TEXT_RANGES; i++) {
-		struct mn_prof_text *r = bpf_map_lookup_elem(&prof_text, &i);
+	for (__u32 i = 0; i < MT_PROF_TEXT_RANGES; i++) {
+		struct mt_prof_text *r = bpf_map_lookup_elem(&prof_text, &i);
 
 		if (!r || !r->hi)
 			break;
@@ -121,9 +121,9 @@ struct gref {
 	__u16 where;
 };
 
-static __always_inline void add(struct mn_prof_key *k, __u64 n, __u64 ns)
+static __always_inline void add(struct mt_prof_key *k, __u64 n, __u64 ns)
 {
-	struct mn_prof_val *v, zero = {};
+	struct mt_prof_val *v, zero = {};
 
 	v = bpf_map_lookup_elem(&prof_counts, k);
 	if (!v) {
@@ -141,7 +141,7 @@ static __always_inline void add(struct mn_prof_key *k, __u64 n, __u64 ns)
 static __always_inline void note_g(__u64 g, __u64 goid, __u64 lsp, __u64 lsid)
 {
 	if (!bpf_map_lookup_elem(&prof_gs, &goid)) {
-		struct mn_prof_g v = {};
+		struct mt_prof_g v = {};
 		__u64 name = 0;
 
 		if (!bpf_probe_read_user(&name, sizeof(name), (void *)(g + rt.g_name)) && name)
@@ -151,7 +151,7 @@ static __always_inline void note_g(__u64 g, __u64 goid, __u64 lsp, __u64 lsid)
 	}
 	if (lsid && !bpf_map_lookup_elem(&prof_labels, &lsid)) {
 		__u32 zero = 0;
-		struct mn_prof_labelset *ls = bpf_map_lookup_elem(&prof_scratch, &zero);
+		struct mt_prof_labelset *ls = bpf_map_lookup_elem(&prof_scratch, &zero);
 
 		if (ls && !bpf_probe_read_user(ls, sizeof(*ls), (void *)lsp) &&
 		    ls->id == lsid)
@@ -169,21 +169,21 @@ static __always_inline bool cur_g(struct task_struct *task, struct gref *r)
 
 	r->goid = 0;
 	r->labels = 0;
-	r->where = MN_PROF_IN_THREAD;
+	r->where = MT_PROF_IN_THREAD;
 	if (!ready)
 		return false;
 	fsbase = BPF_CORE_READ(task, thread.fsbase);
 	if (!fsbase ||
 	    bpf_probe_read_user(&m, sizeof(m), (void *)(fsbase + rt.tls_m_off)) || !m)
 		return false;			/* not an M */
-	r->where = MN_PROF_IN_SCHED;
+	r->where = MT_PROF_IN_SCHED;
 	if (bpf_probe_read_user(&g, sizeof(g), (void *)(m + rt.m_curg)) || !g ||
 	    g == m + rt.m_g0)
 		return false;			/* on g0 */
 	if (bpf_probe_read_user(&r->goid, sizeof(r->goid), (void *)(g + rt.g_goid)) ||
 	    !r->goid)
 		return false;
-	r->where = MN_PROF_IN_G;
+	r->where = MT_PROF_IN_G;
 	if (!bpf_probe_read_user(&lsp, sizeof(lsp), (void *)(g + rt.g_labels)) && lsp)
 		bpf_probe_read_user(&r->labels, sizeof(r->labels), (void *)(lsp + rt.ls_id));
 	note_g(g, r->goid, lsp, r->labels);
@@ -194,7 +194,7 @@ SEC("perf_event")
 int prof_sample(struct bpf_perf_event_data *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct mn_prof_key k = {};
+	struct mt_prof_key k = {};
 	struct task_struct *task;
 	struct gref r;
 
@@ -208,7 +208,7 @@ int prof_sample(struct bpf_perf_event_data *ctx)
 	}
 	k.goid = r.goid;
 	k.labels = r.labels;
-	k.kind = MN_PROF_CPU;
+	k.kind = MT_PROF_CPU;
 	k.ustack = bpf_get_stackid(ctx, &prof_stacks, BPF_F_USER_STACK);
 	k.uret = leaf_ret(task);
 	k.kstack = kernel_stacks ? bpf_get_stackid(ctx, &prof_stacks, 0) : -1;
@@ -239,7 +239,7 @@ int BPF_PROG(prof_switch, bool preempt, struct task_struct *prev,
 			o.key.goid = r.goid;
 			o.key.labels = r.labels;
 			o.key.kind = preempt || BPF_CORE_READ(prev, __state) == 0 ?
-				     MN_PROF_DESCHED : MN_PROF_KBLOCKED;
+				     MT_PROF_DESCHED : MT_PROF_KBLOCKED;
 			/*
 			 * Stacks only when the M sleeps in the kernel: they
 			 * say which call blocked.  Where a preemption hit is
@@ -247,7 +247,7 @@ int BPF_PROG(prof_switch, bool preempt, struct task_struct *prev,
 			 * of a program whose Ms switch often costs it ~2%.
 			 */
 			o.key.ustack = o.key.kstack = -1;
-			if (o.key.kind == MN_PROF_KBLOCKED) {
+			if (o.key.kind == MT_PROF_KBLOCKED) {
 				o.key.ustack = bpf_get_stackid(ctx, &prof_stacks,
 							       BPF_F_USER_STACK);
 				o.key.uret = leaf_ret(prev);
@@ -262,7 +262,7 @@ int BPF_PROG(prof_switch, bool preempt, struct task_struct *prev,
 		tid = (__u32)next->pid;
 		s = bpf_map_lookup_elem(&prof_off, &tid);
 		if (s) {
-			struct mn_prof_key k = s->key;
+			struct mt_prof_key k = s->key;
 
 			if (now > s->ts)
 				add(&k, 1, now - s->ts);
@@ -288,7 +288,7 @@ int BPF_USDT(prof_g_park, __u64 goid, int reason)
 	o.ts = bpf_ktime_get_ns();
 	o.key.goid = goid;
 	o.key.labels = r.goid == goid ? r.labels : 0;
-	o.key.kind = MN_PROF_BLOCKED;
+	o.key.kind = MT_PROF_BLOCKED;
 	o.key.reason = (__u16)reason;
 	o.key.ustack = bpf_get_stackid(ctx, &prof_stacks, BPF_F_USER_STACK);
 	o.key.uret = leaf_ret(task);
@@ -305,7 +305,7 @@ static __always_inline int unparked(__u64 goid)
 	if (!s)
 		return 0;
 	if (armed && now > s->ts) {
-		struct mn_prof_key k = s->key;
+		struct mt_prof_key k = s->key;
 
 		add(&k, 1, now - s->ts);
 	}

@@ -18,24 +18,24 @@ const volatile __u32 targ_tgid = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, MN_MAX_M);
+	__uint(max_entries, MT_MAX_M);
 	__type(key, __u32);
-	__type(value, struct mn_top_m);
+	__type(value, struct mt_top_m);
 } top_m SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, MN_MAX_P);
+	__uint(max_entries, MT_MAX_P);
 	__type(key, __u32);
-	__type(value, struct mn_top_p);
+	__type(value, struct mt_top_p);
 } top_p SEC(".maps");
 
-static __always_inline struct mn_top_m *get_m(__u32 tid)
+static __always_inline struct mt_top_m *get_m(__u32 tid)
 {
-	struct mn_top_m *s = bpf_map_lookup_elem(&top_m, &tid);
+	struct mt_top_m *s = bpf_map_lookup_elem(&top_m, &tid);
 
 	if (!s) {
-		struct mn_top_m z = { .tid = tid, .m = -1, .p = -1 };
+		struct mt_top_m z = { .tid = tid, .m = -1, .p = -1 };
 
 		bpf_map_update_elem(&top_m, &tid, &z, BPF_NOEXIST);
 		s = bpf_map_lookup_elem(&top_m, &tid);
@@ -44,16 +44,16 @@ static __always_inline struct mn_top_m *get_m(__u32 tid)
 }
 
 /* Charge the off-CPU time so far to the thread (and its P), restart the clock. */
-static __always_inline void charge_off(struct mn_top_m *s, __u64 now)
+static __always_inline void charge_off(struct mt_top_m *s, __u64 now)
 {
 	__u64 d;
 
-	if (!(s->flags & MN_TOP_SEEN) || (s->flags & MN_TOP_ONCPU) || now < s->last_ns)
+	if (!(s->flags & MT_TOP_SEEN) || (s->flags & MT_TOP_ONCPU) || now < s->last_ns)
 		return;
 	d = now - s->last_ns;
 	if (s->p >= 0) {
 		__u32 k = (__u32)s->p;
-		struct mn_top_p *ps = bpf_map_lookup_elem(&top_p, &k);
+		struct mt_top_p *ps = bpf_map_lookup_elem(&top_p, &k);
 
 		s->offcpu_ns += d;
 		if (ps)
@@ -69,19 +69,19 @@ int BPF_PROG(top_sched_switch, bool preempt, struct task_struct *prev,
 	     struct task_struct *next)
 {
 	__u64 now = bpf_ktime_get_ns();
-	struct mn_top_m *s;
+	struct mt_top_m *s;
 
 	if (prev->tgid == (int)targ_tgid) {
 		s = get_m((__u32)prev->pid);
 		if (s) {
-			if ((s->flags & MN_TOP_SEEN) && (s->flags & MN_TOP_ONCPU) &&
+			if ((s->flags & MT_TOP_SEEN) && (s->flags & MT_TOP_ONCPU) &&
 			    now >= s->last_ns)
 				s->oncpu_ns += now - s->last_ns;
 			if (preempt)
 				s->preempted++;
 			else
 				s->blocked++;
-			s->flags = MN_TOP_SEEN;
+			s->flags = MT_TOP_SEEN;
 			s->last_ns = now;
 		}
 	}
@@ -89,7 +89,7 @@ int BPF_PROG(top_sched_switch, bool preempt, struct task_struct *prev,
 		s = get_m((__u32)next->pid);
 		if (s) {
 			charge_off(s, now);
-			s->flags = MN_TOP_SEEN | MN_TOP_ONCPU;
+			s->flags = MT_TOP_SEEN | MT_TOP_ONCPU;
 			s->last_ns = now;
 		}
 	}
@@ -101,11 +101,11 @@ int BPF_PROG(top_sched_switch, bool preempt, struct task_struct *prev,
  * its P taken by sysmon or the module) no longer charges its off-CPU time
  * to p.
  */
-static __always_inline void p_taken(struct mn_top_p *ps, int p, __u32 new_tid,
+static __always_inline void p_taken(struct mt_top_p *ps, int p, __u32 new_tid,
 				    __u64 now)
 {
 	__u32 prev = ps->tid;
-	struct mn_top_m *o;
+	struct mt_top_m *o;
 
 	if (!prev || prev == new_tid)
 		return;
@@ -116,7 +116,7 @@ static __always_inline void p_taken(struct mn_top_p *ps, int p, __u32 new_tid,
 	}
 }
 
-static __always_inline void name_m(struct mn_top_m *s, __u32 tid, int m)
+static __always_inline void name_m(struct mt_top_m *s, __u32 tid, int m)
 {
 	s->m = m;
 }
@@ -124,9 +124,9 @@ static __always_inline void name_m(struct mn_top_m *s, __u32 tid, int m)
 SEC("usdt")
 int BPF_USDT(top_proc_start, int p, int m)
 {
-	__u32 tid = mn_cur_tid(), k = (__u32)p;
-	struct mn_top_m *s = get_m(tid);
-	struct mn_top_p *ps = bpf_map_lookup_elem(&top_p, &k);
+	__u32 tid = mt_cur_tid(), k = (__u32)p;
+	struct mt_top_m *s = get_m(tid);
+	struct mt_top_p *ps = bpf_map_lookup_elem(&top_p, &k);
 
 	if (s) {
 		name_m(s, tid, m);
@@ -145,9 +145,9 @@ int BPF_USDT(top_proc_start, int p, int m)
 SEC("usdt")
 int BPF_USDT(top_proc_stop, int p, int m)
 {
-	__u32 tid = mn_cur_tid(), k = (__u32)p;
-	struct mn_top_m *s = get_m(tid);
-	struct mn_top_p *ps = bpf_map_lookup_elem(&top_p, &k);
+	__u32 tid = mt_cur_tid(), k = (__u32)p;
+	struct mt_top_m *s = get_m(tid);
+	struct mt_top_p *ps = bpf_map_lookup_elem(&top_p, &k);
 
 	if (s) {
 		name_m(s, tid, m);
@@ -163,8 +163,8 @@ int BPF_USDT(top_proc_stop, int p, int m)
 SEC("usdt")
 int BPF_USDT(top_m_park, int m)
 {
-	__u32 tid = mn_cur_tid();
-	struct mn_top_m *s = get_m(tid);
+	__u32 tid = mt_cur_tid();
+	struct mt_top_m *s = get_m(tid);
 
 	if (s)
 		name_m(s, tid, m);
@@ -179,7 +179,7 @@ SEC("usdt")
 int BPF_USDT(top_handoff, int p, int from_m, int to_m)
 {
 	__u32 k = (__u32)p;
-	struct mn_top_p *ps = bpf_map_lookup_elem(&top_p, &k);
+	struct mt_top_p *ps = bpf_map_lookup_elem(&top_p, &k);
 
 	if (!ps)
 		return 0;

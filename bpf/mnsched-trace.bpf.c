@@ -40,14 +40,14 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MN_EV__COUNT);
+	__uint(max_entries, MT_EV__COUNT);
 	__type(key, __u32);
 	__type(value, __u64);
 } trace_counts SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, MN_EV__COUNT);
+	__uint(max_entries, MT_EV__COUNT);
 	__type(key, __u32);
 	__type(value, __u64);
 } trace_drops SEC(".maps");
@@ -63,7 +63,7 @@ static __always_inline void bump(void *map, __u32 type)
 static __always_inline int emit_at(__u64 ts, __u32 type, __u32 tid, __s64 a,
 				   __s64 b, __s64 c, __s64 d)
 {
-	struct mn_event *e;
+	struct mt_event *e;
 
 	if (!armed)
 		return 0;
@@ -94,7 +94,7 @@ static __always_inline int emit_at(__u64 ts, __u32 type, __u32 tid, __s64 a,
 
 static __always_inline int emit(__u32 type, __s64 a, __s64 b, __s64 c, __s64 d)
 {
-	return emit_at(bpf_ktime_get_ns(), type, mn_cur_tid(), a, b, c, d);
+	return emit_at(bpf_ktime_get_ns(), type, mt_cur_tid(), a, b, c, d);
 }
 
 /* ---- USDT ----------------------------------------------------------- */
@@ -102,7 +102,7 @@ static __always_inline int emit(__u32 type, __s64 a, __s64 b, __s64 c, __s64 d)
 SEC("usdt")
 int BPF_USDT(tr_g_create, __u64 goid, __u64 parent)
 {
-	return emit(MN_EV_G_CREATE, (__s64)goid, (__s64)parent, 0, 0);
+	return emit(MT_EV_G_CREATE, (__s64)goid, (__s64)parent, 0, 0);
 }
 
 SEC("usdt")
@@ -116,93 +116,93 @@ int BPF_USDT(tr_g_start, __u64 goid, int p, int m)
 	if (pstates_addr && pstates_stride && p >= 0 && (__u32)p < nr_p &&
 	    !bpf_probe_read_user(&len, sizeof(len),
 				 (void *)(pstates_addr + (__u64)p * pstates_stride +
-					  MN_PSTATE_RUNQ_LEN_OFF)))
+					  MT_PSTATE_RUNQ_LEN_OFF)))
 		runq = len;
-	return emit_at(ts, MN_EV_G_START, mn_cur_tid(), (__s64)goid, p, m, runq);
+	return emit_at(ts, MT_EV_G_START, mt_cur_tid(), (__s64)goid, p, m, runq);
 }
 
 SEC("usdt")
 int BPF_USDT(tr_g_park, __u64 goid, int reason)
 {
-	return emit(MN_EV_G_PARK, (__s64)goid, reason, 0, 0);
+	return emit(MT_EV_G_PARK, (__s64)goid, reason, 0, 0);
 }
 
 SEC("usdt")
 int BPF_USDT(tr_g_unblock, __u64 goid, __u64 by_goid)
 {
-	return emit(MN_EV_G_UNBLOCK, (__s64)goid, (__s64)by_goid, 0, 0);
+	return emit(MT_EV_G_UNBLOCK, (__s64)goid, (__s64)by_goid, 0, 0);
 }
 
 SEC("usdt")
 int BPF_USDT(tr_g_exit, __u64 goid)
 {
-	return emit(MN_EV_G_EXIT, (__s64)goid, 0, 0, 0);
+	return emit(MT_EV_G_EXIT, (__s64)goid, 0, 0, 0);
 }
 
 SEC("usdt")
 int BPF_USDT(tr_proc_start, int p, int m)
 {
-	return emit(MN_EV_PROC_START, p, m, 0, 0);
+	return emit(MT_EV_PROC_START, p, m, 0, 0);
 }
 
 SEC("usdt")
 int BPF_USDT(tr_proc_stop, int p, int m)
 {
-	return emit(MN_EV_PROC_STOP, p, m, 0, 0);
+	return emit(MT_EV_PROC_STOP, p, m, 0, 0);
 }
 
 SEC("usdt")
 int BPF_USDT(tr_steal, int from_p, int to_p, int n)
 {
-	return emit(MN_EV_STEAL, from_p, to_p, n, 0);
+	return emit(MT_EV_STEAL, from_p, to_p, n, 0);
 }
 
 SEC("usdt")
 int BPF_USDT(tr_syscall_enter, __u64 goid, int p)
 {
-	return emit(MN_EV_SYSCALL_ENTER, (__s64)goid, p, 0, 0);
+	return emit(MT_EV_SYSCALL_ENTER, (__s64)goid, p, 0, 0);
 }
 
 SEC("usdt")
 int BPF_USDT(tr_syscall_exit, __u64 goid, int p)
 {
-	return emit(MN_EV_SYSCALL_EXIT, (__s64)goid, p, 0, 0);
+	return emit(MT_EV_SYSCALL_EXIT, (__s64)goid, p, 0, 0);
 }
 
 SEC("usdt")
 int BPF_USDT(tr_handoff, int p, int from_m, int to_m)
 {
-	return emit(MN_EV_HANDOFF, p, from_m, to_m, 0);
+	return emit(MT_EV_HANDOFF, p, from_m, to_m, 0);
 }
 
 SEC("usdt")
 int BPF_USDT(tr_io_submit, __u64 goid, long op, long res)
 {
-	return emit(MN_EV_IO_SUBMIT, (__s64)goid, op, res, 0);
+	return emit(MT_EV_IO_SUBMIT, (__s64)goid, op, res, 0);
 }
 
 SEC("usdt")
 int BPF_USDT(tr_io_complete, __u64 goid, long op, long res)
 {
-	return emit(MN_EV_IO_COMPLETE, (__s64)goid, op, res, 0);
+	return emit(MT_EV_IO_COMPLETE, (__s64)goid, op, res, 0);
 }
 
 SEC("usdt")
 int BPF_USDT(tr_m_park, int m)
 {
-	return emit(MN_EV_M_PARK, m, 0, 0, 0);
+	return emit(MT_EV_M_PARK, m, 0, 0, 0);
 }
 
 SEC("usdt")
 int BPF_USDT(tr_m_unpark, int m)
 {
-	return emit(MN_EV_M_UNPARK, m, 0, 0, 0);
+	return emit(MT_EV_M_UNPARK, m, 0, 0, 0);
 }
 
 SEC("usdt")
 int BPF_USDT(tr_g_preempt, __u64 goid, int p, int m, __u64 ran_ns)
 {
-	return emit(MN_EV_G_PREEMPT, (__s64)goid, p, m, (__s64)ran_ns);
+	return emit(MT_EV_G_PREEMPT, (__s64)goid, p, m, (__s64)ran_ns);
 }
 
 /* ---- sched_switch: M off-CPU time ---------------------------------- */
@@ -232,10 +232,10 @@ int BPF_PROG(tr_sched_switch, bool preempt, struct task_struct *prev,
 
 	/* prev is still current: its M's G can be read */
 	if (prev->tgid == (int)targ_tgid)
-		emit_at(ts, MN_EV_OFFCPU, (__u32)prev->pid, preempt,
+		emit_at(ts, MT_EV_OFFCPU, (__u32)prev->pid, preempt,
 			BPF_CORE_READ(prev, __state), armed ? (__s64)cur_goid(prev) : 0, 0);
 	if (next->tgid == (int)targ_tgid)
-		emit_at(ts, MN_EV_ONCPU, (__u32)next->pid, 0, 0, 0, 0);
+		emit_at(ts, MT_EV_ONCPU, (__u32)next->pid, 0, 0, 0, 0);
 	return 0;
 }
 
@@ -246,46 +246,46 @@ int BPF_PROG(tr_k_register, int tgid, int tid, int m)
 {
 	if ((__u32)tgid != targ_tgid)
 		return 0;
-	return emit_at(bpf_ktime_get_ns(), MN_EV_K_REGISTER, (__u32)tid, tid, m, 0, 0);
+	return emit_at(bpf_ktime_get_ns(), MT_EV_K_REGISTER, (__u32)tid, tid, m, 0, 0);
 }
 
 SEC("raw_tp/mnsched_park")
 int BPF_PROG(tr_k_park, int m, s64 timeout_ns, long ret, u64 waited_ns)
 {
-	if (mn_cur_tgid() != targ_tgid)
+	if (mt_cur_tgid() != targ_tgid)
 		return 0;
-	return emit(MN_EV_K_PARK, m, ret, (__s64)waited_ns, 0);
+	return emit(MT_EV_K_PARK, m, ret, (__s64)waited_ns, 0);
 }
 
 SEC("raw_tp/mnsched_unpark")
 int BPF_PROG(tr_k_unpark, int from, int to)
 {
-	if (mn_cur_tgid() != targ_tgid)
+	if (mt_cur_tgid() != targ_tgid)
 		return 0;
-	return emit(MN_EV_K_UNPARK, from, to, 0, 0);
+	return emit(MT_EV_K_UNPARK, from, to, 0, 0);
 }
 
 SEC("raw_tp/mnsched_swap")
 int BPF_PROG(tr_k_swap, int from, int to)
 {
-	if (mn_cur_tgid() != targ_tgid)
+	if (mt_cur_tgid() != targ_tgid)
 		return 0;
-	return emit(MN_EV_K_SWAP, from, to, 0, 0);
+	return emit(MT_EV_K_SWAP, from, to, 0, 0);
 }
 
 SEC("raw_tp/mnsched_block")
 int BPF_PROG(tr_k_block, int m, int p, int tid)
 {
-	if (mn_cur_tgid() != targ_tgid)
+	if (mt_cur_tgid() != targ_tgid)
 		return 0;
-	return emit(MN_EV_K_BLOCK, m, p, tid, 0);
+	return emit(MT_EV_K_BLOCK, m, p, tid, 0);
 }
 
 SEC("raw_tp/mnsched_handoff")
 int BPF_PROG(tr_k_handoff, int p, int from, int to)
 {
 	/* fired by the spare M taking the P: a thread of the target */
-	if (mn_cur_tgid() != targ_tgid)
+	if (mt_cur_tgid() != targ_tgid)
 		return 0;
-	return emit(MN_EV_K_HANDOFF, p, from, to, 0);
+	return emit(MT_EV_K_HANDOFF, p, from, to, 0);
 }

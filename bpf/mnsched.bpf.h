@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mnsched.bpf.h - helpers shared by the mnsched BPF programs.
+ * mnsched.bpf.h - helpers shared by the mnsched BPF programs (named mt_,
+ * the tools' prefix: mnsched-common.h).
  *
  * Each program has its own read-only target PID (targ_tgid, set by the tool
  * before load).  USDT programs are attached to that PID only; kernel hooks
@@ -16,18 +17,18 @@
 #include <bpf/usdt.bpf.h>
 #include "mnsched-common.h"
 
-static __always_inline __u32 mn_cur_tgid(void)
+static __always_inline __u32 mt_cur_tgid(void)
 {
 	return bpf_get_current_pid_tgid() >> 32;
 }
 
-static __always_inline __u32 mn_cur_tid(void)
+static __always_inline __u32 mt_cur_tid(void)
 {
 	return (__u32)bpf_get_current_pid_tgid();
 }
 
 /* floor(log2(v)) for v > 0, 0 for 0; branch-free enough for the verifier. */
-static __always_inline __u32 mn_log2(__u64 v)
+static __always_inline __u32 mt_log2(__u64 v)
 {
 	__u32 r = 0, s;
 
@@ -40,12 +41,12 @@ static __always_inline __u32 mn_log2(__u64 v)
 	return r;
 }
 
-static __always_inline void mn_hist_add(struct mn_hist *h, __u64 ns)
+static __always_inline void mt_hist_add(struct mt_hist *h, __u64 ns)
 {
-	__u32 slot = mn_log2(ns);
+	__u32 slot = mt_log2(ns);
 
-	if (slot >= MN_HIST_SLOTS)
-		slot = MN_HIST_SLOTS - 1;
+	if (slot >= MT_HIST_SLOTS)
+		slot = MT_HIST_SLOTS - 1;
 	__sync_fetch_and_add(&h->slots[slot], 1);
 	__sync_fetch_and_add(&h->count, 1);
 	__sync_fetch_and_add(&h->sum_ns, ns);

@@ -4,7 +4,7 @@
 #
 # Kbuild runs this with the compiler and flags it builds the module with
 # (see Kbuild).  Each test compiles one small function against the target
-# kernel's own headers; OUT gets "#define MN_HAVE_<NAME> 1" for each that
+# kernel's own headers; OUT gets "#define MNSCHED_HAVE_<NAME> 1" for each that
 # compiles.  A version number would lie where a distribution backports a
 # change (Debian's 6.1 carries many), so the headers decide.
 #
@@ -25,9 +25,9 @@ conftest() {
 	shift
 	cat >"$tmp/$name.c"
 	if "$@" -Werror -c "$tmp/$name.c" -o "$tmp/$name.o" >"$tmp/$name.log" 2>&1; then
-		echo "#define MN_HAVE_$name 1" >>"$tmp/conf.h"
+		echo "#define MNSCHED_HAVE_$name 1" >>"$tmp/conf.h"
 	else
-		echo "/* MN_HAVE_$name: not in this kernel */" >>"$tmp/conf.h"
+		echo "/* MNSCHED_HAVE_$name: not in this kernel */" >>"$tmp/conf.h"
 	fi
 }
 
@@ -36,8 +36,8 @@ conftest() {
 conftest BASELINE "$@" <<'EOF'
 #include <linux/module.h>
 #include <linux/sched.h>
-int mn_conftest(struct task_struct *p);
-int mn_conftest(struct task_struct *p)
+int mnsched_conftest(struct task_struct *p);
+int mnsched_conftest(struct task_struct *p)
 {
 	return p->on_rq;
 }
@@ -51,8 +51,8 @@ fi
 # vm_flags_set()/vm_flags_clear(): vma->vm_flags is read-only (6.3).
 conftest VM_FLAGS_SET "$@" <<'EOF'
 #include <linux/mm.h>
-void mn_conftest(struct vm_area_struct *vma);
-void mn_conftest(struct vm_area_struct *vma)
+void mnsched_conftest(struct vm_area_struct *vma);
+void mnsched_conftest(struct vm_area_struct *vma)
 {
 	vm_flags_set(vma, VM_DONTCOPY);
 	vm_flags_clear(vma, VM_MAYEXEC);
@@ -63,8 +63,8 @@ EOF
 # queue with se.sched_delayed set.
 conftest SCHED_DELAYED "$@" <<'EOF'
 #include <linux/sched.h>
-int mn_conftest(struct task_struct *p);
-int mn_conftest(struct task_struct *p)
+int mnsched_conftest(struct task_struct *p);
+int mnsched_conftest(struct task_struct *p)
 {
 	return p->se.sched_delayed;
 }

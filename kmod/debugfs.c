@@ -12,39 +12,39 @@
 
 #include "mn.h"
 
-atomic_long_t mn_allocs[MN_A_NR];
-static DEFINE_PER_CPU(u64, mn_events[MN_E_NR]);
-static struct dentry *mn_dir;
+atomic_long_t mnsched_allocs[MNSCHED_A_NR];
+static DEFINE_PER_CPU(u64, mnsched_events[MNSCHED_E_NR]);
+static struct dentry *mnsched_dir;
 
-static const char * const mn_alloc_names[MN_A_NR] = {
-	[MN_A_GROUPS] = "groups",
-	[MN_A_MS] = "ms",
-	[MN_A_PAGES] = "pages",
-	[MN_A_ARRAYS] = "arrays",
+static const char * const mnsched_alloc_names[MNSCHED_A_NR] = {
+	[MNSCHED_A_GROUPS] = "groups",
+	[MNSCHED_A_MS] = "ms",
+	[MNSCHED_A_PAGES] = "pages",
+	[MNSCHED_A_ARRAYS] = "arrays",
 };
 
-static const char * const mn_event_names[MN_E_NR] = {
-	[MN_E_REGISTER] = "registers",
-	[MN_E_PARK] = "parks",
-	[MN_E_UNPARK] = "unparks",
-	[MN_E_SWAP] = "swaps",
-	[MN_E_SPARE] = "spares",
-	[MN_E_BLOCK] = "blocks",
-	[MN_E_HANDOFF] = "handoffs",
+static const char * const mnsched_event_names[MNSCHED_E_NR] = {
+	[MNSCHED_E_REGISTER] = "registers",
+	[MNSCHED_E_PARK] = "parks",
+	[MNSCHED_E_UNPARK] = "unparks",
+	[MNSCHED_E_SWAP] = "swaps",
+	[MNSCHED_E_SPARE] = "spares",
+	[MNSCHED_E_BLOCK] = "blocks",
+	[MNSCHED_E_HANDOFF] = "handoffs",
 };
 
 /**
- * mn_count_event() - count one event
+ * mnsched_count_event() - count one event
  * @c: which
  *
  * Any context.
  */
-void mn_count_event(enum mn_event_counter c)
+void mnsched_count_event(enum mnsched_event_counter c)
 {
-	this_cpu_inc(mn_events[c]);
+	this_cpu_inc(mnsched_events[c]);
 }
 
-static int mn_counters_show(struct seq_file *s, void *unused)
+static int mnsched_counters_show(struct seq_file *s, void *unused)
 {
 	long sum = 0;
 	long v;
@@ -52,38 +52,39 @@ static int mn_counters_show(struct seq_file *s, void *unused)
 	int cpu;
 	int i;
 
-	for (i = 0; i < MN_A_NR; i++) {
-		v = atomic_long_read(&mn_allocs[i]);
+	for (i = 0; i < MNSCHED_A_NR; i++) {
+		v = atomic_long_read(&mnsched_allocs[i]);
 		sum += v;
-		seq_printf(s, "%s %ld\n", mn_alloc_names[i], v);
+		seq_printf(s, "%s %ld\n", mnsched_alloc_names[i], v);
 	}
 	seq_printf(s, "allocated %ld\n", sum);
-	for (i = 0; i < MN_E_NR; i++) {
+	for (i = 0; i < MNSCHED_E_NR; i++) {
 		e = 0;
 		for_each_possible_cpu(cpu)
-			e += per_cpu(mn_events[i], cpu);
-		seq_printf(s, "%s %llu\n", mn_event_names[i], e);
+			e += per_cpu(mnsched_events[i], cpu);
+		seq_printf(s, "%s %llu\n", mnsched_event_names[i], e);
 	}
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(mn_counters);
+DEFINE_SHOW_ATTRIBUTE(mnsched_counters);
 
 /**
- * mn_debugfs_init() - create /sys/kernel/debug/mnsched
+ * mnsched_debugfs_init() - create /sys/kernel/debug/mnsched
  *
  * Return: 0; debugfs errors are not fatal.
  */
-int mn_debugfs_init(void)
+int mnsched_debugfs_init(void)
 {
-	mn_dir = debugfs_create_dir("mnsched", NULL);
-	debugfs_create_file("counters", 0444, mn_dir, NULL, &mn_counters_fops);
+	mnsched_dir = debugfs_create_dir("mnsched", NULL);
+	debugfs_create_file("counters", 0444, mnsched_dir, NULL,
+			    &mnsched_counters_fops);
 	return 0;
 }
 
 /**
- * mn_debugfs_exit() - remove /sys/kernel/debug/mnsched
+ * mnsched_debugfs_exit() - remove /sys/kernel/debug/mnsched
  */
-void mn_debugfs_exit(void)
+void mnsched_debugfs_exit(void)
 {
-	debugfs_remove(mn_dir);
+	debugfs_remove(mnsched_dir);
 }

@@ -25,7 +25,7 @@
  * next context switch, not at exec; and the task_work callback would be
  * module text that no unload path waits for (the M's module reference
  * would be dropped by code still running in it).  A tracepoint probe is
- * synchronous, and tracepoint_synchronize_unregister() in mn_exec_exit()
+ * synchronous, and tracepoint_synchronize_unregister() in mnsched_exec_exit()
  * waits for any probe still running before the module text can go.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -42,40 +42,40 @@
 
 #include "mn.h"
 
-static struct tracepoint *mn_exec_tp;
+static struct tracepoint *mnsched_exec_tp;
 
 /* TP_PROTO of sched_process_exec (6.1, 6.12): current, its old pid, bprm. */
-static void mn_exec_probe(void *data, struct task_struct *p, pid_t old_pid,
-			  struct linux_binprm *bprm)
+static void mnsched_exec_probe(void *data, struct task_struct *p,
+			       pid_t old_pid, struct linux_binprm *bprm)
 {
-	struct mn_m *m;
+	struct mnsched_m *m;
 
 	/* @p is current.  Most tasks that exec are not Ms. */
 	if (hlist_empty(&p->preempt_notifiers))
 		return;
-	m = mn_task_m();
+	m = mnsched_task_m();
 	if (!m)
 		return;
 	preempt_disable();
 	preempt_notifier_unregister(&m->pn);
 	preempt_enable();
 	/* No notifier call from now on: free it as a dead thread's M. */
-	queue_work(mn_wq, &m->free_work);
+	queue_work(mnsched_wq, &m->free_work);
 }
 
-static void mn_find_exec_tp(struct tracepoint *tp, void *priv)
+static void mnsched_find_exec_tp(struct tracepoint *tp, void *priv)
 {
 	if (!strcmp(tp->name, "sched_process_exec"))
 		*(struct tracepoint **)priv = tp;
 }
 
 /**
- * mn_exec_init() - attach the exec probe
+ * mnsched_exec_init() - attach the exec probe
  *
  * Return: 0, -ENOENT when the kernel has no sched_process_exec tracepoint,
  * or the error of tracepoint_probe_register().
  */
-int mn_exec_init(void)
+int mnsched_exec_init(void)
 {
 	int ret;
 
@@ -85,26 +85,27 @@ int mn_exec_init(void)
 	 * (-Werror=incompatible-pointer-types).  sizeof() calls nothing: the
 	 * tracepoint is not exported to modules, hence the search by name.
 	 */
-	BUILD_BUG_ON(sizeof(register_trace_sched_process_exec(mn_exec_probe, NULL)) !=
+	BUILD_BUG_ON(sizeof(register_trace_sched_process_exec(mnsched_exec_probe,
+							      NULL)) !=
 		     sizeof(int));
-	for_each_kernel_tracepoint(mn_find_exec_tp, &mn_exec_tp);
-	if (!mn_exec_tp) {
+	for_each_kernel_tracepoint(mnsched_find_exec_tp, &mnsched_exec_tp);
+	if (!mnsched_exec_tp) {
 		pr_err("no sched_process_exec tracepoint: cannot free Ms at exec\n");
 		return -ENOENT;
 	}
-	ret = tracepoint_probe_register(mn_exec_tp, mn_exec_probe, NULL);
+	ret = tracepoint_probe_register(mnsched_exec_tp, mnsched_exec_probe, NULL);
 	if (ret)
 		pr_err("cannot attach to sched_process_exec: %d\n", ret);
 	return ret;
 }
 
 /**
- * mn_exec_exit() - detach the exec probe and wait until none runs
+ * mnsched_exec_exit() - detach the exec probe and wait until none runs
  *
- * Before mn_wq is destroyed: a probe may queue work on it.
+ * Before mnsched_wq is destroyed: a probe may queue work on it.
  */
-void mn_exec_exit(void)
+void mnsched_exec_exit(void)
 {
-	tracepoint_probe_unregister(mn_exec_tp, mn_exec_probe, NULL);
+	tracepoint_probe_unregister(mnsched_exec_tp, mnsched_exec_probe, NULL);
 	tracepoint_synchronize_unregister();
 }

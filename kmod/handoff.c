@@ -4,8 +4,9 @@
  * of its P to a spare M.
  *
  * sched_out runs with the runqueue lock held and interrupts off.  When the
- * M holds a P in state SYSCALL and leaves the CPU asleep (mn_task_blocked():
- * off the runqueue, or 6.12's delayed dequeue), it has blocked in the kernel: sched_out marks the P blocked in its page and
+ * M holds a P in state SYSCALL and leaves the CPU asleep
+ * (mnsched_task_blocked(): off the runqueue, or 6.12's delayed dequeue), it
+ * has blocked in the kernel: sched_out marks the P blocked in its page and
  * queues an irq_work, which runs once the context switch is over and wakes
  * a spare M with the P.  sched_in, when the blocked M runs again, clears the
  * mark and cancels a handoff that has not happened yet.
@@ -26,12 +27,12 @@
 #include "trace.h"
 
 /**
- * mn_pst_kwrite_begin() - start writing kernel fields of a P struct
- * @pst: the P struct; its mn_p lock is held
+ * mnsched_pst_kwrite_begin() - start writing kernel fields of a P struct
+ * @pst: the P struct; its mnsched_p lock is held
  *
  * Makes @pst->kseq odd.
  */
-void mn_pst_kwrite_begin(struct mnsched_pstate *pst)
+void mnsched_pst_kwrite_begin(struct mnsched_pstate *pst)
 {
 	WRITE_ONCE(pst->kseq, pst->kseq + 1);
 	/* Odd kseq visible before the fields: pairs with the reader's smp_rmb(). */
@@ -39,25 +40,25 @@ void mn_pst_kwrite_begin(struct mnsched_pstate *pst)
 }
 
 /**
- * mn_pst_kwrite_end() - finish writing kernel fields of a P struct
- * @pst: the P struct; its mn_p lock is held
+ * mnsched_pst_kwrite_end() - finish writing kernel fields of a P struct
+ * @pst: the P struct; its mnsched_p lock is held
  *
  * Makes @pst->kseq even again.
  */
-void mn_pst_kwrite_end(struct mnsched_pstate *pst)
+void mnsched_pst_kwrite_end(struct mnsched_pstate *pst)
 {
 	/* Fields visible before the even kseq: pairs with the reader's smp_rmb(). */
 	smp_wmb();
 	WRITE_ONCE(pst->kseq, pst->kseq + 1);
 }
 
-static void mn_sched_in(struct preempt_notifier *pn, int cpu)
+static void mnsched_sched_in(struct preempt_notifier *pn, int cpu)
 {
-	struct mn_m *m = container_of(pn, struct mn_m, pn);
-	struct mn_group *g = m->g;
+	struct mnsched_m *m = container_of(pn, struct mnsched_m, pn);
+	struct mnsched_group *g = m->g;
 	int p = m->blocked_p;
 	unsigned long flags;
-	struct mn_p *kp;
+	struct mnsched_p *kp;
 
 	if (likely(p < 0))
 		return;
@@ -67,19 +68,20 @@ static void mn_sched_in(struct preempt_notifier *pn, int cpu)
 	if (kp->blocker == m) {
 		kp->blocker = NULL;
 		clear_bit(p, g->pending);
-		mn_pst_kwrite_begin(g->pst[p]);
+		mnsched_pst_kwrite_begin(g->pst[p]);
 		WRITE_ONCE(g->pst[p]->blocked, 0);
-		mn_pst_kwrite_end(g->pst[p]);
+		mnsched_pst_kwrite_end(g->pst[p]);
 	}
 	raw_spin_unlock_irqrestore(&kp->lock, flags);
 }
 
-static void mn_sched_out(struct preempt_notifier *pn, struct task_struct *next)
+static void mnsched_sched_out(struct preempt_notifier *pn,
+			      struct task_struct *next)
 {
-	struct mn_m *m = container_of(pn, struct mn_m, pn);
-	struct mn_group *g = m->g;
+	struct mnsched_m *m = container_of(pn, struct mnsched_m, pn);
+	struct mnsched_group *g = m->g;
 	struct mnsched_pstate *pst;
-	struct mn_p *kp;
+	struct mnsched_p *kp;
 	int cpu;
 	int p;
 
@@ -88,11 +90,11 @@ static void mn_sched_out(struct preempt_notifier *pn, struct task_struct *next)
 		irq_work_queue(&m->free_iw);
 		return;
 	}
-	/* A SWAP's target waits for us to be off this CPU: see mn_swap(). */
+	/* A SWAP's target waits for us to be off this CPU: see mnsched_ioc_swap(). */
 	if (unlikely(READ_ONCE(m->swap_to) >= 0))
 		irq_work_queue(&m->swap_iw);
 	p = READ_ONCE(m->p);
-	if (p < 0 || !mn_task_blocked(current))
+	if (p < 0 || !mnsched_task_blocked(current))
 		return;
 	if (READ_ONCE(g->dead) || current->mm != g->mm)
 		return;
@@ -108,15 +110,15 @@ static void mn_sched_out(struct preempt_notifier *pn, struct task_struct *next)
 	}
 	kp->blocker = m;
 	m->blocked_p = p;
-	mn_pst_kwrite_begin(pst);
+	mnsched_pst_kwrite_begin(pst);
 	WRITE_ONCE(pst->blocked, 1);
 	WRITE_ONCE(pst->blocked_since_ns, ktime_get_mono_fast_ns());
 	WRITE_ONCE(pst->k_blocks, pst->k_blocks + 1);
-	mn_pst_kwrite_end(pst);
+	mnsched_pst_kwrite_end(pst);
 	set_bit(p, g->pending);
 	raw_spin_unlock(&kp->lock);
 
-	mn_count_event(MN_E_BLOCK);
+	mnsched_count_event(MNSCHED_E_BLOCK);
 	trace_mnsched_block(m->id, p, current->pid);
 	/*
 	 * No wake-ups under the runqueue lock.  When this CPU goes idle, run
@@ -130,19 +132,19 @@ static void mn_sched_out(struct preempt_notifier *pn, struct task_struct *next)
 	    cpu_online(cpu) && !xchg(&g->csd_busy, 1)) {
 		if (!smp_call_function_single_async(cpu, &g->csd))
 			return;
-		/* Not sent: free it again; pairs with mn_group_put(). */
+		/* Not sent: free it again; pairs with mnsched_group_put(). */
 		smp_store_release(&g->csd_busy, 0);
 	}
 	irq_work_queue(&g->iw);
 }
 
-struct preempt_ops mn_preempt_ops = {
-	.sched_in = mn_sched_in,
-	.sched_out = mn_sched_out,
+struct preempt_ops mnsched_preempt_ops = {
+	.sched_in = mnsched_sched_in,
+	.sched_out = mnsched_sched_out,
 };
 
 /**
- * mn_take_pending() - hand a pending blocked P to spare M @s
+ * mnsched_take_pending() - hand a pending blocked P to spare M @s
  * @g: the group, lock held
  * @s: the spare M, holding no P
  *
@@ -151,11 +153,11 @@ struct preempt_ops mn_preempt_ops = {
  *
  * Return: the P now held by @s, or -1 when none is pending.
  */
-int mn_take_pending(struct mn_group *g, struct mn_m *s)
+int mnsched_take_pending(struct mnsched_group *g, struct mnsched_m *s)
 {
 	u32 nr_p = g->nr_p;
 	struct mnsched_pstate *pst;
-	struct mn_p *kp;
+	struct mnsched_p *kp;
 	int from;
 	int p;
 
@@ -170,20 +172,20 @@ int mn_take_pending(struct mn_group *g, struct mn_m *s)
 			continue;
 		}
 		from = kp->blocker->id;
-		/* mn_untake() restores only the plain case: its M held it. */
+		/* mnsched_untake() restores only the plain case: its M held it. */
 		s->handed_from = kp->owner == kp->blocker ? from : -1;
 		kp->blocker = NULL;
 		if (kp->owner && kp->owner != s)
 			WRITE_ONCE(kp->owner->p, -1);
 		kp->owner = s;
 		WRITE_ONCE(s->p, p);
-		mn_pst_kwrite_begin(pst);
+		mnsched_pst_kwrite_begin(pst);
 		WRITE_ONCE(pst->blocked, 0);
 		WRITE_ONCE(pst->k_handoffs, pst->k_handoffs + 1);
-		mn_pst_kwrite_end(pst);
+		mnsched_pst_kwrite_end(pst);
 		raw_spin_unlock(&kp->lock);
 
-		mn_count_event(MN_E_HANDOFF);
+		mnsched_count_event(MNSCHED_E_HANDOFF);
 		trace_mnsched_handoff(p, from, s->id);
 		return p;
 	}
@@ -191,7 +193,8 @@ int mn_take_pending(struct mn_group *g, struct mn_m *s)
 }
 
 /**
- * mn_untake() - undo mn_take_pending() for a spare M that cannot report it
+ * mnsched_untake() - undo mnsched_take_pending() for a spare M that cannot
+ *	report it
  * @g: the group
  * @s: the spare M, the calling thread, which took P @p in SPARE
  * @p: the P
@@ -205,13 +208,13 @@ int mn_take_pending(struct mn_group *g, struct mn_m *s)
  * back with its compare-and-swap, as when a spare's compare-and-swap
  * fails: @s only stops holding @p.
  */
-void mn_untake(struct mn_group *g, struct mn_m *s, int p)
+void mnsched_untake(struct mnsched_group *g, struct mnsched_m *s, int p)
 {
 	struct mnsched_pstate *pst = g->pst[p];
-	struct mn_p *kp = &g->ps[p];
+	struct mnsched_p *kp = &g->ps[p];
 	bool again = false;
 	unsigned long flags;
-	struct mn_m *b;
+	struct mnsched_m *b;
 
 	spin_lock_irqsave(&g->lock, flags);
 	rcu_read_lock();
@@ -229,10 +232,10 @@ void mn_untake(struct mn_group *g, struct mn_m *s, int p)
 			kp->blocker = b;
 			kp->owner = b;
 			WRITE_ONCE(b->p, p);
-			mn_pst_kwrite_begin(pst);
+			mnsched_pst_kwrite_begin(pst);
 			WRITE_ONCE(pst->blocked, 1);
 			WRITE_ONCE(pst->k_handoffs, pst->k_handoffs - 1);
-			mn_pst_kwrite_end(pst);
+			mnsched_pst_kwrite_end(pst);
 			set_bit(p, g->pending);
 			again = true;
 		}
@@ -246,12 +249,14 @@ void mn_untake(struct mn_group *g, struct mn_m *s, int p)
 }
 
 /**
- * mn_spares_changed() - update the hint of where the first spare M waits
+ * mnsched_spares_changed() - update the hint of where the first spare M waits
  * @g: the group, lock held
  */
-void mn_spares_changed(struct mn_group *g)
+void mnsched_spares_changed(struct mnsched_group *g)
 {
-	struct mn_m *s = list_first_entry_or_null(&g->spares, struct mn_m, spare_node);
+	struct mnsched_m *s = list_first_entry_or_null(&g->spares,
+						       struct mnsched_m,
+						       spare_node);
 
 	lockdep_assert_held(&g->lock);
 	WRITE_ONCE(g->spare_cpu, s ? s->spare_cpu : -1);
@@ -264,7 +269,7 @@ void mn_spares_changed(struct mn_group *g)
  * sets when it moves a sleeping task (p->wake_cpu, under p->pi_lock); it
  * is only a hint, the wake-up still checks the task's affinity.
  */
-static void mn_wake_here(struct task_struct *p)
+static void mnsched_wake_here(struct task_struct *p)
 {
 	int cpu = smp_processor_id();
 	unsigned long flags;
@@ -277,56 +282,57 @@ static void mn_wake_here(struct task_struct *p)
 }
 
 /* Hand pending Ps to spare Ms; @here: wake them onto this (idle) CPU. */
-static void mn_deliver(struct mn_group *g, bool here)
+static void mnsched_deliver(struct mnsched_group *g, bool here)
 {
 	unsigned long flags;
-	struct mn_m *s;
+	struct mnsched_m *s;
 	int p;
 
 	spin_lock_irqsave(&g->lock, flags);
 	while (!READ_ONCE(g->dead) && !list_empty(&g->spares)) {
-		s = list_first_entry(&g->spares, struct mn_m, spare_node);
-		p = mn_take_pending(g, s);
+		s = list_first_entry(&g->spares, struct mnsched_m, spare_node);
+		p = mnsched_take_pending(g, s);
 		if (p < 0)
 			break;
 		list_del_init(&s->spare_node);
-		mn_spares_changed(g);
+		mnsched_spares_changed(g);
 		WRITE_ONCE(s->handed_p, p);
-		/* handed_p before the parked check in mn_kick(). */
+		/* handed_p before the parked check in mnsched_kick(). */
 		smp_mb();
 		if (here && READ_ONCE(s->parked))
-			mn_wake_here(s->task);
+			mnsched_wake_here(s->task);
 		else
-			mn_kick(s);
+			mnsched_kick(s);
 	}
 	spin_unlock_irqrestore(&g->lock, flags);
 }
 
 /**
- * mn_handoff_iw() - irq_work: hand pending Ps to waiting spare Ms
+ * mnsched_handoff_iw() - irq_work: hand pending Ps to waiting spare Ms
  * @iw: the group's irq_work
  */
-void mn_handoff_iw(struct irq_work *iw)
+void mnsched_handoff_iw(struct irq_work *iw)
 {
 	/* Raised by a sched_out: idle now means this CPU went idle. */
-	mn_deliver(container_of(iw, struct mn_group, iw), is_idle_task(current));
+	mnsched_deliver(container_of(iw, struct mnsched_group, iw),
+			is_idle_task(current));
 }
 
 /**
- * mn_handoff_csd() - IPI on a spare M's CPU: hand pending Ps to spare Ms
+ * mnsched_handoff_csd() - IPI on a spare M's CPU: hand pending Ps to spare Ms
  * @info: the group
  */
-void mn_handoff_csd(void *info)
+void mnsched_handoff_csd(void *info)
 {
-	struct mn_group *g = info;
+	struct mnsched_group *g = info;
 
-	mn_deliver(g, false);
-	/* Last access to @g: mn_group_put() waits for it. */
+	mnsched_deliver(g, false);
+	/* Last access to @g: mnsched_group_put() waits for it. */
 	smp_store_release(&g->csd_busy, 0);
 }
 
 /**
- * mn_swap_wake() - wake the target a SWAP of @m left waiting, if any
+ * mnsched_swap_wake() - wake the target a SWAP of @m left waiting, if any
  * @m: the M that called SWAP
  * @here: this CPU is idle: wake the target onto it
  *
@@ -334,10 +340,10 @@ void mn_handoff_csd(void *info)
  * xchg() makes one of them do it.  A wake-up of a target that stopped
  * waiting meanwhile is spurious, which its waits allow.
  */
-void mn_swap_wake(struct mn_m *m, bool here)
+void mnsched_swap_wake(struct mnsched_m *m, bool here)
 {
 	int id = xchg(&m->swap_to, -1);
-	struct mn_m *t;
+	struct mnsched_m *t;
 
 	if (id < 0)
 		return;
@@ -345,7 +351,7 @@ void mn_swap_wake(struct mn_m *m, bool here)
 	t = xa_load(&m->g->ms, id);
 	if (t && READ_ONCE(t->parked)) {
 		if (here)
-			mn_wake_here(t->task);
+			mnsched_wake_here(t->task);
 		else
 			wake_up_process(t->task);
 	}
@@ -353,37 +359,38 @@ void mn_swap_wake(struct mn_m *m, bool here)
 }
 
 /**
- * mn_swap_iw() - irq_work raised by the sched_out of an M in SWAP
+ * mnsched_swap_iw() - irq_work raised by the sched_out of an M in SWAP
  * @iw: the M's swap_iw
  */
-void mn_swap_iw(struct irq_work *iw)
+void mnsched_swap_iw(struct irq_work *iw)
 {
 	/* Raised by a sched_out: idle now means this CPU went idle. */
-	mn_swap_wake(container_of(iw, struct mn_m, swap_iw), is_idle_task(current));
+	mnsched_swap_wake(container_of(iw, struct mnsched_m, swap_iw),
+			  is_idle_task(current));
 }
 
 /**
- * mn_m_free_iw() - irq_work raised by a dead M's last sched_out
+ * mnsched_m_free_iw() - irq_work raised by a dead M's last sched_out
  * @iw: the M's free_iw
  */
-void mn_m_free_iw(struct irq_work *iw)
+void mnsched_m_free_iw(struct irq_work *iw)
 {
-	struct mn_m *m = container_of(iw, struct mn_m, free_iw);
+	struct mnsched_m *m = container_of(iw, struct mnsched_m, free_iw);
 
-	queue_work(mn_wq, &m->free_work);
+	queue_work(mnsched_wq, &m->free_work);
 }
 
 /**
- * mn_m_free_work() - free the M of a dead thread
+ * mnsched_m_free_work() - free the M of a dead thread
  * @work: the M's free_work
  *
- * Drops the module reference the M held; module exit drains mn_wq, so this
+ * Drops the module reference the M held; module exit drains mnsched_wq, so this
  * function finishes before the module text goes away.
  */
-void mn_m_free_work(struct work_struct *work)
+void mnsched_m_free_work(struct work_struct *work)
 {
-	struct mn_m *m = container_of(work, struct mn_m, free_work);
+	struct mnsched_m *m = container_of(work, struct mnsched_m, free_work);
 
-	mn_m_release(m);
+	mnsched_m_release(m);
 	module_put(THIS_MODULE);
 }

@@ -23,14 +23,14 @@
 #define CREATE_TRACE_POINTS
 #include "trace.h"
 
-unsigned int mn_max_ms = 1024;
-module_param_named(max_ms, mn_max_ms, uint, 0644);
+unsigned int mnsched_max_ms = 1024;
+module_param_named(max_ms, mnsched_max_ms, uint, 0644);
 MODULE_PARM_DESC(max_ms, "Largest number of registered Ms per open file (default 1024)");
 
-struct workqueue_struct *mn_wq;
+struct workqueue_struct *mnsched_wq;
 
 /**
- * mn_group_caller() - may the current thread use group @g?
+ * mnsched_group_caller() - may the current thread use group @g?
  * @g: the group
  *
  * A group belongs to the process that opened the file, and to the program
@@ -43,27 +43,27 @@ struct workqueue_struct *mn_wq;
  *
  * Return: true when it may.
  */
-bool mn_group_caller(struct mn_group *g)
+bool mnsched_group_caller(struct mnsched_group *g)
 {
 	return current->mm == g->mm && task_tgid(current) == g->tgid_pid;
 }
 
 /**
- * mn_group_get() - take a reference on a group
+ * mnsched_group_get() - take a reference on a group
  * @g: the group
  */
-void mn_group_get(struct mn_group *g)
+void mnsched_group_get(struct mnsched_group *g)
 {
 	refcount_inc(&g->ref);
 }
 
 /**
- * mn_group_put() - drop a reference on a group, freeing it on the last one
+ * mnsched_group_put() - drop a reference on a group, freeing it on the last one
  * @g: the group
  *
  * Process context only: frees pages and drops the mm.
  */
-void mn_group_put(struct mn_group *g)
+void mnsched_group_put(struct mnsched_group *g)
 {
 	if (!refcount_dec_and_test(&g->ref))
 		return;
@@ -71,24 +71,24 @@ void mn_group_put(struct mn_group *g)
 	/* No M is left to send it again; wait for one in flight. */
 	while (smp_load_acquire(&g->csd_busy))
 		cpu_relax();
-	mn_pages_free(g, g->nr_p);
+	mnsched_pages_free(g, g->nr_p);
 	xa_destroy(&g->ms);
 	mmdrop(g->mm);
 	put_pid(g->tgid_pid);
 	kfree(g);
-	atomic_long_dec(&mn_allocs[MN_A_GROUPS]);
+	atomic_long_dec(&mnsched_allocs[MNSCHED_A_GROUPS]);
 }
 
-static int mn_open(struct inode *inode, struct file *file)
+static int mnsched_open(struct inode *inode, struct file *file)
 {
-	struct mn_group *g;
+	struct mnsched_group *g;
 
 	if (!current->mm)
 		return -EPERM;
-	g = kzalloc(sizeof(*g), MN_GFP);
+	g = kzalloc(sizeof(*g), MNSCHED_GFP);
 	if (!g)
 		return -ENOMEM;
-	atomic_long_inc(&mn_allocs[MN_A_GROUPS]);
+	atomic_long_inc(&mnsched_allocs[MNSCHED_A_GROUPS]);
 	refcount_set(&g->ref, 1);
 	mmgrab(current->mm);
 	g->mm = current->mm;
@@ -98,16 +98,16 @@ static int mn_open(struct inode *inode, struct file *file)
 	spin_lock_init(&g->lock);
 	xa_init_flags(&g->ms, XA_FLAGS_ALLOC);
 	INIT_LIST_HEAD(&g->spares);
-	init_irq_work(&g->iw, mn_handoff_iw);
-	INIT_CSD(&g->csd, mn_handoff_csd, g);
+	init_irq_work(&g->iw, mnsched_handoff_iw);
+	INIT_CSD(&g->csd, mnsched_handoff_csd, g);
 	g->spare_cpu = -1;
 	file->private_data = g;
 	return 0;
 }
 
-static int mn_release(struct inode *inode, struct file *file)
+static int mnsched_release(struct inode *inode, struct file *file)
 {
-	struct mn_group *g = file->private_data;
+	struct mnsched_group *g = file->private_data;
 
 	/*
 	 * No ioctl can be running: each holds a file reference.  Registered
@@ -118,16 +118,16 @@ static int mn_release(struct inode *inode, struct file *file)
 	WRITE_ONCE(g->dead, true);
 	bitmap_zero(g->pending, MNSCHED_MAX_P);
 	spin_unlock_irq(&g->lock);
-	mn_group_put(g);
+	mnsched_group_put(g);
 	return 0;
 }
 
-static long mn_version(struct mn_group *g, void __user *uarg)
+static long mnsched_ioc_version(struct mnsched_group *g, void __user *uarg)
 {
 	struct mnsched_version v = {
 		.abi = MNSCHED_ABI_VERSION,
 		.max_p = MNSCHED_MAX_P,
-		.max_m = READ_ONCE(mn_max_ms),
+		.max_m = READ_ONCE(mnsched_max_ms),
 		.page_size = PAGE_SIZE,
 	};
 
@@ -136,7 +136,7 @@ static long mn_version(struct mn_group *g, void __user *uarg)
 	return 0;
 }
 
-static long mn_config(struct mn_group *g, void __user *uarg)
+static long mnsched_ioc_config(struct mnsched_group *g, void __user *uarg)
 {
 	struct mnsched_config c;
 	int ret;
@@ -150,13 +150,13 @@ static long mn_config(struct mn_group *g, void __user *uarg)
 		ret = -EBUSY;
 		goto out_unlock;
 	}
-	ret = mn_pages_alloc(g, c.nr_p);
+	ret = mnsched_pages_alloc(g, c.nr_p);
 	if (ret)
 		goto out_unlock;
 	/* Report first: a CONFIG that fails has no effect. */
 	c.mmap_size = (u64)c.nr_p * PAGE_SIZE;
 	if (copy_to_user(uarg, &c, sizeof(c))) {
-		mn_pages_free(g, c.nr_p);
+		mnsched_pages_free(g, c.nr_p);
 		ret = -EFAULT;
 		goto out_unlock;
 	}
@@ -167,97 +167,101 @@ out_unlock:
 	return ret;
 }
 
-static long mn_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+static long mnsched_ioctl(struct file *file, unsigned int cmd,
+			  unsigned long arg)
 {
-	struct mn_group *g = file->private_data;
+	struct mnsched_group *g = file->private_data;
 	void __user *uarg = (void __user *)arg;
 
-	if (!mn_group_caller(g))
+	if (!mnsched_group_caller(g))
 		return -EPERM;
 
 	switch (cmd) {
 	case MNSCHED_IOC_VERSION:
-		return mn_version(g, uarg);
+		return mnsched_ioc_version(g, uarg);
 	case MNSCHED_IOC_CONFIG:
-		return mn_config(g, uarg);
+		return mnsched_ioc_config(g, uarg);
 	case MNSCHED_IOC_REGISTER:
-		return mn_register(g);
+		return mnsched_ioc_register(g);
 	case MNSCHED_IOC_UNREGISTER:
-		return mn_unregister(g);
+		return mnsched_ioc_unregister(g);
 	case MNSCHED_IOC_PARK:
-		return mn_park(g, uarg);
+		return mnsched_ioc_park(g, uarg);
 	case MNSCHED_IOC_UNPARK:
-		return mn_unpark(g, arg);
+		return mnsched_ioc_unpark(g, arg);
 	case MNSCHED_IOC_SWAP:
-		return mn_swap(g, uarg);
+		return mnsched_ioc_swap(g, uarg);
 	case MNSCHED_IOC_SET_P:
-		return mn_set_p(g, arg);
+		return mnsched_ioc_set_p(g, arg);
 	case MNSCHED_IOC_SPARE:
-		return mn_spare(g, uarg);
+		return mnsched_ioc_spare(g, uarg);
 	}
 	return -ENOTTY;
 }
 
-static const struct file_operations mn_fops = {
+static const struct file_operations mnsched_fops = {
 	.owner = THIS_MODULE,
-	.open = mn_open,
-	.release = mn_release,
-	.unlocked_ioctl = mn_ioctl,
+	.open = mnsched_open,
+	.release = mnsched_release,
+	.unlocked_ioctl = mnsched_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
-	.mmap = mn_mmap,
+	.mmap = mnsched_mmap,
 	.llseek = noop_llseek,
 };
 
-static struct miscdevice mn_misc = {
+static struct miscdevice mnsched_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "mnsched",
-	.fops = &mn_fops,
+	.fops = &mnsched_fops,
 	.mode = 0666,
 };
 
-static int __init mn_init(void)
+static int __init mnsched_init(void)
 {
 	int ret;
 
-	mn_wq = alloc_workqueue("mnsched", 0, 0);
-	if (!mn_wq)
+	mnsched_wq = alloc_workqueue("mnsched", 0, 0);
+	if (!mnsched_wq)
 		return -ENOMEM;
 	preempt_notifier_inc();
-	ret = mn_debugfs_init();
+	ret = mnsched_debugfs_init();
 	if (ret)
 		goto err_notifier;
-	ret = mn_exec_init();
+	ret = mnsched_exec_init();
 	if (ret)
 		goto err_debugfs;
-	ret = misc_register(&mn_misc);
+	ret = misc_register(&mnsched_misc);
 	if (ret)
 		goto err_exec;
-	pr_info("loaded, ABI %d, max_ms %u\n", MNSCHED_ABI_VERSION, mn_max_ms);
+	pr_info("loaded, ABI %d, max_ms %u\n", MNSCHED_ABI_VERSION, mnsched_max_ms);
 	return 0;
 
 err_exec:
-	mn_exec_exit();
+	mnsched_exec_exit();
 err_debugfs:
-	mn_debugfs_exit();
+	mnsched_debugfs_exit();
 err_notifier:
 	preempt_notifier_dec();
-	destroy_workqueue(mn_wq);
+	destroy_workqueue(mnsched_wq);
 	return ret;
 }
 
-static void __exit mn_exit(void)
+static void __exit mnsched_exit(void)
 {
-	misc_deregister(&mn_misc);
-	mn_exec_exit();
-	/* Every M holds a module reference: none is left, but their frees may be in flight. */
-	destroy_workqueue(mn_wq);
+	misc_deregister(&mnsched_misc);
+	mnsched_exec_exit();
+	/*
+	 * Every M holds a module reference: none is left, but their frees may
+	 * be in flight.
+	 */
+	destroy_workqueue(mnsched_wq);
 	rcu_barrier();
-	mn_debugfs_exit();
+	mnsched_debugfs_exit();
 	preempt_notifier_dec();
 }
 
-module_init(mn_init);
-module_exit(mn_exit);
+module_init(mnsched_init);
+module_exit(mnsched_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_AUTHOR("mnsched developers");

@@ -3,12 +3,13 @@
  * mn.h - internal declarations of mnsched.ko.
  *
  * Locking, outermost first:
- *   mn_group.cfg_lock (mutex)  CONFIG, mmap
- *   mn_group.lock (spinlock, irq-safe)  spare list, P owners, pending handoffs
- *   mn_p.lock (raw spinlock, leaf)  kernel-written pstate fields, blocker
+ *   mnsched_group.cfg_lock (mutex)  CONFIG, mmap
+ *   mnsched_group.lock (spinlock, irq-safe)  spare list, P owners, pending
+ *     handoffs
+ *   mnsched_p.lock (raw spinlock, leaf)  kernel-written pstate fields, blocker
  * The preempt notifiers run under the runqueue lock and take only the leaf
- * mn_p.lock; nothing that holds mn_p.lock wakes a task, so the order
- * rq lock -> mn_p.lock is the only one involving scheduler locks.
+ * mnsched_p.lock; nothing that holds mnsched_p.lock wakes a task, so the order
+ * rq lock -> mnsched_p.lock is the only one involving scheduler locks.
  * M ids live in an xarray; lookups are RCU, and an M (with its reference on
  * its task) is freed after a grace period, so an RCU reader may wake m->task.
  */
@@ -39,26 +40,26 @@ struct task_struct;
 struct vm_area_struct;
 
 /**
- * struct mn_p - kernel-side state of one P
+ * struct mnsched_p - kernel-side state of one P
  * @lock: leaf lock for the kernel-written fields of the P's pstate and @blocker
  * @owner: M that holds the P (SET_P or a handoff), NULL for none; written
  *	under the group lock and @lock
  * @blocker: M whose blocking marked the P blocked, until it runs again or the
  *	P is handed off; under @lock
  */
-struct mn_p {
+struct mnsched_p {
 	raw_spinlock_t lock;
-	struct mn_m *owner;
-	struct mn_m *blocker;
+	struct mnsched_m *owner;
+	struct mnsched_m *blocker;
 };
 
 /**
- * struct mn_group - what one open() of /dev/mnsched creates
+ * struct mnsched_group - what one open() of /dev/mnsched creates
  * @ref: one for the open file, one per registered M
  * @mm: address space of the opener (mmgrab'd)
  * @tgid_pid: thread group of the opener (a reference); only its threads,
  *	running the program that opened the file (@mm), may use the group:
- *	see mn_group_caller()
+ *	see mnsched_group_caller()
  * @tgid: thread group id of the opener, for tracing
  * @cfg_lock: serializes CONFIG
  * @lock: protects @spares, @nr_m, P owners, handoff delivery
@@ -77,7 +78,7 @@ struct mn_p {
  * @spare_cpu: CPU the first spare M waits on, -1 for none (a hint)
  * @dead: set when the file is released; notifiers then do nothing
  */
-struct mn_group {
+struct mnsched_group {
 	refcount_t ref;
 	struct mm_struct *mm;
 	struct pid *tgid_pid;
@@ -87,7 +88,7 @@ struct mn_group {
 	u32 nr_p;
 	struct page **pages;
 	struct mnsched_pstate **pst;
-	struct mn_p *ps;
+	struct mnsched_p *ps;
 	struct xarray ms;
 	u32 nr_m;
 	u32 next_id;
@@ -101,7 +102,7 @@ struct mn_group {
 };
 
 /**
- * struct mn_m - a registered M (one thread)
+ * struct mnsched_m - a registered M (one thread)
  * @pn: preempt notifier, registered on @task
  * @g: the group (one reference held)
  * @task: the thread (one reference held)
@@ -113,7 +114,7 @@ struct mn_group {
  * @handed_p: P handed to this M while it waits in SPARE, -1 for none
  * @handed_from: id of the M that held the P this M took in SPARE and whose
  *	block made it pending, -1 when another M held it (group lock); for
- *	mn_untake()
+ *	mnsched_untake()
  * @spare_node: entry in @g->spares while waiting in SPARE
  * @spare_cpu: CPU it started waiting on in SPARE
  * @parked: 1 while the thread waits in PARK, SWAP or SPARE
@@ -124,9 +125,9 @@ struct mn_group {
  * @free_work: frees the M in process context
  * @rcu: frees the M and drops its task after a grace period
  */
-struct mn_m {
+struct mnsched_m {
 	struct preempt_notifier pn;
-	struct mn_group *g;
+	struct mnsched_group *g;
 	struct task_struct *task;
 	int id;
 	int p;
@@ -145,23 +146,23 @@ struct mn_m {
 };
 
 /* Counters shown in debugfs. */
-enum mn_alloc_counter {
-	MN_A_GROUPS,
-	MN_A_MS,
-	MN_A_PAGES,
-	MN_A_ARRAYS,
-	MN_A_NR,
+enum mnsched_alloc_counter {
+	MNSCHED_A_GROUPS,
+	MNSCHED_A_MS,
+	MNSCHED_A_PAGES,
+	MNSCHED_A_ARRAYS,
+	MNSCHED_A_NR,
 };
 
-enum mn_event_counter {
-	MN_E_REGISTER,
-	MN_E_PARK,
-	MN_E_UNPARK,
-	MN_E_SWAP,
-	MN_E_SPARE,
-	MN_E_BLOCK,
-	MN_E_HANDOFF,
-	MN_E_NR,
+enum mnsched_event_counter {
+	MNSCHED_E_REGISTER,
+	MNSCHED_E_PARK,
+	MNSCHED_E_UNPARK,
+	MNSCHED_E_SWAP,
+	MNSCHED_E_SPARE,
+	MNSCHED_E_BLOCK,
+	MNSCHED_E_HANDOFF,
+	MNSCHED_E_NR,
 };
 
 /*
@@ -171,56 +172,56 @@ enum mn_event_counter {
  * the call fails with -ENOMEM (__GFP_NORETRY: no cgroup OOM kill for
  * what is the caller's own request) and without a warning (__GFP_NOWARN).
  */
-#define MN_GFP	(GFP_KERNEL_ACCOUNT | __GFP_NORETRY | __GFP_NOWARN)
+#define MNSCHED_GFP	(GFP_KERNEL_ACCOUNT | __GFP_NORETRY | __GFP_NOWARN)
 
-extern atomic_long_t mn_allocs[MN_A_NR];
-extern unsigned int mn_max_ms;
-extern struct workqueue_struct *mn_wq;
+extern atomic_long_t mnsched_allocs[MNSCHED_A_NR];
+extern unsigned int mnsched_max_ms;
+extern struct workqueue_struct *mnsched_wq;
 
-void mn_count_event(enum mn_event_counter c);
-int mn_debugfs_init(void);
-void mn_debugfs_exit(void);
+void mnsched_count_event(enum mnsched_event_counter c);
+int mnsched_debugfs_init(void);
+void mnsched_debugfs_exit(void);
 
 /* main.c */
-bool mn_group_caller(struct mn_group *g);
-void mn_group_get(struct mn_group *g);
-void mn_group_put(struct mn_group *g);
+bool mnsched_group_caller(struct mnsched_group *g);
+void mnsched_group_get(struct mnsched_group *g);
+void mnsched_group_put(struct mnsched_group *g);
 
 /* pages.c */
-int mn_pages_alloc(struct mn_group *g, u32 nr_p);
-void mn_pages_free(struct mn_group *g, u32 nr_p);
-int mn_mmap(struct file *file, struct vm_area_struct *vma);
+int mnsched_pages_alloc(struct mnsched_group *g, u32 nr_p);
+void mnsched_pages_free(struct mnsched_group *g, u32 nr_p);
+int mnsched_mmap(struct file *file, struct vm_area_struct *vma);
 
 /* park.c */
-struct mn_m *mn_task_m(void);
-struct mn_m *mn_current_m(struct mn_group *g);
-long mn_register(struct mn_group *g);
-long mn_unregister(struct mn_group *g);
-long mn_park(struct mn_group *g, void __user *uarg);
-long mn_unpark(struct mn_group *g, unsigned long id);
-long mn_swap(struct mn_group *g, void __user *uarg);
-long mn_set_p(struct mn_group *g, unsigned long arg);
-long mn_spare(struct mn_group *g, void __user *uarg);
-void mn_m_release(struct mn_m *m);
-void mn_kick(struct mn_m *m);
+struct mnsched_m *mnsched_task_m(void);
+struct mnsched_m *mnsched_current_m(struct mnsched_group *g);
+long mnsched_ioc_register(struct mnsched_group *g);
+long mnsched_ioc_unregister(struct mnsched_group *g);
+long mnsched_ioc_park(struct mnsched_group *g, void __user *uarg);
+long mnsched_ioc_unpark(struct mnsched_group *g, unsigned long id);
+long mnsched_ioc_swap(struct mnsched_group *g, void __user *uarg);
+long mnsched_ioc_set_p(struct mnsched_group *g, unsigned long arg);
+long mnsched_ioc_spare(struct mnsched_group *g, void __user *uarg);
+void mnsched_m_release(struct mnsched_m *m);
+void mnsched_kick(struct mnsched_m *m);
 
 /* handoff.c */
-extern struct preempt_ops mn_preempt_ops;
-void mn_handoff_iw(struct irq_work *iw);
-void mn_handoff_csd(void *info);
-void mn_spares_changed(struct mn_group *g);
-void mn_swap_iw(struct irq_work *iw);
-void mn_swap_wake(struct mn_m *m, bool here);
-void mn_m_free_iw(struct irq_work *iw);
-void mn_m_free_work(struct work_struct *work);
-int mn_take_pending(struct mn_group *g, struct mn_m *s);
-void mn_untake(struct mn_group *g, struct mn_m *s, int p);
-void mn_give_p(struct mn_group *g, struct mn_m *m, int p);
-void mn_pst_kwrite_begin(struct mnsched_pstate *pst);
-void mn_pst_kwrite_end(struct mnsched_pstate *pst);
+extern struct preempt_ops mnsched_preempt_ops;
+void mnsched_handoff_iw(struct irq_work *iw);
+void mnsched_handoff_csd(void *info);
+void mnsched_spares_changed(struct mnsched_group *g);
+void mnsched_swap_iw(struct irq_work *iw);
+void mnsched_swap_wake(struct mnsched_m *m, bool here);
+void mnsched_m_free_iw(struct irq_work *iw);
+void mnsched_m_free_work(struct work_struct *work);
+int mnsched_take_pending(struct mnsched_group *g, struct mnsched_m *s);
+void mnsched_untake(struct mnsched_group *g, struct mnsched_m *s, int p);
+void mnsched_give_p(struct mnsched_group *g, struct mnsched_m *m, int p);
+void mnsched_pst_kwrite_begin(struct mnsched_pstate *pst);
+void mnsched_pst_kwrite_end(struct mnsched_pstate *pst);
 
 /* exec.c */
-int mn_exec_init(void);
-void mn_exec_exit(void);
+int mnsched_exec_init(void);
+void mnsched_exec_exit(void);
 
 #endif /* _MN_H */

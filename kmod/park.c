@@ -20,60 +20,60 @@
 #include "trace.h"
 
 /**
- * mn_task_m() - the M registered on the current thread, in any group
+ * mnsched_task_m() - the M registered on the current thread, in any group
  *
  * Only the thread itself changes its notifier list, so walking it from the
  * thread needs no lock.
  *
  * Return: the M or NULL.
  */
-struct mn_m *mn_task_m(void)
+struct mnsched_m *mnsched_task_m(void)
 {
 	struct preempt_notifier *pn;
 
 	hlist_for_each_entry(pn, &current->preempt_notifiers, link) {
-		if (pn->ops == &mn_preempt_ops)
-			return container_of(pn, struct mn_m, pn);
+		if (pn->ops == &mnsched_preempt_ops)
+			return container_of(pn, struct mnsched_m, pn);
 	}
 	return NULL;
 }
 
 /**
- * mn_current_m() - the calling thread's M in group @g
+ * mnsched_current_m() - the calling thread's M in group @g
  * @g: the group
  *
  * Return: the M or NULL when the thread is not an M of @g.
  */
-struct mn_m *mn_current_m(struct mn_group *g)
+struct mnsched_m *mnsched_current_m(struct mnsched_group *g)
 {
-	struct mn_m *m = mn_task_m();
+	struct mnsched_m *m = mnsched_task_m();
 
 	return m && m->g == g ? m : NULL;
 }
 
-static void mn_m_free_rcu(struct rcu_head *rcu)
+static void mnsched_m_free_rcu(struct rcu_head *rcu)
 {
-	struct mn_m *m = container_of(rcu, struct mn_m, rcu);
+	struct mnsched_m *m = container_of(rcu, struct mnsched_m, rcu);
 
 	put_task_struct(m->task);
 	kfree(m);
 }
 
 /**
- * mn_m_release() - detach an M from its group and free it
+ * mnsched_m_release() - detach an M from its group and free it
  * @m: the M; its notifier is unregistered or its task is dead
  *
  * Process context.  Drops the references the M held.
  */
-void mn_m_release(struct mn_m *m)
+void mnsched_m_release(struct mnsched_m *m)
 {
-	struct mn_group *g = m->g;
-	struct mn_p *kp;
+	struct mnsched_group *g = m->g;
+	struct mnsched_p *kp;
 	unsigned long flags;
 
 	spin_lock_irqsave(&g->lock, flags);
 	list_del_init(&m->spare_node);
-	mn_spares_changed(g);
+	mnsched_spares_changed(g);
 	if (m->p >= 0) {
 		kp = &g->ps[m->p];
 		raw_spin_lock(&kp->lock);
@@ -88,9 +88,9 @@ void mn_m_release(struct mn_m *m)
 		if (kp->blocker == m) {
 			kp->blocker = NULL;
 			clear_bit(m->blocked_p, g->pending);
-			mn_pst_kwrite_begin(g->pst[m->blocked_p]);
+			mnsched_pst_kwrite_begin(g->pst[m->blocked_p]);
 			WRITE_ONCE(g->pst[m->blocked_p]->blocked, 0);
-			mn_pst_kwrite_end(g->pst[m->blocked_p]);
+			mnsched_pst_kwrite_end(g->pst[m->blocked_p]);
 		}
 		raw_spin_unlock(&kp->lock);
 		m->blocked_p = -1;
@@ -102,23 +102,23 @@ void mn_m_release(struct mn_m *m)
 	/* A SWAP wake-up raised on some CPU may still look at @m. */
 	irq_work_sync(&m->swap_iw);
 	/* An RCU reader that found @m may still wake its task. */
-	call_rcu(&m->rcu, mn_m_free_rcu);
-	atomic_long_dec(&mn_allocs[MN_A_MS]);
-	mn_group_put(g);
+	call_rcu(&m->rcu, mnsched_m_free_rcu);
+	atomic_long_dec(&mnsched_allocs[MNSCHED_A_MS]);
+	mnsched_group_put(g);
 }
 
 /* Unregister the current thread's notifier and free its M. */
-static void mn_m_unregister_current(struct mn_m *m)
+static void mnsched_m_unregister_current(struct mnsched_m *m)
 {
 	preempt_disable();
 	preempt_notifier_unregister(&m->pn);
 	preempt_enable();
-	mn_m_release(m);
+	mnsched_m_release(m);
 	module_put(THIS_MODULE);
 }
 
 /**
- * mn_register() - MNSCHED_IOC_REGISTER: make the calling thread an M
+ * mnsched_ioc_register() - MNSCHED_IOC_REGISTER: make the calling thread an M
  * @g: the group
  *
  * A thread is an M of at most one group.  Registering again in the same
@@ -128,9 +128,9 @@ static void mn_m_unregister_current(struct mn_m *m)
  * Return: the M id (>= 0), -EBUSY when the thread is an M of another open
  * group, -ENOSPC past the max_ms module parameter, -ENOMEM.
  */
-long mn_register(struct mn_group *g)
+long mnsched_ioc_register(struct mnsched_group *g)
 {
-	struct mn_m *m = mn_task_m();
+	struct mnsched_m *m = mnsched_task_m();
 	u32 id;
 	int ret;
 
@@ -139,10 +139,10 @@ long mn_register(struct mn_group *g)
 			return m->id;
 		if (!READ_ONCE(m->g->dead))
 			return -EBUSY;
-		mn_m_unregister_current(m);
+		mnsched_m_unregister_current(m);
 	}
 
-	m = kzalloc(sizeof(*m), MN_GFP);
+	m = kzalloc(sizeof(*m), MNSCHED_GFP);
 	if (!m)
 		return -ENOMEM;
 	m->g = g;
@@ -152,13 +152,13 @@ long mn_register(struct mn_group *g)
 	atomic_set(&m->token, 0);
 	INIT_LIST_HEAD(&m->spare_node);
 	m->swap_to = -1;
-	init_irq_work(&m->swap_iw, mn_swap_iw);
-	init_irq_work(&m->free_iw, mn_m_free_iw);
-	INIT_WORK(&m->free_work, mn_m_free_work);
-	preempt_notifier_init(&m->pn, &mn_preempt_ops);
+	init_irq_work(&m->swap_iw, mnsched_swap_iw);
+	init_irq_work(&m->free_iw, mnsched_m_free_iw);
+	INIT_WORK(&m->free_work, mnsched_m_free_work);
+	preempt_notifier_init(&m->pn, &mnsched_preempt_ops);
 
 	spin_lock_irq(&g->lock);
-	if (g->nr_m >= READ_ONCE(mn_max_ms)) {
+	if (g->nr_m >= READ_ONCE(mnsched_max_ms)) {
 		spin_unlock_irq(&g->lock);
 		ret = -ENOSPC;
 		goto err_free;
@@ -167,7 +167,7 @@ long mn_register(struct mn_group *g)
 	spin_unlock_irq(&g->lock);
 
 	/* Cyclic ids: a stale id held by user space rarely names a new M. */
-	ret = xa_alloc_cyclic(&g->ms, &id, m, xa_limit_31b, &g->next_id, MN_GFP);
+	ret = xa_alloc_cyclic(&g->ms, &id, m, xa_limit_31b, &g->next_id, MNSCHED_GFP);
 	if (ret < 0) {
 		spin_lock_irq(&g->lock);
 		g->nr_m--;
@@ -176,17 +176,17 @@ long mn_register(struct mn_group *g)
 		goto err_free;
 	}
 	m->id = id;
-	atomic_long_inc(&mn_allocs[MN_A_MS]);
+	atomic_long_inc(&mnsched_allocs[MNSCHED_A_MS]);
 	get_task_struct(current);
 	m->task = current;
-	mn_group_get(g);
+	mnsched_group_get(g);
 	/* The notifier code must outlive the thread's last sched_out. */
 	__module_get(THIS_MODULE);
 	preempt_disable();
 	preempt_notifier_register(&m->pn);
 	preempt_enable();
 
-	mn_count_event(MN_E_REGISTER);
+	mnsched_count_event(MNSCHED_E_REGISTER);
 	trace_mnsched_register(g->tgid, current->pid, m->id);
 	return m->id;
 
@@ -196,23 +196,24 @@ err_free:
 }
 
 /**
- * mn_unregister() - MNSCHED_IOC_UNREGISTER: the calling thread stops being an M
+ * mnsched_ioc_unregister() - MNSCHED_IOC_UNREGISTER: the calling thread stops
+ *	being an M
  * @g: the group
  *
  * Return: 0, or -ESRCH when the thread is not an M of @g.
  */
-long mn_unregister(struct mn_group *g)
+long mnsched_ioc_unregister(struct mnsched_group *g)
 {
-	struct mn_m *m = mn_current_m(g);
+	struct mnsched_m *m = mnsched_current_m(g);
 
 	if (!m)
 		return -ESRCH;
-	mn_m_unregister_current(m);
+	mnsched_m_unregister_current(m);
 	return 0;
 }
 
 /*
- * Waking.  An M waits in mn_wait() with @parked set; a waker sets what the
+ * Waking.  An M waits in mnsched_wait() with @parked set; a waker sets what the
  * M waits for (its token, or a handed-over P), then wakes the task if it is
  * parked.  Both sides order "set mine, full barrier, read theirs", so
  * either the M sees the condition or the waker sees @parked.  A wake-up
@@ -221,42 +222,43 @@ long mn_unregister(struct mn_group *g)
  */
 
 /**
- * mn_kick() - wake @m if it waits in mn_wait()
+ * mnsched_kick() - wake @m if it waits in mnsched_wait()
  * @m: the M; its condition was set before, followed by a full barrier
  */
-void mn_kick(struct mn_m *m)
+void mnsched_kick(struct mnsched_m *m)
 {
 	if (READ_ONCE(m->parked))
 		wake_up_process(m->task);
 }
 
 /* Give @m its token; true when it must be kicked. */
-static bool mn_token_give(struct mn_m *m)
+static bool mnsched_token_give(struct mnsched_m *m)
 {
 	/* atomic_xchg() is a full barrier: token before the parked check. */
 	atomic_xchg(&m->token, 1);
 	return READ_ONCE(m->parked);
 }
 
-static bool mn_token_take(struct mn_m *m)
+static bool mnsched_token_take(struct mnsched_m *m)
 {
 	return atomic_read(&m->token) && atomic_xchg(&m->token, 0);
 }
 
-static bool mn_spare_done(struct mn_m *m)
+static bool mnsched_spare_done(struct mnsched_m *m)
 {
 	return READ_ONCE(m->handed_p) >= 0 || atomic_read(&m->token);
 }
 
 /**
- * mn_wait() - wait until @done(@m), a timeout or a signal
+ * mnsched_wait() - wait until @done(@m), a timeout or a signal
  * @m: the calling thread's M
  * @timeout_ns: relative timeout, < 0 for none, 0 to only check
  * @done: the condition; it may consume what it checks
  *
  * Return: 0 when @done held, -ETIMEDOUT or -EINTR.
  */
-static long mn_wait(struct mn_m *m, s64 timeout_ns, bool (*done)(struct mn_m *))
+static long mnsched_wait(struct mnsched_m *m, s64 timeout_ns,
+			 bool (*done)(struct mnsched_m *))
 {
 	ktime_t exp = 0;
 	long ret = 0;
@@ -293,54 +295,55 @@ static long mn_wait(struct mn_m *m, s64 timeout_ns, bool (*done)(struct mn_m *))
 	return ret;
 }
 
-static long mn_park_self(struct mn_m *m, s64 timeout_ns)
+static long mnsched_park_self(struct mnsched_m *m, s64 timeout_ns)
 {
 	u64 t0 = 0;
 	long ret;
 
-	mn_count_event(MN_E_PARK);
+	mnsched_count_event(MNSCHED_E_PARK);
 	if (trace_mnsched_park_enabled())
 		t0 = ktime_get_ns();
-	ret = mn_wait(m, timeout_ns, mn_token_take);
+	ret = mnsched_wait(m, timeout_ns, mnsched_token_take);
 	if (trace_mnsched_park_enabled())
 		trace_mnsched_park(m->id, timeout_ns, ret, t0 ? ktime_get_ns() - t0 : 0);
 	return ret;
 }
 
 /**
- * mn_park() - MNSCHED_IOC_PARK: wait for an UNPARK, a timeout or a signal
+ * mnsched_ioc_park() - MNSCHED_IOC_PARK: wait for an UNPARK, a timeout or a
+ *	signal
  * @g: the group
  * @uarg: struct mnsched_park
  *
  * Return: 0 when unparked, -ETIMEDOUT, -EINTR, -EFAULT, -EINVAL for flags,
  * -ESRCH when the caller is not an M of @g.
  */
-long mn_park(struct mn_group *g, void __user *uarg)
+long mnsched_ioc_park(struct mnsched_group *g, void __user *uarg)
 {
 	struct mnsched_park a;
-	struct mn_m *m;
+	struct mnsched_m *m;
 
 	if (copy_from_user(&a, uarg, sizeof(a)))
 		return -EFAULT;
 	if (a.flags || a.__pad)
 		return -EINVAL;
-	m = mn_current_m(g);
+	m = mnsched_current_m(g);
 	if (!m)
 		return -ESRCH;
-	return mn_park_self(m, a.timeout_ns);
+	return mnsched_park_self(m, a.timeout_ns);
 }
 
 /*
  * Whether a SWAP should leave the wake-up of @t to its caller's switch away
- * (mn_swap_wake()).  When the caller runs alone on this CPU, the CPU goes
+ * (mnsched_swap_wake()).  When the caller runs alone on this CPU, the CPU goes
  * idle as soon as the caller parks, but a task woken now, while it still
  * runs, is sent to another CPU if one is idle (an IPI, and a second CPU
  * brought out of idle while this one idles) or queued on a busy one; woken
  * after the switch, it runs here at once.  A target that may only run on
  * this CPU is woken here anyway, and at once is cheaper: the caller then
- * switches to it directly (see mn_swap()).
+ * switches to it directly (see mnsched_ioc_swap()).
  */
-static bool mn_swap_defer(struct task_struct *t)
+static bool mnsched_swap_defer(struct task_struct *t)
 {
 	bool ret;
 	int cpu;
@@ -355,12 +358,13 @@ static bool mn_swap_defer(struct task_struct *t)
 
 /*
  * Give M @id its token, and wake it if it waits; with @defer set, a wake-up
- * that mn_swap_defer() chooses to postpone is not done and *@defer says so.
+ * that mnsched_swap_defer() chooses to postpone is not done and *@defer says
+ * so.
  */
-static long mn_unpark_id(struct mn_group *g, unsigned long id, int from,
-			 bool *defer)
+static long mnsched_unpark_id(struct mnsched_group *g, unsigned long id,
+			      int from, bool *defer)
 {
-	struct mn_m *m;
+	struct mnsched_m *m;
 
 	if (id > INT_MAX)
 		return -EINVAL;
@@ -370,20 +374,21 @@ static long mn_unpark_id(struct mn_group *g, unsigned long id, int from,
 		rcu_read_unlock();
 		return -ESRCH;
 	}
-	if (mn_token_give(m)) {
-		if (defer && mn_swap_defer(m->task))
+	if (mnsched_token_give(m)) {
+		if (defer && mnsched_swap_defer(m->task))
 			*defer = true;
 		else
 			wake_up_process(m->task);
 	}
 	rcu_read_unlock();
-	mn_count_event(MN_E_UNPARK);
+	mnsched_count_event(MNSCHED_E_UNPARK);
 	trace_mnsched_unpark(from, (int)id);
 	return 0;
 }
 
 /**
- * mn_unpark() - MNSCHED_IOC_UNPARK: wake M @id, or keep the token for it
+ * mnsched_ioc_unpark() - MNSCHED_IOC_UNPARK: wake M @id, or keep the token
+ *	for it
  * @g: the group
  * @id: the M id (the argument itself)
  *
@@ -391,39 +396,39 @@ static long mn_unpark_id(struct mn_group *g, unsigned long id, int from,
  *
  * Return: 0, -EINVAL for an id out of range, -ESRCH for no such M.
  */
-long mn_unpark(struct mn_group *g, unsigned long id)
+long mnsched_ioc_unpark(struct mnsched_group *g, unsigned long id)
 {
-	struct mn_m *self = mn_current_m(g);
+	struct mnsched_m *self = mnsched_current_m(g);
 
-	return mn_unpark_id(g, id, self ? self->id : -1, NULL);
+	return mnsched_unpark_id(g, id, self ? self->id : -1, NULL);
 }
 
 /**
- * mn_swap() - MNSCHED_IOC_SWAP: unpark a target M and park the caller
+ * mnsched_ioc_swap() - MNSCHED_IOC_SWAP: unpark a target M and park the caller
  * @g: the group
  * @uarg: struct mnsched_swap
  *
- * Return: as mn_park(); -ESRCH (without parking) when the target does not
- * exist.
+ * Return: as mnsched_ioc_park(); -ESRCH (without parking) when the target
+ * does not exist.
  */
-long mn_swap(struct mn_group *g, void __user *uarg)
+long mnsched_ioc_swap(struct mnsched_group *g, void __user *uarg)
 {
 	struct mnsched_swap a;
 	bool defer = false;
-	struct mn_m *m;
+	struct mnsched_m *m;
 	long ret;
 
 	if (copy_from_user(&a, uarg, sizeof(a)))
 		return -EFAULT;
 	if (a.flags)
 		return -EINVAL;
-	m = mn_current_m(g);
+	m = mnsched_current_m(g);
 	if (!m)
 		return -ESRCH;
-	ret = mn_unpark_id(g, a.target, m->id, &defer);
+	ret = mnsched_unpark_id(g, a.target, m->id, &defer);
 	if (ret)
 		return ret;
-	mn_count_event(MN_E_SWAP);
+	mnsched_count_event(MNSCHED_E_SWAP);
 	trace_mnsched_swap(m->id, a.target);
 	if (defer) {
 		/*
@@ -433,8 +438,8 @@ long mn_swap(struct mn_group *g, void __user *uarg)
 		 * timeout), nothing switches and we wake it ourselves.
 		 */
 		WRITE_ONCE(m->swap_to, (int)a.target);
-		ret = mn_park_self(m, a.timeout_ns);
-		mn_swap_wake(m, false);
+		ret = mnsched_park_self(m, a.timeout_ns);
+		mnsched_swap_wake(m, false);
 		return ret;
 	}
 	/*
@@ -445,20 +450,20 @@ long mn_swap(struct mn_group *g, void __user *uarg)
 	 * as with a futex wake followed by a wait.
 	 */
 	cond_resched();
-	return mn_park_self(m, a.timeout_ns);
+	return mnsched_park_self(m, a.timeout_ns);
 }
 
 /**
- * mn_give_p() - make @m the holder of P @p, or of none when @p < 0
+ * mnsched_give_p() - make @m the holder of P @p, or of none when @p < 0
  * @g: the group, lock held
  * @m: the M
  * @p: P index or -1
  *
  * The previous holder of @p, if another M, no longer holds it.
  */
-void mn_give_p(struct mn_group *g, struct mn_m *m, int p)
+void mnsched_give_p(struct mnsched_group *g, struct mnsched_m *m, int p)
 {
-	struct mn_p *kp;
+	struct mnsched_p *kp;
 
 	lockdep_assert_held(&g->lock);
 	if (m->p >= 0) {
@@ -481,7 +486,8 @@ void mn_give_p(struct mn_group *g, struct mn_m *m, int p)
 }
 
 /**
- * mn_set_p() - MNSCHED_IOC_SET_P: tell the kernel which P the caller holds
+ * mnsched_ioc_set_p() - MNSCHED_IOC_SET_P: tell the kernel which P the
+ *	caller holds
  * @g: the group
  * @arg: P index, or -1 (as long or as u32) for none
  *
@@ -492,11 +498,11 @@ void mn_give_p(struct mn_group *g, struct mn_m *m, int p)
  * Return: 0, -EINVAL for an index out of range or before CONFIG, -ESRCH when
  * the caller is not an M of @g.
  */
-long mn_set_p(struct mn_group *g, unsigned long arg)
+long mnsched_ioc_set_p(struct mnsched_group *g, unsigned long arg)
 {
-	/* Pairs with the release in mn_config(). */
+	/* Pairs with the release in mnsched_ioc_config(). */
 	u32 nr_p = smp_load_acquire(&g->nr_p);
-	struct mn_m *m;
+	struct mnsched_m *m;
 	int p;
 
 	if ((long)arg == -1 || arg == U32_MAX)
@@ -505,17 +511,18 @@ long mn_set_p(struct mn_group *g, unsigned long arg)
 		p = arg;
 	else
 		return -EINVAL;
-	m = mn_current_m(g);
+	m = mnsched_current_m(g);
 	if (!m)
 		return -ESRCH;
 	spin_lock_irq(&g->lock);
-	mn_give_p(g, m, p);
+	mnsched_give_p(g, m, p);
 	spin_unlock_irq(&g->lock);
 	return 0;
 }
 
 /**
- * mn_spare() - MNSCHED_IOC_SPARE: wait to be handed the P of a blocked M
+ * mnsched_ioc_spare() - MNSCHED_IOC_SPARE: wait to be handed the P of a
+ *	blocked M
  * @g: the group
  * @uarg: struct mnsched_spare
  *
@@ -524,16 +531,16 @@ long mn_set_p(struct mn_group *g, unsigned long arg)
  * woken by UNPARK (the token is consumed), or with an error.
  *
  * A call that fails takes nothing: when @p cannot be written, the P is
- * handed back (mn_untake()), or the token kept.
+ * handed back (mnsched_untake()), or the token kept.
  *
  * Return: 0, -ETIMEDOUT, -EINTR, -EFAULT, -EINVAL for flags or before
  * CONFIG, -ESRCH when the caller is not an M of @g.
  */
-long mn_spare(struct mn_group *g, void __user *uarg)
+long mnsched_ioc_spare(struct mnsched_group *g, void __user *uarg)
 {
 	s32 __user *up = &((struct mnsched_spare __user *)uarg)->p;
 	struct mnsched_spare a;
-	struct mn_m *m;
+	struct mnsched_m *m;
 	long ret;
 	int p;
 
@@ -541,10 +548,10 @@ long mn_spare(struct mn_group *g, void __user *uarg)
 		return -EFAULT;
 	if (a.flags)
 		return -EINVAL;
-	/* Pairs with the release in mn_config(). */
+	/* Pairs with the release in mnsched_ioc_config(). */
 	if (!smp_load_acquire(&g->nr_p))
 		return -EINVAL;
-	m = mn_current_m(g);
+	m = mnsched_current_m(g);
 	if (!m)
 		return -ESRCH;
 	/*
@@ -553,24 +560,24 @@ long mn_spare(struct mn_group *g, void __user *uarg)
 	 */
 	if (put_user(a.p, up))
 		return -EFAULT;
-	mn_count_event(MN_E_SPARE);
+	mnsched_count_event(MNSCHED_E_SPARE);
 
 	spin_lock_irq(&g->lock);
-	mn_give_p(g, m, -1);
+	mnsched_give_p(g, m, -1);
 	m->handed_p = -1;
-	p = mn_take_pending(g, m);
+	p = mnsched_take_pending(g, m);
 	if (p < 0) {
 		m->spare_cpu = raw_smp_processor_id();
 		list_add_tail(&m->spare_node, &g->spares);
-		mn_spares_changed(g);
+		mnsched_spares_changed(g);
 	}
 	spin_unlock_irq(&g->lock);
 
 	if (p < 0) {
-		ret = mn_wait(m, a.timeout_ns, mn_spare_done);
+		ret = mnsched_wait(m, a.timeout_ns, mnsched_spare_done);
 		spin_lock_irq(&g->lock);
 		list_del_init(&m->spare_node);
-		mn_spares_changed(g);
+		mnsched_spares_changed(g);
 		p = m->handed_p;
 		m->handed_p = -1;
 		spin_unlock_irq(&g->lock);
@@ -587,7 +594,7 @@ long mn_spare(struct mn_group *g, void __user *uarg)
 	if (put_user(p, up)) {
 		/* Made unwritable meanwhile: give back the P, or the token. */
 		if (p >= 0)
-			mn_untake(g, m, p);
+			mnsched_untake(g, m, p);
 		else
 			atomic_set(&m->token, 1);
 		return -EFAULT;

@@ -47,7 +47,7 @@ ATTR = re.compile(r'__attribute__\(\((?:[^()]|\([^()]*\))*\)\)\s*')
 GOPARK = re.compile(r'\bmn_gopark\(\s*([A-Za-z_]\w*)\s*,')
 # Functions of the library written in assembly (switch_x86_64.S): they call
 # nothing.
-ASM_OK = {'mn_ctx_switch'}
+ASM_OK = {'mn_g_switch'}
 # Undefined symbols that are data, not calls.
 DATA_OK = {'_GLOBAL_OFFSET_TABLE_', 'stderr', 'stdout',
            '__start_mn_text', '__stop_mn_text'}

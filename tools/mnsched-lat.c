@@ -70,40 +70,40 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case 'h':
 		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
-		exit(MN_EXIT_OK);
+		exit(MT_EXIT_OK);
 	case 'p':
-		env.pid = mn_parse_pid(arg);
+		env.pid = mt_parse_pid(arg);
 		if (env.pid < 0)
-			MN_ARGP_ERR(state, "invalid PID '%s'", arg);
+			MT_ARGP_ERR(state, "invalid PID '%s'", arg);
 		break;
 	case 'P': env.per_p = true; break;
 	case 'R': env.per_reason = true; break;
 	case 'T': env.timestamp = true; break;
-	case 'v': mn_verbose = true; break;
+	case 'v': mt_verbose = true; break;
 	case OPT_PIN: env.pin = true; break;
 	case 'd':
 		env.duration = strtod(arg, &end);
 		if (*end || env.duration <= 0)
-			MN_ARGP_ERR(state, "invalid duration '%s'", arg);
+			MT_ARGP_ERR(state, "invalid duration '%s'", arg);
 		break;
 	case ARGP_KEY_ARG:
 		errno = 0;
 		if (pos == 0) {
 			env.interval = strtol(arg, &end, 10);
 			if (errno || *end || env.interval <= 0)
-				MN_ARGP_ERR(state, "invalid interval '%s'", arg);
+				MT_ARGP_ERR(state, "invalid interval '%s'", arg);
 		} else if (pos == 1) {
 			env.count = strtol(arg, &end, 10);
 			if (errno || *end || env.count <= 0)
-				MN_ARGP_ERR(state, "invalid count '%s'", arg);
+				MT_ARGP_ERR(state, "invalid count '%s'", arg);
 		} else {
-			MN_ARGP_ERR(state, "unexpected argument '%s'", arg);
+			MT_ARGP_ERR(state, "unexpected argument '%s'", arg);
 		}
 		pos++;
 		break;
 	case ARGP_KEY_END:
 		if (!env.pid)
-			MN_ARGP_ERR(state, "-p PID is required");
+			MT_ARGP_ERR(state, "-p PID is required");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -120,16 +120,16 @@ static void print_stamp(void)
 	printf("\n%s\n", buf);
 }
 
-static void report(struct mnsched_lat_bpf *skel, const struct mn_target *t,
+static void report(struct mnsched_lat_bpf *skel, const struct mt_target *t,
 		   bool clear)
 {
 	int fp = bpf_map__fd(skel->maps.lat_by_p);
 	int fr = bpf_map__fd(skel->maps.lat_by_reason);
 	int fs = bpf_map__fd(skel->maps.lat_stats);
-	struct mn_hist h, zero = {};
+	struct mt_hist h, zero = {};
 	char title[96];
 	__u64 stat[2] = {};
-	int np = t->nr_p > 0 ? t->nr_p : MN_MAX_P;
+	int np = t->nr_p > 0 ? t->nr_p : MT_MAX_P;
 
 	if (env.timestamp)
 		print_stamp();
@@ -142,7 +142,7 @@ static void report(struct mnsched_lat_bpf *skel, const struct mn_target *t,
 			if (!h.count && t->nr_p <= 0)
 				continue;
 			snprintf(title, sizeof(title), "P %u: runnable-to-running latency", p);
-			mn_print_hist(&h, title);
+			mt_print_hist(&h, title);
 			if (clear)
 				bpf_map_update_elem(fp, &p, &zero, BPF_ANY);
 		}
@@ -150,12 +150,12 @@ static void report(struct mnsched_lat_bpf *skel, const struct mn_target *t,
 	if (env.per_reason) {
 		bool any = false;
 
-		for (__u32 r = 0; r < MN_LAT_NREASONS; r++) {
+		for (__u32 r = 0; r < MT_LAT_NREASONS; r++) {
 			if (bpf_map_lookup_elem(fr, &r, &h) || !h.count)
 				continue;
 			snprintf(title, sizeof(title), "reason \"%s\": runnable-to-running latency",
-				 mn_reason_name(r));
-			mn_print_hist(&h, title);
+				 mt_reason_name(r));
+			mt_print_hist(&h, title);
 			any = true;
 			if (clear)
 				bpf_map_update_elem(fr, &r, &zero, BPF_ANY);
@@ -181,35 +181,35 @@ int main(int argc, char **argv)
 	static const struct argp argp = { .options = opts, .parser = parse_arg, .doc = doc };
 	struct mnsched_lat_bpf *skel = NULL;
 	struct bpf_map *pins[4] = {};
-	struct mn_target t = { .pidfd = -1 };
+	struct mt_target t = { .pidfd = -1 };
 	uint64_t start, next;
 	bool pinned = false;
-	int err, rc = MN_EXIT_ERR;
+	int err, rc = MT_EXIT_ERR;
 	static const struct { const char *probe; int required; } probes[] = {
 		{ "g_start", 1 }, { "g_create", 1 }, { "g_park", 1 },
 		{ "g_unblock", 1 }, { "g_exit", 1 }, { "syscall_enter", 0 },
 		{ "syscall_exit", 0 },
 	};
 
-	mn_setup("mnsched-lat");
-	mn_argp_parse(&argp, argc, argv);
+	mt_setup("mnsched-lat");
+	mt_argp_parse(&argp, argc, argv);
 	if (!env.per_p && !env.per_reason)
 		env.per_p = env.per_reason = true;
-	if (mn_check_root() || mn_check_bpf())
-		return MN_EXIT_ERR;
-	if (mn_target_open(&t, env.pid, false))
-		return MN_EXIT_ERR;
-	mn_target_find_pstates(&t);
+	if (mt_check_root() || mt_check_bpf())
+		return MT_EXIT_ERR;
+	if (mt_target_open(&t, env.pid, false))
+		return MT_EXIT_ERR;
+	mt_target_find_pstates(&t);
 
 	skel = mnsched_lat_bpf__open();
 	if (!skel) {
-		mn_err("cannot open the BPF object: %s", strerror(errno));
+		mt_err("cannot open the BPF object: %s", strerror(errno));
 		goto out;
 	}
 	skel->rodata->targ_tgid = (__u32)env.pid;
 	err = mnsched_lat_bpf__load(skel);
 	if (err) {
-		mn_err("cannot load the BPF programs: %s (-v shows the verifier's log)",
+		mt_err("cannot load the BPF programs: %s (-v shows the verifier's log)",
 		       strerror(-err));
 		goto out;
 	}
@@ -222,14 +222,14 @@ int main(int argc, char **argv)
 		};
 
 		for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++)
-			if (mn_attach_usdt(skel->obj, progs[i], &t, probes[i].probe,
+			if (mt_attach_usdt(skel->obj, progs[i], &t, probes[i].probe,
 					   probes[i].required))
 				goto out;
 	}
 	pins[0] = skel->maps.lat_by_p;
 	pins[1] = skel->maps.lat_by_reason;
 	pins[2] = skel->maps.lat_stats;
-	if (mn_pin_maps(&t, pins) == 0)
+	if (mt_pin_maps(&t, pins) == 0)
 		pinned = true;
 	else if (env.pin)
 		goto out;
@@ -241,16 +241,16 @@ int main(int argc, char **argv)
 	printf("... Hit Ctrl-C to end.\n");
 	fflush(stdout);
 
-	start = mn_now_ns();
+	start = mt_now_ns();
 	next = start + (uint64_t)env.interval * 1000000000ull;
 	for (;;) {
 		uint64_t now;
 
 		usleep(50 * 1000);
-		now = mn_now_ns();
-		if (mn_exiting)
+		now = mt_now_ns();
+		if (mt_exiting)
 			break;
-		if (!mn_target_alive(&t)) {
+		if (!mt_target_alive(&t)) {
 			printf("\nPID %d exited.\n", t.pid);
 			break;
 		}
@@ -265,14 +265,14 @@ int main(int argc, char **argv)
 	}
 	report(skel, &t, false);
 done:
-	rc = MN_EXIT_OK;
+	rc = MT_EXIT_OK;
 out:
-	mn_detach_all();
+	mt_detach_all();
 	if (pinned && !env.pin)
-		mn_unpin_maps(&t, pins);
+		mt_unpin_maps(&t, pins);
 	else if (pinned)
-		printf("Maps left pinned in %s/ (rm -r it when done)\n", mn_pin_dir(&t));
+		printf("Maps left pinned in %s/ (rm -r it when done)\n", mt_pin_dir(&t));
 	mnsched_lat_bpf__destroy(skel);
-	mn_target_close(&t);
+	mt_target_close(&t);
 	return rc;
 }

@@ -3,9 +3,9 @@
  * mnsched-lat.h - shared by bpf/mnsched-lat.bpf.c and tools/mnsched-lat.c.
  *
  * Maps (pinned as /sys/fs/bpf/mnsched/PID/lat_*):
- *   lat_by_p       array[P]       struct mn_hist: runnable-to-running, by the P it ran on
- *   lat_by_reason  array[reason]  struct mn_hist: the same, by what the G waited for
- *   lat_gstate     hash[goid]     struct mn_lat_g: the G's state as the probes saw it
+ *   lat_by_p       array[P]       struct mt_hist: runnable-to-running, by the P it ran on
+ *   lat_by_reason  array[reason]  struct mt_hist: the same, by what the G waited for
+ *   lat_gstate     hash[goid]     struct mt_lat_g: the G's state as the probes saw it
  *   lat_mcur       hash[M id]     __u64: goid last started on that M
  */
 #ifndef MNSCHED_LAT_H
@@ -13,15 +13,15 @@
 
 #include "mnsched-common.h"
 
-#define MN_LAT_G_RUNNABLE	1
-#define MN_LAT_G_RUNNING	2
-#define MN_LAT_G_WAITING	3
-#define MN_LAT_G_SYSCALL	4
+#define MT_LAT_G_RUNNABLE	1
+#define MT_LAT_G_RUNNING	2
+#define MT_LAT_G_WAITING	3
+#define MT_LAT_G_SYSCALL	4
 
-struct mn_lat_g {
+struct mt_lat_g {
 	__u64 since_ns;		/* runnable since (CLOCK_MONOTONIC) */
-	__u32 state;		/* MN_LAT_G_* */
-	__u32 reason;		/* wait reason or MN_LAT_* pseudo reason */
+	__u32 state;		/* MT_LAT_G_* */
+	__u32 reason;		/* wait reason or MT_LAT_* pseudo reason */
 	__s32 m;		/* M it runs on (state RUNNING) */
 	__s32 p;
 };

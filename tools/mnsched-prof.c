@@ -119,47 +119,47 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case 'h':
 		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
-		exit(MN_EXIT_OK);
+		exit(MT_EXIT_OK);
 	case 'p':
-		env.pid = mn_parse_pid(arg);
+		env.pid = mt_parse_pid(arg);
 		if (env.pid < 0)
-			MN_ARGP_ERR(state, "invalid PID '%s'", arg);
+			MT_ARGP_ERR(state, "invalid PID '%s'", arg);
 		break;
 	case 'd':
 		errno = 0;
 		env.duration = strtod(arg, &end);
 		if (errno || *end || env.duration <= 0)
-			MN_ARGP_ERR(state, "invalid duration '%s'", arg);
+			MT_ARGP_ERR(state, "invalid duration '%s'", arg);
 		break;
 	case 'F':
 		errno = 0;
 		env.freq = strtol(arg, &end, 10);
 		if (errno || *end || env.freq < 1 || env.freq > 100000)
-			MN_ARGP_ERR(state, "invalid frequency '%s' (1..100000 Hz)", arg);
+			MT_ARGP_ERR(state, "invalid frequency '%s' (1..100000 Hz)", arg);
 		break;
 	case 'n':
 		errno = 0;
 		env.top = strtol(arg, &end, 10);
 		if (errno || *end || env.top < 0)
-			MN_ARGP_ERR(state, "invalid count '%s'", arg);
+			MT_ARGP_ERR(state, "invalid count '%s'", arg);
 		break;
 	case 'o': env.out = arg; break;
 	case 'f': env.folded = arg; break;
 	case 'O': env.offcpu = true; break;
 	case 'C': env.cpu_only = true; break;
 	case 'q': env.quiet = true; break;
-	case 'v': mn_verbose = true; break;
+	case 'v': mt_verbose = true; break;
 	case OPT_NO_KERNEL: env.no_kernel = true; break;
 	case OPT_PIN: env.pin = true; break;
 	case OPT_BPF_STATS: env.bpf_stats = true; break;
 	case ARGP_KEY_ARG:
 	case ARGP_KEY_ARGS:
-		return mn_argp_target(key, state, env.pid, &env.cmd);
+		return mt_argp_target(key, state, env.pid, &env.cmd);
 	case ARGP_KEY_END:
-		if (mn_argp_target(key, state, env.pid, &env.cmd))
+		if (mt_argp_target(key, state, env.pid, &env.cmd))
 			return EINVAL;
 		if (env.cpu_only && env.offcpu)
-			MN_ARGP_ERR(state, "--cpu-only and --off-cpu exclude each other");
+			MT_ARGP_ERR(state, "--cpu-only and --off-cpu exclude each other");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -179,8 +179,8 @@ static void set_text(struct mnsched_prof_bpf *skel, pid_t pid)
 	f = fopen(mp, "re");
 	if (!f)
 		return;
-	while (i < MN_PROF_TEXT_RANGES && fgets(line, sizeof(line), f)) {
-		struct mn_prof_text r;
+	while (i < MT_PROF_TEXT_RANGES && fgets(line, sizeof(line), f)) {
+		struct mt_prof_text r;
 		unsigned long lo, hi;
 		char perms[8];
 
@@ -229,22 +229,22 @@ static int open_perf_events(struct bpf_program *prog)
 		if (fd < 0) {
 			if (errno == ENODEV)
 				continue;	/* offline CPU */
-			mn_err("cannot open a CPU-clock perf event on CPU %d: %s%s", cpu,
+			mt_err("cannot open a CPU-clock perf event on CPU %d: %s%s", cpu,
 			       strerror(errno), errno == EACCES || errno == EPERM ?
 			       " (kernel.perf_event_paranoid?)" : "");
 			return -1;
 		}
 		l = bpf_program__attach_perf_event(prog, fd);
 		if (!l) {
-			mn_err("cannot attach the sampler on CPU %d: %s", cpu, strerror(errno));
+			mt_err("cannot attach the sampler on CPU %d: %s", cpu, strerror(errno));
 			close(fd);
 			return -1;
 		}
-		mn_keep_link(l);	/* destroying the link closes fd */
+		mt_keep_link(l);	/* destroying the link closes fd */
 		n++;
 	}
 	if (!n)
-		mn_err("no CPU to sample");
+		mt_err("no CPU to sample");
 	return n ? 0 : -1;
 }
 
@@ -430,7 +430,7 @@ static uint32_t *ht_slot(struct htab *h, uint64_t key, bool *found)
 		n.vals = calloc(n.cap, sizeof(*n.vals));
 		if (!n.keys || !n.vals) {
 			fprintf(stderr, "mnsched-prof: out of memory\n");
-			exit(MN_EXIT_ERR);
+			exit(MT_EXIT_ERR);
 		}
 		for (size_t j = 0; j < h->cap; j++) {
 			bool f;
@@ -482,7 +482,7 @@ static const char *intern(const char *s)
 				capstrs = capstrs ? 2 * capstrs : 1024;
 				strs = realloc(strs, capstrs * sizeof(*strs));
 				if (!strs)
-					exit(MN_EXIT_ERR);
+					exit(MT_EXIT_ERR);
 			}
 			strs[nstrs] = strdup(s);
 			*v = (uint32_t)++nstrs;
@@ -502,8 +502,8 @@ struct frame {
 };
 
 struct rec {
-	struct mn_prof_key k;
-	struct mn_prof_val v;
+	struct mt_prof_key k;
+	struct mt_prof_val v;
 	struct frame *fr;	/* leaf first */
 	int nfr;
 	const char *pseudo;	/* off-CPU leaf pseudo frame, or NULL */
@@ -511,7 +511,7 @@ struct rec {
 
 struct ginfo {
 	uint64_t goid;
-	char name[MN_PROF_NAME];
+	char name[MT_PROF_NAME];
 	uint64_t labels;
 	uint64_t cpu, blocked_ns, kblocked_ns, desched_ns;
 };
@@ -527,22 +527,22 @@ static int read_stack(__s32 id, uint64_t *ips)
 
 	if (id < 0 || bpf_map_lookup_elem(stacks_fd, &id, ips))
 		return 0;
-	while (n < MN_PROF_STACK_DEPTH && ips[n])
+	while (n < MT_PROF_STACK_DEPTH && ips[n])
 		n++;
 	return n;
 }
 
-static const char *reason_pseudo(const struct mn_prof_key *k)
+static const char *reason_pseudo(const struct mt_prof_key *k)
 {
 	char buf[64];
 
 	switch (k->kind) {
-	case MN_PROF_DESCHED:
+	case MT_PROF_DESCHED:
 		return "[descheduled]";
-	case MN_PROF_KBLOCKED:
+	case MT_PROF_KBLOCKED:
 		return "[blocked in the kernel]";
-	case MN_PROF_BLOCKED:
-		snprintf(buf, sizeof(buf), "[blocked: %s]", mn_reason_name(k->reason));
+	case MT_PROF_BLOCKED:
+		snprintf(buf, sizeof(buf), "[blocked: %s]", mt_reason_name(k->reason));
 		return intern(buf);
 	}
 	return NULL;
@@ -550,12 +550,12 @@ static const char *reason_pseudo(const struct mn_prof_key *k)
 
 static void collect(int counts_fd)
 {
-	struct mn_prof_key key, next, *prev = NULL;
-	static uint64_t ips[MN_PROF_STACK_DEPTH];
+	struct mt_prof_key key, next, *prev = NULL;
+	static uint64_t ips[MT_PROF_STACK_DEPTH];
 	size_t cap = 0;
 
 	while (bpf_map_get_next_key(counts_fd, prev, &next) == 0) {
-		struct mn_prof_val v;
+		struct mt_prof_val v;
 		struct rec *r;
 		int nk, nu;
 
@@ -567,16 +567,16 @@ static void collect(int counts_fd)
 			cap = cap ? 2 * cap : 1024;
 			recs = realloc(recs, cap * sizeof(*recs));
 			if (!recs)
-				exit(MN_EXIT_ERR);
+				exit(MT_EXIT_ERR);
 		}
 		r = &recs[nrecs++];
 		memset(r, 0, sizeof(*r));
 		r->k = key;
 		r->v = v;
 		r->pseudo = reason_pseudo(&key);
-		r->fr = calloc(2 * MN_PROF_STACK_DEPTH, sizeof(*r->fr));
+		r->fr = calloc(2 * MT_PROF_STACK_DEPTH, sizeof(*r->fr));
 		if (!r->fr)
-			exit(MN_EXIT_ERR);
+			exit(MT_EXIT_ERR);
 		nk = read_stack(key.kstack, ips);
 		for (int i = 0; i < nk; i++) {
 			r->fr[r->nfr].pc = ips[i];
@@ -589,7 +589,7 @@ static void collect(int counts_fd)
 			r->fr[r->nfr].pc = ips[i];
 			/* the first user frame of a CPU sample taken in user
 			 * mode is where it was; the others return addresses */
-			sym_user(ips[i], !(i == 0 && nk == 0 && key.kind == MN_PROF_CPU),
+			sym_user(ips[i], !(i == 0 && nk == 0 && key.kind == MT_PROF_CPU),
 				 &r->fr[r->nfr].s);
 			r->nfr++;
 			/* the caller of a frameless leaf, which the frame-pointer
@@ -600,7 +600,7 @@ static void collect(int counts_fd)
 				r->nfr++;
 			}
 		}
-		if (key.kind == MN_PROF_CPU) {
+		if (key.kind == MT_PROF_CPU) {
 			total_cpu += v.count;
 			if (key.goid)
 				total_in_g += v.count;
@@ -608,22 +608,22 @@ static void collect(int counts_fd)
 	}
 }
 
-static bool get_labels(uint64_t id, struct mn_prof_labelset *ls)
+static bool get_labels(uint64_t id, struct mt_prof_labelset *ls)
 {
 	if (!id || bpf_map_lookup_elem(labels_fd, &id, ls))
 		return false;
-	if (ls->n > MN_PROF_LABELS)
-		ls->n = MN_PROF_LABELS;
+	if (ls->n > MT_PROF_LABELS)
+		ls->n = MT_PROF_LABELS;
 	for (uint32_t i = 0; i < ls->n; i++) {
-		ls->kv[i].key[MN_PROF_LABEL_KEY - 1] = 0;
-		ls->kv[i].value[MN_PROF_LABEL_VALUE - 1] = 0;
+		ls->kv[i].key[MT_PROF_LABEL_KEY - 1] = 0;
+		ls->kv[i].value[MT_PROF_LABEL_VALUE - 1] = 0;
 	}
 	return true;
 }
 
 static void labels_str(uint64_t id, char *buf, size_t n)
 {
-	struct mn_prof_labelset ls;
+	struct mt_prof_labelset ls;
 	size_t len = 0;
 
 	buf[0] = 0;
@@ -636,27 +636,27 @@ static void labels_str(uint64_t id, char *buf, size_t n)
 
 static void g_name(uint64_t goid, char *buf, size_t n)
 {
-	struct mn_prof_g g;
+	struct mt_prof_g g;
 
 	buf[0] = 0;
 	if (goid && bpf_map_lookup_elem(gs_fd, &goid, &g) == 0) {
-		g.name[MN_PROF_NAME - 1] = 0;
+		g.name[MT_PROF_NAME - 1] = 0;
 		snprintf(buf, n, "%s", g.name);
 	}
 }
 
-static const char *where_name(const struct mn_prof_key *k)
+static const char *where_name(const struct mt_prof_key *k)
 {
-	return k->reason == MN_PROF_IN_SCHED ? "scheduler (an M on g0)" : "thread";
+	return k->reason == MT_PROF_IN_SCHED ? "scheduler (an M on g0)" : "thread";
 }
 
 /* "G 7 (worker) {job=42}", or the thread for samples outside Gs */
-static void root_name(const struct mn_prof_key *k, char *buf, size_t n)
+static void root_name(const struct mt_prof_key *k, char *buf, size_t n)
 {
-	char name[MN_PROF_NAME], lab[512];
+	char name[MT_PROF_NAME], lab[512];
 
 	if (!k->goid) {
-		if (k->reason == MN_PROF_IN_SCHED)
+		if (k->reason == MT_PROF_IN_SCHED)
 			snprintf(buf, n, "[mnsched scheduler]");
 		else
 			snprintf(buf, n, "[thread %u]", k->tid);
@@ -677,12 +677,12 @@ static int write_folded(const char *path, uint64_t period_ns)
 	char root[700];
 
 	if (!f) {
-		mn_err("cannot create %s: %s", path, strerror(errno));
+		mt_err("cannot create %s: %s", path, strerror(errno));
 		return -1;
 	}
 	for (size_t i = 0; i < nrecs; i++) {
 		const struct rec *r = &recs[i];
-		uint64_t n = r->k.kind == MN_PROF_CPU ? r->v.count :
+		uint64_t n = r->k.kind == MT_PROF_CPU ? r->v.count :
 			     (r->v.ns + period_ns / 2) / period_ns;
 
 		if (!n)
@@ -699,7 +699,7 @@ static int write_folded(const char *path, uint64_t period_ns)
 		fprintf(f, " %llu\n", (unsigned long long)n);
 	}
 	if (fclose(f)) {
-		mn_err("writing %s: %s", path, strerror(errno));
+		mt_err("writing %s: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -721,7 +721,7 @@ static void pb_raw(struct pbuf *b, const void *d, size_t n)
 			nc *= 2;
 		b->p = realloc(b->p, nc);
 		if (!b->p)
-			exit(MN_EXIT_ERR);
+			exit(MT_EXIT_ERR);
 		b->cap = nc;
 	}
 	memcpy(b->p + b->n, d, n);
@@ -795,7 +795,7 @@ static uint64_t sidx(const char *s)
 			cappstr = cappstr ? 2 * cappstr : 1024;
 			pstr = realloc(pstr, cappstr * sizeof(*pstr));
 			if (!pstr)
-				exit(MN_EXIT_ERR);
+				exit(MT_EXIT_ERR);
 		}
 		pstr[npstr] = s;
 		*v = (uint32_t)++npstr;
@@ -841,7 +841,7 @@ static int write_pprof(const char *path, uint64_t period_ns, uint64_t start_ns,
 	struct pbuf prof = {}, m = {}, l = {}, t = {};
 	struct htab locs = {}, funcs = {}, maps = {};
 	uint64_t nloc = 0, nfunc = 0, nmap = 0;
-	uint64_t *lids = calloc(2 * MN_PROF_STACK_DEPTH + 2, sizeof(*lids));
+	uint64_t *lids = calloc(2 * MT_PROF_STACK_DEPTH + 2, sizeof(*lids));
 	int rc = -1;
 
 	if (!lids)
@@ -854,8 +854,8 @@ static int write_pprof(const char *path, uint64_t period_ns, uint64_t start_ns,
 
 	for (size_t i = 0; i < nrecs; i++) {
 		const struct rec *r = &recs[i];
-		struct mn_prof_labelset ls;
-		char name[MN_PROF_NAME], gl[80];
+		struct mt_prof_labelset ls;
+		char name[MT_PROF_NAME], gl[80];
 		uint64_t vals[4] = { 0 };
 		size_t nl = 0;
 
@@ -906,7 +906,7 @@ static int write_pprof(const char *path, uint64_t period_ns, uint64_t start_ns,
 					if (!ff) {
 						pm = realloc(pm, (nmap + 1) * sizeof(*pm));
 						if (!pm)
-							exit(MN_EXIT_ERR);
+							exit(MT_EXIT_ERR);
 						pm[nmap] = (struct pmap){ s->mstart, s->mend, s->module };
 						*mv = (uint32_t)++nmap;
 					}
@@ -924,11 +924,11 @@ static int write_pprof(const char *path, uint64_t period_ns, uint64_t start_ns,
 			lids[nl++] = *v;
 		}
 		switch (r->k.kind) {
-		case MN_PROF_CPU:
+		case MT_PROF_CPU:
 			vals[0] = r->v.count;
 			vals[1] = r->v.count * period_ns;
 			break;
-		case MN_PROF_DESCHED:
+		case MT_PROF_DESCHED:
 			vals[3] = r->v.ns;
 			break;
 		default:
@@ -984,16 +984,16 @@ static int write_pprof(const char *path, uint64_t period_ns, uint64_t start_ns,
 		gzFile gz = gzopen(path, "wb9");
 
 		if (!gz) {
-			mn_err("cannot create %s: %s", path, strerror(errno));
+			mt_err("cannot create %s: %s", path, strerror(errno));
 			goto out;
 		}
 		if (gzwrite(gz, prof.p, (unsigned)prof.n) != (int)prof.n) {
-			mn_err("writing %s failed", path);
+			mt_err("writing %s failed", path);
 			gzclose(gz);
 			goto out;
 		}
 		if (gzclose(gz) != Z_OK) {
-			mn_err("writing %s failed", path);
+			mt_err("writing %s failed", path);
 			goto out;
 		}
 	}
@@ -1036,7 +1036,7 @@ static int fc_cmp(const void *a, const void *b)
 	return x->n < y->n ? 1 : x->n > y->n ? -1 : 0;
 }
 
-static void print_summary(const struct mn_target *t, double secs)
+static void print_summary(const struct mt_target *t, double secs)
 {
 	struct ginfo *gi = calloc(nrecs + 1, sizeof(*gi));
 	struct fcount *fc = calloc(nrecs + 1, sizeof(*fc));
@@ -1052,7 +1052,7 @@ static void print_summary(const struct mn_target *t, double secs)
 		uint32_t *v;
 		bool found;
 
-		if (r->k.kind == MN_PROF_CPU && r->nfr) {
+		if (r->k.kind == MT_PROF_CPU && r->nfr) {
 			v = ht_slot(&fidx, (uint64_t)(uintptr_t)r->fr[0].s.func, &found);
 			if (!found) {
 				*v = (uint32_t)nf;
@@ -1061,7 +1061,7 @@ static void print_summary(const struct mn_target *t, double secs)
 			fc[*v].n += r->v.count;
 		}
 		if (!r->k.goid) {
-			if (r->k.kind == MN_PROF_CPU)
+			if (r->k.kind == MT_PROF_CPU)
 				other += r->v.count;
 			continue;
 		}
@@ -1076,10 +1076,10 @@ static void print_summary(const struct mn_target *t, double secs)
 		if (r->k.labels)
 			g->labels = r->k.labels;
 		switch (r->k.kind) {
-		case MN_PROF_CPU: g->cpu += r->v.count; break;
-		case MN_PROF_DESCHED: g->desched_ns += r->v.ns; break;
-		case MN_PROF_KBLOCKED: g->kblocked_ns += r->v.ns; break;
-		case MN_PROF_BLOCKED: g->blocked_ns += r->v.ns; break;
+		case MT_PROF_CPU: g->cpu += r->v.count; break;
+		case MT_PROF_DESCHED: g->desched_ns += r->v.ns; break;
+		case MT_PROF_KBLOCKED: g->kblocked_ns += r->v.ns; break;
+		case MT_PROF_BLOCKED: g->blocked_ns += r->v.ns; break;
 		}
 	}
 	qsort(gi, ng, sizeof(*gi), gi_cmp);
@@ -1137,7 +1137,7 @@ static void print_bpf_stats(struct mnsched_prof_bpf *skel, double secs)
 		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) || !info.run_cnt)
 			continue;
 		fprintf(stderr, "%s: BPF %s: %llu runs, %.0f ns each, %.3f ms in all "
-			"(%.4f%% of one CPU)\n", mn_prog, bpf_program__name(progs[i]),
+			"(%.4f%% of one CPU)\n", mt_prog, bpf_program__name(progs[i]),
 			(unsigned long long)info.run_cnt,
 			(double)info.run_time_ns / (double)info.run_cnt,
 			(double)info.run_time_ns / 1e6,
@@ -1152,36 +1152,36 @@ int main(int argc, char **argv)
 	static const struct argp argp = { .options = opts, .parser = parse_arg, .doc = doc };
 	struct mnsched_prof_bpf *skel = NULL;
 	struct bpf_map *pins[5] = {};
-	struct mn_target t = { .pidfd = -1 };
+	struct mt_target t = { .pidfd = -1 };
 	struct mn_debug_info d;
 	uint64_t start, end, start_real;
 	bool pinned = false, gone = false, have_rt = false;
-	int err, rc = MN_EXIT_ERR, stats_fd = -1;
+	int err, rc = MT_EXIT_ERR, stats_fd = -1;
 	struct timespec rts;
 
-	mn_setup("mnsched-prof");
-	mn_argp_parse(&argp, argc, argv);
-	if (mn_check_root() || mn_check_bpf())
-		return MN_EXIT_ERR;
+	mt_setup("mnsched-prof");
+	mt_argp_parse(&argp, argc, argv);
+	if (mt_check_root() || mt_check_bpf())
+		return MT_EXIT_ERR;
 	if (env.cmd) {
-		if (mn_target_spawn(&t, env.cmd))
-			return MN_EXIT_ERR;
+		if (mt_target_spawn(&t, env.cmd))
+			return MT_EXIT_ERR;
 		env.pid = t.pid;
 	} else {
-		if (mn_target_open(&t, env.pid, false))
-			return MN_EXIT_ERR;
-		err = mn_runtime_info(&t, &d);
+		if (mt_target_open(&t, env.pid, false))
+			return MT_EXIT_ERR;
+		err = mt_runtime_info(&t, &d);
 		if (err < 0)
 			goto out;
 		if (err > 0) {
 			/* give a starting program a moment to call mn_main */
 			for (int i = 0; i < 20 && err > 0; i++) {
 				usleep(50 * 1000);
-				err = mn_runtime_info(&t, &d);
+				err = mt_runtime_info(&t, &d);
 			}
 			if (err) {
 				if (err > 0)
-					mn_err("PID %d (%s) has not started the mnsched "
+					mt_err("PID %d (%s) has not started the mnsched "
 					       "runtime (mn_main) yet", t.pid, t.comm);
 				goto out;
 			}
@@ -1191,7 +1191,7 @@ int main(int argc, char **argv)
 
 	skel = mnsched_prof_bpf__open();
 	if (!skel) {
-		mn_err("cannot open the BPF object: %s", strerror(errno));
+		mt_err("cannot open the BPF object: %s", strerror(errno));
 		goto out;
 	}
 	skel->rodata->targ_tgid = (__u32)env.pid;
@@ -1205,7 +1205,7 @@ int main(int argc, char **argv)
 	}
 	err = mnsched_prof_bpf__load(skel);
 	if (err) {
-		mn_err("cannot load the BPF programs: %s (-v shows the verifier's log)",
+		mt_err("cannot load the BPF programs: %s (-v shows the verifier's log)",
 		       strerror(-err));
 		goto out;
 	}
@@ -1216,7 +1216,7 @@ int main(int argc, char **argv)
 	if (env.bpf_stats) {
 		stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 		if (stats_fd < 0)
-			mn_warn("cannot enable BPF run time statistics: %s", strerror(-stats_fd));
+			mt_warn("cannot enable BPF run time statistics: %s", strerror(-stats_fd));
 	}
 	if (open_perf_events(skel->progs.prof_sample))
 		goto out;
@@ -1224,15 +1224,15 @@ int main(int argc, char **argv)
 		struct bpf_link *l = bpf_program__attach(skel->progs.prof_switch);
 
 		if (!l) {
-			mn_err("cannot attach to sched_switch: %s", strerror(errno));
+			mt_err("cannot attach to sched_switch: %s", strerror(errno));
 			goto out;
 		}
-		mn_keep_link(l);
+		mt_keep_link(l);
 	}
 	if (env.offcpu &&
-	    (mn_attach_usdt(skel->obj, skel->progs.prof_g_park, &t, "g_park", true) ||
-	     mn_attach_usdt(skel->obj, skel->progs.prof_g_unblock, &t, "g_unblock", true) ||
-	     mn_attach_usdt(skel->obj, skel->progs.prof_io_complete, &t, "io_complete", false)))
+	    (mt_attach_usdt(skel->obj, skel->progs.prof_g_park, &t, "g_park", true) ||
+	     mt_attach_usdt(skel->obj, skel->progs.prof_g_unblock, &t, "g_unblock", true) ||
+	     mt_attach_usdt(skel->obj, skel->progs.prof_io_complete, &t, "io_complete", false)))
 		goto out;
 	stacks_fd = bpf_map__fd(skel->maps.prof_stacks);
 	labels_fd = bpf_map__fd(skel->maps.prof_labels);
@@ -1241,7 +1241,7 @@ int main(int argc, char **argv)
 	pins[1] = skel->maps.prof_stacks;
 	pins[2] = skel->maps.prof_gs;
 	pins[3] = skel->maps.prof_labels;
-	if (mn_pin_maps(&t, pins) == 0)
+	if (mt_pin_maps(&t, pins) == 0)
 		pinned = true;
 	else if (env.pin)
 		goto out;
@@ -1260,23 +1260,23 @@ int main(int argc, char **argv)
 	}
 	clock_gettime(CLOCK_REALTIME, &rts);
 	start_real = (uint64_t)rts.tv_sec * 1000000000ull + (uint64_t)rts.tv_nsec;
-	start = mn_now_ns();
-	mn_target_release(&t);	/* a COMMAND runs from here on */
+	start = mt_now_ns();
+	mt_target_release(&t);	/* a COMMAND runs from here on */
 	if (have_rt)
 		report_target(t.pid);
 	fprintf(stderr, "%s: profiling PID %d (%s) at %ld Hz%s%s... Hit Ctrl-C to end.\n",
-		mn_prog, t.pid, t.comm, env.freq, env.offcpu ? ", with time blocked in the runtime" : "",
+		mt_prog, t.pid, t.comm, env.freq, env.offcpu ? ", with time blocked in the runtime" : "",
 		env.no_kernel ? ", no kernel stacks" : "");
-	while (!mn_exiting) {
+	while (!mt_exiting) {
 		usleep(have_rt ? 100 * 1000 : 2 * 1000);
-		if (env.duration > 0 && mn_now_ns() - start >= (uint64_t)(env.duration * 1e9))
+		if (env.duration > 0 && mt_now_ns() - start >= (uint64_t)(env.duration * 1e9))
 			break;
-		if (!mn_target_alive(&t)) {
+		if (!mt_target_alive(&t)) {
 			gone = true;
 			break;
 		}
 		if (!have_rt) {
-			err = mn_runtime_info(&t, &d);
+			err = mt_runtime_info(&t, &d);
 			if (err < 0)
 				goto out;
 			if (err == 0) {
@@ -1288,12 +1288,12 @@ int main(int argc, char **argv)
 		}
 	}
 	skel->data->armed = 0;		/* nothing counts from here */
-	end = mn_now_ns();
+	end = mt_now_ns();
 	if (stats_fd >= 0)
 		print_bpf_stats(skel, (double)(end - start) / 1e9);
-	if (!gone && mn_target_alive(&t))
+	if (!gone && mt_target_alive(&t))
 		report_target(t.pid);	/* libraries loaded meanwhile */
-	mn_detach_all();
+	mt_detach_all();
 
 	collect(bpf_map__fd(skel->maps.prof_counts));
 	if (bpf_map__max_entries(skel->maps.prof_counts) <= nrecs)
@@ -1306,34 +1306,34 @@ int main(int argc, char **argv)
 	if (!env.quiet)
 		print_summary(&t, (double)(end - start) / 1e9);
 	fflush(stdout);
-	fprintf(stderr, "%s: %s%llu samples in %.2f s%s%s%s%s%s%s\n", mn_prog,
+	fprintf(stderr, "%s: %s%llu samples in %.2f s%s%s%s%s%s%s\n", mt_prog,
 		gone ? "target exited; " : "", (unsigned long long)total_cpu,
 		(double)(end - start) / 1e9, !have_rt ? " (the runtime never started: no Gs)" : "",
 		lost ? " (the count map filled up: some stacks are missing)" : "",
 		env.out ? "; wrote " : "", env.out ? env.out : "",
 		env.folded ? "; wrote " : "", env.folded ? env.folded : "");
-	rc = MN_EXIT_OK;
+	rc = MT_EXIT_OK;
 	if (t.spawned && gone) {
 		struct rusage ru;
 
-		rc = mn_target_reap(&t);
+		rc = mt_target_reap(&t);
 		if (rc)
-			fprintf(stderr, "%s: %s exited with status %d\n", mn_prog, t.comm, rc);
+			fprintf(stderr, "%s: %s exited with status %d\n", mt_prog, t.comm, rc);
 		/* what the program itself cost (bench: drivers/prof_attach) */
 		if (getrusage(RUSAGE_CHILDREN, &ru) == 0)
-			fprintf(stderr, "%s: %s used %.6f s of CPU\n", mn_prog, t.comm,
+			fprintf(stderr, "%s: %s used %.6f s of CPU\n", mt_prog, t.comm,
 				(double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
 				(double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
 	}
 out:
-	mn_detach_all();
+	mt_detach_all();
 	if (pinned && !env.pin)
-		mn_unpin_maps(&t, pins);
+		mt_unpin_maps(&t, pins);
 	else if (pinned)
 		fprintf(stderr, "%s: maps left pinned in %s/ (rm -r it when done)\n",
-			mn_prog, mn_pin_dir(&t));
+			mt_prog, mt_pin_dir(&t));
 	mnsched_prof_bpf__destroy(skel);
-	mn_target_close(&t);
+	mt_target_close(&t);
 	if (stats_fd >= 0)
 		close(stats_fd);
 	if (dwfl)

@@ -73,36 +73,36 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case 'h':
 		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
-		exit(MN_EXIT_OK);
+		exit(MT_EXIT_OK);
 	case 'p':
-		env.pid = mn_parse_pid(arg);
+		env.pid = mt_parse_pid(arg);
 		if (env.pid < 0)
-			MN_ARGP_ERR(state, "invalid PID '%s'", arg);
+			MT_ARGP_ERR(state, "invalid PID '%s'", arg);
 		break;
 	case 'C': env.noclear = true; break;
 	case 'N': env.nobpf = true; break;
-	case 'v': mn_verbose = true; break;
+	case 'v': mt_verbose = true; break;
 	case OPT_PIN: env.pin = true; break;
 	case ARGP_KEY_ARG:
 		errno = 0;
 		if (pos == 0) {
 			env.interval = strtol(arg, &end, 10);
 			if (errno || *end || env.interval <= 0)
-				MN_ARGP_ERR(state, "invalid interval '%s'", arg);
+				MT_ARGP_ERR(state, "invalid interval '%s'", arg);
 		} else if (pos == 1) {
 			env.count = strtol(arg, &end, 10);
 			if (errno || *end || env.count <= 0)
-				MN_ARGP_ERR(state, "invalid count '%s'", arg);
+				MT_ARGP_ERR(state, "invalid count '%s'", arg);
 		} else {
-			MN_ARGP_ERR(state, "unexpected argument '%s'", arg);
+			MT_ARGP_ERR(state, "unexpected argument '%s'", arg);
 		}
 		pos++;
 		break;
 	case ARGP_KEY_END:
 		if (!env.pid)
-			MN_ARGP_ERR(state, "-p PID is required");
+			MT_ARGP_ERR(state, "-p PID is required");
 		if (env.pin && env.nobpf)
-			MN_ARGP_ERR(state, "--pin needs BPF (it pins the BPF maps); drop -N");
+			MT_ARGP_ERR(state, "--pin needs BPF (it pins the BPF maps); drop -N");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -113,7 +113,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 /* ---- snapshots ------------------------------------------------------ */
 
 struct mrow {
-	struct mn_top_m s;
+	struct mt_top_m s;
 	/* on CPU, off CPU holding a P, off CPU idle: with the period in
 	 * progress (not charged by the BPF side yet) added up to "now" */
 	__u64 on, off, idle;
@@ -122,22 +122,22 @@ struct mrow {
 struct snap {
 	uint64_t ns;
 	int np;
-	struct mnsched_pstate ps[MN_MAX_P];
-	struct mn_top_p bp[MN_MAX_P];
-	__u64 poff[MN_MAX_P];	/* P off-CPU time with the current period */
+	struct mnsched_pstate ps[MT_MAX_P];
+	struct mt_top_p bp[MT_MAX_P];
+	__u64 poff[MT_MAX_P];	/* P off-CPU time with the current period */
 	int nm;
-	struct mrow m[MN_MAX_M];
+	struct mrow m[MT_MAX_M];
 };
 
 static struct snap snaps[2];
 
-static int take(struct mnsched_top_bpf *skel, const struct mn_target *t,
+static int take(struct mnsched_top_bpf *skel, const struct mt_target *t,
 		struct snap *s)
 {
 	int n;
 
-	s->ns = mn_now_ns();
-	n = mn_pstates_read(t, s->ps, MN_MAX_P);
+	s->ns = mt_now_ns();
+	n = mt_pstates_read(t, s->ps, MT_MAX_P);
 	if (n < 0)
 		return n;
 	s->np = n;
@@ -153,9 +153,9 @@ static int take(struct mnsched_top_bpf *skel, const struct mn_target *t,
 	{
 		int fd = bpf_map__fd(skel->maps.top_m);
 		__u32 key, next, *kp = NULL;
-		uint64_t now = mn_now_ns();
+		uint64_t now = mt_now_ns();
 
-		while (s->nm < MN_MAX_M && bpf_map_get_next_key(fd, kp, &next) == 0) {
+		while (s->nm < MT_MAX_M && bpf_map_get_next_key(fd, kp, &next) == 0) {
 			struct mrow *r = &s->m[s->nm];
 
 			key = next;
@@ -165,10 +165,10 @@ static int take(struct mnsched_top_bpf *skel, const struct mn_target *t,
 			r->on = r->s.oncpu_ns;
 			r->off = r->s.offcpu_ns;
 			r->idle = r->s.idle_ns;
-			if ((r->s.flags & MN_TOP_SEEN) && now > r->s.last_ns) {
+			if ((r->s.flags & MT_TOP_SEEN) && now > r->s.last_ns) {
 				__u64 d = now - r->s.last_ns;
 
-				if (r->s.flags & MN_TOP_ONCPU) {
+				if (r->s.flags & MT_TOP_ONCPU) {
 					r->on += d;
 				} else if (r->s.p >= 0) {
 					r->off += d;
@@ -200,7 +200,6 @@ static const char *pstate_name(const struct mnsched_pstate *ps)
 	case MNSCHED_P_IDLE: return "idle";
 	case MNSCHED_P_RUNNING: return "running";
 	case MNSCHED_P_SYSCALL: return "syscall";
-	case MNSCHED_P_STOPPED: return "stopped";
 	}
 	return "?";
 }
@@ -222,7 +221,7 @@ static int cmp_m(const void *a, const void *b)
 	return x->s.tid < y->s.tid ? -1 : x->s.tid > y->s.tid;
 }
 
-static void print_report(const struct mn_target *t, struct snap *old,
+static void print_report(const struct mt_target *t, struct snap *old,
 			 struct snap *cur, bool bpf)
 {
 	double secs = (double)(cur->ns - old->ns) / 1e9;
@@ -319,27 +318,27 @@ int main(int argc, char **argv)
 	static const struct argp argp = { .options = opts, .parser = parse_arg, .doc = doc };
 	struct mnsched_top_bpf *skel = NULL;
 	struct bpf_map *pins[3] = {};
-	struct mn_target t = { .pidfd = -1 };
+	struct mt_target t = { .pidfd = -1 };
 	bool pinned = false;
-	int err, cur = 0, rc = MN_EXIT_ERR;
+	int err, cur = 0, rc = MT_EXIT_ERR;
 
-	mn_setup("mnsched-top");
-	mn_argp_parse(&argp, argc, argv);
-	if (!env.nobpf && (mn_check_root() || mn_check_bpf()))
-		return MN_EXIT_ERR;
-	if (mn_target_open(&t, env.pid, true))
-		return MN_EXIT_ERR;
+	mt_setup("mnsched-top");
+	mt_argp_parse(&argp, argc, argv);
+	if (!env.nobpf && (mt_check_root() || mt_check_bpf()))
+		return MT_EXIT_ERR;
+	if (mt_target_open(&t, env.pid, true))
+		return MT_EXIT_ERR;
 
 	if (!env.nobpf) {
 		skel = mnsched_top_bpf__open();
 		if (!skel) {
-			mn_err("cannot open the BPF object: %s", strerror(errno));
+			mt_err("cannot open the BPF object: %s", strerror(errno));
 			goto out;
 		}
 		skel->rodata->targ_tgid = (__u32)env.pid;
 		err = mnsched_top_bpf__load(skel);
 		if (err) {
-			mn_err("cannot load the BPF programs: %s (-v shows the verifier's log)",
+			mt_err("cannot load the BPF programs: %s (-v shows the verifier's log)",
 			       strerror(-err));
 			goto out;
 		}
@@ -347,51 +346,51 @@ int main(int argc, char **argv)
 			struct bpf_link *l = bpf_program__attach(skel->progs.top_sched_switch);
 
 			if (!l) {
-				mn_err("cannot attach to sched_switch: %s", strerror(errno));
+				mt_err("cannot attach to sched_switch: %s", strerror(errno));
 				goto out;
 			}
-			mn_keep_link(l);
+			mt_keep_link(l);
 		}
-		if (mn_attach_usdt(skel->obj, skel->progs.top_proc_start, &t, "proc_start", true) ||
-		    mn_attach_usdt(skel->obj, skel->progs.top_proc_stop, &t, "proc_stop", true) ||
-		    mn_attach_usdt(skel->obj, skel->progs.top_m_park, &t, "m_park", false) ||
-		    mn_attach_usdt(skel->obj, skel->progs.top_handoff, &t, "handoff", false))
+		if (mt_attach_usdt(skel->obj, skel->progs.top_proc_start, &t, "proc_start", true) ||
+		    mt_attach_usdt(skel->obj, skel->progs.top_proc_stop, &t, "proc_stop", true) ||
+		    mt_attach_usdt(skel->obj, skel->progs.top_m_park, &t, "m_park", false) ||
+		    mt_attach_usdt(skel->obj, skel->progs.top_handoff, &t, "handoff", false))
 			goto out;
 		pins[0] = skel->maps.top_m;
 		pins[1] = skel->maps.top_p;
-		if (mn_pin_maps(&t, pins) == 0)
+		if (mt_pin_maps(&t, pins) == 0)
 			pinned = true;
 		else if (env.pin)
 			goto out;
 	}
 
 	if (take(skel, &t, &snaps[cur])) {
-		mn_err("cannot read the P counters of PID %d: %s", t.pid, strerror(errno));
+		mt_err("cannot read the P counters of PID %d: %s", t.pid, strerror(errno));
 		goto out;
 	}
-	while (!mn_exiting) {
+	while (!mt_exiting) {
 		uint64_t until = snaps[cur].ns + (uint64_t)env.interval * 1000000000ull;
 		bool gone = false;
 
-		while (!mn_exiting && mn_now_ns() < until) {
-			if (!mn_target_alive(&t)) {
+		while (!mt_exiting && mt_now_ns() < until) {
+			if (!mt_target_alive(&t)) {
 				gone = true;
 				break;
 			}
 			usleep(50 * 1000);
 		}
-		if (gone || !mn_target_alive(&t)) {
+		if (gone || !mt_target_alive(&t)) {
 			printf("PID %d exited.\n", t.pid);
 			break;
 		}
-		if (mn_exiting)
+		if (mt_exiting)
 			break;
 		if (take(skel, &t, &snaps[!cur])) {
-			if (!mn_target_alive(&t)) {
+			if (!mt_target_alive(&t)) {
 				printf("PID %d exited.\n", t.pid);
 				break;
 			}
-			mn_err("cannot read the P counters of PID %d: %s", t.pid,
+			mt_err("cannot read the P counters of PID %d: %s", t.pid,
 			       strerror(errno));
 			goto out;
 		}
@@ -400,14 +399,14 @@ int main(int argc, char **argv)
 		if (env.count > 0 && --env.count == 0)
 			break;
 	}
-	rc = MN_EXIT_OK;
+	rc = MT_EXIT_OK;
 out:
-	mn_detach_all();
+	mt_detach_all();
 	if (pinned && !env.pin)
-		mn_unpin_maps(&t, pins);
+		mt_unpin_maps(&t, pins);
 	else if (pinned)
-		printf("Maps left pinned in %s/ (rm -r it when done)\n", mn_pin_dir(&t));
+		printf("Maps left pinned in %s/ (rm -r it when done)\n", mt_pin_dir(&t));
 	mnsched_top_bpf__destroy(skel);
-	mn_target_close(&t);
+	mt_target_close(&t);
 	return rc;
 }

@@ -26,8 +26,8 @@
 #include "perfetto.h"
 #include "debug_info.h"
 
-_Static_assert(offsetof(struct mnsched_pstate, runq_len) == MN_PSTATE_RUNQ_LEN_OFF,
-	       "MN_PSTATE_RUNQ_LEN_OFF out of date");
+_Static_assert(offsetof(struct mnsched_pstate, runq_len) == MT_PSTATE_RUNQ_LEN_OFF,
+	       "MT_PSTATE_RUNQ_LEN_OFF out of date");
 
 static struct env {
 	pid_t pid;
@@ -88,20 +88,20 @@ static const struct argp_option opts[] = {
 	{},
 };
 
-static const char *const ev_names[MN_EV__COUNT] = {
-	[MN_EV_G_CREATE] = "g_create", [MN_EV_G_START] = "g_start",
-	[MN_EV_G_PARK] = "g_park", [MN_EV_G_UNBLOCK] = "g_unblock",
-	[MN_EV_G_EXIT] = "g_exit", [MN_EV_PROC_START] = "proc_start",
-	[MN_EV_PROC_STOP] = "proc_stop", [MN_EV_STEAL] = "steal",
-	[MN_EV_SYSCALL_ENTER] = "syscall_enter",
-	[MN_EV_SYSCALL_EXIT] = "syscall_exit", [MN_EV_HANDOFF] = "handoff",
-	[MN_EV_IO_SUBMIT] = "io_submit", [MN_EV_IO_COMPLETE] = "io_complete",
-	[MN_EV_M_PARK] = "m_park", [MN_EV_M_UNPARK] = "m_unpark",
-	[MN_EV_G_PREEMPT] = "g_preempt",
-	[MN_EV_OFFCPU] = "off_cpu", [MN_EV_ONCPU] = "on_cpu",
-	[MN_EV_K_REGISTER] = "k:register", [MN_EV_K_PARK] = "k:park",
-	[MN_EV_K_UNPARK] = "k:unpark", [MN_EV_K_SWAP] = "k:swap",
-	[MN_EV_K_BLOCK] = "k:block", [MN_EV_K_HANDOFF] = "k:handoff",
+static const char *const ev_names[MT_EV__COUNT] = {
+	[MT_EV_G_CREATE] = "g_create", [MT_EV_G_START] = "g_start",
+	[MT_EV_G_PARK] = "g_park", [MT_EV_G_UNBLOCK] = "g_unblock",
+	[MT_EV_G_EXIT] = "g_exit", [MT_EV_PROC_START] = "proc_start",
+	[MT_EV_PROC_STOP] = "proc_stop", [MT_EV_STEAL] = "steal",
+	[MT_EV_SYSCALL_ENTER] = "syscall_enter",
+	[MT_EV_SYSCALL_EXIT] = "syscall_exit", [MT_EV_HANDOFF] = "handoff",
+	[MT_EV_IO_SUBMIT] = "io_submit", [MT_EV_IO_COMPLETE] = "io_complete",
+	[MT_EV_M_PARK] = "m_park", [MT_EV_M_UNPARK] = "m_unpark",
+	[MT_EV_G_PREEMPT] = "g_preempt",
+	[MT_EV_OFFCPU] = "off_cpu", [MT_EV_ONCPU] = "on_cpu",
+	[MT_EV_K_REGISTER] = "k:register", [MT_EV_K_PARK] = "k:park",
+	[MT_EV_K_UNPARK] = "k:unpark", [MT_EV_K_SWAP] = "k:swap",
+	[MT_EV_K_BLOCK] = "k:block", [MT_EV_K_HANDOFF] = "k:handoff",
 };
 
 static bool probe_wanted(const char *probe)
@@ -130,16 +130,16 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	switch (key) {
 	case 'h':
 		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
-		exit(MN_EXIT_OK);
+		exit(MT_EXIT_OK);
 	case 'p':
-		env.pid = mn_parse_pid(arg);
+		env.pid = mt_parse_pid(arg);
 		if (env.pid < 0)
-			MN_ARGP_ERR(state, "invalid PID '%s'", arg);
+			MT_ARGP_ERR(state, "invalid PID '%s'", arg);
 		break;
 	case 'd':
 		env.duration = strtod(arg, &end);
 		if (*end || env.duration <= 0)
-			MN_ARGP_ERR(state, "invalid duration '%s'", arg);
+			MT_ARGP_ERR(state, "invalid duration '%s'", arg);
 		break;
 	case 'e': {
 		const char *s = arg;
@@ -149,11 +149,11 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			size_t l = strcspn(s, ",");
 			bool ok = false;
 
-			for (int i = MN_EV_G_CREATE; i <= MN_EV_G_PREEMPT; i++)
+			for (int i = MT_EV_G_CREATE; i <= MT_EV_G_PREEMPT; i++)
 				if (strlen(ev_names[i]) == l && !strncmp(s, ev_names[i], l))
 					ok = true;
 			if (!ok)
-				MN_ARGP_ERR(state, "unknown event '%.*s' in -e", (int)l, s);
+				MT_ARGP_ERR(state, "unknown event '%.*s' in -e", (int)l, s);
 			s += l;
 			if (*s == ',')
 				s++;
@@ -164,17 +164,17 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.ringbuf_mb = strtol(arg, &end, 10);
 		if (*end || env.ringbuf_mb <= 0 || env.ringbuf_mb > 1024 ||
 		    (env.ringbuf_mb & (env.ringbuf_mb - 1)))
-			MN_ARGP_ERR(state, "invalid buffer size '%s' (MiB, a power of 2 up to 1024)", arg);
+			MT_ARGP_ERR(state, "invalid buffer size '%s' (MiB, a power of 2 up to 1024)", arg);
 		break;
 	case 'q': env.quiet = true; break;
-	case 'v': mn_verbose = true; break;
+	case 'v': mt_verbose = true; break;
 	case OPT_PIN: env.pin = true; break;
 	case OPT_PERFETTO: env.perfetto = arg; break;
 	case OPT_NO_OFFCPU: env.no_offcpu = true; break;
 	case ARGP_KEY_ARG:
 	case ARGP_KEY_ARGS:
 	case ARGP_KEY_END:
-		return mn_argp_target(key, state, env.pid, &env.cmd);
+		return mt_argp_target(key, state, env.pid, &env.cmd);
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
@@ -185,78 +185,78 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 
 static __u64 base_ns;		/* time 0 of the trace */
 
-static void text_event(const struct mn_event *e)
+static void text_event(const struct mt_event *e)
 {
 	char d[128];
 
 	switch (e->type) {
-	case MN_EV_G_CREATE:
+	case MT_EV_G_CREATE:
 		snprintf(d, sizeof(d), "goid=%lld parent=%lld", (long long)e->a, (long long)e->b);
 		break;
-	case MN_EV_G_START:
+	case MT_EV_G_START:
 		snprintf(d, sizeof(d), "goid=%lld p=%lld m=%lld runq=%lld", (long long)e->a,
 			 (long long)e->b, (long long)e->c, (long long)e->d);
 		break;
-	case MN_EV_G_PARK:
+	case MT_EV_G_PARK:
 		snprintf(d, sizeof(d), "goid=%lld reason=%s", (long long)e->a,
-			 mn_reason_name((unsigned int)e->b));
+			 mt_reason_name((unsigned int)e->b));
 		break;
-	case MN_EV_G_UNBLOCK:
+	case MT_EV_G_UNBLOCK:
 		snprintf(d, sizeof(d), "goid=%lld by=%lld", (long long)e->a, (long long)e->b);
 		break;
-	case MN_EV_G_EXIT:
+	case MT_EV_G_EXIT:
 		snprintf(d, sizeof(d), "goid=%lld", (long long)e->a);
 		break;
-	case MN_EV_PROC_START:
-	case MN_EV_PROC_STOP:
+	case MT_EV_PROC_START:
+	case MT_EV_PROC_STOP:
 		snprintf(d, sizeof(d), "p=%lld m=%lld", (long long)e->a, (long long)e->b);
 		break;
-	case MN_EV_STEAL:
+	case MT_EV_STEAL:
 		snprintf(d, sizeof(d), "from_p=%lld to_p=%lld n=%lld", (long long)e->a,
 			 (long long)e->b, (long long)e->c);
 		break;
-	case MN_EV_SYSCALL_ENTER:
-	case MN_EV_SYSCALL_EXIT:
+	case MT_EV_SYSCALL_ENTER:
+	case MT_EV_SYSCALL_EXIT:
 		snprintf(d, sizeof(d), "goid=%lld p=%lld", (long long)e->a, (long long)e->b);
 		break;
-	case MN_EV_HANDOFF:
-	case MN_EV_K_HANDOFF:
+	case MT_EV_HANDOFF:
+	case MT_EV_K_HANDOFF:
 		snprintf(d, sizeof(d), "p=%lld from_m=%lld to_m=%lld", (long long)e->a,
 			 (long long)e->b, (long long)e->c);
 		break;
-	case MN_EV_IO_SUBMIT:
-	case MN_EV_IO_COMPLETE:
+	case MT_EV_IO_SUBMIT:
+	case MT_EV_IO_COMPLETE:
 		snprintf(d, sizeof(d), "goid=%lld op=%lld res=%lld", (long long)e->a,
 			 (long long)e->b, (long long)e->c);
 		break;
-	case MN_EV_M_PARK:
-	case MN_EV_M_UNPARK:
+	case MT_EV_M_PARK:
+	case MT_EV_M_UNPARK:
 		snprintf(d, sizeof(d), "m=%lld", (long long)e->a);
 		break;
-	case MN_EV_G_PREEMPT:
+	case MT_EV_G_PREEMPT:
 		snprintf(d, sizeof(d), "goid=%lld p=%lld m=%lld ran_ns=%lld",
 			 (long long)e->a, (long long)e->b, (long long)e->c,
 			 (long long)e->d);
 		break;
-	case MN_EV_OFFCPU:
+	case MT_EV_OFFCPU:
 		snprintf(d, sizeof(d), "%s state=0x%llx", e->a ? "preempted" : "blocked",
 			 (unsigned long long)e->b);
 		break;
-	case MN_EV_ONCPU:
+	case MT_EV_ONCPU:
 		d[0] = 0;
 		break;
-	case MN_EV_K_REGISTER:
+	case MT_EV_K_REGISTER:
 		snprintf(d, sizeof(d), "tid=%lld kernel_m=%lld", (long long)e->a, (long long)e->b);
 		break;
-	case MN_EV_K_PARK:
+	case MT_EV_K_PARK:
 		snprintf(d, sizeof(d), "kernel_m=%lld ret=%lld waited_ns=%lld", (long long)e->a,
 			 (long long)e->b, (long long)e->c);
 		break;
-	case MN_EV_K_UNPARK:
-	case MN_EV_K_SWAP:
+	case MT_EV_K_UNPARK:
+	case MT_EV_K_SWAP:
 		snprintf(d, sizeof(d), "from_m=%lld to_m=%lld", (long long)e->a, (long long)e->b);
 		break;
-	case MN_EV_K_BLOCK:
+	case MT_EV_K_BLOCK:
 		snprintf(d, sizeof(d), "kernel_m=%lld p=%lld tid=%lld", (long long)e->a,
 			 (long long)e->b, (long long)e->c);
 		break;
@@ -264,7 +264,7 @@ static void text_event(const struct mn_event *e)
 		snprintf(d, sizeof(d), "type %u", e->type);
 	}
 	printf("%14.6f %3u %7u  %-14s %s\n", e->ts >= base_ns ? (double)(e->ts - base_ns) / 1e6 : 0.0,
-	       e->cpu, e->tid, e->type < MN_EV__COUNT && ev_names[e->type] ?
+	       e->cpu, e->tid, e->type < MT_EV__COUNT && ev_names[e->type] ?
 	       ev_names[e->type] : "?", d);
 }
 
@@ -273,7 +273,7 @@ static unsigned long long nevents;
 
 static int on_event(void *ctx, void *data, size_t size)
 {
-	const struct mn_event *e = data;
+	const struct mt_event *e = data;
 
 	(void)ctx;
 	if (size < sizeof(*e))
@@ -293,13 +293,13 @@ static void sum_percpu(int fd, __u64 *out)
 	int ncpu = libbpf_num_possible_cpus();
 	__u64 *v;
 
-	memset(out, 0, sizeof(__u64) * MN_EV__COUNT);
+	memset(out, 0, sizeof(__u64) * MT_EV__COUNT);
 	if (ncpu <= 0)
 		return;
 	v = calloc((size_t)ncpu, sizeof(*v));
 	if (!v)
 		return;
-	for (__u32 k = 0; k < MN_EV__COUNT; k++) {
+	for (__u32 k = 0; k < MT_EV__COUNT; k++) {
 		if (bpf_map_lookup_elem(fd, &k, v))
 			continue;
 		for (int c = 0; c < ncpu; c++)
@@ -309,11 +309,11 @@ static void sum_percpu(int fd, __u64 *out)
 }
 
 /* Tell the BPF side where an M's G is (for off-CPU events), once known. */
-static bool set_runtime(struct mnsched_trace_bpf *skel, const struct mn_target *t)
+static bool set_runtime(struct mnsched_trace_bpf *skel, const struct mt_target *t)
 {
 	struct mn_debug_info d;
 
-	if (mn_runtime_info(t, &d))
+	if (mt_runtime_info(t, &d))
 		return false;
 	skel->bss->m_curg = d.m_curg;
 	skel->bss->m_g0 = d.m_g0;
@@ -324,7 +324,7 @@ static bool set_runtime(struct mnsched_trace_bpf *skel, const struct mn_target *
 }
 
 /* Tell the BPF side where the P structs are (for run-queue lengths). */
-static void set_pstates(struct mnsched_trace_bpf *skel, const struct mn_target *t)
+static void set_pstates(struct mnsched_trace_bpf *skel, const struct mt_target *t)
 {
 	if (!t->pstates_addr)
 		return;
@@ -344,28 +344,28 @@ int main(int argc, char **argv)
 	struct mnsched_trace_bpf *skel = NULL;
 	struct ring_buffer *rb = NULL;
 	struct bpf_map *pins[4] = {};
-	struct mn_target t = { .pidfd = -1 };
-	__u64 counts[MN_EV__COUNT], drops[MN_EV__COUNT], start, end_ts;
+	struct mt_target t = { .pidfd = -1 };
+	__u64 counts[MT_EV__COUNT], drops[MT_EV__COUNT], start, end_ts;
 	bool pinned = false, gone = false, have_rt = false;
-	int err, rc = MN_EXIT_ERR, nk = 0;
+	int err, rc = MT_EXIT_ERR, nk = 0;
 
-	mn_setup("mnsched-trace");
-	mn_argp_parse(&argp, argc, argv);
-	if (mn_check_root() || mn_check_bpf())
-		return MN_EXIT_ERR;
+	mt_setup("mnsched-trace");
+	mt_argp_parse(&argp, argc, argv);
+	if (mt_check_root() || mt_check_bpf())
+		return MT_EXIT_ERR;
 	if (env.cmd) {
-		if (mn_target_spawn(&t, env.cmd))
-			return MN_EXIT_ERR;
+		if (mt_target_spawn(&t, env.cmd))
+			return MT_EXIT_ERR;
 		env.pid = t.pid;
 	} else {
-		if (mn_target_open(&t, env.pid, false))
-			return MN_EXIT_ERR;
-		mn_target_find_pstates(&t);
+		if (mt_target_open(&t, env.pid, false))
+			return MT_EXIT_ERR;
+		mt_target_find_pstates(&t);
 	}
 
 	skel = mnsched_trace_bpf__open();
 	if (!skel) {
-		mn_err("cannot open the BPF object: %s", strerror(errno));
+		mt_err("cannot open the BPF object: %s", strerror(errno));
 		goto out;
 	}
 	skel->rodata->targ_tgid = (__u32)env.pid;
@@ -375,19 +375,19 @@ int main(int argc, char **argv)
 		bpf_program__set_autoload(skel->progs.tr_sched_switch, false);
 	err = mnsched_trace_bpf__load(skel);
 	if (err) {
-		mn_err("cannot load the BPF programs: %s (-v shows the verifier's log)",
+		mt_err("cannot load the BPF programs: %s (-v shows the verifier's log)",
 		       strerror(-err));
 		goto out;
 	}
 	set_pstates(skel, &t);
 	have_rt = !env.no_offcpu && !env.cmd && set_runtime(skel, &t);
 	if (env.perfetto && !perfetto_open(env.perfetto)) {
-		mn_err("cannot create %s: %s", env.perfetto, strerror(errno));
+		mt_err("cannot create %s: %s", env.perfetto, strerror(errno));
 		goto out;
 	}
 	rb = ring_buffer__new(bpf_map__fd(skel->maps.trace_events), on_event, NULL, NULL);
 	if (!rb) {
-		mn_err("cannot open the ring buffer: %s", strerror(errno));
+		mt_err("cannot open the ring buffer: %s", strerror(errno));
 		goto out;
 	}
 	{
@@ -413,7 +413,7 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++) {
 			if (!probe_wanted(u[i].probe))
 				continue;
-			if (mn_attach_usdt(skel->obj, u[i].prog, &t, u[i].probe,
+			if (mt_attach_usdt(skel->obj, u[i].prog, &t, u[i].probe,
 					   u[i].required && !env.events))
 				goto out;
 		}
@@ -422,10 +422,10 @@ int main(int argc, char **argv)
 		struct bpf_link *l = bpf_program__attach(skel->progs.tr_sched_switch);
 
 		if (!l) {
-			mn_err("cannot attach to sched_switch: %s", strerror(errno));
+			mt_err("cannot attach to sched_switch: %s", strerror(errno));
 			goto out;
 		}
-		mn_keep_link(l);
+		mt_keep_link(l);
 	}
 	if (module_loaded()) {
 		struct { struct bpf_program *prog; const char *tp; } k[] = {
@@ -441,35 +441,35 @@ int main(int argc, char **argv)
 			struct bpf_link *l = bpf_program__attach_raw_tracepoint(k[i].prog, k[i].tp);
 
 			if (!l) {
-				mn_warn("mnsched.ko is loaded but tracepoint %s cannot be attached: %s",
+				mt_warn("mnsched.ko is loaded but tracepoint %s cannot be attached: %s",
 					k[i].tp, strerror(errno));
 				continue;
 			}
-			mn_keep_link(l);
+			mt_keep_link(l);
 			nk++;
 		}
 	}
 	pins[0] = skel->maps.trace_counts;
 	pins[1] = skel->maps.trace_drops;
-	if (mn_pin_maps(&t, pins) == 0)
+	if (mt_pin_maps(&t, pins) == 0)
 		pinned = true;
 	else if (env.pin)
 		goto out;
 
-	start = base_ns = mn_now_ns();
+	start = base_ns = mt_now_ns();
 	if (env.perfetto)
 		perfetto_begin(&t, base_ns, ev_names);
 	skel->bss->armed = 1;
-	mn_target_release(&t);	/* a COMMAND runs from here on */
+	mt_target_release(&t);	/* a COMMAND runs from here on */
 	fprintf(stderr, "%s: tracing PID %d (%s, probes in %s%s%s)%s%s... Hit Ctrl-C to end.\n",
-		mn_prog, t.pid, t.comm, t.probe_file, env.no_offcpu ? "" : ", sched_switch",
+		mt_prog, t.pid, t.comm, t.probe_file, env.no_offcpu ? "" : ", sched_switch",
 		nk ? ", mnsched.ko tracepoints" : "",
 		env.perfetto ? ", timeline to " : "", env.perfetto ? env.perfetto : "");
 	if (!env.perfetto && !env.quiet) {
 		printf("%14s %3s %7s  %-14s %s\n", "TIME(ms)", "CPU", "TID", "EVENT", "DETAILS");
 		fflush(stdout);
 	}
-	while (!mn_exiting) {
+	while (!mt_exiting) {
 		/* the BPF side wakes us only when the buffer fills up: poll
 		 * on a timer and consume whatever is there */
 		/* ... and look for the P structs every millisecond until mn_main
@@ -478,16 +478,16 @@ int main(int argc, char **argv)
 		if (err >= 0)
 			err = ring_buffer__consume(rb);
 		if (err < 0 && err != -EINTR) {
-			mn_err("reading the ring buffer: %s", strerror(-err));
+			mt_err("reading the ring buffer: %s", strerror(-err));
 			goto out;
 		}
-		if (env.duration > 0 && mn_now_ns() - start >= (__u64)(env.duration * 1e9))
+		if (env.duration > 0 && mt_now_ns() - start >= (__u64)(env.duration * 1e9))
 			break;
-		if (!mn_target_alive(&t)) {
+		if (!mt_target_alive(&t)) {
 			gone = true;
 			break;
 		}
-		if (!t.pstates_addr && mn_target_find_pstates(&t) == 0)
+		if (!t.pstates_addr && mt_target_find_pstates(&t) == 0)
 			set_pstates(skel, &t);
 		if (!have_rt && !env.no_offcpu && t.pstates_addr)
 			have_rt = set_runtime(skel, &t);
@@ -495,8 +495,8 @@ int main(int argc, char **argv)
 	/* stop recording before detaching, so the last events are all in
 	 * the buffer and no probe is missing at the end */
 	skel->bss->armed = 0;
-	end_ts = mn_now_ns();
-	mn_detach_all();
+	end_ts = mt_now_ns();
+	mt_detach_all();
 	ring_buffer__consume(rb);
 	if (last_ts > end_ts)
 		end_ts = last_ts;
@@ -505,38 +505,38 @@ int main(int argc, char **argv)
 	{
 		unsigned long long lost = 0;
 
-		for (int i = 0; i < MN_EV__COUNT; i++)
+		for (int i = 0; i < MT_EV__COUNT; i++)
 			lost += drops[i];
 		if (env.perfetto) {
 			if (perfetto_end(&t, argp_program_version, end_ts, end_ts - start,
 					 nevents, counts, drops)) {
-				mn_err("writing %s: %s", env.perfetto, strerror(errno));
+				mt_err("writing %s: %s", env.perfetto, strerror(errno));
 				goto out;
 			}
 		}
 		fflush(stdout);
 		fprintf(stderr, "%s: %s%llu events in %.3f s (%llu G runs), %llu lost%s%s%s\n",
-			mn_prog, gone ? "target exited; " : "", nevents,
-			(double)(end_ts - start) / 1e9, (unsigned long long)counts[MN_EV_G_START],
+			mt_prog, gone ? "target exited; " : "", nevents,
+			(double)(end_ts - start) / 1e9, (unsigned long long)counts[MT_EV_G_START],
 			lost, lost ? " (ring buffer full: try -b with more MiB, or -e)" : "",
 			env.perfetto ? "; wrote " : "", env.perfetto ? env.perfetto : "");
 	}
-	rc = MN_EXIT_OK;
+	rc = MT_EXIT_OK;
 	if (t.spawned && gone) {
-		rc = mn_target_reap(&t);
+		rc = mt_target_reap(&t);
 		if (rc)
-			fprintf(stderr, "%s: %s exited with status %d\n", mn_prog, t.comm, rc);
+			fprintf(stderr, "%s: %s exited with status %d\n", mt_prog, t.comm, rc);
 	}
 out:
-	mn_detach_all();
+	mt_detach_all();
 	ring_buffer__free(rb);
 	perfetto_close();
 	if (pinned && !env.pin)
-		mn_unpin_maps(&t, pins);
+		mt_unpin_maps(&t, pins);
 	else if (pinned)
 		fprintf(stderr, "%s: maps left pinned in %s/ (rm -r it when done)\n",
-			mn_prog, mn_pin_dir(&t));
+			mt_prog, mt_pin_dir(&t));
 	mnsched_trace_bpf__destroy(skel);
-	mn_target_close(&t);
+	mt_target_close(&t);
 	return rc;
 }

@@ -26,26 +26,26 @@
 #include "mnsched-util.h"
 #include "debug_info.h"
 
-const char *mn_prog = "mnsched";
-bool mn_verbose;
-volatile sig_atomic_t mn_exiting;
+const char *mt_prog = "mnsched";
+bool mt_verbose;
+volatile sig_atomic_t mt_exiting;
 
-void mn_err(const char *fmt, ...)
+void mt_err(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", mn_prog);
+	fprintf(stderr, "%s: ", mt_prog);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 }
 
-void mn_warn(const char *fmt, ...)
+void mt_warn(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: warning: ", mn_prog);
+	fprintf(stderr, "%s: warning: ", mt_prog);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -56,7 +56,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 			va_list ap)
 {
 	(void)level;
-	if (!mn_verbose)
+	if (!mt_verbose)
 		return 0;	/* our own messages say what failed; -v shows libbpf's */
 	return vfprintf(stderr, fmt, ap);
 }
@@ -64,14 +64,14 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 static void on_signal(int sig)
 {
 	(void)sig;
-	mn_exiting = 1;
+	mt_exiting = 1;
 }
 
-void mn_setup(const char *prog)
+void mt_setup(const char *prog)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
 
-	mn_prog = prog;
+	mt_prog = prog;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
@@ -82,7 +82,7 @@ void mn_setup(const char *prog)
 	elf_version(EV_CURRENT);
 }
 
-uint64_t mn_now_ns(void)
+uint64_t mt_now_ns(void)
 {
 	struct timespec ts;
 
@@ -90,7 +90,7 @@ uint64_t mn_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-void mn_argp_parse(const struct argp *argp, int argc, char **argv)
+void mt_argp_parse(const struct argp *argp, int argc, char **argv)
 {
 	int err;
 
@@ -104,16 +104,16 @@ void mn_argp_parse(const struct argp *argp, int argc, char **argv)
 		} else if (!strcmp(a, "--help") || !strcmp(a, "-?") ||
 			   !strcmp(a, "--usage") || !strcmp(a, "--version") ||
 			   !strcmp(a, "-V")) {
-			exit(MN_EXIT_OK);	/* argp printed it */
+			exit(MT_EXIT_OK);	/* argp printed it */
 		}
 	}
 	if (err) {
-		argp_help(argp, stderr, ARGP_HELP_USAGE, (char *)mn_prog);
-		exit(MN_EXIT_USAGE);
+		argp_help(argp, stderr, ARGP_HELP_USAGE, (char *)mt_prog);
+		exit(MT_EXIT_USAGE);
 	}
 }
 
-pid_t mn_parse_pid(const char *s)
+pid_t mt_parse_pid(const char *s)
 {
 	char *end;
 	long v;
@@ -125,7 +125,7 @@ pid_t mn_parse_pid(const char *s)
 	return (pid_t)v;
 }
 
-int mn_argp_target(int key, struct argp_state *state, pid_t pid, char ***cmd)
+int mt_argp_target(int key, struct argp_state *state, pid_t pid, char ***cmd)
 {
 	switch (key) {
 	case ARGP_KEY_ARG:
@@ -136,9 +136,9 @@ int mn_argp_target(int key, struct argp_state *state, pid_t pid, char ***cmd)
 		return 0;
 	case ARGP_KEY_END:
 		if (!pid && !*cmd)
-			MN_ARGP_ERR(state, "-p PID is required (or -- COMMAND)");
+			MT_ARGP_ERR(state, "-p PID is required (or -- COMMAND)");
 		if (pid && *cmd)
-			MN_ARGP_ERR(state, "-p PID and a COMMAND exclude each other");
+			MT_ARGP_ERR(state, "-p PID and a COMMAND exclude each other");
 		return 0;
 	}
 	return ARGP_ERR_UNKNOWN;
@@ -146,22 +146,22 @@ int mn_argp_target(int key, struct argp_state *state, pid_t pid, char ***cmd)
 
 /* ---- checks --------------------------------------------------------- */
 
-int mn_check_root(void)
+int mt_check_root(void)
 {
 	if (geteuid() == 0)
 		return 0;
-	mn_err("must be run as root: loading BPF programs and attaching "
+	mt_err("must be run as root: loading BPF programs and attaching "
 	       "uprobes to another process need CAP_BPF, CAP_PERFMON and "
-	       "CAP_SYS_PTRACE (try: sudo %s ...)", mn_prog);
+	       "CAP_SYS_PTRACE (try: sudo %s ...)", mt_prog);
 	return -1;
 }
 
-int mn_check_bpf(void)
+int mt_check_bpf(void)
 {
 	int r;
 
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
-		mn_err("BPF is not available: no kernel BTF at "
+		mt_err("BPF is not available: no kernel BTF at "
 		       "/sys/kernel/btf/vmlinux (the CO-RE programs need a "
 		       "kernel built with CONFIG_DEBUG_INFO_BTF=y)");
 		return -1;
@@ -173,7 +173,7 @@ int mn_check_bpf(void)
 	if (r == 0 && errno == 0)
 		errno = EOPNOTSUPP;
 	r = r < 0 ? -r : errno;
-	mn_err("BPF is not available: the bpf() system call failed (%s); it "
+	mt_err("BPF is not available: the bpf() system call failed (%s); it "
 	       "needs a kernel with CONFIG_BPF_SYSCALL and uprobes, root, and "
 	       "no seccomp policy or LSM that forbids bpf()", strerror(r));
 	return -1;
@@ -232,7 +232,7 @@ static int count_mnsched_notes(const char *path)
 	return n;
 }
 
-static void read_comm(struct mn_target *t)
+static void read_comm(struct mt_target *t)
 {
 	char path[64];
 	FILE *f;
@@ -256,7 +256,7 @@ static void read_comm(struct mn_target *t)
  * path now names another one (a program rebuilt while it runs) or none, or
  * lives in another mount namespace.
  */
-static int scan_maps(struct mn_target *t, bool find_probes)
+static int scan_maps(struct mt_target *t, bool find_probes)
 {
 	char path[64], line[PATH_MAX + 128], exe[PATH_MAX];
 	char seen[16][PATH_MAX];
@@ -301,8 +301,8 @@ static int scan_maps(struct mn_target *t, bool find_probes)
 			t->pstates_len = hi - lo;
 			t->pstates_stride = 4096;
 			t->nr_p = (int)(t->pstates_len / t->pstates_stride);
-			if (t->nr_p > MN_MAX_P)
-				t->nr_p = MN_MAX_P;
+			if (t->nr_p > MT_MAX_P)
+				t->nr_p = MT_MAX_P;
 			t->kmod = strstr(name, "/dev/mnsched") != NULL;
 		}
 		if (find_probes && name[0] == '/' &&
@@ -387,7 +387,7 @@ static bool find_solib(const char *exe, char *out, size_t n)
 	return found;
 }
 
-int mn_target_spawn(struct mn_target *t, char **argv)
+int mt_target_spawn(struct mt_target *t, char **argv)
 {
 	char exe[PATH_MAX], lib[PATH_MAX];
 	int go[2];
@@ -396,7 +396,7 @@ int mn_target_spawn(struct mn_target *t, char **argv)
 	memset(t, 0, sizeof(*t));
 	t->pidfd = t->gofd = -1;
 	if (!find_in_path(argv[0], exe, sizeof(exe))) {
-		mn_err("%s: command not found", argv[0]);
+		mt_err("%s: command not found", argv[0]);
 		return -1;
 	}
 	t->nr_probes = count_mnsched_notes(exe);
@@ -406,7 +406,7 @@ int mn_target_spawn(struct mn_target *t, char **argv)
 		t->nr_probes = count_mnsched_notes(lib);
 		snprintf(t->probe_file, sizeof(t->probe_file), "%s", lib);
 	} else {
-		mn_err("%s is not an mnsched program: no USDT probes of provider "
+		mt_err("%s is not an mnsched program: no USDT probes of provider "
 		       "mnsched in it or in a libmnsched.so it loads", exe);
 		return -1;
 	}
@@ -415,14 +415,14 @@ int mn_target_spawn(struct mn_target *t, char **argv)
 	snprintf(t->attach_path, sizeof(t->attach_path), "%s", t->probe_file);
 	snprintf(t->comm, sizeof(t->comm), "%.15s", strrchr(exe, '/') + 1);
 	if (pipe2(go, O_CLOEXEC)) {
-		mn_err("pipe: %s", strerror(errno));
+		mt_err("pipe: %s", strerror(errno));
 		return -1;
 	}
 	fflush(stdout);
 	fflush(stderr);
 	pid = fork();
 	if (pid < 0) {
-		mn_err("fork: %s", strerror(errno));
+		mt_err("fork: %s", strerror(errno));
 		close(go[0]);
 		close(go[1]);
 		return -1;
@@ -441,7 +441,7 @@ int mn_target_spawn(struct mn_target *t, char **argv)
 		if (read(go[0], &c, 1) != 1)
 			_exit(127);
 		execv(exe, argv);
-		fprintf(stderr, "%s: %s: %s\n", mn_prog, exe, strerror(errno));
+		fprintf(stderr, "%s: %s: %s\n", mt_prog, exe, strerror(errno));
 		_exit(127);
 	}
 	close(go[0]);
@@ -452,19 +452,19 @@ int mn_target_spawn(struct mn_target *t, char **argv)
 	return 0;
 }
 
-void mn_target_release(struct mn_target *t)
+void mt_target_release(struct mt_target *t)
 {
 	char c = 1;
 
 	if (t->gofd < 0)
 		return;
 	if (write(t->gofd, &c, 1) != 1)
-		mn_warn("cannot start PID %d: %s", t->pid, strerror(errno));
+		mt_warn("cannot start PID %d: %s", t->pid, strerror(errno));
 	close(t->gofd);
 	t->gofd = -1;
 }
 
-int mn_target_reap(struct mn_target *t)
+int mt_target_reap(struct mt_target *t)
 {
 	int st = 0;
 
@@ -480,14 +480,14 @@ int mn_target_reap(struct mn_target *t)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-int mn_target_find_pstates(struct mn_target *t)
+int mt_target_find_pstates(struct mt_target *t)
 {
 	if (!t->pstates_addr)
 		scan_maps(t, false);
 	return t->pstates_addr ? 0 : -ENOENT;
 }
 
-int mn_target_open(struct mn_target *t, pid_t pid, bool need_counters)
+int mt_target_open(struct mt_target *t, pid_t pid, bool need_counters)
 {
 	int r;
 
@@ -495,17 +495,17 @@ int mn_target_open(struct mn_target *t, pid_t pid, bool need_counters)
 	t->pid = pid;
 	t->pidfd = t->gofd = -1;
 	if (kill(pid, 0) && errno == ESRCH) {
-		mn_err("no process with PID %d", pid);
+		mt_err("no process with PID %d", pid);
 		return -1;
 	}
 	read_comm(t);
 	r = scan_maps(t, true);
 	if (r) {
-		mn_err("cannot read /proc/%d/maps: %s", pid, strerror(-r));
+		mt_err("cannot read /proc/%d/maps: %s", pid, strerror(-r));
 		return -1;
 	}
 	if (t->nr_probes == 0) {
-		mn_err("PID %d (%s) is not an mnsched program: no USDT probes of "
+		mt_err("PID %d (%s) is not an mnsched program: no USDT probes of "
 		       "provider mnsched in its executable or shared libraries "
 		       "(it must link libmnsched.a or libmnsched.so)", pid, t->comm);
 		return -1;
@@ -514,12 +514,12 @@ int mn_target_open(struct mn_target *t, pid_t pid, bool need_counters)
 	if (need_counters) {
 		/* mn_main creates the mapping: give a starting program a moment. */
 		for (int i = 0; i < 20 && !t->pstates_addr; i++) {
-			if (mn_target_find_pstates(t) == 0)
+			if (mt_target_find_pstates(t) == 0)
 				break;
 			usleep(50 * 1000);
 		}
 		if (!t->pstates_addr) {
-			mn_err("PID %d (%s) has mnsched probes but no P counters "
+			mt_err("PID %d (%s) has mnsched probes but no P counters "
 			       "mapped (no \"/memfd:mnsched-pstates\" or /dev/mnsched "
 			       "in /proc/%d/maps): has it called mn_main()?",
 			       pid, t->comm, pid);
@@ -529,7 +529,7 @@ int mn_target_open(struct mn_target *t, pid_t pid, bool need_counters)
 	return 0;
 }
 
-bool mn_target_alive(const struct mn_target *t)
+bool mt_target_alive(const struct mt_target *t)
 {
 	char path[64], buf[512], *p;
 	FILE *f;
@@ -551,21 +551,21 @@ bool mn_target_alive(const struct mn_target *t)
 	return alive;
 }
 
-void mn_target_close(struct mn_target *t)
+void mt_target_close(struct mt_target *t)
 {
 	if (t->spawned) {
 		if (t->gofd < 0)
 			kill(t->pid, SIGTERM);	/* still running: we are leaving */
-		mn_target_reap(t);
+		mt_target_reap(t);
 	}
 	if (t->pidfd >= 0)
 		close(t->pidfd);
 	t->pidfd = -1;
 }
 
-int mn_pstates_read(const struct mn_target *t, struct mnsched_pstate *out, int max)
+int mt_pstates_read(const struct mt_target *t, struct mnsched_pstate *out, int max)
 {
-	struct iovec local[MN_MAX_P], remote[MN_MAX_P];
+	struct iovec local[MT_MAX_P], remote[MT_MAX_P];
 	int n = t->nr_p < max ? t->nr_p : max;
 	ssize_t got;
 
@@ -680,7 +680,7 @@ static int read_target(pid_t pid, void *dst, uint64_t src, size_t n)
 	return process_vm_readv(pid, &l, 1, &r, 1, 0) == (ssize_t)n ? 0 : -EFAULT;
 }
 
-int mn_runtime_info(const struct mn_target *t, struct mn_debug_info *d)
+int mt_runtime_info(const struct mt_target *t, struct mn_debug_info *d)
 {
 	static uint64_t vaddr, foff;
 	static int looked;
@@ -693,7 +693,7 @@ int mn_runtime_info(const struct mn_target *t, struct mn_debug_info *d)
 		if (err && t->attach_path[0])
 			err = elf_sym(t->attach_path, MN_DEBUG_INFO_SYMBOL, &vaddr, &foff);
 		if (err) {
-			mn_err("%s has no symbol %s: a libmnsched older than "
+			mt_err("%s has no symbol %s: a libmnsched older than "
 			       "this tool, or stripped of its symbols", t->probe_file,
 			       MN_DEBUG_INFO_SYMBOL);
 			return -1;
@@ -708,7 +708,7 @@ int mn_runtime_info(const struct mn_target *t, struct mn_debug_info *d)
 		return 1;
 	if (memcmp(d->magic, "mnsched", 8) || d->version != MN_DEBUG_INFO_VERSION ||
 	    d->size != sizeof(*d)) {
-		mn_err("PID %d: mn_debug_info version %u (%u bytes), mnsched-prof "
+		mt_err("PID %d: mn_debug_info version %u (%u bytes), mnsched-prof "
 		       "knows version %d (%zu bytes): use the tools of its "
 		       "libmnsched", t->pid, d->version, d->size,
 		       MN_DEBUG_INFO_VERSION, sizeof(*d));
@@ -722,7 +722,7 @@ int mn_runtime_info(const struct mn_target *t, struct mn_debug_info *d)
 static struct bpf_link **links;
 static int nlinks, caplinks;
 
-void mn_keep_link(struct bpf_link *l)
+void mt_keep_link(struct bpf_link *l)
 {
 	if (nlinks == caplinks) {
 		int nc = caplinks ? 2 * caplinks : 32;
@@ -738,8 +738,8 @@ void mn_keep_link(struct bpf_link *l)
 	links[nlinks++] = l;
 }
 
-int mn_attach_usdt(struct bpf_object *obj, struct bpf_program *prog,
-		   const struct mn_target *t, const char *probe, bool required)
+int mt_attach_usdt(struct bpf_object *obj, struct bpf_program *prog,
+		   const struct mt_target *t, const char *probe, bool required)
 {
 	struct bpf_link *l;
 	int err;
@@ -750,21 +750,21 @@ int mn_attach_usdt(struct bpf_object *obj, struct bpf_program *prog,
 	err = -errno;
 	if (!l) {
 		if (err == -ENOENT && !required) {
-			if (mn_verbose)
-				mn_warn("no probe mnsched:%s in %s: skipped",
+			if (mt_verbose)
+				mt_warn("no probe mnsched:%s in %s: skipped",
 					probe, t->probe_file);
 			return 0;
 		}
-		mn_err("cannot attach to USDT mnsched:%s in %s (PID %d): %s%s",
+		mt_err("cannot attach to USDT mnsched:%s in %s (PID %d): %s%s",
 		       probe, t->probe_file, t->pid, strerror(-err),
 		       err == -ENOENT ? " (no such probe: an older libmnsched?)" : "");
 		return err ? err : -EINVAL;
 	}
-	mn_keep_link(l);
+	mt_keep_link(l);
 	return 0;
 }
 
-void mn_detach_all(void)
+void mt_detach_all(void)
 {
 	for (int i = 0; i < nlinks; i++)
 		bpf_link__destroy(links[i]);
@@ -777,9 +777,9 @@ void mn_detach_all(void)
 
 static char pin_dir[PATH_MAX];
 
-const char *mn_pin_dir(const struct mn_target *t)
+const char *mt_pin_dir(const struct mt_target *t)
 {
-	snprintf(pin_dir, sizeof(pin_dir), MN_PIN_ROOT "/%d", t->pid);
+	snprintf(pin_dir, sizeof(pin_dir), MT_PIN_ROOT "/%d", t->pid);
 	return pin_dir;
 }
 
@@ -793,26 +793,26 @@ static int ensure_bpffs(void)
 	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
 		int e = errno;
 
-		mn_err("/sys/fs/bpf is not a BPF file system and mounting one "
+		mt_err("/sys/fs/bpf is not a BPF file system and mounting one "
 		       "failed: %s", strerror(e));
 		return -e;
 	}
 	return 0;
 }
 
-int mn_pin_maps(const struct mn_target *t, struct bpf_map **maps)
+int mt_pin_maps(const struct mt_target *t, struct bpf_map **maps)
 {
-	const char *dir = mn_pin_dir(t);
+	const char *dir = mt_pin_dir(t);
 	char path[PATH_MAX];
 	int err;
 
 	err = ensure_bpffs();
 	if (err)
 		return err;
-	if ((mkdir(MN_PIN_ROOT, 0700) && errno != EEXIST) ||
+	if ((mkdir(MT_PIN_ROOT, 0700) && errno != EEXIST) ||
 	    (mkdir(dir, 0700) && errno != EEXIST)) {
 		err = -errno;
-		mn_err("cannot create %s: %s", dir, strerror(-err));
+		mt_err("cannot create %s: %s", dir, strerror(-err));
 		return err;
 	}
 	for (int i = 0; maps[i]; i++) {
@@ -821,7 +821,7 @@ int mn_pin_maps(const struct mn_target *t, struct bpf_map **maps)
 		unlink(path);
 		err = bpf_map__pin(maps[i], path);
 		if (err) {
-			mn_err("cannot pin map %s at %s: %s",
+			mt_err("cannot pin map %s at %s: %s",
 			       bpf_map__name(maps[i]), path, strerror(-err));
 			return err;
 		}
@@ -829,9 +829,9 @@ int mn_pin_maps(const struct mn_target *t, struct bpf_map **maps)
 	return 0;
 }
 
-void mn_unpin_maps(const struct mn_target *t, struct bpf_map **maps)
+void mt_unpin_maps(const struct mt_target *t, struct bpf_map **maps)
 {
-	const char *dir = mn_pin_dir(t);
+	const char *dir = mt_pin_dir(t);
 	char path[PATH_MAX];
 
 	for (int i = 0; maps[i]; i++) {
@@ -839,7 +839,7 @@ void mn_unpin_maps(const struct mn_target *t, struct bpf_map **maps)
 		bpf_map__unpin(maps[i], path);
 	}
 	rmdir(dir);		/* only when empty: another tool may be pinned there */
-	rmdir(MN_PIN_ROOT);
+	rmdir(MT_PIN_ROOT);
 }
 
 /* ---- names and histograms ------------------------------------------- */
@@ -854,19 +854,19 @@ static const char *const waitreasons[] = {
 	"sync.WaitGroup.Wait", "semacquire", "sync.Once", "IO wait", "context",
 	"runnable",
 };
-const unsigned int mn_nwaitreasons = sizeof(waitreasons) / sizeof(waitreasons[0]);
+const unsigned int mt_nwaitreasons = sizeof(waitreasons) / sizeof(waitreasons[0]);
 
-const char *mn_reason_name(unsigned int r)
+const char *mt_reason_name(unsigned int r)
 {
 	static char buf[32];
 
-	if (r < mn_nwaitreasons)
+	if (r < mt_nwaitreasons)
 		return waitreasons[r];
 	switch (r) {
-	case MN_LAT_CREATED: return "created";
-	case MN_LAT_PREEMPTED: return "yield/preempted";
-	case MN_LAT_SYSCALL: return "syscall (lost P)";
-	case MN_LAT_UNKNOWN: return "unknown (park not seen)";
+	case MT_LAT_CREATED: return "created";
+	case MT_LAT_PREEMPTED: return "yield/preempted";
+	case MT_LAT_SYSCALL: return "syscall (lost P)";
+	case MT_LAT_UNKNOWN: return "unknown (park not seen)";
 	}
 	snprintf(buf, sizeof(buf), "reason %u", r);
 	return buf;
@@ -877,13 +877,13 @@ static void fmt_ns(char *buf, size_t n, uint64_t v)
 	snprintf(buf, n, "%llu", (unsigned long long)v);
 }
 
-void mn_print_hist(const struct mn_hist *h, const char *title)
+void mt_print_hist(const struct mt_hist *h, const char *title)
 {
 	int first = -1, last = -1;
 	uint64_t max = 0;
 	char lo[24], hi[24];
 
-	for (int i = 0; i < MN_HIST_SLOTS; i++) {
+	for (int i = 0; i < MT_HIST_SLOTS; i++) {
 		if (!h->slots[i])
 			continue;
 		if (first < 0)

@@ -17,14 +17,14 @@
 #include <bpf/libbpf.h>
 #include "mnsched-common.h"
 
-#define MN_PIN_ROOT	"/sys/fs/bpf/mnsched"
+#define MT_PIN_ROOT	"/sys/fs/bpf/mnsched"
 
 /* Exit statuses of the tools. */
-#define MN_EXIT_OK	0
-#define MN_EXIT_ERR	1	/* runtime error: not root, no BPF, bad PID */
-#define MN_EXIT_USAGE	64	/* bad option or argument (argp's EX_USAGE) */
+#define MT_EXIT_OK	0
+#define MT_EXIT_ERR	1	/* runtime error: not root, no BPF, bad PID */
+#define MT_EXIT_USAGE	64	/* bad option or argument (argp's EX_USAGE) */
 
-struct mn_target {
+struct mt_target {
 	pid_t pid;
 	char comm[32];
 	/* the ELF file with the mnsched USDT notes: the executable (static
@@ -39,36 +39,36 @@ struct mn_target {
 	int nr_p;
 	bool kmod;			/* mapped from /dev/mnsched */
 	int pidfd;
-	int gofd;			/* mn_target_spawn: write a byte to let it exec */
+	int gofd;			/* mt_target_spawn: write a byte to let it exec */
 	bool spawned;
 };
 
-extern const char *mn_prog;		/* tool name for messages */
-extern bool mn_verbose;			/* libbpf debug output */
-extern volatile sig_atomic_t mn_exiting;
+extern const char *mt_prog;		/* tool name for messages */
+extern bool mt_verbose;			/* libbpf debug output */
+extern volatile sig_atomic_t mt_exiting;
 
 /* Messages "mnsched-top: ...", to stderr. */
-void mn_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void mn_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void mt_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void mt_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* SIGINT, SIGTERM, SIGHUP, SIGPIPE set mn_exiting; libbpf messages only with -v. */
-void mn_setup(const char *prog);
+/* SIGINT, SIGTERM, SIGHUP, SIGPIPE set mt_exiting; libbpf messages only with -v. */
+void mt_setup(const char *prog);
 
 struct argp;
 struct argp_state;
 /*
  * argp_parse, and on a bad option or argument: the message, the usage
- * line, exit MN_EXIT_USAGE.  --help, --usage and --version exit 0.  Parsers
- * report errors with MN_ARGP_ERR.
+ * line, exit MT_EXIT_USAGE.  --help, --usage and --version exit 0.  Parsers
+ * report errors with MT_ARGP_ERR.
  */
-void mn_argp_parse(const struct argp *argp, int argc, char **argv);
-#define MN_ARGP_ERR(state, ...) do {					\
+void mt_argp_parse(const struct argp *argp, int argc, char **argv);
+#define MT_ARGP_ERR(state, ...) do {					\
 	argp_error(state, __VA_ARGS__);					\
 	return EINVAL;							\
 } while (0)
 
 /* Parse a PID argument; -1 on garbage. */
-pid_t mn_parse_pid(const char *s);
+pid_t mt_parse_pid(const char *s);
 
 /*
  * The target of a tool that attaches to one process, "-p PID" or
@@ -76,32 +76,32 @@ pid_t mn_parse_pid(const char *s);
  * it ARGP_KEY_ARG, ARGP_KEY_ARGS and ARGP_KEY_END; it keeps the command in
  * *cmd and, at the end, reports a missing or a double target.
  */
-int mn_argp_target(int key, struct argp_state *state, pid_t pid, char ***cmd);
+int mt_argp_target(int key, struct argp_state *state, pid_t pid, char ***cmd);
 
 /* Checks that print a clear error and return -1. */
-int mn_check_root(void);
-int mn_check_bpf(void);
+int mt_check_root(void);
+int mt_check_bpf(void);
 
 /*
  * Open the target: it must exist and be an mnsched program (mnsched USDT
  * notes in its executable or a mapped libmnsched.so).  need_counters: wait
  * up to a second for the P-state mapping (mn_main may not have run yet).
  */
-int mn_target_open(struct mn_target *t, pid_t pid, bool need_counters);
+int mt_target_open(struct mt_target *t, pid_t pid, bool need_counters);
 /*
  * Start argv[0] (searched in PATH) as the target: a child that waits, its
  * probes found in the executable or, through ldd, in the libmnsched.so it
- * will load.  Attach everything to t->pid, then mn_target_release() lets it
- * exec.  mn_target_reap() waits for it and returns its exit status.
+ * will load.  Attach everything to t->pid, then mt_target_release() lets it
+ * exec.  mt_target_reap() waits for it and returns its exit status.
  */
-int mn_target_spawn(struct mn_target *t, char **argv);
-void mn_target_release(struct mn_target *t);
-int mn_target_reap(struct mn_target *t);
+int mt_target_spawn(struct mt_target *t, char **argv);
+void mt_target_release(struct mt_target *t);
+int mt_target_reap(struct mt_target *t);
 /* Re-scan /proc/PID/maps for the P-state mapping; 0 when found. */
-int mn_target_find_pstates(struct mn_target *t);
+int mt_target_find_pstates(struct mt_target *t);
 /* Still running (not a zombie)? */
-bool mn_target_alive(const struct mn_target *t);
-void mn_target_close(struct mn_target *t);
+bool mt_target_alive(const struct mt_target *t);
+void mt_target_close(struct mt_target *t);
 
 /*
  * The target's mn_debug_info (user/src/debug_info.h: where its runtime
@@ -109,41 +109,41 @@ void mn_target_close(struct mn_target *t);
  * 1 not yet (try again later), -1 after a message when it never will.
  */
 struct mn_debug_info;
-int mn_runtime_info(const struct mn_target *t, struct mn_debug_info *d);
+int mt_runtime_info(const struct mt_target *t, struct mn_debug_info *d);
 
 /* Read nr_p P structs; returns the number read or -errno. */
-int mn_pstates_read(const struct mn_target *t, struct mnsched_pstate *out, int max);
+int mt_pstates_read(const struct mt_target *t, struct mnsched_pstate *out, int max);
 
 /*
  * Attach prog to USDT mnsched:probe of the target.  required: report a
  * failure as an error; otherwise a missing probe (a runtime without it)
  * is skipped silently.  Returns 0, or -errno.
  */
-int mn_attach_usdt(struct bpf_object *obj, struct bpf_program *prog,
-		   const struct mn_target *t, const char *probe, bool required);
-/* Detach everything mn_attach_usdt attached. */
-void mn_detach_all(void);
-/* Keep a link made elsewhere, destroyed by mn_detach_all. */
-void mn_keep_link(struct bpf_link *l);
+int mt_attach_usdt(struct bpf_object *obj, struct bpf_program *prog,
+		   const struct mt_target *t, const char *probe, bool required);
+/* Detach everything mt_attach_usdt attached. */
+void mt_detach_all(void);
+/* Keep a link made elsewhere, destroyed by mt_detach_all. */
+void mt_keep_link(struct bpf_link *l);
 
 /*
- * Pin maps (NULL-terminated list) as MN_PIN_ROOT/PID/NAME, mounting bpffs
- * at /sys/fs/bpf first if it is not there.  mn_unpin_maps removes them and
+ * Pin maps (NULL-terminated list) as MT_PIN_ROOT/PID/NAME, mounting bpffs
+ * at /sys/fs/bpf first if it is not there.  mt_unpin_maps removes them and
  * the directory when it is empty.
  */
-int mn_pin_maps(const struct mn_target *t, struct bpf_map **maps);
-void mn_unpin_maps(const struct mn_target *t, struct bpf_map **maps);
+int mt_pin_maps(const struct mt_target *t, struct bpf_map **maps);
+void mt_unpin_maps(const struct mt_target *t, struct bpf_map **maps);
 /* The directory, for messages. */
-const char *mn_pin_dir(const struct mn_target *t);
+const char *mt_pin_dir(const struct mt_target *t);
 
 /* Wait reason / pseudo reason names (see mnsched-common.h). */
-const char *mn_reason_name(unsigned int r);
+const char *mt_reason_name(unsigned int r);
 /* Number of wait reasons the runtime defines (the table above). */
-extern const unsigned int mn_nwaitreasons;
+extern const unsigned int mt_nwaitreasons;
 
 /* Print a log2 histogram of nanoseconds, runqlat style. */
-void mn_print_hist(const struct mn_hist *h, const char *title);
+void mt_print_hist(const struct mt_hist *h, const char *title);
 
-uint64_t mn_now_ns(void);		/* CLOCK_MONOTONIC, as bpf_ktime_get_ns */
+uint64_t mt_now_ns(void);		/* CLOCK_MONOTONIC, as bpf_ktime_get_ns */
 
 #endif /* MNSCHED_UTIL_H */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * perfetto.c - mnsched-trace's timeline: its events (struct mn_event,
+ * perfetto.c - mnsched-trace's timeline: its events (struct mt_event,
  * mnsched-trace.h) as Chrome trace-event JSON for ui.perfetto.dev
  * (mnsched-trace --perfetto FILE).
  *
@@ -100,9 +100,9 @@ struct thr {
 
 static struct thr *thrs;
 static int nthr, capthr;
-static __u32 m_tid[MN_MAX_M];	/* runtime M id -> thread */
-static bool p_seen[MN_MAX_P];
-static long p_runq[MN_MAX_P];
+static __u32 m_tid[MT_MAX_M];	/* runtime M id -> thread */
+static bool p_seen[MT_MAX_P];
+static long p_runq[MT_MAX_P];
 
 static struct thr *tfind(__u32 tid)
 {
@@ -129,7 +129,7 @@ static void tname_m(struct thr *t, int m)
 	if (t->m != m)
 		t->named = false;
 	t->m = m;
-	if (m < MN_MAX_M)
+	if (m < MT_MAX_M)
 		m_tid[m] = t->tid;
 }
 
@@ -202,7 +202,7 @@ static void p_touch(int p)
 {
 	char name[16];
 
-	if (p < 0 || p >= MN_MAX_P || p_seen[p])
+	if (p < 0 || p >= MT_MAX_P || p_seen[p])
 		return;
 	p_seen[p] = true;
 	p_runq[p] = -1;
@@ -347,14 +347,14 @@ static void off_slice(struct thr *t, __u64 end)
 	st.offcpu_slices++;
 }
 
-void perfetto_event(const struct mn_event *e)
+void perfetto_event(const struct mt_event *e)
 {
 	struct thr *t = tfind(e->tid);
 	struct grun *g;
 	char args[128];
 
 	switch (e->type) {
-	case MN_EV_G_CREATE:
+	case MT_EV_G_CREATE:
 		g = gfind((__u64)e->a, true);
 		if (g && locate((__u64)e->b, e->tid, &g->wake_pid, &g->wake_tid)) {
 			g->wake = true;
@@ -362,7 +362,7 @@ void perfetto_event(const struct mn_event *e)
 			g->wake_ts = e->ts;
 		}
 		break;
-	case MN_EV_G_START:
+	case MT_EV_G_START:
 		tname_m(t, (int)e->c);
 		if (t && t->state != MS_P)
 			m_state(t, MS_P, (int)e->b, e->ts);
@@ -370,7 +370,7 @@ void perfetto_event(const struct mn_event *e)
 		if (g)
 			run_start(g, t, (int)e->b, (int)e->c, e->ts);
 		st.g_starts++;
-		if (e->d >= 0 && e->b >= 0 && e->b < MN_MAX_P && p_runq[e->b] != e->d) {
+		if (e->d >= 0 && e->b >= 0 && e->b < MT_MAX_P && p_runq[e->b] != e->d) {
 			p_runq[e->b] = e->d;
 			jsep();
 			fprintf(jf, "{\"ph\":\"C\",\"name\":\"runq P%lld\",\"pid\":%d,"
@@ -379,11 +379,11 @@ void perfetto_event(const struct mn_event *e)
 			st.counters++;
 		}
 		break;
-	case MN_EV_G_PARK:
-		snprintf(args, sizeof(args), "park: %s", mn_reason_name((unsigned int)e->b));
+	case MT_EV_G_PARK:
+		snprintf(args, sizeof(args), "park: %s", mt_reason_name((unsigned int)e->b));
 		run_end(gfind((__u64)e->a, false), e->ts, args);
 		break;
-	case MN_EV_G_UNBLOCK:
+	case MT_EV_G_UNBLOCK:
 		g = gfind((__u64)e->a, true);
 		if (g && locate((__u64)e->b, e->tid, &g->wake_pid, &g->wake_tid)) {
 			g->wake = true;
@@ -391,32 +391,32 @@ void perfetto_event(const struct mn_event *e)
 			g->wake_ts = e->ts;
 		}
 		break;
-	case MN_EV_G_EXIT:
+	case MT_EV_G_EXIT:
 		run_end(gfind((__u64)e->a, false), e->ts, "exit");
 		gdel((__u64)e->a);
 		break;
-	case MN_EV_PROC_START:
+	case MT_EV_PROC_START:
 		tname_m(t, (int)e->b);
 		m_state(t, MS_P, (int)e->a, e->ts);
 		p_touch((int)e->a);
 		break;
-	case MN_EV_PROC_STOP:
+	case MT_EV_PROC_STOP:
 		tname_m(t, (int)e->b);
 		if (t && t->curg)
 			run_end(gfind(t->curg, false), e->ts, "P released");
 		m_state(t, MS_NOP, -1, e->ts);
 		break;
-	case MN_EV_STEAL:
+	case MT_EV_STEAL:
 		p_touch((int)e->b);
 		snprintf(args, sizeof(args), "\"from_p\":%lld,\"n\":%lld",
 			 (long long)e->a, (long long)e->c);
 		jinstant(PID_P, ptid((int)e->b), "steal", e->ts, args);
 		break;
-	case MN_EV_SYSCALL_ENTER:
+	case MT_EV_SYSCALL_ENTER:
 		run_end(gfind((__u64)e->a, false), e->ts, "syscall");
 		m_state(t, MS_SYSCALL, (int)e->b, e->ts);
 		break;
-	case MN_EV_SYSCALL_EXIT:
+	case MT_EV_SYSCALL_EXIT:
 		g = gfind((__u64)e->a, true);
 		if (t && t->m >= 0)
 			m_state(t, MS_P, (int)e->b, e->ts);
@@ -424,14 +424,14 @@ void perfetto_event(const struct mn_event *e)
 		if (g && !g->active)
 			run_start(g, t, (int)e->b, t ? t->m : -1, e->ts);
 		break;
-	case MN_EV_HANDOFF:
+	case MT_EV_HANDOFF:
 		p_touch((int)e->a);
 		snprintf(args, sizeof(args), "\"from_m\":%lld,\"to_m\":%lld",
 			 (long long)e->b, (long long)e->c);
 		jinstant(PID_P, ptid((int)e->a), "handoff", e->ts, args);
 		break;
-	case MN_EV_IO_SUBMIT:
-	case MN_EV_IO_COMPLETE:
+	case MT_EV_IO_SUBMIT:
+	case MT_EV_IO_COMPLETE:
 		if (t) {
 			t_touch(t);
 			snprintf(args, sizeof(args), "\"goid\":%lld,\"op\":%lld,\"res\":%lld",
@@ -439,13 +439,13 @@ void perfetto_event(const struct mn_event *e)
 			jinstant(PID_M, t->tid, ev_names[e->type], e->ts, args);
 		}
 		break;
-	case MN_EV_M_PARK:
+	case MT_EV_M_PARK:
 		tname_m(t, (int)e->a);
 		if (t && t->curg)
 			run_end(gfind(t->curg, false), e->ts, "M parked");
 		m_state(t, MS_PARKED, -1, e->ts);
 		break;
-	case MN_EV_G_PREEMPT:
+	case MT_EV_G_PREEMPT:
 		/* The G goes on on this thread without a P (preempt.c). */
 		tname_m(t, (int)e->c);
 		snprintf(args, sizeof(args), "preempted after %.1f ms",
@@ -458,8 +458,8 @@ void perfetto_event(const struct mn_event *e)
 			jinstant(PID_M, t->tid, "g_preempt", e->ts, args);
 		}
 		break;
-	case MN_EV_M_UNPARK:
-		if (e->a >= 0 && e->a < MN_MAX_M && m_tid[e->a]) {
+	case MT_EV_M_UNPARK:
+		if (e->a >= 0 && e->a < MT_MAX_M && m_tid[e->a]) {
 			struct thr *w = tfind(m_tid[e->a]);
 
 			if (w) {
@@ -469,7 +469,7 @@ void perfetto_event(const struct mn_event *e)
 			}
 		}
 		break;
-	case MN_EV_OFFCPU:
+	case MT_EV_OFFCPU:
 		if (t) {
 			t->off = true;
 			/* preempted: the flag, or still runnable (a kernel that
@@ -482,20 +482,20 @@ void perfetto_event(const struct mn_event *e)
 			t->off_goid = e->c > 0 ? (__u64)e->c : t->curg;
 		}
 		break;
-	case MN_EV_ONCPU:
+	case MT_EV_ONCPU:
 		if (t && t->off) {
 			off_slice(t, e->ts);
 			t->off = false;
 		}
 		break;
-	case MN_EV_K_REGISTER:
+	case MT_EV_K_REGISTER:
 		if (t) {
 			t_touch(t);
 			snprintf(args, sizeof(args), "\"kernel_m\":%lld", (long long)e->b);
 			jinstant(PID_M, t->tid, "k:register", e->ts, args);
 		}
 		break;
-	case MN_EV_K_PARK:
+	case MT_EV_K_PARK:
 		if (t) {
 			t_touch(t);
 			snprintf(args, sizeof(args), "\"kernel_m\":%lld,\"ret\":%lld,\"waited_ns\":%lld",
@@ -503,8 +503,8 @@ void perfetto_event(const struct mn_event *e)
 			jinstant(PID_M, t->tid, "k:park", e->ts, args);
 		}
 		break;
-	case MN_EV_K_UNPARK:
-	case MN_EV_K_SWAP:
+	case MT_EV_K_UNPARK:
+	case MT_EV_K_SWAP:
 		if (t) {
 			t_touch(t);
 			snprintf(args, sizeof(args), "\"from_m\":%lld,\"to_m\":%lld",
@@ -512,13 +512,13 @@ void perfetto_event(const struct mn_event *e)
 			jinstant(PID_M, t->tid, ev_names[e->type], e->ts, args);
 		}
 		break;
-	case MN_EV_K_BLOCK:
+	case MT_EV_K_BLOCK:
 		p_touch((int)e->b);
 		snprintf(args, sizeof(args), "\"kernel_m\":%lld,\"tid\":%lld",
 			 (long long)e->a, (long long)e->c);
 		jinstant(PID_P, ptid((int)e->b), "k:block", e->ts, args);
 		break;
-	case MN_EV_K_HANDOFF:
+	case MT_EV_K_HANDOFF:
 		p_touch((int)e->a);
 		snprintf(args, sizeof(args), "\"from_m\":%lld,\"to_m\":%lld",
 			 (long long)e->b, (long long)e->c);
@@ -536,7 +536,7 @@ bool perfetto_open(const char *path)
 	return true;
 }
 
-void perfetto_begin(const struct mn_target *t, __u64 base, const char *const names[])
+void perfetto_begin(const struct mt_target *t, __u64 base, const char *const names[])
 {
 	char name[96];
 
@@ -549,7 +549,7 @@ void perfetto_begin(const struct mn_target *t, __u64 base, const char *const nam
 	jmeta(PID_M, 0, "process_name", name, 1);
 }
 
-int perfetto_end(const struct mn_target *t, const char *tool, __u64 end_ts, __u64 dur_ns,
+int perfetto_end(const struct mt_target *t, const char *tool, __u64 end_ts, __u64 dur_ns,
 		 unsigned long long events, const __u64 *counts, const __u64 *drops)
 {
 	unsigned long long lost = 0;
@@ -564,7 +564,7 @@ int perfetto_end(const struct mn_target *t, const char *tool, __u64 end_ts, __u6
 		if (th->off)
 			off_slice(th, end_ts);
 	}
-	for (int i = 0; i < MN_EV__COUNT; i++)
+	for (int i = 0; i < MT_EV__COUNT; i++)
 		lost += drops[i];
 	fprintf(jf, "\n],\n\"displayTimeUnit\":\"ns\",\n\"otherData\":{"
 		"\"tool\":\"%s\",\"pid\":%d,\"comm\":\"%s\",\"probes\":\"%s\","
@@ -574,7 +574,7 @@ int perfetto_end(const struct mn_target *t, const char *tool, __u64 end_ts, __u6
 		"\"offcpu_slices\":%llu,\"flows\":%llu,\"counter_samples\":%llu}}\n",
 		tool, t->pid, t->comm, t->probe_file,
 		(unsigned long long)dur_ns, events, lost,
-		st.g_starts, (unsigned long long)counts[MN_EV_G_START],
+		st.g_starts, (unsigned long long)counts[MT_EV_G_START],
 		st.g_slices, st.m_slices, st.offcpu_slices, st.flows, st.counters);
 	return fflush(jf) || ferror(jf) ? -1 : 0;
 }

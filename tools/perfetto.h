@@ -15,16 +15,16 @@
 #include <stdbool.h>
 #include <linux/types.h>
 
-struct mn_target;
-struct mn_event;
+struct mt_target;
+struct mt_event;
 
 bool perfetto_open(const char *path);
-/* names: the event names by enum mn_ev_type (instant events are named so) */
-void perfetto_begin(const struct mn_target *t, __u64 base, const char *const names[]);
-void perfetto_event(const struct mn_event *e);
+/* names: the event names by enum mt_ev_type (instant events are named so) */
+void perfetto_begin(const struct mt_target *t, __u64 base, const char *const names[]);
+void perfetto_event(const struct mt_event *e);
 /* tool: the writer's name and version; events: events received;
  * counts, drops: per event type, seen by the probes and lost */
-int perfetto_end(const struct mn_target *t, const char *tool, __u64 end_ts, __u64 dur_ns,
+int perfetto_end(const struct mt_target *t, const char *tool, __u64 end_ts, __u64 dur_ns,
 		 unsigned long long events, const __u64 *counts, const __u64 *drops);
 void perfetto_close(void);
 

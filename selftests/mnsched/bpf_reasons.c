@@ -19,27 +19,27 @@ int main(void)
 {
 	int bad = 0;
 
-	for (unsigned int i = 0; i < mn_nwaitreasons; i++) {
+	for (unsigned int i = 0; i < mt_nwaitreasons; i++) {
 		const char *rt = mn_waitreason_str((int)i);
-		const char *tool = mn_reason_name(i);
+		const char *tool = mt_reason_name(i);
 
 		if (strcmp(rt, tool)) {
 			printf("reason %u: runtime \"%s\", tools \"%s\"\n", i, rt, tool);
 			bad++;
 		}
 	}
-	if (strcmp(mn_waitreason_str((int)mn_nwaitreasons), "unknown")) {
+	if (strcmp(mn_waitreason_str((int)mt_nwaitreasons), "unknown")) {
 		printf("the runtime has more wait reasons than the tools (%u): "
-		       "reason %u is \"%s\"\n", mn_nwaitreasons, mn_nwaitreasons,
-		       mn_waitreason_str((int)mn_nwaitreasons));
+		       "reason %u is \"%s\"\n", mt_nwaitreasons, mt_nwaitreasons,
+		       mn_waitreason_str((int)mt_nwaitreasons));
 		bad++;
 	}
-	if (mn_nwaitreasons > MN_LAT_WAIT_MAX) {
-		printf("MN_LAT_WAIT_MAX (%d) is below the number of wait reasons (%u)\n",
-		       MN_LAT_WAIT_MAX, mn_nwaitreasons);
+	if (mt_nwaitreasons > MT_LAT_WAIT_MAX) {
+		printf("MT_LAT_WAIT_MAX (%d) is below the number of wait reasons (%u)\n",
+		       MT_LAT_WAIT_MAX, mt_nwaitreasons);
 		bad++;
 	}
 	if (!bad)
-		printf("%u wait reasons agree\n", mn_nwaitreasons);
+		printf("%u wait reasons agree\n", mt_nwaitreasons);
 	return bad ? 1 : 0;
 }

@@ -53,7 +53,7 @@ static void short_reads_main(void *arg)
 
 TEST(pipe_short_reads_and_eof)
 {
-	MN_RUN(short_reads_main, NULL);
+	T_RUN(short_reads_main, NULL);
 }
 
 /*
@@ -99,7 +99,7 @@ static void iopoll_main(void *arg)
 
 TEST(pipes_through_poll_and_a_system_call)
 {
-	ASSERT_EQ(0, mn_test_main("MNSCHED_DEBUG", "iopoll=1", iopoll_main, NULL));
+	ASSERT_EQ(0, t_main("MNSCHED_DEBUG", "iopoll=1", iopoll_main, NULL));
 }
 
 /* ---- sockets: short writes, all data arrives ---- */
@@ -152,7 +152,7 @@ static void short_writes_main(void *arg)
 
 TEST(socket_short_writes_deliver_everything)
 {
-	MN_RUN(short_writes_main, NULL);
+	T_RUN(short_writes_main, NULL);
 }
 
 /* ---- a peer that resets, a peer that is gone ---- */
@@ -179,7 +179,7 @@ static void reset_main(void *arg)
 
 TEST(peer_reset_gives_econnreset)
 {
-	MN_RUN(reset_main, NULL);
+	T_RUN(reset_main, NULL);
 }
 
 static void epipe_main(void *arg)
@@ -214,7 +214,7 @@ static void epipe_main(void *arg)
 
 TEST(vanished_peer_gives_epipe_without_sigpipe)
 {
-	MN_RUN(epipe_main, NULL);
+	T_RUN(epipe_main, NULL);
 }
 
 /* ---- bad input ---- */
@@ -276,7 +276,7 @@ static void bad_input_main(void *arg)
 
 TEST(bad_fds_and_arguments)
 {
-	MN_RUN(bad_input_main, NULL);
+	T_RUN(bad_input_main, NULL);
 }
 
 /* ---- errno is never touched, on any M ---- */
@@ -319,7 +319,7 @@ static void errno_main(void *arg)
 
 TEST(errno_untouched)
 {
-	MN_RUN_PROCS(2, errno_main, NULL);
+	T_RUN_PROCS(2, errno_main, NULL);
 }
 
 /* ---- readv/writev, sendmsg/recvmsg ---- */
@@ -368,7 +368,7 @@ static void vectored_main(void *arg)
 
 TEST(readv_writev_sendmsg_recvmsg)
 {
-	MN_RUN(vectored_main, NULL);
+	T_RUN(vectored_main, NULL);
 }
 
 /* ---- poll ---- */
@@ -417,7 +417,7 @@ static void poll_main(void *arg)
 
 TEST(poll_one_fd)
 {
-	MN_RUN(poll_main, NULL);
+	T_RUN(poll_main, NULL);
 }
 
 /* ---- files: openat, pwrite/pread, position, fsync, splice ---- */
@@ -475,7 +475,7 @@ static void file_main(void *arg)
 
 TEST(files_openat_pread_pwrite_position_fsync_splice)
 {
-	MN_RUN(file_main, NULL);
+	T_RUN(file_main, NULL);
 }
 
 static void backend_main(void *arg)
@@ -485,7 +485,7 @@ static void backend_main(void *arg)
 
 TEST(backend_is_the_one_asked_for)
 {
-	MN_RUN(backend_main, NULL);
+	T_RUN(backend_main, NULL);
 }
 
 TEST_HARNESS_MAIN

@@ -79,7 +79,7 @@ static void deadline_main(void *arg)
 
 TEST(deadline_times_out_and_data_first_wins)
 {
-	MN_RUN(deadline_main, NULL);
+	T_RUN(deadline_main, NULL);
 }
 
 /* Many Gs with deadlines at once: every one times out, none is lost. */
@@ -109,7 +109,7 @@ static void many_deadlines_main(void *arg)
 TEST(three_hundred_deadlines)
 {
 	io_raise_nofile();
-	MN_RUN_PROCS(2, many_deadlines_main, NULL);
+	T_RUN_PROCS(2, many_deadlines_main, NULL);
 }
 
 /* ---- contexts ---- */
@@ -178,7 +178,7 @@ static void ctx_main(void *arg)
 
 TEST(context_cancel_and_deadline_reach_waiting_io)
 {
-	MN_RUN_PROCS(2, ctx_main, NULL);
+	T_RUN_PROCS(2, ctx_main, NULL);
 }
 
 /* Cancel racing completion, many times: every call returns, with data or
@@ -222,7 +222,7 @@ static void race_main(void *arg)
 
 TEST(cancel_racing_completion_loses_nothing)
 {
-	MN_RUN_PROCS(2, race_main, NULL);
+	T_RUN_PROCS(2, race_main, NULL);
 }
 
 /* ---- close under a waiting G ---- */
@@ -285,7 +285,7 @@ static void close_main(void *arg)
 
 TEST(fd_closed_under_a_waiting_g)
 {
-	MN_RUN_PROCS(2, close_main, NULL);
+	T_RUN_PROCS(2, close_main, NULL);
 }
 
 /* Many Gs waiting on many fds, all closed: every one returns. */
@@ -319,7 +319,7 @@ static void many_close_main(void *arg)
 TEST(two_hundred_fds_closed_under_waiters)
 {
 	io_raise_nofile();
-	MN_RUN_PROCS(2, many_close_main, NULL);
+	T_RUN_PROCS(2, many_close_main, NULL);
 }
 
 /* ---- the kernel's own cancellations are retried ---- */
@@ -400,7 +400,7 @@ TEST(kernel_cancel_without_a_reason_is_made_again)
 		SKIP(return, "io_uring path only (the blocking path has no ring)");
 	if (!mn_debug_io_cancel_next)
 		SKIP(return, "this library has no mn_debug_io_cancel_next hook");
-	MN_RUN_PROCS(1, kernel_cancel_main, NULL);
+	T_RUN_PROCS(1, kernel_cancel_main, NULL);
 }
 
 /*
@@ -453,7 +453,7 @@ TEST(pipes_wait_with_poll_where_the_kernel_gives_them_to_io_wq)
 	    !(getenv("MNSCHED_DEBUG") && strstr(getenv("MNSCHED_DEBUG"), "iopoll=1")))
 		SKIP(return, "this kernel's io_uring does not hand pipes to io-wq");
 	ASSERT_TRUE(mn_debug_io_stat != NULL) TH_LOG("the library has no mn_debug_io_stat");
-	MN_RUN_PROCS(1, iowq_pipe_main, NULL);
+	T_RUN_PROCS(1, iowq_pipe_main, NULL);
 }
 
 /*
@@ -585,7 +585,7 @@ static void storm_main(void *arg)
 
 TEST(stop_cont_and_signal_storm_lose_nothing)
 {
-	MN_RUN_PROCS(2, storm_main, NULL);
+	T_RUN_PROCS(2, storm_main, NULL);
 }
 
 TEST_HARNESS_MAIN

@@ -117,7 +117,7 @@ static void thousand_main(void *arg)
 TEST(thousand_concurrent_connections_data_verified)
 {
 	io_raise_nofile();
-	MN_RUN(thousand_main, NULL);
+	T_RUN(thousand_main, NULL);
 }
 
 /*
@@ -155,7 +155,7 @@ static void backlog_main(void *arg)
 TEST(accept_with_many_clients_waiting)
 {
 	io_raise_nofile();
-	MN_RUN_PROCS(2, backlog_main, NULL);
+	T_RUN_PROCS(2, backlog_main, NULL);
 }
 
 /* accept4's arguments: the peer address and SOCK_NONBLOCK on the new fd. */
@@ -195,7 +195,7 @@ static void accept_args_main(void *arg)
 
 TEST(accept4_arguments_and_errors)
 {
-	MN_RUN(accept_args_main, NULL);
+	T_RUN(accept_args_main, NULL);
 }
 
 TEST_HARNESS_MAIN

@@ -65,7 +65,7 @@ static int count_lines(const char *s, const char *needle)
 TEST(seccomp_eperm_falls_back_with_one_notice)
 {
 	char out[4096];
-	int st = mn_test_child(run_forbidden, (void *)(long)EPERM, out, sizeof(out));
+	int st = t_child(run_forbidden, (void *)(long)EPERM, out, sizeof(out));
 
 	ASSERT_TRUE(WIFEXITED(st));
 	ASSERT_EQ(0, WEXITSTATUS(st));
@@ -76,7 +76,7 @@ TEST(seccomp_eperm_falls_back_with_one_notice)
 TEST(enosys_falls_back_with_one_notice)
 {
 	char out[4096];
-	int st = mn_test_child(run_forbidden, (void *)(long)ENOSYS, out, sizeof(out));
+	int st = t_child(run_forbidden, (void *)(long)ENOSYS, out, sizeof(out));
 
 	ASSERT_TRUE(WIFEXITED(st));
 	ASSERT_EQ(0, WEXITSTATUS(st));
@@ -99,7 +99,7 @@ static void run_forced_uring(void *arg)
 TEST(forced_uring_refuses_to_start_when_forbidden)
 {
 	char out[4096];
-	int st = mn_test_child(run_forced_uring, NULL, out, sizeof(out));
+	int st = t_child(run_forced_uring, NULL, out, sizeof(out));
 
 	ASSERT_TRUE(WIFEXITED(st));
 	ASSERT_EQ(0, WEXITSTATUS(st));
@@ -115,7 +115,7 @@ static void run_forced_blocking(void *arg)
 TEST(forced_blocking_is_quiet)
 {
 	char out[4096];
-	int st = mn_test_child(run_forced_blocking, NULL, out, sizeof(out));
+	int st = t_child(run_forced_blocking, NULL, out, sizeof(out));
 
 	ASSERT_TRUE(WIFEXITED(st));
 	ASSERT_EQ(0, WEXITSTATUS(st));
@@ -131,7 +131,7 @@ static void run_bad_value(void *arg)
 TEST(bad_settings_are_errors)
 {
 	char out[4096];
-	int st = mn_test_child(run_bad_value, "iouring", out, sizeof(out));
+	int st = t_child(run_bad_value, "iouring", out, sizeof(out));
 
 	ASSERT_TRUE(WIFEXITED(st));
 	ASSERT_EQ(0, WEXITSTATUS(st));

@@ -112,7 +112,7 @@ static void copy_main(void *arg)
 
 TEST(copy_a_file_larger_than_the_buffers_with_many_gs)
 {
-	MN_RUN_PROCS(2, copy_main, NULL);
+	T_RUN_PROCS(2, copy_main, NULL);
 }
 
 /* One P: a G writing and fsyncing a file in a loop, another G ticking.
@@ -156,7 +156,7 @@ static void fsync_main(void *arg)
 
 TEST(file_io_does_not_stop_other_gs_on_one_p)
 {
-	MN_RUN_PROCS(1, fsync_main, NULL);
+	T_RUN_PROCS(1, fsync_main, NULL);
 }
 
 TEST_HARNESS_MAIN

@@ -146,7 +146,7 @@ FIXTURE_TEARDOWN(slow) {}
 TEST_F_TIMEOUT(slow, tiny_ring_1000_connections, 240)
 {
 	io_raise_nofile();
-	ASSERT_EQ(0, mn_test_main("MNSCHED_IO_RECVBUFS", "4", tiny_ring_main, NULL));
+	ASSERT_EQ(0, t_main("MNSCHED_IO_RECVBUFS", "4", tiny_ring_main, NULL));
 }
 
 /* ---- every read call takes from the queue, in order ---- */
@@ -239,7 +239,7 @@ static void calls_main(void *arg)
 
 TEST(read_calls_in_order)
 {
-	MN_RUN(calls_main, NULL);
+	T_RUN(calls_main, NULL);
 }
 
 /* ---- deadlines, contexts and mn_close ---- */
@@ -320,7 +320,7 @@ static void cut_main(void *arg)
 
 TEST(deadline_context_close)
 {
-	MN_RUN(cut_main, NULL);
+	T_RUN(cut_main, NULL);
 }
 
 /* ---- close(2) behind the runtime's back ---- */
@@ -372,7 +372,7 @@ static void reuse_main(void *arg)
 
 TEST(close2_then_fd_reused)
 {
-	MN_RUN(reuse_main, NULL);
+	T_RUN(reuse_main, NULL);
 }
 
 /* ---- the switch: the path of a kernel without multishot receive ---- */
@@ -414,7 +414,7 @@ TEST(switch_off_one_notice)
 	const char *p, *needle = "mnsched: multishot receive off (MNSCHED_DEBUG=multishot=0)";
 	int st, n = 0;
 
-	st = mn_test_child(run_off, NULL, out, sizeof(out));
+	st = t_child(run_off, NULL, out, sizeof(out));
 	ASSERT_TRUE(WIFEXITED(st));
 	ASSERT_EQ(0, WEXITSTATUS(st)) TH_LOG("%s", out);
 	for (p = out; (p = strstr(p, needle)); p++)
@@ -423,7 +423,7 @@ TEST(switch_off_one_notice)
 		ASSERT_EQ(1, n) TH_LOG("%s", out);
 	/* Without the switch the same program must fail the counters'
 	 * checks only because multishot is on: this kernel has it. */
-	st = mn_test_child(run_on, NULL, out, sizeof(out));
+	st = t_child(run_on, NULL, out, sizeof(out));
 	ASSERT_TRUE(WIFEXITED(st));
 	if (io_uring_path() && !strstr(out, "multishot receive off"))
 		ASSERT_NE(0, WEXITSTATUS(st)) TH_LOG("%s", out);

@@ -78,7 +78,7 @@ TEST(full_sq_and_overflowing_cq_lose_nothing)
 	/* Every try checks that nothing is lost.  The CQ overflows only when
 	 * the writer outruns the reapers, which a loaded host can prevent
 	 * (seen once in 13 runs beside a VM): up to three tries for that. */
-	r = mn_test_tries("MNSCHED_IO_ENTRIES", "2", tiny_rings_main,
+	r = t_tries("MNSCHED_IO_ENTRIES", "2", tiny_rings_main,
 			  tiny_rings_overflowed, 3);
 	ASSERT_LE(0, r) TH_LOG("the runtime failed (lost or wrong completions)");
 	ASSERT_LT(0, r) TH_LOG("no SQ-full or no CQ overflow in three tries");
@@ -109,7 +109,7 @@ static void tiny_timeouts_main(void *arg)
 TEST(linked_timeouts_through_a_tiny_ring)
 {
 	io_raise_nofile();
-	ASSERT_EQ(0, mn_test_main("MNSCHED_IO_ENTRIES", "2", tiny_timeouts_main,
+	ASSERT_EQ(0, t_main("MNSCHED_IO_ENTRIES", "2", tiny_timeouts_main,
 				  NULL));
 }
 
@@ -160,7 +160,7 @@ static void busy_p_main(void *arg)
 
 TEST(completion_on_a_busy_p_is_delivered)
 {
-	MN_RUN_PROCS(2, busy_p_main, NULL);
+	T_RUN_PROCS(2, busy_p_main, NULL);
 }
 
 /* ---- a busy M sitting on completions it submitted ---- */
@@ -212,7 +212,7 @@ static void kick_main(void *arg)
 
 TEST(busy_m_sitting_on_its_own_completions)
 {
-	MN_RUN_PROCS(2, kick_main, NULL);
+	T_RUN_PROCS(2, kick_main, NULL);
 }
 
 /* ---- an M waiting on a ring is woken for new work ---- */
@@ -270,7 +270,7 @@ static void wake_main(void *arg)
 
 TEST(idle_m_in_a_ring_wakes_for_new_work)
 {
-	MN_RUN_PROCS(2, wake_main, NULL);
+	T_RUN_PROCS(2, wake_main, NULL);
 }
 
 /* ---- no deadlock report while I/O is in flight ---- */
@@ -314,7 +314,7 @@ static void run_no_deadlock(void *arg)
 TEST(no_deadlock_report_while_io_in_flight)
 {
 	char out[4096];
-	int st = mn_test_child(run_no_deadlock, NULL, out, sizeof(out));
+	int st = t_child(run_no_deadlock, NULL, out, sizeof(out));
 
 	ASSERT_TRUE(WIFEXITED(st));
 	ASSERT_EQ(0, WEXITSTATUS(st));

@@ -5,10 +5,12 @@
  *
  * Every io test binary runs twice (selftests/mnsched/io.mk): with
  * MNSCHED_IO=uring and with MNSCHED_IO=blocking.  A test that only makes
- * sense on one path SKIPs on the other (io_path()).
+ * sense on one path SKIPs on the other (io_path()).  Its helpers are named
+ * io_ (the library's internal I/O code uses no such names; mn_ is the
+ * library's prefix, t_ the other test helpers').
  */
-#ifndef MN_IO_UTIL_H
-#define MN_IO_UTIL_H
+#ifndef T_IO_UTIL_H
+#define T_IO_UTIL_H
 
 #include <arpa/inet.h>
 #include <fcntl.h>

@@ -49,7 +49,7 @@ static uint64_t fuzz_seed(void)
 {
 	long s = env_long("MN_FUZZ_SEED", 0);
 
-	return s ? (uint64_t)s : mn_now() ^ ((uint64_t)getpid() << 32);
+	return s ? (uint64_t)s : kt_now() ^ ((uint64_t)getpid() << 32);
 }
 
 static const unsigned long cmds[] = {
@@ -131,8 +131,8 @@ static void *unparker(void *arg)
 	/* Wakes waits with long or infinite timeouts, including SPARE. */
 	while (!f[0].stop) {
 		for (i = 0; i < 4; i++)
-			mn_unpark(f[i].fd, __atomic_load_n(&f[i].id, __ATOMIC_RELAXED));
-		mn_sleep_ns(500000);
+			kt_unpark(f[i].fd, __atomic_load_n(&f[i].id, __ATOMIC_RELAXED));
+		kt_sleep_ns(500000);
 	}
 	return NULL;
 }
@@ -211,7 +211,7 @@ static long fuzz_call(int fd, uint64_t *s, int bounded, unsigned long *cmdp, lon
 	/* Value commands take small numbers most of the time. */
 	if ((cmd == MNSCHED_IOC_UNPARK || cmd == MNSCHED_IOC_SET_P) && (xs(s) & 1))
 		a = xs(s) % 12 - 1;
-	r = mn_ioc(fd, cmd, a);
+	r = kt_ioc(fd, cmd, a);
 	*cmdp = cmd;
 	if (cmd == MNSCHED_IOC_REGISTER && r >= 0)
 		__atomic_store_n(id, r, __ATOMIC_RELAXED);
@@ -247,8 +247,8 @@ static void run_fuzz(struct __test_metadata *_metadata, int threads, int per_thr
 	uint64_t seed = fuzz_seed();
 	int fd, i;
 
-	base = mn_counter_base("allocated");
-	fd = mn_open();
+	base = kt_counter_base("allocated");
+	fd = kt_open();
 	ASSERT_LE(0, fd);
 	TH_LOG("seed %#llx", (unsigned long long)seed);
 	memset(f, 0, sizeof(f));
@@ -274,11 +274,11 @@ static void run_fuzz(struct __test_metadata *_metadata, int threads, int per_thr
 	{
 		struct mnsched_version v;
 
-		EXPECT_EQ(0, mn_ioc_p(fd, MNSCHED_IOC_VERSION, &v));
+		EXPECT_EQ(0, kt_ioc_p(fd, MNSCHED_IOC_VERSION, &v));
 	}
 	close(fd);
 	if (base >= 0)
-		EXPECT_EQ(base, mn_counter_wait("allocated", base, 3000));
+		EXPECT_EQ(base, kt_counter_wait("allocated", base, 3000));
 }
 
 /* ---- the storm -------------------------------------------------------- */
@@ -365,7 +365,7 @@ static int storm_fd(struct storm *s)
 
 static long sc(struct storm *s, unsigned long cmd, unsigned long arg)
 {
-	long r = mn_ioc(storm_fd(s), cmd, arg);
+	long r = kt_ioc(storm_fd(s), cmd, arg);
 
 	ADD(s->r.calls, 1);
 	if (!storm_errno_ok(r))
@@ -380,7 +380,7 @@ static long sc_p(struct storm *s, unsigned long cmd, const void *arg)
 
 static struct mnsched_pstate *storm_pst(struct storm *s, int p)
 {
-	return mn_pst(__atomic_load_n(&s->pst, __ATOMIC_ACQUIRE), p);
+	return kt_pst(__atomic_load_n(&s->pst, __ATOMIC_ACQUIRE), p);
 }
 
 static int storm_cas(struct mnsched_pstate *p, __u32 from, __u32 to)
@@ -538,7 +538,7 @@ static void *storm_unparker(void *arg)
 			if (id >= 0)
 				sc(s, MNSCHED_IOC_UNPARK, id);
 		}
-		mn_sleep_ns(1000000);
+		kt_sleep_ns(1000000);
 	}
 	return NULL;
 }
@@ -553,13 +553,13 @@ static void foreign_calls(struct storm *s, int fd, uint64_t *seed, int n)
 
 	for (i = 0; i < n; i++) {
 		cmd = cmds[xs(seed) % NCMDS];
-		r = mn_ioc(fd, cmd, xs(seed) % 3 ? 0 : xs(seed) % 4);
+		r = kt_ioc(fd, cmd, xs(seed) % 3 ? 0 : xs(seed) % 4);
 		ADD(s->r.calls, 1);
 		/* -EBADF: chaos closed it (fork and vfork copy the table). */
 		if (r != -EPERM && r != -EBADF)
 			ADD(s->r.odd, 1);
 	}
-	r = mn_register(fd);
+	r = kt_register(fd);
 	ADD(s->r.calls, 1);
 	if (r != -EPERM && r != -EBADF)
 		ADD(s->r.odd, 1);
@@ -659,20 +659,20 @@ static void chaos_kill(struct storm *s, uint64_t *seed)
 		s->r.calls = 5;
 		storm_report(s);
 		close(s->report);
-		fd = mn_open();
-		if (fd < 0 || mn_config(fd, 2))
+		fd = kt_open();
+		if (fd < 0 || kt_config(fd, 2))
 			_exit(0);
-		p = mn_map(fd, 2);
-		if (!p || mn_register(fd) < 0 || mn_set_p(fd, 1))
+		p = kt_map(fd, 2);
+		if (!p || kt_register(fd) < 0 || kt_set_p(fd, 1))
 			_exit(0);
-		storm_set_state(mn_pst(p, 1), MNSCHED_P_SYSCALL);
+		storm_set_state(kt_pst(p, 1), MNSCHED_P_SYSCALL);
 		/* Bounded: an orphan (see above) must not stay. */
-		mn_park(fd, xs(seed) & 1 ? 200000000 : 1000000);
+		kt_park(fd, xs(seed) & 1 ? 200000000 : 1000000);
 		/* Sometimes exits first, holding its P. */
 		_exit(0);
 	}
 	ADD(s->r.kills, 1);
-	mn_sleep_ns(xs(seed) % 2000000);
+	kt_sleep_ns(xs(seed) % 2000000);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 }
@@ -691,7 +691,7 @@ static void chaos_protect_arg(struct storm *s, uint64_t *seed)
 	if (!s->arg)
 		return;
 	mprotect(s->arg, getpagesize(), PROT_READ);
-	mn_sleep_ns(xs(seed) % 3000000);
+	kt_sleep_ns(xs(seed) % 3000000);
 	mprotect(s->arg, getpagesize(), PROT_READ | PROT_WRITE);
 	ADD(s->r.protects, 1);
 }
@@ -752,14 +752,14 @@ static void chaos_reopen(struct storm *s, uint64_t *seed)
 	if (xs(seed) % 4 == 0) {
 		/* Closed for a while: the others get -EBADF. */
 		close(old);
-		mn_sleep_ns(xs(seed) % 500000);
+		kt_sleep_ns(xs(seed) % 500000);
 	}
 	fd = open(MNSCHED_DEVICE, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return;
 	sc(s, MNSCHED_IOC_VERSION, 0);
-	if (mn_config(fd, STORM_NP) == 0 && s->nmaps < STORM_MAPS) {
-		p = mn_map(fd, STORM_NP);
+	if (kt_config(fd, STORM_NP) == 0 && s->nmaps < STORM_MAPS) {
+		p = kt_map(fd, STORM_NP);
 		if (p)
 			s->maps[s->nmaps++] = p;
 	}
@@ -834,7 +834,7 @@ static void *storm_chaos(void *arg)
 			chaos_protect_arg(s, &t->seed);
 			break;
 		default:
-			mn_sleep_ns(xs(&t->seed) % 200000);
+			kt_sleep_ns(xs(&t->seed) % 200000);
 			break;
 		}
 	}
@@ -873,7 +873,7 @@ static int storm_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
 		err = pthread_create(t, NULL, fn, arg);
 		if (err != EAGAIN)
 			break;
-		mn_sleep_ns(10000000);
+		kt_sleep_ns(10000000);
 	}
 	if (i)
 		fprintf(stderr, "storm generation: pthread_create: EAGAIN %d times\n", i);
@@ -893,10 +893,10 @@ static void storm_gen(struct storm *s)
 	s->fd = open(MNSCHED_DEVICE, O_RDWR | O_CLOEXEC);
 	if (s->fd < 0)
 		storm_die(122, "open", errno);
-	err = -mn_config(s->fd, STORM_NP);
+	err = -kt_config(s->fd, STORM_NP);
 	if (err)
 		storm_die(122, "CONFIG", err);
-	s->pst = mn_map(s->fd, STORM_NP);
+	s->pst = kt_map(s->fd, STORM_NP);
 	if (!s->pst || pipe2(s->hand, O_CLOEXEC))
 		storm_die(123, "mmap or pipe", errno);
 	s->maps[s->nmaps++] = s->pst;
@@ -997,15 +997,15 @@ struct storm_total {
 /* Read the reports until every storm process is gone, or @ms passed. */
 static void storm_collect(int fd, struct storm_total *t, long ms)
 {
-	uint64_t end = mn_now() + (uint64_t)ms * 1000000;
+	uint64_t end = kt_now() + (uint64_t)ms * 1000000;
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	struct storm_rep r;
 	ssize_t n;
 
 	for (;;) {
-		int left = (int)((end - mn_now()) / 1000000);
+		int left = (int)((end - kt_now()) / 1000000);
 
-		if ((int64_t)(end - mn_now()) <= 0 || poll(&pfd, 1, left) == 0) {
+		if ((int64_t)(end - kt_now()) <= 0 || poll(&pfd, 1, left) == 0) {
 			t->timed_out = 1;
 			return;
 		}
@@ -1076,7 +1076,7 @@ TEST_F_TIMEOUT(fz, storm, 3600)
 	int rep[2], gens, st = -1, fd;
 	pid_t pid;
 
-	base = mn_counter_base("allocated");
+	base = kt_counter_base("allocated");
 	gens = 1 + calls / STORM_GEN_CALLS;
 	ASSERT_EQ(0, pipe(rep));
 	pid = fork();
@@ -1109,10 +1109,10 @@ TEST_F_TIMEOUT(fz, storm, 3600)
 	EXPECT_LE(calls, t.r.calls);
 	EXPECT_EQ(gens - 1, t.r.execs);
 	if (base >= 0)
-		EXPECT_EQ(base, mn_counter_wait("allocated", base, 5000));
-	fd = mn_open();
+		EXPECT_EQ(base, kt_counter_wait("allocated", base, 5000));
+	fd = kt_open();
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(0, mn_ioc_p(fd, MNSCHED_IOC_VERSION, &v));
+	EXPECT_EQ(0, kt_ioc_p(fd, MNSCHED_IOC_VERSION, &v));
 	close(fd);
 }
 
@@ -1126,8 +1126,8 @@ TEST_F(fz, rmmod_after_fuzz)
 	char cmd[512];
 	int i, st = -1;
 
-	if (mn_counter("allocated") >= 0)
-		EXPECT_EQ(0, mn_counter_wait("allocated", 0, 3000));
+	if (kt_counter("allocated") >= 0)
+		EXPECT_EQ(0, kt_counter_wait("allocated", 0, 3000));
 	if (!ko || access(ko, R_OK))
 		SKIP(return, "MNSCHED_KO does not name the module file");
 	if (geteuid())
@@ -1136,15 +1136,15 @@ TEST_F(fz, rmmod_after_fuzz)
 		st = system("rmmod mnsched 2>/dev/null");
 		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 			break;
-		mn_sleep_ns(10000000);
+		kt_sleep_ns(10000000);
 	}
 	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) TH_LOG("rmmod failed");
 	snprintf(cmd, sizeof(cmd), "insmod %s", ko);
 	st = system(cmd);
 	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	for (i = 0; i < 100 && access(MNSCHED_DEVICE, F_OK); i++)
-		mn_sleep_ns(1000000);
-	EXPECT_EQ(0, mn_counter("allocated"));
+		kt_sleep_ns(1000000);
+	EXPECT_EQ(0, kt_counter("allocated"));
 }
 
 TEST_HARNESS_MAIN

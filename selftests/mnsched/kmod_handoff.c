@@ -60,14 +60,14 @@ static void *spare_thread(void *arg)
 	struct spare_ctx *c = arg;
 	int p;
 
-	if (mn_register(c->fd) < 0) {
+	if (kt_register(c->fd) < 0) {
 		c->err = -1;
 		return NULL;
 	}
 	__atomic_store_n(&c->ready, 1, __ATOMIC_RELEASE);
 	while (c->n < ITERS && !c->stop) {
-		long r = mn_spare(c->fd, 2000000000ll, &p);
-		uint64_t now = mn_now();
+		long r = kt_spare(c->fd, 2000000000ll, &p);
+		uint64_t now = kt_now();
 		__u32 b;
 		__u64 since, bl, ho;
 
@@ -80,14 +80,14 @@ static void *spare_thread(void *arg)
 		c->got[c->n] = p;
 		c->t_ret[c->n] = now;
 		if (p >= 0) {
-			read_kfields(mn_pst(c->pst, p), &b, &since, &bl, &ho);
+			read_kfields(kt_pst(c->pst, p), &b, &since, &bl, &ho);
 			c->since[c->n] = since;
 			/* Take the P: the blocked M is still in read(). */
-			c->cas_ok[c->n] = cas_state(mn_pst(c->pst, p), MNSCHED_P_SYSCALL,
+			c->cas_ok[c->n] = cas_state(kt_pst(c->pst, p), MNSCHED_P_SYSCALL,
 						    MNSCHED_P_RUNNING);
 			/* Run "another G" on it, then give it back. */
-			set_state(mn_pst(c->pst, p), MNSCHED_P_IDLE);
-			mn_set_p(c->fd, -1);
+			set_state(kt_pst(c->pst, p), MNSCHED_P_IDLE);
+			kt_set_p(c->fd, -1);
 		}
 		c->n++;
 		/* Unblock the M. */
@@ -108,35 +108,35 @@ TEST(handoff_blocked_read)
 	pthread_t t;
 	char ch;
 
-	MN_REQUIRE_DEV();
-	c.fd = mn_open();
+	KT_REQUIRE_DEV();
+	c.fd = kt_open();
 	ASSERT_LE(0, c.fd);
-	ASSERT_EQ(0, mn_config(c.fd, 2));
-	pst = mn_map(c.fd, 2);
+	ASSERT_EQ(0, kt_config(c.fd, 2));
+	pst = kt_map(c.fd, 2);
 	ASSERT_NE(NULL, pst);
 	ASSERT_EQ(0, pipe(pfd));
 	c.pipe_w = pfd[1];
 	c.pst = pst;
-	ASSERT_LE(0, mn_register(c.fd));
+	ASSERT_LE(0, kt_register(c.fd));
 	ASSERT_TRUE(cas_state(pst, MNSCHED_P_IDLE, MNSCHED_P_RUNNING));
-	ASSERT_EQ(0, mn_set_p(c.fd, 0));
+	ASSERT_EQ(0, kt_set_p(c.fd, 0));
 	read_kfields(pst, &b, &since, &blocks0, &ho0);
 	ASSERT_EQ(0, pthread_create(&t, NULL, spare_thread, &c));
 	while (!__atomic_load_n(&c.ready, __ATOMIC_ACQUIRE))
-		mn_sleep_ns(100000);
+		kt_sleep_ns(100000);
 
 	for (i = 0; i < ITERS; i++) {
 		/* Let the spare reach SPARE. */
-		mn_sleep_ns(3000000);
-		t0[i] = mn_now();
+		kt_sleep_ns(3000000);
+		t0[i] = kt_now();
 		set_state(pst, MNSCHED_P_SYSCALL);
 		ASSERT_EQ(1, read(pfd[0], &ch, 1));
 		/* mn_syscall_exit: the P was taken, so get one again. */
 		if (!cas_state(pst, MNSCHED_P_SYSCALL, MNSCHED_P_RUNNING)) {
 			lost++;
 			while (!cas_state(pst, MNSCHED_P_IDLE, MNSCHED_P_RUNNING))
-				mn_sleep_ns(50000);
-			ASSERT_EQ(0, mn_set_p(c.fd, 0));
+				kt_sleep_ns(50000);
+			ASSERT_EQ(0, kt_set_p(c.fd, 0));
 		}
 	}
 	pthread_join(t, NULL);
@@ -154,10 +154,10 @@ TEST(handoff_blocked_read)
 	EXPECT_EQ(ITERS, blocks - blocks0);
 	EXPECT_EQ(ITERS, ho - ho0);
 	TH_LOG("handoff latency: median %llu us from before read(), %llu us from the block",
-	       (unsigned long long)mn_median(lat, ITERS) / 1000,
-	       (unsigned long long)mn_median(klat, ITERS) / 1000);
+	       (unsigned long long)kt_median(lat, ITERS) / 1000,
+	       (unsigned long long)kt_median(klat, ITERS) / 1000);
 	/* The P runs another G within 5 ms, even under TCG. */
-	EXPECT_GT(5000000ull, mn_median(lat, ITERS));
+	EXPECT_GT(5000000ull, kt_median(lat, ITERS));
 	close(c.fd);
 }
 
@@ -179,10 +179,10 @@ struct blocker {
 static void *blocker_thread(void *arg)
 {
 	struct blocker *b = arg;
-	struct mnsched_pstate *p = mn_pst(b->pst, b->p);
+	struct mnsched_pstate *p = kt_pst(b->pst, b->p);
 	char ch;
 
-	if (mn_register(b->fd) < 0 || mn_set_p(b->fd, b->p)) {
+	if (kt_register(b->fd) < 0 || kt_set_p(b->fd, b->p)) {
 		b->err = -1;
 		return NULL;
 	}
@@ -198,7 +198,7 @@ static void start_blocker(struct __test_metadata *_metadata, pthread_t *t, struc
 {
 	ASSERT_EQ(0, pthread_create(t, NULL, blocker_thread, b));
 	while (!__atomic_load_n(&b->ready, __ATOMIC_ACQUIRE))
-		mn_sleep_ns(100000);
+		kt_sleep_ns(100000);
 }
 
 /* Wait up to 1 s for the P's blocked flag to become @want. */
@@ -212,7 +212,7 @@ static int wait_blocked(struct mnsched_pstate *p, __u32 want)
 		read_kfields(p, &b, &since, &bl, &ho);
 		if (b == want)
 			return 1;
-		mn_sleep_ns(1000000);
+		kt_sleep_ns(1000000);
 	}
 	return 0;
 }
@@ -228,10 +228,10 @@ FIXTURE_SETUP(ho)
 	self->fd = -1;
 	if (access(MNSCHED_DEVICE, F_OK))
 		SKIP(return, MNSCHED_DEVICE " is absent (module not loaded)");
-	self->fd = mn_open();
+	self->fd = kt_open();
 	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, mn_config(self->fd, 2));
-	self->pst = mn_map(self->fd, 2);
+	ASSERT_EQ(0, kt_config(self->fd, 2));
+	self->pst = kt_map(self->fd, 2);
 	ASSERT_NE(NULL, self->pst);
 	ASSERT_EQ(0, pipe(self->pfd));
 }
@@ -255,12 +255,12 @@ TEST_F(ho, blocked_flag_then_late_spare)
 	/* No spare yet: the P is marked blocked and the handoff waits. */
 	ASSERT_TRUE(wait_blocked(self->pst, 1));
 	read_kfields(self->pst, &fl, &since, &bl, &ho);
-	EXPECT_LE(since, mn_now());
-	EXPECT_LT(mn_now() - 2000000000ull, since);
+	EXPECT_LE(since, kt_now());
+	EXPECT_LT(kt_now() - 2000000000ull, since);
 	EXPECT_EQ(1, bl);
-	ASSERT_LE(0, mn_register(self->fd));
+	ASSERT_LE(0, kt_register(self->fd));
 	/* Even a zero timeout gets the pending P. */
-	ASSERT_EQ(0, mn_spare(self->fd, 0, &p));
+	ASSERT_EQ(0, kt_spare(self->fd, 0, &p));
 	EXPECT_EQ(0, p);
 	EXPECT_TRUE(cas_state(self->pst, MNSCHED_P_SYSCALL, MNSCHED_P_RUNNING));
 	read_kfields(self->pst, &fl, &since, &bl, &ho);
@@ -288,9 +288,9 @@ TEST_F(ho, wakeup_cancels_handoff)
 	EXPECT_TRUE(b.cas_back);
 	/* Running again cleared the mark and cancelled the handoff. */
 	EXPECT_EQ(0, self->pst->blocked);
-	ASSERT_LE(0, mn_register(self->fd));
-	EXPECT_EQ(-ETIMEDOUT, mn_spare(self->fd, 0, &p));
-	EXPECT_EQ(-ETIMEDOUT, mn_spare(self->fd, 20000000, &p));
+	ASSERT_LE(0, kt_register(self->fd));
+	EXPECT_EQ(-ETIMEDOUT, kt_spare(self->fd, 0, &p));
+	EXPECT_EQ(-ETIMEDOUT, kt_spare(self->fd, 20000000, &p));
 	EXPECT_EQ(0, self->pst->k_handoffs);
 }
 
@@ -302,9 +302,9 @@ TEST_F(ho, no_handoff_when_running)
 	int p = -2;
 
 	start_blocker(_metadata, &t, &b);
-	ASSERT_LE(0, mn_register(self->fd));
+	ASSERT_LE(0, kt_register(self->fd));
 	/* The M blocks, but its P is not in SYSCALL: nothing to hand off. */
-	EXPECT_EQ(-ETIMEDOUT, mn_spare(self->fd, 50000000, &p));
+	EXPECT_EQ(-ETIMEDOUT, kt_spare(self->fd, 50000000, &p));
 	EXPECT_EQ(0, self->pst->k_blocks);
 	EXPECT_EQ(0, self->pst->blocked);
 	ASSERT_EQ(1, write(self->pfd[1], "x", 1));
@@ -347,12 +347,12 @@ TEST_F(ho, spare_efault_no_effect)
 	ASSERT_NE(NULL, a);
 	start_blocker(_metadata, &t, &b);
 	ASSERT_TRUE(wait_blocked(self->pst, 1));
-	ASSERT_LE(0, mn_register(self->fd));
-	EXPECT_EQ(-EFAULT, mn_ioc_p(self->fd, MNSCHED_IOC_SPARE, a));
+	ASSERT_LE(0, kt_register(self->fd));
+	EXPECT_EQ(-EFAULT, kt_ioc_p(self->fd, MNSCHED_IOC_SPARE, a));
 	EXPECT_EQ(1, self->pst->blocked);
 	EXPECT_EQ(0, self->pst->k_handoffs);
 	/* Still pending: the next spare gets it. */
-	EXPECT_EQ(0, mn_spare(self->fd, 0, &p));
+	EXPECT_EQ(0, kt_spare(self->fd, 0, &p));
 	EXPECT_EQ(0, p);
 	EXPECT_EQ(1, self->pst->k_handoffs);
 	EXPECT_TRUE(cas_state(self->pst, MNSCHED_P_SYSCALL, MNSCHED_P_RUNNING));
@@ -374,14 +374,14 @@ static void *efault_spare_thread(void *arg)
 {
 	struct efault_spare *e = arg;
 
-	e->id = mn_register(e->fd);
+	e->id = kt_register(e->fd);
 	if (e->id < 0) {
 		e->ret = -1000;
 		return NULL;
 	}
 	e->tid = syscall(SYS_gettid);
-	e->ret = mn_ioc_p(e->fd, MNSCHED_IOC_SPARE, e->a);
-	e->park = mn_park(e->fd, 0);
+	e->ret = kt_ioc_p(e->fd, MNSCHED_IOC_SPARE, e->a);
+	e->park = kt_park(e->fd, 0);
 	return NULL;
 }
 
@@ -404,7 +404,7 @@ static int wait_sleeping(pid_t tid)
 			if (s && s[1] == ' ' && s[2] == 'S')
 				return 0;
 		}
-		mn_sleep_ns(1000000);
+		kt_sleep_ns(1000000);
 	}
 	return -1;
 }
@@ -423,9 +423,9 @@ static void start_efault_spare(struct __test_metadata *_metadata, struct efault_
 	e->a->timeout_ns = 2000000000ll;
 	ASSERT_EQ(0, pthread_create(t, NULL, efault_spare_thread, e));
 	while (!e->tid)
-		mn_sleep_ns(100000);
+		kt_sleep_ns(100000);
 	ASSERT_EQ(0, wait_sleeping(e->tid));
-	mn_sleep_ns(10000000);
+	kt_sleep_ns(10000000);
 	ASSERT_EQ(0, mprotect(e->a, getpagesize(), PROT_READ));
 }
 
@@ -451,8 +451,8 @@ TEST_F(ho, spare_efault_after_wait_hands_back)
 	/* Handed back: blocked and pending again, no handoff counted. */
 	EXPECT_EQ(1, self->pst->blocked);
 	EXPECT_EQ(0, self->pst->k_handoffs);
-	ASSERT_LE(0, mn_register(self->fd));
-	EXPECT_EQ(0, mn_spare(self->fd, 0, &p));
+	ASSERT_LE(0, kt_register(self->fd));
+	EXPECT_EQ(0, kt_spare(self->fd, 0, &p));
 	EXPECT_EQ(0, p);
 	EXPECT_TRUE(cas_state(self->pst, MNSCHED_P_SYSCALL, MNSCHED_P_RUNNING));
 	ASSERT_EQ(1, write(self->pfd[1], "x", 1));
@@ -470,7 +470,7 @@ TEST_F(ho, spare_efault_after_unpark_keeps_token)
 	pthread_t st;
 
 	start_efault_spare(_metadata, &e, &st);
-	ASSERT_EQ(0, mn_unpark(self->fd, e.id));
+	ASSERT_EQ(0, kt_unpark(self->fd, e.id));
 	pthread_join(st, NULL);
 	EXPECT_EQ(-EFAULT, e.ret);
 	EXPECT_EQ(0, e.park);
@@ -490,7 +490,7 @@ static void *stolen_thread(void *arg)
 	struct stolen *s = arg;
 	char ch;
 
-	if (mn_register(s->fd) < 0 || mn_set_p(s->fd, 0))
+	if (kt_register(s->fd) < 0 || kt_set_p(s->fd, 0))
 		return NULL;
 	__atomic_store_n(&s->ready, 1, __ATOMIC_RELEASE);
 	if (read(s->go[0], &ch, 1) != 1)
@@ -512,21 +512,21 @@ TEST_F(ho, no_handoff_after_p_taken)
 	ASSERT_EQ(0, pipe(s.blk));
 	ASSERT_EQ(0, pthread_create(&t, NULL, stolen_thread, &s));
 	while (!__atomic_load_n(&s.ready, __ATOMIC_ACQUIRE))
-		mn_sleep_ns(100000);
+		kt_sleep_ns(100000);
 	/*
 	 * SET_P by another M takes P 0 from the first one; this M then moves
 	 * on to P 1 (IDLE), so that its own sleeps below hand nothing off.
 	 */
-	ASSERT_LE(0, mn_register(self->fd));
-	ASSERT_EQ(0, mn_set_p(self->fd, 0));
-	ASSERT_EQ(0, mn_set_p(self->fd, 1));
+	ASSERT_LE(0, kt_register(self->fd));
+	ASSERT_EQ(0, kt_set_p(self->fd, 0));
+	ASSERT_EQ(0, kt_set_p(self->fd, 1));
 	ASSERT_EQ(1, write(s.go[1], "g", 1));
-	mn_sleep_ns(30000000);
+	kt_sleep_ns(30000000);
 	/* The first M blocks in SYSCALL state, but holds no P any more. */
 	EXPECT_EQ(0, self->pst->k_blocks);
 	EXPECT_EQ(0, self->pst->blocked);
-	EXPECT_EQ(0, mn_set_p(self->fd, -1));
-	EXPECT_EQ(-ETIMEDOUT, mn_spare(self->fd, 0, &p));
+	EXPECT_EQ(0, kt_set_p(self->fd, -1));
+	EXPECT_EQ(-ETIMEDOUT, kt_spare(self->fd, 0, &p));
 	ASSERT_EQ(1, write(s.blk[1], "b", 1));
 	pthread_join(t, NULL);
 }
@@ -554,11 +554,11 @@ TEST_F(ho, no_handoff_when_preempted)
 	CPU_SET(0, &set);
 	ASSERT_EQ(0, sched_setaffinity(0, sizeof(set), &set));
 	ASSERT_EQ(0, pthread_create(&h, NULL, hog, (void *)&stop));
-	ASSERT_LE(0, mn_register(self->fd));
-	ASSERT_EQ(0, mn_set_p(self->fd, 0));
+	ASSERT_LE(0, kt_register(self->fd));
+	ASSERT_EQ(0, kt_set_p(self->fd, 0));
 	set_state(p, MNSCHED_P_SYSCALL);
-	t0 = mn_now();
-	for (i = 0; mn_now() - t0 < 100000000ull; i++)
+	t0 = kt_now();
+	for (i = 0; kt_now() - t0 < 100000000ull; i++)
 		if (!(i & 1023))
 			sched_yield();
 	set_state(p, MNSCHED_P_RUNNING);
@@ -578,15 +578,15 @@ static void *spare_once(void *a)
 {
 	struct spare_res *r = a;
 
-	mn_register(r->fd);
-	r->r = mn_spare(r->fd, 1000000000ll, &r->p);
+	kt_register(r->fd);
+	r->r = kt_spare(r->fd, 1000000000ll, &r->p);
 	/*
 	 * Take the P, as the protocol says: a spare that held it in state
 	 * SYSCALL and blocked (its thread exiting) would have it handed on,
 	 * to the other spare if that one came late (seen on the debug kernel).
 	 */
 	if (!r->r && r->p >= 0 &&
-	    !cas_state(mn_pst(r->pst, r->p), MNSCHED_P_SYSCALL, MNSCHED_P_RUNNING))
+	    !cas_state(kt_pst(r->pst, r->p), MNSCHED_P_SYSCALL, MNSCHED_P_RUNNING))
 		r->r = -EAGAIN;
 	return NULL;
 }
@@ -603,8 +603,8 @@ TEST_F(ho, two_ps_two_spares)
 					 .state = MNSCHED_P_SYSCALL, .pst = self->pst };
 		start_blocker(_metadata, &t[i], &b[i]);
 	}
-	ASSERT_TRUE(wait_blocked(mn_pst(self->pst, 0), 1));
-	ASSERT_TRUE(wait_blocked(mn_pst(self->pst, 1), 1));
+	ASSERT_TRUE(wait_blocked(kt_pst(self->pst, 0), 1));
+	ASSERT_TRUE(wait_blocked(kt_pst(self->pst, 1), 1));
 	for (i = 0; i < 2; i++) {
 		s[i].fd = self->fd;
 		s[i].pst = self->pst;
@@ -659,8 +659,8 @@ static int try_acquire(struct hammer *h)
 	int p;
 
 	for (p = 0; p < 2; p++) {
-		if (cas_state(mn_pst(h->pst, p), MNSCHED_P_IDLE, MNSCHED_P_RUNNING)) {
-			if (mn_set_p(h->fd, p))
+		if (cas_state(kt_pst(h->pst, p), MNSCHED_P_IDLE, MNSCHED_P_RUNNING)) {
+			if (kt_set_p(h->fd, p))
 				__atomic_add_fetch(&h->errors, 1, __ATOMIC_RELAXED);
 			return p;
 		}
@@ -674,7 +674,7 @@ static void *hammer_thread(void *arg)
 	unsigned int seed;
 	int me, p = -1, k;
 
-	me = mn_register(h->fd);
+	me = kt_register(h->fd);
 	if (me < 0) {
 		__atomic_add_fetch(&h->errors, 1, __ATOMIC_RELAXED);
 		return NULL;
@@ -684,15 +684,15 @@ static void *hammer_thread(void *arg)
 		if (p < 0)
 			p = try_acquire(h);
 		if (p < 0) {
-			long r = mn_spare(h->fd, 5000000, &p);
+			long r = kt_spare(h->fd, 5000000, &p);
 
 			if (r || p < 0) {
 				p = -1;
 				continue;
 			}
-			if (!cas_state(mn_pst(h->pst, p), MNSCHED_P_SYSCALL, MNSCHED_P_RUNNING)) {
+			if (!cas_state(kt_pst(h->pst, p), MNSCHED_P_SYSCALL, MNSCHED_P_RUNNING)) {
 				__atomic_add_fetch(&h->spare_cas_failed, 1, __ATOMIC_RELAXED);
-				mn_set_p(h->fd, -1);
+				kt_set_p(h->fd, -1);
 				p = -1;
 				continue;
 			}
@@ -703,28 +703,28 @@ static void *hammer_thread(void *arg)
 			struct timespec ts = { 0, rand_r(&seed) % 200000 };
 
 			run_on(h, p, &seed);
-			set_state(mn_pst(h->pst, p), MNSCHED_P_SYSCALL);
+			set_state(kt_pst(h->pst, p), MNSCHED_P_SYSCALL);
 			nanosleep(&ts, NULL);
-			if (!cas_state(mn_pst(h->pst, p), MNSCHED_P_SYSCALL, MNSCHED_P_RUNNING)) {
+			if (!cas_state(kt_pst(h->pst, p), MNSCHED_P_SYSCALL, MNSCHED_P_RUNNING)) {
 				/* Handed off while blocked: find another. */
 				__atomic_add_fetch(&h->lost, 1, __ATOMIC_RELAXED);
-				mn_set_p(h->fd, -1);
+				kt_set_p(h->fd, -1);
 				p = -1;
 				break;
 			}
 			/* Back on it (possibly a P another M left in SYSCALL). */
-			mn_set_p(h->fd, p);
+			kt_set_p(h->fd, p);
 		}
 		if (p >= 0 && (rand_r(&seed) & 1)) {
 			run_on(h, p, &seed);
-			mn_set_p(h->fd, -1);
-			set_state(mn_pst(h->pst, p), MNSCHED_P_IDLE);
+			kt_set_p(h->fd, -1);
+			set_state(kt_pst(h->pst, p), MNSCHED_P_IDLE);
 			p = -1;
 		}
 	}
 	if (p >= 0) {
-		mn_set_p(h->fd, -1);
-		set_state(mn_pst(h->pst, p), MNSCHED_P_IDLE);
+		kt_set_p(h->fd, -1);
+		set_state(kt_pst(h->pst, p), MNSCHED_P_IDLE);
 	}
 	return NULL;
 }
@@ -737,19 +737,19 @@ TEST_F(ho, ownership_hammer)
 
 	for (i = 0; i < 6; i++)
 		ASSERT_EQ(0, pthread_create(&t[i], NULL, hammer_thread, &h));
-	mn_sleep_ns(1500000000ull);
+	kt_sleep_ns(1500000000ull);
 	h.stop = 1;
 	for (i = 0; i < 6; i++)
 		pthread_join(t[i], NULL);
 	TH_LOG("spare Ms took %ld Ps, Ms lost %ld Ps in syscalls, %ld stale handoffs, kernel handoffs %llu+%llu",
 	       h.handoffs_won, h.lost, h.spare_cas_failed,
 	       (unsigned long long)self->pst->k_handoffs,
-	       (unsigned long long)mn_pst(self->pst, 1)->k_handoffs);
+	       (unsigned long long)kt_pst(self->pst, 1)->k_handoffs);
 	EXPECT_EQ(0, h.violations);
 	EXPECT_EQ(0, h.errors);
 	EXPECT_LT(0, h.handoffs_won);
 	EXPECT_EQ(0, self->pst->blocked);
-	EXPECT_EQ(0, mn_pst(self->pst, 1)->blocked);
+	EXPECT_EQ(0, kt_pst(self->pst, 1)->blocked);
 }
 
 TEST(exit_while_blocked_holding_p)
@@ -759,19 +759,19 @@ TEST(exit_while_blocked_holding_p)
 	pid_t pid;
 	char ch;
 
-	MN_REQUIRE_DEV();
-	base = mn_counter_base("allocated");
+	KT_REQUIRE_DEV();
+	base = kt_counter_base("allocated");
 	ASSERT_EQ(0, pipe(ready));
 	ASSERT_EQ(0, pipe(blk));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		struct mnsched_pstate *pst;
-		int fd = mn_open();
+		int fd = kt_open();
 
-		if (fd < 0 || mn_config(fd, 1) || mn_register(fd) < 0 || mn_set_p(fd, 0))
+		if (fd < 0 || kt_config(fd, 1) || kt_register(fd) < 0 || kt_set_p(fd, 0))
 			_exit(1);
-		pst = mn_map(fd, 1);
+		pst = kt_map(fd, 1);
 		if (!pst)
 			_exit(2);
 		set_state(pst, MNSCHED_P_SYSCALL);
@@ -783,12 +783,12 @@ TEST(exit_while_blocked_holding_p)
 		_exit(5);
 	}
 	ASSERT_EQ(1, read(ready[0], &ch, 1));
-	mn_sleep_ns(20000000);
+	kt_sleep_ns(20000000);
 	kill(pid, SIGKILL);
 	waitpid(pid, &st, 0);
 	EXPECT_TRUE(WIFSIGNALED(st));
 	if (base >= 0)
-		EXPECT_EQ(base, mn_counter_wait("allocated", base, 2000));
+		EXPECT_EQ(base, kt_counter_wait("allocated", base, 2000));
 }
 
 TEST_HARNESS_MAIN

@@ -119,7 +119,7 @@ static void cg_remove(const char *dir)
 	int i;
 
 	for (i = 0; i < 200 && rmdir(dir) && errno == EBUSY; i++)
-		mn_sleep_ns(10000000);
+		kt_sleep_ns(10000000);
 }
 
 /* ---- a worker in its own cgroup, stepped by the test ------------------ */
@@ -143,7 +143,7 @@ static int wait_val(volatile int *v, int want, int ms)
 	while (*v != want) {
 		if (ms-- <= 0)
 			return -ETIMEDOUT;
-		mn_sleep_ns(1000000);
+		kt_sleep_ns(1000000);
 	}
 	return 0;
 }
@@ -197,7 +197,7 @@ static void worker_main(struct worker *w)
 		for (i = 0; w->step == w->done; i++) {
 			if (i > 20000)
 				_exit(1);
-			mn_sleep_ns(1000000);
+			kt_sleep_ns(1000000);
 		}
 		s = w->step;
 		switch (s) {
@@ -313,15 +313,15 @@ TEST(memcg_charges_p_pages)
 	struct cgtest t;
 	const char *why;
 
-	MN_REQUIRE_DEV();
-	mn_counter_base("allocated");	/* earlier tests' Ms freed */
+	KT_REQUIRE_DEV();
+	kt_counter_base("allocated");	/* earlier tests' Ms freed */
 	if (cgtest_start(&t, 4, 256, NULL, &why))
 		SKIP(return, "%s", why);
-	p0 = mn_counter("pages");
+	p0 = kt_counter("pages");
 	m0 = cg_read(t.cg, "memory.current", NULL);
 	m1 = cgtest_step(&t, 1);
 	EXPECT_EQ(4, t.w->ok);
-	EXPECT_EQ(p0 + 4 * 256, mn_counter("pages"));
+	EXPECT_EQ(p0 + 4 * 256, kt_counter("pages"));
 	m2 = cgtest_step(&t, 2);
 	m3 = cgtest_step(&t, 3);
 	m4 = cgtest_step(&t, 4);
@@ -336,7 +336,7 @@ TEST(memcg_charges_p_pages)
 	EXPECT_GE(MIB / 2, m2 - m1);
 	/* Freed and uncharged. */
 	EXPECT_LE(4 * MIB - MIB / 2, m1 - m4);
-	EXPECT_EQ(p0, mn_counter_wait("pages", p0, 2000));
+	EXPECT_EQ(p0, kt_counter_wait("pages", p0, 2000));
 }
 
 /*
@@ -351,14 +351,14 @@ TEST(memcg_limit_enomem)
 	struct cgtest t;
 	const char *why;
 
-	MN_REQUIRE_DEV();
-	mn_counter_base("allocated");
+	KT_REQUIRE_DEV();
+	kt_counter_base("allocated");
 	if (cgtest_start(&t, MAX_FDS, 256, "4194304", &why))
 		SKIP(return, "%s", why);
-	p0 = mn_counter("pages");
+	p0 = kt_counter("pages");
 	cgtest_step(&t, 1);
 	/* Still at the limit: read what the worker holds. */
-	p1 = mn_counter("pages");
+	p1 = kt_counter("pages");
 	cur = cg_read(t.cg, "memory.current", NULL);
 	max = cg_read(t.cg, "memory.max", NULL);
 	oom = cg_read(t.cg, "memory.events", "oom");
@@ -374,7 +374,7 @@ TEST(memcg_limit_enomem)
 	EXPECT_EQ(0, oom);
 	EXPECT_EQ(0, oom_kill);
 	EXPECT_EQ(0, cgtest_end(&t));
-	EXPECT_EQ(p0, mn_counter_wait("pages", p0, 2000));
+	EXPECT_EQ(p0, kt_counter_wait("pages", p0, 2000));
 }
 
 /* ---- execve ------------------------------------------------------------ */
@@ -415,16 +415,16 @@ __attribute__((constructor)) static void exec_child(void)
 	r.old_version = 1;
 	r.old_register = 1;
 	if (old >= 0) {
-		r.old_version = mn_ioc_p(old, MNSCHED_IOC_VERSION, &v);
-		r.old_register = mn_register(old);
+		r.old_version = kt_ioc_p(old, MNSCHED_IOC_VERSION, &v);
+		r.old_register = kt_register(old);
 		a = mmap(NULL, getpagesize(), PROT_READ, MAP_SHARED, old, 0);
 		r.old_mmap_errno = a == MAP_FAILED ? errno : 0;
 	}
 	exec_child_report(rfd, &r, sizeof(r));
 	if (read(gfd, &go, 1) != 1)
 		_exit(0);
-	fd = mn_open();
-	r.new_register = fd < 0 ? -errno : mn_register(fd);
+	fd = kt_open();
+	r.new_register = fd < 0 ? -errno : kt_register(fd);
 	exec_child_report(rfd, &r, sizeof(r));
 	if (read(gfd, &go, 1) != 1)
 		_exit(0);
@@ -464,11 +464,11 @@ static void exec_self(struct exec_run *x)
 	struct mnsched_pstate *pst;
 	char go;
 
-	if (mn_register(x->fd) < 0)
+	if (kt_register(x->fd) < 0)
 		_exit(10);
 	if (x->s->hold_p) {
-		pst = mn_map(x->fd, 2);
-		if (!pst || mn_set_p(x->fd, 0))
+		pst = kt_map(x->fd, 2);
+		if (!pst || kt_set_p(x->fd, 0))
 			_exit(11);
 		__atomic_store_n(&pst->state, MNSCHED_P_SYSCALL, __ATOMIC_RELEASE);
 	}
@@ -506,22 +506,22 @@ static pid_t exec_start(struct __test_metadata *_metadata, const struct exec_set
 		close(rep[0]);
 		close(go[1]);
 		x.fd = open(MNSCHED_DEVICE, O_RDWR | (s->cloexec ? O_CLOEXEC : 0));
-		if (x.fd < 0 || mn_config(x.fd, 2))
+		if (x.fd < 0 || kt_config(x.fd, 2))
 			_exit(14);
 		snprintf(x.env, sizeof(x.env), "MN_HARDEN_EXEC=%d %d %d", rep[1], go[0],
 			 s->cloexec ? -1 : x.fd);
 		if (!s->from_thread)
 			exec_self(&x);
 		/* The main thread stays an M, parked, while another M execs. */
-		if (mn_register(x.fd) < 0 || pipe(tgo))
+		if (kt_register(x.fd) < 0 || pipe(tgo))
 			_exit(15);
 		x.go = tgo[0];
 		if (pthread_create(&t, NULL, exec_thread, &x))
 			_exit(16);
-		mn_sleep_ns(20000000);
+		kt_sleep_ns(20000000);
 		if (write(tgo[1], "g", 1) != 1)
 			_exit(17);
-		mn_park(x.fd, -1);
+		kt_park(x.fd, -1);
 		_exit(18);
 	}
 	close(rep[1]);
@@ -557,28 +557,28 @@ static void exec_test(struct __test_metadata *_metadata, const struct exec_setup
 	struct exec_res r;
 	pid_t pid;
 
-	MN_REQUIRE_DEV();
-	base = mn_counter_base("allocated");
+	KT_REQUIRE_DEV();
+	base = kt_counter_base("allocated");
 	if (base < 0)
-		SKIP(return, "no " MN_COUNTERS);
-	ms0 = mn_counter("ms");
-	g0 = mn_counter("groups");
+		SKIP(return, "no " KT_COUNTERS);
+	ms0 = kt_counter("ms");
+	g0 = kt_counter("groups");
 	ref0 = module_refcnt();
 	pid = exec_start(_metadata, s, rep, go, &r);
 	ASSERT_LT(0, pid);
 	/* The new program runs: no M of the old one is left. */
-	EXPECT_EQ(ms0, mn_counter_wait("ms", ms0, 2000));
+	EXPECT_EQ(ms0, kt_counter_wait("ms", ms0, 2000));
 	if (s->cloexec) {
 		/* Nor its group: the file was closed by the exec. */
-		EXPECT_EQ(g0, mn_counter_wait("groups", g0, 2000));
-		EXPECT_EQ(base, mn_counter_wait("allocated", base, 2000));
+		EXPECT_EQ(g0, kt_counter_wait("groups", g0, 2000));
+		EXPECT_EQ(base, kt_counter_wait("allocated", base, 2000));
 		/* Nothing holds the module: rmmod would succeed. */
 		if (ref0 >= 0)
 			EXPECT_EQ(ref0, module_refcnt());
 		EXPECT_EQ(1, r.old_version);
 	} else {
 		/* The inherited file belongs to the old program. */
-		EXPECT_EQ(g0 + 1, mn_counter("groups"));
+		EXPECT_EQ(g0 + 1, kt_counter("groups"));
 		EXPECT_EQ(-EPERM, r.old_version);
 		EXPECT_EQ(-EPERM, r.old_register);
 		EXPECT_EQ(EPERM, r.old_mmap_errno);
@@ -589,7 +589,7 @@ static void exec_test(struct __test_metadata *_metadata, const struct exec_setup
 	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) TH_LOG("exec'd child status %#x", st);
 	/* A new program can be an M, with a file of its own. */
 	EXPECT_LE(0, r.new_register);
-	EXPECT_EQ(base, mn_counter_wait("allocated", base, 3000));
+	EXPECT_EQ(base, kt_counter_wait("allocated", base, 3000));
 	if (ref0 >= 0)
 		EXPECT_EQ(ref0, module_refcnt());
 }
@@ -656,7 +656,7 @@ TEST(exec_then_rmmod)
 	char cmd[512];
 	pid_t pid;
 
-	MN_REQUIRE_DEV();
+	KT_REQUIRE_DEV();
 	if (!ko || access(ko, R_OK))
 		SKIP(return, "MNSCHED_KO does not name the module file");
 	if (geteuid())
@@ -667,18 +667,18 @@ TEST(exec_then_rmmod)
 	for (i = 0; i < 200 && !removed; i++) {
 		removed = run("rmmod mnsched 2>/dev/null") == 0;
 		if (!removed)
-			mn_sleep_ns(10000000);
+			kt_sleep_ns(10000000);
 	}
 	EXPECT_TRUE(removed);
 	if (removed) {
 		snprintf(cmd, sizeof(cmd), "insmod %s", ko);
 		ASSERT_EQ(0, run(cmd));
 		for (i = 0; i < 100 && access(MNSCHED_DEVICE, F_OK); i++)
-			mn_sleep_ns(1000000);
+			kt_sleep_ns(1000000);
 	}
 	exec_finish(pid, rep, go, &r);
 	EXPECT_LE(0, r.new_register);
-	EXPECT_EQ(0, mn_counter_wait("allocated", 0, 3000));
+	EXPECT_EQ(0, kt_counter_wait("allocated", 0, 3000));
 }
 
 TEST_HARNESS_MAIN

@@ -17,11 +17,11 @@ TEST(version)
 	struct mnsched_version v;
 	int fd;
 
-	MN_REQUIRE_DEV();
-	fd = mn_open();
+	KT_REQUIRE_DEV();
+	fd = kt_open();
 	ASSERT_LE(0, fd);
 	memset(&v, 0xa5, sizeof(v));
-	ASSERT_EQ(0, mn_ioc_p(fd, MNSCHED_IOC_VERSION, &v));
+	ASSERT_EQ(0, kt_ioc_p(fd, MNSCHED_IOC_VERSION, &v));
 	EXPECT_EQ(MNSCHED_ABI_VERSION, v.abi);
 	EXPECT_EQ(MNSCHED_MAX_P, v.max_p);
 	EXPECT_LT(0, v.max_m);
@@ -33,12 +33,12 @@ TEST(version_efault)
 {
 	int fd;
 
-	MN_REQUIRE_DEV();
-	fd = mn_open();
+	KT_REQUIRE_DEV();
+	fd = kt_open();
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(-EFAULT, mn_ioc_p(fd, MNSCHED_IOC_VERSION, NULL));
-	EXPECT_EQ(-EFAULT, mn_ioc_p(fd, MNSCHED_IOC_VERSION, (void *)1));
-	EXPECT_EQ(-EFAULT, mn_ioc_p(fd, MNSCHED_IOC_VERSION, BAD_PTR));
+	EXPECT_EQ(-EFAULT, kt_ioc_p(fd, MNSCHED_IOC_VERSION, NULL));
+	EXPECT_EQ(-EFAULT, kt_ioc_p(fd, MNSCHED_IOC_VERSION, (void *)1));
+	EXPECT_EQ(-EFAULT, kt_ioc_p(fd, MNSCHED_IOC_VERSION, BAD_PTR));
 	close(fd);
 }
 
@@ -46,14 +46,14 @@ TEST(unknown_ioctl)
 {
 	int fd;
 
-	MN_REQUIRE_DEV();
-	fd = mn_open();
+	KT_REQUIRE_DEV();
+	fd = kt_open();
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(-ENOTTY, mn_ioc(fd, _IO(MNSCHED_IOC_MAGIC, 99), 0));
-	EXPECT_EQ(-ENOTTY, mn_ioc(fd, _IOR(MNSCHED_IOC_MAGIC, 0, __u64), 0));
-	EXPECT_EQ(-ENOTTY, mn_ioc(fd, _IOWR('T', 1, int), 0));
+	EXPECT_EQ(-ENOTTY, kt_ioc(fd, _IO(MNSCHED_IOC_MAGIC, 99), 0));
+	EXPECT_EQ(-ENOTTY, kt_ioc(fd, _IOR(MNSCHED_IOC_MAGIC, 0, __u64), 0));
+	EXPECT_EQ(-ENOTTY, kt_ioc(fd, _IOWR('T', 1, int), 0));
 	/* A wrong size in a known command number is another command. */
-	EXPECT_EQ(-ENOTTY, mn_ioc(fd, _IOW(MNSCHED_IOC_MAGIC, 3, __u32), 0));
+	EXPECT_EQ(-ENOTTY, kt_ioc(fd, _IOW(MNSCHED_IOC_MAGIC, 3, __u32), 0));
 	close(fd);
 }
 
@@ -62,18 +62,18 @@ TEST(config)
 	struct mnsched_config c = { .nr_p = 4 };
 	int fd;
 
-	MN_REQUIRE_DEV();
-	fd = mn_open();
+	KT_REQUIRE_DEV();
+	fd = kt_open();
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, mn_ioc_p(fd, MNSCHED_IOC_CONFIG, &c));
+	ASSERT_EQ(0, kt_ioc_p(fd, MNSCHED_IOC_CONFIG, &c));
 	EXPECT_EQ(4ull * getpagesize(), c.mmap_size);
 	/* Once per open file. */
-	EXPECT_EQ(-EBUSY, mn_config(fd, 4));
-	EXPECT_EQ(-EBUSY, mn_config(fd, 2));
+	EXPECT_EQ(-EBUSY, kt_config(fd, 4));
+	EXPECT_EQ(-EBUSY, kt_config(fd, 2));
 	close(fd);
-	fd = mn_open();
+	fd = kt_open();
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(0, mn_config(fd, MNSCHED_MAX_P));
+	EXPECT_EQ(0, kt_config(fd, MNSCHED_MAX_P));
 	close(fd);
 }
 
@@ -82,17 +82,17 @@ TEST(config_invalid)
 	struct mnsched_config c = { .nr_p = 2, .flags = 1 };
 	int fd;
 
-	MN_REQUIRE_DEV();
-	fd = mn_open();
+	KT_REQUIRE_DEV();
+	fd = kt_open();
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(-EINVAL, mn_config(fd, 0));
-	EXPECT_EQ(-EINVAL, mn_config(fd, MNSCHED_MAX_P + 1));
-	EXPECT_EQ(-EINVAL, mn_config(fd, 0xffffffffu));
-	EXPECT_EQ(-EINVAL, mn_ioc_p(fd, MNSCHED_IOC_CONFIG, &c));
-	EXPECT_EQ(-EFAULT, mn_ioc_p(fd, MNSCHED_IOC_CONFIG, NULL));
-	EXPECT_EQ(-EFAULT, mn_ioc_p(fd, MNSCHED_IOC_CONFIG, BAD_PTR));
+	EXPECT_EQ(-EINVAL, kt_config(fd, 0));
+	EXPECT_EQ(-EINVAL, kt_config(fd, MNSCHED_MAX_P + 1));
+	EXPECT_EQ(-EINVAL, kt_config(fd, 0xffffffffu));
+	EXPECT_EQ(-EINVAL, kt_ioc_p(fd, MNSCHED_IOC_CONFIG, &c));
+	EXPECT_EQ(-EFAULT, kt_ioc_p(fd, MNSCHED_IOC_CONFIG, NULL));
+	EXPECT_EQ(-EFAULT, kt_ioc_p(fd, MNSCHED_IOC_CONFIG, BAD_PTR));
 	/* Still unconfigured after all that. */
-	EXPECT_EQ(0, mn_config(fd, 1));
+	EXPECT_EQ(0, kt_config(fd, 1));
 	close(fd);
 }
 
@@ -109,22 +109,22 @@ TEST(config_efault_no_effect)
 	void *a;
 	int fd, ps = getpagesize();
 
-	MN_REQUIRE_DEV();
-	p0 = mn_counter_base("pages");
-	fd = mn_open();
+	KT_REQUIRE_DEV();
+	p0 = kt_counter_base("pages");
+	fd = kt_open();
 	ASSERT_LE(0, fd);
 	/* Readable (the input is fine), not writable (the output fails). */
 	c = mmap(NULL, ps, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, c);
 	c->nr_p = 4;
 	ASSERT_EQ(0, mprotect(c, ps, PROT_READ));
-	EXPECT_EQ(-EFAULT, mn_ioc_p(fd, MNSCHED_IOC_CONFIG, c));
+	EXPECT_EQ(-EFAULT, kt_ioc_p(fd, MNSCHED_IOC_CONFIG, c));
 	if (p0 >= 0)
-		EXPECT_EQ(p0, mn_counter("pages"));
+		EXPECT_EQ(p0, kt_counter("pages"));
 	a = mmap(NULL, ps, PROT_READ, MAP_SHARED, fd, 0);
 	EXPECT_EQ(MAP_FAILED, a);
 	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(0, mn_config(fd, 4));
+	EXPECT_EQ(0, kt_config(fd, 4));
 	munmap(c, ps);
 	close(fd);
 }
@@ -134,18 +134,18 @@ TEST(register_unregister)
 	long id, id2;
 	int fd;
 
-	MN_REQUIRE_DEV();
-	fd = mn_open();
+	KT_REQUIRE_DEV();
+	fd = kt_open();
 	ASSERT_LE(0, fd);
-	id = mn_register(fd);
+	id = kt_register(fd);
 	ASSERT_LE(0, id);
 	/* Idempotent for the same thread and file. */
-	id2 = mn_register(fd);
+	id2 = kt_register(fd);
 	EXPECT_EQ(id, id2);
-	EXPECT_EQ(0, mn_ioc(fd, MNSCHED_IOC_UNREGISTER, 0));
-	EXPECT_EQ(-ESRCH, mn_ioc(fd, MNSCHED_IOC_UNREGISTER, 0));
-	EXPECT_EQ(-ESRCH, mn_park(fd, 0));
-	id2 = mn_register(fd);
+	EXPECT_EQ(0, kt_ioc(fd, MNSCHED_IOC_UNREGISTER, 0));
+	EXPECT_EQ(-ESRCH, kt_ioc(fd, MNSCHED_IOC_UNREGISTER, 0));
+	EXPECT_EQ(-ESRCH, kt_park(fd, 0));
+	id2 = kt_register(fd);
 	EXPECT_LE(0, id2);
 	close(fd);
 }
@@ -155,7 +155,7 @@ static pthread_barrier_t reg_bar;
 static void *reg_thread(void *arg)
 {
 	int fd = *(int *)arg;
-	long id = mn_register(fd);
+	long id = kt_register(fd);
 
 	/* Stay alive until all have registered: a dead M's id may be reused. */
 	pthread_barrier_wait(&reg_bar);
@@ -168,8 +168,8 @@ TEST(register_ids_distinct)
 	long ids[8];
 	int fd, i, j;
 
-	MN_REQUIRE_DEV();
-	fd = mn_open();
+	KT_REQUIRE_DEV();
+	fd = kt_open();
 	ASSERT_LE(0, fd);
 	pthread_barrier_init(&reg_bar, NULL, 8);
 	for (i = 0; i < 8; i++)
@@ -190,17 +190,17 @@ TEST(register_two_files)
 {
 	int a, b;
 
-	MN_REQUIRE_DEV();
-	a = mn_open();
-	b = mn_open();
+	KT_REQUIRE_DEV();
+	a = kt_open();
+	b = kt_open();
 	ASSERT_LE(0, a);
 	ASSERT_LE(0, b);
-	ASSERT_LE(0, mn_register(a));
+	ASSERT_LE(0, kt_register(a));
 	/* A thread is an M of one open file at a time. */
-	EXPECT_EQ(-EBUSY, mn_register(b));
+	EXPECT_EQ(-EBUSY, kt_register(b));
 	/* Once that file is gone, its stale M is replaced. */
 	close(a);
-	EXPECT_LE(0, mn_register(b));
+	EXPECT_LE(0, kt_register(b));
 	close(b);
 }
 
@@ -214,7 +214,7 @@ static void *lim_thread(void *arg)
 {
 	struct lim *l = arg;
 
-	l->ret = mn_register(l->fd);
+	l->ret = kt_register(l->fd);
 	pthread_barrier_wait(l->bar);
 	return NULL;
 }
@@ -229,7 +229,7 @@ TEST(register_limit)
 	int fd, i, enospc = 0, ok = 0;
 	FILE *f;
 
-	MN_REQUIRE_DEV();
+	KT_REQUIRE_DEV();
 	f = fopen(param, "r");
 	if (!f)
 		SKIP(return, "no %s", param);
@@ -241,7 +241,7 @@ TEST(register_limit)
 	fprintf(f, "4\n");
 	fclose(f);
 
-	fd = mn_open();
+	fd = kt_open();
 	ASSERT_LE(0, fd);
 	pthread_barrier_init(&bar, NULL, 7);
 	for (i = 0; i < 6; i++) {
@@ -270,19 +270,19 @@ TEST(park_invalid)
 	struct mnsched_park a = { .timeout_ns = 0 };
 	int fd;
 
-	MN_REQUIRE_DEV();
-	fd = mn_open();
+	KT_REQUIRE_DEV();
+	fd = kt_open();
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(-ESRCH, mn_park(fd, 0));
-	ASSERT_LE(0, mn_register(fd));
+	EXPECT_EQ(-ESRCH, kt_park(fd, 0));
+	ASSERT_LE(0, kt_register(fd));
 	a.flags = 1;
-	EXPECT_EQ(-EINVAL, mn_ioc_p(fd, MNSCHED_IOC_PARK, &a));
+	EXPECT_EQ(-EINVAL, kt_ioc_p(fd, MNSCHED_IOC_PARK, &a));
 	a.flags = 0;
 	a.__pad = 1;
-	EXPECT_EQ(-EINVAL, mn_ioc_p(fd, MNSCHED_IOC_PARK, &a));
-	EXPECT_EQ(-EFAULT, mn_ioc_p(fd, MNSCHED_IOC_PARK, NULL));
-	EXPECT_EQ(-EFAULT, mn_ioc_p(fd, MNSCHED_IOC_PARK, BAD_PTR));
-	EXPECT_EQ(-ETIMEDOUT, mn_park(fd, 0));
+	EXPECT_EQ(-EINVAL, kt_ioc_p(fd, MNSCHED_IOC_PARK, &a));
+	EXPECT_EQ(-EFAULT, kt_ioc_p(fd, MNSCHED_IOC_PARK, NULL));
+	EXPECT_EQ(-EFAULT, kt_ioc_p(fd, MNSCHED_IOC_PARK, BAD_PTR));
+	EXPECT_EQ(-ETIMEDOUT, kt_park(fd, 0));
 	close(fd);
 }
 
@@ -291,16 +291,16 @@ TEST(unpark_invalid)
 	long id;
 	int fd;
 
-	MN_REQUIRE_DEV();
-	fd = mn_open();
+	KT_REQUIRE_DEV();
+	fd = kt_open();
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(-ESRCH, mn_unpark(fd, 0));
-	id = mn_register(fd);
+	EXPECT_EQ(-ESRCH, kt_unpark(fd, 0));
+	id = kt_register(fd);
 	ASSERT_LE(0, id);
-	EXPECT_EQ(-ESRCH, mn_unpark(fd, id + 1000));
-	EXPECT_EQ(-EINVAL, mn_unpark(fd, 1l << 40));
-	EXPECT_EQ(-EINVAL, mn_unpark(fd, -1));
-	EXPECT_EQ(0, mn_unpark(fd, id));
+	EXPECT_EQ(-ESRCH, kt_unpark(fd, id + 1000));
+	EXPECT_EQ(-EINVAL, kt_unpark(fd, 1l << 40));
+	EXPECT_EQ(-EINVAL, kt_unpark(fd, -1));
+	EXPECT_EQ(0, kt_unpark(fd, id));
 	close(fd);
 }
 
@@ -311,21 +311,21 @@ TEST(swap_invalid)
 	long id;
 	int fd;
 
-	MN_REQUIRE_DEV();
-	fd = mn_open();
+	KT_REQUIRE_DEV();
+	fd = kt_open();
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(-ESRCH, mn_swap(fd, 0, 0));
-	id = mn_register(fd);
+	EXPECT_EQ(-ESRCH, kt_swap(fd, 0, 0));
+	id = kt_register(fd);
 	ASSERT_LE(0, id);
-	t0 = mn_now();
+	t0 = kt_now();
 	/* A missing target fails at once, without parking. */
-	EXPECT_EQ(-ESRCH, mn_swap(fd, id + 77, -1));
-	EXPECT_EQ(-EINVAL, mn_swap(fd, 0x80000000u, -1));
-	EXPECT_GT(100000000ull, mn_now() - t0);
+	EXPECT_EQ(-ESRCH, kt_swap(fd, id + 77, -1));
+	EXPECT_EQ(-EINVAL, kt_swap(fd, 0x80000000u, -1));
+	EXPECT_GT(100000000ull, kt_now() - t0);
 	a.target = id;
 	a.flags = 2;
-	EXPECT_EQ(-EINVAL, mn_ioc_p(fd, MNSCHED_IOC_SWAP, &a));
-	EXPECT_EQ(-EFAULT, mn_ioc_p(fd, MNSCHED_IOC_SWAP, NULL));
+	EXPECT_EQ(-EINVAL, kt_ioc_p(fd, MNSCHED_IOC_SWAP, &a));
+	EXPECT_EQ(-EFAULT, kt_ioc_p(fd, MNSCHED_IOC_SWAP, NULL));
 	close(fd);
 }
 
@@ -333,20 +333,20 @@ TEST(set_p)
 {
 	int fd;
 
-	MN_REQUIRE_DEV();
-	fd = mn_open();
+	KT_REQUIRE_DEV();
+	fd = kt_open();
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(-EINVAL, mn_set_p(fd, 0));
-	ASSERT_EQ(0, mn_config(fd, 3));
-	EXPECT_EQ(-ESRCH, mn_set_p(fd, 0));
-	ASSERT_LE(0, mn_register(fd));
-	EXPECT_EQ(0, mn_set_p(fd, 0));
-	EXPECT_EQ(0, mn_set_p(fd, 2));
-	EXPECT_EQ(-EINVAL, mn_set_p(fd, 3));
-	EXPECT_EQ(-EINVAL, mn_set_p(fd, -2));
-	EXPECT_EQ(-EINVAL, mn_set_p(fd, 1l << 33));
-	EXPECT_EQ(0, mn_set_p(fd, -1));
-	EXPECT_EQ(0, mn_ioc(fd, MNSCHED_IOC_SET_P, 0xffffffffu));
+	EXPECT_EQ(-EINVAL, kt_set_p(fd, 0));
+	ASSERT_EQ(0, kt_config(fd, 3));
+	EXPECT_EQ(-ESRCH, kt_set_p(fd, 0));
+	ASSERT_LE(0, kt_register(fd));
+	EXPECT_EQ(0, kt_set_p(fd, 0));
+	EXPECT_EQ(0, kt_set_p(fd, 2));
+	EXPECT_EQ(-EINVAL, kt_set_p(fd, 3));
+	EXPECT_EQ(-EINVAL, kt_set_p(fd, -2));
+	EXPECT_EQ(-EINVAL, kt_set_p(fd, 1l << 33));
+	EXPECT_EQ(0, kt_set_p(fd, -1));
+	EXPECT_EQ(0, kt_ioc(fd, MNSCHED_IOC_SET_P, 0xffffffffu));
 	close(fd);
 }
 
@@ -356,20 +356,20 @@ TEST(spare_invalid)
 	uint64_t t0;
 	int fd, p;
 
-	MN_REQUIRE_DEV();
-	fd = mn_open();
+	KT_REQUIRE_DEV();
+	fd = kt_open();
 	ASSERT_LE(0, fd);
-	ASSERT_LE(0, mn_register(fd));
-	EXPECT_EQ(-EINVAL, mn_spare(fd, 0, &p));
-	ASSERT_EQ(0, mn_config(fd, 2));
-	EXPECT_EQ(-EINVAL, mn_ioc_p(fd, MNSCHED_IOC_SPARE, &a));
-	EXPECT_EQ(-EFAULT, mn_ioc_p(fd, MNSCHED_IOC_SPARE, NULL));
-	EXPECT_EQ(-ETIMEDOUT, mn_spare(fd, 0, &p));
-	t0 = mn_now();
-	EXPECT_EQ(-ETIMEDOUT, mn_spare(fd, 10000000, &p));
-	EXPECT_LE(10000000ull, mn_now() - t0);
-	EXPECT_EQ(0, mn_ioc(fd, MNSCHED_IOC_UNREGISTER, 0));
-	EXPECT_EQ(-ESRCH, mn_spare(fd, 0, &p));
+	ASSERT_LE(0, kt_register(fd));
+	EXPECT_EQ(-EINVAL, kt_spare(fd, 0, &p));
+	ASSERT_EQ(0, kt_config(fd, 2));
+	EXPECT_EQ(-EINVAL, kt_ioc_p(fd, MNSCHED_IOC_SPARE, &a));
+	EXPECT_EQ(-EFAULT, kt_ioc_p(fd, MNSCHED_IOC_SPARE, NULL));
+	EXPECT_EQ(-ETIMEDOUT, kt_spare(fd, 0, &p));
+	t0 = kt_now();
+	EXPECT_EQ(-ETIMEDOUT, kt_spare(fd, 10000000, &p));
+	EXPECT_LE(10000000ull, kt_now() - t0);
+	EXPECT_EQ(0, kt_ioc(fd, MNSCHED_IOC_UNREGISTER, 0));
+	EXPECT_EQ(-ESRCH, kt_spare(fd, 0, &p));
 	close(fd);
 }
 
@@ -385,10 +385,10 @@ static void cross_calls(int fd, struct xres *r)
 	struct mnsched_version v;
 	void *a;
 
-	r->version = mn_ioc_p(fd, MNSCHED_IOC_VERSION, &v);
-	r->reg = mn_register(fd);
-	r->config = mn_config(fd, 1);
-	r->unpark = mn_unpark(fd, 0);
+	r->version = kt_ioc_p(fd, MNSCHED_IOC_VERSION, &v);
+	r->reg = kt_register(fd);
+	r->config = kt_config(fd, 1);
+	r->unpark = kt_unpark(fd, 0);
 	/* From a CLONE_VM child, a mapping made here would be the parent's. */
 	a = mmap(NULL, getpagesize(), PROT_READ, MAP_SHARED, fd, 0);
 	r->mmap_errno = a == MAP_FAILED ? errno : 0;
@@ -412,11 +412,11 @@ TEST(cross_process_fork)
 	int fd, pfd[2], st;
 	pid_t pid;
 
-	MN_REQUIRE_DEV();
+	KT_REQUIRE_DEV();
 	fd = open(MNSCHED_DEVICE, O_RDWR);
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, mn_config(fd, 1));
-	ASSERT_LE(0, mn_register(fd));
+	ASSERT_EQ(0, kt_config(fd, 1));
+	ASSERT_LE(0, kt_register(fd));
 	ASSERT_EQ(0, pipe(pfd));
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -430,7 +430,7 @@ TEST(cross_process_fork)
 	EXPECT_EQ(-EPERM, r.unpark);
 	EXPECT_EQ(EPERM, r.mmap_errno);
 	/* The owner still can. */
-	EXPECT_EQ(0, mn_unpark(fd, 0));
+	EXPECT_EQ(0, kt_unpark(fd, 0));
 	close(fd);
 }
 
@@ -445,7 +445,7 @@ TEST(cross_process_scm_rights)
 	char c = 'x';
 	pid_t pid;
 
-	MN_REQUIRE_DEV();
+	KT_REQUIRE_DEV();
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
 	ASSERT_EQ(0, pipe(pfd));
 	/* The child exists before the file: it can only get it passed. */
@@ -468,10 +468,10 @@ TEST(cross_process_scm_rights)
 		memcpy(&got, CMSG_DATA(cm), sizeof(int));
 		cross_child(got, pfd[1]);
 	}
-	fd = mn_open();
+	fd = kt_open();
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, mn_config(fd, 1));
-	ASSERT_LE(0, mn_register(fd));
+	ASSERT_EQ(0, kt_config(fd, 1));
+	ASSERT_LE(0, kt_register(fd));
 	iov.iov_base = &c;
 	iov.iov_len = 1;
 	msg.msg_iov = &iov;
@@ -520,13 +520,13 @@ static void cross_vm(struct __test_metadata *_metadata, int flags)
 	pid_t pid;
 	int st;
 
-	MN_REQUIRE_DEV();
-	mn_counter_base("allocated");	/* earlier tests' Ms freed */
-	vm_fd = mn_open();
+	KT_REQUIRE_DEV();
+	kt_counter_base("allocated");	/* earlier tests' Ms freed */
+	vm_fd = kt_open();
 	ASSERT_LE(0, vm_fd);
-	ASSERT_EQ(0, mn_config(vm_fd, 1));
-	ASSERT_LE(0, mn_register(vm_fd));
-	ms0 = mn_counter("ms");
+	ASSERT_EQ(0, kt_config(vm_fd, 1));
+	ASSERT_LE(0, kt_register(vm_fd));
+	ms0 = kt_counter("ms");
 	memset(&vm_res, 0, sizeof(vm_res));
 	pid = clone(cross_vm_child, stack + sizeof(stack), flags | SIGCHLD, NULL);
 	ASSERT_LT(0, pid);
@@ -539,9 +539,9 @@ static void cross_vm(struct __test_metadata *_metadata, int flags)
 	EXPECT_EQ(EPERM, vm_res.mmap_errno);
 	/* No M was made for the child. */
 	if (ms0 >= 0)
-		EXPECT_EQ(ms0, mn_counter_wait("ms", ms0, 1000));
+		EXPECT_EQ(ms0, kt_counter_wait("ms", ms0, 1000));
 	/* The opener (any of its threads) still can. */
-	EXPECT_EQ(0, mn_unpark(vm_fd, 0));
+	EXPECT_EQ(0, kt_unpark(vm_fd, 0));
 	close(vm_fd);
 }
 

@@ -11,8 +11,8 @@
 
 #define REQUIRE_COUNTERS()						\
 	do {								\
-		if (mn_counter("allocated") < 0)			\
-			SKIP(return, "no " MN_COUNTERS " (debugfs not mounted?)"); \
+		if (kt_counter("allocated") < 0)			\
+			SKIP(return, "no " KT_COUNTERS " (debugfs not mounted?)"); \
 	} while (0)
 
 TEST(counters_file)
@@ -23,10 +23,10 @@ TEST(counters_file)
 	};
 	unsigned int i;
 
-	MN_REQUIRE_DEV();
+	KT_REQUIRE_DEV();
 	REQUIRE_COUNTERS();
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		EXPECT_LE(0, mn_counter(names[i])) TH_LOG("counter %s", names[i]);
+		EXPECT_LE(0, kt_counter(names[i])) TH_LOG("counter %s", names[i]);
 }
 
 TEST(counters_track_allocations)
@@ -34,23 +34,23 @@ TEST(counters_track_allocations)
 	long g0, m0, p0;
 	int fd;
 
-	MN_REQUIRE_DEV();
+	KT_REQUIRE_DEV();
 	REQUIRE_COUNTERS();
-	g0 = mn_counter_base("groups");
-	m0 = mn_counter_base("ms");
-	p0 = mn_counter_base("pages");
-	fd = mn_open();
+	g0 = kt_counter_base("groups");
+	m0 = kt_counter_base("ms");
+	p0 = kt_counter_base("pages");
+	fd = kt_open();
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(g0 + 1, mn_counter("groups"));
-	ASSERT_EQ(0, mn_config(fd, 5));
-	EXPECT_EQ(p0 + 5, mn_counter("pages"));
-	ASSERT_LE(0, mn_register(fd));
-	EXPECT_EQ(m0 + 1, mn_counter("ms"));
-	ASSERT_EQ(0, mn_ioc(fd, MNSCHED_IOC_UNREGISTER, 0));
-	EXPECT_EQ(m0, mn_counter("ms"));
+	EXPECT_EQ(g0 + 1, kt_counter("groups"));
+	ASSERT_EQ(0, kt_config(fd, 5));
+	EXPECT_EQ(p0 + 5, kt_counter("pages"));
+	ASSERT_LE(0, kt_register(fd));
+	EXPECT_EQ(m0 + 1, kt_counter("ms"));
+	ASSERT_EQ(0, kt_ioc(fd, MNSCHED_IOC_UNREGISTER, 0));
+	EXPECT_EQ(m0, kt_counter("ms"));
 	close(fd);
-	EXPECT_EQ(g0, mn_counter_wait("groups", g0, 1000));
-	EXPECT_EQ(p0, mn_counter("pages"));
+	EXPECT_EQ(g0, kt_counter_wait("groups", g0, 1000));
+	EXPECT_EQ(p0, kt_counter("pages"));
 }
 
 struct parker {
@@ -68,9 +68,9 @@ static void *parker_thread(void *arg)
 
 	if (k->async_cancel)
 		pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, NULL);
-	k->id = mn_register(k->fd);
+	k->id = kt_register(k->fd);
 	__atomic_store_n(&k->ready, 1, __ATOMIC_RELEASE);
-	k->ret = mn_park(k->fd, k->timeout);
+	k->ret = kt_park(k->fd, k->timeout);
 	return NULL;
 }
 
@@ -80,8 +80,8 @@ static void wait_ready(struct parker *k, int n)
 
 	for (i = 0; i < n; i++)
 		while (!__atomic_load_n(&k[i].ready, __ATOMIC_ACQUIRE))
-			mn_sleep_ns(100000);
-	mn_sleep_ns(20000000);
+			kt_sleep_ns(100000);
+	kt_sleep_ns(20000000);
 }
 
 TEST(thread_exit_while_parked)
@@ -91,27 +91,27 @@ TEST(thread_exit_while_parked)
 	long m0;
 	void *r;
 
-	MN_REQUIRE_DEV();
+	KT_REQUIRE_DEV();
 	REQUIRE_COUNTERS();
-	m0 = mn_counter_base("ms");
-	k.fd = mn_open();
+	m0 = kt_counter_base("ms");
+	k.fd = kt_open();
 	ASSERT_LE(0, k.fd);
 	ASSERT_EQ(0, pthread_create(&t, NULL, parker_thread, &k));
 	wait_ready(&k, 1);
-	EXPECT_EQ(m0 + 1, mn_counter("ms"));
+	EXPECT_EQ(m0 + 1, kt_counter("ms"));
 	/* The thread dies inside PARK. */
 	ASSERT_EQ(0, pthread_cancel(t));
 	ASSERT_EQ(0, pthread_join(t, &r));
 	EXPECT_EQ(PTHREAD_CANCELED, r);
-	EXPECT_EQ(m0, mn_counter_wait("ms", m0, 2000));
+	EXPECT_EQ(m0, kt_counter_wait("ms", m0, 2000));
 	/* Its id is gone. */
-	EXPECT_EQ(-ESRCH, mn_unpark(k.fd, k.id));
+	EXPECT_EQ(-ESRCH, kt_unpark(k.fd, k.id));
 	close(k.fd);
 }
 
 static void *reg_and_exit(void *arg)
 {
-	return (void *)mn_register(*(int *)arg);
+	return (void *)kt_register(*(int *)arg);
 }
 
 TEST(thread_exit_frees_m)
@@ -120,10 +120,10 @@ TEST(thread_exit_frees_m)
 	long m0;
 	int fd, i;
 
-	MN_REQUIRE_DEV();
+	KT_REQUIRE_DEV();
 	REQUIRE_COUNTERS();
-	m0 = mn_counter_base("ms");
-	fd = mn_open();
+	m0 = kt_counter_base("ms");
+	fd = kt_open();
 	ASSERT_LE(0, fd);
 	for (i = 0; i < 16; i++)
 		ASSERT_EQ(0, pthread_create(&t[i], NULL, reg_and_exit, &fd));
@@ -133,7 +133,7 @@ TEST(thread_exit_frees_m)
 		pthread_join(t[i], &r);
 		EXPECT_LE(0, (long)r);
 	}
-	EXPECT_EQ(m0, mn_counter_wait("ms", m0, 2000));
+	EXPECT_EQ(m0, kt_counter_wait("ms", m0, 2000));
 	close(fd);
 }
 
@@ -145,18 +145,18 @@ TEST(process_exit_while_parked)
 	pid_t pid;
 	char ch;
 
-	MN_REQUIRE_DEV();
+	KT_REQUIRE_DEV();
 	REQUIRE_COUNTERS();
-	base = mn_counter_base("allocated");
+	base = kt_counter_base("allocated");
 	ASSERT_EQ(0, pipe(pfd));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		struct parker k[8];
 		pthread_t t[8];
-		int fd = mn_open(), i;
+		int fd = kt_open(), i;
 
-		if (fd < 0 || mn_config(fd, 4) || !mn_map(fd, 4))
+		if (fd < 0 || kt_config(fd, 4) || !kt_map(fd, 4))
 			_exit(1);
 		memset(k, 0, sizeof(k));
 		for (i = 0; i < 8; i++) {
@@ -171,11 +171,11 @@ TEST(process_exit_while_parked)
 		_exit(3);
 	}
 	ASSERT_EQ(1, read(pfd[0], &ch, 1));
-	EXPECT_LT(base, mn_counter("allocated"));
+	EXPECT_LT(base, kt_counter("allocated"));
 	kill(pid, SIGKILL);
 	waitpid(pid, &st, 0);
 	EXPECT_TRUE(WIFSIGNALED(st));
-	EXPECT_EQ(base, mn_counter_wait("allocated", base, 3000));
+	EXPECT_EQ(base, kt_counter_wait("allocated", base, 3000));
 }
 
 /* Parked Ms keep waiting (until their timeout) when the fd is closed. */
@@ -186,12 +186,12 @@ TEST(fd_close_with_parked_ms)
 	long base;
 	int fd, i;
 
-	MN_REQUIRE_DEV();
+	KT_REQUIRE_DEV();
 	REQUIRE_COUNTERS();
-	base = mn_counter_base("allocated");
-	fd = mn_open();
+	base = kt_counter_base("allocated");
+	fd = kt_open();
 	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, mn_config(fd, 2));
+	ASSERT_EQ(0, kt_config(fd, 2));
 	memset(k, 0, sizeof(k));
 	for (i = 0; i < 4; i++) {
 		k[i].fd = fd;
@@ -205,7 +205,7 @@ TEST(fd_close_with_parked_ms)
 		EXPECT_EQ(-ETIMEDOUT, k[i].ret);
 	}
 	/* Threads gone, file gone: nothing left. */
-	EXPECT_EQ(base, mn_counter_wait("allocated", base, 2000));
+	EXPECT_EQ(base, kt_counter_wait("allocated", base, 2000));
 }
 
 /* A child closes its fd with Ms parked forever, then is killed. */
@@ -216,18 +216,18 @@ TEST(fd_close_then_exit)
 	pid_t pid;
 	char ch;
 
-	MN_REQUIRE_DEV();
+	KT_REQUIRE_DEV();
 	REQUIRE_COUNTERS();
-	base = mn_counter_base("allocated");
+	base = kt_counter_base("allocated");
 	ASSERT_EQ(0, pipe(pfd));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
 		struct parker k[4];
 		pthread_t t[4];
-		int fd = mn_open(), i;
+		int fd = kt_open(), i;
 
-		if (fd < 0 || mn_config(fd, 2))
+		if (fd < 0 || kt_config(fd, 2))
 			_exit(1);
 		memset(k, 0, sizeof(k));
 		for (i = 0; i < 4; i++) {
@@ -245,7 +245,7 @@ TEST(fd_close_then_exit)
 	ASSERT_EQ(1, read(pfd[0], &ch, 1));
 	kill(pid, SIGKILL);
 	waitpid(pid, &st, 0);
-	EXPECT_EQ(base, mn_counter_wait("allocated", base, 3000));
+	EXPECT_EQ(base, kt_counter_wait("allocated", base, 3000));
 }
 
 TEST(stale_m_replaced_after_close)
@@ -253,22 +253,22 @@ TEST(stale_m_replaced_after_close)
 	long m0;
 	int fd;
 
-	MN_REQUIRE_DEV();
+	KT_REQUIRE_DEV();
 	REQUIRE_COUNTERS();
-	m0 = mn_counter_base("ms");
-	fd = mn_open();
+	m0 = kt_counter_base("ms");
+	fd = kt_open();
 	ASSERT_LE(0, fd);
-	ASSERT_LE(0, mn_register(fd));
+	ASSERT_LE(0, kt_register(fd));
 	close(fd);
 	/* The thread lives on with an M of a released file ... */
-	EXPECT_EQ(m0 + 1, mn_counter("ms"));
-	fd = mn_open();
+	EXPECT_EQ(m0 + 1, kt_counter("ms"));
+	fd = kt_open();
 	ASSERT_LE(0, fd);
 	/* ... which registering with a new file replaces. */
-	ASSERT_LE(0, mn_register(fd));
-	EXPECT_EQ(m0 + 1, mn_counter("ms"));
-	ASSERT_EQ(0, mn_ioc(fd, MNSCHED_IOC_UNREGISTER, 0));
-	EXPECT_EQ(m0, mn_counter("ms"));
+	ASSERT_LE(0, kt_register(fd));
+	EXPECT_EQ(m0 + 1, kt_counter("ms"));
+	ASSERT_EQ(0, kt_ioc(fd, MNSCHED_IOC_UNREGISTER, 0));
+	EXPECT_EQ(m0, kt_counter("ms"));
 	close(fd);
 }
 
@@ -279,9 +279,9 @@ TEST(allocations_back_to_zero)
 	int st;
 	pid_t pid;
 
-	MN_REQUIRE_DEV();
+	KT_REQUIRE_DEV();
 	REQUIRE_COUNTERS();
-	base = mn_counter_base("allocated");
+	base = kt_counter_base("allocated");
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
@@ -290,8 +290,8 @@ TEST(allocations_back_to_zero)
 		int fds[3], i;
 
 		for (i = 0; i < 3; i++) {
-			fds[i] = mn_open();
-			if (fds[i] < 0 || mn_config(fds[i], 8) || !mn_map(fds[i], 8))
+			fds[i] = kt_open();
+			if (fds[i] < 0 || kt_config(fds[i], 8) || !kt_map(fds[i], 8))
 				_exit(1);
 		}
 		memset(k, 0, sizeof(k));
@@ -302,13 +302,13 @@ TEST(allocations_back_to_zero)
 		}
 		wait_ready(k, 16);
 		for (i = 0; i < 16; i += 3)
-			mn_unpark(k[i].fd, k[i].id);
+			kt_unpark(k[i].fd, k[i].id);
 		_exit(0);
 	}
 	waitpid(pid, &st, 0);
 	EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	EXPECT_EQ(base, mn_counter_wait("allocated", base, 3000));
-	EXPECT_EQ(0, mn_counter_wait("allocated", 0, 1000));
+	EXPECT_EQ(base, kt_counter_wait("allocated", base, 3000));
+	EXPECT_EQ(0, kt_counter_wait("allocated", 0, 1000));
 }
 
 static int write_file(const char *path, const char *s)
@@ -338,7 +338,7 @@ TEST(tracepoints)
 	FILE *f;
 	int fd;
 
-	MN_REQUIRE_DEV();
+	KT_REQUIRE_DEV();
 	snprintf(path, sizeof(path), "%s/events/mnsched/enable", tr);
 	if (access(path, W_OK))
 		SKIP(return, "no %s", path);
@@ -350,13 +350,13 @@ TEST(tracepoints)
 	ASSERT_EQ(0, write_file(path, ""));
 	snprintf(path, sizeof(path), "%s/events/mnsched/enable", tr);
 	ASSERT_EQ(0, write_file(path, "1"));
-	fd = mn_open();
+	fd = kt_open();
 	ASSERT_LE(0, fd);
-	id = mn_register(fd);
+	id = kt_register(fd);
 	ASSERT_LE(0, id);
-	EXPECT_EQ(0, mn_unpark(fd, id));
-	EXPECT_EQ(0, mn_park(fd, 0));
-	EXPECT_EQ(0, mn_swap(fd, id, 0));
+	EXPECT_EQ(0, kt_unpark(fd, id));
+	EXPECT_EQ(0, kt_park(fd, 0));
+	EXPECT_EQ(0, kt_swap(fd, id, 0));
 	close(fd);
 	ASSERT_EQ(0, write_file(path, "0"));
 	snprintf(path, sizeof(path), "%s/trace", tr);
@@ -389,7 +389,7 @@ static int rmmod_retry(void)
 	for (i = 0; i < 200; i++) {
 		if (run("rmmod mnsched 2>/dev/null") == 0)
 			return 0;
-		mn_sleep_ns(10000000);
+		kt_sleep_ns(10000000);
 	}
 	return -1;
 }
@@ -397,12 +397,12 @@ static int rmmod_retry(void)
 static void *reload_worker(void *arg)
 {
 	int fd = *(int *)arg;
-	long id = mn_register(fd);
+	long id = kt_register(fd);
 
 	if (id >= 0) {
-		mn_unpark(fd, id);
-		mn_park(fd, 1000000);
-		mn_park(fd, 1000000);
+		kt_unpark(fd, id);
+		kt_park(fd, 1000000);
+		kt_park(fd, 1000000);
 	}
 	return NULL;
 }
@@ -414,7 +414,7 @@ TEST(rmmod_insmod_x20)
 	char cmd[512];
 	int i, j, fd;
 
-	MN_REQUIRE_DEV();
+	KT_REQUIRE_DEV();
 	if (!ko || access(ko, R_OK))
 		SKIP(return, "MNSCHED_KO does not name the module file");
 	if (geteuid())
@@ -422,7 +422,7 @@ TEST(rmmod_insmod_x20)
 	snprintf(cmd, sizeof(cmd), "insmod %s", ko);
 
 	/* In use: rmmod fails. */
-	fd = mn_open();
+	fd = kt_open();
 	ASSERT_LE(0, fd);
 	EXPECT_NE(0, run("rmmod mnsched 2>/dev/null"));
 	close(fd);
@@ -434,11 +434,11 @@ TEST(rmmod_insmod_x20)
 		EXPECT_NE(0, access(MNSCHED_DEVICE, F_OK));
 		ASSERT_EQ(0, run(cmd)) TH_LOG("insmod failed at round %d", i);
 		for (j = 0; j < 100 && access(MNSCHED_DEVICE, F_OK); j++)
-			mn_sleep_ns(1000000);
-		fd = mn_open();
+			kt_sleep_ns(1000000);
+		fd = kt_open();
 		ASSERT_LE(0, fd);
-		ASSERT_EQ(0, mn_config(fd, 2));
-		map = mn_map(fd, 2);
+		ASSERT_EQ(0, kt_config(fd, 2));
+		map = kt_map(fd, 2);
 		ASSERT_NE(NULL, map);
 		for (j = 0; j < 4; j++)
 			ASSERT_EQ(0, pthread_create(&t[j], NULL, reload_worker, &fd));
@@ -453,8 +453,8 @@ TEST(rmmod_insmod_x20)
 	ASSERT_EQ(0, rmmod_retry());
 	ASSERT_EQ(0, run(cmd));
 	for (j = 0; j < 100 && access(MNSCHED_DEVICE, F_OK); j++)
-		mn_sleep_ns(1000000);
-	EXPECT_EQ(0, mn_counter("allocated"));
+		kt_sleep_ns(1000000);
+	EXPECT_EQ(0, kt_counter("allocated"));
 }
 
 TEST_HARNESS_MAIN

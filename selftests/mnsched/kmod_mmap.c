@@ -20,9 +20,9 @@ FIXTURE_SETUP(pages)
 	self->ps = getpagesize();
 	if (access(MNSCHED_DEVICE, F_OK))
 		SKIP(return, MNSCHED_DEVICE " is absent (module not loaded)");
-	self->fd = mn_open();
+	self->fd = kt_open();
 	ASSERT_LE(0, self->fd);
-	ASSERT_EQ(0, mn_config(self->fd, 4));
+	ASSERT_EQ(0, kt_config(self->fd, 4));
 }
 
 FIXTURE_TEARDOWN(pages)
@@ -45,10 +45,10 @@ TEST_F(pages, map_all)
 	struct mnsched_pstate *base, *p;
 	int i;
 
-	base = mn_map(self->fd, 4);
+	base = kt_map(self->fd, 4);
 	ASSERT_NE(NULL, base);
 	for (i = 0; i < 4; i++) {
-		p = mn_pst(base, i);
+		p = kt_pst(base, i);
 		EXPECT_EQ(MNSCHED_P_IDLE, p->state);
 		EXPECT_EQ(-1, p->m_id);
 		EXPECT_EQ(0, p->kseq & 1);
@@ -108,7 +108,7 @@ TEST_F(pages, permissions)
 	a = mmap(NULL, self->ps, PROT_READ, MAP_SHARED, rofd, 0);
 	EXPECT_EQ(MAP_FAILED, a);
 	EXPECT_EQ(EINVAL, errno);
-	ASSERT_EQ(0, mn_config(rofd, 1));
+	ASSERT_EQ(0, kt_config(rofd, 1));
 	a = mmap(NULL, self->ps, PROT_READ | PROT_WRITE, MAP_SHARED, rofd, 0);
 	EXPECT_EQ(MAP_FAILED, a);
 	EXPECT_EQ(EACCES, errno);
@@ -124,8 +124,8 @@ TEST(before_config)
 	void *a;
 	int fd;
 
-	MN_REQUIRE_DEV();
-	fd = mn_open();
+	KT_REQUIRE_DEV();
+	fd = kt_open();
 	ASSERT_LE(0, fd);
 	a = mmap(NULL, getpagesize(), PROT_READ, MAP_SHARED, fd, 0);
 	EXPECT_EQ(MAP_FAILED, a);
@@ -147,20 +147,20 @@ TEST_F(pages, no_kernel_addresses)
 	size_t i;
 	int j;
 
-	w = (uint64_t *)mn_map(self->fd, 4);
+	w = (uint64_t *)kt_map(self->fd, 4);
 	ASSERT_NE(NULL, w);
 	/* Make the kernel write its fields: register, hold P 1. */
-	ASSERT_LE(0, mn_register(self->fd));
-	ASSERT_EQ(0, mn_set_p(self->fd, 1));
+	ASSERT_LE(0, kt_register(self->fd));
+	ASSERT_EQ(0, kt_set_p(self->fd, 1));
 	for (i = 0; i < 4 * self->ps / 8; i++)
 		EXPECT_FALSE(looks_kernel(w[i]));
 	memset(&v, 0, sizeof(v));
-	ASSERT_EQ(0, mn_ioc_p(self->fd, MNSCHED_IOC_VERSION, &v));
+	ASSERT_EQ(0, kt_ioc_p(self->fd, MNSCHED_IOC_VERSION, &v));
 	for (j = 0; j < (int)(sizeof(v) / 8); j++)
 		EXPECT_FALSE(looks_kernel(((uint64_t *)&v)[j]));
 	memset(&c, 0, sizeof(c));
 	c.nr_p = 1;
-	EXPECT_EQ(-EBUSY, mn_ioc_p(self->fd, MNSCHED_IOC_CONFIG, &c));
+	EXPECT_EQ(-EBUSY, kt_ioc_p(self->fd, MNSCHED_IOC_CONFIG, &c));
 	EXPECT_FALSE(looks_kernel(c.mmap_size));
 	munmap(w, 4 * self->ps);
 }
@@ -171,7 +171,7 @@ TEST_F(pages, not_inherited_by_fork)
 	int st;
 	pid_t pid;
 
-	p = mn_map(self->fd, 1);
+	p = kt_map(self->fd, 1);
 	ASSERT_NE(NULL, p);
 	p->goid = 42;
 	pid = fork();
@@ -192,7 +192,7 @@ TEST_F(pages, survives_close)
 {
 	struct mnsched_pstate *p;
 
-	p = mn_map(self->fd, 2);
+	p = kt_map(self->fd, 2);
 	ASSERT_NE(NULL, p);
 	close(self->fd);
 	self->fd = -1;
@@ -215,7 +215,7 @@ TEST_F(pages, dofork_child_cannot_share)
 	__u64 seen = 0;
 	pid_t pid;
 
-	p = mn_map(self->fd, 2);
+	p = kt_map(self->fd, 2);
 	ASSERT_NE(NULL, p);
 	p->goid = 42;
 	p->state = MNSCHED_P_RUNNING;
@@ -235,7 +235,7 @@ TEST_F(pages, dofork_child_cannot_share)
 		if (write(pfd[1], &g, sizeof(g)) != sizeof(g))
 			_exit(1);
 		p->state = MNSCHED_P_SYSCALL;
-		mn_pst(p, 1)->goid = 7;
+		kt_pst(p, 1)->goid = 7;
 		_exit(0);
 	}
 	close(pfd[1]);
@@ -247,7 +247,7 @@ TEST_F(pages, dofork_child_cannot_share)
 		TH_LOG("child status %#x", st);
 	EXPECT_EQ(42, p->goid);
 	EXPECT_EQ(MNSCHED_P_RUNNING, p->state);
-	EXPECT_EQ(0, mn_pst(p, 1)->goid);
+	EXPECT_EQ(0, kt_pst(p, 1)->goid);
 	munmap(p, 2 * self->ps);
 }
 
@@ -256,11 +256,11 @@ TEST_F(pages, dontneed_refaults_same_page)
 {
 	struct mnsched_pstate *p;
 
-	p = mn_map(self->fd, 2);
+	p = kt_map(self->fd, 2);
 	ASSERT_NE(NULL, p);
-	mn_pst(p, 1)->goid = 99;
+	kt_pst(p, 1)->goid = 99;
 	ASSERT_EQ(0, madvise(p, 2 * self->ps, MADV_DONTNEED));
-	EXPECT_EQ(99, mn_pst(p, 1)->goid);
+	EXPECT_EQ(99, kt_pst(p, 1)->goid);
 	EXPECT_EQ(MNSCHED_P_IDLE, p->state);
 	munmap(p, 2 * self->ps);
 }
@@ -275,12 +275,12 @@ TEST_F(pages, process_vm_readv_reads_p)
 	struct mnsched_pstate *p, copy;
 	struct iovec l, r;
 
-	p = mn_map(self->fd, 4);
+	p = kt_map(self->fd, 4);
 	ASSERT_NE(NULL, p);
-	mn_pst(p, 3)->goid = 1234;
+	kt_pst(p, 3)->goid = 1234;
 	l.iov_base = &copy;
 	l.iov_len = sizeof(copy);
-	r.iov_base = mn_pst(p, 3);
+	r.iov_base = kt_pst(p, 3);
 	r.iov_len = sizeof(copy);
 	ASSERT_EQ(sizeof(copy), process_vm_readv(getpid(), &l, 1, &r, 1, 0));
 	EXPECT_EQ(1234, copy.goid);

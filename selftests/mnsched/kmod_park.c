@@ -16,16 +16,16 @@ TEST(token_before_park)
 	long id;
 	int fd;
 
-	MN_REQUIRE_DEV();
-	fd = mn_open();
+	KT_REQUIRE_DEV();
+	fd = kt_open();
 	ASSERT_LE(0, fd);
-	id = mn_register(fd);
+	id = kt_register(fd);
 	ASSERT_LE(0, id);
 	/* An UNPARK before the PARK is kept: the PARK returns at once. */
-	ASSERT_EQ(0, mn_unpark(fd, id));
-	t0 = mn_now();
-	EXPECT_EQ(0, mn_park(fd, -1));
-	EXPECT_GT(200000000ull, mn_now() - t0);
+	ASSERT_EQ(0, kt_unpark(fd, id));
+	t0 = kt_now();
+	EXPECT_EQ(0, kt_park(fd, -1));
+	EXPECT_GT(200000000ull, kt_now() - t0);
 	close(fd);
 }
 
@@ -34,18 +34,18 @@ TEST(token_at_most_one)
 	long id;
 	int fd;
 
-	MN_REQUIRE_DEV();
-	fd = mn_open();
+	KT_REQUIRE_DEV();
+	fd = kt_open();
 	ASSERT_LE(0, fd);
-	id = mn_register(fd);
+	id = kt_register(fd);
 	ASSERT_LE(0, id);
-	ASSERT_EQ(0, mn_unpark(fd, id));
-	ASSERT_EQ(0, mn_unpark(fd, id));
-	ASSERT_EQ(0, mn_unpark(fd, id));
-	EXPECT_EQ(0, mn_park(fd, 0));
+	ASSERT_EQ(0, kt_unpark(fd, id));
+	ASSERT_EQ(0, kt_unpark(fd, id));
+	ASSERT_EQ(0, kt_unpark(fd, id));
+	EXPECT_EQ(0, kt_park(fd, 0));
 	/* Only one token was kept. */
-	EXPECT_EQ(-ETIMEDOUT, mn_park(fd, 0));
-	EXPECT_EQ(-ETIMEDOUT, mn_park(fd, 1000000));
+	EXPECT_EQ(-ETIMEDOUT, kt_park(fd, 0));
+	EXPECT_EQ(-ETIMEDOUT, kt_park(fd, 1000000));
 	close(fd);
 }
 
@@ -56,23 +56,23 @@ TEST(park_timeout_accuracy)
 	unsigned int i, k;
 	int fd;
 
-	MN_REQUIRE_DEV();
-	fd = mn_open();
+	KT_REQUIRE_DEV();
+	fd = kt_open();
 	ASSERT_LE(0, fd);
-	ASSERT_LE(0, mn_register(fd));
+	ASSERT_LE(0, kt_register(fd));
 	for (i = 0; i < sizeof(tos) / sizeof(tos[0]); i++) {
 		for (k = 0; k < 5; k++) {
-			uint64_t t0 = mn_now();
+			uint64_t t0 = kt_now();
 
-			ASSERT_EQ(-ETIMEDOUT, mn_park(fd, tos[i]));
-			el[k] = mn_now() - t0;
+			ASSERT_EQ(-ETIMEDOUT, kt_park(fd, tos[i]));
+			el[k] = kt_now() - t0;
 			/* Never early. */
 			EXPECT_LE((uint64_t)tos[i], el[k]);
 		}
 		TH_LOG("timeout %lld ns: median %llu ns", (long long)tos[i],
-		       (unsigned long long)mn_median(el, 5));
+		       (unsigned long long)kt_median(el, 5));
 		/* Late by at most 10 ms (median), even under TCG. */
-		EXPECT_GT((uint64_t)tos[i] + 10000000, mn_median(el, 5));
+		EXPECT_GT((uint64_t)tos[i] + 10000000, kt_median(el, 5));
 	}
 	close(fd);
 }
@@ -97,13 +97,13 @@ static void *waiter_thread(void *arg)
 {
 	struct waiter *w = arg;
 
-	w->id = mn_register(w->fd);
+	w->id = kt_register(w->fd);
 	__atomic_store_n(&w->ready, 1, __ATOMIC_RELEASE);
 	if (w->spare)
-		w->ret = mn_spare(w->fd, w->timeout, &w->p);
+		w->ret = kt_spare(w->fd, w->timeout, &w->p);
 	else
-		w->ret = mn_park(w->fd, w->timeout);
-	w->t_end = mn_now();
+		w->ret = kt_park(w->fd, w->timeout);
+	w->t_end = kt_now();
 	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
@@ -112,9 +112,9 @@ static void start_waiter(struct __test_metadata *_metadata, pthread_t *t, struct
 {
 	ASSERT_EQ(0, pthread_create(t, NULL, waiter_thread, w));
 	while (!__atomic_load_n(&w->ready, __ATOMIC_ACQUIRE))
-		mn_sleep_ns(100000);
+		kt_sleep_ns(100000);
 	/* Let it reach the wait. */
-	mn_sleep_ns(20000000);
+	kt_sleep_ns(20000000);
 }
 
 TEST(park_eintr)
@@ -124,13 +124,13 @@ TEST(park_eintr)
 	pthread_t t;
 	uint64_t t0;
 
-	MN_REQUIRE_DEV();
+	KT_REQUIRE_DEV();
 	sigemptyset(&sa.sa_mask);
 	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
-	w.fd = mn_open();
+	w.fd = kt_open();
 	ASSERT_LE(0, w.fd);
 	start_waiter(_metadata, &t, &w);
-	t0 = mn_now();
+	t0 = kt_now();
 	ASSERT_EQ(0, pthread_kill(t, SIGUSR1));
 	pthread_join(t, NULL);
 	EXPECT_EQ(-EINTR, w.ret);
@@ -144,12 +144,12 @@ TEST(spare_eintr)
 	struct waiter w = { .timeout = -1, .spare = 1 };
 	pthread_t t;
 
-	MN_REQUIRE_DEV();
+	KT_REQUIRE_DEV();
 	sigemptyset(&sa.sa_mask);
 	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
-	w.fd = mn_open();
+	w.fd = kt_open();
 	ASSERT_LE(0, w.fd);
-	ASSERT_EQ(0, mn_config(w.fd, 1));
+	ASSERT_EQ(0, kt_config(w.fd, 1));
 	start_waiter(_metadata, &t, &w);
 	ASSERT_EQ(0, pthread_kill(t, SIGUSR1));
 	pthread_join(t, NULL);
@@ -163,13 +163,13 @@ TEST(unpark_wakes_parked)
 	pthread_t t;
 	uint64_t t0;
 
-	MN_REQUIRE_DEV();
-	w.fd = mn_open();
+	KT_REQUIRE_DEV();
+	w.fd = kt_open();
 	ASSERT_LE(0, w.fd);
 	start_waiter(_metadata, &t, &w);
-	t0 = mn_now();
+	t0 = kt_now();
 	/* From a thread that is not an M. */
-	ASSERT_EQ(0, mn_unpark(w.fd, w.id));
+	ASSERT_EQ(0, kt_unpark(w.fd, w.id));
 	pthread_join(t, NULL);
 	EXPECT_EQ(0, w.ret);
 	EXPECT_GT(1000000000ull, w.t_end - t0);
@@ -181,12 +181,12 @@ TEST(unpark_wakes_spare)
 	struct waiter w = { .timeout = -1, .spare = 1 };
 	pthread_t t;
 
-	MN_REQUIRE_DEV();
-	w.fd = mn_open();
+	KT_REQUIRE_DEV();
+	w.fd = kt_open();
 	ASSERT_LE(0, w.fd);
-	ASSERT_EQ(0, mn_config(w.fd, 2));
+	ASSERT_EQ(0, kt_config(w.fd, 2));
 	start_waiter(_metadata, &t, &w);
-	ASSERT_EQ(0, mn_unpark(w.fd, w.id));
+	ASSERT_EQ(0, kt_unpark(w.fd, w.id));
 	pthread_join(t, NULL);
 	EXPECT_EQ(0, w.ret);
 	EXPECT_EQ(-1, w.p);
@@ -199,8 +199,8 @@ TEST(many_parked)
 	pthread_t t[32];
 	int fd, i;
 
-	MN_REQUIRE_DEV();
-	fd = mn_open();
+	KT_REQUIRE_DEV();
+	fd = kt_open();
 	ASSERT_LE(0, fd);
 	memset(w, 0, sizeof(w));
 	for (i = 0; i < 32; i++) {
@@ -210,10 +210,10 @@ TEST(many_parked)
 	}
 	for (i = 0; i < 32; i++)
 		while (!__atomic_load_n(&w[i].ready, __ATOMIC_ACQUIRE))
-			mn_sleep_ns(100000);
-	mn_sleep_ns(20000000);
+			kt_sleep_ns(100000);
+	kt_sleep_ns(20000000);
 	for (i = 0; i < 32; i++)
-		ASSERT_EQ(0, mn_unpark(fd, w[i].id));
+		ASSERT_EQ(0, kt_unpark(fd, w[i].id));
 	for (i = 0; i < 32; i++) {
 		pthread_join(t[i], NULL);
 		EXPECT_EQ(0, w[i].ret);
@@ -235,8 +235,8 @@ struct pp {
 static long pp_step(struct pp *a)
 {
 	if (a->use_swap)
-		return mn_swap(a->fd, a->other, 5000000000ll);
-	return mn_unpark(a->fd, a->other) ?: mn_park(a->fd, 5000000000ll);
+		return kt_swap(a->fd, a->other, 5000000000ll);
+	return kt_unpark(a->fd, a->other) ?: kt_park(a->fd, 5000000000ll);
 }
 
 /*
@@ -248,7 +248,7 @@ static void *pp_thread(void *arg)
 	struct pp *a = arg;
 	int i;
 
-	a->me = mn_register(a->fd);
+	a->me = kt_register(a->fd);
 	a->ids[a->idx] = a->me;
 	pthread_barrier_wait(a->bar);
 	a->other = a->ids[!a->idx];
@@ -257,10 +257,10 @@ static void *pp_thread(void *arg)
 			a->errors += pp_step(a) != 0;
 		return NULL;
 	}
-	a->errors += mn_park(a->fd, 5000000000ll) != 0;
+	a->errors += kt_park(a->fd, 5000000000ll) != 0;
 	for (i = 0; i < a->n - 1; i++)
 		a->errors += pp_step(a) != 0;
-	a->errors += mn_unpark(a->fd, a->other) != 0;
+	a->errors += kt_unpark(a->fd, a->other) != 0;
 	return NULL;
 }
 
@@ -272,7 +272,7 @@ static void run_pingpong(struct __test_metadata *_metadata, int use_swap, int n)
 	long ids[2];
 	int fd, i;
 
-	fd = mn_open();
+	fd = kt_open();
 	ASSERT_LE(0, fd);
 	pthread_barrier_init(&bar, NULL, 2);
 	for (i = 0; i < 2; i++) {
@@ -289,13 +289,13 @@ static void run_pingpong(struct __test_metadata *_metadata, int use_swap, int n)
 
 TEST(pingpong_park_unpark)
 {
-	MN_REQUIRE_DEV();
+	KT_REQUIRE_DEV();
 	run_pingpong(_metadata, 0, 5000);
 }
 
 TEST(pingpong_swap)
 {
-	MN_REQUIRE_DEV();
+	KT_REQUIRE_DEV();
 	run_pingpong(_metadata, 1, 5000);
 }
 
@@ -304,14 +304,14 @@ TEST(swap_self)
 	long id;
 	int fd;
 
-	MN_REQUIRE_DEV();
-	fd = mn_open();
+	KT_REQUIRE_DEV();
+	fd = kt_open();
 	ASSERT_LE(0, fd);
-	id = mn_register(fd);
+	id = kt_register(fd);
 	ASSERT_LE(0, id);
 	/* Unparking oneself leaves the token the park then takes. */
-	EXPECT_EQ(0, mn_swap(fd, id, -1));
-	EXPECT_EQ(-ETIMEDOUT, mn_park(fd, 0));
+	EXPECT_EQ(0, kt_swap(fd, id, -1));
+	EXPECT_EQ(-ETIMEDOUT, kt_park(fd, 0));
 	close(fd);
 }
 
@@ -321,14 +321,14 @@ TEST(swap_wakes_target)
 	pthread_t t;
 	long me;
 
-	MN_REQUIRE_DEV();
-	w.fd = mn_open();
+	KT_REQUIRE_DEV();
+	w.fd = kt_open();
 	ASSERT_LE(0, w.fd);
-	me = mn_register(w.fd);
+	me = kt_register(w.fd);
 	ASSERT_LE(0, me);
 	start_waiter(_metadata, &t, &w);
 	/* Wakes the waiter, then parks until the timeout. */
-	EXPECT_EQ(-ETIMEDOUT, mn_swap(w.fd, w.id, 20000000));
+	EXPECT_EQ(-ETIMEDOUT, kt_swap(w.fd, w.id, 20000000));
 	pthread_join(t, NULL);
 	EXPECT_EQ(0, w.ret);
 	close(w.fd);
@@ -364,10 +364,10 @@ static void *sw_thread(void *arg)
 	long other;
 	int i;
 
-	s->ids[a->idx] = mn_register(s->fd);
+	s->ids[a->idx] = kt_register(s->fd);
 	pthread_barrier_wait(&s->bar);
 	other = s->ids[!a->idx];
-	if (a->idx == 1 && mn_park(s->fd, 5000000000ll))
+	if (a->idx == 1 && kt_park(s->fd, 5000000000ll))
 		s->errors++;
 	for (i = a->idx; i < SW_HOPS; i += 2) {
 		if (i > 0 && sched_getcpu() == s->from[i - 1])
@@ -376,10 +376,10 @@ static void *sw_thread(void *arg)
 		s->from[i] = sched_getcpu();
 		s->hops = i + 1;
 		if (i == SW_HOPS - 1) {
-			s->errors += mn_unpark(s->fd, other) != 0;
+			s->errors += kt_unpark(s->fd, other) != 0;
 			break;
 		}
-		s->errors += mn_swap(s->fd, other, 5000000000ll) != 0;
+		s->errors += kt_swap(s->fd, other, 5000000000ll) != 0;
 	}
 	return NULL;
 }
@@ -391,12 +391,12 @@ TEST(swap_runs_target_on_callers_cpu)
 	struct sw *s;
 	int i;
 
-	MN_REQUIRE_DEV();
+	KT_REQUIRE_DEV();
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
 		SKIP(return, "needs 2 online CPUs (one CPU runs every target where its caller ran)");
 	s = calloc(1, sizeof(*s));
 	ASSERT_NE(NULL, s);
-	s->fd = mn_open();
+	s->fd = kt_open();
 	ASSERT_LE(0, s->fd);
 	pthread_barrier_init(&s->bar, NULL, 2);
 	for (i = 0; i < 2; i++) {
@@ -441,12 +441,12 @@ static int swap_try(struct __test_metadata *_metadata, int fd, long me,
 
 	start_waiter(_metadata, &t, &w);
 	if (timeout)
-		EXPECT_EQ(0, mn_unpark(fd, me));
+		EXPECT_EQ(0, kt_unpark(fd, me));
 	sw = nr_switches();
-	EXPECT_EQ(want, mn_swap(fd, w.id, timeout));
-	t0 = mn_now();
+	EXPECT_EQ(want, kt_swap(fd, w.id, timeout));
+	t0 = kt_now();
 	while (!(up = __atomic_load_n(&w.done, __ATOMIC_ACQUIRE)) &&
-	       mn_now() - t0 < 2000000000ull)
+	       kt_now() - t0 < 2000000000ull)
 		;
 	sw = nr_switches() - sw;
 	pthread_join(t, NULL);
@@ -461,10 +461,10 @@ TEST(swap_wakes_target_when_caller_does_not_sleep)
 	int fd, tok, zero, i;
 	long me;
 
-	MN_REQUIRE_DEV();
-	fd = mn_open();
+	KT_REQUIRE_DEV();
+	fd = kt_open();
 	ASSERT_LE(0, fd);
-	me = mn_register(fd);
+	me = kt_register(fd);
 	ASSERT_LE(0, me);
 	/* Our token is there: SWAP returns at once. */
 	for (i = 0, tok = -1; i < 5 && tok < 0; i++)

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * kmod_util.h - helpers shared by the /dev/mnsched selftests (kmod_*.c).
+ *
+ * Its names start with kt_ / KT_ (kmod test): mn_ belongs to libmnsched
+ * and mnsched_ to the module, so a kmod test may include either header.
  */
 #ifndef KMOD_UTIL_H
 #define KMOD_UTIL_H
@@ -21,80 +24,80 @@
 
 #include <linux/mnsched.h>
 
-#define MN_COUNTERS "/sys/kernel/debug/mnsched/counters"
+#define KT_COUNTERS "/sys/kernel/debug/mnsched/counters"
 
-#define MN_REQUIRE_DEV()						\
+#define KT_REQUIRE_DEV()						\
 	do {								\
 		if (access(MNSCHED_DEVICE, F_OK))			\
 			SKIP(return, MNSCHED_DEVICE " is absent (module not loaded)"); \
 	} while (0)
 
-static inline int mn_open(void)
+static inline int kt_open(void)
 {
 	return open(MNSCHED_DEVICE, O_RDWR | O_CLOEXEC);
 }
 
 /* ioctl returning -errno on failure. */
-static inline long mn_ioc(int fd, unsigned long cmd, unsigned long arg)
+static inline long kt_ioc(int fd, unsigned long cmd, unsigned long arg)
 {
 	long r = ioctl(fd, cmd, arg);
 
 	return r < 0 ? -errno : r;
 }
 
-static inline long mn_ioc_p(int fd, unsigned long cmd, const void *arg)
+static inline long kt_ioc_p(int fd, unsigned long cmd, const void *arg)
 {
-	return mn_ioc(fd, cmd, (unsigned long)arg);
+	return kt_ioc(fd, cmd, (unsigned long)arg);
 }
 
-static inline long mn_config(int fd, unsigned int nr_p)
+static inline long kt_config(int fd, unsigned int nr_p)
 {
 	struct mnsched_config c = { .nr_p = nr_p };
 
-	return mn_ioc_p(fd, MNSCHED_IOC_CONFIG, &c);
+	return kt_ioc_p(fd, MNSCHED_IOC_CONFIG, &c);
 }
 
-static inline long mn_register(int fd)
+static inline long kt_register(int fd)
 {
-	return mn_ioc(fd, MNSCHED_IOC_REGISTER, 0);
+	return kt_ioc(fd, MNSCHED_IOC_REGISTER, 0);
 }
 
-static inline long mn_park(int fd, int64_t timeout_ns)
+static inline long kt_park(int fd, int64_t timeout_ns)
 {
 	struct mnsched_park a = { .timeout_ns = timeout_ns };
 
-	return mn_ioc_p(fd, MNSCHED_IOC_PARK, &a);
+	return kt_ioc_p(fd, MNSCHED_IOC_PARK, &a);
 }
 
-static inline long mn_unpark(int fd, long id)
+static inline long kt_unpark(int fd, long id)
 {
-	return mn_ioc(fd, MNSCHED_IOC_UNPARK, (unsigned long)id);
+	return kt_ioc(fd, MNSCHED_IOC_UNPARK, (unsigned long)id);
 }
 
-static inline long mn_swap(int fd, unsigned int target, int64_t timeout_ns)
+static inline long kt_swap(int fd, unsigned int target, int64_t timeout_ns)
 {
 	struct mnsched_swap a = { .target = target, .timeout_ns = timeout_ns };
 
-	return mn_ioc_p(fd, MNSCHED_IOC_SWAP, &a);
+	return kt_ioc_p(fd, MNSCHED_IOC_SWAP, &a);
 }
 
-static inline long mn_set_p(int fd, long p)
+static inline long kt_set_p(int fd, long p)
 {
-	return mn_ioc(fd, MNSCHED_IOC_SET_P, (unsigned long)p);
+	return kt_ioc(fd, MNSCHED_IOC_SET_P, (unsigned long)p);
 }
 
 /* SPARE; on success *p is the P handed over or -1. */
-static inline long mn_spare(int fd, int64_t timeout_ns, int *p)
+static inline long kt_spare(int fd, int64_t timeout_ns, int *p)
 {
 	struct mnsched_spare a = { .timeout_ns = timeout_ns, .p = -2 };
-	long r = mn_ioc_p(fd, MNSCHED_IOC_SPARE, &a);
+	long r = kt_ioc_p(fd, MNSCHED_IOC_SPARE, &a);
 
 	if (p)
 		*p = a.p;
 	return r;
 }
 
-static inline uint64_t mn_now(void)
+static inline uint64_t kt_now(void)
 {
 	struct timespec ts;
 
@@ -102,7 +105,7 @@ static inline uint64_t mn_now(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-static inline void mn_sleep_ns(uint64_t ns)
+static inline void kt_sleep_ns(uint64_t ns)
 {
 	struct timespec ts = { .tv_sec = ns / 1000000000ull, .tv_nsec = ns % 1000000000ull };
 
@@ -111,11 +114,11 @@ static inline void mn_sleep_ns(uint64_t ns)
 }
 
 /* One value of /sys/kernel/debug/mnsched/counters, or -1. */
-static inline long mn_counter(const char *name)
+static inline long kt_counter(const char *name)
 {
 	char key[64];
 	long v, ret = -1;
-	FILE *f = fopen(MN_COUNTERS, "r");
+	FILE *f = fopen(KT_COUNTERS, "r");
 
 	if (!f)
 		return -1;
@@ -130,13 +133,13 @@ static inline long mn_counter(const char *name)
 }
 
 /* Wait up to @ms for counter @name to equal @want; returns its last value. */
-static inline long mn_counter_wait(const char *name, long want, int ms)
+static inline long kt_counter_wait(const char *name, long want, int ms)
 {
-	long v = mn_counter(name);
+	long v = kt_counter(name);
 
 	while (v != want && ms-- > 0) {
-		mn_sleep_ns(1000000);
-		v = mn_counter(name);
+		kt_sleep_ns(1000000);
+		v = kt_counter(name);
 	}
 	return v;
 }
@@ -150,12 +153,12 @@ static inline long mn_counter_wait(const char *name, long want, int ms)
  * module in the test VM, so wait up to 2 s for 0; with another user, its
  * value then.
  */
-static inline long mn_counter_base(const char *name)
+static inline long kt_counter_base(const char *name)
 {
-	return mn_counter_wait(name, 0, 2000);
+	return kt_counter_wait(name, 0, 2000);
 }
 
-static inline struct mnsched_pstate *mn_map(int fd, unsigned int nr_p)
+static inline struct mnsched_pstate *kt_map(int fd, unsigned int nr_p)
 {
 	void *a = mmap(NULL, (size_t)nr_p * getpagesize(), PROT_READ | PROT_WRITE,
 		       MAP_SHARED, fd, 0);
@@ -163,21 +166,21 @@ static inline struct mnsched_pstate *mn_map(int fd, unsigned int nr_p)
 	return a == MAP_FAILED ? NULL : a;
 }
 
-static inline struct mnsched_pstate *mn_pst(struct mnsched_pstate *base, int p)
+static inline struct mnsched_pstate *kt_pst(struct mnsched_pstate *base, int p)
 {
 	return (struct mnsched_pstate *)((char *)base + (size_t)p * getpagesize());
 }
 
-static int cmp_u64(const void *a, const void *b)
+static int kt_cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
 	return x < y ? -1 : x > y;
 }
 
-static inline uint64_t mn_median(uint64_t *v, int n)
+static inline uint64_t kt_median(uint64_t *v, int n)
 {
-	qsort(v, n, sizeof(*v), cmp_u64);
+	qsort(v, n, sizeof(*v), kt_cmp_u64);
 	return v[n / 2];
 }
 

@@ -2,12 +2,15 @@
 /*
  * mn_test.h - helpers for the runtime selftests (kselftest harness).
  *
+ * The selftests' own helpers are named t_ / T_ (this file, pstate_util.h;
+ * kmod_util.h uses kt_, io_util.h io_), never mn_, which is libmnsched's.
+ *
  * The harness forks a child per TEST, so each TEST may call mn_main once.
  * Code running in a G has no _metadata: it checks with G_ASSERT, which
  * prints the failed condition and exits the test child with status 1.
  */
-#ifndef MN_TEST_H
-#define MN_TEST_H
+#ifndef T_TEST_H
+#define T_TEST_H
 
 #include <errno.h>
 #include <signal.h>
@@ -42,8 +45,8 @@
 } while (0)
 
 /* Run fn as the main G with the environment variable set (NULL: unset). */
-static inline int mn_test_main(const char *var, const char *val,
-			       void (*fn)(void *), void *arg)
+static inline int t_main(const char *var, const char *val,
+			 void (*fn)(void *), void *arg)
 {
 	if (var) {
 		if (val)
@@ -54,15 +57,15 @@ static inline int mn_test_main(const char *var, const char *val,
 	return mn_main(fn, arg);
 }
 
-#define MN_RUN(fn, arg)		ASSERT_EQ(0, mn_main(fn, arg))
-#define MN_RUN_PROCS(n, fn, arg) ASSERT_EQ(0, mn_test_main("MNPROCS", #n, fn, arg))
+#define T_RUN(fn, arg)		ASSERT_EQ(0, mn_main(fn, arg))
+#define T_RUN_PROCS(n, fn, arg) ASSERT_EQ(0, t_main("MNPROCS", #n, fn, arg))
 
 /*
  * Run fn(arg) in a child process with stderr captured; returns its wait
  * status and puts up to cap-1 bytes of stderr into out.
  */
-static inline int mn_test_child(void (*fn)(void *), void *arg, char *out,
-				size_t cap)
+static inline int t_child(void (*fn)(void *), void *arg, char *out,
+			  size_t cap)
 {
 	int pfd[2], status = 0;
 	pid_t pid;
@@ -92,7 +95,7 @@ static inline int mn_test_child(void (*fn)(void *), void *arg, char *out,
  * time, for at most 10 s; returns *v (0 after the 10 s).  For "after X, G
  * gets Y" checks: a fixed sleep would fail on a loaded machine.
  */
-static inline int mn_test_await(atomic_int *v)
+static inline int t_await(atomic_int *v)
 {
 	for (int i = 0; i < 10000 && !atomic_load(v); i++)
 		mn_sleep(1000 * 1000);
@@ -101,14 +104,14 @@ static inline int mn_test_await(atomic_int *v)
 
 /*
  * For a bound that a loaded machine may miss: run fn as the main G in a
- * forked child (as mn_test_main(var, val, ...): var NULL leaves the
+ * forked child (as t_main(var, val, ...): var NULL leaves the
  * environment as it is), then ask ok() in that child; up to tries times
  * until ok() holds.  Returns the try that passed (1..tries), 0 when every
  * try missed, -1 when the runtime failed (mn_main's error, a G_ASSERT, a
  * crash).
  */
-static inline int mn_test_tries(const char *var, const char *val,
-				void (*fn)(void *), bool (*ok)(void), int tries)
+static inline int t_tries(const char *var, const char *val,
+			  void (*fn)(void *), bool (*ok)(void), int tries)
 {
 	for (int i = 1; i <= tries; i++) {
 		pid_t pid = fork();
@@ -117,7 +120,7 @@ static inline int mn_test_tries(const char *var, const char *val,
 		if (pid < 0)
 			return -1;
 		if (pid == 0) {
-			int err = mn_test_main(var, val, fn, NULL);
+			int err = t_main(var, val, fn, NULL);
 
 			_exit(err ? 1 : ok() ? 0 : 3);
 		}
@@ -131,7 +134,7 @@ static inline int mn_test_tries(const char *var, const char *val,
 	return 0;
 }
 
-static inline bool mn_test_sanitized(void)
+static inline bool t_sanitized(void)
 {
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 	return true;

@@ -2,10 +2,11 @@
 /*
  * pstate_util.h - the kernel-written fields of this process's P structs,
  * for tests and benchmarks that check what the module saw: find P 0 in our
- * mapping of /dev/mnsched and read a consistent view (kseq).
+ * mapping of /dev/mnsched and read a consistent view (kseq).  Test helper
+ * names: t_ (mn_test.h); tools/vm/ benchmarks include it too.
  */
-#ifndef MN_PSTATE_UTIL_H
-#define MN_PSTATE_UTIL_H
+#ifndef T_PSTATE_UTIL_H
+#define T_PSTATE_UTIL_H
 
 #include <stdint.h>
 #include <stdio.h>
@@ -13,14 +14,14 @@
 #include <linux/mnsched.h>
 
 /* What the module wrote in a P struct. */
-struct mn_kview {
+struct t_kview {
 	uint64_t blocks;	/* k_blocks */
 	uint64_t handoffs;	/* k_handoffs */
 	uint64_t since_ns;	/* blocked_since_ns (CLOCK_MONOTONIC) */
 };
 
 /* P 0's struct: the start of our mapping of /dev/mnsched; NULL without one. */
-static inline const volatile struct mnsched_pstate *mn_mapped_p0(void)
+static inline const volatile struct mnsched_pstate *t_mapped_p0(void)
 {
 	FILE *f = fopen("/proc/self/maps", "r");
 	const volatile struct mnsched_pstate *p0 = NULL;
@@ -37,8 +38,8 @@ static inline const volatile struct mnsched_pstate *mn_mapped_p0(void)
 }
 
 /* A consistent read of the kernel-written fields of @ps. */
-static inline void mn_read_kview(const volatile struct mnsched_pstate *ps,
-				 struct mn_kview *v)
+static inline void t_read_kview(const volatile struct mnsched_pstate *ps,
+				struct t_kview *v)
 {
 	uint32_t s0;
 

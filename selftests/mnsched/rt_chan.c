@@ -37,7 +37,7 @@ static void unbuffered_main(void *arg)
 
 TEST(unbuffered_rendezvous)
 {
-	MN_RUN_PROCS(1, unbuffered_main, NULL);
+	T_RUN_PROCS(1, unbuffered_main, NULL);
 }
 
 static void buffered_main(void *arg)
@@ -66,7 +66,7 @@ static void buffered_main(void *arg)
 
 TEST(buffered_fifo)
 {
-	MN_RUN(buffered_main, NULL);
+	T_RUN(buffered_main, NULL);
 }
 
 static int got[8];
@@ -114,7 +114,7 @@ static void fifo_waiters_main(void *arg)
 
 TEST(fifo_among_blocked_senders_and_receivers)
 {
-	MN_RUN_PROCS(1, fifo_waiters_main, NULL);
+	T_RUN_PROCS(1, fifo_waiters_main, NULL);
 }
 
 static atomic_int closed_seen;
@@ -160,7 +160,7 @@ static void close_main(void *arg)
 
 TEST(close_wakes_all_receivers_and_drains)
 {
-	MN_RUN(close_main, NULL);
+	T_RUN(close_main, NULL);
 }
 
 static void send_blocked_then_closed(void *arg)
@@ -183,7 +183,7 @@ static void close_senders_main(void *arg)
 
 TEST(close_fails_blocked_senders)
 {
-	MN_RUN(close_senders_main, NULL);
+	T_RUN(close_senders_main, NULL);
 }
 
 static void big_elems_main(void *arg)
@@ -205,7 +205,7 @@ static void big_elems_main(void *arg)
 
 TEST(large_elements_copied_whole)
 {
-	MN_RUN(big_elems_main, NULL);
+	T_RUN(big_elems_main, NULL);
 }
 
 static void parked_forever(void *arg)
@@ -245,12 +245,12 @@ TEST(misuse_aborts_with_a_clear_message)
 	char out[2048];
 	int st;
 
-	st = mn_test_child(child_free, NULL, out, sizeof(out));
+	st = t_child(child_free, NULL, out, sizeof(out));
 	ASSERT_TRUE(WIFSIGNALED(st)) TH_LOG("status %#x stderr: %s", st, out);
 	ASSERT_EQ(SIGABRT, WTERMSIG(st));
 	ASSERT_NE(NULL, strstr(out, "mn_chan_free of a channel that goroutines are blocked on"))
 		TH_LOG("stderr: %s", out);
-	st = mn_test_child(child_close, NULL, out, sizeof(out));
+	st = t_child(child_close, NULL, out, sizeof(out));
 	ASSERT_TRUE(WIFSIGNALED(st));
 	ASSERT_NE(NULL, strstr(out, "close of closed channel")) TH_LOG("stderr: %s", out);
 }
@@ -339,9 +339,9 @@ TEST(freed_or_null_channel_calls_abort_naming_the_call)
 	for (int i = 0; i < U__N; i++) {
 		int st;
 
-		if (i < U_NULL_LEN && mn_test_sanitized())
+		if (i < U_NULL_LEN && t_sanitized())
 			continue;	/* the sanitizer reports the use after free itself */
-		st = mn_test_child(uaf_child, (void *)(intptr_t)i, out, sizeof(out));
+		st = t_child(uaf_child, (void *)(intptr_t)i, out, sizeof(out));
 		EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT)
 			TH_LOG("%s: status %#x, stderr: %s", uaf_msg[i], st, out);
 		EXPECT_NE(NULL, strstr(out, uaf_msg[i]))
@@ -432,7 +432,7 @@ static void free_after_select_child(void *arg)
 TEST(channels_of_a_completed_select_may_be_freed_at_once)
 {
 	char out[8192];
-	int st = mn_test_child(free_after_select_child, NULL, out, sizeof(out));
+	int st = t_child(free_after_select_child, NULL, out, sizeof(out));
 
 	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		TH_LOG("status %#x, stderr: %s", st, out);
@@ -468,7 +468,7 @@ static void stress_sender(void *arg)
 
 static void free_stress_main(void *arg)
 {
-	int n = mn_test_sanitized() ? 3000 : 30000;
+	int n = t_sanitized() ? 3000 : 30000;
 
 	for (int i = 0; i < n; i++) {
 		struct mn_chan **cs = malloc(3 * sizeof(*cs));
@@ -496,7 +496,7 @@ static void free_stress_child(void *arg)
 TEST(channels_of_a_completed_select_may_be_freed_at_once_2_procs)
 {
 	char out[8192];
-	int st = mn_test_child(free_stress_child, NULL, out, sizeof(out));
+	int st = t_child(free_stress_child, NULL, out, sizeof(out));
 
 	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		TH_LOG("status %#x, stderr: %s", st, out);
@@ -534,7 +534,7 @@ static void pipeline_main(void *arg)
 
 TEST(fan_out_pipeline_loses_nothing)
 {
-	MN_RUN(pipeline_main, NULL);
+	T_RUN(pipeline_main, NULL);
 }
 
 TEST_HARNESS_MAIN

@@ -28,7 +28,7 @@ static void background_main(void *arg)
 
 TEST(background_is_never_cancelled)
 {
-	MN_RUN(background_main, NULL);
+	T_RUN(background_main, NULL);
 }
 
 /* ---- cancel and propagation ---- */
@@ -82,7 +82,7 @@ static void tree_main(void *arg)
 
 TEST(cancel_propagates_to_descendants_only)
 {
-	MN_RUN(tree_main, NULL);
+	T_RUN(tree_main, NULL);
 }
 
 /* ---- deadlines ---- */
@@ -132,7 +132,7 @@ static void deadline_main(void *arg)
 
 TEST(deadlines_fire_never_early_and_inherit)
 {
-	MN_RUN_PROCS(2, deadline_main, NULL);
+	T_RUN_PROCS(2, deadline_main, NULL);
 }
 
 /* ---- cancellation reaches a G blocked in select ---- */
@@ -180,7 +180,7 @@ static void select_cancel_main(void *arg)
 
 TEST(cancel_reaches_1000_gs_blocked_in_select)
 {
-	MN_RUN_PROCS(4, select_cancel_main, NULL);
+	T_RUN_PROCS(4, select_cancel_main, NULL);
 }
 
 static void deadline_select_main(void *arg)
@@ -203,7 +203,7 @@ static void deadline_select_main(void *arg)
 
 TEST(deadline_reaches_a_g_blocked_in_select)
 {
-	MN_RUN(deadline_select_main, NULL);
+	T_RUN(deadline_select_main, NULL);
 }
 
 /* ---- mn_sem_acquire_ctx ---- */
@@ -232,8 +232,8 @@ static void sem_ctx_main(void *arg)
 	mn_sleep(2 * MS);
 	G_ASSERT_EQ(atomic_load(&sem_results[0]), 0);	/* still waiting */
 	mn_ctx_cancel(shared_ctx);
-	G_ASSERT_EQ(mn_test_await(&sem_results[0]), 1000 - ECANCELED);
-	G_ASSERT_EQ(mn_test_await(&sem_results[1]), 1000 - ECANCELED);
+	G_ASSERT_EQ(t_await(&sem_results[0]), 1000 - ECANCELED);
+	G_ASSERT_EQ(t_await(&sem_results[1]), 1000 - ECANCELED);
 	/* Already cancelled: fails at once, even if units are free. */
 	mn_sem_release(&sem, 1);
 	G_ASSERT_EQ(mn_sem_acquire_ctx(&sem, 1, shared_ctx), -ECANCELED);
@@ -252,7 +252,7 @@ static void sem_ctx_main(void *arg)
 	mn_go(sem_waiter, (void *)2);
 	mn_sleep(1 * MS);
 	mn_sem_release(&sem, 2);
-	G_ASSERT_EQ(mn_test_await(&sem_results[2]), 1000);
+	G_ASSERT_EQ(t_await(&sem_results[2]), 1000);
 	mn_ctx_free(shared_ctx);
 	/* NULL context: plain acquire. */
 	G_ASSERT_EQ(mn_sem_acquire_ctx(&sem, 2, NULL), 0);
@@ -261,7 +261,7 @@ static void sem_ctx_main(void *arg)
 
 TEST(semaphore_acquire_gives_up_on_cancel_and_deadline)
 {
-	MN_RUN_PROCS(2, sem_ctx_main, NULL);
+	T_RUN_PROCS(2, sem_ctx_main, NULL);
 }
 
 /* ---- stress: trees created, cancelled and freed while Gs select ---- */
@@ -306,7 +306,7 @@ static void stress_main(void *arg)
 
 TEST(trees_built_and_torn_down_concurrently_4_procs)
 {
-	MN_RUN_PROCS(4, stress_main, NULL);
+	T_RUN_PROCS(4, stress_main, NULL);
 }
 
 TEST_HARNESS_MAIN

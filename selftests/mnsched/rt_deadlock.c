@@ -36,7 +36,7 @@ TEST(deadlock_detected_with_g_dump)
 	char out[4096];
 
 	for (int i = 0; i < 3; i++) {
-		int st = mn_test_child(child, (void *)procs[i], out, sizeof(out));
+		int st = t_child(child, (void *)procs[i], out, sizeof(out));
 
 		ASSERT_TRUE(WIFEXITED(st)) TH_LOG("status %#x stderr: %s", st, out);
 		ASSERT_EQ(2, WEXITSTATUS(st));
@@ -64,7 +64,7 @@ static void not_deadlock_main(void *arg)
 
 TEST(pending_timer_is_not_deadlock)
 {
-	MN_RUN(not_deadlock_main, NULL);
+	T_RUN(not_deadlock_main, NULL);
 }
 
 /* ---- plain threads may wake Gs: no deadlock while one is alive ---- */
@@ -117,7 +117,7 @@ TEST(plain_thread_about_to_send_is_not_a_deadlock)
 
 	for (int i = 0; i < 2; i++) {
 		const char *a[2] = { procs[i], NULL };
-		int st = mn_test_child(plain_wake_child, a, out, sizeof(out));
+		int st = t_child(plain_wake_child, a, out, sizeof(out));
 
 		ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
 			TH_LOG("MNPROCS=%s: status %#x stderr: %s", procs[i], st, out);
@@ -128,7 +128,7 @@ TEST(deadlock_reported_once_the_plain_thread_exits)
 {
 	const char *a[2] = { "1", "again" };
 	char out[4096];
-	int st = mn_test_child(plain_wake_child, a, out, sizeof(out));
+	int st = t_child(plain_wake_child, a, out, sizeof(out));
 
 	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 2)
 		TH_LOG("status %#x stderr: %s", st, out);

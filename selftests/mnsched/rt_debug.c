@@ -131,7 +131,7 @@ TEST(dump_sigusr1_prints_every_g_and_continues)
 	int st;
 
 	setenv("MNSCHED_DEBUG", "dump=SIGUSR1", 1);
-	st = mn_test_child(dump_child, (void *)(long)SIGUSR1, out, sizeof(out));
+	st = t_child(dump_child, (void *)(long)SIGUSR1, out, sizeof(out));
 	ASSERT_TRUE(WIFEXITED(st)) TH_LOG("status %#x: %s", st, out);
 	ASSERT_EQ(0, WEXITSTATUS(st)) TH_LOG("%s", out);
 	ASSERT_NE(NULL, strstr(out, "mnsched: SIGUSR1: goroutine dump (MNSCHED_DEBUG=dump=SIGUSR1"))
@@ -166,7 +166,7 @@ TEST(dump_sigquit_exits_2_as_go)
 	int st;
 
 	setenv("MNSCHED_DEBUG", "dump=SIGQUIT", 1);
-	st = mn_test_child(dump_child, (void *)(long)SIGQUIT, out, sizeof(out));
+	st = t_child(dump_child, (void *)(long)SIGQUIT, out, sizeof(out));
 	ASSERT_TRUE(WIFEXITED(st)) TH_LOG("status %#x: %s", st, out);
 	ASSERT_EQ(2, WEXITSTATUS(st)) TH_LOG("%s", out);
 	ASSERT_NE(NULL, strstr(out, "mnsched: SIGQUIT: goroutine dump")) TH_LOG("%s", out);
@@ -185,7 +185,7 @@ TEST(dump_running_g_stack_from_its_thread)
 		     "until it calls into libc: its stack cannot be taken");
 	setenv("MNSCHED_DEBUG", "dump=SIGUSR2", 1);
 	with_spinner = true;
-	st = mn_test_child(dump_child, (void *)(long)SIGUSR2, out, sizeof(out));
+	st = t_child(dump_child, (void *)(long)SIGUSR2, out, sizeof(out));
 	with_spinner = false;
 	ASSERT_TRUE(WIFEXITED(st)) TH_LOG("status %#x: %s", st, out);
 	ASSERT_NE(NULL, g_block(out, "[running] (spinner) on M ", blk, sizeof(blk)))
@@ -201,7 +201,7 @@ TEST(dump_without_libdw_uses_frame_pointers)
 
 	setenv("MNSCHED_DEBUG", "dump=SIGUSR1", 1);
 	setenv("MNSCHED_NO_LIBDW", "1", 1);
-	st = mn_test_child(dump_child, (void *)(long)SIGUSR1, out, sizeof(out));
+	st = t_child(dump_child, (void *)(long)SIGUSR1, out, sizeof(out));
 	unsetenv("MNSCHED_NO_LIBDW");
 	ASSERT_TRUE(WIFEXITED(st)) TH_LOG("status %#x: %s", st, out);
 	ASSERT_NE(NULL, strstr(out, "stacks: frame pointers")) TH_LOG("%s", out);
@@ -223,7 +223,7 @@ TEST(dump_bad_settings_are_errors)
 			int fd = open("/dev/null", O_WRONLY);
 
 			dup2(fd, 2);
-			_exit(mn_test_main("MNSCHED_DEBUG", bad[i], dump_main, NULL) ==
+			_exit(t_main("MNSCHED_DEBUG", bad[i], dump_main, NULL) ==
 			      -EINVAL ? 0 : 1);
 		}
 		waitpid(pid, &st, 0);
@@ -333,7 +333,7 @@ TEST(dump_signal_while_threads_malloc_and_print)
 	const char *p, *tail;
 	int st, dumps = 0;
 
-	st = mn_test_child(churn_child, (void *)(long)SIGUSR1, out, sizeof(out));
+	st = t_child(churn_child, (void *)(long)SIGUSR1, out, sizeof(out));
 	tail = out + (strlen(out) > 4000 ? strlen(out) - 4000 : 0);
 	ASSERT_TRUE(WIFEXITED(st)) TH_LOG("status %#x (SIGALRM: deadlocked in a dump): ...%s",
 					  st, tail);
@@ -376,7 +376,7 @@ static void deadlock_child(void *arg)
 TEST(deadlock_report_has_stacks)
 {
 	char blk[8192];
-	int st = mn_test_child(deadlock_child, NULL, out, sizeof(out));
+	int st = t_child(deadlock_child, NULL, out, sizeof(out));
 
 	ASSERT_TRUE(WIFEXITED(st)) TH_LOG("status %#x: %s", st, out);
 	ASSERT_EQ(2, WEXITSTATUS(st)) TH_LOG("%s", out);
@@ -436,7 +436,7 @@ __attribute__((noinline)) static void hog_fn(void *arg)
 static void stall_main(void *arg)
 {
 	mn_go_opts(hog_fn, NULL, &(struct mn_go_opts){ .name = "hog" });
-	mn_test_await(&hog_done);
+	t_await(&hog_done);
 	mn_sleep(200 * 1000000ull);	/* let the reports be printed */
 	fprintf(stderr, "hog %d done\n", atomic_load(&hog_id));
 	fflush(stderr);
@@ -460,7 +460,7 @@ TEST(stall_report_names_the_g_with_its_stack)
 	if (tsan())
 		SKIP(return, "TSan defers a signal to a thread in a busy loop "
 		     "until it calls into libc: its stack cannot be taken");
-	st = mn_test_child(stall_child, NULL, out, sizeof(out));
+	st = t_child(stall_child, NULL, out, sizeof(out));
 	ASSERT_TRUE(WIFEXITED(st)) TH_LOG("status %#x: %s", st, out);
 	ASSERT_EQ(0, WEXITSTATUS(st)) TH_LOG("%s", out);
 	p = strstr(out, "hog ");
@@ -503,7 +503,7 @@ static void labels_main(void *arg)
 	G_ASSERT(mn_set_label("a", "1") == 0);
 	/* children start with a copy */
 	mn_go(label_child, NULL);
-	G_ASSERT(mn_test_await(&child_ok));
+	G_ASSERT(t_await(&child_ok));
 	G_ASSERT(!strcmp(mn_label("a"), "1"));
 	for (int i = 1; i < MN_LABELS_MAX; i++) {
 		snprintf(k, sizeof(k), "k%d", i);
@@ -524,7 +524,7 @@ TEST(labels_set_get_inherit_limits)
 {
 	ASSERT_EQ(-EINVAL, mn_set_label("a", "b"));	/* not in a G */
 	ASSERT_EQ(NULL, mn_label("a"));
-	MN_RUN(labels_main, NULL);
+	T_RUN(labels_main, NULL);
 }
 
 TEST_HARNESS_MAIN

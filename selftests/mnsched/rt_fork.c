@@ -95,7 +95,7 @@ static void exec_main(void *arg)
 
 TEST(fork_child_that_execs_or_exits_works)
 {
-	ASSERT_EQ(0, mn_test_main("MNPROCS", "2", exec_main, NULL));
+	ASSERT_EQ(0, t_main("MNPROCS", "2", exec_main, NULL));
 }
 
 /* ---- any runtime call in the child aborts naming it ---- */
@@ -203,7 +203,7 @@ TEST(fork_child_calling_the_runtime_aborts_naming_the_call)
 		pid_t pid;
 		int st;
 
-		if (i == C_SEGV && mn_test_sanitized())
+		if (i == C_SEGV && t_sanitized())
 			continue;	/* ASan/TSan take SIGSEGV themselves */
 		pid = fork();
 		if (pid == 0) {

@@ -56,7 +56,7 @@ TEST(one_million_parked_gs)
 	FILE *f = fopen("/proc/sys/vm/max_map_count", "r");
 	long mmc = 0;
 
-	if (mn_test_sanitized())
+	if (t_sanitized())
 		SKIP(return, "a million fibers under a sanitizer need tens of GB");
 	if ((long)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE) < (6L << 30))
 		SKIP(return, "a million parked Gs need ~4.5 GB of RAM; this machine has less");
@@ -66,7 +66,7 @@ TEST(one_million_parked_gs)
 		fclose(f);
 	}
 	TH_LOG("vm.max_map_count = %ld", mmc);
-	MN_RUN(million_main, NULL);
+	T_RUN(million_main, NULL);
 }
 
 TEST_HARNESS_MAIN

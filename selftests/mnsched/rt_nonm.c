@@ -44,7 +44,7 @@ static void plain_thread_main(void *arg)
 
 TEST(plain_thread_try_send_and_close_wake_gs)
 {
-	MN_RUN(plain_thread_main, NULL);
+	T_RUN(plain_thread_main, NULL);
 }
 
 static void *blocking_from_thread(void *arg)
@@ -72,7 +72,7 @@ static void child(void *arg)
 TEST(blocking_call_from_plain_thread_aborts_clearly)
 {
 	char out[2048];
-	int st = mn_test_child(child, NULL, out, sizeof(out));
+	int st = t_child(child, NULL, out, sizeof(out));
 
 	ASSERT_TRUE(WIFSIGNALED(st));
 	ASSERT_EQ(SIGABRT, WTERMSIG(st));

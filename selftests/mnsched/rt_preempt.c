@@ -114,7 +114,7 @@ static void run_bounded(struct __test_metadata *_metadata, const char *procs,
 			void (*fn)(void *), void *arg, const uint64_t *worst)
 {
 	start_watchdog(60);
-	ASSERT_EQ(0, mn_test_main("MNPROCS", procs, fn, arg));
+	ASSERT_EQ(0, t_main("MNPROCS", procs, fn, arg));
 	ASSERT_LT(*worst, TICKER_BOUND_NS);
 }
 
@@ -203,7 +203,7 @@ TEST(preempted_g_keeps_thread_tls_and_errno)
 {
 	SKIP_UNDER_TSAN();
 	start_watchdog(60);
-	MN_RUN_PROCS(1, tls_main, NULL);
+	T_RUN_PROCS(1, tls_main, NULL);
 }
 
 /*
@@ -251,7 +251,7 @@ TEST(preempted_g_holding_pthread_mutex_and_malloc_deadlocks_nobody)
 {
 	SKIP_UNDER_TSAN();
 	start_watchdog(60);
-	MN_RUN_PROCS(1, locks_main, NULL);
+	T_RUN_PROCS(1, locks_main, NULL);
 }
 
 /*
@@ -309,7 +309,7 @@ TEST(no_g_runs_on_two_threads_2_procs)
 {
 	SKIP_UNDER_TSAN();
 	start_watchdog(60);
-	MN_RUN_PROCS(2, segments_main, NULL);
+	T_RUN_PROCS(2, segments_main, NULL);
 }
 
 /*
@@ -327,7 +327,7 @@ TEST(program_ends_while_a_hog_runs_1_proc)
 {
 	SKIP_UNDER_TSAN();
 	start_watchdog(30);
-	MN_RUN_PROCS(1, exit_main, NULL);
+	T_RUN_PROCS(1, exit_main, NULL);
 }
 
 /*
@@ -415,7 +415,7 @@ TEST(unprivileged_demoted_threads_retire)
 	ASSERT_EQ(0, setpriority(PRIO_PROCESS, 0, 19));
 	ASSERT_EQ(-1, setpriority(PRIO_PROCESS, 0, 0));
 	start_watchdog(60);
-	MN_RUN_PROCS(1, retire_main, (void *)1);
+	T_RUN_PROCS(1, retire_main, (void *)1);
 }
 
 TEST(privileged_demoted_threads_get_their_priority_back)
@@ -424,7 +424,7 @@ TEST(privileged_demoted_threads_get_their_priority_back)
 	if (setpriority(PRIO_PROCESS, 0, 1) || setpriority(PRIO_PROCESS, 0, 0))
 		SKIP(return, "no CAP_SYS_NICE: a demoted thread cannot be restored");
 	start_watchdog(60);
-	MN_RUN_PROCS(1, retire_main, NULL);
+	T_RUN_PROCS(1, retire_main, NULL);
 }
 
 /* A slice out of 1..1000 ms is an error at start, naming the variable. */
@@ -445,7 +445,7 @@ TEST(slice_out_of_range_is_an_error_naming_the_variable)
 	char out[1024];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		int st = mn_test_child(bad_slice_child, (void *)bad[i], out,
+		int st = t_child(bad_slice_child, (void *)bad[i], out,
 				       sizeof(out));
 
 		ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) TH_LOG("%s: %s", bad[i], out);
@@ -500,7 +500,7 @@ TEST(demotion_refused_is_said_once_and_the_p_still_handed_off)
 	 * exit 3 when it cannot install the filter). */
 	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0)
 		SKIP(return, "no seccomp in this kernel (%s)", strerror(errno));
-	st = mn_test_child(refused_child, NULL, out, sizeof(out));
+	st = t_child(refused_child, NULL, out, sizeof(out));
 	ASSERT_TRUE(WIFEXITED(st)) TH_LOG("status %#x: %s", st, out);
 	ASSERT_EQ(0, WEXITSTATUS(st)) TH_LOG("%s", out);
 	ASSERT_NE(NULL, strstr(out, msg)) TH_LOG("%s", out);
@@ -770,7 +770,7 @@ TEST(handler_never_acts_inside_the_runtime_1ms_slices_2_procs)
 	SKIP_UNDER_TSAN();
 	start_watchdog(60);
 	setenv("MNSCHED_DEBUG", "slice=1", 1);
-	MN_RUN_PROCS(2, stress_main, NULL);
+	T_RUN_PROCS(2, stress_main, NULL);
 	unsetenv("MNSCHED_DEBUG");
 }
 
@@ -779,7 +779,7 @@ TEST(handler_never_acts_inside_the_runtime_1ms_slices_1_proc)
 	SKIP_UNDER_TSAN();
 	start_watchdog(60);
 	setenv("MNSCHED_DEBUG", "slice=1", 1);
-	MN_RUN_PROCS(1, stress_main, NULL);
+	T_RUN_PROCS(1, stress_main, NULL);
 	unsetenv("MNSCHED_DEBUG");
 }
 

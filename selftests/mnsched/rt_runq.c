@@ -37,7 +37,7 @@ static void yield_main(void *arg)
 
 TEST(yield_goes_to_back_of_local_queue)
 {
-	MN_RUN_PROCS(1, yield_main, NULL);
+	T_RUN_PROCS(1, yield_main, NULL);
 }
 
 static struct mn_chan *ping, *pong;
@@ -85,7 +85,7 @@ static void runnext_main(void *arg)
 
 TEST(runnext_pingpong_does_not_starve_queue)
 {
-	MN_RUN_PROCS(1, runnext_main, NULL);
+	T_RUN_PROCS(1, runnext_main, NULL);
 }
 
 static atomic_int injected;
@@ -125,7 +125,7 @@ static void global_main(void *arg)
 
 TEST(global_queue_is_polled)
 {
-	MN_RUN_PROCS(1, global_main, NULL);
+	T_RUN_PROCS(1, global_main, NULL);
 }
 
 static atomic_int tids_seen[2];
@@ -169,7 +169,7 @@ static void steal_main(void *arg)
 
 TEST(idle_p_steals_work)
 {
-	MN_RUN_PROCS(2, steal_main, NULL);
+	T_RUN_PROCS(2, steal_main, NULL);
 }
 
 /*
@@ -213,7 +213,7 @@ static void storm_main(void *arg)
 	uint64_t end = mn_now() + 1000 * 1000000ull;
 	int rounds = 0;
 
-	storm_gs = mn_test_sanitized() ? STORM_GS / 64 : STORM_GS;
+	storm_gs = t_sanitized() ? STORM_GS / 64 : STORM_GS;
 	storm_ran = calloc(storm_gs, 1);
 	G_ASSERT(storm_ran != NULL);
 	do {
@@ -243,7 +243,7 @@ static void storm_main(void *arg)
 
 TEST(spawn_storm_runs_every_g_exactly_once)
 {
-	MN_RUN_PROCS(8, storm_main, NULL);
+	T_RUN_PROCS(8, storm_main, NULL);
 }
 
 /*
@@ -308,7 +308,7 @@ static void pingpong_hog_main(void *arg)
 
 TEST(runnext_pair_keeps_its_slice_beside_a_hog)
 {
-	MN_RUN_PROCS(1, pingpong_hog_main, NULL);
+	T_RUN_PROCS(1, pingpong_hog_main, NULL);
 }
 
 /*
@@ -341,7 +341,7 @@ static void yield_progress_main(void *arg)
 
 TEST(yielding_g_lets_a_sleeper_run)
 {
-	MN_RUN_PROCS(1, yield_progress_main, NULL);
+	T_RUN_PROCS(1, yield_progress_main, NULL);
 }
 
 /*
@@ -393,7 +393,7 @@ static void timer_fairness_main(void *arg)
 
 TEST(timer_fires_beside_a_busy_channel)
 {
-	MN_RUN_PROCS(1, timer_fairness_main, NULL);
+	T_RUN_PROCS(1, timer_fairness_main, NULL);
 }
 
 TEST_HARNESS_MAIN

@@ -28,7 +28,7 @@ TEST(schedtrace_lines)
 	int st, n = 0;
 	char *line, *save;
 
-	st = mn_test_child(child, "schedtrace=100", out, sizeof(out));
+	st = t_child(child, "schedtrace=100", out, sizeof(out));
 	ASSERT_TRUE(WIFEXITED(st));
 	ASSERT_EQ(0, WEXITSTATUS(st)) TH_LOG("stderr: %s", out);
 	ASSERT_EQ(0, regcomp(&re, "^SCHED [0-9]+ms: procs=2 idleprocs=[0-2] threads=[0-9]+ "
@@ -47,7 +47,7 @@ TEST(schedtrace_lines)
 TEST(bad_debug_setting_is_an_error)
 {
 	char out[1024];
-	int st = mn_test_child(child, "schedtrace=fast", out, sizeof(out));
+	int st = t_child(child, "schedtrace=fast", out, sizeof(out));
 
 	ASSERT_TRUE(WIFEXITED(st));
 	ASSERT_EQ(1, WEXITSTATUS(st));
@@ -63,13 +63,13 @@ TEST(long_debug_setting_is_parsed_whole)
 	while (strlen(val) < 300)
 		strcat(val, "deadlock=1,spare=1,");
 	strcat(val, "schedtrace=100");
-	st = mn_test_child(child, val, out, sizeof(out));
+	st = t_child(child, val, out, sizeof(out));
 	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		TH_LOG("valid %zu-character MNSCHED_DEBUG: status %#x, stderr: %s",
 		       strlen(val), st, out);
 	ASSERT_NE(NULL, strstr(out, "SCHED ")) TH_LOG("stderr: %s", out);
 	strcat(val, "ms");
-	st = mn_test_child(child, val, out, sizeof(out));
+	st = t_child(child, val, out, sizeof(out));
 	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 1) TH_LOG("status %#x", st);
 	ASSERT_NE(NULL, strstr(out, "MNSCHED_DEBUG: bad setting 'schedtrace=100ms'"))
 		TH_LOG("stderr: %s", out);
@@ -103,7 +103,7 @@ TEST(numbers_in_the_environment_are_strict)
 	char out[2048];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		int st = mn_test_child(run_env, (void *)bad[i], out, sizeof(out));
+		int st = t_child(run_env, (void *)bad[i], out, sizeof(out));
 
 		EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
 			TH_LOG("%s=\"%s\" was accepted (status %#x)", bad[i][0],

@@ -54,7 +54,7 @@ static void fairness_main(void *arg)
 
 TEST(fairness_three_ready_channels_one_third_each)
 {
-	MN_RUN(fairness_main, NULL);
+	T_RUN(fairness_main, NULL);
 }
 
 /* ---- poll, timeout, closed, NULL ---- */
@@ -122,7 +122,7 @@ static void basics_main(void *arg)
 
 TEST(poll_timeout_closed_and_null_channels)
 {
-	MN_RUN(basics_main, NULL);
+	T_RUN(basics_main, NULL);
 }
 
 /* ---- blocking: woken by a sender, a receiver, a close ---- */
@@ -191,12 +191,12 @@ static void blocking_main(void *arg)
 
 TEST(blocked_select_woken_by_send_recv_and_close)
 {
-	MN_RUN_PROCS(1, blocking_main, NULL);
+	T_RUN_PROCS(1, blocking_main, NULL);
 }
 
 TEST(blocked_select_woken_across_ps)
 {
-	MN_RUN_PROCS(4, blocking_main, NULL);
+	T_RUN_PROCS(4, blocking_main, NULL);
 }
 
 /* ---- two selects rendezvous with each other ---- */
@@ -247,7 +247,7 @@ static void sel_rendezvous_main(void *arg)
 
 TEST(select_meets_select)
 {
-	MN_RUN_PROCS(2, sel_rendezvous_main, NULL);
+	T_RUN_PROCS(2, sel_rendezvous_main, NULL);
 }
 
 /* ---- lock order: opposite case orders cannot deadlock ---- */
@@ -294,7 +294,7 @@ static void lockorder_main(void *arg)
 
 TEST(opposite_case_orders_do_not_deadlock)
 {
-	MN_RUN_PROCS(4, lockorder_main, NULL);
+	T_RUN_PROCS(4, lockorder_main, NULL);
 }
 
 /* ---- a channel in several cases of one select ---- */
@@ -322,7 +322,7 @@ static void dup_main(void *arg)
 
 TEST(same_channel_in_several_cases)
 {
-	MN_RUN(dup_main, NULL);
+	T_RUN(dup_main, NULL);
 }
 
 /* ---- many cases (the malloc path) ---- */
@@ -362,7 +362,7 @@ static void many_main(void *arg)
 
 TEST(two_hundred_cases)
 {
-	MN_RUN_PROCS(2, many_main, NULL);
+	T_RUN_PROCS(2, many_main, NULL);
 }
 
 /* ---- no lost wake-ups: producers, selecting consumers, timeouts ---- */
@@ -431,7 +431,7 @@ static void stress_main(void *arg)
 
 TEST(no_lost_wakeups_4_procs)
 {
-	MN_RUN_PROCS(4, stress_main, NULL);
+	T_RUN_PROCS(4, stress_main, NULL);
 }
 
 /* ---- timed channel calls ---- */
@@ -464,7 +464,7 @@ static void timed_main(void *arg)
 
 TEST(timed_send_and_recv)
 {
-	MN_RUN(timed_main, NULL);
+	T_RUN(timed_main, NULL);
 }
 
 /* ---- no cases: blocks for good, the deadlock detector sees it ---- */
@@ -484,7 +484,7 @@ static void nocase_child(void *arg)
 TEST(no_cases_blocks_forever_and_is_a_deadlock)
 {
 	char out[4096];
-	int st = mn_test_child(nocase_child, NULL, out, sizeof(out));
+	int st = t_child(nocase_child, NULL, out, sizeof(out));
 
 	ASSERT_TRUE(WIFEXITED(st)) TH_LOG("status %#x: %s", st, out);
 	ASSERT_EQ(2, WEXITSTATUS(st));
@@ -525,12 +525,12 @@ TEST(misuse_aborts_with_a_clear_message)
 	char out[4096];
 	int st;
 
-	st = mn_test_child(misuse_child, null_elem_main, out, sizeof(out));
+	st = t_child(misuse_child, null_elem_main, out, sizeof(out));
 	ASSERT_TRUE(WIFSIGNALED(st)) TH_LOG("status %#x: %s", st, out);
 	ASSERT_NE(NULL, strstr(out, "mn_select: case 1 (receive on channel"))
 		TH_LOG("stderr: %s", out);
 	ASSERT_NE(NULL, strstr(out, "NULL elem but the channel carries 4-byte elements"));
-	st = mn_test_child(misuse_child, bad_dir_main, out, sizeof(out));
+	st = t_child(misuse_child, bad_dir_main, out, sizeof(out));
 	ASSERT_TRUE(WIFSIGNALED(st)) TH_LOG("status %#x: %s", st, out);
 	ASSERT_NE(NULL, strstr(out, "mn_select: case 0 has dir 0, not MN_SEND or MN_RECV"))
 		TH_LOG("stderr: %s", out);

@@ -37,7 +37,7 @@ static void spawn_many(void *arg)
 
 TEST(spawn_and_join_1000)
 {
-	MN_RUN(spawn_many, NULL);
+	T_RUN(spawn_many, NULL);
 }
 
 static void main_returns(void *arg)
@@ -49,7 +49,7 @@ TEST(main_runs_fn_and_returns)
 {
 	int v = 0;
 
-	MN_RUN(main_returns, &v);
+	T_RUN(main_returns, &v);
 	ASSERT_EQ(42, v);
 	/* Once per process. */
 	ASSERT_EQ(-EBUSY, mn_main(main_returns, &v));
@@ -95,7 +95,7 @@ static void opts_main(void *arg)
 
 TEST(go_opts_stack_size_and_bad_input)
 {
-	MN_RUN(opts_main, NULL);
+	T_RUN(opts_main, NULL);
 }
 
 static void enomem_main(void *arg)
@@ -117,9 +117,9 @@ static void enomem_main(void *arg)
 
 TEST(go_out_of_memory_returns_enomem)
 {
-	if (mn_test_sanitized())
+	if (t_sanitized())
 		SKIP(return, "sanitizers reserve address space beyond RLIMIT_AS");
-	MN_RUN(enomem_main, NULL);
+	T_RUN(enomem_main, NULL);
 }
 
 static atomic_int order[4], pos;
@@ -148,7 +148,7 @@ static void defer_main(void *arg)
 
 TEST(go_child_first_and_defer)
 {
-	MN_RUN_PROCS(1, defer_main, NULL);
+	T_RUN_PROCS(1, defer_main, NULL);
 }
 
 static void nprocs_main(void *arg)
@@ -158,7 +158,7 @@ static void nprocs_main(void *arg)
 
 TEST(mnprocs_sets_nprocs)
 {
-	ASSERT_EQ(0, mn_test_main("MNPROCS", "3", nprocs_main, NULL));
+	ASSERT_EQ(0, t_main("MNPROCS", "3", nprocs_main, NULL));
 }
 
 static void bad_env(void *arg)
@@ -177,7 +177,7 @@ TEST(mnprocs_invalid_is_a_clear_error)
 	char out[512];
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		int st = mn_test_child(bad_env, (void *)bad[i], out, sizeof(out));
+		int st = t_child(bad_env, (void *)bad[i], out, sizeof(out));
 
 		ASSERT_TRUE(WIFEXITED(st));
 		ASSERT_EQ(0, WEXITSTATUS(st));

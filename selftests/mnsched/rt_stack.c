@@ -63,11 +63,11 @@ TEST(overflow_guard_page_names_the_g)
 	char out[4096];
 	int st;
 
-	if (mn_test_sanitized())
+	if (t_sanitized())
 		SKIP(return, "ASan/TSan intercept SIGSEGV themselves");
 	if (!kernel_has_guard_install())
 		SKIP(return, "kernel has no MADV_GUARD_INSTALL (6.13+)");
-	st = mn_test_child(child, "guard", out, sizeof(out));
+	st = t_child(child, "guard", out, sizeof(out));
 	ASSERT_TRUE(WIFSIGNALED(st)) TH_LOG("status %#x: %s", st, out);
 	ASSERT_EQ(SIGABRT, WTERMSIG(st));
 	ASSERT_NE(NULL, strstr(out, "mnsched: goroutine 2 overflowed its 65536-byte stack"))
@@ -79,12 +79,12 @@ TEST(overflow_canary_names_the_g)
 	char out[4096];
 	int st;
 
-	if (mn_test_sanitized())
+	if (t_sanitized())
 		SKIP(return, "ASan/TSan intercept SIGSEGV themselves");
 	/* The canary is checked when the G switches away: this G writes a
 	 * frame bigger than its stack over the canary, then yields. */
 	use_big_frame = true;
-	st = mn_test_child(child, "canary", out, sizeof(out));
+	st = t_child(child, "canary", out, sizeof(out));
 	ASSERT_TRUE(WIFSIGNALED(st)) TH_LOG("status %#x: %s", st, out);
 	ASSERT_NE(NULL, strstr(out, "overflowed its 65536-byte stack"))
 		TH_LOG("stderr: %s", out);
@@ -95,12 +95,12 @@ TEST(overflow_big_frame_guard_mode)
 	char out[4096];
 	int st;
 
-	if (mn_test_sanitized())
+	if (t_sanitized())
 		SKIP(return, "ASan/TSan intercept SIGSEGV themselves");
 	if (!kernel_has_guard_install())
 		SKIP(return, "kernel has no MADV_GUARD_INSTALL (6.13+)");
 	use_big_frame = true;
-	st = mn_test_child(child, NULL, out, sizeof(out));
+	st = t_child(child, NULL, out, sizeof(out));
 	ASSERT_TRUE(WIFSIGNALED(st)) TH_LOG("status %#x: %s", st, out);
 	ASSERT_NE(NULL, strstr(out, "overflowed its 65536-byte stack"))
 		TH_LOG("stderr: %s", out);
@@ -182,7 +182,7 @@ static void check_clash(struct __test_metadata *_metadata, int shape,
 	int st;
 
 	clash_shape = shape;
-	st = mn_test_child(clash_child, (void *)mode, out, sizeof(out));
+	st = t_child(clash_child, (void *)mode, out, sizeof(out));
 	ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT)
 		TH_LOG("%s mode: status %#x: %s", mode, st, out);
 	ASSERT_NE(NULL, strstr(out, "mnsched: goroutine 6 overflowed its 65536-byte stack"))
@@ -191,7 +191,7 @@ static void check_clash(struct __test_metadata *_metadata, int shape,
 
 TEST(frame_larger_than_the_guard_names_the_g)
 {
-	if (mn_test_sanitized())
+	if (t_sanitized())
 		SKIP(return, "ASan/TSan intercept SIGSEGV themselves");
 	check_clash(_metadata, 0, "canary");
 	if (kernel_has_guard_install())
@@ -200,7 +200,7 @@ TEST(frame_larger_than_the_guard_names_the_g)
 
 TEST(recursion_with_6k_frames_names_the_g)
 {
-	if (mn_test_sanitized())
+	if (t_sanitized())
 		SKIP(return, "ASan/TSan intercept SIGSEGV themselves");
 	check_clash(_metadata, 1, "canary");
 	if (kernel_has_guard_install())

@@ -11,7 +11,7 @@
 /* ---- churn: N Gs send on a channel of capacity LIVE, main receives ---- */
 
 /* Fewer under a sanitizer: a TSan fiber costs a millisecond. */
-#define CHURN_N (mn_test_sanitized() ? 8192L : 100000L)
+#define CHURN_N (t_sanitized() ? 8192L : 100000L)
 enum { CHURN_LIVE = 1024 };
 static struct mn_chan *churn_ch;
 static atomic_long alive, alive_max;
@@ -78,12 +78,12 @@ static void churn_main(void *arg)
 
 TEST(churn_one_proc_reuses_hot_stacks)
 {
-	MN_RUN_PROCS(1, churn_main, NULL);
+	T_RUN_PROCS(1, churn_main, NULL);
 }
 
 TEST(churn_two_procs_reuses_hot_stacks)
 {
-	MN_RUN_PROCS(2, churn_main, NULL);
+	T_RUN_PROCS(2, churn_main, NULL);
 }
 
 /* ---- a burst: its memory goes back to the kernel once it is over ---- */
@@ -169,11 +169,11 @@ static void burst_main(void *arg)
 
 TEST(burst_of_a_million_gs_gives_its_memory_back)
 {
-	if (mn_test_sanitized())
+	if (t_sanitized())
 		SKIP(return, "a million fibers under a sanitizer need tens of GB");
 	if ((long)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE) < (8L << 30))
 		SKIP(return, "a million parked Gs need ~4.5 GB of RAM; this machine has less");
-	ASSERT_EQ(0, mn_test_main("MNSCHED_DEBUG", "stackcache=16384",
+	ASSERT_EQ(0, t_main("MNSCHED_DEBUG", "stackcache=16384",
 				  burst_main, NULL));
 }
 
@@ -207,10 +207,10 @@ static void big_main(void *arg)
 
 TEST(big_stacks_are_not_kept_by_the_p)
 {
-	if (mn_test_sanitized())
+	if (t_sanitized())
 		SKIP(return, "RSS under a sanitizer counts its shadow memory");
 	setenv("MNPROCS", "1", 1);
-	ASSERT_EQ(0, mn_test_main("MNSCHED_DEBUG", "stackcache=0", big_main, NULL));
+	ASSERT_EQ(0, t_main("MNSCHED_DEBUG", "stackcache=0", big_main, NULL));
 }
 
 /*
@@ -236,7 +236,7 @@ static void reuse_g(void *arg)
 
 static void reuse_main(void *arg)
 {
-	long n = mn_test_sanitized() ? 2000 : 20000;
+	long n = t_sanitized() ? 2000 : 20000;
 
 	for (int round = 0; round < 4; round++) {
 		uint64_t t0 = mn_now();
@@ -254,7 +254,7 @@ static void reuse_main(void *arg)
 
 TEST(released_stacks_are_reused_intact)
 {
-	ASSERT_EQ(0, mn_test_main("MNSCHED_DEBUG", "stackcache=0", reuse_main, NULL));
+	ASSERT_EQ(0, t_main("MNSCHED_DEBUG", "stackcache=0", reuse_main, NULL));
 }
 
 static void nothing(void *arg)
@@ -268,7 +268,7 @@ static int main_with(const char *val)
 	int st;
 
 	if (pid == 0)
-		_exit(-mn_test_main("MNSCHED_DEBUG", val, nothing, NULL));
+		_exit(-t_main("MNSCHED_DEBUG", val, nothing, NULL));
 	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
 		return 1;
 	return -WEXITSTATUS(st);

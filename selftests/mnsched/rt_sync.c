@@ -58,7 +58,7 @@ static void mutex_count_main(void *arg)
 
 TEST(mutex_8_gs_4_procs_exact_count)
 {
-	MN_RUN_PROCS(4, mutex_count_main, NULL);
+	T_RUN_PROCS(4, mutex_count_main, NULL);
 }
 
 /* ---- mutex: starvation mode hands the lock to a waiter ---- */
@@ -148,7 +148,7 @@ TEST(mutex_starvation_mode_hands_off)
 	 * hundreds of us: allow 15 ms there, still well under the ~20 ms the
 	 * waiter sees without starvation mode.  A miss is retried twice (a
 	 * loaded host stalls the hogs' CPUs too); three misses fail. */
-	int r = mn_test_tries("MNPROCS", "2", starvation_main, starvation_ok, 3);
+	int r = t_tries("MNPROCS", "2", starvation_main, starvation_ok, 3);
 
 	ASSERT_LE(0, r) TH_LOG("the runtime failed");
 	ASSERT_LT(0, r) TH_LOG("waiter's median wait >= %llu ms three times",
@@ -247,7 +247,7 @@ static void rwmutex_main(void *arg)
 
 TEST(rwmutex_readers_share_writers_exclude)
 {
-	MN_RUN_PROCS(4, rwmutex_main, NULL);
+	T_RUN_PROCS(4, rwmutex_main, NULL);
 }
 
 /* ---- cond: a bounded queue, signal and broadcast ---- */
@@ -345,7 +345,7 @@ static void cond_main(void *arg)
 
 TEST(cond_queue_signal_and_broadcast_4_procs)
 {
-	MN_RUN_PROCS(4, cond_main, NULL);
+	T_RUN_PROCS(4, cond_main, NULL);
 }
 
 /* ---- once ---- */
@@ -379,7 +379,7 @@ static void once_main(void *arg)
 
 TEST(once_runs_fn_once_others_wait)
 {
-	MN_RUN_PROCS(4, once_main, NULL);
+	T_RUN_PROCS(4, once_main, NULL);
 }
 
 /* ---- wait group ---- */
@@ -409,7 +409,7 @@ static void wg_main(void *arg)
 
 TEST(wait_group_rounds_4_procs)
 {
-	MN_RUN_PROCS(4, wg_main, NULL);
+	T_RUN_PROCS(4, wg_main, NULL);
 }
 
 /* ---- weighted semaphore ---- */
@@ -494,7 +494,7 @@ static void sem_main(void *arg)
 
 TEST(weighted_semaphore_limits_and_fifo)
 {
-	MN_RUN_PROCS(4, sem_main, NULL);
+	T_RUN_PROCS(4, sem_main, NULL);
 }
 
 /* ---- no lost wake-ups: everything at once, 4 Ps ---- */
@@ -536,7 +536,7 @@ static void stress_main(void *arg)
 
 TEST(no_lost_wakeups_4_procs)
 {
-	MN_RUN_PROCS(4, stress_main, NULL);
+	T_RUN_PROCS(4, stress_main, NULL);
 }
 
 /* ---- the deadlock dump names the sync wait ---- */
@@ -559,7 +559,7 @@ static void stuck_child(void *arg)
 TEST(deadlock_dump_names_the_mutex_wait)
 {
 	char out[4096];
-	int st = mn_test_child(stuck_child, NULL, out, sizeof(out));
+	int st = t_child(stuck_child, NULL, out, sizeof(out));
 
 	ASSERT_TRUE(WIFEXITED(st)) TH_LOG("status %#x: %s", st, out);
 	ASSERT_EQ(2, WEXITSTATUS(st));
@@ -634,7 +634,7 @@ TEST(misuse_aborts_with_a_clear_message)
 	char out[4096];
 
 	for (size_t i = 0; i < sizeof(misuses) / sizeof(misuses[0]); i++) {
-		int st = mn_test_child(misuse_child, misuses[i].fn, out, sizeof(out));
+		int st = t_child(misuse_child, misuses[i].fn, out, sizeof(out));
 
 		ASSERT_TRUE(WIFSIGNALED(st)) TH_LOG("case %zu status %#x: %s", i, st, out);
 		ASSERT_EQ(SIGABRT, WTERMSIG(st));

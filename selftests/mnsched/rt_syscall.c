@@ -68,27 +68,27 @@ static void handoff_main(void *arg)
 
 TEST(p_handed_off_while_blocked_in_syscall)
 {
-	ASSERT_EQ(0, mn_test_main("MNPROCS", "1", handoff_main, NULL));
+	ASSERT_EQ(0, t_main("MNPROCS", "1", handoff_main, NULL));
 }
 
 static bool retake_saw_block;
 
 static void retake_main(void *arg)
 {
-	const volatile struct mnsched_pstate *p0 = mn_mapped_p0();
+	const volatile struct mnsched_pstate *p0 = t_mapped_p0();
 	const char *park = getenv("MNSCHED_PARK");
-	struct mn_kview before = { 0 }, after;
+	struct t_kview before = { 0 }, after;
 
 	/* MNSCHED_PARK=kmod: the runtime maps the module's P pages. */
 	G_ASSERT(p0 || !park || strcmp(park, "kmod"));
 	if (p0)
-		mn_read_kview(p0, &before);
+		t_read_kview(p0, &before);
 	handoff_main(arg);
 	retake_saw_block = true;
 	if (p0) {
 		/* The module handed nothing off, and saw the block: it marks
 		 * one only if the P is still in SYSCALL when the M sleeps. */
-		mn_read_kview(p0, &after);
+		t_read_kview(p0, &after);
 		G_ASSERT_EQ(after.handoffs, 0);
 		retake_saw_block = after.blocks > before.blocks;
 		fprintf(stderr, "# module: %llu block(s) of P 0 seen, none handed off\n",
@@ -114,7 +114,7 @@ TEST(p_retaken_by_sysmon_without_spares)
 	int r;
 
 	setenv("MNSCHED_DEBUG", "spare=0", 1);
-	r = mn_test_tries("MNPROCS", "1", retake_main, retake_ok, 3);
+	r = t_tries("MNPROCS", "1", retake_main, retake_ok, 3);
 	ASSERT_LT(0, r);
 	if (r > 1)
 		TH_LOG("the module saw the block on try %d", r);
@@ -146,7 +146,7 @@ static void syscall_churn_main(void *arg)
 
 TEST(short_syscalls_race_sysmon)
 {
-	ASSERT_EQ(0, mn_test_main("MNPROCS", "2", syscall_churn_main, NULL));
+	ASSERT_EQ(0, t_main("MNPROCS", "2", syscall_churn_main, NULL));
 }
 
 static atomic_bool other_ran;
@@ -172,13 +172,13 @@ static void hog_main(void *arg)
 	 * `start`: allow half.  Under a sanitizer the start-up before `start`
 	 * can take most of the 10 ms (seen: TSan, preempted after 4 ms), so
 	 * there only the preemption itself is checked. */
-	if (!mn_test_sanitized())
+	if (!t_sanitized())
 		G_ASSERT(mn_now() - start >= 5000000ull);
 }
 
 TEST(long_running_g_is_preempted_at_preempt_point)
 {
-	ASSERT_EQ(0, mn_test_main("MNPROCS", "1", hog_main, NULL));
+	ASSERT_EQ(0, t_main("MNPROCS", "1", hog_main, NULL));
 }
 
 static void syscall_hog_main(void *arg)
@@ -201,7 +201,7 @@ static void syscall_hog_main(void *arg)
 
 TEST(g_making_only_short_syscalls_is_preempted)
 {
-	ASSERT_EQ(0, mn_test_main("MNPROCS", "1", syscall_hog_main, NULL));
+	ASSERT_EQ(0, t_main("MNPROCS", "1", syscall_hog_main, NULL));
 }
 
 /* ---- a raw blocking call without mn_syscall_enter is named ---- */

@@ -71,12 +71,12 @@ TEST(sleep_10ms_never_early_median_late_under_2ms)
 	/* Never early is checked in the G; the median bound is for an idle
 	 * machine: a miss on a loaded one (or under a sanitizer) is retried,
 	 * then skipped with the reason. */
-	int r = mn_test_tries(NULL, NULL, sleep_accuracy_main, sleep_accuracy_ok, 3);
+	int r = t_tries(NULL, NULL, sleep_accuracy_main, sleep_accuracy_ok, 3);
 
 	ASSERT_LE(0, r) TH_LOG("early, or the runtime failed");
 	if (r > 0)
 		return;
-	if (mn_test_sanitized())
+	if (t_sanitized())
 		SKIP(return, "median lateness >= 2 ms three times in a sanitizer build");
 	if (load_per_cpu() > 1.0)
 		SKIP(return, "median lateness >= 2 ms three times, load average %.2f per CPU",
@@ -122,7 +122,7 @@ static void many_sleepers_main(void *arg)
 
 TEST(ten_thousand_sleepers_all_wake_none_early)
 {
-	MN_RUN(many_sleepers_main, NULL);
+	T_RUN(many_sleepers_main, NULL);
 }
 
 /* ---- timers of a busy P are run by another M ---- */
@@ -171,12 +171,12 @@ TEST(timers_of_a_busy_p_run_elsewhere)
 {
 	uint64_t maxlate = 0;
 
-	ASSERT_EQ(0, mn_test_main("MNPROCS", "2", busy_p_main, &maxlate));
+	ASSERT_EQ(0, t_main("MNPROCS", "2", busy_p_main, &maxlate));
 	/* sysmon hands an overdue timer to a spinning M after 1 ms (about
 	 * 1-3 ms late here, 11 ms seen in an overloaded TCG VM).  Were they
 	 * left to this P, they would wait for the 200 ms hog: 50 ms tells the
 	 * two apart with room for a slow machine. */
-	if (!mn_test_sanitized() && load_per_cpu() < 1.0)
+	if (!t_sanitized() && load_per_cpu() < 1.0)
 		ASSERT_LT(maxlate, 50 * MS);
 }
 
@@ -251,7 +251,7 @@ static void after_main(void *arg)
 
 TEST(after_fires_once_stop_reset)
 {
-	MN_RUN(after_main, NULL);
+	T_RUN(after_main, NULL);
 }
 
 /* ---- mn_ticker ---- */
@@ -293,7 +293,7 @@ static void ticker_main(void *arg)
 
 TEST(ticker_ticks_drops_resets_stops)
 {
-	MN_RUN(ticker_main, NULL);
+	T_RUN(ticker_main, NULL);
 }
 
 /* Many tickers with tiny periods on 4 Ps: fns never overlap, stop is safe. */
@@ -324,7 +324,7 @@ static void ticker_stress_main(void *arg)
 
 TEST(tiny_period_tickers_on_4_procs)
 {
-	MN_RUN_PROCS(4, ticker_stress_main, NULL);
+	T_RUN_PROCS(4, ticker_stress_main, NULL);
 }
 
 /* ---- pending timer channel is not a deadlock; misuse aborts ---- */
@@ -341,7 +341,7 @@ static void after_wait_main(void *arg)
 
 TEST(pending_timer_channel_is_not_a_deadlock)
 {
-	MN_RUN_PROCS(2, after_wait_main, NULL);
+	T_RUN_PROCS(2, after_wait_main, NULL);
 }
 
 static void stop_plain_main(void *arg)
@@ -360,7 +360,7 @@ static void misuse_child(void *arg)
 TEST(timer_calls_on_a_plain_channel_abort)
 {
 	char out[4096];
-	int st = mn_test_child(misuse_child, stop_plain_main, out, sizeof(out));
+	int st = t_child(misuse_child, stop_plain_main, out, sizeof(out));
 
 	ASSERT_TRUE(WIFSIGNALED(st)) TH_LOG("status %#x: %s", st, out);
 	ASSERT_NE(NULL, strstr(out, "mn_timer_chan_stop on a channel that is not a timer channel"))
@@ -434,7 +434,7 @@ static void huge_timeouts_main(void *arg)
 
 TEST(huge_timeouts_never_fire)
 {
-	MN_RUN_PROCS(2, huge_timeouts_main, NULL);
+	T_RUN_PROCS(2, huge_timeouts_main, NULL);
 }
 
 TEST_HARNESS_MAIN

@@ -93,7 +93,7 @@ static void tls_main(void *arg)
 
 TEST(per_m_state_and_errno_follow_migration)
 {
-	ASSERT_EQ(0, mn_test_main("MNPROCS", "2", tls_main, NULL));
+	ASSERT_EQ(0, t_main("MNPROCS", "2", tls_main, NULL));
 }
 
 static void err_main(void *arg)
@@ -110,7 +110,7 @@ static void err_main(void *arg)
 
 TEST(api_returns_negative_errno_and_leaves_errno)
 {
-	MN_RUN(err_main, NULL);
+	T_RUN(err_main, NULL);
 }
 
 TEST_HARNESS_MAIN

@@ -61,13 +61,13 @@ static void ring_main(void *arg)
 
 TEST(relay_chain_2_procs)
 {
-	ASSERT_EQ(0, mn_test_main("MNPROCS", "2", ring_main, (void *)20000));
+	ASSERT_EQ(0, t_main("MNPROCS", "2", ring_main, (void *)20000));
 }
 
 TEST(relay_chain_4_procs_on_fewer_cpus)
 {
 	/* More Ps than CPUs: Ms are preempted by the kernel at every point. */
-	ASSERT_EQ(0, mn_test_main("MNPROCS", "4", ring_main, (void *)20000));
+	ASSERT_EQ(0, t_main("MNPROCS", "4", ring_main, (void *)20000));
 }
 
 static atomic_long woken;
@@ -106,7 +106,7 @@ static void idle_wake_main(void *arg)
 
 TEST(wake_parked_ms_repeatedly)
 {
-	ASSERT_EQ(0, mn_test_main("MNPROCS", "4", idle_wake_main, NULL));
+	ASSERT_EQ(0, t_main("MNPROCS", "4", idle_wake_main, NULL));
 }
 
 /*
@@ -179,7 +179,7 @@ TEST(global_g_readied_while_spinning_m_gives_up_p)
 {
 	/* The main G waits for a plain thread: not a deadlock. */
 	setenv("MNSCHED_DEBUG", "deadlock=0", 1);
-	ASSERT_EQ(0, mn_test_main("MNPROCS", "1", global_queue_main, (void *)50));
+	ASSERT_EQ(0, t_main("MNPROCS", "1", global_queue_main, (void *)50));
 }
 
 /*
@@ -315,7 +315,7 @@ TEST(runnext_g_of_a_busy_p_is_taken_2_procs)
 	/* The fix, not the nets: neither sysmon's nor preemption, which
 	 * hands a P whose G runs 10 ms off (its runnext with it). */
 	setenv("MNSCHED_DEBUG", "stranded=0,preempt=0", 1);
-	ASSERT_EQ(0, mn_test_main("MNPROCS", "2", parallelism_main,
+	ASSERT_EQ(0, t_main("MNPROCS", "2", parallelism_main,
 				  (void *)(intptr_t)par_env_tries()));
 }
 
@@ -323,7 +323,7 @@ TEST(runnext_g_of_a_busy_p_is_taken_4_procs)
 {
 	par_procs = 4;
 	setenv("MNSCHED_DEBUG", "stranded=0,preempt=0", 1);
-	ASSERT_EQ(0, mn_test_main("MNPROCS", "4", parallelism_main,
+	ASSERT_EQ(0, t_main("MNPROCS", "4", parallelism_main,
 				  (void *)(intptr_t)par_env_tries()));
 }
 
@@ -376,7 +376,7 @@ TEST(sysmon_moves_work_stranded_in_runnext)
 {
 	/* The net alone: preemption would hand the P off first. */
 	setenv("MNPROCS", "2", 1);
-	ASSERT_EQ(0, mn_test_main("MNSCHED_DEBUG", "preempt=0", net_main, NULL));
+	ASSERT_EQ(0, t_main("MNSCHED_DEBUG", "preempt=0", net_main, NULL));
 }
 
 /*
@@ -390,7 +390,7 @@ TEST(sysmon_moves_work_stranded_in_runnext)
 TEST(sysmon_moves_stranded_work_while_an_m_spins)
 {
 	setenv("MNPROCS", "2", 1);
-	ASSERT_EQ(0, mn_test_main("MNSCHED_DEBUG", "preempt=0", net_main, (void *)1));
+	ASSERT_EQ(0, t_main("MNSCHED_DEBUG", "preempt=0", net_main, (void *)1));
 }
 
 TEST_HARNESS_MAIN

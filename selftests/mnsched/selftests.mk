@@ -37,7 +37,14 @@ $(1)/$(2)_so: $(TEST_DIR)/$(2).c user/include/mnsched.h $(1)/lib/libmnsched.so.0
 endef
 
 # Against libmnsched.so (the preemption handler's text bounds are the
-# shared library's own there): make build/tests/so/rt_preempt.
+# shared library's own there): make build/tests/so/rt_preempt.  The test
+# calls test hooks (mn_debug_preemptions...), which user/libmnsched.map
+# keeps out of the installed .so: its twin here is linked from the same
+# objects with the same flags, less the version script (abi_tests.sh
+# checks the installed one's exports).
+$(B)/tests/so/lib/libmnsched.so.0: $(USER_SO)
+	@mkdir -p $(@D)
+	$(CC) $(USER_SO_LDFLAGS) -o $@ $(call user_objs,plain) -luring
 $(B)/tests/so/%: $(TEST_DIR)/%.c $(TEST_DEPS) $(B)/tests/so/lib/libmnsched.so.0
 	$(call link_so,$(TEST_CFLAGS))
 $(B)/tests/asan/%: $(TEST_DIR)/%.c $(TEST_DEPS) $(B)/asan/libmnsched.a
@@ -69,7 +76,12 @@ test-runtime-tsan: $(call rt_bins,tsan)
 test-runtime-so: $(B)/tests/so/rt_preempt
 	@selftests/mnsched/run_tests.sh runtime-so $(MN_RESULTS) $^
 
-HOST_TESTS += test-runtime test-runtime-asan test-runtime-tsan test-runtime-so
+# What libmnsched.so exports (user/libmnsched.map) and one prefix per layer.
+.PHONY: test-abi
+test-abi: $(USER_SO) $(TEST_DIR)/abi_tests.sh
+	@$(TEST_DIR)/abi_tests.sh $(MN_RESULTS) $(USER_SO)
+
+HOST_TESTS += test-runtime test-runtime-asan test-runtime-tsan test-runtime-so test-abi
 
 # The whole runtime suite runs again inside the test VM, on the module's
 # parker (tools/vm/vm.mk runs VM_TEST_BINS with VM_TEST_ENV exported).

@@ -61,25 +61,25 @@ static void bench(void *arg)
 	int n = *(int *)arg, nb = 0;
 	uint64_t *d = calloc((size_t)n, sizeof(*d));
 	uint64_t *db = calloc((size_t)n, sizeof(*db));
-	const volatile struct mnsched_pstate *p0 = mn_mapped_p0();
+	const volatile struct mnsched_pstate *p0 = t_mapped_p0();
 	const char *label = getenv("HANDOFF_LABEL");
 
 	done = mn_chan_new(0, 0);
 	if (pipe(pfd) || !d || !db || !done)
 		abort();
 	for (int i = 0; i < n; i++) {
-		struct mn_kview k0 = { 0 }, k1;
+		struct t_kview k0 = { 0 }, k1;
 		uint64_t now;
 
 		if (p0)
-			mn_read_kview(p0, &k0);
+			t_read_kview(p0, &k0);
 		/* Child first: the blocker runs now and blocks; we continue
 		 * here only once our P is running on another M. */
 		mn_go(blocker, NULL);
 		now = mn_now();
 		d[i] = now - t_call;
 		if (p0) {
-			mn_read_kview(p0, &k1);
+			t_read_kview(p0, &k1);
 			/* Counted only when the module saw this round's block. */
 			if (k1.blocks > k0.blocks && k1.since_ns >= t_call && k1.since_ns <= now)
 				db[nb++] = now - k1.since_ns;

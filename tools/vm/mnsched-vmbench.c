@@ -292,7 +292,7 @@ static double handoff(struct mnsched_pstate *pst, int use_kmod)
 	uint64_t t0[HO_ITERS], tb[HO_ITERS], lat[HO_ITERS], latb[HO_ITERS];
 	struct ho h;
 	pthread_t sp, sm;
-	struct mn_kview kv0, kv1;
+	struct t_kview kv0, kv1;
 	uint64_t k0, nb;
 	char ch;
 	int i;
@@ -313,13 +313,13 @@ static double handoff(struct mnsched_pstate *pst, int use_kmod)
 		die("pthread_create");
 	for (i = 0; i < HO_ITERS; i++) {
 		sleep_ns(3000000);
-		mn_read_kview(pst, &kv0);
+		t_read_kview(pst, &kv0);
 		t0[i] = now_ns();
 		__atomic_add_fetch(&pst->syscalltick, 1, __ATOMIC_RELEASE);
 		__atomic_store_n(&pst->state, MNSCHED_P_SYSCALL, __ATOMIC_RELEASE);
 		if (read(h.pfd[0], &ch, 1) != 1)
 			die("read");
-		mn_read_kview(pst, &kv1);
+		t_read_kview(pst, &kv1);
 		/* Not counted when the module saw no block. */
 		tb[i] = kv1.blocks > kv0.blocks ? kv1.since_ns : 0;
 		/* mn_syscall_exit: P taken; wait for it to be idle again. */

@@ -113,7 +113,7 @@ for k in "$@"; do
 		fail "$pfx/build (mnsched.ko against $kver; see $kr/build-*.log)"
 		continue
 	fi
-	feat=$(sed -n 's/^#define MN_HAVE_\([A-Z_]*\) 1$/\1/p' "$vm/$k/kmod/compat_conf.h" | grep -v BASELINE | tr '\n' ' ')
+	feat=$(sed -n 's/^#define MNSCHED_HAVE_\([A-Z_]*\) 1$/\1/p' "$vm/$k/kmod/compat_conf.h" | grep -v BASELINE | tr '\n' ' ')
 	echo "PASS $pfx/build mnsched.ko against $kver; kernel features: ${feat:-none}" >>"$results"
 	# Once: a kernel outside the supported range is refused by name, not
 	# by a compiler error (the range check reads VERSION and PATCHLEVEL).

@@ -175,7 +175,7 @@ static void fill_info(void)
 	for (int i = 0; i < MN_WAIT__COUNT; i++)
 		reason_names[i] = mn_waitreason_str(i);
 	d->waitreasons_addr = (uintptr_t)reason_names;
-	d->trampoline = (uintptr_t)mn_ctx_trampoline;
+	d->trampoline = (uintptr_t)mn_g_trampoline;
 	d->dump_signal = dump_sig;
 	d->stall_ms = (uint32_t)(stall_ns / 1000000);
 	d->nprocs_addr = (uintptr_t)&mn_sched.nprocs;

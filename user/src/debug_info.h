@@ -49,11 +49,11 @@ struct mn_debug_info {
 	uint32_t p_id, p_m, p_sh;
 	/* struct mn_labelset */
 	uint32_t ls_size, ls_id, ls_n, ls_kv, label_key, label_value;
-	/* the switch frame mn_ctx_switch leaves at g->sp (switch_x86_64.S):
+	/* the switch frame mn_g_switch leaves at g->sp (switch_x86_64.S):
 	 * offsets of rbp, rbx, r12..r15 and the return address, and the
 	 * stack pointer after the return (sp + frame) */
 	uint32_t sw_rbp, sw_rbx, sw_r12, sw_r13, sw_r14, sw_r15, sw_ret, sw_frame;
-	/* a G that never ran "returns" into mn_ctx_trampoline */
+	/* a G that never ran "returns" into mn_g_trampoline */
 	uint64_t trampoline;
 	/* wait reason names: const char *[nwaitreasons] */
 	uint64_t waitreasons_addr;

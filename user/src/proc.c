@@ -244,7 +244,7 @@ static inline void switch_to(struct mn_m *m, struct mn_g *prev,
 	prev->errno_save = *m->errno_loc;
 	m->curg = next;
 	mn_san_before_switch(prev, next, dying);
-	mn_ctx_switch(&prev->sp, next->sp);
+	mn_g_switch(&prev->sp, next->sp);
 	mn_san_after_switch(prev);
 	m = mn_curm();			/* maybe another M now */
 	*m->errno_loc = prev->errno_save;
@@ -489,13 +489,13 @@ void mn_g_start(void)
 	mn_exit();
 }
 
-/* Lay out a frame that mn_ctx_switch "returns" from into the trampoline. */
+/* Lay out a frame that mn_g_switch "returns" from into the trampoline. */
 static void g_setup_stack(struct mn_g *g)
 {
 	uint64_t *sp = (uint64_t *)((uintptr_t)g->stack_hi & ~(uintptr_t)15);
 
 	*--sp = 0;				/* fake return address of the trampoline */
-	*--sp = (uint64_t)mn_ctx_trampoline;	/* ret target */
+	*--sp = (uint64_t)mn_g_trampoline;	/* ret target */
 	for (int i = 0; i < 6; i++)
 		*--sp = 0;			/* rbp rbx r12 r13 r14 r15 */
 	*--sp = 0x037Full << 32 | 0x1F80;	/* x87 CW | MXCSR defaults */

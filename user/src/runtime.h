@@ -488,12 +488,12 @@ static inline int64_t mn_deadline_after(uint64_t ns)
 	return (int64_t)(now + ns);
 }
 
-/* ---- context switch (switch_x86_64.S) ---- */
+/* ---- G switch (switch_x86_64.S); mn_ctx_* is the public context API ---- */
 
 /* Save callee-saved registers, MXCSR and the x87 control word on the
  * current stack, store the stack pointer in *save, load to and return there. */
-void mn_ctx_switch(void **save, void *to) MN_HIDDEN;
-void mn_ctx_trampoline(void) MN_HIDDEN;
+void mn_g_switch(void **save, void *to) MN_HIDDEN;
+void mn_g_trampoline(void) MN_HIDDEN;
 
 /* ---- proc.c ---- */
 

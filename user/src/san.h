@@ -7,9 +7,9 @@
  * annotations both report false positives the moment a G switches.  In a
  * normal build every hook compiles to nothing.
  *
- * Protocol around every mn_ctx_switch(prev -> next):
+ * Protocol around every mn_g_switch(prev -> next):
  *   mn_san_before_switch(prev, next, prev_dying);
- *   mn_ctx_switch(...);
+ *   mn_g_switch(...);
  *   mn_san_after_switch(now_running);   (on the new stack)
  */
 #ifndef MN_SAN_H

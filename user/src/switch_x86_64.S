@@ -2,7 +2,7 @@
 /*
  * switch_x86_64.S - the G context switch (x86-64 SysV).
  *
- * mn_ctx_switch(void **save, void *to)
+ * mn_g_switch(void **save, void *to)
  *   Pushes the callee-saved registers (rbp, rbx, r12-r15), MXCSR and the
  *   x87 control word on the current stack, stores the stack pointer in
  *   *save, loads `to` and pops the same frame from there.  Caller-saved
@@ -11,17 +11,17 @@
  * Frame, from the saved stack pointer up:
  *   0: MXCSR (4 bytes)  4: x87 CW (2 bytes)  8: r15 r14 r13 r12 rbx rbp  56: return address
  *
- * mn_ctx_trampoline
+ * mn_g_trampoline
  *   A new G's first "return address": clears rbp for clean backtraces,
  *   aligns the stack as a call expects and calls mn_g_start(), which never
  *   returns.
  */
 	.text
-	.globl	mn_ctx_switch
-	.hidden	mn_ctx_switch
-	.type	mn_ctx_switch, @function
+	.globl	mn_g_switch
+	.hidden	mn_g_switch
+	.type	mn_g_switch, @function
 	.p2align 4
-mn_ctx_switch:
+mn_g_switch:
 	.cfi_startproc
 	pushq	%rbp
 	pushq	%rbx
@@ -45,13 +45,13 @@ mn_ctx_switch:
 	popq	%rbp
 	ret
 	.cfi_endproc
-	.size	mn_ctx_switch, .-mn_ctx_switch
+	.size	mn_g_switch, .-mn_g_switch
 
-	.globl	mn_ctx_trampoline
-	.hidden	mn_ctx_trampoline
-	.type	mn_ctx_trampoline, @function
+	.globl	mn_g_trampoline
+	.hidden	mn_g_trampoline
+	.type	mn_g_trampoline, @function
 	.p2align 4
-mn_ctx_trampoline:
+mn_g_trampoline:
 	.cfi_startproc
 	.cfi_undefined rip
 	xorl	%ebp, %ebp
@@ -59,6 +59,6 @@ mn_ctx_trampoline:
 	call	mn_g_start
 	ud2
 	.cfi_endproc
-	.size	mn_ctx_trampoline, .-mn_ctx_trampoline
+	.size	mn_g_trampoline, .-mn_g_trampoline
 
 	.section .note.GNU-stack,"",@progbits

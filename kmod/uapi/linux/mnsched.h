@@ -12,19 +12,22 @@
 #include <linux/ioctl.h>
 
 #define MNSCHED_DEVICE		"/dev/mnsched"
-#define MNSCHED_ABI_VERSION	1
+/*
+ * 2: struct mnsched_pstate's seq, documented but never written by the
+ * runtime nor read by the module, became __pad1; MNSCHED_P_STOPPED (3),
+ * never set, went.  The layout is unchanged.
+ */
+#define MNSCHED_ABI_VERSION	2
 #define MNSCHED_MAX_P		256
 
 /* P states: written by user space, read by the kernel (struct mnsched_pstate.state). */
 #define MNSCHED_P_IDLE		0	/* no M holds it */
 #define MNSCHED_P_RUNNING	1	/* an M holds it and runs Gs */
 #define MNSCHED_P_SYSCALL	2	/* its M is in a system call: may be handed off */
-#define MNSCHED_P_STOPPED	3	/* runtime shut down */
 
 /**
  * struct mnsched_pstate - one P, as shared between the runtime and the kernel
- * @seq: even when stable; a writer of several fields makes it odd, writes,
- *	makes it even again, so readers can tell a torn or stale view
+ * @__pad1: reserved (ABI 1's seq, never written)
  * @state: MNSCHED_P_* (user)
  * @m_id: kernel M id holding the P, -1 for none (user)
  * @runq_len: local run queue length (user)
@@ -53,7 +56,7 @@
  */
 struct mnsched_pstate {
 	/* cache line 0: user-written, hot */
-	__u32 seq;
+	__u32 __pad1;
 	__u32 state;
 	__s32 m_id;
 	__u32 runq_len;

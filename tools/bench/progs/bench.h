@@ -10,8 +10,8 @@
  * go to stderr (the runner keeps them in build/bench/logs/ and prints their
  * tail when a run crashes or hangs).  A failed self-check exits non-zero.
  */
-#ifndef MN_BENCH_H
-#define MN_BENCH_H
+#ifndef MT_BENCH_H
+#define MT_BENCH_H
 
 #include <stdarg.h>
 #include <stdio.h>

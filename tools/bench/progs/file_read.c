@@ -67,7 +67,7 @@ int main(int argc, char **argv)
 		/* Warm: read it all once so every block is cached. */
 		char *b = malloc(1 << 20);
 
-		for (long long o = 0; o < FILE_SIZE; o += 1 << 20)
+		for (long long o = 0; o < BENCH_FILE_SIZE; o += 1 << 20)
 			if (pread(fd, b, 1 << 20, o) != 1 << 20)
 				bench_fail("file_read", "warm-up read");
 		free(b);

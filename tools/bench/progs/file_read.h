@@ -12,7 +12,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#define FILE_SIZE	(2ll << 30)
+#define BENCH_FILE_SIZE	(2ll << 30)
 #define BLOCK		4096
 
 /* Reader i's (i >= 1) xorshift state, and its next block's offset. */
@@ -26,7 +26,7 @@ static inline off_t file_read_next(uint64_t *x)
 	*x ^= *x << 13;
 	*x ^= *x >> 7;
 	*x ^= *x << 17;
-	return (off_t)(*x % (FILE_SIZE / BLOCK)) * BLOCK;
+	return (off_t)(*x % (BENCH_FILE_SIZE / BLOCK)) * BLOCK;
 }
 
 /* The data file, written once (in plain C, before any runtime starts). */
@@ -35,7 +35,7 @@ static inline int file_read_create(const char *path)
 	struct stat st;
 	int f = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (f >= 0 && fstat(f, &st) == 0 && st.st_size == FILE_SIZE)
+	if (f >= 0 && fstat(f, &st) == 0 && st.st_size == BENCH_FILE_SIZE)
 		return f;
 	if (f >= 0)
 		close(f);
@@ -45,7 +45,7 @@ static inline int file_read_create(const char *path)
 	{
 		char *b = malloc(1 << 20);
 
-		for (long long o = 0; o < FILE_SIZE; o += 1 << 20) {
+		for (long long o = 0; o < BENCH_FILE_SIZE; o += 1 << 20) {
 			for (int i = 0; i < (1 << 20); i += 8)
 				*(uint64_t *)(b + i) = (uint64_t)(o + i) * 0x9E3779B97F4A7C15ull;
 			if (pwrite(f, b, 1 << 20, o) != 1 << 20)

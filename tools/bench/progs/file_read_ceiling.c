@@ -43,7 +43,7 @@ int main(int argc, char **argv)
 	if (!slots || io_uring_queue_init((unsigned int)qd, &ring, 0))
 		bench_fail("file_read", "io_uring setup");
 	if (!cold)	/* Warm: read it all once so every block is cached. */
-		for (long long o = 0; o < FILE_SIZE; o += BLOCK)
+		for (long long o = 0; o < BENCH_FILE_SIZE; o += BLOCK)
 			if (pread(fd, slots[0].buf, BLOCK, o) != BLOCK)
 				bench_fail("file_read", "warm-up read");
 	t0 = bench_now_ns();

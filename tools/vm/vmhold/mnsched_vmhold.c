@@ -23,46 +23,46 @@
 #include <linux/string.h>
 #include <linux/tracepoint.h>
 
-static struct tracepoint *mn_vmhold_tp;
-static int mn_vmhold_data[2];
+static struct tracepoint *vmhold_tp;
+static int vmhold_data[2];
 
-static void mn_vmhold_probe(void *data, struct task_struct *p, pid_t old_pid,
-			    struct linux_binprm *bprm)
+static void vmhold_probe(void *data, struct task_struct *p, pid_t old_pid,
+			 struct linux_binprm *bprm)
 {
 }
 
-static void mn_vmhold_find(struct tracepoint *tp, void *priv)
+static void vmhold_find(struct tracepoint *tp, void *priv)
 {
 	if (!strcmp(tp->name, "sched_process_exec"))
-		mn_vmhold_tp = tp;
+		vmhold_tp = tp;
 }
 
-static int __init mn_vmhold_init(void)
+static int __init vmhold_init(void)
 {
 	int i;
 
 	preempt_notifier_inc();
-	for_each_kernel_tracepoint(mn_vmhold_find, NULL);
-	for (i = 0; mn_vmhold_tp && i < 2; i++)
-		if (tracepoint_probe_register(mn_vmhold_tp, mn_vmhold_probe,
-					      &mn_vmhold_data[i]))
+	for_each_kernel_tracepoint(vmhold_find, NULL);
+	for (i = 0; vmhold_tp && i < 2; i++)
+		if (tracepoint_probe_register(vmhold_tp, vmhold_probe,
+					      &vmhold_data[i]))
 			break;
 	return 0;
 }
 
-static void __exit mn_vmhold_exit(void)
+static void __exit vmhold_exit(void)
 {
 	int i;
 
-	for (i = 0; mn_vmhold_tp && i < 2; i++)
-		tracepoint_probe_unregister(mn_vmhold_tp, mn_vmhold_probe,
-					    &mn_vmhold_data[i]);
+	for (i = 0; vmhold_tp && i < 2; i++)
+		tracepoint_probe_unregister(vmhold_tp, vmhold_probe,
+					    &vmhold_data[i]);
 	tracepoint_synchronize_unregister();
 	preempt_notifier_dec();
 }
 
-module_init(mn_vmhold_init);
-module_exit(mn_vmhold_exit);
+module_init(vmhold_init);
+module_exit(vmhold_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("mnsched test VM: keep the preempt-notifier static key and the exec tracepoint's text as they are");
