@@ -50,6 +50,7 @@ struct psnap {
 };
 
 static struct psnap *snaps;
+static _Atomic uint64_t slice_flagged_ns;	/* mn_debug_slice_flagged_ns */
 
 /*
  * A raw blocking system call (read(2) on a pipe, sleep(3), pthread_join)
@@ -241,6 +242,8 @@ static int retake(uint64_t now)
 				s->schedwhen = now;
 			} else if (s->schedwhen + mn_sched.slice_ns <= now &&
 				   !MN_RELAXED_GET(p->preempt)) {
+				/* stamp first: a G that sees the flag sees it */
+				atomic_store(&slice_flagged_ns, now);
 				MN_RELAXED_SET(p->preempt, true);	/* cooperative: see mn_preempt_check */
 				n++;
 			}
@@ -361,6 +364,16 @@ static void *sysmon(void *arg)
 		}
 	}
 	return NULL;
+}
+
+/* Test hook: when sysmon last asked a G to yield because its slice ran out
+ * (0: never).  Lets a test tell that a yield came from that request without
+ * timing the slice against its own clock, which a descheduled thread (a
+ * loaded VM host) makes unreliable. */
+__attribute__((visibility("default"))) uint64_t mn_debug_slice_flagged_ns(void);
+uint64_t mn_debug_slice_flagged_ns(void)
+{
+	return atomic_load(&slice_flagged_ns);
 }
 
 /* Test hook: how often sysmon's safety net woke an M (0 when the steal and
