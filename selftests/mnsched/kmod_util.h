@@ -21,7 +21,7 @@
 
 #include <linux/mnsched.h>
 
-#define MN_COUNTERS "/sys/kernel/debug/mnsched/counters"
+#include "pstate_util.h"
 
 #define MN_REQUIRE_DEV()						\
 	do {								\
@@ -108,25 +108,6 @@ static inline void mn_sleep_ns(uint64_t ns)
 
 	while (nanosleep(&ts, &ts) && errno == EINTR)
 		;
-}
-
-/* One value of /sys/kernel/debug/mnsched/counters, or -1. */
-static inline long mn_counter(const char *name)
-{
-	char key[64];
-	long v, ret = -1;
-	FILE *f = fopen(MN_COUNTERS, "r");
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %ld", key, &v) == 2) {
-		if (!strcmp(key, name)) {
-			ret = v;
-			break;
-		}
-	}
-	fclose(f);
-	return ret;
 }
 
 /* Wait up to @ms for counter @name to equal @want; returns its last value. */

@@ -57,7 +57,7 @@ CLEAN_EXTRA	+= vm-clean
 .PHONY: vm-tests vm-debug-tests vm-shell vm-bench vm-clean vm-checkpatch vm-debug-kernel
 
 $(VM_DIR)/bin/kmod_%: selftests/mnsched/kmod_%.c $(wildcard selftests/mnsched/kmod_*.h) \
-		kmod/uapi/linux/mnsched.h $(KSFT_STAMP)
+		selftests/mnsched/pstate_util.h kmod/uapi/linux/mnsched.h $(KSFT_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(VM_CFLAGS) -o $@ $< -lrt
 

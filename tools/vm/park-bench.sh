@@ -1,0 +1,45 @@
+#!/bin/sh
+# park-bench.sh - in the test VM: the runtime's channel benchmarks on the
+# module's parker against the futex parker, alternately in one boot
+# (MNSCHED_PARK=kmod, then futex, RUNS times each):
+#   chan_pingpong  ns per round trip of two Gs on unbuffered channels
+#   thread_ring    ns per hop of a token around 503 Gs
+#   chameneos      ns per meeting (chameneos-redux)
+# Lower is better.  Printed per benchmark: every run, the median and the
+# range (min-max) of each parker, and kmod/futex of the medians (<= 1: the
+# module is at least as fast).  Numbers come from an emulated VM (TCG):
+# compare the ratio, not the nanoseconds.
+# Usage: park-bench.sh [runs] (default 5)
+dir=$(dirname "$0")
+# tools/stats.sh: beside this script in the VM (VM_EXTRA_BINS), one up here
+for f in "$dir/stats.sh" "$dir/../stats.sh"; do
+	# shellcheck source=/dev/null
+	[ -f "$f" ] && . "$f" && break
+done
+runs=${1:-5}
+# name and arguments, sized for TCG (a few seconds per run)
+set -- chan_pingpong:100000 thread_ring:1000000 chameneos:100000
+for spec in "$@"; do
+	b=${spec%%:*}
+	n=${spec#*:}
+	k="" f=""
+	i=0
+	while [ $i -lt "$runs" ]; do
+		i=$((i + 1))
+		k="$k $(MNSCHED_PARK=kmod "$dir/$b" "$n" | awk '/^RESULT/ { print $3 }')"
+		f="$f $(MNSCHED_PARK=futex "$dir/$b" "$n" | awk '/^RESULT/ { print $3 }')"
+	done
+	# shellcheck disable=SC2086 # one value per word, split on purpose
+	km=$(for v in $k; do echo "$v"; done | median)
+	# shellcheck disable=SC2086
+	fm=$(for v in $f; do echo "$v"; done | median)
+	# shellcheck disable=SC2086
+	kr=$(for v in $k; do echo "$v"; done | minmax)
+	# shellcheck disable=SC2086
+	fr=$(for v in $f; do echo "$v"; done | minmax)
+	echo "runs ($b, ns): kmod$k; futex$f"
+	awk -v b="$b" -v km="$km" -v fm="$fm" -v kr="$kr" -v fr="$fr" -v r="$runs" 'BEGIN {
+		printf "parker %s (median of %d): kmod %.1f ns (%s), futex %.1f ns (%s), kmod/futex %.3f\n",
+			b, r, km, kr, fm, fr, (fm > 0 ? km / fm : 0)
+	}'
+done
