@@ -24,8 +24,9 @@ events() {
 	awk '$1 ~ /^(parks|unparks|swaps|spares|blocks|handoffs)$/ { printf "%s %s ", $1, $2 }' \
 		"$counters" 2>/dev/null
 }
-# name and arguments, sized for TCG (a few seconds per run)
-set -- chan_pingpong:100000 thread_ring:1000000 chameneos:100000
+# name and arguments: tools/bench/benchmarks.tbl's (a few seconds per run
+# under TCG; with a tenth of them, run-to-run noise hid the ratio)
+set -- chan_pingpong:500000 thread_ring:5000000 chameneos:1000000
 for spec in "$@"; do
 	b=${spec%%:*}
 	n=${spec#*:}

@@ -34,5 +34,7 @@ for k in "$@"; do
 		printf "%-8s %-28s %8s %8s %8s %8s %8s %6s %6s %6s\n", k, rel, h,
 			raw == "" ? "-" : raw, s2 == "" ? "-" : s2,
 			s1 == "" ? "-" : s1, p2 == "" ? "-" : p2, q[1], q[2], q[3]
-	}' "$d/mnsched-vmbench.out" 2>/dev/null || printf '%-8s %-28s (no benchmark output)\n' "$k" "${rel:-?}"
+	}' "$d/mnsched-vmbench.out" 2>/dev/null ||
+		# shellcheck disable=SC2086 # three columns, split on purpose
+		printf '%-8s %-28s (no mnsched-vmbench output) %6s %6s %6s\n' "$k" "${rel:-?}" ${pk:-- - -}
 done
