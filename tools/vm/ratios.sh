@@ -35,6 +35,5 @@ for k in "$@"; do
 			raw == "" ? "-" : raw, s2 == "" ? "-" : s2,
 			s1 == "" ? "-" : s1, p2 == "" ? "-" : p2, q[1], q[2], q[3]
 	}' "$d/mnsched-vmbench.out" 2>/dev/null ||
-		# shellcheck disable=SC2086 # three columns, split on purpose
-		printf '%-8s %-28s (no mnsched-vmbench output) %6s %6s %6s\n' "$k" "${rel:-?}" ${pk:-- - -}
+		printf '%-8s %-28s (no mnsched-vmbench output) %s\n' "$k" "${rel:-?}" "${pk:--}"
 done
