@@ -10,12 +10,16 @@
  * reasons, g_unblock, g_exit, io_submit/io_complete, syscall_enter/exit,
  * proc_start/stop, m_park/m_unpark, and steal when there are two Ps).
  *
- *   bpf_target [-d SECONDS] [-H MS] [-n ROUNDS] [-w] [-y YIELDS]
+ *   bpf_target [-d SECONDS] [-H MS] [-n ROUNDS] [-S] [-w] [-y YIELDS]
  *     -d SECONDS  rounds until SECONDS have passed (default 10)
  *     -H MS       each round, the main G also computes MS ms without
  *                 calling the runtime while the workers wait for their P:
  *                 it overruns its slice and is preempted (g_preempt)
  *     -n ROUNDS   exactly ROUNDS rounds (overrides -d)
+ *     -S          an M that leaves the system call and finds no idle P
+ *                 waits 1 ms first (a test hook of proc.c), in which a P
+ *                 goes idle: it then wakes an M for its G and parks in one
+ *                 swap (with the module, a SWAP: k:swap)
  *     -w          print "ready PID", then wait for SIGUSR1 before starting
  *                 the runtime (so a tracer sees the very first event)
  *     -y YIELDS   yields per G per round (default 10)
@@ -24,6 +28,8 @@
  */
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +40,10 @@
 #define PINGS		5
 
 static long rounds_max, yields = 10, hog_ms;
+static bool stall_exit;
+
+/* Test hook (proc.c): an M leaving a syscall with no idle P waits ns. */
+void mn_debug_exit_nop_delay(uint32_t ns);
 static double seconds = 10;
 static long rounds_done, gs_done;
 static int zero_fd = -1;
@@ -123,6 +133,8 @@ static void main_g(void *arg)
 {
 	uint64_t end = mn_now() + (uint64_t)(seconds * 1e9);
 
+	if (stall_exit)
+		mn_debug_exit_nop_delay(1000000);
 	if (rounds_max > 0) {
 		for (long r = 0; r < rounds_max; r++)
 			one_round();
@@ -134,7 +146,7 @@ static void main_g(void *arg)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: bpf_target [-d SECONDS] [-H MS] [-n ROUNDS] [-w] [-y YIELDS]\n");
+	fprintf(stderr, "usage: bpf_target [-d SECONDS] [-H MS] [-n ROUNDS] [-S] [-w] [-y YIELDS]\n");
 	exit(64);
 }
 
@@ -142,11 +154,12 @@ int main(int argc, char **argv)
 {
 	int c, wait = 0;
 
-	while ((c = getopt(argc, argv, "d:H:n:wy:")) != -1) {
+	while ((c = getopt(argc, argv, "d:H:n:Swy:")) != -1) {
 		switch (c) {
 		case 'd': seconds = atof(optarg); break;
 		case 'H': hog_ms = atol(optarg); break;
 		case 'n': rounds_max = atol(optarg); break;
+		case 'S': stall_exit = true; break;
 		case 'w': wait = 1; break;
 		case 'y': yields = atol(optarg); break;
 		default: usage();

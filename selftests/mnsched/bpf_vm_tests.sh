@@ -6,10 +6,12 @@
 # mnsched-trace, mnsched-top and bpf_target with their libraries).
 #
 #   kmod_tracepoints  mnsched-trace attaches raw_tp programs to the module's
-#                     tracepoints: k:register and k:unpark events (and
-#                     k:park, k:swap, k:block, k:handoff when the runtime's
-#                     path uses them) of a program whose Ms wait through
-#                     /dev/mnsched, next to its USDT events
+#                     tracepoints: k:register, k:unpark, k:handoff (a G
+#                     blocks in a system call) and k:swap (its M comes back
+#                     to no idle P: bpf_target -S) events (and k:park,
+#                     k:block when the runtime's path uses them) of a
+#                     program whose Ms wait through /dev/mnsched, next to
+#                     its USDT events
 #   kmod_perfetto     the same in the Perfetto timeline, with G runs
 #   kmod_counters     mnsched-top reads the P counters from the module's
 #                     pages (/dev/mnsched in /proc/PID/maps)
@@ -68,7 +70,7 @@ start_waiting() {
 
 # trace ARGS...: mnsched-trace on a fresh waiting target from its start to its exit
 trace_whole() {
-	start_waiting -n 10 -y 2
+	start_waiting -n 10 -y 2 -S
 	rm -f $tmp/trace.out $tmp/trace.err	# the wait below must not see the last run's
 	timeout -s INT 120 $T/mnsched-trace -p $tp "$@" > $tmp/trace.out 2> $tmp/trace.err &
 	tr=$!
@@ -94,7 +96,7 @@ for ev in k:register k:park k:unpark k:swap k:block k:handoff g_start g_park; do
 	c=$(grep -c " $ev " $tmp/trace.out)
 	echo "# $ev: $c events"
 	case $ev in
-	k:register|k:unpark|g_start|g_park) [ "$c" -gt 0 ] || why="${why:-no $ev event}" ;;
+	k:register|k:unpark|k:swap|k:handoff|g_start|g_park) [ "$c" -gt 0 ] || why="${why:-no $ev event}" ;;
 	esac
 done
 if [ -z "$why" ]; then res ok kmod_tracepoints; else res "not ok" kmod_tracepoints "$why"; fi

@@ -10,7 +10,7 @@ KMOD_TEST_SRCS	:= $(sort $(wildcard selftests/mnsched/kmod_*.c))
 KMOD_TEST_BINS	:= $(patsubst selftests/mnsched/%.c,$(B)/vm/bin/%,$(KMOD_TEST_SRCS))
 
 $(B)/vm/bin/kmod_%: selftests/mnsched/kmod_%.c $(wildcard selftests/mnsched/kmod_*.h) \
-		kmod/uapi/linux/mnsched.h $(KSFT_STAMP)
+		selftests/mnsched/pstate_util.h kmod/uapi/linux/mnsched.h $(KSFT_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(VM_CFLAGS) -o $@ $< -lrt
 

@@ -1126,7 +1126,7 @@ TEST_F(fz, rmmod_after_fuzz)
 	char cmd[512];
 	int i, st = -1;
 
-	if (kt_counter("allocated") >= 0)
+	if (t_counter("allocated") >= 0)
 		EXPECT_EQ(0, kt_counter_wait("allocated", 0, 3000));
 	if (!ko || access(ko, R_OK))
 		SKIP(return, "MNSCHED_KO does not name the module file");
@@ -1144,7 +1144,7 @@ TEST_F(fz, rmmod_after_fuzz)
 	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	for (i = 0; i < 100 && access(MNSCHED_DEVICE, F_OK); i++)
 		kt_sleep_ns(1000000);
-	EXPECT_EQ(0, kt_counter("allocated"));
+	EXPECT_EQ(0, t_counter("allocated"));
 }
 
 TEST_HARNESS_MAIN

@@ -317,11 +317,11 @@ TEST(memcg_charges_p_pages)
 	kt_counter_base("allocated");	/* earlier tests' Ms freed */
 	if (cgtest_start(&t, 4, 256, NULL, &why))
 		SKIP(return, "%s", why);
-	p0 = kt_counter("pages");
+	p0 = t_counter("pages");
 	m0 = cg_read(t.cg, "memory.current", NULL);
 	m1 = cgtest_step(&t, 1);
 	EXPECT_EQ(4, t.w->ok);
-	EXPECT_EQ(p0 + 4 * 256, kt_counter("pages"));
+	EXPECT_EQ(p0 + 4 * 256, t_counter("pages"));
 	m2 = cgtest_step(&t, 2);
 	m3 = cgtest_step(&t, 3);
 	m4 = cgtest_step(&t, 4);
@@ -355,10 +355,10 @@ TEST(memcg_limit_enomem)
 	kt_counter_base("allocated");
 	if (cgtest_start(&t, MAX_FDS, 256, "4194304", &why))
 		SKIP(return, "%s", why);
-	p0 = kt_counter("pages");
+	p0 = t_counter("pages");
 	cgtest_step(&t, 1);
 	/* Still at the limit: read what the worker holds. */
-	p1 = kt_counter("pages");
+	p1 = t_counter("pages");
 	cur = cg_read(t.cg, "memory.current", NULL);
 	max = cg_read(t.cg, "memory.max", NULL);
 	oom = cg_read(t.cg, "memory.events", "oom");
@@ -560,9 +560,9 @@ static void exec_test(struct __test_metadata *_metadata, const struct exec_setup
 	KT_REQUIRE_DEV();
 	base = kt_counter_base("allocated");
 	if (base < 0)
-		SKIP(return, "no " KT_COUNTERS);
-	ms0 = kt_counter("ms");
-	g0 = kt_counter("groups");
+		SKIP(return, "no " T_COUNTERS);
+	ms0 = t_counter("ms");
+	g0 = t_counter("groups");
 	ref0 = module_refcnt();
 	pid = exec_start(_metadata, s, rep, go, &r);
 	ASSERT_LT(0, pid);
@@ -578,7 +578,7 @@ static void exec_test(struct __test_metadata *_metadata, const struct exec_setup
 		EXPECT_EQ(1, r.old_version);
 	} else {
 		/* The inherited file belongs to the old program. */
-		EXPECT_EQ(g0 + 1, kt_counter("groups"));
+		EXPECT_EQ(g0 + 1, t_counter("groups"));
 		EXPECT_EQ(-EPERM, r.old_version);
 		EXPECT_EQ(-EPERM, r.old_register);
 		EXPECT_EQ(EPERM, r.old_mmap_errno);

@@ -120,7 +120,7 @@ TEST(config_efault_no_effect)
 	ASSERT_EQ(0, mprotect(c, ps, PROT_READ));
 	EXPECT_EQ(-EFAULT, kt_ioc_p(fd, MNSCHED_IOC_CONFIG, c));
 	if (p0 >= 0)
-		EXPECT_EQ(p0, kt_counter("pages"));
+		EXPECT_EQ(p0, t_counter("pages"));
 	a = mmap(NULL, ps, PROT_READ, MAP_SHARED, fd, 0);
 	EXPECT_EQ(MAP_FAILED, a);
 	EXPECT_EQ(EINVAL, errno);
@@ -526,7 +526,7 @@ static void cross_vm(struct __test_metadata *_metadata, int flags)
 	ASSERT_LE(0, vm_fd);
 	ASSERT_EQ(0, kt_config(vm_fd, 1));
 	ASSERT_LE(0, kt_register(vm_fd));
-	ms0 = kt_counter("ms");
+	ms0 = t_counter("ms");
 	memset(&vm_res, 0, sizeof(vm_res));
 	pid = clone(cross_vm_child, stack + sizeof(stack), flags | SIGCHLD, NULL);
 	ASSERT_LT(0, pid);

@@ -11,8 +11,8 @@
 
 #define REQUIRE_COUNTERS()						\
 	do {								\
-		if (kt_counter("allocated") < 0)			\
-			SKIP(return, "no " KT_COUNTERS " (debugfs not mounted?)"); \
+		if (t_counter("allocated") < 0)			\
+			SKIP(return, "no " T_COUNTERS " (debugfs not mounted?)"); \
 	} while (0)
 
 TEST(counters_file)
@@ -26,7 +26,7 @@ TEST(counters_file)
 	KT_REQUIRE_DEV();
 	REQUIRE_COUNTERS();
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		EXPECT_LE(0, kt_counter(names[i])) TH_LOG("counter %s", names[i]);
+		EXPECT_LE(0, t_counter(names[i])) TH_LOG("counter %s", names[i]);
 }
 
 TEST(counters_track_allocations)
@@ -41,16 +41,16 @@ TEST(counters_track_allocations)
 	p0 = kt_counter_base("pages");
 	fd = kt_open();
 	ASSERT_LE(0, fd);
-	EXPECT_EQ(g0 + 1, kt_counter("groups"));
+	EXPECT_EQ(g0 + 1, t_counter("groups"));
 	ASSERT_EQ(0, kt_config(fd, 5));
-	EXPECT_EQ(p0 + 5, kt_counter("pages"));
+	EXPECT_EQ(p0 + 5, t_counter("pages"));
 	ASSERT_LE(0, kt_register(fd));
-	EXPECT_EQ(m0 + 1, kt_counter("ms"));
+	EXPECT_EQ(m0 + 1, t_counter("ms"));
 	ASSERT_EQ(0, kt_ioc(fd, MNSCHED_IOC_UNREGISTER, 0));
-	EXPECT_EQ(m0, kt_counter("ms"));
+	EXPECT_EQ(m0, t_counter("ms"));
 	close(fd);
 	EXPECT_EQ(g0, kt_counter_wait("groups", g0, 1000));
-	EXPECT_EQ(p0, kt_counter("pages"));
+	EXPECT_EQ(p0, t_counter("pages"));
 }
 
 struct parker {
@@ -98,7 +98,7 @@ TEST(thread_exit_while_parked)
 	ASSERT_LE(0, k.fd);
 	ASSERT_EQ(0, pthread_create(&t, NULL, parker_thread, &k));
 	wait_ready(&k, 1);
-	EXPECT_EQ(m0 + 1, kt_counter("ms"));
+	EXPECT_EQ(m0 + 1, t_counter("ms"));
 	/* The thread dies inside PARK. */
 	ASSERT_EQ(0, pthread_cancel(t));
 	ASSERT_EQ(0, pthread_join(t, &r));
@@ -171,7 +171,7 @@ TEST(process_exit_while_parked)
 		_exit(3);
 	}
 	ASSERT_EQ(1, read(pfd[0], &ch, 1));
-	EXPECT_LT(base, kt_counter("allocated"));
+	EXPECT_LT(base, t_counter("allocated"));
 	kill(pid, SIGKILL);
 	waitpid(pid, &st, 0);
 	EXPECT_TRUE(WIFSIGNALED(st));
@@ -261,14 +261,14 @@ TEST(stale_m_replaced_after_close)
 	ASSERT_LE(0, kt_register(fd));
 	close(fd);
 	/* The thread lives on with an M of a released file ... */
-	EXPECT_EQ(m0 + 1, kt_counter("ms"));
+	EXPECT_EQ(m0 + 1, t_counter("ms"));
 	fd = kt_open();
 	ASSERT_LE(0, fd);
 	/* ... which registering with a new file replaces. */
 	ASSERT_LE(0, kt_register(fd));
-	EXPECT_EQ(m0 + 1, kt_counter("ms"));
+	EXPECT_EQ(m0 + 1, t_counter("ms"));
 	ASSERT_EQ(0, kt_ioc(fd, MNSCHED_IOC_UNREGISTER, 0));
-	EXPECT_EQ(m0, kt_counter("ms"));
+	EXPECT_EQ(m0, t_counter("ms"));
 	close(fd);
 }
 
@@ -454,7 +454,7 @@ TEST(rmmod_insmod_x20)
 	ASSERT_EQ(0, run(cmd));
 	for (j = 0; j < 100 && access(MNSCHED_DEVICE, F_OK); j++)
 		kt_sleep_ns(1000000);
-	EXPECT_EQ(0, kt_counter("allocated"));
+	EXPECT_EQ(0, t_counter("allocated"));
 }
 
 TEST_HARNESS_MAIN

@@ -24,7 +24,7 @@
 
 #include <linux/mnsched.h>
 
-#define KT_COUNTERS "/sys/kernel/debug/mnsched/counters"
+#include "pstate_util.h"
 
 #define KT_REQUIRE_DEV()						\
 	do {								\
@@ -113,33 +113,14 @@ static inline void kt_sleep_ns(uint64_t ns)
 		;
 }
 
-/* One value of /sys/kernel/debug/mnsched/counters, or -1. */
-static inline long kt_counter(const char *name)
-{
-	char key[64];
-	long v, ret = -1;
-	FILE *f = fopen(KT_COUNTERS, "r");
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%63s %ld", key, &v) == 2) {
-		if (!strcmp(key, name)) {
-			ret = v;
-			break;
-		}
-	}
-	fclose(f);
-	return ret;
-}
-
 /* Wait up to @ms for counter @name to equal @want; returns its last value. */
 static inline long kt_counter_wait(const char *name, long want, int ms)
 {
-	long v = kt_counter(name);
+	long v = t_counter(name);
 
 	while (v != want && ms-- > 0) {
 		kt_sleep_ns(1000000);
-		v = kt_counter(name);
+		v = t_counter(name);
 	}
 	return v;
 }

@@ -2,8 +2,9 @@
 /*
  * pstate_util.h - the kernel-written fields of this process's P structs,
  * for tests and benchmarks that check what the module saw: find P 0 in our
- * mapping of /dev/mnsched and read a consistent view (kseq).  Test helper
- * names: t_ (mn_test.h); tools/vm/ benchmarks include it too.
+ * mapping of /dev/mnsched and read a consistent view (kseq); and the
+ * module's event counters in debugfs (t_counter).  Test helper names: t_
+ * (mn_test.h); tools/vm/ benchmarks include it too.
  */
 #ifndef T_PSTATE_UTIL_H
 #define T_PSTATE_UTIL_H
@@ -12,6 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <linux/mnsched.h>
+
+#define T_COUNTERS "/sys/kernel/debug/mnsched/counters"
 
 /* What the module wrote in a P struct. */
 struct t_kview {
@@ -50,6 +53,25 @@ static inline void t_read_kview(const volatile struct mnsched_pstate *ps,
 		v->handoffs = __atomic_load_n(&ps->k_handoffs, __ATOMIC_ACQUIRE);
 		v->since_ns = __atomic_load_n(&ps->blocked_since_ns, __ATOMIC_ACQUIRE);
 	} while ((s0 & 1) || s0 != __atomic_load_n(&ps->kseq, __ATOMIC_RELAXED));
+}
+
+/* One value of /sys/kernel/debug/mnsched/counters, or -1. */
+static inline long t_counter(const char *name)
+{
+	char key[64];
+	long v, ret = -1;
+	FILE *f = fopen(T_COUNTERS, "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", key, &v) == 2) {
+		if (!strcmp(key, name)) {
+			ret = v;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
 }
 
 #endif

@@ -88,3 +88,10 @@ bench-run: bench-build
 	BENCH_VERBOSE=$(BENCH_VERBOSE) BENCH_STRICT=$(BENCH_STRICT) CC='$(CC)' \
 	BENCH_VARIANT_RUNS=$(BENCH_VARIANT_RUNS) \
 	$(BENCH_DIR)/run.sh -b $(BENCH_OUT)
+
+# In the test VM (tools/vm/vm.mk, included after this file): the channel
+# benchmarks on the module's parker against futexes, in one boot
+# (tools/vm/park-bench.sh; make vm-bench prints the result).
+VM_PARK_BENCH	:= chan_pingpong thread_ring chameneos
+VM_EXTRA_BINS	+= $(addprefix $(BENCH_OUT)/c/,$(VM_PARK_BENCH))
+VM_RUN_BINS	+= tools/vm/park-bench.sh

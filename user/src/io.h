@@ -57,6 +57,12 @@ extern _Atomic uint64_t mn_io_st_pollfirst MN_HIDDEN;
 MN_HIDDEN int32_t mn_io_uring_wait(struct mn_ioreq *rq);
 MN_HIDDEN void mn_io_uring_cancel_fd(int fd);
 
+/* What the ring parker (park_ring.c) does with a ring (uring.c). */
+MN_HIDDEN struct mn_ring *mn_ring_claim(struct mn_m *m);
+MN_HIDDEN int mn_ring_wait(struct mn_ring *r, int64_t timeout_ns);
+MN_HIDDEN struct mn_p *mn_ring_release(struct mn_ring *r);
+MN_HIDDEN void mn_ring_wake(struct mn_ring *r);
+
 /* Ring internals for rx.c. */
 MN_HIDDEN int mn_io_ring_index(struct mn_ring *r);
 MN_HIDDEN _Atomic int32_t *mn_io_ring_inflight(struct mn_ring *r);

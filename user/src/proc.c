@@ -4,13 +4,14 @@
  *
  * Switching.  A G gives up its M in one of three ways:
  *   yield   - it goes to the tail of the local queue;
- *   park    - it waits on something (a channel, a timer) under a lock;
+ *   gopark  - it waits on something (a channel, a timer) under a lock;
  *   exit    - it is dead and its stack goes back to the pool.
  * In each case the G picks the next G from its P's local queue and switches
  * to it directly (one switch, no trip through the scheduler stack).  Only
  * when the local queue is empty does it switch to g0, the M's scheduler
  * context on the thread's own stack, which runs findrunnable(): global
- * queue, I/O, timers, stealing, and finally parking the M.
+ * queue, I/O, timers, stealing, and finally parking the M.  ("park" in
+ * this file is an M's sleep in the parker; a G that waits goparks.)
  *
  * The G that left is "finished" by whoever runs next on that M
  * (mn_after_switch): only then are its registers saved, so only then may it
@@ -45,6 +46,25 @@
  *
  * Bounded spinning: an M starts spinning only while 2*nmspinning is less
  * than the number of busy Ps.
+ *
+ * Idle Ms, spares and SWAP.  An M with no P goes on the idle list
+ * (sched.midle, under sched.lock) and parks through the parker stack
+ * (park.h): with io_uring it may sleep in an idle P's ring instead (the
+ * ring parker), else in the base parker (futex, or the module).  startm
+ * takes an idle M off the list, sets its nextp under sched.lock and unparks
+ * it; the M reads nextp under the lock after every return from the parker,
+ * so spurious returns are harmless.  With the module, one idle M parks as a
+ * spare (park_spare, the SPARE ioctl): when an M blocks in a system call
+ * holding a P in state SYSCALL, the module hands that P to the spare at
+ * once (take_handed_p), and startm keeps one spare waiting (newm).
+ * SWAP: an M leaving a system call with no idle P queues its G globally
+ * and parks (g_to_global, MN_AFTER_GLOBAL).  If a P went idle meanwhile,
+ * wakep's startm does not unpark the M it chose but leaves it in
+ * m->swap_to (m->defer_wake), and stopm wakes it and parks in one call, the
+ * parker's swap: the module's SWAP runs the target on this CPU as this M
+ * sleeps.  The ring parker keeps that SWAP unless the target sleeps in a
+ * ring (park_ring.c: it then unparks and parks).  If the M finds work
+ * before parking, findrunnable unparks swap_to instead.
  *
  * Time slices.  p->schedtick counts slices, sysmon's clock: a G switched to
  * after a yield, or taken from the queue, starts one; a G taken from
@@ -665,8 +685,12 @@ static struct mn_p *releasep(struct mn_m *m)
 	MN_SH_SET(p, m_id, -1);
 	m->p = NULL;
 	mn_pstatus_set(p, MNSCHED_P_IDLE);
-	if (mn_sched.parker->set_p)
-		mn_sched.parker->set_p(&m->park, -1);
+	/*
+	 * No set_p(-1) (with the module, an ioctl per idle M): the module
+	 * looks at a P's holder only while the P is in state SYSCALL, and a P
+	 * gets there only through an M that acquired it, whose acquirep took
+	 * it from us in the kernel first; SPARE gives it up there anyway.
+	 */
 	return p;
 }
 
@@ -830,7 +854,7 @@ static void startm(struct mn_p *p, bool spinning)
 	}
 	MN_PROBE(m_unpark, nm->id);
 	self = mn_curm();
-	if (self && self->defer_wake && !self->swap_to && mn_sched.parker->swap) {
+	if (self && self->defer_wake && !self->swap_to) {
 		self->swap_to = nm;	/* stopm: SWAP wakes nm and parks us */
 		return;
 	}
@@ -956,6 +980,21 @@ static void debug_delay(_Atomic uint32_t *ns)
 	mn_syscall6(SYS_nanosleep, (long)&ts, 0, 0, 0, 0, 0);
 }
 
+/*
+ * Test hook: stall an M that leaves a system call and finds no idle P,
+ * before it queues its G globally, for the given time (0: off).  A P that
+ * goes idle meanwhile makes it wake an M for the G and park in one swap
+ * (the module's SWAP): rt_syscall.c widens that window with it.
+ */
+static _Atomic uint32_t debug_exit_nop_delay_ns;
+
+__attribute__((visibility("default")))
+void mn_debug_exit_nop_delay(uint32_t ns);
+void mn_debug_exit_nop_delay(uint32_t ns)
+{
+	atomic_store(&debug_exit_nop_delay_ns, ns);
+}
+
 /* Earliest timer over all Ps, -1 for none. */
 static int64_t next_timer_all(void)
 {
@@ -973,10 +1012,11 @@ static int64_t next_timer_all(void)
 /*
  * Park an M that has no P until startm hands it one (m->nextp) or the
  * earliest timer is due.  Returns with m->p set, or NULL p after a timeout
- * (the caller then tries to take an idle P to run timers).  An M may park
- * in io_uring_enter on an idle P's ring instead (mn_io_park): then it also
- * returns, with NULL p, when I/O completed (the Gs are on the global queue;
- * *want is the P whose ring it waited on, if that P is still idle).
+ * (the caller then tries to take an idle P to run timers).  With io_uring
+ * the parker may let it sleep in an idle P's ring (the ring parker,
+ * park_ring.c): then it also returns, with NULL p, when I/O completed
+ * (MN_PARK_IO: the Gs are on the global queue; *want is the P whose ring it
+ * slept in, if that P is still idle).
  */
 static void stopm(struct mn_m *m, struct mn_p **want)
 {
@@ -999,21 +1039,19 @@ static void stopm(struct mn_m *m, struct mn_p **want)
 		int hp = -1, r;
 
 		if (m->swap_to) {
-			/* M-to-M hand-off: wake it and park in one call. */
+			/* Wake the M startm chose and park in one call (the
+			 * module's SWAP). */
 			struct mn_m *t = m->swap_to;
 
 			m->swap_to = NULL;
 			r = mn_sched.parker->swap(&m->park, &t->park, timeout);
+		} else if (mn_sched.parker->park_spare) {
+			r = mn_sched.parker->park_spare(&m->park, timeout, &hp);
 		} else {
-			r = mn_io_park(m, timeout, want);
+			r = mn_sched.parker->park(&m->park, timeout);
 		}
-		if (r == MN_IO_NOPARK) {
-			if (mn_sched.parker->park_spare)
-				r = mn_sched.parker->park_spare(&m->park, timeout,
-								&hp);
-			else
-				r = mn_sched.parker->park(&m->park, timeout);
-		}
+		if (r == MN_PARK_IO)
+			*want = m->park.io_p;
 		if (hp >= 0 && take_handed_p(m, hp))
 			return;
 
@@ -1028,7 +1066,7 @@ static void stopm(struct mn_m *m, struct mn_p **want)
 			mn_io_acquired(m, p);
 			return;
 		}
-		if (r == 1 || r == -ETIMEDOUT || timeout >= 0) {
+		if (r == MN_PARK_IO || r == -ETIMEDOUT || timeout >= 0) {
 			/* I/O done, timer due (or spurious): leave the idle list. */
 			struct mn_m **pp = &mn_sched.midle;
 			bool found;
@@ -1682,7 +1720,11 @@ bool mn_syscall_exit_slow(struct mn_m *m, struct mn_g *g)
 		publish_running(p, g, true);
 		return true;
 	}
-	/* No P anywhere: queue the G globally; this M goes idle on g0. */
+	if (unlikely(atomic_load_explicit(&debug_exit_nop_delay_ns,
+					  memory_order_relaxed)))
+		debug_delay(&debug_exit_nop_delay_ns);
+	/* No P anywhere: queue the G globally; this M goes idle on g0 (and
+	 * if a P went idle meanwhile, wakes an M for it by SWAP). */
 	g_to_global(m, g);
 	return false;		/* it ran again after a g_start */
 }

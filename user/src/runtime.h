@@ -796,13 +796,6 @@ MN_HIDDEN int mn_io_init(void);
 MN_HIDDEN struct mn_g *mn_io_poll(struct mn_p *p);
 /* A spinning M holding p: reap the rings of idle Ps into p. */
 MN_HIDDEN struct mn_g *mn_io_poll_idle(struct mn_p *p);
-/* stopm: park m in io_uring_enter on an idle P's ring that has I/O in
- * flight and no waiter.  Returns MN_IO_NOPARK when it did not (the caller
- * parks as usual); else as a parker's park, or 1 when I/O completed: the
- * Gs are on the global queue, the caller should go and take a P, best *pp
- * (the ring's P, whose CQ and caches are warm on this M). */
-#define MN_IO_NOPARK	(-1000)
-MN_HIDDEN int mn_io_park(struct mn_m *m, int64_t timeout_ns, struct mn_p **pp);
 /* m now holds p: a different M waiting on p's ring goes elsewhere. */
 MN_HIDDEN void mn_io_acquired(struct mn_m *m, struct mn_p *p);
 MN_HIDDEN bool mn_io_inflight(struct mn_p *p);

@@ -20,22 +20,19 @@
  *  - CQ: r->cqlock, always with mn_trylock: whoever holds it is reaping, and
  *    the others go on (the holder will see every CQE up to the tail it read).
  *    Reapers: the P's owner (findrunnable), a spinning M (idle Ps' rings),
- *    the M waiting on the ring, and sysmon (a ring nobody reaped for a tick).
+ *    the M sleeping in the ring, and sysmon (a ring nobody reaped for a tick).
  *    Gs reaped by an M with a P go to that P, at most as many as its
  *    local queue holds (the rest stay in the CQ until it looks again:
  *    taking them all, into the global queue, held echo at 1,000
  *    connections to 1.21x Go's round trips; 1.47x-1.89x since);
- *    without one (a waiting M, sysmon) to the global queue, where the
+ *    without one (a sleeping M, sysmon) to the global queue, where the
  *    deadlock detector sees them before they leave r->inflight.
- *  - Waiting: an M with nothing to run parks (stopm -> mn_io_park) in
- *    io_uring_enter(GETEVENTS) on the ring of an idle P that has requests in
- *    flight and no waiter yet (r->waiter, set by CAS; at most one per ring),
- *    with the next timer as its timeout.  The parker's unpark is wrapped:
- *    after leaving the usual token it finds the ring the M waits on and
- *    posts a WAKE CQE there with IORING_OP_MSG_RING (from a small wake
- *    ring).  No lost wake-up: the waiter stores r->waiter and then looks for
- *    a token, the unparker stores the token and then reads r->waiter, both
- *    seq_cst, so one sees the other.
+ *  - Sleeping Ms: an M with nothing to run may sleep in
+ *    io_uring_enter(GETEVENTS) on the ring of an idle P that has requests
+ *    in flight and no waiter yet (r->waiter, set by CAS; at most one per
+ *    ring), so that it reaps them.  That is the ring parker, park_ring.c:
+ *    it wakes such an M with a WAKE CQE (mn_ring_wake, IORING_OP_MSG_RING
+ *    from a small wake ring); here are only the ring operations it uses.
  *    Tried and measured worse on http_hello (wrk -t1 -c64, 2 CPUs, where
  *    waking the sleeping server thread is what separates us from a server
  *    that never sleeps): spinning on the ring for 20-50 us before the
@@ -47,8 +44,8 @@
  *
  * Completions are never stranded: a busy P reaps whenever its queue runs
  * dry, sysmon reaps a ring whose P did not for a tick (<= 10 ms, and every
- * tick for a P in a system call), an idle P's ring has a waiting M (or, when
- * every idle M already waits elsewhere, spinning Ms and sysmon reap it).
+ * tick for a P in a system call), an idle P's ring has a sleeping M (or,
+ * when every idle M already sleeps elsewhere, spinning Ms and sysmon reap it).
  *
  * Kernel side: requests complete through task_work of the thread that
  * submitted them.  The rings use IORING_SETUP_COOP_TASKRUN: the kernel
@@ -113,7 +110,6 @@ static unsigned int ring_entries = 256;
 /* Waking: a small ring of its own, only for IORING_OP_MSG_RING. */
 static struct io_uring wake_ring;
 static struct mn_lock wake_lock = MN_LOCK_INIT;
-static _Atomic int32_t nwaiting;	/* Ms waiting on some ring */
 
 const char *mn_io_why MN_HIDDEN;
 
@@ -121,12 +117,10 @@ const char *mn_io_why MN_HIDDEN;
 static _Atomic uint64_t st_overflow, st_sqfull, st_wakes, st_ringwaits,
 			st_sysmon, st_kicks;
 #define STAT(x)	atomic_fetch_add_explicit(&st_##x, 1, memory_order_relaxed)
-static const struct mn_parker *base_parker;
 /* The ring of the P this thread (M) last ran: it waits there first, so the
  * requests it submitted complete (task_work) on the thread that waits for
  * them, with no cross-thread wake-up. */
 static __thread struct mn_ring *my_ring __attribute__((tls_model("initial-exec")));
-static struct mn_parker io_parker;
 
 /* ---- system calls: -errno, never errno ---- */
 
@@ -603,8 +597,9 @@ bool mn_io_pending(void)
 	return false;
 }
 
-/* Post a WAKE CQE on r (IORING_OP_MSG_RING); one in flight is enough. */
-static void ring_wake(struct mn_ring *r)
+/* Post a WAKE CQE on r (IORING_OP_MSG_RING): its waiter returns from
+ * mn_ring_wait.  One in flight is enough. */
+void mn_ring_wake(struct mn_ring *r)
 {
 	struct io_uring_sqe *sqe;
 	struct io_uring_cqe *cqe;
@@ -641,50 +636,25 @@ void mn_io_acquired(struct mn_m *m, struct mn_p *p)
 		return;
 	w = atomic_load(&r->waiter);
 	if (w && w != m)
-		ring_wake(r);	/* it will look for an idle P's ring instead */
+		mn_ring_wake(r);	/* it will look for an idle P's ring instead */
 }
 
-/* The parker's unpark, reaching an M that waits in a ring. */
-static void io_unpark(struct mn_park_state *ps)
+/*
+ * The ring parker's side here (park_ring.c has the protocol): an M with
+ * nothing to run sleeps in io_uring_enter(GETEVENTS) on the ring of an idle
+ * P that has requests in flight and no waiter yet.
+ */
+
+/* Claim such a ring for m (r->waiter, by CAS: at most one per ring), the
+ * ring of the P it last ran first; NULL when there is none. */
+struct mn_ring *mn_ring_claim(struct mn_m *m)
 {
-	struct mn_m *m = (struct mn_m *)((char *)ps - offsetof(struct mn_m, park));
+	int start;
 
-	base_parker->unpark(ps);	/* the token first (see the top) */
-	if (!atomic_load(&nwaiting))
-		return;
-	for (int i = 0; i < nrings; i++) {
-		if (atomic_load(&rings[i].waiter) == m) {
-			ring_wake(&rings[i]);
-			return;
-		}
-	}
-}
-
-/* The parker's swap (wake target, park self): the target may wait in a
- * ring, so wake it the way io_unpark does, then park. */
-static int io_swap(struct mn_park_state *self, struct mn_park_state *target,
-		   int64_t timeout_ns)
-{
-	io_unpark(target);
-	return base_parker->park(self, timeout_ns);
-}
-
-/* Take a token the unparker left, without blocking. */
-static bool token_take(struct mn_m *m)
-{
-	if (base_parker == &mn_parker_futex) {
-		uint32_t one = 1;
-
-		return atomic_compare_exchange_strong(&m->park.word, &one, 0);
-	}
-	return base_parker->park(&m->park, 0) == 0;
-}
-
-static struct mn_ring *claim_ring(struct mn_m *m)
-{
-	int start = my_ring ? (int)(my_ring - rings) :
-		    (int)(mn_fastrand(&m->fastrand) % (uint32_t)nrings);
-
+	if (!rings)
+		return NULL;
+	start = my_ring ? (int)(my_ring - rings) :
+		(int)(mn_fastrand(&m->fastrand) % (uint32_t)nrings);
 	for (int k = 0; k < nrings; k++) {
 		struct mn_ring *r = &rings[(start + k) % nrings];
 		struct mn_m *none = NULL;
@@ -699,24 +669,14 @@ static struct mn_ring *claim_ring(struct mn_m *m)
 	return NULL;
 }
 
-int mn_io_park(struct mn_m *m, int64_t timeout_ns, struct mn_p **pp)
+/* Sleep in r until a CQE (a completion, or a WAKE from mn_ring_wake) or
+ * timeout_ns (< 0: none); 0 or -ETIMEDOUT. */
+int mn_ring_wait(struct mn_ring *r, int64_t timeout_ns)
 {
 	struct io_uring_getevents_arg arg = { 0 };
 	struct __kernel_timespec ts;
-	struct mn_ring *r;
-	struct mn_g *gl;
-	int ret, n;
+	int ret;
 
-	if (!rings)
-		return MN_IO_NOPARK;
-	r = claim_ring(m);
-	if (!r)
-		return MN_IO_NOPARK;
-	atomic_fetch_add(&nwaiting, 1);
-	if (token_take(m)) {
-		ret = 0;
-		goto out;
-	}
 	STAT(ringwaits);
 	if (timeout_ns >= 0) {
 		ts.tv_sec = timeout_ns / 1000000000;
@@ -726,22 +686,24 @@ int mn_io_park(struct mn_m *m, int64_t timeout_ns, struct mn_p **pp)
 	ret = sys_enter(r->ring.ring_fd, 0, 1,
 			IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG,
 			&arg, sizeof(arg));
-	/* An unpark that found us left a token too: consume it now, or the
-	 * next park would return at once for nothing. */
-	token_take(m);
-out:
-	atomic_store(&r->waiter, NULL);
-	atomic_fetch_sub(&nwaiting, 1);
-	gl = reap(r, &n, INT_MAX);
-	if (gl) {
-		/* This M is still on the idle list: queue them where the
-		 * deadlock detector sees them, then go and take a P (a second
-		 * M only for a backlog). */
-		runq_global(r, gl, n, n >= MN_IO_WAKEP_BACKLOG);
-		*pp = r->p;
-		return 1;
-	}
 	return ret == -ETIME ? -ETIMEDOUT : 0;
+}
+
+/* Give up the claim on r and reap it.  The calling M is still on the idle
+ * list: the Gs go to the global queue, where the deadlock detector sees
+ * them (a second M is woken only for a backlog).  Returns r's P when there
+ * were any (the caller should take a P, best that one), else NULL. */
+struct mn_p *mn_ring_release(struct mn_ring *r)
+{
+	struct mn_g *gl;
+	int n;
+
+	atomic_store(&r->waiter, NULL);
+	gl = reap(r, &n, INT_MAX);
+	if (!gl)
+		return NULL;
+	runq_global(r, gl, n, n >= MN_IO_WAKEP_BACKLOG);
+	return r->p;
 }
 
 /*
@@ -1027,13 +989,9 @@ int mn_io_uring_init(void)
 			sigaction(MN_IO_KICK_SIG, &sa, NULL);
 		}
 	}
-	/* Unparking an M must reach the ring it waits on. */
-	base_parker = mn_sched.parker;
-	io_parker = *base_parker;
-	io_parker.unpark = io_unpark;
-	if (io_parker.swap)
-		io_parker.swap = io_swap;
-	mn_sched.parker = &io_parker;
+	/* Idle Ms may now sleep in the rings: the ring parker goes on top
+	 * of the base parker (park.h). */
+	mn_sched.parker = mn_parker_ring_on(mn_sched.parker);
 	errno = saved;
 	return 0;
 fail_wake:

@@ -1,0 +1,61 @@
+#!/bin/sh
+# park-bench.sh - in the test VM: the runtime's channel benchmarks on the
+# module's parker against the futex parker, alternately in one boot
+# (MNSCHED_PARK=kmod, then futex, RUNS times each):
+#   chan_pingpong  ns per round trip of two Gs on unbuffered channels
+#   thread_ring    ns per hop of a token around 503 Gs
+#   chameneos      ns per meeting (chameneos-redux)
+# Lower is better.  Printed per benchmark: every run, the median and the
+# range (min-max) of each parker, and kmod/futex of the medians (<= 1: the
+# module is at least as fast).  Numbers come from an emulated VM (TCG):
+# compare the ratio, not the nanoseconds.  Also printed: the module's events
+# (debugfs counters) over a benchmark's kmod runs, to see where its time goes.
+# Usage: park-bench.sh [runs] (default 5)
+dir=$(dirname "$0")
+# tools/stats.sh: beside this script in the VM (VM_EXTRA_BINS), one up here
+for f in "$dir/stats.sh" "$dir/../stats.sh"; do
+	# shellcheck source=/dev/null
+	[ -f "$f" ] && . "$f" && break
+done
+runs=${1:-5}
+counters=/sys/kernel/debug/mnsched/counters
+# the module's event counters, "name value" pairs on one line
+events() {
+	awk '$1 ~ /^(parks|unparks|swaps|spares|blocks|handoffs)$/ { printf "%s %s ", $1, $2 }' \
+		"$counters" 2>/dev/null
+}
+# name and arguments: tools/bench/benchmarks.tbl's (a few seconds per run
+# under TCG; with a tenth of them, run-to-run noise hid the ratio)
+set -- chan_pingpong:500000 thread_ring:5000000 chameneos:1000000
+for spec in "$@"; do
+	b=${spec%%:*}
+	n=${spec#*:}
+	k="" f="" e0=$(events)
+	i=0
+	while [ $i -lt "$runs" ]; do
+		i=$((i + 1))
+		k="$k $(MNSCHED_PARK=kmod "$dir/$b" "$n" | awk '/^RESULT/ { print $3 }')"
+		f="$f $(MNSCHED_PARK=futex "$dir/$b" "$n" | awk '/^RESULT/ { print $3 }')"
+	done
+	e1=$(events)
+	# shellcheck disable=SC2086 # pairs, split on purpose
+	echo "$e0" "$e1" | awk -v b="$b" -v ops=$((runs * n)) '{
+		h = NF / 2
+		for (i = 1; i < h; i += 2)
+			printf "%s%s %.3f", (i > 1 ? ", " : "module events per op (" b ", kmod runs): "), $i, ($(h + i + 1) - $(i + 1)) / ops
+		print ""
+	}'
+	# shellcheck disable=SC2086 # one value per word, split on purpose
+	km=$(for v in $k; do echo "$v"; done | median)
+	# shellcheck disable=SC2086
+	fm=$(for v in $f; do echo "$v"; done | median)
+	# shellcheck disable=SC2086
+	kr=$(for v in $k; do echo "$v"; done | minmax)
+	# shellcheck disable=SC2086
+	fr=$(for v in $f; do echo "$v"; done | minmax)
+	echo "runs ($b, ns): kmod$k; futex$f"
+	awk -v b="$b" -v km="$km" -v fm="$fm" -v kr="$kr" -v fr="$fr" -v r="$runs" 'BEGIN {
+		printf "parker %s (median of %d): kmod %.1f ns (%s), futex %.1f ns (%s), kmod/futex %.3f\n",
+			b, r, km, kr, fm, fr, (fm > 0 ? km / fm : 0)
+	}'
+done
