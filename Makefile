@@ -99,7 +99,15 @@ $(B)/plain/rt-calls.ok: $(call user_objs,plain) tools/check-rt-calls.py
 	tools/check-rt-calls.py $(B)/plain user/src
 	@touch $@
 
-$(USER_LIB): $(call user_objs,plain) $(B)/plain/rt-calls.ok
+# The README's probe table and wait reasons say what user/src/probe_defs.h
+# defines (the list the library and the tools are built from); order-only
+# below, so that an edit of the README does not relink the library.
+$(B)/plain/defs.ok: user/src/probe_defs.h README.md tools/check-defs.py
+	@mkdir -p $(@D)
+	tools/check-defs.py user/src/probe_defs.h README.md
+	@touch $@
+
+$(USER_LIB): $(call user_objs,plain) $(B)/plain/rt-calls.ok | $(B)/plain/defs.ok
 	@rm -f $@
 	ar rcs $@ $(call user_objs,plain)
 # -Bsymbolic-functions: the library's own calls of its exported functions
@@ -107,7 +115,7 @@ $(USER_LIB): $(call user_objs,plain) $(B)/plain/rt-calls.ok
 # through the PLT, whose stubs (and lazy binding's resolver) lie outside
 # mn_text: the preemption handler would take them for the program's code.
 # The grep proves there is no such call left.
-$(USER_SO): $(call user_objs,plain) $(B)/plain/rt-calls.ok
+$(USER_SO): $(call user_objs,plain) $(B)/plain/rt-calls.ok | $(B)/plain/defs.ok
 	$(CC) -shared -pthread -Wl,-soname,libmnsched.so.0 -Wl,-Bsymbolic-functions \
 		-o $@ $(call user_objs,plain) -luring
 	@if objdump -d $@ | grep -E '(call|jmp).*<mn_[a-z0-9_]*@plt>'; then \

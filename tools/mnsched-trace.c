@@ -69,9 +69,11 @@ static const char doc[] =
 "    mnsched-trace --perfetto t.json -- ./prog arg   # run ./prog, trace it\n"
 "                                             # from its first event to its exit\n"
 "\n"
-"EVENTS (USDT probes): g_create g_start g_park g_unblock g_exit proc_start\n"
-"proc_stop steal syscall_enter syscall_exit handoff io_submit io_complete\n"
-"m_park m_unpark g_preempt (an M that gave its P up, demoted, to run an\n"
+"EVENTS (USDT probes):"
+#define MN_EV_USDT_WORD(NAME, name, nargs, args) " " #name
+MN_PROBE_DEFS(MN_EV_USDT_WORD)
+#undef MN_EV_USDT_WORD
+" (g_preempt: an M that gave its P up, demoted, to run an\n"
 "overrunning G: a \"demoted\" slice on its M track).  Tracing stops when\n"
 "the target exits.  A COMMAND is\n"
 "started with every probe already attached and the tool exits with its\n"
@@ -96,15 +98,9 @@ static const struct argp_option opts[] = {
 };
 
 static const char *const ev_names[MN_EV__COUNT] = {
-	[MN_EV_G_CREATE] = "g_create", [MN_EV_G_START] = "g_start",
-	[MN_EV_G_PARK] = "g_park", [MN_EV_G_UNBLOCK] = "g_unblock",
-	[MN_EV_G_EXIT] = "g_exit", [MN_EV_PROC_START] = "proc_start",
-	[MN_EV_PROC_STOP] = "proc_stop", [MN_EV_STEAL] = "steal",
-	[MN_EV_SYSCALL_ENTER] = "syscall_enter",
-	[MN_EV_SYSCALL_EXIT] = "syscall_exit", [MN_EV_HANDOFF] = "handoff",
-	[MN_EV_IO_SUBMIT] = "io_submit", [MN_EV_IO_COMPLETE] = "io_complete",
-	[MN_EV_M_PARK] = "m_park", [MN_EV_M_UNPARK] = "m_unpark",
-	[MN_EV_G_PREEMPT] = "g_preempt",
+#define MN_EV_USDT_NAME(NAME, name, nargs, args) [MN_EV_##NAME] = #name,
+	MN_PROBE_DEFS(MN_EV_USDT_NAME)
+#undef MN_EV_USDT_NAME
 	[MN_EV_OFFCPU] = "off_cpu", [MN_EV_ONCPU] = "on_cpu",
 	[MN_EV_K_REGISTER] = "k:register", [MN_EV_K_PARK] = "k:park",
 	[MN_EV_K_UNPARK] = "k:unpark", [MN_EV_K_SWAP] = "k:swap",
@@ -728,58 +724,52 @@ static void json_end(const struct mn_target *t, __u64 end_ts, __u64 dur_ns,
 
 /* ---- text ----------------------------------------------------------- */
 
+/* The argument names of each USDT event (probe_defs.h). */
+static const char *const ev_args[MN_EV__COUNT] = {
+#define MN_EV_USDT_ARGS(NAME, name, nargs, args) [MN_EV_##NAME] = args,
+	MN_PROBE_DEFS(MN_EV_USDT_ARGS)
+#undef MN_EV_USDT_ARGS
+};
+
+/* "name=value ..." for a USDT event, its arguments named as in
+ * probe_defs.h; g_park's reason by name, g_start with its run queue. */
+static void usdt_text(char *d, size_t size, const struct mn_event *e)
+{
+	const __s64 v[4] = { e->a, e->b, e->c, e->d };
+	const char *s = ev_args[e->type];
+	size_t len = 0;
+
+	d[0] = 0;
+	for (int i = 0; i < 4 && *s && len < size; i++) {
+		const char *sep = i ? " " : "";
+		size_t w = strcspn(s, ",");
+
+		if (e->type == MN_EV_G_PARK && i == 1)
+			len += snprintf(d + len, size - len, "%s%.*s=%s", sep, (int)w,
+					s, mn_reason_name((unsigned int)v[i]));
+		else
+			len += snprintf(d + len, size - len, "%s%.*s=%lld", sep,
+					(int)w, s, (long long)v[i]);
+		s += w;
+		s += strspn(s, ", ");
+	}
+	if (e->type == MN_EV_G_START && len < size)
+		snprintf(d + len, size - len, " runq=%lld", (long long)e->d);
+}
+
 static void text_event(const struct mn_event *e)
 {
 	char d[128];
 
 	switch (e->type) {
-	case MN_EV_G_CREATE:
-		snprintf(d, sizeof(d), "goid=%lld parent=%lld", (long long)e->a, (long long)e->b);
+#define MN_EV_USDT_CASE(NAME, name, nargs, args) case MN_EV_##NAME:
+	MN_PROBE_DEFS(MN_EV_USDT_CASE)
+#undef MN_EV_USDT_CASE
+		usdt_text(d, sizeof(d), e);
 		break;
-	case MN_EV_G_START:
-		snprintf(d, sizeof(d), "goid=%lld p=%lld m=%lld runq=%lld", (long long)e->a,
-			 (long long)e->b, (long long)e->c, (long long)e->d);
-		break;
-	case MN_EV_G_PARK:
-		snprintf(d, sizeof(d), "goid=%lld reason=%s", (long long)e->a,
-			 mn_reason_name((unsigned int)e->b));
-		break;
-	case MN_EV_G_UNBLOCK:
-		snprintf(d, sizeof(d), "goid=%lld by=%lld", (long long)e->a, (long long)e->b);
-		break;
-	case MN_EV_G_EXIT:
-		snprintf(d, sizeof(d), "goid=%lld", (long long)e->a);
-		break;
-	case MN_EV_PROC_START:
-	case MN_EV_PROC_STOP:
-		snprintf(d, sizeof(d), "p=%lld m=%lld", (long long)e->a, (long long)e->b);
-		break;
-	case MN_EV_STEAL:
-		snprintf(d, sizeof(d), "from_p=%lld to_p=%lld n=%lld", (long long)e->a,
-			 (long long)e->b, (long long)e->c);
-		break;
-	case MN_EV_SYSCALL_ENTER:
-	case MN_EV_SYSCALL_EXIT:
-		snprintf(d, sizeof(d), "goid=%lld p=%lld", (long long)e->a, (long long)e->b);
-		break;
-	case MN_EV_HANDOFF:
 	case MN_EV_K_HANDOFF:
 		snprintf(d, sizeof(d), "p=%lld from_m=%lld to_m=%lld", (long long)e->a,
 			 (long long)e->b, (long long)e->c);
-		break;
-	case MN_EV_IO_SUBMIT:
-	case MN_EV_IO_COMPLETE:
-		snprintf(d, sizeof(d), "goid=%lld op=%lld res=%lld", (long long)e->a,
-			 (long long)e->b, (long long)e->c);
-		break;
-	case MN_EV_M_PARK:
-	case MN_EV_M_UNPARK:
-		snprintf(d, sizeof(d), "m=%lld", (long long)e->a);
-		break;
-	case MN_EV_G_PREEMPT:
-		snprintf(d, sizeof(d), "goid=%lld p=%lld m=%lld ran_ns=%lld",
-			 (long long)e->a, (long long)e->b, (long long)e->c,
-			 (long long)e->d);
 		break;
 	case MN_EV_OFFCPU:
 		snprintf(d, sizeof(d), "%s state=0x%llx", e->a ? "preempted" : "blocked",

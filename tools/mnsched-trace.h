@@ -12,26 +12,16 @@
 #define MNSCHED_TRACE_H
 
 #include "mnsched-common.h"
+#include "probe_defs.h"		/* user/src: the probes, listed once */
 
 enum mn_ev_type {
 	MN_EV_NONE,
-	/* USDT probes of libmnsched (arguments a, b, c as in probes.h) */
-	MN_EV_G_CREATE,		/* goid, parent */
-	MN_EV_G_START,		/* goid, p, m; d = run-queue length of p */
-	MN_EV_G_PARK,		/* goid, reason */
-	MN_EV_G_UNBLOCK,	/* goid, by_goid */
-	MN_EV_G_EXIT,		/* goid */
-	MN_EV_PROC_START,	/* p, m */
-	MN_EV_PROC_STOP,	/* p, m */
-	MN_EV_STEAL,		/* from_p, to_p, n */
-	MN_EV_SYSCALL_ENTER,	/* goid, p */
-	MN_EV_SYSCALL_EXIT,	/* goid, p */
-	MN_EV_HANDOFF,		/* p, from_m, to_m */
-	MN_EV_IO_SUBMIT,	/* goid, op, res */
-	MN_EV_IO_COMPLETE,	/* goid, op, res */
-	MN_EV_M_PARK,		/* m */
-	MN_EV_M_UNPARK,		/* m */
-	MN_EV_G_PREEMPT,	/* goid, p, m, ran_ns: M m gave P p up, demoted */
+	/* USDT probes of libmnsched, in the order of probe_defs.h, their
+	 * arguments in a, b, c, d as listed there; g_start adds the
+	 * run-queue length of p in d */
+#define MN_EV_USDT(NAME, name, nargs, args) MN_EV_##NAME,
+	MN_PROBE_DEFS(MN_EV_USDT)
+#undef MN_EV_USDT
 	/* sched:sched_switch of a thread of the target */
 	MN_EV_OFFCPU,		/* a = 1 preempted, 0 blocked; b = prev_state */
 	MN_EV_ONCPU,		/* (none) */
