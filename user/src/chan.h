@@ -11,9 +11,10 @@ struct mn_selstate;
 
 /* A G waiting on a channel; on the G's stack while it waits. */
 struct mn_sudog {
+	/* First: a queue's node pointer is the sudog's, no offset to apply. */
+	struct mn_list_node node;	/* on a wait queue, under its c->lock */
 	struct mn_g *g;
 	void *elem;			/* value to send, or where to receive */
-	struct mn_list_node node;	/* on a wait queue, under its c->lock */
 	struct mn_sudog *link;		/* close's wake list */
 	struct mn_selstate *sel;	/* select.c: its select, NULL for a plain wait */
 	int casei;			/* select: index of its case */

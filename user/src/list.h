@@ -83,13 +83,21 @@ static inline void mn_list_remove(struct mn_list *l, struct mn_list_node *n)
 	n->next = n->prev = NULL;
 }
 
-/* The first node, unlinked; NULL when l is empty. */
+/* The first node, unlinked; NULL when l is empty.  (Not mn_list_remove:
+ * the first node's prev is NULL already, one load and branch fewer on the
+ * channel hand-off path.) */
 static inline struct mn_list_node *mn_list_pop_front(struct mn_list *l)
 {
 	struct mn_list_node *n = l->first;
 
-	if (n)
-		mn_list_remove(l, n);
+	if (!n)
+		return NULL;
+	l->first = n->next;
+	if (n->next)
+		n->next->prev = NULL;
+	else
+		l->last = NULL;
+	n->next = NULL;
 	return n;
 }
 

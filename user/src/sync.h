@@ -12,8 +12,8 @@
 
 /* A parked G; on its stack while it waits. */
 struct mn_waiter {
+	struct mn_list_node node;	/* on wl->q, under wl->lock; first */
 	struct mn_g *g;
-	struct mn_list_node node;	/* on wl->q, under wl->lock */
 	uint32_t ticket;		/* cond: its notify ticket */
 };
 
