@@ -113,7 +113,15 @@ $(B)/plain/rt-calls.ok: $(call user_objs,plain) tools/check-rt-calls.py
 	tools/check-rt-calls.py $(B)/plain user/src
 	@touch $@
 
-$(USER_LIB): $(call user_objs,plain) $(B)/plain/rt-calls.ok
+# The README's probe table and wait reasons say what user/src/probe_defs.h
+# defines (the list the library and the tools are built from); order-only
+# below, so that an edit of the README does not relink the library.
+$(B)/plain/defs.ok: user/src/probe_defs.h README.md tools/check-defs.py
+	@mkdir -p $(@D)
+	tools/check-defs.py user/src/probe_defs.h README.md
+	@touch $@
+
+$(USER_LIB): $(call user_objs,plain) $(B)/plain/rt-calls.ok | $(B)/plain/defs.ok
 	@rm -f $@
 	ar rcs $@ $(call user_objs,plain)
 # -Bsymbolic-functions: the library's own calls of its exported functions
@@ -123,7 +131,7 @@ $(USER_LIB): $(call user_objs,plain) $(B)/plain/rt-calls.ok
 # The grep proves there is no such call left.  user/libmnsched.map: what it
 # exports (the API, not the test hooks).
 USER_SO_LDFLAGS := -shared -pthread -Wl,-soname,libmnsched.so.0 -Wl,-Bsymbolic-functions
-$(USER_SO): $(call user_objs,plain) $(B)/plain/rt-calls.ok user/libmnsched.map
+$(USER_SO): $(call user_objs,plain) $(B)/plain/rt-calls.ok user/libmnsched.map | $(B)/plain/defs.ok
 	$(CC) $(USER_SO_LDFLAGS) -Wl,--version-script=user/libmnsched.map \
 		-o $@ $(call user_objs,plain) -luring
 	@if objdump -d $@ | grep -E '(call|jmp).*<mn_[a-z0-9_]*@plt>'; then \

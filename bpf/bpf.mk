@@ -26,6 +26,7 @@ BPF_SYS_INC	:= $(shell $(BPF_CLANG) -v -E - </dev/null 2>&1 | \
 			  on { printf "-idirafter %s ", $$1 }')
 BPF_CFLAGS	:= -g -O2 -target bpf -D__TARGET_ARCH_$(BPF_ARCH) -Wall \
 		   -Wno-unused-function -I$(BPF_OUT) -Ibpf -Itools -Ikmod/uapi \
+		   -idirafter user/src \
 		   $(BPF_SYS_INC)
 BPF_SRCS	:= $(sort $(wildcard bpf/*.bpf.c))
 BPF_NAMES	:= $(patsubst bpf/%.bpf.c,%,$(BPF_SRCS))

@@ -99,111 +99,46 @@ static __always_inline int emit(__u32 type, __s64 a, __s64 b, __s64 c, __s64 d)
 
 /* ---- USDT ----------------------------------------------------------- */
 
-SEC("usdt")
-int BPF_USDT(tr_g_create, __u64 goid, __u64 parent)
+/* The run-queue length of P p, from the P struct in the target; -1 unknown. */
+static __always_inline __s64 runq_len(long p)
 {
-	return emit(MT_EV_G_CREATE, (__s64)goid, (__s64)parent, 0, 0);
-}
-
-SEC("usdt")
-int BPF_USDT(tr_g_start, __u64 goid, int p, int m)
-{
-	__u64 ts = bpf_ktime_get_ns();
 	__u32 len = 0;
-	__s64 runq = -1;
 
-	/* The P's run-queue length, from the P struct in the target. */
-	if (pstates_addr && pstates_stride && p >= 0 && (__u32)p < nr_p &&
+	if (pstates_addr && pstates_stride && p >= 0 && (__u64)p < nr_p &&
 	    !bpf_probe_read_user(&len, sizeof(len),
 				 (void *)(pstates_addr + (__u64)p * pstates_stride +
 					  MT_PSTATE_RUNQ_LEN_OFF)))
-		runq = len;
-	return emit_at(ts, MT_EV_G_START, mt_cur_tid(), (__s64)goid, p, m, runq);
+		return len;
+	return -1;
 }
 
-SEC("usdt")
-int BPF_USDT(tr_g_park, __u64 goid, int reason)
+/*
+ * One program per probe of probe_defs.h, tr_NAME: the event of the same
+ * type with the probe's arguments in a, b, c, d (each sign-extended as
+ * the probe's note says); g_start adds the run-queue length of its P in d.
+ */
+static __always_inline int emit_usdt(struct pt_regs *ctx, __u32 type, int nargs)
 {
-	return emit(MT_EV_G_PARK, (__s64)goid, reason, 0, 0);
+	__u64 ts = bpf_ktime_get_ns();
+	long v[4] = {};
+
+#pragma unroll
+	for (int i = 0; i < 4; i++)
+		if (i < nargs)
+			bpf_usdt_arg(ctx, i, &v[i]);
+	if (type == MT_EV_G_START)
+		v[3] = runq_len(v[1]);
+	return emit_at(ts, type, mt_cur_tid(), v[0], v[1], v[2], v[3]);
 }
 
-SEC("usdt")
-int BPF_USDT(tr_g_unblock, __u64 goid, __u64 by_goid)
-{
-	return emit(MT_EV_G_UNBLOCK, (__s64)goid, (__s64)by_goid, 0, 0);
+#define TR_USDT(NAME, name, nargs, args)				\
+SEC("usdt")								\
+int tr_##name(struct pt_regs *ctx)					\
+{									\
+	return emit_usdt(ctx, MT_EV_##NAME, nargs);			\
 }
-
-SEC("usdt")
-int BPF_USDT(tr_g_exit, __u64 goid)
-{
-	return emit(MT_EV_G_EXIT, (__s64)goid, 0, 0, 0);
-}
-
-SEC("usdt")
-int BPF_USDT(tr_proc_start, int p, int m)
-{
-	return emit(MT_EV_PROC_START, p, m, 0, 0);
-}
-
-SEC("usdt")
-int BPF_USDT(tr_proc_stop, int p, int m)
-{
-	return emit(MT_EV_PROC_STOP, p, m, 0, 0);
-}
-
-SEC("usdt")
-int BPF_USDT(tr_steal, int from_p, int to_p, int n)
-{
-	return emit(MT_EV_STEAL, from_p, to_p, n, 0);
-}
-
-SEC("usdt")
-int BPF_USDT(tr_syscall_enter, __u64 goid, int p)
-{
-	return emit(MT_EV_SYSCALL_ENTER, (__s64)goid, p, 0, 0);
-}
-
-SEC("usdt")
-int BPF_USDT(tr_syscall_exit, __u64 goid, int p)
-{
-	return emit(MT_EV_SYSCALL_EXIT, (__s64)goid, p, 0, 0);
-}
-
-SEC("usdt")
-int BPF_USDT(tr_handoff, int p, int from_m, int to_m)
-{
-	return emit(MT_EV_HANDOFF, p, from_m, to_m, 0);
-}
-
-SEC("usdt")
-int BPF_USDT(tr_io_submit, __u64 goid, long op, long res)
-{
-	return emit(MT_EV_IO_SUBMIT, (__s64)goid, op, res, 0);
-}
-
-SEC("usdt")
-int BPF_USDT(tr_io_complete, __u64 goid, long op, long res)
-{
-	return emit(MT_EV_IO_COMPLETE, (__s64)goid, op, res, 0);
-}
-
-SEC("usdt")
-int BPF_USDT(tr_m_park, int m)
-{
-	return emit(MT_EV_M_PARK, m, 0, 0, 0);
-}
-
-SEC("usdt")
-int BPF_USDT(tr_m_unpark, int m)
-{
-	return emit(MT_EV_M_UNPARK, m, 0, 0, 0);
-}
-
-SEC("usdt")
-int BPF_USDT(tr_g_preempt, __u64 goid, int p, int m, __u64 ran_ns)
-{
-	return emit(MT_EV_G_PREEMPT, (__s64)goid, p, m, (__s64)ran_ns);
-}
+MN_PROBE_DEFS(TR_USDT)
+#undef TR_USDT
 
 /* ---- sched_switch: M off-CPU time ---------------------------------- */
 

@@ -62,9 +62,11 @@ static const char doc[] =
 "    mnsched-trace --perfetto t.json -- ./prog arg   # run ./prog, trace it\n"
 "                                             # from its first event to its exit\n"
 "\n"
-"EVENTS (USDT probes): g_create g_start g_park g_unblock g_exit proc_start\n"
-"proc_stop steal syscall_enter syscall_exit handoff io_submit io_complete\n"
-"m_park m_unpark g_preempt (an M that gave its P up, demoted, to run an\n"
+"EVENTS (USDT probes):"
+#define MT_EV_USDT_WORD(NAME, name, nargs, args) " " #name
+MN_PROBE_DEFS(MT_EV_USDT_WORD)
+#undef MT_EV_USDT_WORD
+" (g_preempt: an M that gave its P up, demoted, to run an\n"
 "overrunning G: a \"demoted\" slice on its M track).  Tracing stops when\n"
 "the target exits.  A COMMAND is\n"
 "started with every probe already attached and the tool exits with its\n"
@@ -89,15 +91,9 @@ static const struct argp_option opts[] = {
 };
 
 static const char *const ev_names[MT_EV__COUNT] = {
-	[MT_EV_G_CREATE] = "g_create", [MT_EV_G_START] = "g_start",
-	[MT_EV_G_PARK] = "g_park", [MT_EV_G_UNBLOCK] = "g_unblock",
-	[MT_EV_G_EXIT] = "g_exit", [MT_EV_PROC_START] = "proc_start",
-	[MT_EV_PROC_STOP] = "proc_stop", [MT_EV_STEAL] = "steal",
-	[MT_EV_SYSCALL_ENTER] = "syscall_enter",
-	[MT_EV_SYSCALL_EXIT] = "syscall_exit", [MT_EV_HANDOFF] = "handoff",
-	[MT_EV_IO_SUBMIT] = "io_submit", [MT_EV_IO_COMPLETE] = "io_complete",
-	[MT_EV_M_PARK] = "m_park", [MT_EV_M_UNPARK] = "m_unpark",
-	[MT_EV_G_PREEMPT] = "g_preempt",
+#define MT_EV_USDT_NAME(NAME, name, nargs, args) [MT_EV_##NAME] = #name,
+	MN_PROBE_DEFS(MT_EV_USDT_NAME)
+#undef MT_EV_USDT_NAME
 	[MT_EV_OFFCPU] = "off_cpu", [MT_EV_ONCPU] = "on_cpu",
 	[MT_EV_K_REGISTER] = "k:register", [MT_EV_K_PARK] = "k:park",
 	[MT_EV_K_UNPARK] = "k:unpark", [MT_EV_K_SWAP] = "k:swap",
@@ -185,58 +181,52 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 
 static __u64 base_ns;		/* time 0 of the trace */
 
+/* The argument names of each USDT event (probe_defs.h). */
+static const char *const ev_args[MT_EV__COUNT] = {
+#define MT_EV_USDT_ARGS(NAME, name, nargs, args) [MT_EV_##NAME] = args,
+	MN_PROBE_DEFS(MT_EV_USDT_ARGS)
+#undef MT_EV_USDT_ARGS
+};
+
+/* "name=value ..." for a USDT event, its arguments named as in
+ * probe_defs.h; g_park's reason by name, g_start with its run queue. */
+static void usdt_text(char *d, size_t size, const struct mt_event *e)
+{
+	const __s64 v[4] = { e->a, e->b, e->c, e->d };
+	const char *s = ev_args[e->type];
+	size_t len = 0;
+
+	d[0] = 0;
+	for (int i = 0; i < 4 && *s && len < size; i++) {
+		const char *sep = i ? " " : "";
+		size_t w = strcspn(s, ",");
+
+		if (e->type == MT_EV_G_PARK && i == 1)
+			len += snprintf(d + len, size - len, "%s%.*s=%s", sep, (int)w,
+					s, mt_reason_name((unsigned int)v[i]));
+		else
+			len += snprintf(d + len, size - len, "%s%.*s=%lld", sep,
+					(int)w, s, (long long)v[i]);
+		s += w;
+		s += strspn(s, ", ");
+	}
+	if (e->type == MT_EV_G_START && len < size)
+		snprintf(d + len, size - len, " runq=%lld", (long long)e->d);
+}
+
 static void text_event(const struct mt_event *e)
 {
 	char d[128];
 
 	switch (e->type) {
-	case MT_EV_G_CREATE:
-		snprintf(d, sizeof(d), "goid=%lld parent=%lld", (long long)e->a, (long long)e->b);
+#define MT_EV_USDT_CASE(NAME, name, nargs, args) case MT_EV_##NAME:
+	MN_PROBE_DEFS(MT_EV_USDT_CASE)
+#undef MT_EV_USDT_CASE
+		usdt_text(d, sizeof(d), e);
 		break;
-	case MT_EV_G_START:
-		snprintf(d, sizeof(d), "goid=%lld p=%lld m=%lld runq=%lld", (long long)e->a,
-			 (long long)e->b, (long long)e->c, (long long)e->d);
-		break;
-	case MT_EV_G_PARK:
-		snprintf(d, sizeof(d), "goid=%lld reason=%s", (long long)e->a,
-			 mt_reason_name((unsigned int)e->b));
-		break;
-	case MT_EV_G_UNBLOCK:
-		snprintf(d, sizeof(d), "goid=%lld by=%lld", (long long)e->a, (long long)e->b);
-		break;
-	case MT_EV_G_EXIT:
-		snprintf(d, sizeof(d), "goid=%lld", (long long)e->a);
-		break;
-	case MT_EV_PROC_START:
-	case MT_EV_PROC_STOP:
-		snprintf(d, sizeof(d), "p=%lld m=%lld", (long long)e->a, (long long)e->b);
-		break;
-	case MT_EV_STEAL:
-		snprintf(d, sizeof(d), "from_p=%lld to_p=%lld n=%lld", (long long)e->a,
-			 (long long)e->b, (long long)e->c);
-		break;
-	case MT_EV_SYSCALL_ENTER:
-	case MT_EV_SYSCALL_EXIT:
-		snprintf(d, sizeof(d), "goid=%lld p=%lld", (long long)e->a, (long long)e->b);
-		break;
-	case MT_EV_HANDOFF:
 	case MT_EV_K_HANDOFF:
 		snprintf(d, sizeof(d), "p=%lld from_m=%lld to_m=%lld", (long long)e->a,
 			 (long long)e->b, (long long)e->c);
-		break;
-	case MT_EV_IO_SUBMIT:
-	case MT_EV_IO_COMPLETE:
-		snprintf(d, sizeof(d), "goid=%lld op=%lld res=%lld", (long long)e->a,
-			 (long long)e->b, (long long)e->c);
-		break;
-	case MT_EV_M_PARK:
-	case MT_EV_M_UNPARK:
-		snprintf(d, sizeof(d), "m=%lld", (long long)e->a);
-		break;
-	case MT_EV_G_PREEMPT:
-		snprintf(d, sizeof(d), "goid=%lld p=%lld m=%lld ran_ns=%lld",
-			 (long long)e->a, (long long)e->b, (long long)e->c,
-			 (long long)e->d);
 		break;
 	case MT_EV_OFFCPU:
 		snprintf(d, sizeof(d), "%s state=0x%llx", e->a ? "preempted" : "blocked",

@@ -13,26 +13,16 @@
 #define MNSCHED_TRACE_H
 
 #include "mnsched-common.h"
+#include "probe_defs.h"		/* user/src: the probes, listed once */
 
 enum mt_ev_type {
 	MT_EV_NONE,
-	/* USDT probes of libmnsched (arguments a, b, c as in probes.h) */
-	MT_EV_G_CREATE,		/* goid, parent */
-	MT_EV_G_START,		/* goid, p, m; d = run-queue length of p */
-	MT_EV_G_PARK,		/* goid, reason */
-	MT_EV_G_UNBLOCK,	/* goid, by_goid */
-	MT_EV_G_EXIT,		/* goid */
-	MT_EV_PROC_START,	/* p, m */
-	MT_EV_PROC_STOP,	/* p, m */
-	MT_EV_STEAL,		/* from_p, to_p, n */
-	MT_EV_SYSCALL_ENTER,	/* goid, p */
-	MT_EV_SYSCALL_EXIT,	/* goid, p */
-	MT_EV_HANDOFF,		/* p, from_m, to_m */
-	MT_EV_IO_SUBMIT,	/* goid, op, res */
-	MT_EV_IO_COMPLETE,	/* goid, op, res */
-	MT_EV_M_PARK,		/* m */
-	MT_EV_M_UNPARK,		/* m */
-	MT_EV_G_PREEMPT,	/* goid, p, m, ran_ns: M m gave P p up, demoted */
+	/* USDT probes of libmnsched, in the order of probe_defs.h, their
+	 * arguments in a, b, c, d as listed there; g_start adds the
+	 * run-queue length of p in d */
+#define MT_EV_USDT(NAME, name, nargs, args) MT_EV_##NAME,
+	MN_PROBE_DEFS(MT_EV_USDT)
+#undef MT_EV_USDT
 	/* sched:sched_switch of a thread of the target */
 	MT_EV_OFFCPU,		/* a = 1 preempted, 0 blocked; b = prev_state */
 	MT_EV_ONCPU,		/* (none) */

@@ -25,6 +25,7 @@
 #include <bpf/bpf.h>
 #include "mnsched-util.h"
 #include "debug_info.h"
+#include "probe_defs.h"
 
 const char *mt_prog = "mnsched";
 bool mt_verbose;
@@ -844,16 +845,16 @@ void mt_unpin_maps(const struct mt_target *t, struct bpf_map **maps)
 
 /* ---- names and histograms ------------------------------------------- */
 
-/*
- * enum mn_waitreason of user/src/runtime.h, with the strings of
- * mn_waitreason_str() (selftests/mnsched/bpf_reasons.c checks they agree).
- */
+/* The runtime's wait reasons, from the list it is built from
+ * (user/src/probe_defs.h; selftests/mnsched/bpf_reasons.c checks the
+ * library's strings against these). */
 static const char *const waitreasons[] = {
-	"running", "chan send", "chan receive", "select", "select (no cases)",
-	"sleep", "sync.Mutex.Lock", "sync.RWMutex", "sync.Cond.Wait",
-	"sync.WaitGroup.Wait", "semacquire", "sync.Once", "IO wait", "context",
-	"runnable",
+#define MT_WAITREASON_STR(name, str) str,
+	MN_WAITREASONS(MT_WAITREASON_STR)
+#undef MT_WAITREASON_STR
 };
+_Static_assert(sizeof(waitreasons) / sizeof(waitreasons[0]) <= MT_LAT_WAIT_MAX,
+	       "MT_LAT_WAIT_MAX (mnsched-common.h) below the number of wait reasons");
 const unsigned int mt_nwaitreasons = sizeof(waitreasons) / sizeof(waitreasons[0]);
 
 const char *mt_reason_name(unsigned int r)

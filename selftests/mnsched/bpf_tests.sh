@@ -84,9 +84,11 @@ done
 
 # ---- USDT notes and semaphores -----------------------------------------
 
-PROBES="g_create g_start g_park g_unblock g_exit proc_start proc_stop steal
-syscall_enter syscall_exit handoff io_submit io_complete m_park m_unpark
-g_preempt"
+# The probes the runtime defines (user/src/probe_defs.h, MN_PROBE_DEFS).
+PROBES=$(sed -n 's/^[[:space:]]*X([A-Z_]*, \([a-z_]*\), [0-9].*/\1/p' \
+	"$here/../../user/src/probe_defs.h")
+[ "$(echo $PROBES | wc -w)" -ge 16 ] ||
+	{ echo "bpf_tests.sh: no probe list in user/src/probe_defs.h" >&2; exit 1; }
 
 check_notes() {	# FILE: every probe the runtime places, with a semaphore
 	local f=$1 notes p

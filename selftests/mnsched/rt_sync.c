@@ -453,10 +453,10 @@ static void sem_wait_queued(void *last)
 {
 	uint64_t t0 = mn_now();
 
-	while (__atomic_load_n(&sem.tail, __ATOMIC_ACQUIRE) == last &&
+	while (__atomic_load_n(&sem.waiters.last, __ATOMIC_ACQUIRE) == last &&
 	       mn_now() - t0 < 10000 * MS)
 		mn_sleep(MS / 10);
-	G_ASSERT(__atomic_load_n(&sem.tail, __ATOMIC_ACQUIRE) != last);
+	G_ASSERT(__atomic_load_n(&sem.waiters.last, __ATOMIC_ACQUIRE) != last);
 }
 
 static void sem_main(void *arg)
@@ -483,7 +483,7 @@ static void sem_main(void *arg)
 	mn_go(sem_fifo, (void *)1);
 	sem_wait_queued(NULL);
 	mn_go(sem_fifo, (void *)2);
-	sem_wait_queued(__atomic_load_n(&sem.head, __ATOMIC_ACQUIRE));
+	sem_wait_queued(__atomic_load_n(&sem.waiters.first, __ATOMIC_ACQUIRE));
 	mn_sleep(2 * MS);
 	G_ASSERT_EQ(atomic_load(&order_next), 0);	/* 1 free, but FIFO */
 	mn_sem_release(&sem, 9);

@@ -261,13 +261,20 @@ void mn_ctx_free(struct mn_ctx *ctx);
  * wait group counter, releasing more of a semaphore than was acquired.
  */
 
+/* Private: the runtime's intrusive list (its nodes: user/src/list.h). */
+struct mn_list_node;
+struct mn_list {
+	struct mn_list_node *first, *last;
+};
+#define MN_LIST_INIT { NULL, NULL }
+
 /* Private: the wait list the sync types park their Gs on. */
 struct mn_waitlist {
 	uint32_t lock;
 	uint32_t nwait;
-	void *head, *tail;
+	struct mn_list q;
 };
-#define MN_WAITLIST_INIT { 0, 0, NULL, NULL }
+#define MN_WAITLIST_INIT { 0, 0, MN_LIST_INIT }
 
 /*
  * Mutual exclusion lock (sync.Mutex).  Uncontended lock and unlock are one
@@ -374,9 +381,9 @@ struct mn_sem {
 	int64_t size;
 	int64_t cur;
 	uint32_t lock;
-	void *head, *tail;
+	struct mn_list waiters;
 };
-#define MN_SEM_INIT(n) { (n), 0, 0, NULL, NULL }
+#define MN_SEM_INIT(n) { (n), 0, 0, MN_LIST_INIT }
 
 void mn_sem_init(struct mn_sem *s, int64_t size);
 int mn_sem_acquire(struct mn_sem *s, int64_t n);

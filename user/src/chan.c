@@ -116,47 +116,17 @@ void mn_chan_misuse(const char *what, struct mn_chan *c)
 
 #define misuse mn_chan_misuse
 
-void mn_waitq_enqueue(struct mn_waitq *q, struct mn_sudog *s)
-{
-	s->next = NULL;
-	s->prev = q->last;
-	if (q->last)
-		q->last->next = s;
-	else
-		q->first = s;
-	q->last = s;
-}
-
-void mn_waitq_remove(struct mn_waitq *q, struct mn_sudog *s)
-{
-	if (s->prev)
-		s->prev->next = s->next;
-	else if (q->first == s)
-		q->first = s->next;
-	else
-		return;		/* not in this queue */
-	if (s->next)
-		s->next->prev = s->prev;
-	else
-		q->last = s->prev;
-	s->next = s->prev = NULL;
-}
-
 /* First waiter that can still be woken (a select may have been won). */
-struct mn_sudog *mn_waitq_dequeue(struct mn_waitq *q)
+struct mn_sudog *mn_waitq_dequeue(struct mn_list *q)
 {
 	for (;;) {
-		struct mn_sudog *s = q->first;
+		struct mn_list_node *n = mn_list_pop_front(q);
+		struct mn_sudog *s;
 		uint32_t zero = 0;
 
-		if (!s)
+		if (!n)
 			return NULL;
-		q->first = s->next;
-		if (q->first)
-			q->first->prev = NULL;
-		else
-			q->last = NULL;
-		s->next = s->prev = NULL;
+		s = mn_list_entry(n, struct mn_sudog, node);
 		if (s->sel &&
 		    !atomic_compare_exchange_strong(&s->g->selectdone, &zero, 1))
 			continue;	/* another case of that select won */

@@ -5,22 +5,20 @@
 
 #include <string.h>
 #include "runtime.h"
+#include "list.h"
 
 struct mn_selstate;
 
 /* A G waiting on a channel; on the G's stack while it waits. */
 struct mn_sudog {
+	/* First: a queue's node pointer is the sudog's, no offset to apply. */
+	struct mn_list_node node;	/* on a wait queue, under its c->lock */
 	struct mn_g *g;
 	void *elem;			/* value to send, or where to receive */
-	struct mn_sudog *next, *prev;	/* wait queue */
 	struct mn_sudog *link;		/* close's wake list */
 	struct mn_selstate *sel;	/* select.c: its select, NULL for a plain wait */
 	int casei;			/* select: index of its case */
 	bool success;			/* false: woken by close */
-};
-
-struct mn_waitq {
-	struct mn_sudog *first, *last;
 };
 
 struct mn_timerchan;
@@ -50,15 +48,26 @@ struct mn_chan {
 	size_t qcount;		/* elements in buf */
 	size_t sendx, recvx;
 	char *buf;		/* MN_CHAN_FREED_BUF once freed (see above) */
-	struct mn_waitq recvq, sendq;
+	struct mn_list recvq, sendq;	/* of mn_sudog, FIFO */
 	struct mn_timerchan *timer;	/* mn_after / mn_ticker (timer.c), else NULL */
 };
 _Static_assert(offsetof(struct mn_chan, buf) >= 32,
 	       "glibc's free() writes the first 32 bytes of a chunk");
 
-MN_HIDDEN void mn_waitq_enqueue(struct mn_waitq *q, struct mn_sudog *s);
-MN_HIDDEN void mn_waitq_remove(struct mn_waitq *q, struct mn_sudog *s);
-MN_HIDDEN struct mn_sudog *mn_waitq_dequeue(struct mn_waitq *q);
+static inline void mn_waitq_enqueue(struct mn_list *q, struct mn_sudog *s)
+{
+	mn_list_push_back(q, &s->node);
+}
+
+/* Take s off q; nothing when it is on no queue (a select's other case
+ * already dequeued by a waker). */
+static inline void mn_waitq_remove(struct mn_list *q, struct mn_sudog *s)
+{
+	if (mn_list_linked(q, &s->node))
+		mn_list_remove(q, &s->node);
+}
+
+MN_HIDDEN struct mn_sudog *mn_waitq_dequeue(struct mn_list *q);
 /* Hand-off to / from a dequeued waiter, c->lock held and kept: the caller
  * unlocks, then mn_goready(s->g) (s->g read before the unlock). */
 MN_HIDDEN void mn_chan_send_to_locked(struct mn_chan *c, struct mn_sudog *s,

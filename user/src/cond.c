@@ -46,7 +46,7 @@ void mn_cond_wait(struct mn_cond *c, struct mn_mutex *m)
 	} else {
 		w.g = mn_curg();
 		w.ticket = t;
-		mn_wl_push_back(&c->wl, &w);
+		mn_list_push_back(&c->wl.q, &w.node);
 		mn_gopark_unlock(l, MN_WAIT_COND);
 	}
 	mn_mutex_lock(m);
@@ -56,7 +56,7 @@ void mn_cond_signal(struct mn_cond *c)
 {
 	MN_ENTER();
 	struct mn_lock *l = mn_wl_lock(&c->wl);
-	struct mn_waiter *w;
+	struct mn_list_node *n;
 	uint32_t t;
 
 	if (__atomic_load_n(&c->wait, __ATOMIC_ACQUIRE) ==
@@ -69,11 +69,13 @@ void mn_cond_signal(struct mn_cond *c)
 		return;
 	}
 	__atomic_store_n(&c->notify, t + 1, __ATOMIC_RELEASE);
-	for (w = c->wl.head; w; w = w->next) {
+	for (n = c->wl.q.first; n; n = n->next) {
+		struct mn_waiter *w = mn_waiter_of(n);
+
 		if (w->ticket == t) {
 			struct mn_g *g = w->g;
 
-			mn_wl_remove(&c->wl, w);
+			mn_list_remove(&c->wl.q, n);
 			mn_unlock(l);
 			mn_goready(g);
 			return;
@@ -88,22 +90,21 @@ void mn_cond_broadcast(struct mn_cond *c)
 {
 	MN_ENTER();
 	struct mn_lock *l = mn_wl_lock(&c->wl);
-	struct mn_waiter *w;
+	struct mn_list_node *n;
 
 	if (__atomic_load_n(&c->wait, __ATOMIC_ACQUIRE) ==
 	    __atomic_load_n(&c->notify, __ATOMIC_ACQUIRE))
 		return;
 	mn_lock(l);
-	w = c->wl.head;
-	c->wl.head = c->wl.tail = NULL;
+	n = mn_list_take_all(&c->wl.q);
 	__atomic_store_n(&c->notify, __atomic_load_n(&c->wait, __ATOMIC_ACQUIRE),
 			 __ATOMIC_RELEASE);
 	mn_unlock(l);
-	while (w) {
-		struct mn_waiter *next = w->next;
+	while (n) {
+		struct mn_list_node *next = n->next;
 
-		mn_goready(w->g);	/* w is dead after this */
-		w = next;
+		mn_goready(mn_waiter_of(n)->g);	/* n is dead after this */
+		n = next;
 	}
 }
 

@@ -14,7 +14,7 @@
  *    after every context lock is released (so they may take the locks of
  *    the calls that registered them, which themselves take a context lock
  *    inside theirs).  Channel and scheduler locks nest inside.
- *  - ctx->children / ctx->sib_* / child->linked are protected by the
+ *  - ctx->children and every child's sib node are protected by the
  *    parent's lock.  A child holds a reference on its parent, so the
  *    parent's memory (lock included) outlives every child; the user holds
  *    one reference, dropped by mn_ctx_free.  The last reference frees the
@@ -34,6 +34,7 @@
 #include "runtime.h"
 #include "chan.h"
 #include "ctx.h"
+#include "list.h"
 #include "timer.h"
 
 enum { WATCH_IDLE, WATCH_QUEUED, WATCH_FIRING, WATCH_FIRED };
@@ -43,13 +44,12 @@ struct mn_ctx {
 	_Atomic int err;		/* 0, -ECANCELED, -ETIMEDOUT */
 	_Atomic int refs;
 	bool background;
-	bool linked;			/* in parent->children (parent's lock) */
 	bool has_timer;
 	uint64_t deadline;		/* effective, 0 for none */
 	struct mn_ctx *parent;		/* NULL: parent can never be cancelled */
-	struct mn_ctx *children;
-	struct mn_ctx *sib_next, *sib_prev;
-	struct mn_ctx_watch *watches;
+	struct mn_list children;	/* of mn_ctx, by sib */
+	struct mn_list_node sib;	/* in parent->children (parent's lock) */
+	struct mn_list watches;		/* of mn_ctx_watch, QUEUED ones */
 	struct mn_chan *done;
 	struct mn_timer timer;
 };
@@ -69,14 +69,12 @@ static inline struct mn_ctx *ctx_or_bg(struct mn_ctx *ctx)
 
 /*
  * Cancel c and its subtree, ctx->lock not held.  Watches of the whole
- * subtree are chained onto *fire (via next) for the caller to run after
- * every lock is released.
+ * subtree are moved onto *fire for the caller to run after every lock is
+ * released.
  */
-static void cancel_locked_tree(struct mn_ctx *c, int err,
-			       struct mn_ctx_watch **fire)
+static void cancel_locked_tree(struct mn_ctx *c, int err, struct mn_list *fire)
 {
-	struct mn_ctx *ch, *next;
-	struct mn_ctx_watch *w, *wn;
+	struct mn_list_node *n;
 
 	mn_lock(&c->lock);
 	if (atomic_load_explicit(&c->err, memory_order_relaxed)) {
@@ -85,35 +83,28 @@ static void cancel_locked_tree(struct mn_ctx *c, int err,
 	}
 	atomic_store_explicit(&c->err, err, memory_order_release);
 	mn_chan_close(c->done);
-	for (ch = c->children; ch; ch = next) {
-		next = ch->sib_next;
-		ch->sib_next = ch->sib_prev = NULL;
-		ch->linked = false;
-		cancel_locked_tree(ch, err, fire);	/* parent -> child order */
+	while ((n = mn_list_pop_front(&c->children)))	/* unlinks it */
+		cancel_locked_tree(mn_list_entry(n, struct mn_ctx, sib), err,
+				   fire);		/* parent -> child order */
+	while ((n = mn_list_pop_front(&c->watches))) {
+		atomic_store_explicit(&mn_list_entry(n, struct mn_ctx_watch,
+						     node)->state,
+				      WATCH_FIRING, memory_order_relaxed);
+		mn_list_push_back(fire, n);
 	}
-	c->children = NULL;
-	for (w = c->watches; w; w = wn) {
-		wn = w->next;
-		atomic_store_explicit(&w->state, WATCH_FIRING,
-				      memory_order_relaxed);
-		w->prev = NULL;
-		w->next = *fire;
-		*fire = w;
-	}
-	c->watches = NULL;
 	mn_unlock(&c->lock);
 }
 
 static void ctx_cancel(struct mn_ctx *c, int err)
 {
-	struct mn_ctx_watch *fire = NULL;
+	struct mn_list fire = MN_LIST_INIT;
+	struct mn_list_node *n;
 
 	cancel_locked_tree(c, err, &fire);
-	while (fire) {
-		struct mn_ctx_watch *w = fire;
+	while ((n = mn_list_pop_front(&fire))) {
+		struct mn_ctx_watch *w = mn_list_entry(n, struct mn_ctx_watch,
+						       node);
 
-		fire = w->next;
-		w->next = NULL;
 		w->fn(w, err);
 		/* w may be freed the moment this is seen. */
 		atomic_store_explicit(&w->state, WATCH_FIRED,
@@ -148,16 +139,8 @@ static void ctx_unlink(struct mn_ctx *c)
 	if (!p)
 		return;
 	mn_lock(&p->lock);
-	if (c->linked) {
-		if (c->sib_prev)
-			c->sib_prev->sib_next = c->sib_next;
-		else
-			p->children = c->sib_next;
-		if (c->sib_next)
-			c->sib_next->sib_prev = c->sib_prev;
-		c->sib_next = c->sib_prev = NULL;
-		c->linked = false;
-	}
+	if (mn_list_linked(&p->children, &c->sib))
+		mn_list_remove(&p->children, &c->sib);
 	mn_unlock(&p->lock);
 }
 
@@ -191,13 +174,8 @@ static struct mn_ctx *ctx_new(struct mn_ctx *parent, uint64_t deadline)
 		c->parent = parent;
 		mn_lock(&parent->lock);
 		perr = atomic_load_explicit(&parent->err, memory_order_relaxed);
-		if (!perr) {
-			c->sib_next = parent->children;
-			if (parent->children)
-				parent->children->sib_prev = c;
-			parent->children = c;
-			c->linked = true;
-		}
+		if (!perr)
+			mn_list_push_back(&parent->children, &c->sib);
 		mn_unlock(&parent->lock);
 	}
 	if (perr) {
@@ -208,8 +186,7 @@ static struct mn_ctx *ctx_new(struct mn_ctx *parent, uint64_t deadline)
 		} else {
 			mn_timer_init(&c->timer, ctx_timer_fire, c);
 			c->has_timer = true;
-			if (mn_timer_add(&c->timer, deadline > (uint64_t)MN_NEVER ?
-					 MN_NEVER : (int64_t)deadline, 0)) {
+			if (mn_timer_add(&c->timer, mn_when_clamp(deadline), 0)) {
 				c->has_timer = false;
 				mn_ctx_free(c);
 				return NULL;
@@ -287,11 +264,7 @@ int mn_ctx_watch_add(struct mn_ctx *ctx, struct mn_ctx_watch *w)
 	mn_lock(&ctx->lock);
 	err = atomic_load_explicit(&ctx->err, memory_order_relaxed);
 	if (!err) {
-		w->prev = NULL;
-		w->next = ctx->watches;
-		if (ctx->watches)
-			ctx->watches->prev = w;
-		ctx->watches = w;
+		mn_list_push_back(&ctx->watches, &w->node);
 		atomic_store_explicit(&w->state, WATCH_QUEUED,
 				      memory_order_relaxed);
 	}
@@ -308,13 +281,7 @@ void mn_ctx_watch_del(struct mn_ctx *ctx, struct mn_ctx_watch *w)
 	mn_lock(&ctx->lock);
 	if (atomic_load_explicit(&w->state, memory_order_relaxed) ==
 	    WATCH_QUEUED) {
-		if (w->prev)
-			w->prev->next = w->next;
-		else
-			ctx->watches = w->next;
-		if (w->next)
-			w->next->prev = w->prev;
-		w->next = w->prev = NULL;
+		mn_list_remove(&ctx->watches, &w->node);
 		atomic_store_explicit(&w->state, WATCH_IDLE,
 				      memory_order_relaxed);
 		mn_unlock(&ctx->lock);

@@ -22,10 +22,11 @@
 #define MN_CTX_H
 
 #include "runtime.h"
+#include "list.h"
 
 struct mn_ctx_watch {
 	void (*fn)(struct mn_ctx_watch *w, int err);
-	struct mn_ctx_watch *next, *prev;
+	struct mn_list_node node;	/* on a context's watches or fire list */
 	_Atomic int state;		/* WATCH_* in ctx.c */
 };
 
@@ -33,7 +34,7 @@ static inline void mn_ctx_watch_init(struct mn_ctx_watch *w,
 				     void (*fn)(struct mn_ctx_watch *, int))
 {
 	w->fn = fn;
-	w->next = w->prev = NULL;
+	w->node.next = w->node.prev = NULL;
 	atomic_store_explicit(&w->state, 0, memory_order_relaxed);
 }
 

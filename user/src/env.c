@@ -39,6 +39,11 @@
  *                                           multishot receive, a power of
  *                                           two 1..32768, default 256 (rx.c)
  *   MNSCHED_STACKGUARD=auto|guard|canary    stack overflow detection
+ *   MNSCHED_NO_LIBDW (any value)            dumps unwind with frame pointers,
+ *                                           without loading libdw (unwind.c)
+ *   DEBUGINFOD_URLS (libdw's, non-empty)    dumps do not look for separate
+ *                                           debug files at all: libdw would
+ *                                           ask the network (unwind.c)
  *
  * A bad value is an error at start: mn_main prints one line naming the
  * variable and returns -EINVAL; nothing is silently ignored.  Numbers are
@@ -256,5 +261,8 @@ int mn_env_init(void)
 	if (s && (e->stackguard = parse_word("MNSCHED_STACKGUARD", s, guard,
 					     "auto, guard or canary")) < 0)
 		return -EINVAL;
+	e->no_libdw = getenv("MNSCHED_NO_LIBDW") != NULL;
+	s = getenv("DEBUGINFOD_URLS");
+	e->debuginfod = s && *s;
 	return 0;
 }

@@ -32,6 +32,7 @@
 #include <time.h>
 #include "runtime.h"
 #include "io.h"
+#include "list.h"
 #include "sys.h"
 
 #define NBUCKET 64
@@ -40,13 +41,13 @@ struct blk_waiter {
 	int fd;
 	int efd;			/* the waiting M's eventfd, -1 none */
 	_Atomic int why;		/* 0, -EBADF (closed), a context's error */
-	struct blk_waiter *next, *prev;
+	struct mn_list_node node;	/* in its fd's bucket */
 	struct mn_ctx_watch watch;
 };
 
 static struct {
 	struct mn_lock lock;
-	struct blk_waiter *head;
+	struct mn_list waiters;
 } buckets[NBUCKET];
 
 static __thread int m_efd __attribute__((tls_model("initial-exec"))) = -1;
@@ -71,11 +72,7 @@ static void waiter_add(struct blk_waiter *w)
 	unsigned int b = bucket_of(w->fd);
 
 	mn_lock(&buckets[b].lock);
-	w->prev = NULL;
-	w->next = buckets[b].head;
-	if (w->next)
-		w->next->prev = w;
-	buckets[b].head = w;
+	mn_list_push_back(&buckets[b].waiters, &w->node);
 	mn_unlock(&buckets[b].lock);
 }
 
@@ -84,12 +81,7 @@ static void waiter_del(struct blk_waiter *w)
 	unsigned int b = bucket_of(w->fd);
 
 	mn_lock(&buckets[b].lock);
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		buckets[b].head = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
+	mn_list_remove(&buckets[b].waiters, &w->node);
 	mn_unlock(&buckets[b].lock);
 }
 
@@ -344,9 +336,12 @@ int mn_blk_close(int fd)
 	long r;
 
 	mn_lock(&buckets[b].lock);
-	for (struct blk_waiter *w = buckets[b].head; w; w = w->next)
+	for (struct mn_list_node *n = buckets[b].waiters.first; n; n = n->next) {
+		struct blk_waiter *w = mn_list_entry(n, struct blk_waiter, node);
+
 		if (w->fd == fd)
 			waiter_kick(w, -EBADF);
+	}
 	mn_unlock(&buckets[b].lock);
 	mn_syscall_enter();
 	r = mn_syscall3(SYS_close, fd, 0, 0);

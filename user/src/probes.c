@@ -10,10 +10,10 @@
 #include "probes.h"
 
 #ifndef MN_NO_PROBES
-#define MN_PROBE_SEM_DEFINE(name)					\
+#define MN_PROBE_SEM_DEFINE(NAME, name, nargs, args)			\
 	unsigned short mnsched_##name##_semaphore			\
 		__attribute__((section(".probes"), used));
-MN_PROBES_LIST(MN_PROBE_SEM_DEFINE)
+MN_PROBE_DEFS(MN_PROBE_SEM_DEFINE)
 #else
 /* ISO C wants at least one declaration in a translation unit. */
 extern int mn_probes_none;

@@ -10,20 +10,22 @@
  * as libbpf and bpftrace use it).  With nothing attached a probe site costs
  * one load and a not-taken branch; its arguments are not even computed.
  *
- * Probes and their arguments (all integers; goid 0 = no G):
- *   g_create(goid, parent)        a G was created by G parent
- *   g_start(goid, p, m)           G starts (or resumes) running on P p, M m
- *   g_park(goid, reason)          G blocks; reason is enum mn_waitreason
- *   g_unblock(goid, by_goid)      G made runnable by G by_goid
- *   g_exit(goid)                  G finished
- *   proc_start(p, m) / proc_stop(p, m)   M m acquires / releases P p
- *   steal(from_p, to_p, n)        P to_p stole n Gs from P from_p
- *   syscall_enter(goid, p) / syscall_exit(goid, p)
- *   handoff(p, from_m, to_m)      P taken from blocked M from_m (to_m -1: none yet)
- *   io_submit(goid, op, res) / io_complete(goid, op, res)   io_uring
- *   m_park(m) / m_unpark(m)       M m parks idle / is woken
- *   g_preempt(goid, p, m, ran_ns) G overran its slice by ran_ns: M m gave
- *                                 P p up and runs it demoted (preempt.c)
+ * The probes and their arguments are listed once, in probe_defs.h
+ * (MN_PROBE_DEFS); every MN_PROBE site is checked at compile time to pass
+ * as many arguments as the list says.  What each one means:
+ *   g_create      a G was created by G parent
+ *   g_start       G starts (or resumes) running on P p, M m
+ *   g_park        G blocks; reason is enum mn_waitreason
+ *   g_unblock     G made runnable by G by_goid
+ *   g_exit        G finished
+ *   proc_start / proc_stop    M m acquires / releases P p
+ *   steal         P to_p stole n Gs from P from_p
+ *   syscall_enter / syscall_exit
+ *   handoff       P taken from blocked M from_m (to_m -1: none yet)
+ *   io_submit / io_complete   io_uring op and result
+ *   m_park / m_unpark         M m parks idle / is woken
+ *   g_preempt     G overran its slice by ran_ns: M m gave P p up and runs
+ *                 it demoted (preempt.c)
  *
  * Build with -DMN_NO_PROBES for a library without any probe (the overhead
  * benchmark's baseline).
@@ -31,9 +33,25 @@
 #ifndef MN_PROBES_H
 #define MN_PROBES_H
 
+#include "probe_defs.h"
+
+/* Argument counts, for the check in MN_PROBE. */
+enum {
+#define MN_PROBE_NARGS_ENUM(NAME, name, nargs, args) mn_probe_nargs_##name = nargs,
+	MN_PROBE_DEFS(MN_PROBE_NARGS_ENUM)
+#undef MN_PROBE_NARGS_ENUM
+};
+#define MN_PROBE_NARGS(...) MN_PROBE_NARGS_(__VA_ARGS__, 8, 7, 6, 5, 4, 3, 2, 1, 0)
+#define MN_PROBE_NARGS_(a1, a2, a3, a4, a5, a6, a7, a8, n, ...) n
+#define MN_PROBE_CHECK(name, ...)					\
+	_Static_assert(MN_PROBE_NARGS(__VA_ARGS__) == mn_probe_nargs_##name, \
+		       "mnsched:" #name ": the argument count of probe_defs.h")
+
 #ifdef MN_NO_PROBES
 
-#define MN_PROBE(name, ...) do { } while (0)
+#define MN_PROBE(name, ...) do {					\
+	MN_PROBE_CHECK(name, __VA_ARGS__);				\
+} while (0)
 
 #else
 
@@ -41,18 +59,11 @@
 #define SDT_USE_VARIADIC 1
 #include <sys/sdt.h>
 
-/* One semaphore per probe, defined in probes.c.  The list is the contract
- * with the tools (bpf/, tools/) and the README's bpftrace lines. */
-#define MN_PROBES_LIST(X)						\
-	X(g_create) X(g_start) X(g_park) X(g_unblock) X(g_exit)		\
-	X(proc_start) X(proc_stop) X(steal) X(syscall_enter)		\
-	X(syscall_exit) X(handoff) X(io_submit) X(io_complete)		\
-	X(m_park) X(m_unpark) X(g_preempt)
-
-#define MN_PROBE_SEM_DECLARE(name)					\
+/* One semaphore per probe of probe_defs.h, defined in probes.c. */
+#define MN_PROBE_SEM_DECLARE(NAME, name, nargs, args)			\
 	extern unsigned short mnsched_##name##_semaphore		\
 		__attribute__((visibility("hidden")));
-MN_PROBES_LIST(MN_PROBE_SEM_DECLARE)
+MN_PROBE_DEFS(MN_PROBE_SEM_DECLARE)
 #undef MN_PROBE_SEM_DECLARE
 
 /*
@@ -65,6 +76,7 @@ MN_PROBES_LIST(MN_PROBE_SEM_DECLARE)
 	__builtin_expect(mnsched_##name##_semaphore, 0)
 
 #define MN_PROBE(name, ...) do {					\
+	MN_PROBE_CHECK(name, __VA_ARGS__);				\
 	if (MN_PROBE_ENABLED(name))					\
 		STAP_PROBEV(mnsched, name, __VA_ARGS__);		\
 } while (0)

@@ -202,21 +202,9 @@ struct mn_m *mn_need_m(const char *what)
 }
 
 static const char *const waitreasons[MN_WAIT__COUNT] = {
-	[MN_WAIT_NONE] = "running",
-	[MN_WAIT_CHAN_SEND] = "chan send",
-	[MN_WAIT_CHAN_RECV] = "chan receive",
-	[MN_WAIT_SELECT] = "select",
-	[MN_WAIT_SELECT_NO_CASES] = "select (no cases)",
-	[MN_WAIT_SLEEP] = "sleep",
-	[MN_WAIT_MUTEX] = "sync.Mutex.Lock",
-	[MN_WAIT_RWMUTEX] = "sync.RWMutex",
-	[MN_WAIT_COND] = "sync.Cond.Wait",
-	[MN_WAIT_WG] = "sync.WaitGroup.Wait",
-	[MN_WAIT_SEM] = "semacquire",
-	[MN_WAIT_ONCE] = "sync.Once",
-	[MN_WAIT_IO] = "IO wait",
-	[MN_WAIT_CTX] = "context",
-	[MN_WAIT_GLOBAL_QUEUE] = "runnable",
+#define MN_WAITREASON_STR(name, str) [MN_WAIT_##name] = str,
+	MN_WAITREASONS(MN_WAITREASON_STR)
+#undef MN_WAITREASON_STR
 };
 
 const char *mn_waitreason_str(int r)
@@ -714,6 +702,27 @@ static struct mn_p *pidleget(void)
 	return p;
 }
 
+/* Take an idle P, want if it is idle (want may be NULL); sched.lock not
+ * held. */
+static struct mn_p *pidleget_lock(struct mn_p *want)
+{
+	struct mn_p *p = NULL, **pp;
+
+	mn_lock(&mn_sched.lock);
+	for (pp = &mn_sched.pidle; want && *pp; pp = &(*pp)->link) {
+		if (*pp == want) {
+			p = want;
+			*pp = p->link;
+			atomic_fetch_sub(&mn_sched.npidle, 1);
+			break;
+		}
+	}
+	if (!p)
+		p = pidleget();
+	mn_unlock(&mn_sched.lock);
+	return p;
+}
+
 /* sched.lock held */
 static struct mn_m *mget(void)
 {
@@ -724,6 +733,20 @@ static struct mn_m *mget(void)
 		mn_sched.nmidle--;
 	}
 	return m;
+}
+
+/* Take m off the idle list if it is still there; sched.lock held. */
+static bool midle_remove(struct mn_m *m)
+{
+	struct mn_m **pp = &mn_sched.midle;
+
+	while (*pp && *pp != m)
+		pp = &(*pp)->schedlink;
+	if (!*pp)
+		return false;
+	*pp = m->schedlink;
+	mn_sched.nmidle--;
+	return true;
 }
 
 static void *mstart(void *arg);
@@ -931,14 +954,7 @@ static bool take_handed_p(struct mn_m *m, int hp)
 		extra = m->nextp;
 		m->nextp = NULL;
 	} else {
-		struct mn_m **pp = &mn_sched.midle;
-
-		while (*pp && *pp != m)
-			pp = &(*pp)->schedlink;
-		if (*pp) {
-			*pp = m->schedlink;
-			mn_sched.nmidle--;
-		}
+		midle_remove(m);
 	}
 	spinning = m->spinning;
 	m->spinning = false;
@@ -1066,22 +1082,11 @@ static void stopm(struct mn_m *m, struct mn_p **want)
 			mn_io_acquired(m, p);
 			return;
 		}
-		if (r == MN_PARK_IO || r == -ETIMEDOUT || timeout >= 0) {
-			/* I/O done, timer due (or spurious): leave the idle list. */
-			struct mn_m **pp = &mn_sched.midle;
-			bool found;
-
-			while (*pp && *pp != m)
-				pp = &(*pp)->schedlink;
-			found = *pp != NULL;
-			if (found) {
-				*pp = m->schedlink;
-				mn_sched.nmidle--;
-			}
-			if (found) {
-				mn_unlock(&mn_sched.lock);
-				return;
-			}
+		/* I/O done, timer due (or spurious): leave the idle list. */
+		if ((r == MN_PARK_IO || r == -ETIMEDOUT || timeout >= 0) &&
+		    midle_remove(m)) {
+			mn_unlock(&mn_sched.lock);
+			return;
 		}
 		mn_unlock(&mn_sched.lock);
 		/* Spurious wake-up while still on the idle list: park again. */
@@ -1123,20 +1128,8 @@ top:
 			/* Woke for a timer, or for Gs whose I/O completed (now on
 			 * the global queue): run them on an idle P if there is,
 			 * best the one whose ring this M waited on. */
-			struct mn_p *ip = NULL, **pp;
+			struct mn_p *ip = pidleget_lock(want);
 
-			mn_lock(&mn_sched.lock);
-			for (pp = &mn_sched.pidle; want && *pp; pp = &(*pp)->link) {
-				if (*pp == want) {
-					ip = want;
-					*pp = ip->link;
-					atomic_fetch_sub(&mn_sched.npidle, 1);
-					break;
-				}
-			}
-			if (!ip)
-				ip = pidleget();
-			mn_unlock(&mn_sched.lock);
 			if (ip) {
 				acquirep(m, ip);
 				mn_io_acquired(m, ip);
@@ -1229,11 +1222,8 @@ top:
 	 * or the G waits with an idle P until someone else readies work.
 	 */
 	if (last_look_finds_work()) {
-		struct mn_p *ip;
+		struct mn_p *ip = pidleget_lock(NULL);
 
-		mn_lock(&mn_sched.lock);
-		ip = pidleget();
-		mn_unlock(&mn_sched.lock);
 		if (ip) {
 			/* Spinning again: top takes the G, global or stolen,
 			 * and resetspinning wakes the next M. */
@@ -1708,11 +1698,8 @@ static void g_to_global(struct mn_m *m, struct mn_g *g)
 /* The P was taken while we were in the syscall (syscall.c). */
 bool mn_syscall_exit_slow(struct mn_m *m, struct mn_g *g)
 {
-	struct mn_p *p;
+	struct mn_p *p = pidleget_lock(NULL);
 
-	mn_lock(&mn_sched.lock);
-	p = pidleget();
-	mn_unlock(&mn_sched.lock);
 	if (p) {
 		acquirep(m, p);
 		atomic_store_explicit(&g->status, MN_G_RUNNING,

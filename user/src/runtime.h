@@ -39,6 +39,7 @@
 #include <signal.h>
 #include <linux/mnsched.h>
 #include "mnsched.h"
+#include "probe_defs.h"
 #include "park.h"
 #include "lock.h"
 #include "probes.h"
@@ -131,22 +132,11 @@ enum mn_gstatus {
 	MN_G_DEAD,
 };
 
+/* The list and the names: probe_defs.h. */
 enum mn_waitreason {
-	MN_WAIT_NONE,
-	MN_WAIT_CHAN_SEND,
-	MN_WAIT_CHAN_RECV,
-	MN_WAIT_SELECT,
-	MN_WAIT_SELECT_NO_CASES,
-	MN_WAIT_SLEEP,
-	MN_WAIT_MUTEX,
-	MN_WAIT_RWMUTEX,
-	MN_WAIT_COND,
-	MN_WAIT_WG,
-	MN_WAIT_SEM,
-	MN_WAIT_ONCE,
-	MN_WAIT_IO,
-	MN_WAIT_CTX,
-	MN_WAIT_GLOBAL_QUEUE,	/* lost its P leaving a syscall */
+#define MN_WAITREASON_ENUM(name, str) MN_WAIT_##name,
+	MN_WAITREASONS(MN_WAITREASON_ENUM)
+#undef MN_WAITREASON_ENUM
 	MN_WAIT__COUNT,
 };
 MN_HIDDEN const char *mn_waitreason_str(int r);
@@ -285,6 +275,8 @@ struct mn_env {
 	int park, io, stackguard;
 	unsigned int io_entries;	/* MNSCHED_IO_ENTRIES, 0: default */
 	unsigned int io_recvbufs;	/* MNSCHED_IO_RECVBUFS, 0: default */
+	bool no_libdw;			/* MNSCHED_NO_LIBDW set (unwind.c) */
+	bool debuginfod;		/* DEBUGINFOD_URLS non-empty (unwind.c) */
 };
 
 /*
@@ -475,7 +467,8 @@ uint64_t mn_nanotime(void) MN_HIDDEN;
  * channel timeouts, timer channels, contexts, mn_poll) goes through
  * mn_deadline_after: now + ns saturates at MN_NEVER instead of wrapping, so
  * a huge timeout (INT64_MAX, UINT64_MAX) means "not in this lifetime", never
- * "already past".  A timer at MN_NEVER is a timer that does not fire.
+ * "already past"; an absolute time or a period given unsigned goes through
+ * mn_when_clamp.  A timer at MN_NEVER is a timer that does not fire.
  */
 #define MN_NEVER	INT64_MAX
 
@@ -486,6 +479,13 @@ static inline int64_t mn_deadline_after(uint64_t ns)
 	if (ns >= (uint64_t)MN_NEVER - now)
 		return MN_NEVER;
 	return (int64_t)(now + ns);
+}
+
+/* An unsigned time or period (a context's absolute deadline, a ticker's
+ * period) as a timer's signed one, saturating at MN_NEVER. */
+static inline int64_t mn_when_clamp(uint64_t ns)
+{
+	return ns >= (uint64_t)MN_NEVER ? MN_NEVER : (int64_t)ns;
 }
 
 /* ---- G switch (switch_x86_64.S); mn_ctx_* is the public context API ---- */

@@ -22,13 +22,14 @@
 #include "runtime.h"
 #include "ctx.h"
 #include "sync.h"
+#include "list.h"
 
 enum { SEM_WAITING, SEM_GRANTED, SEM_CANCELLED };
 
 struct sem_waiter {
 	struct mn_g *g;
 	int64_t n;
-	struct sem_waiter *next, *prev;
+	struct mn_list_node node;	/* on s->waiters */
 	struct sem_waiter *wake;	/* release's wake list */
 	int state;			/* under s->lock */
 	struct mn_sem *s;
@@ -46,20 +47,14 @@ void mn_sem_init(struct mn_sem *s, int64_t size)
 	s->size = size;
 	s->cur = 0;
 	s->lock = 0;
-	s->head = s->tail = NULL;
+	s->waiters = (struct mn_list)MN_LIST_INIT;
 }
 
-static void sem_remove(struct mn_sem *s, struct sem_waiter *w)
+static inline struct sem_waiter *sem_front(struct mn_sem *s)
 {
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		s->head = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
-	else
-		s->tail = w->prev;
-	w->next = w->prev = NULL;
+	struct mn_list_node *n = s->waiters.first;
+
+	return n ? mn_list_entry(n, struct sem_waiter, node) : NULL;
 }
 
 /* Grant front waiters that fit; s->lock held.  Returns them as a list. */
@@ -67,9 +62,9 @@ static struct sem_waiter *sem_grant(struct mn_sem *s)
 {
 	struct sem_waiter *list = NULL, **tail = &list, *w;
 
-	while ((w = s->head) && s->size - s->cur >= w->n) {
+	while ((w = sem_front(s)) && s->size - s->cur >= w->n) {
 		s->cur += w->n;
-		sem_remove(s, w);
+		mn_list_remove(&s->waiters, &w->node);
 		w->state = SEM_GRANTED;
 		w->wake = NULL;
 		*tail = w;
@@ -104,9 +99,9 @@ static void sem_cancelled(struct mn_ctx_watch *wt, int err)
 		mn_unlock(sem_lock(s));
 		return;		/* granted first: the acquire succeeds */
 	}
-	front = s->head == w;
+	front = sem_front(s) == w;
 
-	sem_remove(s, w);
+	mn_list_remove(&s->waiters, &w->node);
 	w->state = SEM_CANCELLED;
 	g = w->g;
 	if (front)
@@ -128,7 +123,7 @@ static int sem_acquire(struct mn_sem *s, int64_t n, struct mn_ctx *ctx)
 		return err;
 	mn_preempt_check();
 	mn_lock(sem_lock(s));
-	if (s->size - s->cur >= n && !s->head) {
+	if (s->size - s->cur >= n && mn_list_empty(&s->waiters)) {
 		s->cur += n;
 		mn_unlock(sem_lock(s));
 		return 0;
@@ -136,7 +131,7 @@ static int sem_acquire(struct mn_sem *s, int64_t n, struct mn_ctx *ctx)
 	mn_unlock(sem_lock(s));
 	mn_need_m("mn_sem_acquire");
 	mn_lock(sem_lock(s));
-	if (s->size - s->cur >= n && !s->head) {
+	if (s->size - s->cur >= n && mn_list_empty(&s->waiters)) {
 		s->cur += n;
 		mn_unlock(sem_lock(s));
 		return 0;
@@ -145,17 +140,11 @@ static int sem_acquire(struct mn_sem *s, int64_t n, struct mn_ctx *ctx)
 	w.n = n;
 	w.s = s;
 	w.state = SEM_WAITING;
-	w.next = NULL;
-	w.prev = s->tail;
-	if (s->tail)
-		((struct sem_waiter *)s->tail)->next = &w;
-	else
-		s->head = &w;
-	s->tail = &w;
+	mn_list_push_back(&s->waiters, &w.node);
 	mn_ctx_watch_init(&w.watch, sem_cancelled);
 	err = ctx ? mn_ctx_watch_add(ctx, &w.watch) : 0;
 	if (err) {
-		sem_remove(s, &w);
+		mn_list_remove(&s->waiters, &w.node);
 		mn_unlock(sem_lock(s));
 		return err;
 	}
@@ -186,7 +175,7 @@ int mn_sem_try_acquire(struct mn_sem *s, int64_t n)
 	if (n < 0)
 		return -EINVAL;
 	mn_lock(sem_lock(s));
-	if (s->size - s->cur >= n && !s->head) {
+	if (s->size - s->cur >= n && mn_list_empty(&s->waiters)) {
 		s->cur += n;
 		r = 0;
 	}

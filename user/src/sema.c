@@ -31,45 +31,6 @@ void mn_sync_misuse(const char *what, const void *obj)
 		 (unsigned long long)mn_goid());
 }
 
-void mn_wl_push_back(struct mn_waitlist *wl, struct mn_waiter *w)
-{
-	struct mn_waiter *t = wl->tail;
-
-	w->next = NULL;
-	w->prev = t;
-	if (t)
-		t->next = w;
-	else
-		wl->head = w;
-	wl->tail = w;
-}
-
-void mn_wl_push_front(struct mn_waitlist *wl, struct mn_waiter *w)
-{
-	struct mn_waiter *h = wl->head;
-
-	w->prev = NULL;
-	w->next = h;
-	if (h)
-		h->prev = w;
-	else
-		wl->tail = w;
-	wl->head = w;
-}
-
-void mn_wl_remove(struct mn_waitlist *wl, struct mn_waiter *w)
-{
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		wl->head = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
-	else
-		wl->tail = w->prev;
-	w->next = w->prev = NULL;
-}
-
 static inline bool cansemacquire(uint32_t *addr)
 {
 	uint32_t v = __atomic_load_n(addr, __ATOMIC_SEQ_CST);
@@ -100,9 +61,9 @@ void mn_semacquire(uint32_t *addr, struct mn_waitlist *wl, bool lifo, int reason
 		return;
 	}
 	if (lifo)
-		mn_wl_push_front(wl, &w);
+		mn_list_push_front(&wl->q, &w.node);
 	else
-		mn_wl_push_back(wl, &w);
+		mn_list_push_back(&wl->q, &w.node);
 	mn_gopark_unlock(l, reason);
 	/* The releaser took a unit for us. */
 }
@@ -123,8 +84,7 @@ void mn_semrelease(uint32_t *addr, struct mn_waitlist *wl, bool handoff)
 		mn_unlock(l);
 		return;
 	}
-	w = wl->head;
-	mn_wl_remove(wl, w);
+	w = mn_waiter_of(mn_list_pop_front(&wl->q));
 	__atomic_fetch_sub(&wl->nwait, 1, __ATOMIC_RELAXED);
 	g = w->g;
 	mn_unlock(l);

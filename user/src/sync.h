@@ -8,22 +8,24 @@
 #define MN_SYNC_H
 
 #include "runtime.h"
+#include "list.h"
 
 /* A parked G; on its stack while it waits. */
 struct mn_waiter {
+	struct mn_list_node node;	/* on wl->q, under wl->lock; first */
 	struct mn_g *g;
-	struct mn_waiter *next, *prev;
 	uint32_t ticket;		/* cond: its notify ticket */
 };
+
+static inline struct mn_waiter *mn_waiter_of(struct mn_list_node *n)
+{
+	return mn_list_entry(n, struct mn_waiter, node);
+}
 
 static inline struct mn_lock *mn_wl_lock(struct mn_waitlist *wl)
 {
 	return (struct mn_lock *)(void *)&wl->lock;
 }
-
-MN_HIDDEN void mn_wl_push_back(struct mn_waitlist *wl, struct mn_waiter *w);
-MN_HIDDEN void mn_wl_push_front(struct mn_waitlist *wl, struct mn_waiter *w);
-MN_HIDDEN void mn_wl_remove(struct mn_waitlist *wl, struct mn_waiter *w);
 
 /*
  * Semaphore on *addr with waiters in wl.  semacquire returns once it has

@@ -355,7 +355,7 @@ static struct mn_chan *timerchan_new(uint64_t ns, bool ticker)
 	tc->ticker = ticker;
 	c->timer = tc;
 	if (mn_timer_add(&tc->t, mn_deadline_after(ns),
-			 ticker ? (int64_t)(ns > INT64_MAX ? INT64_MAX : ns) : 0))
+			 ticker ? mn_when_clamp(ns) : 0))
 		goto fail;
 	return c;
 fail:
@@ -435,7 +435,7 @@ bool mn_timer_chan_reset(struct mn_chan *c, uint64_t ns)
 	mn_lock(&tc->lock);
 	active = timerchan_stop_locked(c, tc, "mn_timer_chan_reset");
 	if (mn_timer_add(&tc->t, mn_deadline_after(ns),
-			 tc->ticker ? (int64_t)(ns > INT64_MAX ? INT64_MAX : ns) : 0)) {
+			 tc->ticker ? mn_when_clamp(ns) : 0)) {
 		/* No memory for the heap: fire at once rather than never. */
 		timerchan_fire(c);
 	}

@@ -197,9 +197,7 @@ static int dw_find_debuginfo(Dwfl_Module *mod, void **userdata,
 			     const char *file, const char *debuglink,
 			     GElf_Word crc, char **debuginfo_file_name)
 {
-	const char *u = getenv("DEBUGINFOD_URLS");
-
-	if (u && *u)
+	if (mn_sched.env.debuginfod)
 		return -1;
 	return dw.standard_find_debuginfo(mod, userdata, modname, base, file,
 					  debuglink, crc, debuginfo_file_name);
@@ -270,7 +268,7 @@ bool mn_unwind_init(void)
 {
 	if (!dw.tried) {
 		dw.tried = true;
-		dw.ok = !getenv("MNSCHED_NO_LIBDW") && dw_load();
+		dw.ok = !mn_sched.env.no_libdw && dw_load();
 	} else if (dw.ok) {
 		/* Libraries dlopen'ed since the last dump. */
 		dw.report_begin_add(dw.dwfl);
