@@ -42,8 +42,10 @@
 static long rounds_max, yields = 10, hog_ms;
 static bool stall_exit;
 
-/* Test hook (proc.c): an M leaving a syscall with no idle P waits ns. */
-void mn_debug_exit_nop_delay(uint32_t ns);
+/* Test hook (proc.c): an M leaving a syscall with no idle P waits ns.  Weak:
+ * libmnsched.so does not export test hooks (user/libmnsched.map), so
+ * bpf_target_so has no -S. */
+void mn_debug_exit_nop_delay(uint32_t ns) __attribute__((weak));
 static double seconds = 10;
 static long rounds_done, gs_done;
 static int zero_fd = -1;
@@ -159,7 +161,13 @@ int main(int argc, char **argv)
 		case 'd': seconds = atof(optarg); break;
 		case 'H': hog_ms = atol(optarg); break;
 		case 'n': rounds_max = atol(optarg); break;
-		case 'S': stall_exit = true; break;
+		case 'S':
+			if (!mn_debug_exit_nop_delay) {
+				fprintf(stderr, "bpf_target: -S needs the static library's test hooks\n");
+				exit(64);
+			}
+			stall_exit = true;
+			break;
 		case 'w': wait = 1; break;
 		case 'y': yields = atol(optarg); break;
 		default: usage();
