@@ -11,9 +11,7 @@
  *   unpark     UNPARK ioctl
  *   swap       SWAP ioctl: wake a target M and park in one call
  *   set_p      SET_P ioctl: which P this M holds, so the module knows whose
- *              P to hand off when the M blocks in state SYSCALL (called
- *              when an M acquires a P, not when it releases one: see
- *              releasep in proc.c)
+ *              P to hand off when the M blocks in state SYSCALL
  *   park_spare SPARE ioctl: an idle M waits as a spare; it returns either
  *              unparked (p = -1) or holding the P of an M that just blocked
  *              in a system call (see take_handed_p in proc.c)

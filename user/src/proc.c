@@ -673,12 +673,8 @@ static struct mn_p *releasep(struct mn_m *m)
 	MN_SH_SET(p, m_id, -1);
 	m->p = NULL;
 	mn_pstatus_set(p, MNSCHED_P_IDLE);
-	/*
-	 * No set_p(-1) (with the module, an ioctl per idle M): the module
-	 * looks at a P's holder only while the P is in state SYSCALL, and a P
-	 * gets there only through an M that acquired it, whose acquirep took
-	 * it from us in the kernel first; SPARE gives it up there anyway.
-	 */
+	if (mn_sched.parker->set_p)
+		mn_sched.parker->set_p(&m->park, -1);
 	return p;
 }
 
