@@ -162,7 +162,6 @@ struct mn_debug_info mn_debug_info = {
 };
 #undef OFF
 
-
 static void fill_info(void)
 {
 	struct mn_debug_info *d = &mn_debug_info;

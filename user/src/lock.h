@@ -4,8 +4,9 @@
  *
  * Used for sched.lock, timers, rings and the sync objects: short critical
  * sections that must not park a G (the holder may be an M on g0).  Not for
- * channels: their locks are spinlocks with a plain-store unlock (chan.h).  Three states as in Drepper's
- * "Futexes are tricky": 0 free, 1 locked, 2 locked with sleepers.
+ * channels: their locks are spinlocks with a plain-store unlock (chan.h).
+ * Three states as in Drepper's "Futexes are tricky": 0 free, 1 locked,
+ * 2 locked with sleepers.
  */
 #ifndef MN_LOCK_H
 #define MN_LOCK_H

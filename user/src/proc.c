@@ -112,7 +112,6 @@ struct mn_sched mn_sched MN_HIDDEN = { .lock = MN_LOCK_INIT };
 __thread struct mn_m *mn_tls_m __attribute__((tls_model("initial-exec"))) MN_HIDDEN;
 __thread uint8_t mn_tls_rt __attribute__((tls_model("initial-exec"))) MN_HIDDEN;
 
-
 static void schedule(struct mn_m *m) __attribute__((noreturn));
 static void startm(struct mn_p *p, bool spinning);
 
@@ -1613,7 +1612,6 @@ static int procresize(int n)
 	}
 	return 0;
 }
-
 
 int mn_main(void (*fn)(void *), void *arg)
 {

@@ -518,6 +518,9 @@ MN_HIDDEN void mn_handoffp(struct mn_p *p);
 MN_HIDDEN void mn_notify_unpark(struct mn_m *m);
 MN_HIDDEN bool mn_sched_has_timers_or_io(void);
 MN_HIDDEN void mn_preempt_check_slow(struct mn_m *m);
+/* mn_syscall_exit (syscall.c): the P was taken while its G was in a
+ * system call. */
+MN_HIDDEN bool mn_syscall_exit_slow(struct mn_m *m, struct mn_g *g);
 
 static inline void mn_preempt_check(void)
 {
@@ -727,11 +730,9 @@ MN_HIDDEN struct mn_g *mn_globrunqget(struct mn_p *p, int max);	/* lock held */
 MN_HIDDEN uint32_t mn_runqgrab(struct mn_p *p, struct mn_g **batch,
 			       uint32_t batchhead, bool steal_runnext);
 
-/* ---- park.c, syscall.c ---- */
+/* ---- park.c ---- */
 
 MN_HIDDEN int mn_parker_select(void);
-/* The P was taken while its G was in a system call (proc.c). */
-MN_HIDDEN bool mn_syscall_exit_slow(struct mn_m *m, struct mn_g *g);
 
 /* ---- steal.c ---- */
 

@@ -41,7 +41,6 @@ void mn_syscall_enter(void)
 	mn_pstatus_set(p, MNSCHED_P_SYSCALL);
 }
 
-
 /*
  * Take the P of m->oldp back (or any P; or queue g globally and idle the
  * M): the end of mn_syscall_exit, and of a preempted thread's rejoin
