@@ -12,6 +12,7 @@
  *   swap       SWAP ioctl: wake a target M and park in one call
  *   set_p      SET_P ioctl: which P this M holds, so the module knows whose
  *              P to hand off when the M blocks in state SYSCALL
+ *              (lazily, at system call entry: mn_kernel_p_set in proc.c)
  *   park_spare SPARE ioctl: an idle M waits as a spare; it returns either
  *              unparked (p = -1) or holding the P of an M that just blocked
  *              in a system call (see take_handed_p in proc.c)

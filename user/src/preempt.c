@@ -236,6 +236,10 @@ static void preempt_handler(int sig, siginfo_t *si, void *uc)
 	MN_PROBE(g_preempt, m->curg->goid, p->id, m->id, m->demoted_ns -
 		 atomic_load_explicit(&p->preempt_since, memory_order_relaxed));
 	atomic_store_explicit(&p->preempt_handoff, true, memory_order_relaxed);
+	/* As mn_syscall_enter: the module learns who holds p (a raw ioctl,
+	 * only when it may not know; we are outside the runtime, so not
+	 * inside mn_kernel_p_set already). */
+	mn_kernel_p_sync(m, p);
 	mn_pstatus_set(p, MNSCHED_P_SYSCALL);	/* release: all of the above */
 	atomic_fetch_add(&mn_sched.ndemoted, 1);
 	r = demote_self(m);

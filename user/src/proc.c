@@ -651,14 +651,53 @@ void mn_exit(void)
 
 /* ---- Ps and Ms --------------------------------------------------------- */
 
+/*
+ * The module's view of who holds a P, kept lazily.  The module looks at a
+ * P's holder only when an M blocks while the P is in state SYSCALL, so
+ * acquirep and releasep tell it nothing (with the module, an ioctl each per
+ * wake-up of an M: 2 of the 4 system calls of an idle/wake cycle, which
+ * the futex parker does in 2), and mn_syscall_enter tells it only when it
+ * may not know: mn_kernel_p_sync.
+ *
+ * In the module, a P has at most one holder, and it changes when an M sets
+ * it (SET_P: the previous holder loses it), when a spare takes it from a
+ * blocked M (SPARE), or when its holder sets another P, enters SPARE or
+ * exits.  m->kp is the P this M last became the holder of, -1 when it may
+ * hold none; every M that becomes a P's holder bumps the P's kgen while it
+ * owns the P, and m->kgen notes the value it left.  So "m->kp is p and
+ * m->kgen is p->kgen" means no M has become p's holder since m did, and the
+ * module still has m as p's holder: the SET_P can be skipped.  The one
+ * change no kgen records, a spare that took the P in SPARE and then lost
+ * the P's CAS to this M leaving its system call, is caught by the P's
+ * k_handoffs count (mn_syscall_rejoin).  A wrong "holds none" costs one
+ * ioctl; the rule never says "holds" when the module says otherwise.
+ */
+void mn_kernel_p_set(struct mn_m *m, struct mn_p *p)
+{
+	if (!mn_sched.parker->set_p)
+		return;
+	if (p) {
+		p->kgen++;		/* we own p: a plain store */
+		m->kgen = p->kgen;
+		m->kp = p->id;
+	} else {
+		m->kp = -1;
+	}
+	mn_sched.parker->set_p(&m->park, p ? p->id : -1);
+}
+
+void mn_kernel_p_sync(struct mn_m *m, struct mn_p *p)
+{
+	if (mn_sched.parker->set_p && (m->kp != p->id || m->kgen != p->kgen))
+		mn_kernel_p_set(m, p);
+}
+
 static void acquirep(struct mn_m *m, struct mn_p *p)
 {
 	m->p = p;
 	p->m = m;
 	MN_SH_SET(p, m_id, m->park.kid >= 0 ? m->park.kid : m->id);
 	mn_pstatus_set(p, MNSCHED_P_RUNNING);
-	if (mn_sched.parker->set_p)
-		mn_sched.parker->set_p(&m->park, p->id);
 	MN_PROBE(proc_start, p->id, m->id);
 }
 
@@ -672,8 +711,7 @@ static struct mn_p *releasep(struct mn_m *m)
 	MN_SH_SET(p, m_id, -1);
 	m->p = NULL;
 	mn_pstatus_set(p, MNSCHED_P_IDLE);
-	if (mn_sched.parker->set_p)
-		mn_sched.parker->set_p(&m->park, -1);
+	/* No SET_P(-1): see mn_kernel_p_set. */
 	return p;
 }
 
@@ -797,6 +835,7 @@ static void newm(struct mn_p *p, bool spinning)
 	m->fastrand = (uint32_t)(m->id * 0x9E3779B9u) | 1;
 	m->g0.is_g0 = true;
 	m->park.kid = -1;
+	m->kp = -1;
 	if (!reused) {
 		mn_lock(&mn_sched.lock);
 		m->alllink = mn_sched.allm;
@@ -942,7 +981,11 @@ static bool take_handed_p(struct mn_m *m, int hp)
 	bool spinning;
 
 	if (!mn_pstatus_cas(p, MNSCHED_P_SYSCALL, MNSCHED_P_RUNNING))
-		return false;
+		return false;	/* the module made us its holder; m->kp says -1 */
+	/* The module made us its holder: note it as a SET_P would. */
+	p->kgen++;
+	m->kgen = p->kgen;
+	m->kp = hp;
 	mn_lock(&mn_sched.lock);
 	if (m->nextp) {
 		/* startm chose us at the same time: pass its P on. */
@@ -1057,6 +1100,9 @@ static void stopm(struct mn_m *m, struct mn_p **want)
 			m->swap_to = NULL;
 			r = mn_sched.parker->swap(&m->park, &t->park, timeout);
 		} else if (mn_sched.parker->park_spare) {
+			/* SPARE drops the P we held in the module, if it ran
+			 * (not in a ring): -1 is right either way. */
+			m->kp = -1;
 			r = mn_sched.parker->park_spare(&m->park, timeout, &hp);
 		} else {
 			r = mn_sched.parker->park(&m->park, timeout);
@@ -1251,8 +1297,7 @@ static void mexit(struct mn_m *m)
 {
 	stack_t ss = { .ss_flags = SS_DISABLE };
 
-	if (mn_sched.parker->set_p)
-		mn_sched.parker->set_p(&m->park, -1);
+	mn_kernel_p_set(m, NULL);
 	/* The next thread on this struct takes the alternate stack over. */
 	sigaltstack(&ss, NULL);
 	mn_lock(&mn_sched.lock);
@@ -1681,8 +1726,7 @@ int mn_main(void (*fn)(void *), void *arg)
 /* g (running, on m without a P) goes to the global queue, m to g0. */
 static void g_to_global(struct mn_m *m, struct mn_g *g)
 {
-	if (mn_sched.parker->set_p)
-		mn_sched.parker->set_p(&m->park, -1);
+	mn_kernel_p_set(m, NULL);
 	g->waitreason = MN_WAIT_GLOBAL_QUEUE;
 	m->pending = MN_AFTER_GLOBAL;
 	m->pending_g = g;

@@ -195,6 +195,8 @@ struct mn_p {
 	bool runnext_cont;		/* owner's hint: runnext holds a spawner's
 					 * continuation, not a readied G (proc.c) */
 	uint32_t fastrand;
+	uint32_t kgen;			/* bumped when an M becomes its holder in
+					 * the module (mn_kernel_p_sync); owner */
 	bool preempt;			/* sysmon: the running G should yield */
 	_Atomic uint64_t preempt_tick;	/* sysmon asked the M to give the P up
 					 * in slice preempt_tick - 1 (preempt.c) */
@@ -252,6 +254,9 @@ struct mn_m {
 	uint32_t fastrand;
 	uint64_t syscall_enter_ns;
 	uint64_t k_handoffs;		/* P's module handoff count at syscall entry */
+	int kp;				/* the P the module thinks we hold, or -1
+					 * (mn_kernel_p_sync) ... */
+	uint32_t kgen;			/* ...as of that P's kgen */
 	void *altstack;
 	int *errno_loc;			/* this thread's errno (fixed for its life) */
 	/* Preemption (preempt.c); the thread's own mark is mn_tls_rt. */
@@ -518,6 +523,8 @@ MN_HIDDEN void mn_handoffp(struct mn_p *p);
 MN_HIDDEN void mn_notify_unpark(struct mn_m *m);
 MN_HIDDEN bool mn_sched_has_timers_or_io(void);
 MN_HIDDEN void mn_preempt_check_slow(struct mn_m *m);
+MN_HIDDEN void mn_kernel_p_set(struct mn_m *m, struct mn_p *p);
+MN_HIDDEN void mn_kernel_p_sync(struct mn_m *m, struct mn_p *p);
 /* mn_syscall_exit (syscall.c): the P was taken while its G was in a
  * system call. */
 MN_HIDDEN bool mn_syscall_exit_slow(struct mn_m *m, struct mn_g *g);

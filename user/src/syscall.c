@@ -37,6 +37,8 @@ void mn_syscall_enter(void)
 	m->p = NULL;
 	p->m = NULL;
 	m->k_handoffs = MN_SH_GET(p, k_handoffs);
+	/* Before the state: the module must know who blocks holding p. */
+	mn_kernel_p_sync(m, p);
 	/* Release: everything above is visible to whoever takes the P. */
 	mn_pstatus_set(p, MNSCHED_P_SYSCALL);
 }
@@ -57,9 +59,8 @@ bool mn_syscall_rejoin(struct mn_m *m, struct mn_g *g)
 		p->m = m;
 		/* The module handed the P to a spare that lost the race to us
 		 * and gave it up: tell the module we hold it again. */
-		if (unlikely(MN_SH_GET(p, k_handoffs) != m->k_handoffs) &&
-		    mn_sched.parker->set_p)
-			mn_sched.parker->set_p(&m->park, p->id);
+		if (unlikely(MN_SH_GET(p, k_handoffs) != m->k_handoffs))
+			mn_kernel_p_set(m, p);
 		atomic_store_explicit(&g->status, MN_G_RUNNING,
 				      memory_order_relaxed);
 		return true;
