@@ -8,6 +8,8 @@
 #include <poll.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include "mn_test.h"
 #include "pstate_util.h"
 
@@ -199,6 +201,112 @@ TEST(exit_without_p_swaps_to_the_woken_m)
 	ASSERT_EQ(0, t_main("MNPROCS", "1", swap_main, &swaps));
 	TH_LOG("module: %ld SWAP(s)", swaps);
 	ASSERT_LT(0, swaps);
+}
+
+/*
+ * The lazy SET_P (mn_kernel_p_set, proc.c): the module learns which P an M
+ * holds only at system call entry, and only when it may not know.  However
+ * the P moved since (handed to a spare in the module, given up idle and
+ * taken by another M, or by the same M again), the module must see the
+ * holder block: 20 blocking reads in a row on 2 Ps, and the module must
+ * count a block (k_blocks) for each.  The writer releases each read once
+ * the module saw it block, or once neither P is in state SYSCALL any more
+ * (sysmon retook it: with an idle P and nothing queued it waits 10 ms for
+ * that, so only a host that stalls the VM between mn_syscall_enter and the
+ * sleep lets it; at most 2 such reads of 20 are let pass).  The reader
+ * stays on its thread, the P does not: the spare takes it in the module,
+ * gives it up idle, and the reader's M takes it back.  Remembering only
+ * which P an M last set, without the P's kgen, saw 5 of 20 blocks in a 6.12
+ * boot; not telling the module at all, 0 (and fails the two tests above).
+ */
+#define CHAIN 20
+static const volatile struct mnsched_pstate *chain_p[2];
+static atomic_int chain_entered;
+
+static uint64_t chain_blocks(void)
+{
+	struct t_kview v;
+	uint64_t n = 0;
+
+	for (int i = 0; i < 2; i++) {
+		t_read_kview(chain_p[i], &v);
+		n += v.blocks;
+	}
+	return n;
+}
+
+static bool chain_in_syscall(void)
+{
+	for (int i = 0; i < 2; i++)
+		if (__atomic_load_n(&chain_p[i]->state, __ATOMIC_ACQUIRE) ==
+		    MNSCHED_P_SYSCALL)
+			return true;
+	return false;
+}
+
+static void *chain_writer(void *arg)
+{
+	uint64_t base = *(uint64_t *)arg;
+
+	for (int i = 1; i <= CHAIN; i++) {
+		/* The reader is in its i-th mn_syscall_enter... */
+		for (int w = 0; w < 50000 && atomic_load(&chain_entered) < i; w++)
+			usleep(100);
+		/* ...and blocks, seen by the module (or its P was retaken). */
+		for (int w = 0; w < 50000 && chain_blocks() < base + i &&
+		     (w < 10 || chain_in_syscall()); w++)
+			usleep(100);
+		if (write(pfd[1], "x", 1) != 1)
+			abort();
+	}
+	return NULL;
+}
+
+static void chain_main(void *arg)
+{
+	pid_t tid, tids[CHAIN];
+	uint64_t base, seen;
+	int moved = 0;
+	pthread_t t;
+
+	chain_p[0] = kmod_p0();
+	G_ASSERT(chain_p[0] != NULL);
+	chain_p[1] = (const volatile struct mnsched_pstate *)
+		((const volatile char *)chain_p[0] + sysconf(_SC_PAGESIZE));
+	G_ASSERT_EQ(pipe(pfd), 0);
+	base = chain_blocks();
+	G_ASSERT_EQ(pthread_create(&t, NULL, chain_writer, &base), 0);
+	for (int i = 0; i < CHAIN; i++) {
+		char c;
+		ssize_t r;
+
+		tids[i] = (pid_t)syscall(SYS_gettid);
+		atomic_store(&chain_entered, i + 1);
+		mn_syscall_enter();
+		r = read(pfd[0], &c, 1);
+		mn_syscall_exit();
+		G_ASSERT_EQ(r, 1);
+	}
+	seen = chain_blocks() - base;
+	mn_syscall_enter();
+	pthread_join(t, NULL);
+	mn_syscall_exit();
+	tid = tids[0];
+	for (int i = 1; i < CHAIN; i++)
+		moved += tids[i] != tid;
+	printf("# module saw %llu of %d blocking reads; %d reads on another thread than the first\n",
+	       (unsigned long long)seen, CHAIN, moved);
+	fflush(stdout);
+	G_ASSERT(seen >= CHAIN - 2);
+}
+
+TEST(module_sees_each_blocking_syscall_as_the_p_moves)
+{
+	const char *park = getenv("MNSCHED_PARK");
+
+	if (!park || strcmp(park, "kmod"))
+		SKIP(return, "what the module saw needs MNSCHED_PARK=kmod (the test VM)");
+	T_RUN_PROCS(2, chain_main, NULL);
 }
 
 static void retake_main(void *arg)
