@@ -16,10 +16,10 @@
  *                 calling the runtime while the workers wait for their P:
  *                 it overruns its slice and is preempted (g_preempt)
  *     -n ROUNDS   exactly ROUNDS rounds (overrides -d)
- *     -S          an M that leaves the system call and finds no idle P
- *                 waits 1 ms first (a test hook of proc.c), in which a P
- *                 goes idle: it then wakes an M for its G and parks in one
- *                 swap (with the module, a SWAP: k:swap)
+ *     -S          after the rounds, make the runtime swap (with the
+ *                 module, a SWAP: k:swap): Ms leave system calls to no
+ *                 idle P while Ps go idle, until the module counted a SWAP
+ *                 (swap_provoke.h; at most 100 tries)
  *     -w          print "ready PID", then wait for SIGUSR1 before starting
  *                 the runtime (so a tracer sees the very first event)
  *     -y YIELDS   yields per G per round (default 10)
@@ -35,6 +35,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <mnsched.h>
+/* mn_debug_exit_nop_delay is weak there: libmnsched.so does not export test
+ * hooks (user/libmnsched.map), so bpf_target_so has no -S. */
+#include "swap_provoke.h"
 
 #define WORKERS		8	/* even: pairs */
 #define PINGS		5
@@ -42,10 +45,6 @@
 static long rounds_max, yields = 10, hog_ms;
 static bool stall_exit;
 
-/* Test hook (proc.c): an M leaving a syscall with no idle P waits ns.  Weak:
- * libmnsched.so does not export test hooks (user/libmnsched.map), so
- * bpf_target_so has no -S. */
-void mn_debug_exit_nop_delay(uint32_t ns) __attribute__((weak));
 static double seconds = 10;
 static long rounds_done, gs_done;
 static int zero_fd = -1;
@@ -135,15 +134,17 @@ static void main_g(void *arg)
 {
 	uint64_t end = mn_now() + (uint64_t)(seconds * 1e9);
 
-	if (stall_exit)
-		mn_debug_exit_nop_delay(1000000);
 	if (rounds_max > 0) {
 		for (long r = 0; r < rounds_max; r++)
 			one_round();
-		return;
+	} else {
+		while (mn_now() < end)
+			one_round();
 	}
-	while (mn_now() < end)
-		one_round();
+	if (stall_exit && t_provoke_swaps(2, 100) == -2) {
+		fprintf(stderr, "bpf_target: -S: pipe or thread failed\n");
+		exit(1);
+	}
 }
 
 static void usage(void)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "mn_test.h"
 #include "pstate_util.h"
+#include "swap_provoke.h"
 
 static atomic_long progress;
 static atomic_bool reading;
@@ -133,54 +134,10 @@ TEST(p_handed_off_while_blocked_in_syscall)
 		TH_LOG("the module handed the P off on try %d", r);
 }
 
-/* Test hook (proc.c): an M leaving a syscall with no idle P waits ns. */
-void mn_debug_exit_nop_delay(uint32_t ns);
-
-static atomic_bool flap_stop;
-
-static void *late_writer(void *arg)
-{
-	usleep(5000);	/* the reader blocks, and its P is handed off */
-	if (write(pfd[1], "x", 1) != 1)
-		abort();
-	return NULL;
-}
-
-/* Holds the P for 0.5 ms, then lets it go idle for 0.5 ms, and again. */
-static void flapper(void *arg)
-{
-	while (!atomic_load(&flap_stop)) {
-		uint64_t end = mn_now() + 500000;
-
-		while (mn_now() < end)
-			;
-		mn_sleep(500000);
-	}
-}
-
 static void swap_main(void *arg)
 {
-	long *swaps = arg;
-	long before = t_counter("swaps");
-	pthread_t t;
-
-	G_ASSERT(before >= 0);
-	atomic_store(&flap_stop, false);
-	mn_go(flapper, NULL);
-	/* Stall each return from read() that finds the P busy for 3 ms,
-	 * in which the flapper lets it go idle. */
-	mn_debug_exit_nop_delay(3000000);
-	for (int i = 0; i < 50 && t_counter("swaps") == before; i++) {
-		G_ASSERT_EQ(pipe(pfd), 0);
-		pthread_create(&t, NULL, late_writer, NULL);
-		blocker(NULL);
-		pthread_join(t, NULL);
-		close(pfd[0]);
-		close(pfd[1]);
-	}
-	mn_debug_exit_nop_delay(0);
-	atomic_store(&flap_stop, true);
-	*swaps = t_counter("swaps") - before;
+	/* 1 P, 1 flapper, up to 50 blocking reads (swap_provoke.h). */
+	*(long *)arg = t_provoke_swaps(1, 50);
 }
 
 /*

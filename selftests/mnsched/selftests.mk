@@ -27,7 +27,7 @@ link_so = $(CC) $(1) $< -o $@ $(@D)/lib/libmnsched.so.0 -Wl,-rpath,'$$ORIGIN/lib
 # The programs the gdb and BPF tests attach to (debug.mk, bpf.mk), in pairs:
 # $(call target_pair,DIR,NAME,CFLAGS) builds DIR/NAME from NAME.c linked
 # with libmnsched.a and its shared-library twin DIR/NAME_so.
-TARGET_CFLAGS	:= -O2 -g -pthread -Wall -Wno-unused-parameter -D_GNU_SOURCE -Iuser/include
+TARGET_CFLAGS	:= -O2 -g -pthread -Wall -Wno-unused-parameter -D_GNU_SOURCE -Iuser/include -Ikmod/uapi
 define target_pair
 $(1)/$(2): $(TEST_DIR)/$(2).c user/include/mnsched.h $$(USER_LIB)
 	@mkdir -p $$(@D)
