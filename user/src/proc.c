@@ -56,7 +56,9 @@
  * so spurious returns are harmless.  With the module, one idle M parks as a
  * spare (park_spare, the SPARE ioctl): when an M blocks in a system call
  * holding a P in state SYSCALL, the module hands that P to the spare at
- * once (take_handed_p), and startm keeps one spare waiting (newm).
+ * once (take_handed_p), and startm keeps one spare waiting (newm).  Which
+ * P an M holds, the module learns at system call entry, and only when it
+ * may not know (mn_kernel_p_set): acquiring and releasing a P cost no ioctl.
  * SWAP: an M leaving a system call with no idle P queues its G globally
  * and parks (g_to_global, MN_AFTER_GLOBAL).  If a P went idle meanwhile,
  * wakep's startm does not unpark the M it chose but leaves it in
