@@ -167,10 +167,10 @@ TEST(exit_without_p_swaps_to_the_woken_m)
  * taken by another M, or by the same M again), the module must see the
  * holder block: 20 blocking reads in a row on 2 Ps, and the module must
  * count a block (k_blocks) for each.  The writer releases each read once
- * the module saw it block, or once neither P is in state SYSCALL any more
- * (sysmon retook it: with an idle P and nothing queued it waits 10 ms for
- * that, so only a host that stalls the VM between mn_syscall_enter and the
- * sleep lets it; at most 2 such reads of 20 are let pass).  The reader
+ * the module saw it block, or once its P left state SYSCALL without a
+ * block (sysmon retook it: with an idle P and nothing queued it waits 10 ms
+ * for that, so only a host that stalls the VM between mn_syscall_enter and
+ * the sleep lets it; at most 2 such reads of 20 are let pass).  The reader
  * stays on its thread, the P does not: the spare takes it in the module,
  * gives it up idle, and the reader's M takes it back.  Remembering only
  * which P an M last set, without the P's kgen, saw 5 of 20 blocks in a 6.12
@@ -206,12 +206,17 @@ static void *chain_writer(void *arg)
 	uint64_t base = *(uint64_t *)arg;
 
 	for (int i = 1; i <= CHAIN; i++) {
-		/* The reader is in its i-th mn_syscall_enter... */
+		/* The reader is about to enter its i-th system call... */
 		for (int w = 0; w < 50000 && atomic_load(&chain_entered) < i; w++)
 			usleep(100);
-		/* ...and blocks, seen by the module (or its P was retaken). */
+		/* ...its P is in state SYSCALL (or the module saw it block
+		 * already): a write before that would not let read() block... */
 		for (int w = 0; w < 50000 && chain_blocks() < base + i &&
-		     (w < 10 || chain_in_syscall()); w++)
+		     !chain_in_syscall(); w++)
+			usleep(100);
+		/* ...and it blocks, seen by the module (or its P was retaken). */
+		for (int w = 0; w < 50000 && chain_blocks() < base + i &&
+		     chain_in_syscall(); w++)
 			usleep(100);
 		if (write(pfd[1], "x", 1) != 1)
 			abort();
