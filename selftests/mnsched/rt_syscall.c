@@ -210,12 +210,14 @@ static void *chain_writer(void *arg)
 		for (int w = 0; w < 50000 && atomic_load(&chain_entered) < i; w++)
 			usleep(100);
 		/* ...its P is in state SYSCALL (or the module saw it block
-		 * already): a write before that would not let read() block... */
-		for (int w = 0; w < 50000 && chain_blocks() < base + i &&
+		 * already): a write before that would not let read() block
+		 * (at most 1 s: a retake between two looks hides the state)... */
+		for (int w = 0; w < 10000 && chain_blocks() < base + i &&
 		     !chain_in_syscall(); w++)
 			usleep(100);
-		/* ...and it blocks, seen by the module (or its P was retaken). */
-		for (int w = 0; w < 50000 && chain_blocks() < base + i &&
+		/* ...and it blocks, seen by the module (or its P was retaken;
+		 * at most 1 s, a miss). */
+		for (int w = 0; w < 10000 && chain_blocks() < base + i &&
 		     chain_in_syscall(); w++)
 			usleep(100);
 		if (write(pfd[1], "x", 1) != 1)
@@ -365,9 +367,26 @@ static void hog_main(void *arg)
 	G_ASSERT(atomic_load(&other_at) >= flagged);
 }
 
+/*
+ * The cooperative path alone (MNSCHED_DEBUG=preempt=0): sysmon's
+ * preemption of the thread (preempt.c) also lets `other` run, and then
+ * these tests would pass without the flag they are about.  It did once in
+ * 8 VM runs: no flag was ever set (mn_debug_slice_flagged_ns 0), as the
+ * overrun scan signalled the thread and its P was handed off first.
+ */
+static int run_cooperative(void (*fn)(void *))
+{
+	int r;
+
+	setenv("MNSCHED_DEBUG", "preempt=0", 1);
+	r = t_main("MNPROCS", "1", fn, NULL);
+	unsetenv("MNSCHED_DEBUG");
+	return r;
+}
+
 TEST(long_running_g_is_preempted_at_preempt_point)
 {
-	ASSERT_EQ(0, t_main("MNPROCS", "1", hog_main, NULL));
+	ASSERT_EQ(0, run_cooperative(hog_main));
 }
 
 static void syscall_hog_main(void *arg)
@@ -390,7 +409,7 @@ static void syscall_hog_main(void *arg)
 
 TEST(g_making_only_short_syscalls_is_preempted)
 {
-	ASSERT_EQ(0, t_main("MNPROCS", "1", syscall_hog_main, NULL));
+	ASSERT_EQ(0, run_cooperative(syscall_hog_main));
 }
 
 /* ---- a raw blocking call without mn_syscall_enter is named ---- */

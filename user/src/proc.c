@@ -669,10 +669,13 @@ void mn_exit(void)
  * owns the P, and m->kgen notes the value it left.  So "m->kp is p and
  * m->kgen is p->kgen" means no M has become p's holder since m did, and the
  * module still has m as p's holder: the SET_P can be skipped.  The one
- * change no kgen records, a spare that took the P in SPARE and then lost
- * the P's CAS to this M leaving its system call, is caught by the P's
- * k_handoffs count (mn_syscall_rejoin).  A wrong "holds none" costs one
- * ioctl; the rule never says "holds" when the module says otherwise.
+ * change no kgen records is a spare that took the P in SPARE and then lost
+ * the P's CAS: to this M leaving its system call (caught by the P's
+ * k_handoffs count in mn_syscall_rejoin), or to sysmon's retake, after
+ * which the P may come back to this M idle (so an M whose P was taken in
+ * SYSCALL forgets it held one: m->kp = -1 there).  A wrong "holds none"
+ * costs one ioctl; the rule never says "holds" when the module says
+ * otherwise.
  */
 void mn_kernel_p_set(struct mn_m *m, struct mn_p *p)
 {

@@ -65,6 +65,12 @@ bool mn_syscall_rejoin(struct mn_m *m, struct mn_g *g)
 				      memory_order_relaxed);
 		return true;
 	}
+	/*
+	 * The P was taken in state SYSCALL, and the module may have made a
+	 * spare its holder that then lost the CAS to sysmon: no kgen records
+	 * that, and the P may come back to us idle (mn_kernel_p_set).
+	 */
+	m->kp = -1;
 	return mn_syscall_exit_slow(m, g);
 }
 
