@@ -168,9 +168,10 @@ TEST(exit_without_p_swaps_to_the_woken_m)
  * holder block: 20 blocking reads in a row on 2 Ps, and the module must
  * count a block (k_blocks) for each.  The writer releases each read once
  * the module saw it block, or once its P left state SYSCALL without a
- * block (sysmon retook it: with an idle P and nothing queued it waits 10 ms
- * for that, so only a host that stalls the VM between mn_syscall_enter and
- * the sleep lets it; at most 2 such reads of 20 are let pass).  The reader
+ * block (sysmon retook it before the M slept: it waits 10 ms when another
+ * P is idle, one tick when none is; at most 2 such reads of 20 are let
+ * pass: 7 runs of 40 in a 6.12 boot had one, with the eager SET_P as with
+ * the lazy one).  The reader
  * stays on its thread, the P does not: the spare takes it in the module,
  * gives it up idle, and the reader's M takes it back.  Remembering only
  * which P an M last set, without the P's kgen, saw 5 of 20 blocks in a 6.12
@@ -201,24 +202,39 @@ static bool chain_in_syscall(void)
 	return false;
 }
 
+static uint64_t chain_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Waits are bounded in time, not in polls: under TCG a usleep(100) takes
+ * a millisecond or more, and a cap of 10,000 polls made one missed block
+ * cost 13-30 s (a run of 8 tests reached the harness's 30 s limit).
+ */
 static void *chain_writer(void *arg)
 {
-	uint64_t base = *(uint64_t *)arg;
+	uint64_t base = *(uint64_t *)arg, t;
 
 	for (int i = 1; i <= CHAIN; i++) {
 		/* The reader is about to enter its i-th system call... */
-		for (int w = 0; w < 50000 && atomic_load(&chain_entered) < i; w++)
+		for (t = chain_ms(); atomic_load(&chain_entered) < i &&
+		     chain_ms() - t < 5000;)
 			usleep(100);
 		/* ...its P is in state SYSCALL (or the module saw it block
 		 * already): a write before that would not let read() block
-		 * (at most 1 s: a retake between two looks hides the state)... */
-		for (int w = 0; w < 10000 && chain_blocks() < base + i &&
-		     !chain_in_syscall(); w++)
+		 * (at most 200 ms: a retake between two looks hides the
+		 * state, and the block is missed)... */
+		for (t = chain_ms(); chain_blocks() < base + i &&
+		     !chain_in_syscall() && chain_ms() - t < 200;)
 			usleep(100);
 		/* ...and it blocks, seen by the module (or its P was retaken;
 		 * at most 1 s, a miss). */
-		for (int w = 0; w < 10000 && chain_blocks() < base + i &&
-		     chain_in_syscall(); w++)
+		for (t = chain_ms(); chain_blocks() < base + i &&
+		     chain_in_syscall() && chain_ms() - t < 1000;)
 			usleep(100);
 		if (write(pfd[1], "x", 1) != 1)
 			abort();
