@@ -202,7 +202,8 @@ static bool chain_in_syscall(void)
 	return false;
 }
 
-static uint64_t chain_ms(void)
+/* CLOCK_MONOTONIC in ms, for waits from plain threads. */
+static uint64_t mono_ms(void)
 {
 	struct timespec ts;
 
@@ -221,20 +222,20 @@ static void *chain_writer(void *arg)
 
 	for (int i = 1; i <= CHAIN; i++) {
 		/* The reader is about to enter its i-th system call... */
-		for (t = chain_ms(); atomic_load(&chain_entered) < i &&
-		     chain_ms() - t < 5000;)
+		for (t = mono_ms(); atomic_load(&chain_entered) < i &&
+		     mono_ms() - t < 5000;)
 			usleep(100);
 		/* ...its P is in state SYSCALL (or the module saw it block
 		 * already): a write before that would not let read() block
 		 * (at most 200 ms: a retake between two looks hides the
 		 * state, and the block is missed)... */
-		for (t = chain_ms(); chain_blocks() < base + i &&
-		     !chain_in_syscall() && chain_ms() - t < 200;)
+		for (t = mono_ms(); chain_blocks() < base + i &&
+		     !chain_in_syscall() && mono_ms() - t < 200;)
 			usleep(100);
 		/* ...and it blocks, seen by the module (or its P was retaken;
 		 * at most 1 s, a miss). */
-		for (t = chain_ms(); chain_blocks() < base + i &&
-		     chain_in_syscall() && chain_ms() - t < 1000;)
+		for (t = mono_ms(); chain_blocks() < base + i &&
+		     chain_in_syscall() && mono_ms() - t < 1000;)
 			usleep(100);
 		if (write(pfd[1], "x", 1) != 1)
 			abort();
@@ -447,14 +448,6 @@ static void raw_read_main(void *arg)
 	G_ASSERT_EQ(read(raw_pipe[0], &c, 1), 1);	/* the forbidden call */
 	while (!atomic_load(&waiter_ran))
 		mn_yield();
-}
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /*

@@ -677,24 +677,22 @@ void mn_exit(void)
  * costs one ioctl; the rule never says "holds" when the module says
  * otherwise.
  */
+/* The module made m the holder of p, which m owns (kgen: a plain store). */
+static void kernel_p_noted(struct mn_m *m, struct mn_p *p)
+{
+	m->kgen = ++p->kgen;
+	m->kp = p->id;
+}
+
 void mn_kernel_p_set(struct mn_m *m, struct mn_p *p)
 {
 	if (!mn_sched.parker->set_p)
 		return;
-	if (p) {
-		p->kgen++;		/* we own p: a plain store */
-		m->kgen = p->kgen;
-		m->kp = p->id;
-	} else {
+	if (p)
+		kernel_p_noted(m, p);
+	else
 		m->kp = -1;
-	}
 	mn_sched.parker->set_p(&m->park, p ? p->id : -1);
-}
-
-void mn_kernel_p_sync(struct mn_m *m, struct mn_p *p)
-{
-	if (mn_sched.parker->set_p && (m->kp != p->id || m->kgen != p->kgen))
-		mn_kernel_p_set(m, p);
 }
 
 static void acquirep(struct mn_m *m, struct mn_p *p)
@@ -987,10 +985,7 @@ static bool take_handed_p(struct mn_m *m, int hp)
 
 	if (!mn_pstatus_cas(p, MNSCHED_P_SYSCALL, MNSCHED_P_RUNNING))
 		return false;	/* the module made us its holder; m->kp says -1 */
-	/* The module made us its holder: note it as a SET_P would. */
-	p->kgen++;
-	m->kgen = p->kgen;
-	m->kp = hp;
+	kernel_p_noted(m, p);	/* as a SET_P would */
 	mn_lock(&mn_sched.lock);
 	if (m->nextp) {
 		/* startm chose us at the same time: pass its P on. */

@@ -524,10 +524,17 @@ MN_HIDDEN void mn_notify_unpark(struct mn_m *m);
 MN_HIDDEN bool mn_sched_has_timers_or_io(void);
 MN_HIDDEN void mn_preempt_check_slow(struct mn_m *m);
 MN_HIDDEN void mn_kernel_p_set(struct mn_m *m, struct mn_p *p);
-MN_HIDDEN void mn_kernel_p_sync(struct mn_m *m, struct mn_p *p);
 /* mn_syscall_exit (syscall.c): the P was taken while its G was in a
  * system call. */
 MN_HIDDEN bool mn_syscall_exit_slow(struct mn_m *m, struct mn_g *g);
+
+/* At system call entry: SET_P only when the module may not know that m
+ * holds p (proc.c, mn_kernel_p_set); inline, as mn_syscall_enter is hot. */
+static inline void mn_kernel_p_sync(struct mn_m *m, struct mn_p *p)
+{
+	if (mn_sched.parker->set_p && (m->kp != p->id || m->kgen != p->kgen))
+		mn_kernel_p_set(m, p);
+}
 
 static inline void mn_preempt_check(void)
 {
