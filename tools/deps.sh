@@ -28,4 +28,6 @@ echo "mnsched: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >/dev/null
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# The downloaded .debs go once installed: a CI machine's disk is not ours.
+apt-get install -y -qq --no-install-recommends \
+	-o APT::Keep-Downloaded-Packages=false $missing >/dev/null
