@@ -96,6 +96,33 @@ void mn_preempt_m_init(struct mn_m *m)
 }
 
 /*
+ * After the M registered with its parker, on its thread: with the module,
+ * the module preempts (MNSCHED_IOC_PREEMPT, kmod/preempt.c) and sysmon
+ * sends no signal.  A module without it (-ENOTTY), or one M it refused,
+ * leaves sysmon's signal in charge for every M (a thread the module
+ * demoted has its mark set: the handler leaves it alone).
+ */
+void mn_preempt_m_kinit(struct mn_m *m)
+{
+	static _Atomic int state;	/* 0 unknown, 1 on, -1 off */
+	int r;
+
+	if (mn_sched.preempt_off || mn_sched.kpreempt_off ||
+	    !mn_sched.parker->preempt || atomic_load(&state) < 0)
+		return;
+	r = mn_sched.parker->preempt(&m->park, mn_rt_mark(), mn_sched.slice_ns);
+	if (r == 0) {
+		int unknown = 0;
+
+		if (atomic_compare_exchange_strong(&state, &unknown, 1))
+			atomic_store(&mn_sched.kpreempt, true);
+		return;
+	}
+	atomic_store(&state, -1);
+	atomic_store(&mn_sched.kpreempt, false);
+}
+
+/*
  * Lower this thread's priority: nice 19, else SCHED_IDLE; 0 or -errno.
  * Not SCHED_IDLE first: a demoted thread may hold a lock (libc's stdio or
  * malloc lock, a pthread mutex) that a normal thread waits for, and a
@@ -214,9 +241,35 @@ void mn_preempt_rejoin(void)
 	struct mn_m *m = mn_curm();
 	struct mn_g *g = m->curg;
 	struct mn_p *p = m->oldp;
+	uint8_t mark = *mn_rt_mark();
 	long r;
 
 	*mn_rt_mark() = MN_RT_IN;
+	if (mark & MN_RT_KLOST) {
+		/*
+		 * The module took the P while this thread ran the G's code:
+		 * it did in the P page what the handler does (state SYSCALL)
+		 * but left this M's fields alone.  It restores the priority
+		 * (REJOIN: no privilege needed); then as mn_syscall_exit,
+		 * telling SET_P, since the module no longer counts this M as
+		 * the P's holder.  p->m may name another M by now: not ours
+		 * to clear.
+		 */
+		p = m->p;
+		if (!p)
+			mn_fatal("M %d preempted by the module without a P", m->id);
+		__atomic_store_n(&m->oldp, p, __ATOMIC_RELAXED);
+		m->p = NULL;
+		m->k_handoffs = MN_SH_GET(p, k_handoffs);
+		m->kset_p = true;
+		if (mn_sched.parker->rejoin)
+			mn_sched.parker->rejoin(&m->park);
+		if (mn_syscall_rejoin(m, g)) {
+			m = mn_curm();
+			MN_PROBE(g_start, g->goid, m->p->id, m->id);
+		}
+		return;
+	}
 	__atomic_store_n(&m->lostp, false, __ATOMIC_RELAXED);
 	atomic_fetch_sub(&mn_sched.ndemoted, 1);
 	r = restore_self(m);
@@ -307,6 +360,14 @@ static void overran(struct mn_p *p, struct mn_m *dm, uint64_t goid,
 		}
 		return;
 	}
+	if (atomic_load_explicit(&mn_sched.kpreempt, memory_order_relaxed)) {
+		/* The module preempts (kmod/preempt.c): it sees the P's run
+		 * queue and timers itself; this names the rest (I/O, the
+		 * global queue, runnext) for this slice.  No signal. */
+		MN_SH_SET(p, preempt_req, tick + 1);
+		a->acted = true;
+		return;
+	}
 	tid = mn_p_tid(p);
 	if (!tid || mn_thread_stat(tid, &cpu) != 'R')
 		return;		/* asleep in the kernel: not computing */
@@ -314,6 +375,7 @@ static void overran(struct mn_p *p, struct mn_m *dm, uint64_t goid,
 			      memory_order_relaxed);
 	atomic_store_explicit(&p->preempt_tick, tick + 1, memory_order_relaxed);
 	mn_syscall3(SYS_tgkill, getpid(), tid, MN_PREEMPT_SIG);
+	atomic_fetch_add(&mn_sched.nsignals, 1);
 	a->acted = true;
 }
 
@@ -361,11 +423,43 @@ bool mn_preempt_scan(uint64_t now)
 	return a.acted;
 }
 
-/* Test hooks and counters. */
+/* Ps the module took from overrunning Gs (their pages' k_preempts). */
+static uint64_t kernel_preemptions(void)
+{
+	uint64_t n = 0;
+
+	if (!mn_sched.allp)
+		return 0;
+	for (int i = 0; i < mn_sched.nprocs; i++)
+		n += MN_SH_GET(mn_sched.allp[i], k_preempts);
+	return n;
+}
+
+/* Test hooks and counters.  Preemptions: by the handler and the module. */
 __attribute__((visibility("default"))) uint64_t mn_debug_preemptions(void);
 uint64_t mn_debug_preemptions(void)
 {
-	return atomic_load(&mn_sched.npreempt);
+	return atomic_load(&mn_sched.npreempt) + kernel_preemptions();
+}
+
+__attribute__((visibility("default"))) uint64_t mn_debug_kernel_preemptions(void);
+uint64_t mn_debug_kernel_preemptions(void)
+{
+	return kernel_preemptions();
+}
+
+/* Preemption signals sysmon sent (0 while the module preempts). */
+__attribute__((visibility("default"))) uint64_t mn_debug_preempt_signals(void);
+uint64_t mn_debug_preempt_signals(void)
+{
+	return atomic_load(&mn_sched.nsignals);
+}
+
+/* 1 when the module preempts, 0 when sysmon's signal does. */
+__attribute__((visibility("default"))) int mn_debug_kernel_preempt(void);
+int mn_debug_kernel_preempt(void)
+{
+	return atomic_load(&mn_sched.kpreempt);
 }
 
 __attribute__((visibility("default"))) uint64_t mn_debug_retired_ms(void);

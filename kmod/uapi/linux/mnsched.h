@@ -32,6 +32,11 @@
  * @schedtick: incremented when a time slice starts: at a G switch, except
  *	to a G that inherits the slice (taken from runnext) (user)
  * @syscalltick: incremented at every system call entry (user)
+ * @timer0_ns: CLOCK_MONOTONIC deadline of the P's earliest timer, 0 for
+ *	none (user; the module's preemption reads it, see MNSCHED_IOC_PREEMPT)
+ * @preempt_req: schedtick + 1 of a slice whose overrun the runtime wants
+ *	preempted although the module cannot see why (I/O in flight, the
+ *	global queue) (user)
  * @__pad0: reserved
  * @switches: G switches (user space: published by sysmon from a per-P count)
  * @steals: Gs stolen by this P from others (user counter)
@@ -47,6 +52,8 @@
  * @blocked_since_ns: CLOCK_MONOTONIC time the M blocked (kernel)
  * @k_blocks: times the kernel saw the holding M block in SYSCALL state
  * @k_handoffs: times the kernel handed the P to a spare M
+ * @k_preempts: times the kernel took the P from a G that overran its time
+ *	slice (MNSCHED_IOC_PREEMPT)
  * @__pad2: reserved
  *
  * Each P has its own page; the struct sits at the start of the page.
@@ -60,7 +67,9 @@ struct mnsched_pstate {
 	__u64 goid;
 	__u64 schedtick;
 	__u64 syscalltick;
-	__u64 __pad0[3];
+	__u64 timer0_ns;
+	__u64 preempt_req;
+	__u64 __pad0[1];
 	/* cache line 1: user-written counters */
 	__u64 switches;
 	__u64 steals;
@@ -76,7 +85,8 @@ struct mnsched_pstate {
 	__u64 blocked_since_ns;
 	__u64 k_blocks;
 	__u64 k_handoffs;
-	__u64 __pad2[4];
+	__u64 k_preempts;
+	__u64 __pad2[3];
 } __attribute__((aligned(64)));
 
 /**
@@ -161,6 +171,48 @@ struct mnsched_spare {
 	__u32 flags;
 };
 
+/*
+ * The mark: one byte per M, in the M's own memory (the runtime keeps it in
+ * thread-local storage), written by the thread itself and, while the
+ * thread is stopped on its CPU, by the module.
+ */
+#define MNSCHED_MARK_IN		0x01	/* the thread runs the runtime's code */
+#define MNSCHED_MARK_LOST	0x02	/* the P was taken from its G */
+#define MNSCHED_MARK_KLOST	0x04	/* ... by the module (with LOST) */
+
+#define MNSCHED_SLICE_MIN_NS	1000000ull		/* 1 ms */
+#define MNSCHED_SLICE_MAX_NS	1000000000ull		/* 1 s */
+
+/**
+ * struct mnsched_preempt - MNSCHED_IOC_PREEMPT argument
+ * @mark: user address of the calling M's mark byte (MNSCHED_MARK_*)
+ * @slice_ns: time slice, MNSCHED_SLICE_MIN_NS..MNSCHED_SLICE_MAX_NS, or 0
+ *	to turn the module's preemption off for the calling M
+ * @flags: must be 0
+ * @__pad: must be 0
+ *
+ * From then on, when the calling M holds a P (SET_P, or a handoff) in
+ * state RUNNING whose schedtick has not moved for @slice_ns, while other
+ * work waits for the P (its run queue, a timer due within a slice
+ * (timer0_ns), or preempt_req naming that slice), and the thread runs user
+ * code (its mark is 0), the module, on the thread's own CPU while the
+ * thread is interrupted: sets the mark to LOST | KLOST, moves the P from
+ * RUNNING to SYSCALL with a compare-and-swap (exactly what the runtime's
+ * mn_syscall_enter does, so the P is then taken as any P in SYSCALL is:
+ * by a spare M, the module hands it to one at once, or by the returning
+ * M), stops counting the M as the P's holder (as SET_P(-1)), lowers the
+ * thread to nice 19 (SCHED_NORMAL and SCHED_BATCH threads) and counts
+ * pstate.k_preempts.  The thread goes on running where it was.  At its
+ * next runtime entry it sees KLOST in the mark, calls REJOIN, then takes a
+ * P back as after a system call (and tells SET_P).
+ */
+struct mnsched_preempt {
+	__u64 mark;
+	__u64 slice_ns;
+	__u32 flags;
+	__u32 __pad;
+};
+
 #define MNSCHED_IOC_MAGIC	0xB5
 
 /* Read the ABI version and limits. */
@@ -201,5 +253,21 @@ struct mnsched_spare {
 #define MNSCHED_IOC_SPARE	_IOWR(MNSCHED_IOC_MAGIC, 7, struct mnsched_spare)
 /* The calling thread stops being an M (its P, if any, is released). */
 #define MNSCHED_IOC_UNREGISTER	_IO(MNSCHED_IOC_MAGIC, 8)
+/*
+ * Preempt the calling M's overrunning Gs in the kernel (struct
+ * mnsched_preempt).  -EINVAL for flags, padding, a slice out of range or a
+ * mark address that is not a user address; -ESRCH when the caller is not
+ * an M.  A module without it returns -ENOTTY: the runtime then preempts
+ * with its own signal.
+ */
+#define MNSCHED_IOC_PREEMPT	_IOW(MNSCHED_IOC_MAGIC, 9, struct mnsched_preempt)
+/*
+ * The calling M, which the module preempted (its mark says KLOST), gets
+ * back the nice value it had (unless it was changed meanwhile) and the
+ * module stops offering its old P to spare Ms.  The argument must be 0
+ * (-EINVAL); 0 when there was nothing to undo too; -ESRCH when the caller
+ * is not an M.
+ */
+#define MNSCHED_IOC_REJOIN	_IO(MNSCHED_IOC_MAGIC, 10)
 
 #endif /* _UAPI_MNSCHED_H */
