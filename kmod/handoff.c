@@ -176,6 +176,9 @@ int mn_take_pending(struct mn_group *g, struct mn_m *s)
 		from = kp->blocker->id;
 		/* mn_untake() restores only the plain case: its M held it. */
 		s->handed_from = kp->owner == kp->blocker ? from : -1;
+		/* Taken from a G by the module: its M has nothing to withdraw. */
+		if (kp->blocker->klost_p == p)
+			kp->blocker->klost_p = -1;
 		kp->blocker = NULL;
 		if (kp->owner && kp->owner != s)
 			WRITE_ONCE(kp->owner->p, -1);

@@ -488,6 +488,15 @@ void mn_give_p(struct mn_group *g, struct mn_m *m, int p)
 	raw_spin_lock(&kp->lock);
 	if (kp->owner && kp->owner != m)
 		WRITE_ONCE(kp->owner->p, -1);
+	/*
+	 * A P the module took from a G and that sysmon gave to this M: no
+	 * longer on offer to spares (its SYSCALL state would be this M's).
+	 */
+	if (kp->blocker && kp->blocker->klost_p == p) {
+		kp->blocker->klost_p = -1;
+		kp->blocker = NULL;
+		clear_bit(p, g->pending);
+	}
 	kp->owner = m;
 	WRITE_ONCE(m->p, p);
 	raw_spin_unlock(&kp->lock);

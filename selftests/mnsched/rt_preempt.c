@@ -30,6 +30,27 @@
 uint64_t mn_debug_preemptions(void);
 uint64_t mn_debug_retired_ms(void);
 int mn_debug_demoted_ms(void);
+uint64_t mn_debug_kernel_preemptions(void);
+uint64_t mn_debug_preempt_signals(void);
+int mn_debug_kernel_preempt(void);
+
+/*
+ * The module's preemption (kmod/preempt.c): in the test VM (MNSCHED_PARK=
+ * kmod) it must be the one preempting; elsewhere (no module) the tests
+ * that need it skip.
+ */
+static bool kmod_expected(void)
+{
+	const char *park = getenv("MNSCHED_PARK");
+
+	return park && !strcmp(park, "kmod");
+}
+
+#define REQUIRE_KMOD()							\
+	do {								\
+		if (!kmod_expected())					\
+			SKIP(return, "the module's preemption: MNSCHED_PARK=kmod (the test VM)"); \
+	} while (0)
 
 #if defined(__SANITIZE_THREAD__)
 #define SKIP_UNDER_TSAN()						\
@@ -144,6 +165,78 @@ TEST(ticker_beside_10x_hogs_2_procs)
 }
 
 /*
+ * With the module, the kernel preempts, with 1 ms slices: a 1 ms ticker
+ * beside one hog per P wakes at most 3 ms late, every preemption is the
+ * module's (its counter moved) and sysmon sent no signal.  Fails when the
+ * module did not preempt (old module, feature off, a signal sent).
+ */
+#define KTICKER_BOUND_NS	(3ull * 1000 * 1000)
+
+static void kticker_main(void *arg)
+{
+	struct ticker_args *a = arg;
+
+	ticker_main(a);
+	printf("# slice=1 with the module: %d hog(s) at %d P(s): worst wake-up "
+	       "delay of a 1 ms ticker %.2f ms over %d ticks; %llu preemptions "
+	       "by the module, %llu signals\n", a->hogs, mn_nprocs(),
+	       a->worst_ns / 1e6, a->ticks,
+	       (unsigned long long)mn_debug_kernel_preemptions(),
+	       (unsigned long long)mn_debug_preempt_signals());
+	fflush(stdout);
+	G_ASSERT_EQ(mn_debug_kernel_preempt(), 1);
+	G_ASSERT(mn_debug_kernel_preemptions() > 0);
+	G_ASSERT_EQ(mn_debug_preempt_signals(), 0);
+}
+
+static void run_kticker(struct __test_metadata *_metadata, const char *procs,
+			int hogs)
+{
+	struct ticker_args a = { hogs, 500, 0 };
+
+	setenv("MNSCHED_DEBUG", "slice=1", 1);
+	start_watchdog(60);
+	ASSERT_EQ(0, mn_test_main("MNPROCS", procs, kticker_main, &a));
+	ASSERT_LE(a.worst_ns, KTICKER_BOUND_NS);
+}
+
+TEST(kernel_preempts_ticker_beside_one_hog_slice_1ms_1_proc)
+{
+	SKIP_UNDER_TSAN();
+	REQUIRE_KMOD();
+	run_kticker(_metadata, "1", 1);
+}
+
+TEST(kernel_preempts_ticker_beside_one_hog_per_p_slice_1ms_2_procs)
+{
+	SKIP_UNDER_TSAN();
+	REQUIRE_KMOD();
+	run_kticker(_metadata, "2", 2);
+}
+
+/* MNSCHED_DEBUG=kpreempt=0: with the module, sysmon's signal again. */
+static void ksig_main(void *arg)
+{
+	struct ticker_args *a = arg;
+
+	ticker_main(a);
+	G_ASSERT_EQ(mn_debug_kernel_preempt(), 0);
+	G_ASSERT_EQ(mn_debug_kernel_preemptions(), 0);
+	G_ASSERT(mn_debug_preempt_signals() > 0);
+}
+
+TEST(kpreempt_0_preempts_with_signals)
+{
+	struct ticker_args a = { 1, 50, 0 };
+
+	SKIP_UNDER_TSAN();
+	setenv("MNSCHED_DEBUG", "kpreempt=0", 1);
+	start_watchdog(60);
+	ASSERT_EQ(0, mn_test_main("MNPROCS", "1", ksig_main, &a));
+	ASSERT_LT(a.worst_ns, TICKER_BOUND_NS);
+}
+
+/*
  * A G that holds its thread's state across a preemption: the same thread
  * (gettid), its TLS variable at the same address, errno as it set it;
  * then at its next mn_* call it may move, and errno follows it.
@@ -169,17 +262,19 @@ static __attribute__((noinline)) void errno_set(int v)
 
 static void tls_hog(void *arg)
 {
+	uint64_t (*count)(void) = arg ? mn_debug_kernel_preemptions :
+					mn_debug_preemptions;
 	pid_t tid = (pid_t)syscall(SYS_gettid);
 	int *addr = &tls_var;
-	uint64_t before = mn_debug_preemptions(), t0 = mn_now();
+	uint64_t before = count(), t0 = mn_now();
 	volatile uint64_t x = 0;
 
 	tls_var = 42;
 	errno_set(1234);
 	/* Compute until our P was taken (or 20 s: the test fails). */
-	while (mn_debug_preemptions() == before && mn_now() - t0 < 20000000000ull)
+	while (count() == before && mn_now() - t0 < 20000000000ull)
 		x++;
-	G_ASSERT(mn_debug_preemptions() > before);
+	G_ASSERT(count() > before);
 	G_ASSERT_EQ(errno_get(), 1234);
 	G_ASSERT_EQ((pid_t)syscall(SYS_gettid), tid);
 	G_ASSERT(&tls_var == addr);
@@ -192,10 +287,12 @@ static void tls_hog(void *arg)
 static void tls_main(void *arg)
 {
 	atomic_store(&hog_stop, false);
-	G_ASSERT_EQ(mn_go(tls_hog, NULL), 0);
+	G_ASSERT_EQ(mn_go(tls_hog, arg), 0);
 	/* A G that waits on the hog's P: the work that asks for preemption. */
 	while (!atomic_load(&hog_stop))
 		mn_sleep(1000000);
+	if (arg)
+		G_ASSERT_EQ(mn_debug_preempt_signals(), 0);
 }
 
 TEST(preempted_g_keeps_thread_tls_and_errno)
@@ -203,6 +300,16 @@ TEST(preempted_g_keeps_thread_tls_and_errno)
 	SKIP_UNDER_TSAN();
 	start_watchdog(60);
 	MN_RUN_PROCS(1, tls_main, NULL);
+}
+
+/* The same across a preemption by the module (no signal handler ran). */
+TEST(kernel_preempted_g_keeps_thread_tls_and_errno)
+{
+	SKIP_UNDER_TSAN();
+	REQUIRE_KMOD();
+	setenv("MNSCHED_DEBUG", "slice=1", 1);
+	start_watchdog(60);
+	MN_RUN_PROCS(1, tls_main, (void *)1);
 }
 
 /*
