@@ -16,7 +16,9 @@
  *    RUNNING whose schedtick (moved by the runtime at every new slice) it
  *    has seen unchanged for a slice, running a G (goid), held by that M in
  *    the page too (m_id), and wanted by other work (its run queue, a timer
- *    due within a slice, or the runtime's preempt_req for that slice).
+ *    due within a slice, or the runtime's preempt_req for that slice; or,
+ *    once the group has demoted threads, another task waiting for this
+ *    CPU: see mn_p_wanted()).
  *  - It acts only when it interrupted the thread in user mode: the thread
  *    is stopped, so its mark cannot change under us, and no kernel path of
  *    the thread is in the middle of anything.  The mark is read and written
@@ -57,6 +59,7 @@
 #include <linux/ktime.h>
 #include <linux/percpu.h>
 #include <linux/sched.h>
+#include <linux/sched/stat.h>
 #include <linux/uaccess.h>
 #include <asm/irq_regs.h>
 
@@ -182,13 +185,25 @@ void mn_kpreempt_undemote(struct mn_m *m)
 		set_user_nice(current, m->knice);
 }
 
-/* Other work waits for P @pst, in slice @tick: the module's view of it. */
-static bool mn_p_wanted(struct mnsched_pstate *pst, u64 tick, u64 now, u64 slice)
+/*
+ * Other work waits for P @pst of @g, in slice @tick: its run queue, a timer
+ * due within a slice, or the runtime's word for it (preempt_req).  Or the
+ * CPU: once the group has demoted threads, an overrunning G whose CPU has
+ * another task waiting is demoted too.  Those threads are the group's own
+ * extra load; without this, a G that nothing waits for on its P keeps nice
+ * 0 beside a demoted one and the scheduler shares its CPU equally between
+ * it and a woken M of another P (6.1's CFS gives a task that slept 1 ms
+ * little wake-up credit: it waits for the hog's share, up to 6 ms).
+ * Called in the tick, on the CPU of the M that holds the P.
+ */
+static bool mn_p_wanted(struct mn_group *g, struct mnsched_pstate *pst,
+			u64 tick, u64 now, u64 slice)
 {
 	u64 t0 = READ_ONCE(pst->timer0_ns);
 
 	return READ_ONCE(pst->runq_len) > 0 || (t0 && t0 <= now + slice) ||
-	       READ_ONCE(pst->preempt_req) == tick + 1;
+	       READ_ONCE(pst->preempt_req) == tick + 1 ||
+	       (atomic_read(&g->nr_kdemoted) > 0 && !single_task_running());
 }
 
 /*
@@ -278,7 +293,7 @@ static void mn_kpreempt_check(struct mn_m *m, u64 slice)
 		kp->ksince = now;
 		goto unlock;
 	}
-	over = now - kp->ksince >= slice && mn_p_wanted(pst, tick, now, slice);
+	over = now - kp->ksince >= slice && mn_p_wanted(g, pst, tick, now, slice);
 unlock:
 	raw_spin_unlock(&kp->lock);
 	if (!over || !regs || !user_mode(regs))

@@ -43,6 +43,25 @@
  *     pays a thread exit and a thread start per preemption, at most one
  *     per slice per P.
  *
+ * With the module (kmod/preempt.c; MNSCHED_IOC_PREEMPT, which each M
+ * calls on its own thread with its mark's address and the slice), the
+ * module does steps 1-3 in the kernel and sysmon sends no signal: a
+ * per-CPU hrtimer (every slice / 4) sees the overrun on the P of the M it
+ * interrupted, and, when it interrupted the thread in user code with the
+ * mark clear, writes MN_RT_LOST | MN_RT_KLOST into the mark, moves the P
+ * to SYSCALL by CAS (the same protocol: only the holder changes a RUNNING
+ * P, and the holder is the stopped thread), hands the P to a spare M, and
+ * sets the thread to nice 19.  The runtime's side of "other work" reaches
+ * it through the P page: runq_len, timer0_ns (set_timer0, timer.c), and
+ * preempt_req, which sysmon's overran() writes instead of signalling for
+ * what only the runtime sees (I/O in flight, the global queue, runnext).
+ * The kernel left the M's own fields alone (m->p, m->oldp): the rejoin
+ * sets them as the handler would have, calls REJOIN (the module restores
+ * the nice value it saved: no privilege needed, no M retires), and tells
+ * SET_P when it gets its P back.  Slices down to 1 ms, no sysmon polling
+ * on the preemption's path.  Without the module, with a module that lacks
+ * PREEMPT (-ENOTTY), or with MNSCHED_DEBUG=kpreempt=0, the signal path.
+ *
  * Limits.  At most MN_MAX_DEMOTED threads (256) run demoted at once; past
  * that sysmon only sets the cooperative flag and says so once on stderr.
  * An all-hog program (hogs = 10x Ps) ends up with each hog on a demoted
