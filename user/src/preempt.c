@@ -383,8 +383,10 @@ static void overran(struct mn_p *p, struct mn_m *dm, uint64_t goid,
 		/* The module preempts (kmod/preempt.c): it sees the P's run
 		 * queue and timers itself; this names the rest (I/O, the
 		 * global queue, runnext) for this slice.  No signal. */
-		MN_SH_SET(p, preempt_req, tick + 1);
-		a->acted = true;
+		if (MN_SH_GET(p, preempt_req) != tick + 1) {
+			MN_SH_SET(p, preempt_req, tick + 1);
+			a->acted = true;
+		}
 		return;
 	}
 	tid = mn_p_tid(p);
