@@ -180,6 +180,26 @@ TEST(ticker_beside_10x_hogs_2_procs)
  */
 #define KTICKER_BOUND_NS	(3ull * 1000 * 1000)
 
+static void print_ticker(struct ticker_args *a, const char *how)
+{
+	printf("# slice=1, %s: %d hog(s) at %d P(s): worst wake-up "
+	       "delay of a 1 ms ticker %.2f ms (tick %d of %d; %d/%d/%d/%d late "
+	       "by over 1/2/3/5 ms); %llu preemptions by the module, %llu "
+	       "signals\n", how, a->hogs, mn_nprocs(), a->worst_ns / 1e6,
+	       a->worst_at, a->ticks, a->over[0], a->over[1], a->over[2],
+	       a->over[3],
+	       (unsigned long long)mn_debug_kernel_preemptions(),
+	       (unsigned long long)mn_debug_preempt_signals());
+	fflush(stdout);
+}
+
+/* Figures only: the signal path at the same slice, for comparison. */
+static void sticker_main(void *arg)
+{
+	ticker_main(arg);
+	print_ticker(arg, "sysmon's signal (kpreempt=0)");
+}
+
 static void kticker_main(void *arg)
 {
 	struct ticker_args *a = arg;
@@ -211,16 +231,47 @@ static void run_kticker(struct __test_metadata *_metadata, const char *procs,
 	ASSERT_LE(a.worst_ns, KTICKER_BOUND_NS);
 }
 
-/* The same ticker with no hog: what the machine itself adds (a figure). */
+/*
+ * Figures that say what the machine adds (no bound checked): the ticker
+ * alone at 1 and 2 Ps, one hog at 2 Ps (one CPU computing), and sysmon's
+ * signal at the same slice with one hog per P.
+ */
+static void figure(struct __test_metadata *_metadata, const char *procs,
+		   int hogs, const char *debug, void (*fn)(void *))
+{
+	struct ticker_args a = { hogs, 500, 0 };
+
+	setenv("MNSCHED_DEBUG", debug, 1);
+	start_watchdog(60);
+	ASSERT_EQ(0, mn_test_main("MNPROCS", procs, fn, &a));
+}
+
 TEST(kernel_ticker_alone_slice_1ms_1_proc)
 {
-	struct ticker_args a = { 0, 500, 0 };
-
 	SKIP_UNDER_TSAN();
 	REQUIRE_KMOD();
-	setenv("MNSCHED_DEBUG", "slice=1", 1);
-	start_watchdog(60);
-	ASSERT_EQ(0, mn_test_main("MNPROCS", "1", kticker_main, &a));
+	figure(_metadata, "1", 0, "slice=1", kticker_main);
+}
+
+TEST(kernel_ticker_alone_slice_1ms_2_procs)
+{
+	SKIP_UNDER_TSAN();
+	REQUIRE_KMOD();
+	figure(_metadata, "2", 0, "slice=1", kticker_main);
+}
+
+TEST(kernel_ticker_beside_one_hog_slice_1ms_2_procs)
+{
+	SKIP_UNDER_TSAN();
+	REQUIRE_KMOD();
+	figure(_metadata, "2", 1, "slice=1", kticker_main);
+}
+
+TEST(signal_ticker_beside_one_hog_per_p_slice_1ms_2_procs)
+{
+	SKIP_UNDER_TSAN();
+	REQUIRE_KMOD();
+	figure(_metadata, "2", 2, "slice=1,kpreempt=0", sticker_main);
 }
 
 TEST(kernel_preempts_ticker_beside_one_hog_slice_1ms_1_proc)
