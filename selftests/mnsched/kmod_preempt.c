@@ -200,6 +200,44 @@ TEST(overrun_in_user_code_is_preempted_by_the_module)
 	close(c.fd);
 }
 
+/*
+ * How long the module takes, for slices of 1, 2, 4 and 8 ms (a figure:
+ * the tick runs every slice / 4, so slice to 1.25 slices plus the timer's
+ * own lateness; 5 runs each, the worst printed).
+ */
+TEST(preemption_latency_by_slice)
+{
+	static const uint64_t slices[] = { 1000000, 2000000, 4000000, 8000000 };
+
+	MN_REQUIRE_DEV();
+	for (size_t i = 0; i < sizeof(slices) / sizeof(slices[0]); i++) {
+		uint64_t worst = 0, best = ~0ull;
+
+		for (int run = 0; run < 5; run++) {
+			struct pctx c = { .got = -1 };
+			uint64_t took;
+			pid_t after;
+
+			c.fd = mn_open();
+			ASSERT_LE(0, c.fd);
+			ASSERT_EQ(0, map_p0(c.fd, &c.pst));
+			ASSERT_LE(0, mn_register(c.fd));
+			ASSERT_EQ(0, mn_preempt_set(c.fd, &tmark, slices[i]));
+			took = hog(&c, 0, 1, 2000, &after);
+			ASSERT_NE(0, took);
+			EXPECT_LE(slices[i], took);
+			if (took > worst)
+				worst = took;
+			if (took < best)
+				best = took;
+			EXPECT_EQ(0, mn_ioc(c.fd, MNSCHED_IOC_REJOIN, 0));
+			close(c.fd);
+		}
+		TH_LOG("slice %.0f ms: the module took the P after %.2f-%.2f ms",
+		       slices[i] / 1e6, best / 1e6, worst / 1e6);
+	}
+}
+
 /* No preemption: inside the runtime, nothing waiting, or preemption off. */
 static void not_preempted(struct __test_metadata *_metadata, uint8_t mark,
 			  uint32_t runq, uint64_t slice)
