@@ -56,7 +56,12 @@ static const unsigned long cmds[] = {
 	MNSCHED_IOC_VERSION, MNSCHED_IOC_CONFIG, MNSCHED_IOC_REGISTER,
 	MNSCHED_IOC_PARK, MNSCHED_IOC_UNPARK, MNSCHED_IOC_SWAP,
 	MNSCHED_IOC_SET_P, MNSCHED_IOC_SPARE, MNSCHED_IOC_UNREGISTER,
+	MNSCHED_IOC_PREEMPT, MNSCHED_IOC_REJOIN,
 };
+
+/* PREEMPT's mark, when a call turns the module's preemption on: a byte of
+ * our own, so a preemption the fuzzing sets up writes nothing else. */
+static volatile uint8_t fuzz_mark;
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
 static uint64_t xs(uint64_t *s)
@@ -106,6 +111,12 @@ static void fill_arg(uint64_t *s, unsigned char *buf, size_t n, unsigned long cm
 		memcpy(buf + 8, &t, 8);
 		if (xs(s) & 1)
 			memset(buf, 0, 4);
+	} else if (cmd == MNSCHED_IOC_PREEMPT && n >= 16 && (xs(s) & 1)) {
+		uint64_t mark = (uint64_t)(uintptr_t)&fuzz_mark;
+		uint64_t slice = xs(s) % 3 ? 1000000 + xs(s) % 1000000000 : 0;
+
+		memcpy(buf, &mark, 8);
+		memcpy(buf + 8, &slice, 8);
 	} else if (cmd == MNSCHED_IOC_CONFIG && (xs(s) & 1)) {
 		uint32_t p = xs(s) % 300;
 
