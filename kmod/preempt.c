@@ -53,7 +53,8 @@
  * or SCHED_BATCH, or already at nice 19, is not demoted but still loses
  * its P; a G that overruns while its thread is in the kernel (a system
  * call made without mn_syscall_enter) is preempted when it is back in user
- * mode at a tick.  Detection is at slice / 4 granularity.
+ * mode at a tick.  A slice lasts 1 to 1.5 slices: the tick counts from
+ * the first tick that saw the slice's schedtick, never from before it.
  */
 #include <linux/hrtimer.h>
 #include <linux/ktime.h>
