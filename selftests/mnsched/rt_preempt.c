@@ -98,6 +98,7 @@ struct ticker_args {
 	uint64_t worst_ns;
 	int worst_at;		/* the tick of the worst delay */
 	int over[4];		/* ticks later than 1, 2, 3, 5 ms */
+	bool figure_only;	/* no check that a preemption happened */
 };
 
 /* The ticker: sleeps 1 ms, ticks times, beside hogs; worst oversleep. */
@@ -124,7 +125,7 @@ static void ticker_main(void *arg)
 	atomic_store(&hog_stop, true);
 	while (atomic_load(&hogs_running) > 0)
 		mn_sleep(1000000);
-	if (a->hogs)
+	if (a->hogs && !a->figure_only)
 		G_ASSERT(mn_debug_preemptions() > 0);
 	printf("# %d hogs: worst wake-up delay of a 1 ms ticker %.1f ms, "
 	       "%llu preemptions, %llu retired threads\n", a->hogs,
@@ -215,7 +216,7 @@ static void kticker_main(void *arg)
 	       (unsigned long long)mn_debug_preempt_signals());
 	fflush(stdout);
 	G_ASSERT_EQ(mn_debug_kernel_preempt(), 1);
-	if (a->hogs)
+	if (a->hogs && !a->figure_only)
 		G_ASSERT(mn_debug_kernel_preemptions() > 0);
 	G_ASSERT_EQ(mn_debug_preempt_signals(), 0);
 }
@@ -239,7 +240,8 @@ static void run_kticker(struct __test_metadata *_metadata, const char *procs,
 static void figure(struct __test_metadata *_metadata, const char *procs,
 		   int hogs, const char *debug, void (*fn)(void *))
 {
-	struct ticker_args a = { hogs, 500, 0 };
+	/* One hog at 2 Ps may have a P to itself: nothing to preempt. */
+	struct ticker_args a = { hogs, 500, 0, .figure_only = true };
 
 	setenv("MNSCHED_DEBUG", debug, 1);
 	start_watchdog(60);
