@@ -31,6 +31,7 @@ static const char * const mn_event_names[MN_E_NR] = {
 	[MN_E_SPARE] = "spares",
 	[MN_E_BLOCK] = "blocks",
 	[MN_E_HANDOFF] = "handoffs",
+	[MN_E_KPREEMPT] = "kpreempts",
 };
 
 /**

@@ -58,7 +58,9 @@ static void mn_exec_probe(void *data, struct task_struct *p, pid_t old_pid,
 		return;
 	preempt_disable();
 	preempt_notifier_unregister(&m->pn);
+	mn_kpreempt_forget(m);
 	preempt_enable();
+	mn_kpreempt_undemote(m);
 	/* No notifier call from now on: free it as a dead thread's M. */
 	queue_work(mn_wq, &m->free_work);
 }

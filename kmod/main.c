@@ -3,7 +3,8 @@
  * mnsched.ko - kernel help for the mnsched G/M/P scheduler.
  *
  * main.c: the /dev/mnsched misc device, groups, ioctl dispatch, VERSION and
- * CONFIG, module init and exit.
+ * CONFIG, module init and exit.  preempt.c: the module's preemption of Gs
+ * that overrun their time slice.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -194,6 +195,10 @@ static long mn_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return mn_set_p(g, arg);
 	case MNSCHED_IOC_SPARE:
 		return mn_spare(g, uarg);
+	case MNSCHED_IOC_PREEMPT:
+		return mn_preempt(g, uarg);
+	case MNSCHED_IOC_REJOIN:
+		return mn_rejoin(g, arg);
 	}
 	return -ENOTTY;
 }
@@ -223,6 +228,7 @@ static int __init mn_init(void)
 	if (!mn_wq)
 		return -ENOMEM;
 	preempt_notifier_inc();
+	mn_kpreempt_init();
 	ret = mn_debugfs_init();
 	if (ret)
 		goto err_notifier;
@@ -240,6 +246,7 @@ err_exec:
 err_debugfs:
 	mn_debugfs_exit();
 err_notifier:
+	mn_kpreempt_exit();
 	preempt_notifier_dec();
 	destroy_workqueue(mn_wq);
 	return ret;
@@ -252,6 +259,7 @@ static void __exit mn_exit(void)
 	/* Every M holds a module reference: none is left, but their frees may be in flight. */
 	destroy_workqueue(mn_wq);
 	rcu_barrier();
+	mn_kpreempt_exit();
 	mn_debugfs_exit();
 	preempt_notifier_dec();
 }

@@ -44,12 +44,18 @@ struct vm_area_struct;
  * @owner: M that holds the P (SET_P or a handoff), NULL for none; written
  *	under the group lock and @lock
  * @blocker: M whose blocking marked the P blocked, until it runs again or the
- *	P is handed off; under @lock
+ *	P is handed off; or M whose G the module preempted (preempt.c), until
+ *	the P is handed off or the M rejoins; under @lock
+ * @ktick: schedtick the module's preemption last saw; under @lock
+ * @ksince: when it first saw it (ns, ktime_get_ns()), 0 for not running;
+ *	under @lock
  */
 struct mn_p {
 	raw_spinlock_t lock;
 	struct mn_m *owner;
 	struct mn_m *blocker;
+	u64 ktick;
+	u64 ksince;
 };
 
 /**
@@ -76,6 +82,7 @@ struct mn_p {
  * @csd_busy: 1 while @csd is in flight
  * @spare_cpu: CPU the first spare M waits on, -1 for none (a hint)
  * @dead: set when the file is released; notifiers then do nothing
+ * @nr_kdemoted: Ms the module demoted that have not rejoined (preempt.c)
  */
 struct mn_group {
 	refcount_t ref;
@@ -98,6 +105,7 @@ struct mn_group {
 	int csd_busy;
 	int spare_cpu;
 	bool dead;
+	atomic_t nr_kdemoted;
 };
 
 /**
@@ -123,6 +131,18 @@ struct mn_group {
  * @free_iw: raised by the last sched_out of the dead task
  * @free_work: frees the M in process context
  * @rcu: frees the M and drops its task after a grace period
+ * @kmark: user address of the thread's mark byte (MNSCHED_IOC_PREEMPT)
+ * @kslice_ns: time slice of the module's preemption, 0 for off
+ * @ktext_start: start of the runtime's text (MNSCHED_IOC_PREEMPT)
+ * @ktext_end: its end, exclusive
+ * @kcurg: user address of the M's pointer to its running G
+ * @kg0: user address of the M's scheduler G
+ * @kg_mark_off: offset of the mark byte in a G
+ * @klost_p: P the module took from this M's G and offers to spares, -1 for
+ *	none (group lock and the P's lock)
+ * @knice: the thread's nice value before the module demoted it
+ * @kdemoted: the module demoted the thread and has not restored it; written
+ *	on the thread's CPU with interrupts off (preempt.c)
  */
 struct mn_m {
 	struct preempt_notifier pn;
@@ -142,6 +162,16 @@ struct mn_m {
 	struct irq_work free_iw;
 	struct work_struct free_work;
 	struct rcu_head rcu;
+	u8 __user *kmark;
+	u64 kslice_ns;
+	unsigned long ktext_start;
+	unsigned long ktext_end;
+	u64 __user *kcurg;
+	u64 kg0;
+	u32 kg_mark_off;
+	int klost_p;
+	int knice;
+	bool kdemoted;
 };
 
 /* Counters shown in debugfs. */
@@ -161,6 +191,7 @@ enum mn_event_counter {
 	MN_E_SPARE,
 	MN_E_BLOCK,
 	MN_E_HANDOFF,
+	MN_E_KPREEMPT,
 	MN_E_NR,
 };
 
@@ -218,6 +249,18 @@ void mn_untake(struct mn_group *g, struct mn_m *s, int p);
 void mn_give_p(struct mn_group *g, struct mn_m *m, int p);
 void mn_pst_kwrite_begin(struct mnsched_pstate *pst);
 void mn_pst_kwrite_end(struct mnsched_pstate *pst);
+
+/* preempt.c */
+int mn_kpreempt_init(void);
+void mn_kpreempt_exit(void);
+void mn_kpreempt_sched_in(struct mn_m *m);
+void mn_kpreempt_sched_out(void);
+void mn_kpreempt_arm(struct mn_m *m);
+void mn_kpreempt_forget(struct mn_m *m);
+void mn_kpreempt_drop(struct mn_group *g, struct mn_m *m);
+void mn_kpreempt_undemote(struct mn_m *m);
+long mn_preempt(struct mn_group *g, void __user *uarg);
+long mn_rejoin(struct mn_group *g, unsigned long arg);
 
 /* exec.c */
 int mn_exec_init(void);

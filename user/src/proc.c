@@ -1289,6 +1289,7 @@ static void *mstart(void *arg)
 	if (mn_sched.parker->m_init(&m->park))
 		mn_fatal("parker %s: cannot set up M %d", mn_sched.parker->name,
 			 m->id);
+	mn_preempt_m_kinit(m);
 	mn_stack_sigaltstack(m);
 	if (pthread_getattr_np(pthread_self(), &attr) == 0) {
 		pthread_attr_getstack(&attr, &lo, &sz);

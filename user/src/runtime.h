@@ -207,6 +207,8 @@ struct mn_m {
 	uint64_t slice_start;		/* of the slice the G overran (overrun.c) */
 	uint64_t lost_tick;		/* that slice's schedtick */
 	uint64_t demoted_goid;		/* the G it runs without a P */
+	bool kset_p;			/* the module preempted it: tell SET_P
+					 * when it takes a P back (syscall.c) */
 };
 
 /* The environment, parsed by env.c; 0 is the default of each. */
@@ -280,6 +282,9 @@ struct mn_sched {
 	long stackcache_kb;	/* MNSCHED_DEBUG=stackcache=KB, -1: default (stack.c) */
 	bool stranded_off;	/* MNSCHED_DEBUG=stranded=0: no sysmon safety net */
 	bool preempt_off;	/* MNSCHED_DEBUG=preempt=0: cooperative only */
+	bool kpreempt_off;	/* MNSCHED_DEBUG=kpreempt=0: signals with kmod too */
+	_Atomic bool kpreempt;	/* the module preempts (MNSCHED_IOC_PREEMPT) */
+	_Atomic uint64_t nsignals;	/* preemption signals sysmon sent */
 	uint64_t slice_ns;	/* MNSCHED_DEBUG=slice=MS (default 10 ms) */
 	_Atomic int32_t ndemoted;	/* Ms running a G without a P (preempt.c) */
 	_Atomic uint64_t npreempt;	/* Ps taken from overrunning Gs */
@@ -494,8 +499,11 @@ static inline void mn_preempt_check(void)
  */
 MN_HIDDEN void mn_preempt_rejoin(void);
 
-/* The thread's byte: the handler took the P (this thread is demoted). */
-#define MN_RT_LOST	2
+/* The thread's byte: the handler or the module took the P (this thread is
+ * demoted); KLOST (with LOST): the module took it (it writes the byte while
+ * the thread is stopped in user code; the values are the ABI's). */
+#define MN_RT_LOST	MNSCHED_MARK_LOST
+#define MN_RT_KLOST	MNSCHED_MARK_KLOST
 extern __thread uint8_t mn_tls_rt
 	__attribute__((tls_model("initial-exec"))) MN_HIDDEN;
 
@@ -627,6 +635,7 @@ static inline void mn_rt_user_end(uint8_t old)
 MN_HIDDEN void mn_preempt_init(void);
 MN_HIDDEN bool mn_preempt_scan(uint64_t now);
 MN_HIDDEN void mn_preempt_m_init(struct mn_m *m);
+MN_HIDDEN void mn_preempt_m_kinit(struct mn_m *m);
 MN_HIDDEN bool mn_syscall_rejoin(struct mn_m *m, struct mn_g *g);
 MN_HIDDEN void mn_retire(struct mn_m *m, struct mn_g *g);
 MN_HIDDEN pid_t mn_p_tid(struct mn_p *p);

@@ -16,7 +16,8 @@
  *   g0).
  * Between enter and exit the G must not call other mn_* functions.
  * A preempted thread (preempt.c) gives its P up the same way, from its
- * signal handler, and takes it back through mn_syscall_rejoin too.
+ * signal handler (or the module does it for it), and takes it back through
+ * mn_syscall_rejoin too.
  */
 #include "runtime.h"
 #include "san.h"
@@ -59,13 +60,15 @@ bool mn_syscall_rejoin(struct mn_m *m, struct mn_g *g)
 		p->m = m;
 		/* The module handed the P to a spare that lost the race to us
 		 * and gave it up: tell the module we hold it again. */
-		if (unlikely(MN_SH_GET(p, k_handoffs) != m->k_handoffs) &&
-		    mn_sched.parker->set_p)
+		if (unlikely(MN_SH_GET(p, k_handoffs) != m->k_handoffs ||
+			     m->kset_p) && mn_sched.parker->set_p)
 			mn_sched.parker->set_p(&m->park, p->id);
+		m->kset_p = false;
 		atomic_store_explicit(&g->status, MN_G_RUNNING,
 				      memory_order_relaxed);
 		return true;
 	}
+	m->kset_p = false;	/* any P it gets now, it gets through SET_P */
 	return mn_syscall_exit_slow(m, g);
 }
 
