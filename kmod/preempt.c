@@ -37,11 +37,14 @@
  *    nofault reads (1, 8 and 1 bytes).  The handler's two other tests, the
  *    signal mask and the stack pointer on the G's stack, are not made here
  *    (yet).
- *  - The program's code: it writes LOST | KLOST to the mark, moves the P from
- *    RUNNING to SYSCALL with a compare-and-swap (what mn_syscall_enter and
- *    the signal handler do; only the P's holder changes a RUNNING P, and
- *    it is the thread we stopped, so the swap cannot fail unless the page
- *    was changed behind the runtime's back: then the mark is put back),
+ *  - The program's code: it writes LOST | KLOST to the mark, moves the
+ *    runtime's m->p to m->oldp and zeroes m->p (the runtime's hot entries
+ *    that test m->p instead of the mark, MN_ENTER_FAST_P, need it), moves
+ *    the P from RUNNING to SYSCALL with a compare-and-swap (what
+ *    mn_syscall_enter and the signal handler do; only the P's holder
+ *    changes a RUNNING P, and it is the thread we stopped, so the swap
+ *    cannot fail unless the page was changed behind the runtime's back:
+ *    then the mark and the P pointers are put back),
  *    stops counting the M as the P's holder, makes the P pending for a
  *    spare M exactly as a blocked M's (handoff.c: the irq_work wakes the
  *    first spare with it), and lowers the thread to nice 19.
@@ -226,6 +229,7 @@ static void mn_kpreempt_take(struct mn_m *m, int p, u64 tick, u8 mark)
 {
 	u8 lost = MNSCHED_MARK_LOST | MNSCHED_MARK_KLOST;
 	struct mn_group *g = m->g;
+	u64 up, uoldp, zero = 0;
 	struct mnsched_pstate *pst = g->pst[p];
 	struct mn_p *kp = &g->ps[p];
 	bool took = false;
@@ -236,15 +240,29 @@ static void mn_kpreempt_take(struct mn_m *m, int p, u64 tick, u8 mark)
 	if (READ_ONCE(g->dead) || kp->owner != m || m->p != p || kp->blocker ||
 	    READ_ONCE(pst->schedtick) != tick)
 		goto unlock;
+	if (copy_from_user_nofault(&up, m->km_p, sizeof(up)) ||
+	    copy_from_user_nofault(&uoldp, m->km_oldp, sizeof(uoldp)))
+		goto unlock;
 	lost |= mark;
 	if (copy_to_user_nofault(m->kmark, &lost, 1))
 		goto unlock;
-	if (cmpxchg(&pst->state, MNSCHED_P_RUNNING, MNSCHED_P_SYSCALL) !=
-	    MNSCHED_P_RUNNING) {
-		if (copy_to_user_nofault(m->kmark, &mark, 1))
-			pr_warn_once("mnsched: cannot restore a mark\n");
-		goto unlock;
-	}
+	if (copy_to_user_nofault(m->km_oldp, &up, sizeof(up)))
+		goto restore_mark;
+	if (copy_to_user_nofault(m->km_p, &zero, sizeof(zero)))
+		goto restore_oldp;
+	if (cmpxchg(&pst->state, MNSCHED_P_RUNNING, MNSCHED_P_SYSCALL) ==
+	    MNSCHED_P_RUNNING)
+		goto took;
+	if (copy_to_user_nofault(m->km_p, &up, sizeof(up)))
+		pr_warn_once("mnsched: cannot restore a P pointer\n");
+restore_oldp:
+	if (copy_to_user_nofault(m->km_oldp, &uoldp, sizeof(uoldp)))
+		pr_warn_once("mnsched: cannot restore a P pointer\n");
+restore_mark:
+	if (copy_to_user_nofault(m->kmark, &mark, 1))
+		pr_warn_once("mnsched: cannot restore a mark\n");
+	goto unlock;
+took:
 	kp->owner = NULL;
 	WRITE_ONCE(m->p, -1);
 	kp->blocker = m;
@@ -360,6 +378,12 @@ static enum hrtimer_restart mn_kpreempt_tick(struct hrtimer *t)
 	return HRTIMER_RESTART;
 }
 
+/* A user address of an aligned u64, not 0. */
+static bool mn_user_word_ok(u64 a)
+{
+	return a && !(a & 7) && access_ok(u64_to_user_ptr(a), sizeof(u64));
+}
+
 /**
  * mn_preempt() - MNSCHED_IOC_PREEMPT: preempt the calling M's Gs in the kernel
  * @g: the group
@@ -389,8 +413,8 @@ long mn_preempt(struct mn_group *g, void __user *uarg)
 	mark = u64_to_user_ptr(a.mark);
 	curg = u64_to_user_ptr(a.curg);
 	if (a.slice_ns &&
-	    (!a.mark || !access_ok(mark, 1) || !a.curg || (a.curg & 7) ||
-	     !access_ok(curg, sizeof(u64)) ||
+	    (!a.mark || !access_ok(mark, 1) || !mn_user_word_ok(a.curg) ||
+	     !mn_user_word_ok(a.m_p) || !mn_user_word_ok(a.m_oldp) ||
 	     a.g_mark_off >= MNSCHED_G_MARK_OFF_MAX ||
 	     a.text_start >= a.text_end ||
 	     !access_ok(u64_to_user_ptr(a.text_start),
@@ -409,6 +433,8 @@ long mn_preempt(struct mn_group *g, void __user *uarg)
 	m->kcurg = a.slice_ns ? curg : NULL;
 	m->kg0 = a.g0;
 	m->kg_mark_off = a.g_mark_off;
+	m->km_p = a.slice_ns ? u64_to_user_ptr(a.m_p) : NULL;
+	m->km_oldp = a.slice_ns ? u64_to_user_ptr(a.m_oldp) : NULL;
 	WRITE_ONCE(m->kslice_ns, a.slice_ns);
 	local_irq_enable();
 	mn_kpreempt_arm(m);

@@ -67,6 +67,7 @@ static volatile uint8_t fuzz_mark;
 static const char fuzz_text[64];
 static uint8_t fuzz_g[16];
 static void *volatile fuzz_curg = fuzz_g;
+static void *volatile fuzz_p, *volatile fuzz_oldp;
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
 static uint64_t xs(uint64_t *s)
@@ -125,6 +126,8 @@ static void fill_arg(uint64_t *s, unsigned char *buf, size_t n, unsigned long cm
 			.text_end = (uint64_t)(uintptr_t)(fuzz_text + 64),
 			.curg = (uint64_t)(uintptr_t)&fuzz_curg,
 			.g_mark_off = 8,
+			.m_p = (uint64_t)(uintptr_t)&fuzz_p,
+			.m_oldp = (uint64_t)(uintptr_t)&fuzz_oldp,
 		};
 
 		memcpy(buf, &a, sizeof(a));

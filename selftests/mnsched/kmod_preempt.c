@@ -34,6 +34,10 @@ static __thread struct fake_g tg;
 static __thread struct fake_g *volatile tcurg;
 static __thread struct fake_g tg0;	/* the scheduler's G */
 static const char no_text[64];
+/* The M's P pointer and where the module saves it (m->p, m->oldp). */
+static __thread void *volatile tp;
+static __thread void *volatile toldp;
+#define FAKE_P	((void *)0x5a5a5a5a000ull)
 
 static void preempt_arg(struct mnsched_preempt *a, volatile uint8_t *mark,
 			uint64_t slice_ns)
@@ -46,6 +50,8 @@ static void preempt_arg(struct mnsched_preempt *a, volatile uint8_t *mark,
 	a->curg = (uint64_t)(uintptr_t)&tcurg;
 	a->g0 = (uint64_t)(uintptr_t)&tg0;
 	a->g_mark_off = offsetof(struct fake_g, mark);
+	a->m_p = (uint64_t)(uintptr_t)&tp;
+	a->m_oldp = (uint64_t)(uintptr_t)&toldp;
 }
 
 static long mn_preempt_set(int fd, volatile uint8_t *mark, uint64_t slice_ns)
@@ -113,13 +119,20 @@ TEST(preempt_invalid)
 	EXPECT_EQ(-EINVAL, mn_ioc_p(fd, MNSCHED_IOC_PREEMPT, &a));
 	a.curg = 0xffffffff81000000ull;
 	EXPECT_EQ(-EINVAL, mn_ioc_p(fd, MNSCHED_IOC_PREEMPT, &a));
+	/* The P pointer and its saved copy: none, misaligned. */
+	preempt_arg(&a, &mark, 1000000);
+	a.m_p = 0;
+	EXPECT_EQ(-EINVAL, mn_ioc_p(fd, MNSCHED_IOC_PREEMPT, &a));
+	preempt_arg(&a, &mark, 1000000);
+	a.m_oldp = (uint64_t)(uintptr_t)&toldp + 4;
+	EXPECT_EQ(-EINVAL, mn_ioc_p(fd, MNSCHED_IOC_PREEMPT, &a));
 	/* The G's mark offset. */
 	preempt_arg(&a, &mark, 1000000);
 	a.g_mark_off = MNSCHED_G_MARK_OFF_MAX;
 	EXPECT_EQ(-EINVAL, mn_ioc_p(fd, MNSCHED_IOC_PREEMPT, &a));
 	/* Turning it off ignores them all. */
 	a.slice_ns = 0;
-	a.text_start = a.text_end = a.curg = 0;
+	a.text_start = a.text_end = a.curg = a.m_p = a.m_oldp = 0;
 	EXPECT_EQ(0, mn_ioc_p(fd, MNSCHED_IOC_PREEMPT, &a));
 	EXPECT_EQ(-EINVAL, mn_ioc(fd, MNSCHED_IOC_REJOIN, 1));
 	/* Valid: on, off (any mark), on again; REJOIN with nothing to undo. */
@@ -188,6 +201,8 @@ static uint64_t hog(struct pctx *c, uint8_t mark, uint32_t runq, int ms,
 
 	tmark = mark;
 	tg.mark = hog_gmark;
+	tp = FAKE_P;
+	toldp = NULL;
 	tcurg = hog_curg == 1 ? &tg0 : hog_curg == 2 ? NULL : &tg;
 	p->m_id = (int)mn_register(c->fd);
 	p->goid = 7;
@@ -252,6 +267,9 @@ TEST(overrun_in_user_code_is_preempted_by_the_module)
 	/* The thread was not moved, nor signalled: it goes on computing. */
 	EXPECT_EQ(tid, after);
 	EXPECT_EQ(MNSCHED_MARK_LOST | MNSCHED_MARK_KLOST, tmark);
+	/* m->p moved to m->oldp and cleared, as the runtime's handler does. */
+	EXPECT_EQ(NULL, tp);
+	EXPECT_EQ(FAKE_P, toldp);
 	EXPECT_EQ(1, k_preempts(c.pst));
 	EXPECT_EQ(19, getpriority(PRIO_PROCESS, 0));
 	pthread_join(t, NULL);
@@ -336,6 +354,8 @@ static void not_preempted(struct __test_metadata *_metadata, uint8_t mark,
 	ASSERT_EQ(0, mn_ioc_p(c.fd, MNSCHED_IOC_PREEMPT, &a));
 	EXPECT_EQ(0, hog(&c, mark, runq, 100, &after));
 	EXPECT_EQ(mark, tmark);
+	EXPECT_EQ(FAKE_P, tp);
+	EXPECT_EQ(NULL, toldp);
 	EXPECT_EQ(0, k_preempts(c.pst));
 	EXPECT_EQ(MNSCHED_P_RUNNING, c.pst->state);
 	EXPECT_EQ(0, getpriority(PRIO_PROCESS, 0));

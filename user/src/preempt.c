@@ -61,8 +61,9 @@
  * it through the P page: runq_len, timer0_ns (set_timer0, timer.c), and
  * preempt_req, which sysmon's overran() writes instead of signalling for
  * what only the runtime sees (I/O in flight, the global queue, runnext).
- * The kernel left the M's own fields alone (m->p, m->oldp): the rejoin
- * sets them as the handler would have, calls REJOIN (the module restores
+ * The kernel moved m->p to m->oldp and cleared m->p, as the handler does
+ * (MN_ENTER_FAST_P's test needs it), and left the M's other fields alone:
+ * the rejoin calls REJOIN (the module restores
  * the nice value it saved: no privilege needed, no M retires), and tells
  * SET_P when it gets its P back.  Slices down to 1 ms, no sysmon polling
  * on the preemption's path.  Without the module, with a module that lacks
@@ -161,6 +162,9 @@ void mn_preempt_m_kinit(struct mn_m *m)
 		.curg = (uint64_t)(uintptr_t)&m->curg,
 		.g0 = (uint64_t)(uintptr_t)&m->g0,
 		.g_mark_off = offsetof(struct mn_g, rt_mark),
+		/* Moved and cleared as the handler does (MN_ENTER_FAST_P). */
+		.m_p = (uint64_t)(uintptr_t)&m->p,
+		.m_oldp = (uint64_t)(uintptr_t)&m->oldp,
 	};
 	int r;
 
@@ -351,11 +355,10 @@ void mn_preempt_rejoin(void)
 		 * the P's holder.  p->m may name another M by now: not ours
 		 * to clear.
 		 */
-		p = m->p;
-		if (!p)
-			mn_fatal("M %d preempted by the module without a P", m->id);
-		__atomic_store_n(&m->oldp, p, __ATOMIC_RELAXED);
-		m->p = NULL;
+		p = m->oldp;	/* the module moved m->p there */
+		if (!p || m->p)
+			mn_fatal("M %d preempted by the module: P %p, old P %p",
+				 m->id, (void *)m->p, (void *)p);
 		m->k_handoffs = MN_SH_GET(p, k_handoffs);
 		m->kset_p = true;
 		if (mn_sched.parker->rejoin)

@@ -586,7 +586,8 @@ static inline void mn_rt_mark_end(struct mn_rt_region *r)
  * first thing anyway (mn_yield): one fused test-and-branch on a register
  * instead of the TLS byte's three instructions.  Sound because the handler
  * that demotes a thread sets m->p to NULL (preempt.c) before the thread can
- * run on, and a G otherwise runs with a P; code before the test may not
+ * run on, and so does the module (kmod/preempt.c, through the address
+ * MNSCHED_IOC_PREEMPT registered), and a G otherwise runs with a P; code before the test may not
  * touch the P.  tools/check-rt-calls.py treats the function as a fast
  * entry (a root). */
 #define MN_ENTER_FAST_P()	do { } while (0)

@@ -204,13 +204,19 @@ struct mnsched_spare {
  *	runtime's g->rt_mark, set around the runtime's calls out of its
  *	text), below MNSCHED_G_MARK_OFF_MAX
  * @__pad2: must be 0
+ * @m_p: user address of the M's pointer to its P (the runtime's m->p: 8
+ *	bytes, 8-byte aligned)
+ * @m_oldp: where the module saves *@m_p when it takes the P (m->oldp;
+ *	likewise)
  *
  * From then on, when the calling M holds a P (SET_P, or a handoff) in
  * state RUNNING whose schedtick has not moved for @slice_ns, while other
  * work waits for the P (its run queue, a timer due within a slice
  * (timer0_ns), or preempt_req naming that slice), and the thread runs the
  * program's code, the module, on the thread's own CPU while the thread is
- * interrupted: sets the mark to LOST | KLOST, moves the P from RUNNING to
+ * interrupted: sets the mark to LOST | KLOST, copies *@m_p to *@m_oldp and
+ * sets *@m_p to 0 (as the runtime's handler does: its hot entries test
+ * m->p, not the mark), moves the P from RUNNING to
  * SYSCALL with a compare-and-swap (exactly what the runtime's
  * mn_syscall_enter does, so the P is then taken as any P in SYSCALL is: by
  * a spare M, the module hands it to one at once, or by the returning M),
@@ -234,6 +240,8 @@ struct mnsched_preempt {
 	__u64 g0;
 	__u32 g_mark_off;
 	__u32 __pad2;
+	__u64 m_p;
+	__u64 m_oldp;
 };
 
 #define MNSCHED_IOC_MAGIC	0xB5
@@ -279,7 +287,7 @@ struct mnsched_preempt {
 /*
  * Preempt the calling M's overrunning Gs in the kernel (struct
  * mnsched_preempt).  -EINVAL for flags, padding, a slice out of range, a
- * mark or @curg address that is not a user address, an empty text range
+ * mark, @curg, @m_p or @m_oldp address that is not a user address, an empty text range
  * or one outside user addresses, a G mark offset out of range; -ESRCH when the caller is not
  * an M.  A module without it returns -ENOTTY: the runtime then preempts
  * with its own signal.
