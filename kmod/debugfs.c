@@ -31,6 +31,7 @@ static const char * const mnsched_event_names[MNSCHED_E_NR] = {
 	[MNSCHED_E_SPARE] = "spares",
 	[MNSCHED_E_BLOCK] = "blocks",
 	[MNSCHED_E_HANDOFF] = "handoffs",
+	[MNSCHED_E_KPREEMPT] = "kpreempts",
 };
 
 /**

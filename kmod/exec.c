@@ -58,7 +58,9 @@ static void mnsched_exec_probe(void *data, struct task_struct *p,
 		return;
 	preempt_disable();
 	preempt_notifier_unregister(&m->pn);
+	mnsched_kpreempt_forget(m);
 	preempt_enable();
+	mnsched_kpreempt_undemote(m);
 	/* No notifier call from now on: free it as a dead thread's M. */
 	queue_work(mnsched_wq, &m->free_work);
 }

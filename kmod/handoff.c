@@ -11,6 +11,8 @@
  * a spare M with the P.  sched_in, when the blocked M runs again, clears the
  * mark and cancels a handoff that has not happened yet.
  *
+ * The same hooks tell preempt.c which M runs on each CPU (its tick).
+ *
  * A dead task goes through sched_out one last time; that call queues the
  * M's own irq_work, which queues the work that frees the M.  The M (and
  * the module, through the reference each M holds) thus outlives the last
@@ -60,6 +62,7 @@ static void mnsched_sched_in(struct preempt_notifier *pn, int cpu)
 	unsigned long flags;
 	struct mnsched_p *kp;
 
+	mnsched_kpreempt_sched_in(m);
 	if (likely(p < 0))
 		return;
 	m->blocked_p = -1;
@@ -85,6 +88,7 @@ static void mnsched_sched_out(struct preempt_notifier *pn,
 	int cpu;
 	int p;
 
+	mnsched_kpreempt_sched_out();
 	if (unlikely(READ_ONCE(current->__state) == TASK_DEAD)) {
 		/* Last switch away from this thread. */
 		irq_work_queue(&m->free_iw);
@@ -174,6 +178,9 @@ int mnsched_take_pending(struct mnsched_group *g, struct mnsched_m *s)
 		from = kp->blocker->id;
 		/* mnsched_untake() restores only the plain case: its M held it. */
 		s->handed_from = kp->owner == kp->blocker ? from : -1;
+		/* Taken from a G by the module: its M has nothing to withdraw. */
+		if (kp->blocker->klost_p == p)
+			kp->blocker->klost_p = -1;
 		kp->blocker = NULL;
 		if (kp->owner && kp->owner != s)
 			WRITE_ONCE(kp->owner->p, -1);

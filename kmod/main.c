@@ -3,7 +3,8 @@
  * mnsched.ko - kernel help for the mnsched G/M/P scheduler.
  *
  * main.c: the /dev/mnsched misc device, groups, ioctl dispatch, VERSION and
- * CONFIG, module init and exit.
+ * CONFIG, module init and exit.  preempt.c: the module's preemption of Gs
+ * that overrun their time slice.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -195,6 +196,10 @@ static long mnsched_ioctl(struct file *file, unsigned int cmd,
 		return mnsched_ioc_set_p(g, arg);
 	case MNSCHED_IOC_SPARE:
 		return mnsched_ioc_spare(g, uarg);
+	case MNSCHED_IOC_PREEMPT:
+		return mnsched_ioc_preempt(g, uarg);
+	case MNSCHED_IOC_REJOIN:
+		return mnsched_ioc_rejoin(g, arg);
 	}
 	return -ENOTTY;
 }
@@ -224,6 +229,7 @@ static int __init mnsched_init(void)
 	if (!mnsched_wq)
 		return -ENOMEM;
 	preempt_notifier_inc();
+	mnsched_kpreempt_init();
 	ret = mnsched_debugfs_init();
 	if (ret)
 		goto err_notifier;
@@ -241,6 +247,7 @@ err_exec:
 err_debugfs:
 	mnsched_debugfs_exit();
 err_notifier:
+	mnsched_kpreempt_exit();
 	preempt_notifier_dec();
 	destroy_workqueue(mnsched_wq);
 	return ret;
@@ -256,6 +263,7 @@ static void __exit mnsched_exit(void)
 	 */
 	destroy_workqueue(mnsched_wq);
 	rcu_barrier();
+	mnsched_kpreempt_exit();
 	mnsched_debugfs_exit();
 	preempt_notifier_dec();
 }

@@ -45,12 +45,18 @@ struct vm_area_struct;
  * @owner: M that holds the P (SET_P or a handoff), NULL for none; written
  *	under the group lock and @lock
  * @blocker: M whose blocking marked the P blocked, until it runs again or the
- *	P is handed off; under @lock
+ *	P is handed off; or M whose G the module preempted (preempt.c), until
+ *	the P is handed off or the M rejoins; under @lock
+ * @ktick: schedtick the module's preemption last saw; under @lock
+ * @ksince: when it first saw it (ns, ktime_get_ns()), 0 for not running;
+ *	under @lock
  */
 struct mnsched_p {
 	raw_spinlock_t lock;
 	struct mnsched_m *owner;
 	struct mnsched_m *blocker;
+	u64 ktick;
+	u64 ksince;
 };
 
 /**
@@ -77,6 +83,7 @@ struct mnsched_p {
  * @csd_busy: 1 while @csd is in flight
  * @spare_cpu: CPU the first spare M waits on, -1 for none (a hint)
  * @dead: set when the file is released; notifiers then do nothing
+ * @nr_kdemoted: Ms the module demoted that have not rejoined (preempt.c)
  */
 struct mnsched_group {
 	refcount_t ref;
@@ -99,6 +106,7 @@ struct mnsched_group {
 	int csd_busy;
 	int spare_cpu;
 	bool dead;
+	atomic_t nr_kdemoted;
 };
 
 /**
@@ -124,6 +132,20 @@ struct mnsched_group {
  * @free_iw: raised by the last sched_out of the dead task
  * @free_work: frees the M in process context
  * @rcu: frees the M and drops its task after a grace period
+ * @kmark: user address of the thread's mark byte (MNSCHED_IOC_PREEMPT)
+ * @kslice_ns: time slice of the module's preemption, 0 for off
+ * @ktext_start: start of the runtime's text (MNSCHED_IOC_PREEMPT)
+ * @ktext_end: its end, exclusive
+ * @kcurg: user address of the M's pointer to its running G
+ * @kg0: user address of the M's scheduler G
+ * @kg_mark_off: offset of the mark byte in a G
+ * @km_p: user address of the M's P pointer, zeroed when the module takes it
+ * @km_oldp: user address where the module saves the P pointer
+ * @klost_p: P the module took from this M's G and offers to spares, -1 for
+ *	none (group lock and the P's lock)
+ * @knice: the thread's nice value before the module demoted it
+ * @kdemoted: the module demoted the thread and has not restored it; written
+ *	on the thread's CPU with interrupts off (preempt.c)
  */
 struct mnsched_m {
 	struct preempt_notifier pn;
@@ -143,6 +165,18 @@ struct mnsched_m {
 	struct irq_work free_iw;
 	struct work_struct free_work;
 	struct rcu_head rcu;
+	u8 __user *kmark;
+	u64 kslice_ns;
+	unsigned long ktext_start;
+	unsigned long ktext_end;
+	u64 __user *kcurg;
+	u64 kg0;
+	u32 kg_mark_off;
+	u64 __user *km_p;
+	u64 __user *km_oldp;
+	int klost_p;
+	int knice;
+	bool kdemoted;
 };
 
 /* Counters shown in debugfs. */
@@ -162,6 +196,7 @@ enum mnsched_event_counter {
 	MNSCHED_E_SPARE,
 	MNSCHED_E_BLOCK,
 	MNSCHED_E_HANDOFF,
+	MNSCHED_E_KPREEMPT,
 	MNSCHED_E_NR,
 };
 
@@ -219,6 +254,18 @@ void mnsched_untake(struct mnsched_group *g, struct mnsched_m *s, int p);
 void mnsched_give_p(struct mnsched_group *g, struct mnsched_m *m, int p);
 void mnsched_pst_kwrite_begin(struct mnsched_pstate *pst);
 void mnsched_pst_kwrite_end(struct mnsched_pstate *pst);
+
+/* preempt.c */
+int mnsched_kpreempt_init(void);
+void mnsched_kpreempt_exit(void);
+void mnsched_kpreempt_sched_in(struct mnsched_m *m);
+void mnsched_kpreempt_sched_out(void);
+void mnsched_kpreempt_arm(struct mnsched_m *m);
+void mnsched_kpreempt_forget(struct mnsched_m *m);
+void mnsched_kpreempt_drop(struct mnsched_group *g, struct mnsched_m *m);
+void mnsched_kpreempt_undemote(struct mnsched_m *m);
+long mnsched_ioc_preempt(struct mnsched_group *g, void __user *uarg);
+long mnsched_ioc_rejoin(struct mnsched_group *g, unsigned long arg);
 
 /* exec.c */
 int mnsched_exec_init(void);

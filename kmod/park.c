@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * park.c - Ms: REGISTER, UNREGISTER, PARK, UNPARK, SWAP, SET_P, SPARE.
+ * park.c - Ms: REGISTER, UNREGISTER, PARK, UNPARK, SWAP, SET_P, SPARE
+ * (PREEMPT and REJOIN: preempt.c).
  *
  * An M is a thread with a preempt notifier registered on it.  Its wake-up
  * token works like a binary semaphore: UNPARK sets it (at most one is kept)
@@ -95,6 +96,11 @@ void mnsched_m_release(struct mnsched_m *m)
 		raw_spin_unlock(&kp->lock);
 		m->blocked_p = -1;
 	}
+	mnsched_kpreempt_drop(g, m);
+	if (m->kdemoted) {
+		m->kdemoted = false;
+		atomic_dec(&g->nr_kdemoted);
+	}
 	g->nr_m--;
 	spin_unlock_irqrestore(&g->lock, flags);
 
@@ -112,7 +118,9 @@ static void mnsched_m_unregister_current(struct mnsched_m *m)
 {
 	preempt_disable();
 	preempt_notifier_unregister(&m->pn);
+	mnsched_kpreempt_forget(m);
 	preempt_enable();
+	mnsched_kpreempt_undemote(m);
 	mnsched_m_release(m);
 	module_put(THIS_MODULE);
 }
@@ -149,6 +157,7 @@ long mnsched_ioc_register(struct mnsched_group *g)
 	m->p = -1;
 	m->blocked_p = -1;
 	m->handed_p = -1;
+	m->klost_p = -1;
 	atomic_set(&m->token, 0);
 	INIT_LIST_HEAD(&m->spare_node);
 	m->swap_to = -1;
@@ -184,6 +193,8 @@ long mnsched_ioc_register(struct mnsched_group *g)
 	__module_get(THIS_MODULE);
 	preempt_disable();
 	preempt_notifier_register(&m->pn);
+	/* Running already: no sched_in says so to preempt.c. */
+	mnsched_kpreempt_sched_in(m);
 	preempt_enable();
 
 	mnsched_count_event(MNSCHED_E_REGISTER);
@@ -466,6 +477,8 @@ void mnsched_give_p(struct mnsched_group *g, struct mnsched_m *m, int p)
 	struct mnsched_p *kp;
 
 	lockdep_assert_held(&g->lock);
+	/* Its own call: the P the module took from it is no longer its. */
+	mnsched_kpreempt_drop(g, m);
 	if (m->p >= 0) {
 		kp = &g->ps[m->p];
 		raw_spin_lock(&kp->lock);
@@ -480,6 +493,15 @@ void mnsched_give_p(struct mnsched_group *g, struct mnsched_m *m, int p)
 	raw_spin_lock(&kp->lock);
 	if (kp->owner && kp->owner != m)
 		WRITE_ONCE(kp->owner->p, -1);
+	/*
+	 * A P the module took from a G and that sysmon gave to this M: no
+	 * longer on offer to spares (its SYSCALL state would be this M's).
+	 */
+	if (kp->blocker && kp->blocker->klost_p == p) {
+		kp->blocker->klost_p = -1;
+		kp->blocker = NULL;
+		clear_bit(p, g->pending);
+	}
 	kp->owner = m;
 	WRITE_ONCE(m->p, p);
 	raw_spin_unlock(&kp->lock);
@@ -517,6 +539,10 @@ long mnsched_ioc_set_p(struct mnsched_group *g, unsigned long arg)
 	spin_lock_irq(&g->lock);
 	mnsched_give_p(g, m, p);
 	spin_unlock_irq(&g->lock);
+	/* Its preemption tick (kmod/preempt.c) runs while it is current. */
+	preempt_disable();
+	mnsched_kpreempt_arm(m);
+	preempt_enable();
 	return 0;
 }
 

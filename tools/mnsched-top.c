@@ -249,7 +249,9 @@ static void print_report(const struct mt_target *t, struct snap *old,
 			rate(a->syscalls, b->syscalls, secs),
 			rate(a->handoffs, b->handoffs, secs),
 			rate(a->io_completions, b->io_completions, secs),
-			rate(a->preempts, b->preempts, secs),
+			/* by the runtime's signal and by the module */
+			rate(a->preempts + a->k_preempts,
+			     b->preempts + b->k_preempts, secs),
 		};
 		char off[16] = "";
 

@@ -56,7 +56,18 @@ static const unsigned long cmds[] = {
 	MNSCHED_IOC_VERSION, MNSCHED_IOC_CONFIG, MNSCHED_IOC_REGISTER,
 	MNSCHED_IOC_PARK, MNSCHED_IOC_UNPARK, MNSCHED_IOC_SWAP,
 	MNSCHED_IOC_SET_P, MNSCHED_IOC_SPARE, MNSCHED_IOC_UNREGISTER,
+	MNSCHED_IOC_PREEMPT, MNSCHED_IOC_REJOIN,
 };
+
+/* PREEMPT's mark, when a call turns the module's preemption on: a byte of
+ * our own, so a preemption the fuzzing sets up writes nothing else; and
+ * what the module reads to tell the runtime's code: a text range, a G
+ * pointer and a G of our own (its mark at offset 8). */
+static volatile uint8_t fuzz_mark;
+static const char fuzz_text[64];
+static uint8_t fuzz_g[16];
+static void *volatile fuzz_curg = fuzz_g;
+static void *volatile fuzz_p, *volatile fuzz_oldp;
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
 static uint64_t xs(uint64_t *s)
@@ -106,6 +117,20 @@ static void fill_arg(uint64_t *s, unsigned char *buf, size_t n, unsigned long cm
 		memcpy(buf + 8, &t, 8);
 		if (xs(s) & 1)
 			memset(buf, 0, 4);
+	} else if (cmd == MNSCHED_IOC_PREEMPT &&
+		   n >= (int)sizeof(struct mnsched_preempt) && (xs(s) & 1)) {
+		struct mnsched_preempt a = {
+			.mark = (uint64_t)(uintptr_t)&fuzz_mark,
+			.slice_ns = xs(s) % 3 ? 1000000 + xs(s) % 1000000000 : 0,
+			.text_start = (uint64_t)(uintptr_t)fuzz_text,
+			.text_end = (uint64_t)(uintptr_t)(fuzz_text + 64),
+			.curg = (uint64_t)(uintptr_t)&fuzz_curg,
+			.g_mark_off = 8,
+			.m_p = (uint64_t)(uintptr_t)&fuzz_p,
+			.m_oldp = (uint64_t)(uintptr_t)&fuzz_oldp,
+		};
+
+		memcpy(buf, &a, sizeof(a));
 	} else if (cmd == MNSCHED_IOC_CONFIG && (xs(s) & 1)) {
 		uint32_t p = xs(s) % 300;
 

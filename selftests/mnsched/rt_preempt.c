@@ -31,6 +31,27 @@
 uint64_t mn_debug_preemptions(void);
 uint64_t mn_debug_retired_ms(void);
 int mn_debug_demoted_ms(void);
+uint64_t mn_debug_kernel_preemptions(void);
+uint64_t mn_debug_preempt_signals(void);
+int mn_debug_kernel_preempt(void);
+
+/*
+ * The module's preemption (kmod/preempt.c): in the test VM (MNSCHED_PARK=
+ * kmod) it must be the one preempting; elsewhere (no module) the tests
+ * that need it skip.
+ */
+static bool kmod_expected(void)
+{
+	const char *park = getenv("MNSCHED_PARK");
+
+	return park && !strcmp(park, "kmod");
+}
+
+#define REQUIRE_KMOD()							\
+	do {								\
+		if (!kmod_expected())					\
+			SKIP(return, "the module's preemption: MNSCHED_PARK=kmod (the test VM)"); \
+	} while (0)
 
 #if defined(__SANITIZE_THREAD__)
 #define SKIP_UNDER_TSAN()						\
@@ -76,6 +97,9 @@ struct ticker_args {
 	int hogs;
 	int ticks;
 	uint64_t worst_ns;
+	int worst_at;		/* the tick of the worst delay */
+	int over[4];		/* ticks later than 1, 2, 3, 5 ms */
+	bool figure_only;	/* no check that a preemption happened */
 };
 
 /* The ticker: sleeps 1 ms, ticks times, beside hogs; worst oversleep. */
@@ -91,13 +115,19 @@ static void ticker_main(void *arg)
 
 		mn_sleep(1000000);
 		d = mn_now() - t0 - 1000000;
-		if (d > a->worst_ns)
+		if (d > a->worst_ns) {
 			a->worst_ns = d;
+			a->worst_at = i;
+		}
+		for (int j = 0; j < 4; j++)
+			if (d > (j == 3 ? 5 : j + 1) * 1000000ull)
+				a->over[j]++;
 	}
 	atomic_store(&hog_stop, true);
 	while (atomic_load(&hogs_running) > 0)
 		mn_sleep(1000000);
-	G_ASSERT(mn_debug_preemptions() > 0);
+	if (a->hogs && !a->figure_only)
+		G_ASSERT(mn_debug_preemptions() > 0);
 	printf("# %d hogs: worst wake-up delay of a 1 ms ticker %.1f ms, "
 	       "%llu preemptions, %llu retired threads\n", a->hogs,
 	       a->worst_ns / 1e6, (unsigned long long)mn_debug_preemptions(),
@@ -145,6 +175,150 @@ TEST(ticker_beside_10x_hogs_2_procs)
 }
 
 /*
+ * With the module, the kernel preempts, with 1 ms slices: a 1 ms ticker
+ * beside one hog per P keeps ticking, every preemption is the module's (its
+ * counter moved) and sysmon sent no signal.  Fails when the module did not
+ * preempt (old module, feature off, a signal sent): the hogs never call the
+ * runtime, so without a preemption the ticker's P stays theirs for good.
+ * The delay itself is a figure (printed, and in README): issue 12 asks for
+ * 3 ms, and under TCG this VM's ticker alone is already 1 to 14 ms late
+ * (kernel_ticker_alone_*), so the bound checked is only what tells a
+ * preempted P from a frozen one: 200 slices.
+ */
+#define KTICKER_BOUND_NS	(200ull * 1000 * 1000)
+
+static void print_ticker(struct ticker_args *a, const char *how)
+{
+	printf("# slice=1, %s: %d hog(s) at %d P(s): worst wake-up "
+	       "delay of a 1 ms ticker %.2f ms (tick %d of %d; %d/%d/%d/%d late "
+	       "by over 1/2/3/5 ms); %llu preemptions by the module, %llu "
+	       "signals\n", how, a->hogs, mn_nprocs(), a->worst_ns / 1e6,
+	       a->worst_at, a->ticks, a->over[0], a->over[1], a->over[2],
+	       a->over[3],
+	       (unsigned long long)mn_debug_kernel_preemptions(),
+	       (unsigned long long)mn_debug_preempt_signals());
+	fflush(stdout);
+}
+
+/* Figures only: the signal path at the same slice, for comparison. */
+static void sticker_main(void *arg)
+{
+	ticker_main(arg);
+	print_ticker(arg, "sysmon's signal (kpreempt=0)");
+}
+
+static void kticker_main(void *arg)
+{
+	struct ticker_args *a = arg;
+
+	ticker_main(a);
+	printf("# slice=1 with the module: %d hog(s) at %d P(s): worst wake-up "
+	       "delay of a 1 ms ticker %.2f ms (tick %d of %d; %d/%d/%d/%d late "
+	       "by over 1/2/3/5 ms); %llu preemptions by the module, %llu "
+	       "signals\n", a->hogs, mn_nprocs(), a->worst_ns / 1e6,
+	       a->worst_at, a->ticks, a->over[0], a->over[1], a->over[2],
+	       a->over[3],
+	       (unsigned long long)mn_debug_kernel_preemptions(),
+	       (unsigned long long)mn_debug_preempt_signals());
+	fflush(stdout);
+	G_ASSERT_EQ(mn_debug_kernel_preempt(), 1);
+	if (a->hogs && !a->figure_only)
+		G_ASSERT(mn_debug_kernel_preemptions() > 0);
+	G_ASSERT_EQ(mn_debug_preempt_signals(), 0);
+}
+
+static void run_kticker(struct __test_metadata *_metadata, const char *procs,
+			int hogs)
+{
+	struct ticker_args a = { hogs, 500, 0 };
+
+	setenv("MNSCHED_DEBUG", "slice=1", 1);
+	start_watchdog(60);
+	ASSERT_EQ(0, t_main("MNPROCS", procs, kticker_main, &a));
+	ASSERT_LE(a.worst_ns, KTICKER_BOUND_NS);
+}
+
+/*
+ * Figures that say what the machine adds (no bound checked): the ticker
+ * alone at 1 and 2 Ps, one hog at 2 Ps (one CPU computing), and sysmon's
+ * signal at the same slice with one hog per P.
+ */
+static void figure(struct __test_metadata *_metadata, const char *procs,
+		   int hogs, const char *debug, void (*fn)(void *))
+{
+	/* One hog at 2 Ps may have a P to itself: nothing to preempt. */
+	struct ticker_args a = { hogs, 500, 0, .figure_only = true };
+
+	setenv("MNSCHED_DEBUG", debug, 1);
+	start_watchdog(60);
+	ASSERT_EQ(0, t_main("MNPROCS", procs, fn, &a));
+}
+
+TEST(kernel_ticker_alone_slice_1ms_1_proc)
+{
+	SKIP_UNDER_TSAN();
+	REQUIRE_KMOD();
+	figure(_metadata, "1", 0, "slice=1", kticker_main);
+}
+
+TEST(kernel_ticker_alone_slice_1ms_2_procs)
+{
+	SKIP_UNDER_TSAN();
+	REQUIRE_KMOD();
+	figure(_metadata, "2", 0, "slice=1", kticker_main);
+}
+
+TEST(kernel_ticker_beside_one_hog_slice_1ms_2_procs)
+{
+	SKIP_UNDER_TSAN();
+	REQUIRE_KMOD();
+	figure(_metadata, "2", 1, "slice=1", kticker_main);
+}
+
+TEST(signal_ticker_beside_one_hog_per_p_slice_1ms_2_procs)
+{
+	SKIP_UNDER_TSAN();
+	REQUIRE_KMOD();
+	figure(_metadata, "2", 2, "slice=1,kpreempt=0", sticker_main);
+}
+
+TEST(kernel_preempts_ticker_beside_one_hog_slice_1ms_1_proc)
+{
+	SKIP_UNDER_TSAN();
+	REQUIRE_KMOD();
+	run_kticker(_metadata, "1", 1);
+}
+
+TEST(kernel_preempts_ticker_beside_one_hog_per_p_slice_1ms_2_procs)
+{
+	SKIP_UNDER_TSAN();
+	REQUIRE_KMOD();
+	run_kticker(_metadata, "2", 2);
+}
+
+/* MNSCHED_DEBUG=kpreempt=0: with the module, sysmon's signal again. */
+static void ksig_main(void *arg)
+{
+	struct ticker_args *a = arg;
+
+	ticker_main(a);
+	G_ASSERT_EQ(mn_debug_kernel_preempt(), 0);
+	G_ASSERT_EQ(mn_debug_kernel_preemptions(), 0);
+	G_ASSERT(mn_debug_preempt_signals() > 0);
+}
+
+TEST(kpreempt_0_preempts_with_signals)
+{
+	struct ticker_args a = { 1, 50, 0 };
+
+	SKIP_UNDER_TSAN();
+	setenv("MNSCHED_DEBUG", "kpreempt=0", 1);
+	start_watchdog(60);
+	ASSERT_EQ(0, t_main("MNPROCS", "1", ksig_main, &a));
+	ASSERT_LT(a.worst_ns, TICKER_BOUND_NS);
+}
+
+/*
  * A G that holds its thread's state across a preemption: the same thread
  * (gettid), its TLS variable at the same address, errno as it set it;
  * then at its next mn_* call it may move, and errno follows it.
@@ -170,17 +344,19 @@ static __attribute__((noinline)) void errno_set(int v)
 
 static void tls_hog(void *arg)
 {
+	uint64_t (*count)(void) = arg ? mn_debug_kernel_preemptions :
+					mn_debug_preemptions;
 	pid_t tid = (pid_t)syscall(SYS_gettid);
 	int *addr = &tls_var;
-	uint64_t before = mn_debug_preemptions(), t0 = mn_now();
+	uint64_t before = count(), t0 = mn_now();
 	volatile uint64_t x = 0;
 
 	tls_var = 42;
 	errno_set(1234);
 	/* Compute until our P was taken (or 20 s: the test fails). */
-	while (mn_debug_preemptions() == before && mn_now() - t0 < 20000000000ull)
+	while (count() == before && mn_now() - t0 < 20000000000ull)
 		x++;
-	G_ASSERT(mn_debug_preemptions() > before);
+	G_ASSERT(count() > before);
 	G_ASSERT_EQ(errno_get(), 1234);
 	G_ASSERT_EQ((pid_t)syscall(SYS_gettid), tid);
 	G_ASSERT(&tls_var == addr);
@@ -193,10 +369,12 @@ static void tls_hog(void *arg)
 static void tls_main(void *arg)
 {
 	atomic_store(&hog_stop, false);
-	G_ASSERT_EQ(mn_go(tls_hog, NULL), 0);
+	G_ASSERT_EQ(mn_go(tls_hog, arg), 0);
 	/* A G that waits on the hog's P: the work that asks for preemption. */
 	while (!atomic_load(&hog_stop))
 		mn_sleep(1000000);
+	if (arg)
+		G_ASSERT_EQ(mn_debug_preempt_signals(), 0);
 }
 
 TEST(preempted_g_keeps_thread_tls_and_errno)
@@ -204,6 +382,16 @@ TEST(preempted_g_keeps_thread_tls_and_errno)
 	SKIP_UNDER_TSAN();
 	start_watchdog(60);
 	T_RUN_PROCS(1, tls_main, NULL);
+}
+
+/* The same across a preemption by the module (no signal handler ran). */
+TEST(kernel_preempted_g_keeps_thread_tls_and_errno)
+{
+	SKIP_UNDER_TSAN();
+	REQUIRE_KMOD();
+	setenv("MNSCHED_DEBUG", "slice=1", 1);
+	start_watchdog(60);
+	T_RUN_PROCS(1, tls_main, (void *)1);
 }
 
 /*
@@ -362,6 +550,8 @@ static long threads_now(void)
 	return p ? atol(p + 8) : -1;
 }
 
+static int base_nice;
+
 static void retire_hog(void *arg)
 {
 	/* Segments of 3 slices, each ending at an mn_* call: a rejoin. */
@@ -372,6 +562,8 @@ static void retire_hog(void *arg)
 		while (mn_now() - t0 < 30000000)
 			x++;
 		mn_yield();
+		/* Rejoined (or moved): its thread has the base priority. */
+		G_ASSERT_EQ(getpriority(PRIO_PROCESS, 0), base_nice);
 	}
 	atomic_store(&hog_stop, true);
 }
@@ -381,6 +573,7 @@ static void retire_main(void *arg)
 	long most = 0, t;
 
 	atomic_store(&hog_stop, false);
+	base_nice = getpriority(PRIO_PROCESS, 0);
 	G_ASSERT_EQ(mn_go(retire_hog, NULL), 0);
 	while (!atomic_load(&hog_stop)) {
 		mn_sleep(1000000);
@@ -419,15 +612,45 @@ static int drop_cap_sys_nice(void)
 	return setrlimit(RLIMIT_NICE, &rl);
 }
 
+/* The signal path (kpreempt=0: with the module too). */
+static void cannot_renice_child(void *arg)
+{
+	int n = getpriority(PRIO_PROCESS, 0);
+
+	if (n >= 19 || setpriority(PRIO_PROCESS, 0, n + 1) ||
+	    setpriority(PRIO_PROCESS, 0, n) == 0)
+		_exit(1);
+	_exit(0);
+}
+
 TEST(unprivileged_demoted_threads_retire)
 {
 	SKIP_UNDER_TSAN();
+	setenv("MNSCHED_DEBUG", "kpreempt=0", 1);
 	ASSERT_EQ(0, drop_cap_sys_nice());
 	/* The check that it worked: no way back from nice 19 now. */
 	ASSERT_EQ(0, setpriority(PRIO_PROCESS, 0, 19));
 	ASSERT_EQ(-1, setpriority(PRIO_PROCESS, 0, 0));
 	start_watchdog(60);
 	T_RUN_PROCS(1, retire_main, (void *)1);
+}
+
+/*
+ * The module demoted the thread, so the module restores it (REJOIN): no
+ * privilege needed, no thread retires.
+ */
+TEST(unprivileged_threads_the_module_demoted_get_their_priority_back)
+{
+	char out[256];
+
+	SKIP_UNDER_TSAN();
+	REQUIRE_KMOD();
+	ASSERT_EQ(0, drop_cap_sys_nice());
+	/* The check that it worked, in a child (we stay at our nice value). */
+	ASSERT_EQ(0, t_child(cannot_renice_child, NULL, out, sizeof(out)));
+	start_watchdog(60);
+	T_RUN_PROCS(1, retire_main, NULL);
+	ASSERT_EQ(0, (int)mn_debug_preempt_signals());
 }
 
 TEST(privileged_demoted_threads_get_their_priority_back)
@@ -497,7 +720,8 @@ static void refused_child(void *arg)
 
 	deny_priority_calls();
 	setenv("MNPROCS", "1", 1);
-	unsetenv("MNSCHED_DEBUG");
+	/* The signal path's demotion (the module's needs no system call). */
+	setenv("MNSCHED_DEBUG", "kpreempt=0", 1);
 	_exit(mn_main(ticker_main, &a) == 0 && a.worst_ns < TICKER_BOUND_NS ? 0 : 1);
 }
 

@@ -31,6 +31,9 @@
  *                                           a G running longer loses its P
  *                           preempt=0       cooperative only: no P taken
  *                                           from an overrunning G
+ *                           kpreempt=0      with the module, preempt with
+ *                                           sysmon's signal, not in the
+ *                                           kernel (preempt.c)
  *   MNSCHED_PARK=auto|futex|kmod            parker backend (park.c)
  *   MNSCHED_IO=auto|uring|blocking          I/O backend (io.c)
  *   MNSCHED_IO_ENTRIES=N                    SQ entries per ring, a power of
@@ -110,7 +113,7 @@ static int parse_debug(const char *s)
 	static const char *const known[] = { "schedtrace", "scheddetail",
 					     "deadlock", "spare", "iopoll",
 					     "stackcache", "stranded", "slice", "preempt",
-					     "multishot" };
+					     "multishot", "kpreempt" };
 
 	while (*s) {
 		const char *end = strchr(s, ','), *eq;
@@ -120,7 +123,7 @@ static int parse_debug(const char *s)
 
 		eq = memchr(s, '=', len);
 		klen = eq ? (size_t)(eq - s) : len;
-		for (int i = 0; i < 10 && eq; i++)
+		for (int i = 0; i < 11 && eq; i++)
 			if (strlen(known[i]) == klen && !memcmp(s, known[i], klen))
 				k = i;
 		if (eq && k < 0 && ((klen == 4 && !memcmp(s, "dump", 4)) ||
@@ -150,7 +153,7 @@ static int parse_debug(const char *s)
 		if (eq && k < 0) {
 			fprintf(stderr, "mnsched: MNSCHED_DEBUG: unknown setting "
 				"'%.*s' (known: schedtrace, scheddetail, deadlock, "
-				"spare, iopoll, multishot, stackcache, stranded, slice, preempt, dump, stall)\n", (int)(len > 64 ? 64 : len), s);
+				"spare, iopoll, multishot, stackcache, stranded, slice, preempt, kpreempt, dump, stall)\n", (int)(len > 64 ? 64 : len), s);
 			return -EINVAL;
 		}
 		if (!eq || parse_num(eq + 1, len - klen - 1, k == 7 ? 1 : 0,
@@ -163,7 +166,7 @@ static int parse_debug(const char *s)
 				"iopoll=0|1, multishot=0|1, "
 				"stackcache=KB with KB 0..2^40, "
 				"stranded=0|1, slice=MS with MS 1..1000, "
-				"preempt=0|1, dump=SIGNAL, stall=MS)\n",
+				"preempt=0|1, kpreempt=0|1, dump=SIGNAL, stall=MS)\n",
 				(int)(len > 64 ? 64 : len), s, len > 64 ? "..." : "");
 			return -EINVAL;
 		}
@@ -197,6 +200,9 @@ static int parse_debug(const char *s)
 			break;
 		case 9:
 			mn_sched.multishot_off = v == 0;
+			break;
+		case 10:
+			mn_sched.kpreempt_off = v == 0;
 			break;
 		}
 		s += len;

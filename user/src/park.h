@@ -81,6 +81,14 @@ struct mn_parker {
 	 * or with *p = a P the backend handed over because its M blocked in a
 	 * system call (the caller must still win the P's SYSCALL state). */
 	int (*park_spare)(struct mn_park_state *ps, int64_t timeout_ns, int *p);
+	/* Optional, on the M's thread: the backend preempts the M's Gs past
+	 * slice_ns itself; a is MNSCHED_IOC_PREEMPT's argument (the thread's
+	 * LOST byte, the runtime's text, where the M's current G and its
+	 * mark are); 0 or -errno. */
+	int (*preempt)(struct mn_park_state *ps,
+		       const struct mnsched_preempt *a);
+	/* Optional: the backend preempted this M, which is rejoining. */
+	void (*rejoin)(struct mn_park_state *ps);
 };
 
 /* Base parkers. */

@@ -16,6 +16,10 @@
  *   park_spare SPARE ioctl: an idle M waits as a spare; it returns either
  *              unparked (p = -1) or holding the P of an M that just blocked
  *              in a system call (see take_handed_p in proc.c)
+ *   preempt    PREEMPT ioctl: the module preempts this M's overrunning Gs
+ *              (the thread's mark address and the slice; -ENOTTY from a
+ *              module without it: sysmon's signal then, preempt.c)
+ *   rejoin     REJOIN ioctl: the module preempted this M, which rejoins
  *
  * All ioctls go through mn_syscall (sys.h): errno is never touched.
  * A signal makes PARK/SPARE return -EINTR: that is a spurious wake-up, the
@@ -119,6 +123,17 @@ static int kmod_park_spare(struct mn_park_state *ps, int64_t timeout_ns, int *p)
 	return r == -ETIMEDOUT ? -ETIMEDOUT : 0;
 }
 
+static int kmod_preempt(struct mn_park_state *ps,
+			const struct mnsched_preempt *a)
+{
+	return (int)kioctl(MNSCHED_IOC_PREEMPT, (long)a);
+}
+
+static void kmod_rejoin(struct mn_park_state *ps)
+{
+	kioctl(MNSCHED_IOC_REJOIN, 0);
+}
+
 const struct mn_parker mn_parker_kmod MN_HIDDEN = {
 	.name = "kmod",
 	.init = kmod_init,
@@ -128,4 +143,6 @@ const struct mn_parker mn_parker_kmod MN_HIDDEN = {
 	.swap = kmod_swap,
 	.set_p = kmod_set_p,
 	.park_spare = kmod_park_spare,
+	.preempt = kmod_preempt,
+	.rejoin = kmod_rejoin,
 };

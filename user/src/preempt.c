@@ -46,6 +46,29 @@
  *     pays a thread exit and a thread start per preemption, at most one
  *     per slice per P.
  *
+ * With the module (kmod/preempt.c; MNSCHED_IOC_PREEMPT, which each M
+ * calls on its own thread with its mark's address and the slice), the
+ * module does steps 1-3 in the kernel and sysmon sends no signal: a
+ * per-CPU hrtimer (every slice / 4) sees the overrun on the P of the M it
+ * interrupted, and, when it interrupted the thread in the program's code
+ * (decided as in_runtime below does, from what the M registered: the user
+ * pc outside [__start_mn_text, __stop_mn_text), m->curg not g0, the G's
+ * rt_mark clear, LOST clear; not yet the signal mask and stack tests),
+ * writes MN_RT_LOST | MN_RT_KLOST into the mark, moves the P
+ * to SYSCALL by CAS (the same protocol: only the holder changes a RUNNING
+ * P, and the holder is the stopped thread), hands the P to a spare M, and
+ * sets the thread to nice 19.  The runtime's side of "other work" reaches
+ * it through the P page: runq_len, timer0_ns (set_timer0, timer.c), and
+ * preempt_req, which sysmon's overran() writes instead of signalling for
+ * what only the runtime sees (I/O in flight, the global queue, runnext).
+ * The kernel moved m->p to m->oldp and cleared m->p, as the handler does
+ * (MN_ENTER_FAST_P's test needs it), and left the M's other fields alone:
+ * the rejoin calls REJOIN (the module restores
+ * the nice value it saved: no privilege needed, no M retires), and the
+ * module learns who holds the P as after any change (mn_kernel_p_sync).  Slices down to 1 ms, no sysmon polling
+ * on the preemption's path.  Without the module, with a module that lacks
+ * PREEMPT (-ENOTTY), or with MNSCHED_DEBUG=kpreempt=0, the signal path.
+ *
  * Limits.  At most MN_MAX_DEMOTED threads (256) run demoted at once; past
  * that sysmon only sets the cooperative flag and says so once on stderr.
  * An all-hog program (hogs = 10x Ps) ends up with each hog on a demoted
@@ -90,6 +113,12 @@
 
 static struct sigaction old_sa;		/* the program's SIGURG handler */
 
+/* The library's text (the Makefile renames every object's .text* to
+ * mn_text; the linker defines these two around it, in the executable or in
+ * libmnsched.so, whichever holds the objects). */
+extern const char __start_mn_text[] MN_HIDDEN;
+extern const char __stop_mn_text[] MN_HIDDEN;
+
 /* The calling thread's signal mask, the kernel's 64 bits of it. */
 static uint64_t thread_sigmask(void)
 {
@@ -113,6 +142,48 @@ void mn_preempt_m_init(struct mn_m *m)
 	/* The raw system call returns 20 - nice (never negative). */
 	m->base_nice = prio >= 0 ? 20 - (int)prio : 0;
 	m->sigmask = thread_sigmask();
+}
+
+/*
+ * After the M registered with its parker, on its thread: with the module,
+ * the module preempts (MNSCHED_IOC_PREEMPT, kmod/preempt.c) and sysmon
+ * sends no signal.  A module without it (-ENOTTY), or one M it refused,
+ * leaves sysmon's signal in charge for every M (a thread the module
+ * demoted has its mark set: the handler leaves it alone).
+ */
+void mn_preempt_m_kinit(struct mn_m *m)
+{
+	static _Atomic int state;	/* 0 unknown, 1 on, -1 off */
+	/* The module's in_runtime(): the pc outside our text, m->curg not
+	 * g0, the G's rt_mark clear, the LOST bit clear (mn_tls_rt).  No
+	 * store of ours is added for it: curg and rt_mark are kept anyway. */
+	struct mnsched_preempt a = {
+		.mark = (uint64_t)(uintptr_t)mn_rt_mark(),
+		.slice_ns = mn_sched.slice_ns,
+		.text_start = (uint64_t)(uintptr_t)__start_mn_text,
+		.text_end = (uint64_t)(uintptr_t)__stop_mn_text,
+		.curg = (uint64_t)(uintptr_t)&m->curg,
+		.g0 = (uint64_t)(uintptr_t)&m->g0,
+		.g_mark_off = offsetof(struct mn_g, rt_mark),
+		/* Moved and cleared as the handler does (MN_ENTER_FAST_P). */
+		.m_p = (uint64_t)(uintptr_t)&m->p,
+		.m_oldp = (uint64_t)(uintptr_t)&m->oldp,
+	};
+	int r;
+
+	if (mn_sched.preempt_off || mn_sched.kpreempt_off ||
+	    !mn_sched.parker->preempt || atomic_load(&state) < 0)
+		return;
+	r = mn_sched.parker->preempt(&m->park, &a);
+	if (r == 0) {
+		int unknown = 0;
+
+		if (atomic_compare_exchange_strong(&state, &unknown, 1))
+			atomic_store(&mn_sched.kpreempt, true);
+		return;
+	}
+	atomic_store(&state, -1);
+	atomic_store(&mn_sched.kpreempt, false);
 }
 
 /*
@@ -150,11 +221,6 @@ static long restore_self(struct mn_m *m)
 	return mn_syscall3(SYS_setpriority, PRIO_PROCESS, 0, m->base_nice);
 }
 
-/* The library's text (the Makefile renames every object's .text* to
- * mn_text; the linker defines these two around it, in the executable or in
- * libmnsched.so, whichever holds the objects). */
-extern const char __start_mn_text[] MN_HIDDEN;
-extern const char __stop_mn_text[] MN_HIDDEN;
 
 /*
  * Whether the interrupted context is runtime code (runtime.h, "where the
@@ -282,9 +348,34 @@ void mn_preempt_rejoin(void)
 	struct mn_m *m = mn_curm();
 	struct mn_g *g = m->curg;
 	struct mn_p *p = m->oldp;
+	uint8_t mark = *mn_rt_mark();
 	long r;
 
-	*mn_rt_mark() &= (uint8_t)~MN_RT_LOST;
+	*mn_rt_mark() &= (uint8_t)~(MN_RT_LOST | MN_RT_KLOST);
+	if (mark & MN_RT_KLOST) {
+		/*
+		 * The module took the P while this thread ran the G's code:
+		 * it did in the P page what the handler does (state SYSCALL)
+		 * but left this M's fields alone.  It restores the priority
+		 * (REJOIN: no privilege needed); then as mn_syscall_exit.
+		 * The module no longer counts this M as the P's holder: the
+		 * next mn_kernel_p_sync tells it again.  p->m may name another M by now: not ours
+		 * to clear.
+		 */
+		p = m->oldp;	/* the module moved m->p there */
+		if (!p || m->p)
+			mn_fatal("M %d preempted by the module: P %p, old P %p",
+				 m->id, (void *)m->p, (void *)p);
+		m->k_handoffs = MN_SH_GET(p, k_handoffs);
+		m->kp = -1;	/* the module no longer counts us as its holder */
+		if (mn_sched.parker->rejoin)
+			mn_sched.parker->rejoin(&m->park);
+		if (mn_syscall_rejoin(m, g)) {
+			m = mn_curm();
+			MN_PROBE(g_start, g->goid, m->p->id, m->id);
+		}
+		return;
+	}
 	__atomic_store_n(&m->lostp, false, __ATOMIC_RELAXED);
 	atomic_fetch_sub(&mn_sched.ndemoted, 1);
 	r = restore_self(m);
@@ -377,6 +468,16 @@ static void overran(struct mn_p *p, struct mn_m *dm, uint64_t goid,
 		}
 		return;
 	}
+	if (atomic_load_explicit(&mn_sched.kpreempt, memory_order_relaxed)) {
+		/* The module preempts (kmod/preempt.c): it sees the P's run
+		 * queue and timers itself; this names the rest (I/O, the
+		 * global queue, runnext) for this slice.  No signal. */
+		if (MN_SH_GET(p, preempt_req) != tick + 1) {
+			MN_SH_SET(p, preempt_req, tick + 1);
+			a->acted = true;
+		}
+		return;
+	}
 	tid = mn_p_tid(p);
 	if (!tid || mn_thread_stat(tid, &cpu) != 'R')
 		return;		/* asleep in the kernel: not computing */
@@ -384,6 +485,7 @@ static void overran(struct mn_p *p, struct mn_m *dm, uint64_t goid,
 			      memory_order_relaxed);
 	atomic_store_explicit(&p->preempt_tick, tick + 1, memory_order_relaxed);
 	mn_syscall3(SYS_tgkill, getpid(), tid, MN_PREEMPT_SIG);
+	atomic_fetch_add(&mn_sched.nsignals, 1);
 	a->acted = true;
 }
 
@@ -431,11 +533,43 @@ bool mn_preempt_scan(uint64_t now)
 	return a.acted;
 }
 
-/* Test hooks and counters. */
+/* Ps the module took from overrunning Gs (their pages' k_preempts). */
+static uint64_t kernel_preemptions(void)
+{
+	uint64_t n = 0;
+
+	if (!mn_sched.allp)
+		return 0;
+	for (int i = 0; i < mn_sched.nprocs; i++)
+		n += MN_SH_GET(mn_sched.allp[i], k_preempts);
+	return n;
+}
+
+/* Test hooks and counters.  Preemptions: by the handler and the module. */
 __attribute__((visibility("default"))) uint64_t mn_debug_preemptions(void);
 uint64_t mn_debug_preemptions(void)
 {
-	return atomic_load(&mn_sched.npreempt);
+	return atomic_load(&mn_sched.npreempt) + kernel_preemptions();
+}
+
+__attribute__((visibility("default"))) uint64_t mn_debug_kernel_preemptions(void);
+uint64_t mn_debug_kernel_preemptions(void)
+{
+	return kernel_preemptions();
+}
+
+/* Preemption signals sysmon sent (0 while the module preempts). */
+__attribute__((visibility("default"))) uint64_t mn_debug_preempt_signals(void);
+uint64_t mn_debug_preempt_signals(void)
+{
+	return atomic_load(&mn_sched.nsignals);
+}
+
+/* 1 when the module preempts, 0 when sysmon's signal does. */
+__attribute__((visibility("default"))) int mn_debug_kernel_preempt(void);
+int mn_debug_kernel_preempt(void)
+{
+	return atomic_load(&mn_sched.kpreempt);
 }
 
 __attribute__((visibility("default"))) uint64_t mn_debug_retired_ms(void);

@@ -676,11 +676,19 @@ void mn_exit(void)
  * SYSCALL forgets it held one: m->kp = -1 there).  A wrong "holds none"
  * costs one ioctl; the rule never says "holds" when the module says
  * otherwise.
+ *
+ * The module's preemption (kmod/preempt.c) changes the holder too: it makes
+ * the M the page names the holder (the SET_P not made yet), then takes the
+ * P from it and leaves it to a spare.  It counts that in the page
+ * (k_preempts), and the generation an M notes is kgen + k_preempts
+ * (mn_kernel_p_gen): after a module preemption of p, every M's note of p is
+ * stale.
  */
 /* The module made m the holder of p, which m owns (kgen: a plain store). */
 static void kernel_p_noted(struct mn_m *m, struct mn_p *p)
 {
-	m->kgen = ++p->kgen;
+	++p->kgen;
+	m->kgen = mn_kernel_p_gen(p);
 	m->kp = p->id;
 }
 
@@ -1355,6 +1363,7 @@ static void *mstart(void *arg)
 	if (mn_sched.parker->m_init(&m->park))
 		mn_fatal("parker %s: cannot set up M %d", mn_sched.parker->name,
 			 m->id);
+	mn_preempt_m_kinit(m);
 	mn_stack_sigaltstack(m);
 	if (pthread_getattr_np(pthread_self(), &attr) == 0) {
 		pthread_attr_getstack(&attr, &lo, &sz);

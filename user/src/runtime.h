@@ -256,7 +256,7 @@ struct mn_m {
 	uint64_t k_handoffs;		/* P's module handoff count at syscall entry */
 	int kp;				/* the P the module thinks we hold, or -1
 					 * (mn_kernel_p_sync) ... */
-	uint32_t kgen;			/* ...as of that P's kgen */
+	uint32_t kgen;			/* ...as of mn_kernel_p_gen(that P) */
 	void *altstack;
 	int *errno_loc;			/* this thread's errno (fixed for its life) */
 	/* Preemption (preempt.c); the thread's own mark is mn_tls_rt. */
@@ -344,6 +344,9 @@ struct mn_sched {
 	long stackcache_kb;	/* MNSCHED_DEBUG=stackcache=KB, -1: default (stack.c) */
 	bool stranded_off;	/* MNSCHED_DEBUG=stranded=0: no sysmon safety net */
 	bool preempt_off;	/* MNSCHED_DEBUG=preempt=0: cooperative only */
+	bool kpreempt_off;	/* MNSCHED_DEBUG=kpreempt=0: signals with kmod too */
+	_Atomic bool kpreempt;	/* the module preempts (MNSCHED_IOC_PREEMPT) */
+	_Atomic uint64_t nsignals;	/* preemption signals sysmon sent */
 	uint64_t slice_ns;	/* MNSCHED_DEBUG=slice=MS (default 10 ms) */
 	_Atomic int32_t ndemoted;	/* Ms running a G without a P (preempt.c) */
 	_Atomic uint64_t npreempt;	/* Ps taken from overrunning Gs */
@@ -530,9 +533,15 @@ MN_HIDDEN bool mn_syscall_exit_slow(struct mn_m *m, struct mn_g *g);
 
 /* At system call entry: SET_P only when the module may not know that m
  * holds p (proc.c, mn_kernel_p_set); inline, as mn_syscall_enter is hot. */
+static inline uint32_t mn_kernel_p_gen(struct mn_p *p)
+{
+	return p->kgen + (uint32_t)MN_SH_GET(p, k_preempts);
+}
+
 static inline void mn_kernel_p_sync(struct mn_m *m, struct mn_p *p)
 {
-	if (mn_sched.parker->set_p && (m->kp != p->id || m->kgen != p->kgen))
+	if (mn_sched.parker->set_p &&
+	    (m->kp != p->id || m->kgen != mn_kernel_p_gen(p)))
 		mn_kernel_p_set(m, p);
 }
 
@@ -578,8 +587,11 @@ static inline void mn_preempt_check(void)
  */
 MN_HIDDEN void mn_preempt_rejoin(void);
 
-/* The thread's byte: the handler took the P (this thread is demoted). */
-#define MN_RT_LOST	2
+/* The thread's byte: the handler or the module took the P (this thread is
+ * demoted); KLOST (with LOST): the module took it (it writes the byte while
+ * the thread is stopped in user code; the values are the ABI's). */
+#define MN_RT_LOST	MNSCHED_MARK_LOST
+#define MN_RT_KLOST	MNSCHED_MARK_KLOST
 extern __thread uint8_t mn_tls_rt
 	__attribute__((tls_model("initial-exec"))) MN_HIDDEN;
 
@@ -662,7 +674,8 @@ static inline void mn_rt_mark_end(struct mn_rt_region *r)
  * first thing anyway (mn_yield): one fused test-and-branch on a register
  * instead of the TLS byte's three instructions.  Sound because the handler
  * that demotes a thread sets m->p to NULL (preempt.c) before the thread can
- * run on, and a G otherwise runs with a P; code before the test may not
+ * run on, and so does the module (kmod/preempt.c, through the address
+ * MNSCHED_IOC_PREEMPT registered), and a G otherwise runs with a P; code before the test may not
  * touch the P.  tools/check-rt-calls.py treats the function as a fast
  * entry (a root). */
 #define MN_ENTER_FAST_P()	do { } while (0)
@@ -711,6 +724,7 @@ static inline void mn_rt_user_end(uint8_t old)
 MN_HIDDEN void mn_preempt_init(void);
 MN_HIDDEN bool mn_preempt_scan(uint64_t now);
 MN_HIDDEN void mn_preempt_m_init(struct mn_m *m);
+MN_HIDDEN void mn_preempt_m_kinit(struct mn_m *m);
 MN_HIDDEN bool mn_syscall_rejoin(struct mn_m *m, struct mn_g *g);
 MN_HIDDEN void mn_retire(struct mn_m *m, struct mn_g *g);
 MN_HIDDEN pid_t mn_p_tid(struct mn_p *p);

@@ -16,7 +16,8 @@
  *   g0).
  * Between enter and exit the G must not call other mn_* functions.
  * A preempted thread (preempt.c) gives its P up the same way, from its
- * signal handler, and takes it back through mn_syscall_rejoin too.
+ * signal handler (or the module does it for it), and takes it back through
+ * mn_syscall_rejoin too.
  */
 #include "runtime.h"
 #include "san.h"

@@ -76,6 +76,8 @@ static void set_timer0(struct mn_p *p, struct mn_timers *ts)
 			    MN_TIMER_SLACK_NS;
 	}
 	atomic_store_explicit(&p->timer0_when, w, memory_order_relaxed);
+	/* For the module's preemption: a timer due is work waiting. */
+	MN_SH_SET(p, timer0_ns, (uint64_t)w);
 }
 
 static inline void heap_set(struct mn_timers *ts, size_t i, struct theap_ent e)

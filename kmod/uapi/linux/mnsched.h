@@ -35,6 +35,11 @@
  * @schedtick: incremented when a time slice starts: at a G switch, except
  *	to a G that inherits the slice (taken from runnext) (user)
  * @syscalltick: incremented at every system call entry (user)
+ * @timer0_ns: CLOCK_MONOTONIC deadline of the P's earliest timer, 0 for
+ *	none (user; the module's preemption reads it, see MNSCHED_IOC_PREEMPT)
+ * @preempt_req: schedtick + 1 of a slice whose overrun the runtime wants
+ *	preempted although the module cannot see why (I/O in flight, the
+ *	global queue) (user)
  * @__pad0: reserved
  * @switches: G switches (user space: published by sysmon from a per-P count)
  * @steals: Gs stolen by this P from others (user counter)
@@ -50,6 +55,8 @@
  * @blocked_since_ns: CLOCK_MONOTONIC time the M blocked (kernel)
  * @k_blocks: times the kernel saw the holding M block in SYSCALL state
  * @k_handoffs: times the kernel handed the P to a spare M
+ * @k_preempts: times the kernel took the P from a G that overran its time
+ *	slice (MNSCHED_IOC_PREEMPT)
  * @__pad2: reserved
  *
  * Each P has its own page; the struct sits at the start of the page.
@@ -63,7 +70,9 @@ struct mnsched_pstate {
 	__u64 goid;
 	__u64 schedtick;
 	__u64 syscalltick;
-	__u64 __pad0[3];
+	__u64 timer0_ns;
+	__u64 preempt_req;
+	__u64 __pad0[1];
 	/* cache line 1: user-written counters */
 	__u64 switches;
 	__u64 steals;
@@ -79,7 +88,8 @@ struct mnsched_pstate {
 	__u64 blocked_since_ns;
 	__u64 k_blocks;
 	__u64 k_handoffs;
-	__u64 __pad2[4];
+	__u64 k_preempts;
+	__u64 __pad2[3];
 } __attribute__((aligned(64)));
 
 /**
@@ -164,6 +174,79 @@ struct mnsched_spare {
 	__u32 flags;
 };
 
+/*
+ * The mark: one byte per M, in the M's own memory (the runtime keeps it in
+ * thread-local storage), written by the thread itself and, while the
+ * thread is stopped on its CPU, by the module.  Whether the thread runs
+ * the runtime's code is not in it (struct mnsched_preempt says how the
+ * module tells).  MNSCHED_MARK_IN is no longer read by the module.
+ */
+#define MNSCHED_MARK_IN		0x01	/* unused (was: in the runtime) */
+#define MNSCHED_MARK_LOST	0x02	/* the P was taken from its G */
+#define MNSCHED_MARK_KLOST	0x04	/* ... by the module (with LOST) */
+
+#define MNSCHED_SLICE_MIN_NS	1000000ull		/* 1 ms */
+#define MNSCHED_SLICE_MAX_NS	1000000000ull		/* 1 s */
+#define MNSCHED_G_MARK_OFF_MAX	4096u
+
+/**
+ * struct mnsched_preempt - MNSCHED_IOC_PREEMPT argument
+ * @mark: user address of the calling M's mark byte (MNSCHED_MARK_*)
+ * @slice_ns: time slice, MNSCHED_SLICE_MIN_NS..MNSCHED_SLICE_MAX_NS, or 0
+ *	to turn the module's preemption off for the calling M (then every
+ *	other field but @flags and the paddings is ignored)
+ * @flags: must be 0
+ * @__pad: must be 0
+ * @text_start: start of the runtime's text (its code: __start_mn_text)
+ * @text_end: its end, exclusive (__stop_mn_text); above @text_start
+ * @curg: user address of the calling M's pointer to the G it runs (the
+ *	runtime's m->curg: 8 bytes, 8-byte aligned)
+ * @g0: the M's scheduler G: while *@curg is @g0 the thread runs the
+ *	runtime (0: none)
+ * @g_mark_off: offset of a G's mark byte in the G *@curg points to (the
+ *	runtime's g->rt_mark, set around the runtime's calls out of its
+ *	text), below MNSCHED_G_MARK_OFF_MAX
+ * @__pad2: must be 0
+ * @m_p: user address of the M's pointer to its P (the runtime's m->p: 8
+ *	bytes, 8-byte aligned)
+ * @m_oldp: where the module saves *@m_p when it takes the P (m->oldp;
+ *	likewise)
+ *
+ * From then on, when the calling M holds a P (SET_P, or a handoff) in
+ * state RUNNING whose schedtick has not moved for @slice_ns, while other
+ * work waits for the P (its run queue, a timer due within a slice
+ * (timer0_ns), or preempt_req naming that slice), and the thread runs the
+ * program's code, the module, on the thread's own CPU while the thread is
+ * interrupted: sets the mark to LOST | KLOST, copies *@m_p to *@m_oldp and
+ * sets *@m_p to 0 (as the runtime's handler does: its hot entries test
+ * m->p, not the mark), moves the P from RUNNING to
+ * SYSCALL with a compare-and-swap (exactly what the runtime's
+ * mn_syscall_enter does, so the P is then taken as any P in SYSCALL is: by
+ * a spare M, the module hands it to one at once, or by the returning M),
+ * stops counting the M as the P's holder (as SET_P(-1)), lowers the thread
+ * to nice 19 (SCHED_NORMAL and SCHED_BATCH threads) and counts
+ * pstate.k_preempts.  "The program's code", as the runtime's own signal
+ * handler decides it: the interrupted user pc outside
+ * [@text_start, @text_end), *@curg neither 0 nor @g0, that G's mark byte
+ * 0, and the mark's LOST bit clear.  The thread goes on running where it
+ * was.  At its next runtime entry it sees KLOST in the mark, calls
+ * REJOIN, then takes a P back as after a system call (and tells SET_P).
+ */
+struct mnsched_preempt {
+	__u64 mark;
+	__u64 slice_ns;
+	__u32 flags;
+	__u32 __pad;
+	__u64 text_start;
+	__u64 text_end;
+	__u64 curg;
+	__u64 g0;
+	__u32 g_mark_off;
+	__u32 __pad2;
+	__u64 m_p;
+	__u64 m_oldp;
+};
+
 #define MNSCHED_IOC_MAGIC	0xB5
 
 /* Read the ABI version and limits. */
@@ -204,5 +287,22 @@ struct mnsched_spare {
 #define MNSCHED_IOC_SPARE	_IOWR(MNSCHED_IOC_MAGIC, 7, struct mnsched_spare)
 /* The calling thread stops being an M (its P, if any, is released). */
 #define MNSCHED_IOC_UNREGISTER	_IO(MNSCHED_IOC_MAGIC, 8)
+/*
+ * Preempt the calling M's overrunning Gs in the kernel (struct
+ * mnsched_preempt).  -EINVAL for flags, padding, a slice out of range, a
+ * mark, @curg, @m_p or @m_oldp address that is not a user address, an empty text range
+ * or one outside user addresses, a G mark offset out of range; -ESRCH when the caller is not
+ * an M.  A module without it returns -ENOTTY: the runtime then preempts
+ * with its own signal.
+ */
+#define MNSCHED_IOC_PREEMPT	_IOW(MNSCHED_IOC_MAGIC, 9, struct mnsched_preempt)
+/*
+ * The calling M, which the module preempted (its mark says KLOST), gets
+ * back the nice value it had (unless it was changed meanwhile) and the
+ * module stops offering its old P to spare Ms.  The argument must be 0
+ * (-EINVAL); 0 when there was nothing to undo too; -ESRCH when the caller
+ * is not an M.
+ */
+#define MNSCHED_IOC_REJOIN	_IO(MNSCHED_IOC_MAGIC, 10)
 
 #endif /* _UAPI_MNSCHED_H */

@@ -1,0 +1,475 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kmod_preempt.c - the module's preemption (MNSCHED_IOC_PREEMPT,
+ * kmod/preempt.c), without the runtime: a thread that holds P 0 in state
+ * RUNNING with a G in it and other work queued computes in user code past
+ * its slice; the module must write LOST|KLOST into its mark, move the P to
+ * SYSCALL, hand it to the spare M, lower the thread to nice 19 and count
+ * k_preempts, all while the thread keeps computing (no signal: SIGURG is
+ * blocked).  Inside the runtime (the pc in the registered text, the G
+ * marked, the scheduler's G or none), with LOST already set, with no other
+ * work, or the slice not over, nothing happens.  REJOIN gives the nice value back.
+ * The holder is the M the page names (state RUNNING, m_id): SET_P, which
+ * the runtime makes lazily, is not needed.
+ * Bad arguments are -EINVAL/-ESRCH/-EFAULT with no effect.
+ */
+#include <sched.h>
+#include <stddef.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+
+#include "kselftest_harness.h"
+#include "kmod_util.h"
+
+/*
+ * What the module reads to tell the runtime's code from the program's, as
+ * the runtime lays it out: its text (here a range of our own that holds
+ * no code we run, or this program's whole text), the M's pointer to its
+ * running G, and the G's mark byte (here at offset 8 of a G of our own).
+ */
+struct fake_g {
+	uint64_t goid;
+	volatile uint8_t mark;
+};
+
+static __thread struct fake_g tg;
+static __thread struct fake_g *volatile tcurg;
+static __thread struct fake_g tg0;	/* the scheduler's G */
+static const char no_text[64];
+/* The M's P pointer and where the module saves it (m->p, m->oldp). */
+static __thread void *volatile tp;
+static __thread void *volatile toldp;
+#define FAKE_P	((void *)0x5a5a5a5a000ull)
+
+static void preempt_arg(struct mnsched_preempt *a, volatile uint8_t *mark,
+			uint64_t slice_ns)
+{
+	memset(a, 0, sizeof(*a));
+	a->mark = (uint64_t)(uintptr_t)mark;
+	a->slice_ns = slice_ns;
+	a->text_start = (uint64_t)(uintptr_t)no_text;
+	a->text_end = (uint64_t)(uintptr_t)(no_text + sizeof(no_text));
+	a->curg = (uint64_t)(uintptr_t)&tcurg;
+	a->g0 = (uint64_t)(uintptr_t)&tg0;
+	a->g_mark_off = offsetof(struct fake_g, mark);
+	a->m_p = (uint64_t)(uintptr_t)&tp;
+	a->m_oldp = (uint64_t)(uintptr_t)&toldp;
+}
+
+static long kt_preempt_set(int fd, volatile uint8_t *mark, uint64_t slice_ns)
+{
+	struct mnsched_preempt a;
+
+	preempt_arg(&a, mark, slice_ns);
+	return kt_ioc_p(fd, MNSCHED_IOC_PREEMPT, &a);
+}
+
+static __u64 k_preempts(struct mnsched_pstate *p)
+{
+	return __atomic_load_n(&p->k_preempts, __ATOMIC_ACQUIRE);
+}
+
+TEST(preempt_invalid)
+{
+	static volatile uint8_t mark;
+	struct mnsched_preempt a;
+	int fd;
+
+	preempt_arg(&a, &mark, 1000000);
+
+	KT_REQUIRE_DEV();
+	fd = kt_open();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, kt_config(fd, 1));
+	/* Not an M. */
+	EXPECT_EQ(-ESRCH, kt_preempt_set(fd, &mark, 1000000));
+	EXPECT_EQ(-ESRCH, kt_ioc(fd, MNSCHED_IOC_REJOIN, 0));
+	ASSERT_LE(0, kt_register(fd));
+	EXPECT_EQ(-EFAULT, kt_ioc_p(fd, MNSCHED_IOC_PREEMPT, NULL));
+	a.flags = 1;
+	EXPECT_EQ(-EINVAL, kt_ioc_p(fd, MNSCHED_IOC_PREEMPT, &a));
+	a.flags = 0;
+	a.__pad = 1;
+	EXPECT_EQ(-EINVAL, kt_ioc_p(fd, MNSCHED_IOC_PREEMPT, &a));
+	a.__pad = 0;
+	EXPECT_EQ(-EINVAL, kt_preempt_set(fd, &mark, MNSCHED_SLICE_MIN_NS - 1));
+	EXPECT_EQ(-EINVAL, kt_preempt_set(fd, &mark, MNSCHED_SLICE_MAX_NS + 1));
+	EXPECT_EQ(-EINVAL, kt_preempt_set(fd, &mark, ~0ull));
+	EXPECT_EQ(-EINVAL, kt_preempt_set(fd, NULL, 1000000));
+	/* A kernel address is not a mark. */
+	EXPECT_EQ(-EINVAL, kt_preempt_set(fd, (volatile uint8_t *)0xffffffff81000000ull,
+					  1000000));
+	a.__pad2 = 1;
+	EXPECT_EQ(-EINVAL, kt_ioc_p(fd, MNSCHED_IOC_PREEMPT, &a));
+	/* The runtime's text: empty, reversed, or not in user addresses. */
+	preempt_arg(&a, &mark, 1000000);
+	a.text_end = a.text_start;
+	EXPECT_EQ(-EINVAL, kt_ioc_p(fd, MNSCHED_IOC_PREEMPT, &a));
+	a.text_end = a.text_start - 1;
+	EXPECT_EQ(-EINVAL, kt_ioc_p(fd, MNSCHED_IOC_PREEMPT, &a));
+	a.text_start = 0xffffffff81000000ull;
+	a.text_end = a.text_start + 4096;
+	EXPECT_EQ(-EINVAL, kt_ioc_p(fd, MNSCHED_IOC_PREEMPT, &a));
+	a.text_start = 4096;
+	a.text_end = 0xffffffff81000000ull;
+	EXPECT_EQ(-EINVAL, kt_ioc_p(fd, MNSCHED_IOC_PREEMPT, &a));
+	/* The G pointer: none, misaligned, a kernel address. */
+	preempt_arg(&a, &mark, 1000000);
+	a.curg = 0;
+	EXPECT_EQ(-EINVAL, kt_ioc_p(fd, MNSCHED_IOC_PREEMPT, &a));
+	a.curg = (uint64_t)(uintptr_t)&tcurg + 1;
+	EXPECT_EQ(-EINVAL, kt_ioc_p(fd, MNSCHED_IOC_PREEMPT, &a));
+	a.curg = 0xffffffff81000000ull;
+	EXPECT_EQ(-EINVAL, kt_ioc_p(fd, MNSCHED_IOC_PREEMPT, &a));
+	/* The P pointer and its saved copy: none, misaligned. */
+	preempt_arg(&a, &mark, 1000000);
+	a.m_p = 0;
+	EXPECT_EQ(-EINVAL, kt_ioc_p(fd, MNSCHED_IOC_PREEMPT, &a));
+	preempt_arg(&a, &mark, 1000000);
+	a.m_oldp = (uint64_t)(uintptr_t)&toldp + 4;
+	EXPECT_EQ(-EINVAL, kt_ioc_p(fd, MNSCHED_IOC_PREEMPT, &a));
+	/* The G's mark offset. */
+	preempt_arg(&a, &mark, 1000000);
+	a.g_mark_off = MNSCHED_G_MARK_OFF_MAX;
+	EXPECT_EQ(-EINVAL, kt_ioc_p(fd, MNSCHED_IOC_PREEMPT, &a));
+	/* Turning it off ignores them all. */
+	a.slice_ns = 0;
+	a.text_start = a.text_end = a.curg = a.m_p = a.m_oldp = 0;
+	EXPECT_EQ(0, kt_ioc_p(fd, MNSCHED_IOC_PREEMPT, &a));
+	EXPECT_EQ(-EINVAL, kt_ioc(fd, MNSCHED_IOC_REJOIN, 1));
+	/* Valid: on, off (any mark), on again; REJOIN with nothing to undo. */
+	EXPECT_EQ(0, kt_preempt_set(fd, &mark, MNSCHED_SLICE_MIN_NS));
+	EXPECT_EQ(0, kt_preempt_set(fd, NULL, 0));
+	EXPECT_EQ(0, kt_preempt_set(fd, &mark, MNSCHED_SLICE_MAX_NS));
+	EXPECT_EQ(0, kt_ioc(fd, MNSCHED_IOC_REJOIN, 0));
+	close(fd);
+}
+
+/* ---- a hog holding P 0, a spare M --------------------------------------- */
+
+struct pctx {
+	int fd;
+	struct mnsched_pstate *pst;
+	volatile int ready;
+	int got;		/* P the spare was handed, -1 none */
+	long err;
+};
+
+static void *spare(void *arg)
+{
+	struct pctx *c = arg;
+	int p = -1;
+	long r;
+
+	if (kt_register(c->fd) < 0) {
+		c->err = -1;
+		return NULL;
+	}
+	__atomic_store_n(&c->ready, 1, __ATOMIC_RELEASE);
+	r = kt_spare(c->fd, 3000000000ll, &p);
+	c->err = r;
+	c->got = r ? -1 : p;
+	/* Take it as the runtime's spare would. */
+	if (p >= 0) {
+		__u32 from = MNSCHED_P_SYSCALL;
+
+		if (!__atomic_compare_exchange_n(&c->pst->state, &from,
+						 MNSCHED_P_RUNNING, 0,
+						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+			c->err = -1000;
+	}
+	return NULL;
+}
+
+/* The mark, as the runtime has it: a byte of thread-local storage. */
+static __thread volatile uint8_t tmark;
+
+/* The hog's G: its mark; which G it runs (0 its own, 1 the scheduler's,
+ * 2 none). */
+static uint8_t hog_gmark;
+static int hog_curg;
+/* Whether the hog tells SET_P: the runtime tells it lazily, at its next
+ * system call, so the page may be all that names the P's holder. */
+static int hog_set_p = 1;
+
+/*
+ * Hold P 0 (RUNNING, a G, @runq queued Gs) with the mark @mark and compute
+ * for @ms ms of user code or until the P leaves RUNNING.  Returns the ns it
+ * took for the P to leave RUNNING, or 0.
+ */
+static uint64_t hog(struct pctx *c, uint8_t mark, uint32_t runq, int ms,
+		    pid_t *tid_after)
+{
+	struct mnsched_pstate *p = c->pst;
+	uint64_t t0, now;
+	volatile uint64_t x = 0;
+
+	tmark = mark;
+	tg.mark = hog_gmark;
+	tp = FAKE_P;
+	toldp = NULL;
+	tcurg = hog_curg == 1 ? &tg0 : hog_curg == 2 ? NULL : &tg;
+	p->m_id = (int)kt_register(c->fd);
+	p->goid = 7;
+	p->runq_len = runq;
+	p->schedtick++;
+	__atomic_store_n(&p->state, MNSCHED_P_RUNNING, __ATOMIC_RELEASE);
+	if (hog_set_p && kt_set_p(c->fd, 0))
+		return 0;
+	t0 = kt_now();
+	do {
+		for (int i = 0; i < 10000; i++)
+			x++;
+		now = kt_now();
+		if (__atomic_load_n(&p->state, __ATOMIC_ACQUIRE) != MNSCHED_P_RUNNING) {
+			*tid_after = (pid_t)syscall(SYS_gettid);
+			return now - t0;
+		}
+	} while (now - t0 < (uint64_t)ms * 1000000);
+	*tid_after = (pid_t)syscall(SYS_gettid);
+	return 0;
+}
+
+static int map_p0(int fd, struct mnsched_pstate **pst)
+{
+	void *a;
+
+	if (kt_config(fd, 1))
+		return -1;
+	a = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (a == MAP_FAILED)
+		return -1;
+	*pst = a;
+	return 0;
+}
+
+/* Preempted: the hog's view, the P, the spare, the nice value, REJOIN. */
+static void overrun_case(struct __test_metadata *_metadata)
+{
+	struct pctx c = { .got = -1 };
+	pthread_t t;
+	uint64_t took;
+	pid_t tid = (pid_t)syscall(SYS_gettid), after = 0;
+	long before = t_counter("kpreempts");
+
+	KT_REQUIRE_DEV();
+	ASSERT_EQ(0, setpriority(PRIO_PROCESS, 0, 0));
+	c.fd = kt_open();
+	ASSERT_LE(0, c.fd);
+	ASSERT_EQ(0, map_p0(c.fd, &c.pst));
+	ASSERT_LE(0, kt_register(c.fd));
+	ASSERT_EQ(0, kt_preempt_set(c.fd, &tmark, 2000000));
+	ASSERT_EQ(0, pthread_create(&t, NULL, spare, &c));
+	while (!__atomic_load_n(&c.ready, __ATOMIC_ACQUIRE))
+		kt_sleep_ns(100000);
+	kt_sleep_ns(20000000);	/* the spare waits in SPARE */
+
+	took = hog(&c, 0, 1, 2000, &after);
+	ASSERT_NE(0, took) TH_LOG("the P stayed RUNNING for 2 s of user code");
+	TH_LOG("the module took the P after %.2f ms (slice 2 ms)", took / 1e6);
+	EXPECT_LE(2000000ull, took);
+	EXPECT_GE(200000000ull, took);	/* TCG: generous */
+	/* The thread was not moved, nor signalled: it goes on computing. */
+	EXPECT_EQ(tid, after);
+	EXPECT_EQ(MNSCHED_MARK_LOST | MNSCHED_MARK_KLOST, tmark);
+	/* m->p moved to m->oldp and cleared, as the runtime's handler does. */
+	EXPECT_EQ(NULL, tp);
+	EXPECT_EQ(FAKE_P, toldp);
+	EXPECT_EQ(1, k_preempts(c.pst));
+	EXPECT_EQ(19, getpriority(PRIO_PROCESS, 0));
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, c.err);
+	EXPECT_EQ(0, c.got);
+	EXPECT_EQ(MNSCHED_P_RUNNING, c.pst->state);
+	if (before >= 0)
+		EXPECT_EQ(before + 1, t_counter("kpreempts"));
+	/* Back in "the runtime": REJOIN restores the nice value. */
+	EXPECT_EQ(0, kt_ioc(c.fd, MNSCHED_IOC_REJOIN, 0));
+	EXPECT_EQ(0, getpriority(PRIO_PROCESS, 0));
+	/* Twice is harmless. */
+	EXPECT_EQ(0, kt_ioc(c.fd, MNSCHED_IOC_REJOIN, 0));
+	EXPECT_EQ(0, getpriority(PRIO_PROCESS, 0));
+	close(c.fd);
+}
+
+TEST(overrun_in_user_code_is_preempted_by_the_module)
+{
+	overrun_case(_metadata);
+}
+
+/* No SET_P: the page's state and m_id name the holder (lazy SET_P). */
+TEST(overrun_of_a_p_named_by_the_page_alone_is_preempted)
+{
+	hog_set_p = 0;
+	overrun_case(_metadata);
+}
+
+/*
+ * How long the module takes, for slices of 1, 2, 4 and 8 ms (a figure:
+ * the tick runs every slice / 4, so slice to 1.25 slices plus the timer's
+ * own lateness; 5 runs each, the worst printed).
+ */
+TEST(preemption_latency_by_slice)
+{
+	static const uint64_t slices[] = { 1000000, 2000000, 4000000, 8000000 };
+
+	KT_REQUIRE_DEV();
+	for (size_t i = 0; i < sizeof(slices) / sizeof(slices[0]); i++) {
+		uint64_t worst = 0, best = ~0ull;
+
+		for (int run = 0; run < 5; run++) {
+			struct pctx c = { .got = -1 };
+			uint64_t took;
+			pid_t after;
+
+			c.fd = kt_open();
+			ASSERT_LE(0, c.fd);
+			ASSERT_EQ(0, map_p0(c.fd, &c.pst));
+			ASSERT_LE(0, kt_register(c.fd));
+			ASSERT_EQ(0, kt_preempt_set(c.fd, &tmark, slices[i]));
+			took = hog(&c, 0, 1, 2000, &after);
+			ASSERT_NE(0, took);
+			EXPECT_LE(slices[i], took);
+			if (took > worst)
+				worst = took;
+			if (took < best)
+				best = took;
+			EXPECT_EQ(0, kt_ioc(c.fd, MNSCHED_IOC_REJOIN, 0));
+			/* The mapping holds the file: without it the next
+			 * REGISTER is -EBUSY (this thread is still its M). */
+			munmap(c.pst, getpagesize());
+			close(c.fd);
+		}
+		TH_LOG("slice %.0f ms: the module took the P after %.2f-%.2f ms",
+		       slices[i] / 1e6, best / 1e6, worst / 1e6);
+	}
+}
+
+/*
+ * No preemption: inside the runtime (@in_text: the pc in the registered
+ * text; or hog_gmark, hog_curg), LOST already in @mark, nothing waiting, or
+ * preemption off.
+ */
+static void not_preempted(struct __test_metadata *_metadata, uint8_t mark,
+			  uint32_t runq, uint64_t slice, bool in_text)
+{
+	struct pctx c = { .got = -1 };
+	struct mnsched_preempt a;
+	pid_t after;
+
+	ASSERT_EQ(0, setpriority(PRIO_PROCESS, 0, 0));
+	c.fd = kt_open();
+	ASSERT_LE(0, c.fd);
+	ASSERT_EQ(0, map_p0(c.fd, &c.pst));
+	ASSERT_LE(0, kt_register(c.fd));
+	preempt_arg(&a, slice ? &tmark : NULL, slice);
+	if (in_text) {
+		/* All user addresses: the hog's loop calls the vDSO too. */
+		a.text_start = 4096;
+		a.text_end = 0x7ffffffff000ull;
+	}
+	ASSERT_EQ(0, kt_ioc_p(c.fd, MNSCHED_IOC_PREEMPT, &a));
+	EXPECT_EQ(0, hog(&c, mark, runq, 100, &after));
+	EXPECT_EQ(mark, tmark);
+	EXPECT_EQ(FAKE_P, tp);
+	EXPECT_EQ(NULL, toldp);
+	EXPECT_EQ(0, k_preempts(c.pst));
+	EXPECT_EQ(MNSCHED_P_RUNNING, c.pst->state);
+	EXPECT_EQ(0, getpriority(PRIO_PROCESS, 0));
+	hog_gmark = 0;
+	hog_curg = 0;
+	/* The mapping holds the file: without it the next REGISTER (a second
+	 * call in one test) is -EBUSY. */
+	munmap(c.pst, getpagesize());
+	close(c.fd);
+}
+
+/* The pc in the runtime's text (here: all of user space). */
+TEST(in_the_runtime_text_is_not_preempted)
+{
+	KT_REQUIRE_DEV();
+	not_preempted(_metadata, 0, 1, 1000000, true);
+}
+
+/* The G in a marked region (a call out of the runtime's text). */
+TEST(marked_g_is_not_preempted)
+{
+	KT_REQUIRE_DEV();
+	hog_gmark = 1;
+	not_preempted(_metadata, 0, 1, 1000000, false);
+}
+
+/* The M on its scheduler G, or on none. */
+TEST(scheduler_or_no_g_is_not_preempted)
+{
+	KT_REQUIRE_DEV();
+	hog_curg = 1;
+	not_preempted(_metadata, 0, 1, 1000000, false);
+	hog_curg = 2;
+	not_preempted(_metadata, 0, 1, 1000000, false);
+}
+
+/* Demoted already (LOST: the runtime's handler took the P). */
+TEST(lost_is_not_preempted_again)
+{
+	KT_REQUIRE_DEV();
+	not_preempted(_metadata, MNSCHED_MARK_LOST, 1, 1000000, false);
+}
+
+TEST(nothing_waiting_is_not_preempted)
+{
+	KT_REQUIRE_DEV();
+	not_preempted(_metadata, 0, 0, 1000000, false);
+}
+
+TEST(preemption_off_is_not_preempted)
+{
+	KT_REQUIRE_DEV();
+	not_preempted(_metadata, 0, 1, 0, false);
+}
+
+/* A timer due within a slice is work waiting too (timer0_ns). */
+TEST(timer_due_is_work_waiting)
+{
+	struct pctx c = { .got = -1 };
+	pid_t after;
+	uint64_t took;
+
+	KT_REQUIRE_DEV();
+	ASSERT_EQ(0, setpriority(PRIO_PROCESS, 0, 0));
+	c.fd = kt_open();
+	ASSERT_LE(0, c.fd);
+	ASSERT_EQ(0, map_p0(c.fd, &c.pst));
+	ASSERT_LE(0, kt_register(c.fd));
+	ASSERT_EQ(0, kt_preempt_set(c.fd, &tmark, 1000000));
+	c.pst->timer0_ns = kt_now() + 1000000;
+	took = hog(&c, 0, 0, 2000, &after);
+	EXPECT_NE(0, took);
+	EXPECT_EQ(1, k_preempts(c.pst));
+	EXPECT_EQ(MNSCHED_P_SYSCALL, c.pst->state);	/* no spare took it */
+	EXPECT_EQ(0, kt_ioc(c.fd, MNSCHED_IOC_REJOIN, 0));
+	EXPECT_EQ(0, getpriority(PRIO_PROCESS, 0));
+	close(c.fd);
+}
+
+/* An M that unregisters (or exits) while demoted: nothing left behind. */
+TEST(unregister_while_demoted_restores_and_frees)
+{
+	struct pctx c = { .got = -1 };
+	pid_t after;
+
+	KT_REQUIRE_DEV();
+	ASSERT_EQ(0, setpriority(PRIO_PROCESS, 0, 0));
+	c.fd = kt_open();
+	ASSERT_LE(0, c.fd);
+	ASSERT_EQ(0, map_p0(c.fd, &c.pst));
+	ASSERT_LE(0, kt_register(c.fd));
+	ASSERT_EQ(0, kt_preempt_set(c.fd, &tmark, 1000000));
+	ASSERT_NE(0, hog(&c, 0, 1, 2000, &after));
+	EXPECT_EQ(19, getpriority(PRIO_PROCESS, 0));
+	EXPECT_EQ(0, kt_ioc(c.fd, MNSCHED_IOC_UNREGISTER, 0));
+	EXPECT_EQ(0, getpriority(PRIO_PROCESS, 0));
+	close(c.fd);
+}
+
+TEST_HARNESS_MAIN
