@@ -93,10 +93,13 @@
  * @timer: the tick, pinned to this CPU
  * @cur: the M running on this CPU, NULL for none; written by sched_in and
  *	sched_out of Ms (and REGISTER, UNREGISTER, exec) on this CPU
+ * @period: the period @timer was last started or forwarded with; written on
+ *	this CPU with interrupts off
  */
 struct mnsched_cpu {
 	struct hrtimer timer;
 	struct mnsched_m *cur;
+	u64 period;
 };
 
 static DEFINE_PER_CPU(struct mnsched_cpu, mnsched_cpus);
@@ -112,13 +115,25 @@ static u64 mnsched_kperiod(u64 slice)
  */
 void mnsched_kpreempt_arm(struct mnsched_m *m)
 {
-	struct hrtimer *t = this_cpu_ptr(&mnsched_cpus.timer);
-	u64 slice = READ_ONCE(m->kslice_ns);
+	struct mnsched_cpu *c = this_cpu_ptr(&mnsched_cpus);
+	u64 slice = READ_ONCE(m->kslice_ns), period;
+	unsigned long flags;
 
-	if (!slice || hrtimer_is_queued(t))
+	if (!slice)
 		return;
-	hrtimer_start(t, ns_to_ktime(mnsched_kperiod(slice)),
-		      HRTIMER_MODE_REL_PINNED_HARD);
+	period = mnsched_kperiod(slice);
+	local_irq_save(flags);
+	/*
+	 * A tick queued for a longer period (another M's slice, or an M gone
+	 * since, whose last tick is still queued) could come up to a second
+	 * late for this one: start it again.
+	 */
+	if (!hrtimer_is_queued(&c->timer) || c->period > period) {
+		c->period = period;
+		hrtimer_start(&c->timer, ns_to_ktime(period),
+			      HRTIMER_MODE_REL_PINNED_HARD);
+	}
+	local_irq_restore(flags);
 }
 
 /**
@@ -412,6 +427,7 @@ static enum hrtimer_restart mnsched_kpreempt_tick(struct hrtimer *t)
 	if (!slice)
 		return HRTIMER_NORESTART;
 	mnsched_kpreempt_check(m, slice);
+	this_cpu_write(mnsched_cpus.period, mnsched_kperiod(slice));
 	hrtimer_forward_now(t, ns_to_ktime(mnsched_kperiod(slice)));
 	return HRTIMER_RESTART;
 }

@@ -194,8 +194,12 @@ static int hog_set_p = 1;
 
 /*
  * Hold P 0 (RUNNING, a G, @runq queued Gs) with the mark @mark and compute
- * for @ms ms of user code or until the P leaves RUNNING.  Returns the ns it
- * took for the P to leave RUNNING, or 0.
+ * for @ms ms of user code or until the module preempts the G.  Returns the
+ * ns from the slice's start (the page's new schedtick) to the preemption,
+ * or 0.  The preemption is seen in the mark, which the module writes
+ * before it moves the P to SYSCALL: the spare may take the P back to
+ * RUNNING before this loop looks at the state again (as a runtime's spare
+ * does), so the state alone can miss it.
  */
 static uint64_t hog(struct pctx *c, uint8_t mark, uint32_t runq, int ms,
 		    pid_t *tid_after)
@@ -212,16 +216,19 @@ static uint64_t hog(struct pctx *c, uint8_t mark, uint32_t runq, int ms,
 	p->m_id = (int)kt_register(c->fd);
 	p->goid = 7;
 	p->runq_len = runq;
+	/* The slice starts when the page says so: the module may see it
+	 * before SET_P (lazy in the runtime), or without one. */
+	t0 = kt_now();
 	p->schedtick++;
 	__atomic_store_n(&p->state, MNSCHED_P_RUNNING, __ATOMIC_RELEASE);
 	if (hog_set_p && kt_set_p(c->fd, 0))
 		return 0;
-	t0 = kt_now();
 	do {
 		for (int i = 0; i < 10000; i++)
 			x++;
 		now = kt_now();
-		if (__atomic_load_n(&p->state, __ATOMIC_ACQUIRE) != MNSCHED_P_RUNNING) {
+		if (tmark != mark ||
+		    __atomic_load_n(&p->state, __ATOMIC_ACQUIRE) != MNSCHED_P_RUNNING) {
 			*tid_after = (pid_t)syscall(SYS_gettid);
 			return now - t0;
 		}
