@@ -139,6 +139,7 @@ struct mnsched_group {
  * @kcurg: user address of the M's pointer to its running G
  * @kg0: user address of the M's scheduler G
  * @kg_mark_off: offset of the mark byte in a G
+ * @kp_id_off: offset of the P index in the runtime's P (*@km_p)
  * @km_p: user address of the M's P pointer, zeroed when the module takes it
  * @km_oldp: user address where the module saves the P pointer
  * @klost_p: P the module took from this M's G and offers to spares, -1 for
@@ -172,6 +173,7 @@ struct mnsched_m {
 	u64 __user *kcurg;
 	u64 kg0;
 	u32 kg_mark_off;
+	u32 kp_id_off;
 	u64 __user *km_p;
 	u64 __user *km_oldp;
 	int klost_p;

@@ -13,10 +13,15 @@
  *    there: sched_in (or SET_P, PREEMPT) starts it, every slice / 4; it
  *    stops itself when it finds no such M current.  No timer runs on a CPU
  *    without Ms.
- *  - On each tick it looks at the P of the M it interrupted, as the P
- *    pages say (state RUNNING, m_id that M's id: the runtime tells SET_P
- *    lazily, at system call entry, so the module's own m->p may be stale;
- *    m->p is looked at first, then every P): a P whose schedtick (moved by
+ *  - On each tick it looks at the P of the M it interrupted, as the
+ *    runtime has it: the runtime's m->p (NULL while the M holds no P in
+ *    state RUNNING: in a system call, demoted, idle) and that P's index,
+ *    read from the stopped thread's memory, and the P's page agreeing
+ *    (state RUNNING, m_id that M's id).  Not the module's own record: the
+ *    runtime tells SET_P lazily, at system call entry.  Not the pages
+ *    alone either: a spare that takes a P sets RUNNING before it writes
+ *    its m_id, so for a moment the page names the M the P was taken from.
+ *    A P whose schedtick (moved by
  *    the runtime at every new slice) it has seen unchanged for a slice,
  *    running a G (goid), and wanted by other work (its run queue, a timer
  *    due within a slice, or the runtime's preempt_req for that slice; or,
@@ -261,8 +266,8 @@ static void mnsched_kpreempt_take(struct mnsched_m *m, int p, u64 tick, u8 mark)
 		return;
 	}
 	/*
-	 * The page says @m holds @p (mnsched_kpreempt_find_p(), and the thread
-	 * is stopped): the runtime's SET_P, made lazily, may not have come yet.
+	 * The runtime says @m holds @p (mnsched_kpreempt_find_p(), and the
+	 * thread is stopped): its SET_P, made lazily, may not have come yet.
 	 */
 	if (kp->owner != m || m->p != p)
 		mnsched_give_p(g, m, p);
@@ -346,31 +351,29 @@ static bool mnsched_in_user_code(struct mnsched_m *m, struct pt_regs *regs, u8 *
 	return !gmark;
 }
 
-/* Whether page @pst says M @m holds it and runs Gs on it. */
-static bool mnsched_pst_runs(struct mnsched_pstate *pst, struct mnsched_m *m)
-{
-	return READ_ONCE(pst->state) == MNSCHED_P_RUNNING &&
-	       READ_ONCE(pst->m_id) == m->id;
-}
-
 /*
- * The P the pages say @m holds, -1 for none: m->p first (right unless the
- * M took another P since its last SET_P), then every P.  Called in the
- * tick that interrupted @m: the thread, the only writer of its P's page,
- * is stopped.
+ * The P @m holds and runs Gs on, -1 for none: the runtime's m->p (the
+ * thread's own field, and the thread is stopped: the tick interrupted it)
+ * and the index in that P, with the P's page in state RUNNING naming @m.
+ * Two nofault reads, 8 and 4 bytes.
  */
 static int mnsched_kpreempt_find_p(struct mnsched_group *g, struct mnsched_m *m)
 {
 	/* Pairs with the release in mnsched_ioc_config(): pages first. */
-	u32 i, nr_p = smp_load_acquire(&g->nr_p);
-	int p = READ_ONCE(m->p);
+	u32 nr_p = smp_load_acquire(&g->nr_p), p;
+	struct mnsched_pstate *pst;
+	u64 up;
 
-	if (p >= 0 && p < nr_p && mnsched_pst_runs(g->pst[p], m))
-		return p;
-	for (i = 0; i < nr_p; i++)
-		if (mnsched_pst_runs(g->pst[i], m))
-			return i;
-	return -1;
+	if (copy_from_user_nofault(&up, m->km_p, sizeof(up)) || !up ||
+	    copy_from_user_nofault(&p, u64_to_user_ptr(up + m->kp_id_off),
+				   sizeof(p)) ||
+	    p >= nr_p)
+		return -1;
+	pst = g->pst[p];
+	if (READ_ONCE(pst->state) != MNSCHED_P_RUNNING ||
+	    READ_ONCE(pst->m_id) != m->id)
+		return -1;
+	return p;
 }
 
 /* One look at @m's P, from the tick that interrupted @m. */
@@ -462,14 +465,13 @@ long mnsched_ioc_preempt(struct mnsched_group *g, void __user *uarg)
 	if (a.slice_ns && (a.slice_ns < MNSCHED_SLICE_MIN_NS ||
 			   a.slice_ns > MNSCHED_SLICE_MAX_NS))
 		return -EINVAL;
-	if (a.__pad2)
-		return -EINVAL;
 	mark = u64_to_user_ptr(a.mark);
 	curg = u64_to_user_ptr(a.curg);
 	if (a.slice_ns &&
 	    (!a.mark || !access_ok(mark, 1) || !mnsched_user_word_ok(a.curg) ||
 	     !mnsched_user_word_ok(a.m_p) || !mnsched_user_word_ok(a.m_oldp) ||
 	     a.g_mark_off >= MNSCHED_G_MARK_OFF_MAX ||
+	     a.p_id_off >= MNSCHED_G_MARK_OFF_MAX ||
 	     a.text_start >= a.text_end ||
 	     !access_ok(u64_to_user_ptr(a.text_start),
 			a.text_end - a.text_start)))
@@ -487,6 +489,7 @@ long mnsched_ioc_preempt(struct mnsched_group *g, void __user *uarg)
 	m->kcurg = a.slice_ns ? curg : NULL;
 	m->kg0 = a.g0;
 	m->kg_mark_off = a.g_mark_off;
+	m->kp_id_off = a.p_id_off;
 	m->km_p = a.slice_ns ? u64_to_user_ptr(a.m_p) : NULL;
 	m->km_oldp = a.slice_ns ? u64_to_user_ptr(a.m_oldp) : NULL;
 	WRITE_ONCE(m->kslice_ns, a.slice_ns);

@@ -126,6 +126,7 @@ static void fill_arg(uint64_t *s, unsigned char *buf, size_t n, unsigned long cm
 			.text_end = (uint64_t)(uintptr_t)(fuzz_text + 64),
 			.curg = (uint64_t)(uintptr_t)&fuzz_curg,
 			.g_mark_off = 8,
+			.p_id_off = xs(s) % 16,
 			.m_p = (uint64_t)(uintptr_t)&fuzz_p,
 			.m_oldp = (uint64_t)(uintptr_t)&fuzz_oldp,
 		};

@@ -165,6 +165,9 @@ void mn_preempt_m_kinit(struct mn_m *m)
 		.curg = (uint64_t)(uintptr_t)&m->curg,
 		.g0 = (uint64_t)(uintptr_t)&m->g0,
 		.g_mark_off = offsetof(struct mn_g, rt_mark),
+		/* m->p and p->id: which P the M holds, as the runtime has it
+		 * (SET_P is lazy). */
+		.p_id_off = offsetof(struct mn_p, id),
 		/* Moved and cleared as the handler does (MN_ENTER_FAST_P). */
 		.m_p = (uint64_t)(uintptr_t)&m->p,
 		.m_oldp = (uint64_t)(uintptr_t)&m->oldp,

@@ -206,13 +206,16 @@ struct mnsched_spare {
  * @g_mark_off: offset of a G's mark byte in the G *@curg points to (the
  *	runtime's g->rt_mark, set around the runtime's calls out of its
  *	text), below MNSCHED_G_MARK_OFF_MAX
- * @__pad2: must be 0
+ * @p_id_off: offset of the P's index (32 bits) in the P *@m_p points to
+ *	(the runtime's p->id), below MNSCHED_G_MARK_OFF_MAX
  * @m_p: user address of the M's pointer to its P (the runtime's m->p: 8
- *	bytes, 8-byte aligned)
+ *	bytes, 8-byte aligned; NULL while the M holds no P in state RUNNING,
+ *	as during a system call)
  * @m_oldp: where the module saves *@m_p when it takes the P (m->oldp;
  *	likewise)
  *
- * From then on, when the calling M holds a P (SET_P, or a handoff) in
+ * From then on, when the calling M holds a P (*@m_p, and the page's
+ *	m_id; SET_P is not needed, the runtime makes it lazily) in
  * state RUNNING whose schedtick has not moved for @slice_ns, while other
  * work waits for the P (its run queue, a timer due within a slice
  * (timer0_ns), or preempt_req naming that slice), and the thread runs the
@@ -242,7 +245,7 @@ struct mnsched_preempt {
 	__u64 curg;
 	__u64 g0;
 	__u32 g_mark_off;
-	__u32 __pad2;
+	__u32 p_id_off;
 	__u64 m_p;
 	__u64 m_oldp;
 };
@@ -291,7 +294,7 @@ struct mnsched_preempt {
  * Preempt the calling M's overrunning Gs in the kernel (struct
  * mnsched_preempt).  -EINVAL for flags, padding, a slice out of range, a
  * mark, @curg, @m_p or @m_oldp address that is not a user address, an empty text range
- * or one outside user addresses, a G mark offset out of range; -ESRCH when the caller is not
+ * or one outside user addresses, a G mark or P index offset out of range; -ESRCH when the caller is not
  * an M.  A module without it returns -ENOTTY: the runtime then preempts
  * with its own signal.
  */
