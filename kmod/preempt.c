@@ -49,9 +49,9 @@
  *    (what the SET_P the runtime has not made yet would do), writes
  *    LOST | KLOST to the mark, moves the
  *    runtime's m->p to m->oldp and zeroes m->p (the runtime's hot entries
- *    that test m->p instead of the mark, MNSCHED_ENTER_FAST_P, need it), moves
+ *    that test m->p instead of the mark, MN_ENTER_FAST_P, need it), moves
  *    the P from RUNNING to SYSCALL with a compare-and-swap (what
- *    mnsched_syscall_enter and the signal handler do; only the P's holder
+ *    mn_syscall_enter and the signal handler do; only the P's holder
  *    changes a RUNNING P, and it is the thread we stopped, so the swap
  *    cannot fail unless the page was changed behind the runtime's back:
  *    then the mark and the P pointers are put back),
@@ -59,9 +59,10 @@
  *    spare M exactly as a blocked M's (handoff.c: the irq_work wakes the
  *    first spare with it), and lowers the thread to nice 19.
  *  - The thread returns to user mode where it was.  Its next runtime entry
- *    (MNSCHED_ENTER) sees the mark, calls REJOIN (the module restores the nice
+ *    (MN_ENTER) sees the mark, calls REJOIN (the module restores the nice
  *    value and withdraws the P from the spares if nobody took it), and
- *    takes a P back as after a system call, telling SET_P.
+ *    takes a P back as after a system call (its next system call tells
+ *    SET_P: the runtime's note of the holder counts k_preempts).
  *
  * Why an hrtimer on the thread's own CPU and not task_work (which 6.1 and
  * 6.12 both export): a task_work callback head must outlive the thread's
@@ -76,7 +77,7 @@
  * the cooperative flag only); a thread of another policy than SCHED_NORMAL
  * or SCHED_BATCH, or already at nice 19, is not demoted but still loses
  * its P; a G that overruns while its thread is in the kernel (a system
- * call made without mnsched_syscall_enter) is preempted when it is back in user
+ * call made without mn_syscall_enter) is preempted when it is back in user
  * mode at a tick.  A slice lasts 1 to 1.5 slices: the tick counts from
  * the first tick that saw the slice's schedtick, never from before it.
  */
