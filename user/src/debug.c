@@ -1019,7 +1019,7 @@ void mn_debug_tick(uint64_t now)
 {
 	atomic_store_explicit(&mn_debug_now, now, memory_order_relaxed);
 	if (stall_ns && stalls)
-		mn_overrun_scan(now, stall_ns, stall_found, NULL);
+		mn_overrun_scan(now, stall_ns, true, stall_found, NULL);
 }
 
 static void *debug_thread(void *arg)

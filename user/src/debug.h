@@ -71,11 +71,12 @@ MN_HIDDEN void mn_debug_dump(FILE *f, bool ms_ps);
  * long that G has run without a G switch (the P's schedtick unchanged), at
  * sysmon's resolution.  fn(p, NULL, goid, ran_ns, tick, arg) is called for
  * every such P whose G has run at least min_ns; tick identifies the run
- * (fn can report it once).  Then the same for each G that runs demoted on
- * an M without a P (preempted, preempt.c), with that M and p its old P:
- * its run goes on, so ran_ns counts from the start of its slice.
+ * (fn can report it once).  Then, with demoted, the same for each G that
+ * runs demoted on an M without a P (preempted by the signal handler or the
+ * module, preempt.c), with that M and p its old P: its run goes on, so
+ * ran_ns counts from the start of its slice.
  */
-MN_HIDDEN void mn_overrun_scan(uint64_t now, uint64_t min_ns,
+MN_HIDDEN void mn_overrun_scan(uint64_t now, uint64_t min_ns, bool demoted,
 			       void (*fn)(struct mn_p *p, struct mn_m *m,
 					  uint64_t goid, uint64_t ran_ns,
 					  uint64_t tick, void *arg), void *arg);

@@ -9,6 +9,12 @@
  * that leaves state RUNNING (idle, or its G in mn_syscall_enter) starts
  * over: a system call through the runtime counts as entering it.
  * sysmon is the only caller: the snapshots need no lock.
+ *
+ * A G whose thread lost the P keeps running the same slice: the signal
+ * handler says so in its M (lostp, slice_start...); the module, which
+ * writes only the thread's mark (MN_RT_KLOST), is seen through m->kmark.
+ * The module took the P a slice after the slice began at the earliest, so
+ * such a G has run at least a slice when sysmon first sees the mark.
  */
 #include <stdlib.h>
 #include "runtime.h"
@@ -21,7 +27,35 @@ struct ovsnap {
 
 static struct ovsnap *snaps;
 
-void mn_overrun_scan(uint64_t now, uint64_t min_ns,
+/* M m, if the module took its G's P (its mark says KLOST): report that G. */
+static void kernel_demoted(struct mn_m *m, uint64_t now,
+			   void (*fn)(struct mn_p *p, struct mn_m *m,
+				      uint64_t goid, uint64_t ran_ns,
+				      uint64_t tick, void *arg),
+			   void *arg)
+{
+	volatile uint8_t *mark = __atomic_load_n(&m->kmark, __ATOMIC_ACQUIRE);
+	struct mn_g *g;
+	struct mn_p *p;
+	uint64_t goid;
+
+	if (!mark || !(*mark & MN_RT_KLOST)) {
+		m->kseen_ns = 0;
+		return;
+	}
+	if (!m->kseen_ns)
+		m->kseen_ns = now - mn_sched.slice_ns;
+	/* Written by the module before the mark (m->oldp), and by the M
+	 * before it ran the G (m->curg); the G may end once the M rejoins,
+	 * so its goid is read as a dump reads it. */
+	p = __atomic_load_n(&m->oldp, __ATOMIC_RELAXED);
+	g = __atomic_load_n(&m->curg, __ATOMIC_RELAXED);
+	if (p && g && !mn_safe_read(&goid, (uint64_t)(uintptr_t)&g->goid,
+				    sizeof(goid)) && goid)
+		fn(p, m, goid, now - m->kseen_ns, m->kseen_ns, arg);
+}
+
+void mn_overrun_scan(uint64_t now, uint64_t min_ns, bool demoted,
 		     void (*fn)(struct mn_p *p, struct mn_m *m, uint64_t goid,
 				uint64_t ran_ns, uint64_t tick, void *arg),
 		     void *arg)
@@ -51,15 +85,20 @@ void mn_overrun_scan(uint64_t now, uint64_t min_ns,
 			fn(p, NULL, goid, now - s->since, t, arg);
 	}
 	/* Gs whose thread lost the P (preempt.c): still the same run. */
-	if (atomic_load(&mn_sched.ndemoted) == 0)
+	if (!demoted)
+		return;
+	if (atomic_load(&mn_sched.ndemoted) == 0 &&
+	    !atomic_load_explicit(&mn_sched.kpreempt, memory_order_relaxed))
 		return;
 	mn_lock(&mn_sched.lock);
 	for (struct mn_m *m = mn_sched.allm; m; m = m->alllink) {
 		struct mn_p *p;
 		uint64_t since, goid;
 
-		if (!__atomic_load_n(&m->lostp, __ATOMIC_ACQUIRE))
+		if (!__atomic_load_n(&m->lostp, __ATOMIC_ACQUIRE)) {
+			kernel_demoted(m, now, fn, arg);
 			continue;
+		}
 		/* Written by its handler before lostp (not m->curg, which the
 		 * M writes without a barrier once it has rejoined). */
 		p = __atomic_load_n(&m->oldp, __ATOMIC_RELAXED);

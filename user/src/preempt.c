@@ -181,6 +181,8 @@ void mn_preempt_m_kinit(struct mn_m *m)
 	if (r == 0) {
 		int unknown = 0;
 
+		/* For sysmon's stall reports (overrun.c). */
+		__atomic_store_n(&m->kmark, mn_rt_mark(), __ATOMIC_RELEASE);
 		if (atomic_compare_exchange_strong(&state, &unknown, 1))
 			atomic_store(&mn_sched.kpreempt, true);
 		return;
@@ -505,7 +507,8 @@ bool mn_preempt_scan(uint64_t now)
 		if (!seen)
 			return false;
 	}
-	mn_overrun_scan(now, mn_sched.slice_ns, overran, &a);
+	/* Not the demoted Gs: they have no P to give up. */
+	mn_overrun_scan(now, mn_sched.slice_ns, false, overran, &a);
 	/* Hand off the Ps the handlers gave up. */
 	for (int i = 0; i < mn_sched.nprocs; i++) {
 		struct mn_p *p = mn_sched.allp[i];

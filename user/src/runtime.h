@@ -269,6 +269,10 @@ struct mn_m {
 	uint64_t slice_start;		/* of the slice the G overran (overrun.c) */
 	uint64_t lost_tick;		/* that slice's schedtick */
 	uint64_t demoted_goid;		/* the G it runs without a P */
+	/* The module's preemption (kmod/preempt.c) writes only this M's mark:
+	 * sysmon reads it here to see such a demotion (overrun.c). */
+	volatile uint8_t *kmark;	/* its mn_tls_rt, once PREEMPT is on */
+	uint64_t kseen_ns;		/* sysmon: when it saw KLOST, 0 none */
 };
 
 /* The environment, parsed by env.c; 0 is the default of each. */
