@@ -433,33 +433,38 @@ __attribute__((noinline)) static void hog_fn(void *arg)
 	STAY();
 }
 
+uint64_t mn_debug_kernel_preemptions(void);
+
 static void stall_main(void *arg)
 {
 	mn_go_opts(hog_fn, NULL, &(struct mn_go_opts){ .name = "hog" });
 	t_await(&hog_done);
 	mn_sleep(200 * 1000000ull);	/* let the reports be printed */
-	fprintf(stderr, "hog %d done\n", atomic_load(&hog_id));
+	fprintf(stderr, "hog %d done\nkernel preemptions %llu\n",
+		atomic_load(&hog_id),
+		(unsigned long long)mn_debug_kernel_preemptions());
 	fflush(stderr);
 	_exit(0);
 }
 
+static const char *stall_procs = "2";
+
 static void stall_child(void *arg)
 {
-	setenv("MNPROCS", "2", 1);
+	setenv("MNPROCS", stall_procs, 1);
 	setenv("MNSCHED_DEBUG", "stall=100", 1);
 	mn_main(stall_main, NULL);
 	_exit(1);
 }
 
-TEST(stall_report_names_the_g_with_its_stack)
+/* Two stalls of the hog, two reports with its stack; the module's
+ * preemptions of the run (in *kpre). */
+static void stall_case(struct __test_metadata *_metadata, unsigned long long *kpre)
 {
 	char hdr[128], blk[8192];
 	const char *p;
 	int st, id = 0, n = 0;
 
-	if (tsan())
-		SKIP(return, "TSan defers a signal to a thread in a busy loop "
-		     "until it calls into libc: its stack cannot be taken");
 	st = t_child(stall_child, NULL, out, sizeof(out));
 	ASSERT_TRUE(WIFEXITED(st)) TH_LOG("status %#x: %s", st, out);
 	ASSERT_EQ(0, WEXITSTATUS(st)) TH_LOG("%s", out);
@@ -478,6 +483,41 @@ TEST(stall_report_names_the_g_with_its_stack)
 	ASSERT_NE(NULL, strstr(blk, " hog_loop")) TH_LOG("%s", blk);
 	ASSERT_NE(NULL, strstr(blk, "hog_fn+0x")) TH_LOG("%s", blk);
 	ASSERT_NE(NULL, strstr(blk, "created by goroutine 1 at stall_main+0x")) TH_LOG("%s", blk);
+	p = strstr(out, "\nkernel preemptions ");
+	ASSERT_NE(NULL, p) TH_LOG("%s", out);
+	ASSERT_EQ(1, sscanf(p + 1, "kernel preemptions %llu", kpre));
+}
+
+TEST(stall_report_names_the_g_with_its_stack)
+{
+	unsigned long long kpre;
+
+	if (tsan())
+		SKIP(return, "TSan defers a signal to a thread in a busy loop "
+		     "until it calls into libc: its stack cannot be taken");
+	stall_case(_metadata, &kpre);
+}
+
+/*
+ * At 1 P the hog's P has work (the main G's sleep), so with the module
+ * (the test VM: MNSCHED_PARK=kmod) the module takes the P from the hog
+ * a slice in, and the hog runs on without one: the report comes from the
+ * M's mark (overrun.c), the only place the runtime sees that from.
+ */
+TEST(stall_report_names_a_g_the_module_preempted)
+{
+	const char *park = getenv("MNSCHED_PARK");
+	unsigned long long kpre = 0;
+
+	if (!park || strcmp(park, "kmod"))
+		SKIP(return, "needs the module's preemption (the test VM, "
+		     "MNSCHED_PARK=kmod)");
+	if (tsan())
+		SKIP(return, "TSan defers a signal to a thread in a busy loop "
+		     "until it calls into libc: its stack cannot be taken");
+	stall_procs = "1";
+	stall_case(_metadata, &kpre);
+	ASSERT_LT(0, kpre) TH_LOG("the module preempted nothing: %s", out);
 }
 
 /* ---- labels --------------------------------------------------------------- */

@@ -37,22 +37,27 @@ static void kernel_demoted(struct mn_m *m, uint64_t now,
 	volatile uint8_t *mark = __atomic_load_n(&m->kmark, __ATOMIC_ACQUIRE);
 	struct mn_g *g;
 	struct mn_p *p;
-	uint64_t goid;
+	uint64_t goid, run;
 
-	if (!mark || !(*mark & MN_RT_KLOST)) {
-		m->kseen_ns = 0;
+	if (!mark || !(*mark & MN_RT_KLOST))
 		return;
-	}
-	if (!m->kseen_ns)
-		m->kseen_ns = now - mn_sched.slice_ns;
 	/* Written by the module before the mark (m->oldp), and by the M
 	 * before it ran the G (m->curg); the G may end once the M rejoins,
 	 * so its goid is read as a dump reads it. */
 	p = __atomic_load_n(&m->oldp, __ATOMIC_RELAXED);
 	g = __atomic_load_n(&m->curg, __ATOMIC_RELAXED);
-	if (p && g && !mn_safe_read(&goid, (uint64_t)(uintptr_t)&g->goid,
-				    sizeof(goid)) && goid)
-		fn(p, m, goid, now - m->kseen_ns, m->kseen_ns, arg);
+	if (!p || !g || mn_safe_read(&goid, (uint64_t)(uintptr_t)&g->goid,
+				     sizeof(goid)) || !goid)
+		return;
+	/* One demotion: its P and that P's count of the module's takes
+	 * (two demotions may come closer together than two sysmon looks);
+	 * bit 63 keeps it apart from the schedticks that name a P's runs. */
+	run = 1ull << 63 | (uint64_t)p->id << 48 | MN_SH_GET(p, k_preempts);
+	if (!m->kseen_ns || m->kseen_run != run) {
+		m->kseen_ns = now - mn_sched.slice_ns;
+		m->kseen_run = run;
+	}
+	fn(p, m, goid, now - m->kseen_ns, run, arg);
 }
 
 void mn_overrun_scan(uint64_t now, uint64_t min_ns, bool demoted,

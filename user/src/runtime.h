@@ -273,6 +273,7 @@ struct mn_m {
 	 * sysmon reads it here to see such a demotion (overrun.c). */
 	volatile uint8_t *kmark;	/* its mn_tls_rt, once PREEMPT is on */
 	uint64_t kseen_ns;		/* sysmon: when it saw KLOST, 0 none */
+	uint64_t kseen_run;		/* sysmon: which demotion that was */
 };
 
 /* The environment, parsed by env.c; 0 is the default of each. */
