@@ -38,11 +38,17 @@ static void kernel_demoted(struct mn_m *m, uint64_t now,
 	struct mn_g *g;
 	struct mn_p *p;
 	uint64_t goid, run;
+	uint8_t mk;
 
-	if (!mark || !(*mark & MN_RT_KLOST))
+	/* The mark is in the M's thread-local storage: read as a dump reads
+	 * (an M whose thread retired has none left). */
+	if (!mark || __atomic_load_n(&m->dead, __ATOMIC_ACQUIRE) ||
+	    mn_safe_read(&mk, (uint64_t)(uintptr_t)mark, 1) ||
+	    !(mk & MN_RT_KLOST))
 		return;
-	/* Written by the module before the mark (m->oldp), and by the M
-	 * before it ran the G (m->curg); the G may end once the M rejoins,
+	/* m->oldp: written by the module just after the mark, NULL before
+	 * (a look in between finds none and the next one reports); m->curg:
+	 * by the M before it ran the G.  The G may end once the M rejoins,
 	 * so its goid is read as a dump reads it. */
 	p = __atomic_load_n(&m->oldp, __ATOMIC_RELAXED);
 	g = __atomic_load_n(&m->curg, __ATOMIC_RELAXED);
