@@ -259,6 +259,17 @@ static int map_p0(int fd, struct mnsched_pstate **pst)
 	return 0;
 }
 
+/* A file with P 0 mapped, this thread its M, preemption at @slice_ns. */
+static void hog_setup(struct __test_metadata *_metadata, struct pctx *c,
+		      uint64_t slice_ns)
+{
+	c->fd = kt_open();
+	ASSERT_LE(0, c->fd);
+	ASSERT_EQ(0, map_p0(c->fd, &c->pst));
+	ASSERT_LE(0, kt_register(c->fd));
+	ASSERT_EQ(0, kt_preempt_set(c->fd, &tmark, slice_ns));
+}
+
 /* Preempted: the hog's view, the P, the spare, the nice value, REJOIN. */
 static void overrun_case(struct __test_metadata *_metadata)
 {
@@ -270,11 +281,7 @@ static void overrun_case(struct __test_metadata *_metadata)
 
 	KT_REQUIRE_DEV();
 	ASSERT_EQ(0, setpriority(PRIO_PROCESS, 0, 0));
-	c.fd = kt_open();
-	ASSERT_LE(0, c.fd);
-	ASSERT_EQ(0, map_p0(c.fd, &c.pst));
-	ASSERT_LE(0, kt_register(c.fd));
-	ASSERT_EQ(0, kt_preempt_set(c.fd, &tmark, 2000000));
+	hog_setup(_metadata, &c, 2000000);
 	ASSERT_EQ(0, pthread_create(&t, NULL, spare, &c));
 	while (!__atomic_load_n(&c.ready, __ATOMIC_ACQUIRE))
 		kt_sleep_ns(100000);
@@ -338,11 +345,7 @@ TEST(preemption_latency_by_slice)
 			uint64_t took;
 			pid_t after;
 
-			c.fd = kt_open();
-			ASSERT_LE(0, c.fd);
-			ASSERT_EQ(0, map_p0(c.fd, &c.pst));
-			ASSERT_LE(0, kt_register(c.fd));
-			ASSERT_EQ(0, kt_preempt_set(c.fd, &tmark, slices[i]));
+			hog_setup(_metadata, &c, slices[i]);
 			took = hog(&c, 0, 1, 2000, &after);
 			ASSERT_NE(0, took);
 			EXPECT_LE(slices[i], took);
@@ -466,11 +469,7 @@ TEST(timer_due_is_work_waiting)
 
 	KT_REQUIRE_DEV();
 	ASSERT_EQ(0, setpriority(PRIO_PROCESS, 0, 0));
-	c.fd = kt_open();
-	ASSERT_LE(0, c.fd);
-	ASSERT_EQ(0, map_p0(c.fd, &c.pst));
-	ASSERT_LE(0, kt_register(c.fd));
-	ASSERT_EQ(0, kt_preempt_set(c.fd, &tmark, 1000000));
+	hog_setup(_metadata, &c, 1000000);
 	c.pst->timer0_ns = kt_now() + 1000000;
 	took = hog(&c, 0, 0, 2000, &after);
 	EXPECT_NE(0, took);
@@ -489,11 +488,7 @@ TEST(unregister_while_demoted_restores_and_frees)
 
 	KT_REQUIRE_DEV();
 	ASSERT_EQ(0, setpriority(PRIO_PROCESS, 0, 0));
-	c.fd = kt_open();
-	ASSERT_LE(0, c.fd);
-	ASSERT_EQ(0, map_p0(c.fd, &c.pst));
-	ASSERT_LE(0, kt_register(c.fd));
-	ASSERT_EQ(0, kt_preempt_set(c.fd, &tmark, 1000000));
+	hog_setup(_metadata, &c, 1000000);
 	ASSERT_NE(0, hog(&c, 0, 1, 2000, &after));
 	EXPECT_EQ(19, getpriority(PRIO_PROCESS, 0));
 	EXPECT_EQ(0, kt_ioc(c.fd, MNSCHED_IOC_UNREGISTER, 0));
