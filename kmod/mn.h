@@ -26,6 +26,7 @@
 #include <linux/preempt.h>
 #include <linux/rcupdate.h>
 #include <linux/refcount.h>
+#include <linux/signal_types.h>
 #include <linux/smp.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
@@ -139,6 +140,8 @@ struct mnsched_group {
  * @kcurg: user address of the M's pointer to its running G
  * @kg0: user address of the M's scheduler G
  * @kg_mark_off: offset of the mark byte in a G
+ * @kg_stack_off: offset of a G's stack bounds (low, high: two u64)
+ * @kblocked: the thread's signal mask when it called MNSCHED_IOC_PREEMPT
  * @kp_id_off: offset of the P index in the runtime's P (*@km_p)
  * @km_p: user address of the M's P pointer, zeroed when the module takes it
  * @km_oldp: user address where the module saves the P pointer
@@ -173,7 +176,9 @@ struct mnsched_m {
 	u64 __user *kcurg;
 	u64 kg0;
 	u32 kg_mark_off;
+	u32 kg_stack_off;
 	u32 kp_id_off;
+	sigset_t kblocked;
 	u64 __user *km_p;
 	u64 __user *km_oldp;
 	int klost_p;

@@ -35,16 +35,24 @@
  *    outside the runtime's text [ktext_start, ktext_end); the M's running
  *    G (*kcurg) neither none nor its scheduler G (kg0); that G's mark byte
  *    (at kg_mark_off, set by the runtime around its calls out of its
- *    text) 0; and the M's mark (kmark) without LOST.  User memory is read
+ *    text) 0; the M's mark (kmark) without LOST; the thread's signal mask
+ *    the one it registered with (kblocked: a signal handler, which blocks
+ *    at least its own signal while it runs, may have interrupted the
+ *    runtime anywhere, even between its setting m->curg and the next G's
+ *    mark, and the handler's pc in libc says nothing); and the user stack
+ *    pointer inside that G's stack (kg_stack_off: not a handler on the
+ *    alternate signal stack, not code we know nothing of).  User memory is read
  *    and written with the nofault accessors (a page that is not present
  *    costs one tick: the next one tries again).  Inside the runtime it
  *    does nothing: the G yields at its next scheduling point (sysmon's
  *    cooperative flag).  The runtime's hot path pays nothing for this:
  *    m->curg and g->rt_mark are what it stores anyway; the tick pays, only
- *    once a slice is over and the P wanted, a range compare and three
- *    nofault reads (1, 8 and 1 bytes).  The handler's two other tests, the
- *    signal mask and the stack pointer on the G's stack, are not made here
- *    (yet).
+ *    once a slice is over and the P wanted, a range compare, a mask
+ *    compare and four nofault reads (1, 8, 1 and 16 bytes).  A handler
+ *    that blocks nothing (SA_NODEFER, empty sa_mask) and runs on the G's
+ *    own stack passes both tests, as it does the runtime's handler: a
+ *    program's handler that calls the runtime is already outside the rules
+ *    (README).
  *  - The program's code: it makes the M the P's holder if it was not
  *    (what the SET_P the runtime has not made yet would do), writes
  *    LOST | KLOST to the mark, moves the
@@ -86,6 +94,7 @@
 #include <linux/percpu.h>
 #include <linux/sched.h>
 #include <linux/sched/stat.h>
+#include <linux/signal.h>
 #include <linux/uaccess.h>
 #include <asm/irq_regs.h>
 
@@ -335,7 +344,8 @@ unlock:
 static bool mnsched_in_user_code(struct mnsched_m *m, struct pt_regs *regs, u8 *mark)
 {
 	unsigned long pc = instruction_pointer(regs);
-	u64 curg;
+	u64 sp = user_stack_pointer(regs);
+	u64 curg, stack[2];
 	u8 gmark;
 
 	if (pc >= m->ktext_start && pc < m->ktext_end)
@@ -347,9 +357,15 @@ static bool mnsched_in_user_code(struct mnsched_m *m, struct pt_regs *regs, u8 *
 	    curg == m->kg0)
 		return false;
 	if (copy_from_user_nofault(&gmark,
-				   u64_to_user_ptr(curg + m->kg_mark_off), 1))
+				   u64_to_user_ptr(curg + m->kg_mark_off), 1) || gmark)
 		return false;
-	return !gmark;
+	/* Both only the thread itself changes, and it is stopped in user mode. */
+	if (!sigequalsets(&current->blocked, &m->kblocked))
+		return false;
+	if (copy_from_user_nofault(stack, u64_to_user_ptr(curg + m->kg_stack_off),
+				   sizeof(stack)))
+		return false;
+	return sp >= stack[0] && sp < stack[1];
 }
 
 /*
@@ -447,9 +463,10 @@ static bool mnsched_user_word_ok(u64 a)
  * @g: the group
  * @uarg: struct mnsched_preempt
  *
- * Return: 0, -EFAULT, -EINVAL for flags, padding, a slice out of range, a
+ * Return: 0, -EFAULT, -EINVAL for flags, a slice out of range, a
  * mark or G pointer address that is not a user address, a text range that
- * is empty or not in user addresses, a G mark offset out of range; -ESRCH
+ * is empty or not in user addresses, a G mark, stack or P index offset out
+ * of range (or a stack offset not 8-byte aligned); -ESRCH
  * when the caller is not an M of @g.
  */
 long mnsched_ioc_preempt(struct mnsched_group *g, void __user *uarg)
@@ -461,7 +478,7 @@ long mnsched_ioc_preempt(struct mnsched_group *g, void __user *uarg)
 
 	if (copy_from_user(&a, uarg, sizeof(a)))
 		return -EFAULT;
-	if (a.flags || a.__pad)
+	if (a.flags)
 		return -EINVAL;
 	if (a.slice_ns && (a.slice_ns < MNSCHED_SLICE_MIN_NS ||
 			   a.slice_ns > MNSCHED_SLICE_MAX_NS))
@@ -472,6 +489,7 @@ long mnsched_ioc_preempt(struct mnsched_group *g, void __user *uarg)
 	    (!a.mark || !access_ok(mark, 1) || !mnsched_user_word_ok(a.curg) ||
 	     !mnsched_user_word_ok(a.m_p) || !mnsched_user_word_ok(a.m_oldp) ||
 	     a.g_mark_off >= MNSCHED_G_MARK_OFF_MAX ||
+	     a.g_stack_off >= MNSCHED_G_MARK_OFF_MAX || (a.g_stack_off & 7) ||
 	     a.p_id_off >= MNSCHED_G_MARK_OFF_MAX ||
 	     a.text_start >= a.text_end ||
 	     !access_ok(u64_to_user_ptr(a.text_start),
@@ -490,7 +508,10 @@ long mnsched_ioc_preempt(struct mnsched_group *g, void __user *uarg)
 	m->kcurg = a.slice_ns ? curg : NULL;
 	m->kg0 = a.g0;
 	m->kg_mark_off = a.g_mark_off;
+	m->kg_stack_off = a.g_stack_off;
 	m->kp_id_off = a.p_id_off;
+	/* Only this thread changes its mask, and it is here: no lock. */
+	m->kblocked = current->blocked;
 	m->km_p = a.slice_ns ? u64_to_user_ptr(a.m_p) : NULL;
 	m->km_oldp = a.slice_ns ? u64_to_user_ptr(a.m_oldp) : NULL;
 	WRITE_ONCE(m->kslice_ns, a.slice_ns);

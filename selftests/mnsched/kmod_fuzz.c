@@ -62,10 +62,11 @@ static const unsigned long cmds[] = {
 /* PREEMPT's mark, when a call turns the module's preemption on: a byte of
  * our own, so a preemption the fuzzing sets up writes nothing else; and
  * what the module reads to tell the runtime's code: a text range, a G
- * pointer and a G of our own (its mark at offset 8). */
+ * pointer and a G of our own (its mark at offset 8, its stack's bounds at
+ * 16: all of user space). */
 static volatile uint8_t fuzz_mark;
 static const char fuzz_text[64];
-static uint8_t fuzz_g[16];
+static uint64_t fuzz_g[4] = { 0, 0, 4096, 0x7ffffffff000ull };
 static void *volatile fuzz_curg = fuzz_g;
 static void *volatile fuzz_p, *volatile fuzz_oldp;
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -126,6 +127,7 @@ static void fill_arg(uint64_t *s, unsigned char *buf, size_t n, unsigned long cm
 			.text_end = (uint64_t)(uintptr_t)(fuzz_text + 64),
 			.curg = (uint64_t)(uintptr_t)&fuzz_curg,
 			.g_mark_off = 8,
+			.g_stack_off = 16,
 			.p_id_off = xs(s) % 16,
 			.m_p = (uint64_t)(uintptr_t)&fuzz_p,
 			.m_oldp = (uint64_t)(uintptr_t)&fuzz_oldp,

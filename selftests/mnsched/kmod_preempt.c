@@ -8,7 +8,10 @@
  * k_preempts, all while the thread keeps computing (no signal: SIGURG is
  * blocked).  Inside the runtime (the pc in the registered text, the G
  * marked, the scheduler's G or none), with LOST already set, with no other
- * work, or the slice not over, nothing happens.  REJOIN gives the nice value back.
+ * work, or the slice not over, nothing happens; nor inside a signal handler
+ * (the mask differs from the one the M registered with: a handler may
+ * have interrupted the runtime anywhere) or with the stack pointer off the
+ * G's stack.  REJOIN gives the nice value back.
  * The holder is the M the page names (state RUNNING, m_id): SET_P, which
  * the runtime makes lazily, is not needed.
  * Bad arguments are -EINVAL/-ESRCH/-EFAULT with no effect.
@@ -25,11 +28,13 @@
  * What the module reads to tell the runtime's code from the program's, as
  * the runtime lays it out: its text (here a range of our own that holds
  * no code we run, or this program's whole text), the M's pointer to its
- * running G, and the G's mark byte (here at offset 8 of a G of our own).
+ * running G, the G's mark byte (here at offset 8 of a G of our own) and
+ * its stack's bounds (here all of user space, or hog_stack_elsewhere).
  */
 struct fake_g {
 	uint64_t goid;
 	volatile uint8_t mark;
+	uint64_t stack_lo, stack_hi;
 };
 
 static __thread struct fake_g tg;
@@ -58,6 +63,7 @@ static void preempt_arg(struct mnsched_preempt *a, volatile uint8_t *mark,
 	a->curg = (uint64_t)(uintptr_t)&tcurg;
 	a->g0 = (uint64_t)(uintptr_t)&tg0;
 	a->g_mark_off = offsetof(struct fake_g, mark);
+	a->g_stack_off = offsetof(struct fake_g, stack_lo);
 	a->m_p = (uint64_t)(uintptr_t)&tp;
 	a->m_oldp = (uint64_t)(uintptr_t)&toldp;
 	a->p_id_off = offsetof(struct fake_p, id);
@@ -96,9 +102,12 @@ TEST(preempt_invalid)
 	a.flags = 1;
 	EXPECT_EQ(-EINVAL, kt_ioc_p(fd, MNSCHED_IOC_PREEMPT, &a));
 	a.flags = 0;
-	a.__pad = 1;
+	/* The G's stack bounds: misaligned, out of range. */
+	a.g_stack_off = 12;
 	EXPECT_EQ(-EINVAL, kt_ioc_p(fd, MNSCHED_IOC_PREEMPT, &a));
-	a.__pad = 0;
+	a.g_stack_off = MNSCHED_G_MARK_OFF_MAX;
+	EXPECT_EQ(-EINVAL, kt_ioc_p(fd, MNSCHED_IOC_PREEMPT, &a));
+	a.g_stack_off = offsetof(struct fake_g, stack_lo);
 	EXPECT_EQ(-EINVAL, kt_preempt_set(fd, &mark, MNSCHED_SLICE_MIN_NS - 1));
 	EXPECT_EQ(-EINVAL, kt_preempt_set(fd, &mark, MNSCHED_SLICE_MAX_NS + 1));
 	EXPECT_EQ(-EINVAL, kt_preempt_set(fd, &mark, ~0ull));
@@ -200,6 +209,10 @@ static int hog_curg;
 static int hog_set_p = 1;
 /* The hog's m->p: FAKE_P (P 0), or NULL as in a system call. */
 static void *hog_tp = FAKE_P;
+/* The G's stack: all of user space, or (1) a range the hog's stack
+ * pointer is not in, as for a handler on the alternate signal stack. */
+static int hog_stack_elsewhere;
+static char other_stack[4096];
 
 /*
  * Hold P 0 (RUNNING, a G, @runq queued Gs) with the mark @mark and compute
@@ -219,6 +232,9 @@ static uint64_t hog(struct pctx *c, uint8_t mark, uint32_t runq, int ms,
 
 	tmark = mark;
 	tg.mark = hog_gmark;
+	tg.stack_lo = hog_stack_elsewhere ? (uintptr_t)other_stack : 4096;
+	tg.stack_hi = hog_stack_elsewhere ? (uintptr_t)(other_stack + sizeof(other_stack)) :
+					    0x7ffffffff000ull;
 	tp = hog_tp;
 	toldp = NULL;
 	tcurg = hog_curg == 1 ? &tg0 : hog_curg == 2 ? NULL : &tg;
@@ -364,10 +380,35 @@ TEST(preemption_latency_by_slice)
 	}
 }
 
+/* The hog inside a signal handler (SIGUSR1, blocked while it runs, as a
+ * handler's own signal is): what it is given and what it found (volatile:
+ * glibc declares raise() a leaf, which the compiler takes to mean that no
+ * function of this file runs before it returns). */
+static int hog_in_handler;
+static volatile struct {
+	struct pctx *c;
+	uint8_t mark;
+	uint32_t runq;
+	uint64_t took;
+} hh;
+
+static void hog_handler(int sig)
+{
+	pid_t after;
+
+	(void)sig;
+	hh.took = hog(hh.c, hh.mark, hh.runq, 100, &after);
+	/* Nothing waits any more: back out of the handler, with the mask
+	 * it registered with, the hog would be preempted before the checks
+	 * below could look (that is the case preempted() makes). */
+	hh.c->pst->runq_len = 0;
+}
+
 /*
  * No preemption: inside the runtime (@in_text: the pc in the registered
- * text; or hog_gmark, hog_curg), LOST already in @mark, nothing waiting, or
- * preemption off.
+ * text; or hog_gmark, hog_curg), LOST already in @mark, nothing waiting,
+ * preemption off, in a signal handler (hog_in_handler) or off the G's
+ * stack (hog_stack_elsewhere).
  */
 static void not_preempted(struct __test_metadata *_metadata, uint8_t mark,
 			  uint32_t runq, uint64_t slice, bool in_text)
@@ -388,7 +429,20 @@ static void not_preempted(struct __test_metadata *_metadata, uint8_t mark,
 		a.text_end = 0x7ffffffff000ull;
 	}
 	ASSERT_EQ(0, kt_ioc_p(c.fd, MNSCHED_IOC_PREEMPT, &a));
-	EXPECT_EQ(0, hog(&c, mark, runq, 100, &after));
+	if (hog_in_handler) {
+		struct sigaction sa = { .sa_handler = hog_handler };
+
+		sigemptyset(&sa.sa_mask);
+		ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+		hh.c = &c;
+		hh.mark = mark;
+		hh.runq = runq;
+		hh.took = ~0ull;
+		ASSERT_EQ(0, raise(SIGUSR1));	/* handled before it returns */
+		EXPECT_EQ(0, hh.took);
+	} else {
+		EXPECT_EQ(0, hog(&c, mark, runq, 100, &after));
+	}
 	EXPECT_EQ(mark, tmark);
 	EXPECT_EQ(hog_tp, tp);
 	EXPECT_EQ(NULL, toldp);
@@ -397,10 +451,52 @@ static void not_preempted(struct __test_metadata *_metadata, uint8_t mark,
 	EXPECT_EQ(0, getpriority(PRIO_PROCESS, 0));
 	hog_gmark = 0;
 	hog_curg = 0;
+	hog_in_handler = 0;
+	hog_stack_elsewhere = 0;
 	/* The mapping holds the file: without it the next REGISTER (a second
 	 * call in one test) is -EBUSY. */
 	munmap(c.pst, getpagesize());
 	close(c.fd);
+}
+
+/* The same hog, in user code, on the G's stack, with the mask it
+ * registered with: preempted (so the cases above can fail). */
+static void preempted(struct __test_metadata *_metadata)
+{
+	struct pctx c = { .got = -1 };
+	pid_t after;
+
+	hog_setup(_metadata, &c, 1000000);
+	EXPECT_NE(0, hog(&c, 0, 1, 2000, &after));
+	EXPECT_EQ(0, kt_ioc(c.fd, MNSCHED_IOC_REJOIN, 0));
+	munmap(c.pst, getpagesize());
+	close(c.fd);
+}
+
+/*
+ * In a signal handler: its mask blocks its own signal, so it is not the
+ * mask the M registered with.  A handler may interrupt the runtime
+ * anywhere, e.g. between m->curg = next and the next G's marked region:
+ * the runtime's own SIGURG handler (sysmon's I/O kick) calls getpid()
+ * there, a pc outside the runtime's text with an unmarked G, and the
+ * module once took the P from under the switch.
+ */
+TEST(in_a_signal_handler_is_not_preempted)
+{
+	KT_REQUIRE_DEV();
+	hog_in_handler = 1;
+	not_preempted(_metadata, 0, 1, 1000000, false);
+	preempted(_metadata);
+}
+
+/* The stack pointer outside the G's stack (a handler on the alternate
+ * signal stack, code the runtime knows nothing of). */
+TEST(stack_pointer_off_the_g_stack_is_not_preempted)
+{
+	KT_REQUIRE_DEV();
+	hog_stack_elsewhere = 1;
+	not_preempted(_metadata, 0, 1, 1000000, false);
+	preempted(_metadata);
 }
 
 /* The pc in the runtime's text (here: all of user space). */

@@ -2,7 +2,8 @@
 /*
  * rt_stack.c - stack overflow is reported with the G's id and stack size
  * and aborts (guard page where the kernel has MADV_GUARD_INSTALL, canary
- * otherwise); one million parked Gs fit in the default vm.max_map_count.
+ * otherwise); any other fault is reported with its address, pc, mapping, G
+ * and M; one million parked Gs fit in the default vm.max_map_count.
  */
 #include <sys/mman.h>
 #include "mn_test.h"
@@ -205,6 +206,55 @@ TEST(recursion_with_6k_frames_names_the_g)
 	check_clash(_metadata, 1, "canary");
 	if (kernel_has_guard_install())
 		check_clash(_metadata, 1, "guard");
+}
+
+/* ---- a fault that is no overflow ---- */
+
+static void null_g(void *arg)
+{
+	/* A field of a struct at NULL, as a stray pointer reads it. */
+	mn_yield();
+	(void)*(volatile long *)((char *)arg + 8);
+}
+
+static void null_main(void *arg)
+{
+	mn_go(null_g, NULL);
+	mn_sleep(1000000000ull);
+}
+
+static void null_child(void *arg)
+{
+	mn_main(null_main, NULL);
+}
+
+/*
+ * Says where it faulted (the address, the pc and the mapping that holds
+ * it, for addr2line under ASLR) and on which G and M, then dies of the
+ * signal as without the runtime's handler (the default action: a core).
+ */
+TEST(fault_names_the_g_and_the_pc)
+{
+	char out[4096], exe[4096], *map;
+	ssize_t n;
+	int st;
+
+	if (t_sanitized())
+		SKIP(return, "ASan/TSan intercept SIGSEGV themselves");
+	st = t_child(null_child, NULL, out, sizeof(out));
+	ASSERT_TRUE(WIFSIGNALED(st)) TH_LOG("status %#x: %s", st, out);
+	ASSERT_EQ(SIGSEGV, WTERMSIG(st));
+	ASSERT_NE(NULL, strstr(out, "mnsched: segmentation fault at 0x8, pc 0x"))
+		TH_LOG("stderr: %s", out);
+	ASSERT_NE(NULL, strstr(out, ", in goroutine 2 (M ")) TH_LOG("stderr: %s", out);
+	/* The pc is in this program's text: the line names its file. */
+	map = strstr(out, "mnsched:   pc is in ");
+	ASSERT_NE(NULL, map) TH_LOG("stderr: %s", out);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	ASSERT_LT(0, n);
+	exe[n] = 0;
+	EXPECT_NE(NULL, strstr(map, " r-xp ")) TH_LOG("stderr: %s", out);
+	EXPECT_NE(NULL, strstr(map, exe)) TH_LOG("stderr: %s", out);
 }
 
 TEST_HARNESS_MAIN

@@ -53,7 +53,8 @@
  * interrupted, and, when it interrupted the thread in the program's code
  * (decided as in_runtime below does, from what the M registered: the user
  * pc outside [__start_mn_text, __stop_mn_text), m->curg not g0, the G's
- * rt_mark clear, LOST clear; not yet the signal mask and stack tests),
+ * rt_mark clear, LOST clear, the signal mask the M registered with, the
+ * stack pointer on the G's stack),
  * writes MN_RT_LOST | MN_RT_KLOST into the mark, moves the P
  * to SYSCALL by CAS (the same protocol: only the holder changes a RUNNING
  * P, and the holder is the stopped thread), hands the P to a spare M, and
@@ -91,9 +92,12 @@
  * (a byte store) plus the handler on the thread itself does it instead.
  * Moving the P's queued Gs to other Ps without taking the P: at MNPROCS=1
  * there is no other P, and the P's timers and I/O ring stay stuck.
- * Not done yet: with the module, the overrun could be seen in the kernel
- * (an hrtimer, or its sched hooks), with slices down to 1 ms and no
- * signal; sysmon and the signal do it with and without the module.
+ * The module's tests without the signal mask and the stack pointer: a
+ * signal handler (sysmon's I/O kick runs this file's handler) that
+ * interrupted the runtime between m->curg = next and the next G's first
+ * marked region calls libc (getpid), and the tick, seeing a pc outside our
+ * text and an unmarked G, took the P from under the switch (io_rx at a
+ * 1 ms slice in the 6.1 VM: 24 of 60 runs, a NULL m->p right after it).
  */
 #include <errno.h>
 #include <sched.h>
@@ -107,6 +111,10 @@
 #include "runtime.h"
 #include "debug.h"
 #include "sys.h"
+
+/* MNSCHED_IOC_PREEMPT's g_stack_off: the two bounds, in this order. */
+_Static_assert(offsetof(struct mn_g, stack_hi) ==
+	       offsetof(struct mn_g, stack_lo) + 8, "g->stack_lo, g->stack_hi");
 
 #define MN_PREEMPT_SIG	SIGURG
 #define MN_MAX_DEMOTED	256
@@ -155,8 +163,11 @@ void mn_preempt_m_kinit(struct mn_m *m)
 {
 	static _Atomic int state;	/* 0 unknown, 1 on, -1 off */
 	/* The module's in_runtime(): the pc outside our text, m->curg not
-	 * g0, the G's rt_mark clear, the LOST bit clear (mn_tls_rt).  No
-	 * store of ours is added for it: curg and rt_mark are kept anyway. */
+	 * g0, the G's rt_mark clear, the LOST bit clear (mn_tls_rt), the
+	 * thread's signal mask the one it has now (mstart set it: not in a
+	 * handler, such as the kick's, that interrupted the runtime) and the
+	 * stack pointer on the G's stack.  No store of ours is added for it:
+	 * curg, rt_mark and the stack bounds are kept anyway. */
 	struct mnsched_preempt a = {
 		.mark = (uint64_t)(uintptr_t)mn_rt_mark(),
 		.slice_ns = mn_sched.slice_ns,
@@ -165,6 +176,7 @@ void mn_preempt_m_kinit(struct mn_m *m)
 		.curg = (uint64_t)(uintptr_t)&m->curg,
 		.g0 = (uint64_t)(uintptr_t)&m->g0,
 		.g_mark_off = offsetof(struct mn_g, rt_mark),
+		.g_stack_off = offsetof(struct mn_g, stack_lo),
 		/* m->p and p->id: which P the M holds, as the runtime has it
 		 * (SET_P is lazy). */
 		.p_id_off = offsetof(struct mn_p, id),

@@ -65,6 +65,7 @@
  * kept), the scavenger's hands, or in use by its G.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -716,6 +717,80 @@ static struct mn_g *slot_of(char *addr, bool *in_guard)
 	return NULL;
 }
 
+/* Writes the line of /proc/self/maps whose range holds pc (open, read
+ * and write are async-signal-safe; a line is at most sizeof(line)). */
+static void maps_line(const char *pc)
+{
+	char buf[512], line[400];
+	size_t n = 0;
+	ssize_t r;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	while ((r = read(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < r; i++) {
+			uintptr_t lo = 0, hi = 0;
+			size_t j = 0;
+
+			if (buf[i] != '\n') {
+				if (n < sizeof(line) - 1)
+					line[n++] = buf[i];
+				continue;
+			}
+			line[n] = 0;
+			for (; line[j] && line[j] != '-'; j++)
+				lo = lo * 16 + (uintptr_t)(line[j] <= '9' ? line[j] - '0' : line[j] - 'a' + 10);
+			for (j++; j < n && line[j] && line[j] != ' '; j++)
+				hi = hi * 16 + (uintptr_t)(line[j] <= '9' ? line[j] - '0' : line[j] - 'a' + 10);
+			if ((uintptr_t)pc >= lo && (uintptr_t)pc < hi) {
+				struct sbuf s = { .n = 0 };
+
+				sb_s(&s, "mnsched:   pc is in ");
+				sb_s(&s, line);
+				sb_s(&s, "\n");
+				sb_write(&s);
+				close(fd);
+				return;
+			}
+			n = 0;
+		}
+	}
+	close(fd);
+}
+
+/*
+ * A fault that is no stack overflow: says where (address, pc and the
+ * mapping that holds it, so addr2line finds the line even under ASLR) and
+ * on which G and M, before the default action ends the process.
+ */
+static void fault_report(int sig, struct mn_m *m, struct mn_g *g, char *addr, char *pc)
+{
+	struct sbuf s = { .n = 0 };
+
+	sb_s(&s, sig == SIGBUS ? "mnsched: bus error" : "mnsched: segmentation fault");
+	sb_s(&s, " at ");
+	sb_p(&s, addr);
+	sb_s(&s, ", pc ");
+	sb_p(&s, pc);
+	if (g && !g->is_g0) {
+		sb_s(&s, ", in goroutine ");
+		sb_u(&s, g->goid);
+	} else if (m) {
+		sb_s(&s, ", on the scheduler stack");
+	} else {
+		sb_s(&s, ", on a thread that is no M");
+	}
+	if (m) {
+		sb_s(&s, " (M ");
+		sb_u(&s, (uint64_t)m->id);
+		sb_s(&s, ")");
+	}
+	sb_s(&s, "\n");
+	sb_write(&s);
+	maps_line(pc);
+}
+
 static void segv_handler(int sig, siginfo_t *si, void *ucv)
 {
 	struct mn_m *m = mn_curm();
@@ -755,6 +830,7 @@ static void segv_handler(int sig, siginfo_t *si, void *ucv)
 		if (write(2, msg, sizeof(msg) - 1) < 0)
 			_exit(139);
 	}
+	fault_report(sig, m, g, addr, (char *)uc->uc_mcontext.gregs[REG_RIP]);
 	/* Not ours: fault again with the default action (core dump). */
 	signal(sig, SIG_DFL);
 }

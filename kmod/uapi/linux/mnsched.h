@@ -196,7 +196,9 @@ struct mnsched_spare {
  *	to turn the module's preemption off for the calling M (then every
  *	other field but @flags and the paddings is ignored)
  * @flags: must be 0
- * @__pad: must be 0
+ * @g_stack_off: offset in a G of its stack's bounds, two 8-byte words: the
+ *	lowest usable byte, then the top (the runtime's g->stack_lo and
+ *	g->stack_hi); 8-byte aligned, below MNSCHED_G_MARK_OFF_MAX
  * @text_start: start of the runtime's text (its code: __start_mn_text)
  * @text_end: its end, exclusive (__stop_mn_text); above @text_start
  * @curg: user address of the calling M's pointer to the G it runs (the
@@ -231,15 +233,18 @@ struct mnsched_spare {
  * pstate.k_preempts.  "The program's code", as the runtime's own signal
  * handler decides it: the interrupted user pc outside
  * [@text_start, @text_end), *@curg neither 0 nor @g0, that G's mark byte
- * 0, and the mark's LOST bit clear.  The thread goes on running where it
- * was.  At its next runtime entry it sees KLOST in the mark, calls
+ * 0, the mark's LOST bit clear, the thread's signal mask the one it had
+ * when it called PREEMPT (so not in a signal handler, which may have
+ * interrupted the runtime anywhere) and the user stack pointer inside that
+ * G's stack (so not on an alternate signal stack).  The thread goes on
+ * running where it was.  At its next runtime entry it sees KLOST in the mark, calls
  * REJOIN, then takes a P back as after a system call (and tells SET_P).
  */
 struct mnsched_preempt {
 	__u64 mark;
 	__u64 slice_ns;
 	__u32 flags;
-	__u32 __pad;
+	__u32 g_stack_off;
 	__u64 text_start;
 	__u64 text_end;
 	__u64 curg;
