@@ -22,6 +22,7 @@
 #include <sched.h>
 #include <poll.h>
 #include <setjmp.h>
+#include <sys/klog.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
@@ -346,6 +347,7 @@ struct storm_rep {
 	int64_t odd;		/* results that break a rule */
 	int64_t forks, vforks, execs, reopens, madvises, maps, kills, protects;
 	int64_t spare_efaults;	/* SPAREs that could not report (read-only) */
+	int64_t started;	/* generations that started (storm_start) */
 };
 
 struct storm {
@@ -984,6 +986,11 @@ static void storm_start(struct storm *s, int gen, int gens, long calls, int repo
 	s->seed = seed ? seed : 1;
 	s->budget = calls / (gens - gen);
 	s->left = calls - s->budget;
+	/* A process that dies is then placed: between an exec and the next
+	 * generation's start, or in a generation. */
+	s->r.started = 1;
+	storm_report(s);
+	s->r.started = 0;
 	storm_gen(s);
 }
 
@@ -1058,7 +1065,61 @@ static void storm_collect(int fd, struct storm_total *t, long ms)
 		t->r.kills += r.kills;
 		t->r.protects += r.protects;
 		t->r.spare_efaults += r.spare_efaults;
+		t->r.started += r.started;
 	}
+}
+
+/* Write @val to the sysctl file @path; its old value, or -1. */
+static int sysctl_swap(const char *path, int val)
+{
+	char b[32];
+	int fd = open(path, O_RDWR), old = -1;
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, b, sizeof(b) - 1);
+	if (n > 0) {
+		b[n] = 0;
+		old = atoi(b);
+		n = snprintf(b, sizeof(b), "%d\n", val);
+		if (pwrite(fd, b, (size_t)n, 0) != n)
+			old = -1;
+	}
+	close(fd);
+	return old;
+}
+
+/*
+ * A storm that died of a signal: the kernel's lines about it after
+ * @marker (print-fatal-signals: the signal, the pc and the registers,
+ * also for a SIGSEGV the kernel forces, as when an execve fails past its
+ * point of no return, which leaves no "segfault at" line).
+ */
+static void storm_klog(struct __test_metadata *_metadata, const char *marker)
+{
+	int len = klogctl(10, NULL, 0);	/* SYSLOG_ACTION_SIZE_BUFFER */
+	char *buf, *from, *line, *save;
+	int n, shown = 0;
+
+	if (len <= 0 || !(buf = malloc((size_t)len + 1)))
+		return;
+	n = klogctl(3, buf, len);	/* SYSLOG_ACTION_READ_ALL */
+	if (n <= 0) {
+		free(buf);
+		return;
+	}
+	buf[n] = 0;
+	from = strstr(buf, marker);
+	for (line = strtok_r(from ? from : buf, "\n", &save); line && shown < 40;
+	     line = strtok_r(NULL, "\n", &save))
+		if (strstr(line, "kmod_fuzz") || strstr(line, "RIP:") ||
+		    strstr(line, "fatal signal") || strstr(line, "segfault") ||
+		    strstr(line, "Code:")) {
+			TH_LOG("kernel: %s", line);
+			shown++;
+		}
+	free(buf);
 }
 
 
@@ -1101,11 +1162,21 @@ TEST_F_TIMEOUT(fz, storm, 3600)
 	uint64_t seed = fuzz_seed();
 	struct storm_total t = { 0 };
 	struct mnsched_version v;
-	int rep[2], gens, st = -1, fd;
+	int rep[2], gens, st = -1, fd, kmsg, pfs;
+	char marker[64];
 	pid_t pid;
 
 	base = kt_counter_base("allocated");
 	gens = 1 + calls / STORM_GEN_CALLS;
+	/* If the storm dies of a signal, the kernel says where (storm_klog). */
+	snprintf(marker, sizeof(marker), "mnsched kmod_fuzz: storm %d begins", getpid());
+	kmsg = open("/dev/kmsg", O_WRONLY);
+	if (kmsg >= 0) {
+		if (write(kmsg, marker, strlen(marker)) < 0)
+			marker[0] = 0;
+		close(kmsg);
+	}
+	pfs = sysctl_swap("/proc/sys/kernel/print-fatal-signals", 1);
 	ASSERT_EQ(0, pipe(rep));
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -1126,6 +1197,13 @@ TEST_F_TIMEOUT(fz, storm, 3600)
 	waitpid(pid, &st, 0);
 	/* Whatever is left of the process group (a child of a chaos fork). */
 	kill(-pid, SIGKILL);
+	if (pfs >= 0)
+		sysctl_swap("/proc/sys/kernel/print-fatal-signals", pfs);
+	if (WIFSIGNALED(st)) {
+		TH_LOG("the storm died of signal %d: %lld generations started, %lld execs reported",
+		       WTERMSIG(st), (long long)t.r.started, (long long)t.r.execs);
+		storm_klog(_metadata, marker);
+	}
 	TH_LOG("seed %#llx: %lld module calls in %d generations (%lld execs), %lld forks, %lld vforks, %lld killed Ms, %lld reopens, %lld madvises, %lld maps, %lld read-only SPARE arguments (%lld SPAREs got -EFAULT); %lld broken rules",
 	       (unsigned long long)seed, (long long)t.r.calls, gens, (long long)t.r.execs,
 	       (long long)t.r.forks, (long long)t.r.vforks, (long long)t.r.kills,
@@ -1136,6 +1214,7 @@ TEST_F_TIMEOUT(fz, storm, 3600)
 	EXPECT_EQ(0, t.r.odd);
 	EXPECT_LE(calls, t.r.calls);
 	EXPECT_EQ(gens - 1, t.r.execs);
+	EXPECT_EQ(gens, t.r.started);
 	if (base >= 0)
 		EXPECT_EQ(base, kt_counter_wait("allocated", base, 5000));
 	fd = kt_open();
