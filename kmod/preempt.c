@@ -359,7 +359,7 @@ static bool mnsched_in_user_code(struct mnsched_m *m, struct pt_regs *regs, u8 *
 	if (copy_from_user_nofault(&gmark,
 				   u64_to_user_ptr(curg + m->kg_mark_off), 1) || gmark)
 		return false;
-	/* Both only the thread itself changes, and it is stopped in user mode. */
+	/* Only the thread changes its mask, and it is stopped in user mode. */
 	if (!sigequalsets(&current->blocked, &m->kblocked))
 		return false;
 	if (copy_from_user_nofault(stack, u64_to_user_ptr(curg + m->kg_stack_off),

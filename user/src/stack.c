@@ -718,10 +718,11 @@ static struct mn_g *slot_of(char *addr, bool *in_guard)
 }
 
 /* Writes the line of /proc/self/maps whose range holds pc (open, read
- * and write are async-signal-safe; a line is at most sizeof(line)). */
+ * and write are async-signal-safe; a longer line is cut, its newline
+ * kept: line and prefix fit in an sbuf). */
 static void maps_line(const char *pc)
 {
-	char buf[512], line[400];
+	char buf[512], line[360];
 	size_t n = 0;
 	ssize_t r;
 	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
