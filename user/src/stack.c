@@ -717,6 +717,24 @@ static struct mn_g *slot_of(char *addr, bool *in_guard)
 	return NULL;
 }
 
+/* The hex number at s[*i] (lowercase, as /proc writes it); *i moves past
+ * it. */
+static uintptr_t hex_at(const char *s, size_t *i)
+{
+	uintptr_t v = 0;
+
+	for (;; (*i)++) {
+		char c = s[*i];
+
+		if (c >= '0' && c <= '9')
+			v = v * 16 + (uintptr_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = v * 16 + (uintptr_t)(c - 'a' + 10);
+		else
+			return v;
+	}
+}
+
 /* Writes the line of /proc/self/maps whose range holds pc (open, read
  * and write are async-signal-safe; a longer line is cut, its newline
  * kept: line and prefix fit in an sbuf). */
@@ -731,7 +749,7 @@ static void maps_line(const char *pc)
 		return;
 	while ((r = read(fd, buf, sizeof(buf))) > 0) {
 		for (ssize_t i = 0; i < r; i++) {
-			uintptr_t lo = 0, hi = 0;
+			uintptr_t lo, hi;
 			size_t j = 0;
 
 			if (buf[i] != '\n') {
@@ -740,10 +758,9 @@ static void maps_line(const char *pc)
 				continue;
 			}
 			line[n] = 0;
-			for (; line[j] && line[j] != '-'; j++)
-				lo = lo * 16 + (uintptr_t)(line[j] <= '9' ? line[j] - '0' : line[j] - 'a' + 10);
-			for (j++; j < n && line[j] && line[j] != ' '; j++)
-				hi = hi * 16 + (uintptr_t)(line[j] <= '9' ? line[j] - '0' : line[j] - 'a' + 10);
+			lo = hex_at(line, &j);	/* "lo-hi perms ..." */
+			j += line[j] == '-';
+			hi = hex_at(line, &j);
 			if ((uintptr_t)pc >= lo && (uintptr_t)pc < hi) {
 				struct sbuf s = { .n = 0 };
 
