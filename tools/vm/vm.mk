@@ -10,7 +10,11 @@
 #   make vm-debug-tests  the same TAP programs on the debug kernel (no
 #                   benchmarks); check-debug runs it through VM_DEBUG_TESTS
 #   make vm-bench   only the benchmark programs, on the cloud kernels, and
-#                   their ratios side by side
+#                   their ratios side by side; then vm-latency
+#   make vm-latency issue 12's latency figure (tools/vm/latency-bench.sh) on
+#                   each cloud kernel, in a VM of one vCPU on a virtual
+#                   clock (MN_VM_ICOUNT=1: the host's scheduling does not
+#                   show in the guest's timings)
 #   make vm-shell   boot a VM with a shell on this terminal
 #                   (VM_KERNELS=6.12 make vm-shell for another kernel)
 #   make vm-debug-kernel  build (or find in its cache) the debug kernel
@@ -52,15 +56,29 @@ VM_HANDOFF_BIN	:= $(VM_DIR)/bin/mnsched-handoff-rt
 VM_RUN_BINS	+= tools/vm/handoff-bench.sh $(VM_BENCH)
 VM_EXTRA_BINS	+= $(VM_HANDOFF_BIN) tools/stats.sh
 
+# The latency figure's VM (vm-latency): hog_latency in C and Go (renamed:
+# /tests is flat) and the floor the machine allows (ticker-floor).
+VM_FLOOR_BIN	:= $(VM_DIR)/bin/ticker-floor
+VM_LATENCY_BINS	:= $(BENCH_OUT)/c/hog_latency $(BENCH_OUT)/c/hog_latency_2 $(VM_FLOOR_BIN) \
+		   $(VM_DIR)/bin/go-hog_latency $(VM_DIR)/bin/go-hog_latency_2 tools/stats.sh
+
 VM_TESTS	+= vm-tests
 VM_DEBUG_TESTS	+= vm-debug-tests
 CLEAN_EXTRA	+= vm-clean
 
-.PHONY: vm-tests vm-debug-tests vm-shell vm-bench vm-clean vm-debug-kernel
+.PHONY: vm-tests vm-debug-tests vm-shell vm-bench vm-latency vm-clean vm-debug-kernel
 
 $(VM_BENCH): tools/vm/mnsched-vmbench.c kmod/uapi/linux/mnsched.h selftests/mnsched/pstate_util.h
 	@mkdir -p $(@D)
 	$(CC) $(VM_CFLAGS) -o $@ $< -lrt
+
+$(VM_FLOOR_BIN): tools/vm/ticker-floor.c
+	@mkdir -p $(@D)
+	$(CC) $(VM_CFLAGS) -o $@ $<
+
+$(VM_DIR)/bin/go-%: $(BENCH_OUT)/go/%
+	@mkdir -p $(@D)
+	cp $< $@
 
 $(VM_HANDOFF_BIN): tools/vm/mnsched-handoff-rt.c user/include/mnsched.h kmod/uapi/linux/mnsched.h \
 		  selftests/mnsched/pstate_util.h $(USER_LIB)
@@ -83,6 +101,12 @@ vm-debug-tests:
 
 vm-bench:
 	@$(VM_ENV_VARS) tools/vm/vm-tests.sh bench /dev/null $(VM_BENCH_KERNELS)
+	@$(MAKE) --no-print-directory vm-latency
+
+vm-latency:
+	@MN_VM_ICOUNT=1 VM_TAP= VM_RUN=tools/vm/latency-bench.sh VM_EXTRA="$(VM_LATENCY_BINS)" \
+		VM_ENV= VM_TIMEOUT=$(VM_TIMEOUT) VM_TEST_TIMEOUT=$(VM_TIMEOUT) MAKE="$(MAKE)" \
+		tools/vm/vm-tests.sh bench /dev/null $(VM_BENCH_KERNELS)
 
 vm-shell:
 	$(VM_ENV_VARS) tools/vm/vm-tests.sh shell /dev/null $(firstword $(VM_KERNELS))

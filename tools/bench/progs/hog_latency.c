@@ -39,6 +39,7 @@ static int cmp(const void *a, const void *b)
 static void bench(void *arg)
 {
 	int hogs = mn_nprocs();
+	long worst_at = 0;
 
 	for (int i = 0; i < hogs; i++)
 		if (mn_go(hog, NULL))
@@ -48,6 +49,8 @@ static void bench(void *arg)
 
 		mn_sleep(1000000);
 		delays[i] = bench_now_ns() - t0 - 1000000;
+		if (delays[i] > delays[worst_at])
+			worst_at = i;
 	}
 	atomic_store(&stop, 1);
 	while (atomic_load(&running))
@@ -56,6 +59,8 @@ static void bench(void *arg)
 	bench_info("nprocs", "%d (one hog per P)", hogs);
 	bench_info("p99", "%.2f ms", delays[ticks * 99 / 100] / 1e6);
 	bench_info("median", "%.3f ms", delays[ticks / 2] / 1e6);
+	/* the first ticks wait for the first preemption of each hog */
+	bench_info("worst_at", "tick %ld of %ld", worst_at, ticks);
 	bench_result(name, delays[ticks - 1] / 1e6, "ms");
 }
 
