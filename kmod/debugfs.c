@@ -32,6 +32,7 @@ static const char * const mnsched_event_names[MNSCHED_E_NR] = {
 	[MNSCHED_E_BLOCK] = "blocks",
 	[MNSCHED_E_HANDOFF] = "handoffs",
 	[MNSCHED_E_KPREEMPT] = "kpreempts",
+	[MNSCHED_E_GIVEWAY] = "giveways",
 };
 
 /**

@@ -204,6 +204,7 @@ enum mnsched_event_counter {
 	MNSCHED_E_BLOCK,
 	MNSCHED_E_HANDOFF,
 	MNSCHED_E_KPREEMPT,
+	MNSCHED_E_GIVEWAY,
 	MNSCHED_E_NR,
 };
 

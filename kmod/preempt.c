@@ -66,6 +66,10 @@
  *    stops counting the M as the P's holder, makes the P pending for a
  *    spare M exactly as a blocked M's (handoff.c: the irq_work wakes the
  *    first spare with it), and lowers the thread to nice 19.
+ *  - While it runs demoted, each tick that finds other tasks waiting for
+ *    its CPU asks for a reschedule (mnsched_kpreempt_give_way(): 6.12's
+ *    EEVDF would otherwise let it finish its slice, seen only at the
+ *    scheduler tick, before a woken M runs).
  *  - The thread returns to user mode where it was.  Its next runtime entry
  *    (MN_ENTER) sees the mark, calls REJOIN (the module restores the nice
  *    value and withdraws the P from the spares if nobody took it), and
@@ -436,6 +440,27 @@ unlock:
 	mnsched_kpreempt_take(m, p, tick, mark);
 }
 
+/*
+ * The thread the tick interrupted, demoted by the module, gives way now to
+ * the tasks that wait for this CPU.  The lower weight alone does not do it
+ * on 6.12: EEVDF lets a task it picked run to the end of its slice
+ * (RUN_TO_PARITY), so a nice-0 M woken meanwhile does not preempt it, and
+ * that end is seen only at the run queue's next update, which for a thread
+ * that never enters the kernel is the scheduler tick (4 ms at HZ=250: the
+ * late ticks of hog_latency_2 on 6.12, traced on the virtual clock; 6.1's
+ * CFS preempts at the wake-up).  A reschedule makes the scheduler update
+ * it: within the slice (0.75 ms on one CPU, the base slice) it picks the
+ * same thread again, after it the woken M runs.  Interrupts are off.
+ */
+static void mnsched_kpreempt_give_way(struct mnsched_m *m)
+{
+	if (!m->kdemoted || single_task_running())
+		return;
+	set_tsk_need_resched(current);
+	set_preempt_need_resched();
+	mnsched_count_event(MNSCHED_E_GIVEWAY);
+}
+
 static enum hrtimer_restart mnsched_kpreempt_tick(struct hrtimer *t)
 {
 	struct mnsched_m *m = this_cpu_read(mnsched_cpus.cur);
@@ -447,6 +472,7 @@ static enum hrtimer_restart mnsched_kpreempt_tick(struct hrtimer *t)
 	if (!slice)
 		return HRTIMER_NORESTART;
 	mnsched_kpreempt_check(m, slice);
+	mnsched_kpreempt_give_way(m);
 	this_cpu_write(mnsched_cpus.period, mnsched_kperiod(slice));
 	hrtimer_forward_now(t, ns_to_ktime(mnsched_kperiod(slice)));
 	return HRTIMER_RESTART;
