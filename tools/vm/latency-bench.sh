@@ -9,7 +9,7 @@
 #            ticker: what the machine allows any runtime
 # RUNS runs of TICKS ticks each, alternately; per row the median and range
 # of the runs' worst delays and the median of their p99s.  Meant for the
-# VM of `make vm-latency`: one vCPU on a virtual clock that advances only
+# VM of `make vm-vclock`: one vCPU on a virtual clock that advances only
 # with the instructions the guest executes (tools/vm/run-vm.sh,
 # MN_VM_ICOUNT=1), where the host's scheduling of QEMU does not show; in
 # the ordinary VM (2 vCPUs, host time) the floor itself reads 1-6 ms.

@@ -10,7 +10,8 @@
 # module is at least as fast).  Numbers come from an emulated VM (TCG):
 # compare the ratio, not the nanoseconds.  Also printed: the module's events
 # (debugfs counters) over a benchmark's kmod runs, to see where its time goes.
-# Usage: park-bench.sh [runs] (default 5)
+# Usage: park-bench.sh [runs] (default 5).  PARK_BENCH_PROCS=1,2: once
+# per MNPROCS value (default: once, at the runtime's default Ps).
 dir=$(dirname "$0")
 # tools/stats.sh: beside this script in the VM (VM_EXTRA_BINS), one up here
 for f in "$dir/stats.sh" "$dir/../stats.sh"; do
@@ -26,36 +27,42 @@ events() {
 }
 # name and arguments: tools/bench/benchmarks.tbl's (a few seconds per run
 # under TCG; with a tenth of them, run-to-run noise hid the ratio)
-set -- chan_pingpong:500000 thread_ring:5000000 chameneos:1000000
-for spec in "$@"; do
-	b=${spec%%:*}
-	n=${spec#*:}
-	k="" f="" e0=$(events)
-	i=0
-	while [ $i -lt "$runs" ]; do
-		i=$((i + 1))
-		k="$k $(MNSCHED_PARK=kmod "$dir/$b" "$n" | awk '/^RESULT/ { print $3 }')"
-		f="$f $(MNSCHED_PARK=futex "$dir/$b" "$n" | awk '/^RESULT/ { print $3 }')"
+specs="chan_pingpong:500000 thread_ring:5000000 chameneos:1000000"
+for procs in $(echo "${PARK_BENCH_PROCS:-default}" | tr , " "); do
+	if [ "$procs" != default ]; then
+		export MNPROCS="$procs"
+		echo "park-bench: MNPROCS=$procs"
+	fi
+	for spec in $specs; do
+		b=${spec%%:*}
+		n=${spec#*:}
+		k="" f="" e0=$(events)
+		i=0
+		while [ $i -lt "$runs" ]; do
+			i=$((i + 1))
+			k="$k $(MNSCHED_PARK=kmod "$dir/$b" "$n" | awk '/^RESULT/ { print $3 }')"
+			f="$f $(MNSCHED_PARK=futex "$dir/$b" "$n" | awk '/^RESULT/ { print $3 }')"
+		done
+		e1=$(events)
+		# shellcheck disable=SC2086 # pairs, split on purpose
+		echo "$e0" "$e1" | awk -v b="$b" -v ops=$((runs * n)) '{
+			h = NF / 2
+			for (i = 1; i < h; i += 2)
+				printf "%s%s %.3f", (i > 1 ? ", " : "module events per op (" b ", kmod runs): "), $i, ($(h + i + 1) - $(i + 1)) / ops
+			print ""
+		}'
+		# shellcheck disable=SC2086 # one value per word, split on purpose
+		km=$(for v in $k; do echo "$v"; done | median)
+		# shellcheck disable=SC2086
+		fm=$(for v in $f; do echo "$v"; done | median)
+		# shellcheck disable=SC2086
+		kr=$(for v in $k; do echo "$v"; done | minmax)
+		# shellcheck disable=SC2086
+		fr=$(for v in $f; do echo "$v"; done | minmax)
+		echo "runs ($b, ns): kmod$k; futex$f"
+		awk -v b="$b" -v km="$km" -v fm="$fm" -v kr="$kr" -v fr="$fr" -v r="$runs" 'BEGIN {
+			printf "parker %s (median of %d): kmod %.1f ns (%s), futex %.1f ns (%s), kmod/futex %.3f\n",
+				b, r, km, kr, fm, fr, (fm > 0 ? km / fm : 0)
+		}'
 	done
-	e1=$(events)
-	# shellcheck disable=SC2086 # pairs, split on purpose
-	echo "$e0" "$e1" | awk -v b="$b" -v ops=$((runs * n)) '{
-		h = NF / 2
-		for (i = 1; i < h; i += 2)
-			printf "%s%s %.3f", (i > 1 ? ", " : "module events per op (" b ", kmod runs): "), $i, ($(h + i + 1) - $(i + 1)) / ops
-		print ""
-	}'
-	# shellcheck disable=SC2086 # one value per word, split on purpose
-	km=$(for v in $k; do echo "$v"; done | median)
-	# shellcheck disable=SC2086
-	fm=$(for v in $f; do echo "$v"; done | median)
-	# shellcheck disable=SC2086
-	kr=$(for v in $k; do echo "$v"; done | minmax)
-	# shellcheck disable=SC2086
-	fr=$(for v in $f; do echo "$v"; done | minmax)
-	echo "runs ($b, ns): kmod$k; futex$f"
-	awk -v b="$b" -v km="$km" -v fm="$fm" -v kr="$kr" -v fr="$fr" -v r="$runs" 'BEGIN {
-		printf "parker %s (median of %d): kmod %.1f ns (%s), futex %.1f ns (%s), kmod/futex %.3f\n",
-			b, r, km, kr, fm, fr, (fm > 0 ? km / fm : 0)
-	}'
 done

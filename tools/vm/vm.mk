@@ -10,11 +10,13 @@
 #   make vm-debug-tests  the same TAP programs on the debug kernel (no
 #                   benchmarks); check-debug runs it through VM_DEBUG_TESTS
 #   make vm-bench   only the benchmark programs, on the cloud kernels, and
-#                   their ratios side by side; then vm-latency
-#   make vm-latency issue 12's latency figure (tools/vm/latency-bench.sh) on
-#                   each cloud kernel, in a VM of one vCPU on a virtual
+#                   their ratios side by side; then vm-vclock
+#   make vm-vclock  on each cloud kernel, in a VM of one vCPU on a virtual
 #                   clock (MN_VM_ICOUNT=1: the host's scheduling does not
-#                   show in the guest's timings)
+#                   show in the guest's timings): issue 12's latency figure
+#                   (tools/vm/latency-bench.sh), then the channel benchmarks
+#                   on the module's parker against futexes at 1 and 2 Ps
+#                   (tools/vm/park-bench.sh)
 #   make vm-shell   boot a VM with a shell on this terminal
 #                   (VM_KERNELS=6.12 make vm-shell for another kernel)
 #   make vm-debug-kernel  build (or find in its cache) the debug kernel
@@ -56,17 +58,19 @@ VM_HANDOFF_BIN	:= $(VM_DIR)/bin/mnsched-handoff-rt
 VM_RUN_BINS	+= tools/vm/handoff-bench.sh $(VM_BENCH)
 VM_EXTRA_BINS	+= $(VM_HANDOFF_BIN) tools/stats.sh
 
-# The latency figure's VM (vm-latency): hog_latency in C and Go (renamed:
-# /tests is flat) and the floor the machine allows (ticker-floor).
+# The virtual clock's VM (vm-vclock): hog_latency in C and Go (renamed:
+# /tests is flat), the floor the machine allows (ticker-floor), and the
+# channel benchmarks of park-bench.sh.
 VM_FLOOR_BIN	:= $(VM_DIR)/bin/ticker-floor
-VM_LATENCY_BINS	:= $(BENCH_OUT)/c/hog_latency $(BENCH_OUT)/c/hog_latency_2 $(VM_FLOOR_BIN) \
-		   $(VM_DIR)/bin/go-hog_latency $(VM_DIR)/bin/go-hog_latency_2 tools/stats.sh
+VM_VCLOCK_BINS	:= $(BENCH_OUT)/c/hog_latency $(BENCH_OUT)/c/hog_latency_2 $(VM_FLOOR_BIN) \
+		   $(VM_DIR)/bin/go-hog_latency $(VM_DIR)/bin/go-hog_latency_2 tools/stats.sh \
+		   $(addprefix $(BENCH_OUT)/c/,$(VM_PARK_BENCH))
 
 VM_TESTS	+= vm-tests
 VM_DEBUG_TESTS	+= vm-debug-tests
 CLEAN_EXTRA	+= vm-clean
 
-.PHONY: vm-tests vm-debug-tests vm-shell vm-bench vm-latency vm-clean vm-debug-kernel
+.PHONY: vm-tests vm-debug-tests vm-shell vm-bench vm-vclock vm-clean vm-debug-kernel
 
 $(VM_BENCH): tools/vm/mnsched-vmbench.c kmod/uapi/linux/mnsched.h selftests/mnsched/pstate_util.h
 	@mkdir -p $(@D)
@@ -101,11 +105,12 @@ vm-debug-tests:
 
 vm-bench:
 	@$(VM_ENV_VARS) tools/vm/vm-tests.sh bench /dev/null $(VM_BENCH_KERNELS)
-	@$(MAKE) --no-print-directory vm-latency
+	@$(MAKE) --no-print-directory vm-vclock
 
-vm-latency:
-	@MN_VM_ICOUNT=1 VM_TAP= VM_RUN=tools/vm/latency-bench.sh VM_EXTRA="$(VM_LATENCY_BINS)" \
-		VM_ENV= VM_TIMEOUT=$(VM_TIMEOUT) VM_TEST_TIMEOUT=$(VM_TIMEOUT) MAKE="$(MAKE)" \
+vm-vclock:
+	@MN_VM_ICOUNT=1 VM_TAP= VM_RUN="tools/vm/latency-bench.sh tools/vm/park-bench.sh" \
+		VM_EXTRA="$(VM_VCLOCK_BINS)" VM_ENV=PARK_BENCH_PROCS=1,2 \
+		VM_TIMEOUT=$$(($(VM_TIMEOUT) * 3)) VM_TEST_TIMEOUT=$(VM_TIMEOUT) MAKE="$(MAKE)" \
 		tools/vm/vm-tests.sh bench /dev/null $(VM_BENCH_KERNELS)
 
 vm-shell:
