@@ -224,3 +224,12 @@ int BPF_PROG(tr_k_handoff, int p, int from, int to)
 		return 0;
 	return emit(MT_EV_K_HANDOFF, p, from, to, 0);
 }
+
+SEC("raw_tp/mnsched_kpreempt")
+int BPF_PROG(tr_k_preempt, int p, int m, int tid, __u64 goid, __u64 ran_ns)
+{
+	/* fired in the tick that interrupted the M's thread: the target's */
+	if (mt_cur_tgid() != targ_tgid)
+		return 0;
+	return emit(MT_EV_K_PREEMPT, goid, p, m, ran_ns);
+}

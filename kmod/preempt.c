@@ -103,6 +103,7 @@
 #include <asm/irq_regs.h>
 
 #include "mn.h"
+#include "trace.h"
 
 #define MNSCHED_MAX_KDEMOTED	256
 #define MNSCHED_DEMOTED_NICE	19
@@ -264,7 +265,8 @@ static bool mnsched_p_wanted(struct mnsched_group *g, struct mnsched_pstate *pst
  * Take P @p from @m, whose thread the tick interrupted in the program's
  * code with its mark @mark, in slice @tick.  Hard interrupt context.
  */
-static void mnsched_kpreempt_take(struct mnsched_m *m, int p, u64 tick, u8 mark)
+static void mnsched_kpreempt_take(struct mnsched_m *m, int p, u64 tick, u8 mark,
+				  u64 now)
 {
 	u8 lost = MNSCHED_MARK_LOST | MNSCHED_MARK_KLOST;
 	struct mnsched_group *g = m->g;
@@ -272,6 +274,7 @@ static void mnsched_kpreempt_take(struct mnsched_m *m, int p, u64 tick, u8 mark)
 	struct mnsched_pstate *pst = g->pst[p];
 	struct mnsched_p *kp = &g->ps[p];
 	bool took = false;
+	u64 since = 0, goid = 0;
 	int nice;
 
 	spin_lock(&g->lock);
@@ -315,6 +318,8 @@ took:
 	WRITE_ONCE(m->p, -1);
 	kp->blocker = m;
 	m->klost_p = p;
+	since = kp->ksince;
+	goid = READ_ONCE(pst->goid);
 	kp->ksince = 0;
 	mnsched_pst_kwrite_begin(pst);
 	WRITE_ONCE(pst->k_preempts, pst->k_preempts + 1);
@@ -328,6 +333,7 @@ unlock:
 		return;
 
 	mnsched_count_event(MNSCHED_E_KPREEMPT);
+	trace_mnsched_kpreempt(p, m->id, current->pid, goid, since ? now - since : 0);
 	nice = task_nice(current);
 	if (!m->kdemoted && nice < MNSCHED_DEMOTED_NICE &&
 	    (current->policy == SCHED_NORMAL || current->policy == SCHED_BATCH)) {
@@ -437,7 +443,7 @@ unlock:
 		return;
 	if (!mnsched_in_user_code(m, regs, &mark))
 		return;
-	mnsched_kpreempt_take(m, p, tick, mark);
+	mnsched_kpreempt_take(m, p, tick, mark, now);
 }
 
 /*

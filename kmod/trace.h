@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * trace.h - mnsched tracepoints: mnsched:register, park, unpark, swap,
- * block, handoff.
+ * block, handoff, kpreempt.
  */
 #undef TRACE_SYSTEM
 #define TRACE_SYSTEM mnsched
@@ -139,6 +139,36 @@ TRACE_EVENT(mnsched_handoff,
 		__entry->to = to;
 	),
 	TP_printk("p=%d from=%d to=%d", __entry->p, __entry->from, __entry->to)
+);
+
+/**
+ * mnsched_kpreempt - the module took the P of an M whose G overran its slice
+ * @p: the P, now in state SYSCALL and offered to the spare Ms
+ * @m: the M, whose thread goes on running the G demoted
+ * @tid: that thread
+ * @goid: the G (the P page's goid)
+ * @ran_ns: how long the G had run on the P, counted from the first tick
+ *	that saw its slice begin (so up to a quarter slice short)
+ */
+TRACE_EVENT(mnsched_kpreempt,
+	TP_PROTO(int p, int m, pid_t tid, u64 goid, u64 ran_ns),
+	TP_ARGS(p, m, tid, goid, ran_ns),
+	TP_STRUCT__entry(
+		__field(int, p)
+		__field(int, m)
+		__field(pid_t, tid)
+		__field(u64, goid)
+		__field(u64, ran_ns)
+	),
+	TP_fast_assign(
+		__entry->p = p;
+		__entry->m = m;
+		__entry->tid = tid;
+		__entry->goid = goid;
+		__entry->ran_ns = ran_ns;
+	),
+	TP_printk("p=%d m=%d tid=%d goid=%llu ran_ns=%llu", __entry->p, __entry->m,
+		  __entry->tid, __entry->goid, __entry->ran_ns)
 );
 
 #endif /* _MNSCHED_TRACE_H */

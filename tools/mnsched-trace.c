@@ -98,6 +98,7 @@ static const char *const ev_names[MT_EV__COUNT] = {
 	[MT_EV_K_REGISTER] = "k:register", [MT_EV_K_PARK] = "k:park",
 	[MT_EV_K_UNPARK] = "k:unpark", [MT_EV_K_SWAP] = "k:swap",
 	[MT_EV_K_BLOCK] = "k:block", [MT_EV_K_HANDOFF] = "k:handoff",
+	[MT_EV_K_PREEMPT] = "k:preempt",
 };
 
 static bool probe_wanted(const char *probe)
@@ -249,6 +250,10 @@ static void text_event(const struct mt_event *e)
 	case MT_EV_K_BLOCK:
 		snprintf(d, sizeof(d), "kernel_m=%lld p=%lld tid=%lld", (long long)e->a,
 			 (long long)e->b, (long long)e->c);
+		break;
+	case MT_EV_K_PREEMPT:
+		snprintf(d, sizeof(d), "goid=%lld p=%lld kernel_m=%lld ran_ns=%lld",
+			 (long long)e->a, (long long)e->b, (long long)e->c, (long long)e->d);
 		break;
 	default:
 		snprintf(d, sizeof(d), "type %u", e->type);
@@ -425,6 +430,7 @@ int main(int argc, char **argv)
 			{ skel->progs.tr_k_swap, "mnsched_swap" },
 			{ skel->progs.tr_k_block, "mnsched_block" },
 			{ skel->progs.tr_k_handoff, "mnsched_handoff" },
+			{ skel->progs.tr_k_preempt, "mnsched_kpreempt" },
 		};
 
 		for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {

@@ -33,6 +33,7 @@ enum mt_ev_type {
 	MT_EV_K_SWAP,		/* from_m, to_m */
 	MT_EV_K_BLOCK,		/* m, p, tid */
 	MT_EV_K_HANDOFF,	/* p, from_m, to_m */
+	MT_EV_K_PREEMPT,	/* goid, p, m, ran_ns (as g_preempt) */
 	MT_EV__COUNT,
 };
 

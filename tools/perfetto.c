@@ -446,8 +446,11 @@ void perfetto_event(const struct mt_event *e)
 		m_state(t, MS_PARKED, -1, e->ts);
 		break;
 	case MT_EV_G_PREEMPT:
-		/* The G goes on on this thread without a P (preempt.c). */
-		tname_m(t, (int)e->c);
+	case MT_EV_K_PREEMPT:
+		/* The G goes on on this thread without a P (preempt.c; the
+		 * module's tick: kmod/preempt.c). */
+		if (e->type == MT_EV_G_PREEMPT)
+			tname_m(t, (int)e->c);
 		snprintf(args, sizeof(args), "preempted after %.1f ms",
 			 (double)e->d / 1e6);
 		run_end(gfind((__u64)e->a, false), e->ts, args);
@@ -455,7 +458,8 @@ void perfetto_event(const struct mt_event *e)
 		if (t) {
 			snprintf(args, sizeof(args), "\"goid\":%lld,\"p\":%lld,\"ran_ns\":%lld",
 				 (long long)e->a, (long long)e->b, (long long)e->d);
-			jinstant(PID_M, t->tid, "g_preempt", e->ts, args);
+			jinstant(PID_M, t->tid, e->type == MT_EV_G_PREEMPT ? "g_preempt" :
+				 "k:preempt", e->ts, args);
 		}
 		break;
 	case MT_EV_M_UNPARK:

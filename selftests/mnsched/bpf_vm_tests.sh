@@ -15,13 +15,17 @@
 #   kmod_perfetto     the same in the Perfetto timeline, with G runs
 #   kmod_counters     mnsched-top reads the P counters from the module's
 #                     pages (/dev/mnsched in /proc/PID/maps)
+#   kmod_preempt_demoted  the module preempts bpf_target -H's computing
+#                     main G (1 P, slice=1): k:preempt events, and in the
+#                     timeline a "demoted" slice and a G run that ends
+#                     "preempted after N ms", with no g_preempt (no signal)
 T=${BPF_VM_DIR:-/tests}
 n=0
 tmp=/tmp/bpfvm
 mkdir -p $tmp
 
 echo "TAP version 13"
-echo "1..3"
+echo "1..4"
 res() {	# ok|not ok NAME [# SKIP reason | reason of the failure]
 	n=$((n + 1))
 	case "${3:-}" in
@@ -125,4 +129,22 @@ why=""
 [ $trc = 0 ] || why="mnsched-top exited $trc"
 grep -q 'counters in /dev/mnsched' $tmp/top.out || why="${why:-counters not read from /dev/mnsched}"
 if [ -z "$why" ]; then res ok kmod_counters; else res "not ok" kmod_counters "$why"; fi
+
+# 4
+rm -f $tmp/p.json
+MNSCHED_PARK=kmod MNPROCS=1 MNSCHED_DEBUG=slice=1 timeout -s KILL 120 \
+	$T/mnsched-trace --perfetto $tmp/p.json -- $T/bpf_target -n 3 -H 30 \
+	> $tmp/p.out 2> $tmp/p.err
+trc=$?
+why=""
+[ $trc = 0 ] || why="mnsched-trace -- bpf_target -H 30 exited $trc"
+c=$(grep -o '"name":"k:preempt"' $tmp/p.json 2>/dev/null | wc -l)
+echo "# k:preempt: $c events"
+grep -q '"name":"g_preempt"' $tmp/p.json 2>/dev/null &&
+	why="${why:-a g_preempt instant: a signal preempted, not the module}"
+for pat in '"name":"k:preempt"' '"name":"demoted"' '"end":"preempted after '; do
+	grep -q "$pat" $tmp/p.json 2>/dev/null || why="${why:-no $pat in the timeline}"
+done
+[ -z "$why" ] || sed 's/^/# /' $tmp/p.err
+if [ -z "$why" ]; then res ok kmod_preempt_demoted; else res "not ok" kmod_preempt_demoted "$why"; fi
 exit 0
