@@ -330,6 +330,7 @@ TEST(tracepoints)
 	static const char * const ev[] = {
 		"mnsched_register", "mnsched_park", "mnsched_unpark",
 		"mnsched_swap", "mnsched_block", "mnsched_handoff",
+		"mnsched_kpreempt",
 	};
 	char path[256], *buf;
 	size_t n = 0;
