@@ -13,8 +13,11 @@
  * A G whose thread lost the P keeps running the same slice: the signal
  * handler says so in its M (lostp, slice_start...); the module, which
  * writes only the thread's mark (MN_RT_KLOST), is seen through m->kmark.
- * The module took the P a slice after the slice began at the earliest, so
- * such a G has run at least a slice when sysmon first sees the mark.
+ * Its run is the one sysmon last saw that G run on the P (so a stall
+ * reported while the G held the P is not reported again once the module
+ * has taken it); failing that, the module took the P a slice after the
+ * slice began at the earliest, so such a G has run at least a slice when
+ * sysmon first sees the mark.
  */
 #include <stdlib.h>
 #include "runtime.h"
@@ -23,12 +26,29 @@
 struct ovsnap {
 	uint64_t tick;
 	uint64_t since;		/* 0: not running a G when last seen */
+	uint64_t goid;
+	/* The run before (ended by a G switch, or by the P leaving RUNNING,
+	 * as when the module takes it): a G the module demoted goes on with
+	 * that run, and its stall is that run's (kernel_demoted()). */
+	uint64_t ptick, psince, pgoid;
 };
 
 static struct ovsnap *snaps;
 
-/* M m, if the module took its G's P (its mark says KLOST): report that G. */
-static void kernel_demoted(struct mn_m *m, uint64_t now,
+/* The run that ended on snapshot s: remember it. */
+static void run_ended(struct ovsnap *s)
+{
+	if (!s->since)
+		return;
+	s->ptick = s->tick;
+	s->psince = s->since;
+	s->pgoid = s->goid;
+	s->since = 0;
+}
+
+/* M m, if the module took its G's P (its mark says KLOST): report that G
+ * once it has run min_ns. */
+static void kernel_demoted(struct mn_m *m, uint64_t now, uint64_t min_ns,
 			   void (*fn)(struct mn_p *p, struct mn_m *m,
 				      uint64_t goid, uint64_t ran_ns,
 				      uint64_t tick, void *arg),
@@ -60,10 +80,25 @@ static void kernel_demoted(struct mn_m *m, uint64_t now,
 	 * bit 63 keeps it apart from the schedticks that name a P's runs. */
 	run = 1ull << 63 | (uint64_t)p->id << 48 | MN_SH_GET(p, k_preempts);
 	if (!m->kseen_ns || m->kseen_run != run) {
-		m->kseen_ns = now - mn_sched.slice_ns;
+		struct ovsnap *s = &snaps[p->id];
+
 		m->kseen_run = run;
+		/* The run the module cut short, as sysmon last saw it on the
+		 * P: the same run, the same stall (reported once, whichever
+		 * side sees it first).  Else it began a slice ago at least. */
+		if (s->since && s->goid == goid) {	/* page not moved yet */
+			m->kseen_ns = s->since;
+			m->kseen_tick = s->tick;
+		} else if (s->psince && s->pgoid == goid) {
+			m->kseen_ns = s->psince;
+			m->kseen_tick = s->ptick;
+		} else {
+			m->kseen_ns = now - mn_sched.slice_ns;
+			m->kseen_tick = run;
+		}
 	}
-	fn(p, m, goid, now - m->kseen_ns, run, arg);
+	if (now - m->kseen_ns >= min_ns)
+		fn(p, m, goid, now - m->kseen_ns, m->kseen_tick, arg);
 }
 
 void mn_overrun_scan(uint64_t now, uint64_t min_ns, bool demoted,
@@ -82,14 +117,17 @@ void mn_overrun_scan(uint64_t now, uint64_t min_ns, bool demoted,
 		uint64_t t, goid;
 
 		if (mn_pstatus(p) != MNSCHED_P_RUNNING) {
-			s->since = 0;
+			run_ended(s);
 			continue;
 		}
 		t = MN_SH_GET(p, schedtick);
 		goid = MN_SH_GET(p, goid);
 		if (!s->since || s->tick != t) {
+			if (s->tick != t)
+				run_ended(s);
 			s->tick = t;
 			s->since = now;
+			s->goid = goid;
 			continue;
 		}
 		if (goid && now - s->since >= min_ns)
@@ -107,7 +145,7 @@ void mn_overrun_scan(uint64_t now, uint64_t min_ns, bool demoted,
 		uint64_t since, goid;
 
 		if (!__atomic_load_n(&m->lostp, __ATOMIC_ACQUIRE)) {
-			kernel_demoted(m, now, fn, arg);
+			kernel_demoted(m, now, min_ns, fn, arg);
 			continue;
 		}
 		/* Written by its handler before lostp (not m->curg, which the

@@ -274,6 +274,7 @@ struct mn_m {
 	volatile uint8_t *kmark;	/* its mn_tls_rt, once PREEMPT is on */
 	uint64_t kseen_ns;		/* sysmon: when it saw KLOST, 0 none */
 	uint64_t kseen_run;		/* sysmon: which demotion that was */
+	uint64_t kseen_tick;		/* sysmon: the run it continues */
 };
 
 /* The environment, parsed by env.c; 0 is the default of each. */
