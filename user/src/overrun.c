@@ -123,8 +123,7 @@ void mn_overrun_scan(uint64_t now, uint64_t min_ns, bool demoted,
 		t = MN_SH_GET(p, schedtick);
 		goid = MN_SH_GET(p, goid);
 		if (!s->since || s->tick != t) {
-			if (s->tick != t)
-				run_ended(s);
+			run_ended(s);	/* no-op when no run was seen */
 			s->tick = t;
 			s->since = now;
 			s->goid = goid;
