@@ -390,6 +390,54 @@ TEST(deadlock_report_has_stacks)
 		TH_LOG("%s", blk);
 }
 
+/* ---- the unwinder's reads ------------------------------------------------ */
+
+/* Test hook (unwind.c): the frame-pointer walk over a stack copy. */
+int mn_debug_unwind_fp(uint64_t rip, uint64_t rbp, uint64_t lo,
+		       const void *buf, size_t len, uint64_t *pcs, int max);
+
+/*
+ * Every read the unwinder makes of a stack copy stays inside the copy.  The
+ * walk reads the frame at rbp; an rbp of 2^64 - 8 (as a garbage frame gives)
+ * once passed the bounds check by wrapping, and the copy was read at
+ * buf + (2^64 - 8 - lo): with lo = buf - 8 that is address 0, a SIGSEGV in
+ * the dump (found by a dump under TSan, where it was 1 run in about 70).
+ */
+TEST(unwinder_reads_only_inside_the_stack_copy)
+{
+	uint64_t frames[4], pcs[8];
+	uintptr_t lo = 0x10000;	/* the copy stands in for memory there */
+	int n;
+
+	/* a chain of two frames inside the copy */
+	frames[0] = lo + 16;	/* the caller's rbp */
+	frames[1] = 0x401000;	/* the return address */
+	frames[2] = 0;		/* the outermost frame */
+	frames[3] = 0x402000;
+	n = mn_debug_unwind_fp(0x400000, lo, lo, frames, sizeof(frames), pcs, 8);
+	ASSERT_EQ(3, n);
+	ASSERT_EQ(0x400000, pcs[0]);
+	ASSERT_EQ(0x401000, pcs[1]);
+	ASSERT_EQ(0x402000, pcs[2]);
+
+	/* a frame pointer at the top of the address space: not in the copy,
+	 * not readable, so the walk stops after the pc */
+	lo = (uintptr_t)frames - 8;
+	n = mn_debug_unwind_fp(0x400000, UINT64_MAX - 7, lo, frames,
+			       sizeof(frames), pcs, 8);
+	ASSERT_EQ(1, n);
+	ASSERT_EQ(0x400000, pcs[0]);
+
+	/* the last word of the copy is read from it; one byte past is not */
+	lo = 0x10000;
+	frames[2] = lo + 24;
+	frames[3] = 0x403000;
+	n = mn_debug_unwind_fp(0x400000, lo + 16, lo, frames, sizeof(frames),
+			       pcs, 8);
+	ASSERT_EQ(2, n);	/* ret 0x403000, then lo + 24 + 8 is past the end */
+	ASSERT_EQ(0x403000, pcs[1]);
+}
+
 /* ---- stall reports ----------------------------------------------------- */
 
 static atomic_int hog_id, hog_done;

@@ -12,9 +12,10 @@
  *
  * Signal safety.  The dump signal's handler only sets a bit and wakes the
  * debug thread with a raw futex call.  That thread (started only when one
- * of the settings is given, all signals blocked) does the work: it walks
- * the stack arenas with fault-safe reads (mn_safe_read) instead of taking
- * the runtime's locks, unwinds and symbolizes (unwind.c), and prints.
+ * of the settings is given; every signal but the faults blocked) does the
+ * work: it walks the stack arenas with fault-safe reads (mn_safe_read)
+ * instead of taking the runtime's locks, unwinds and symbolizes (unwind.c),
+ * and prints.
  * The stack of a G that is running is taken by its own thread: the debug
  * thread sends SIGURG (as Go's preemption does) to that M's thread, whose
  * handler copies its registers and the G's stack into a preallocated
@@ -878,10 +879,7 @@ struct dumpjob {
 static void *dump_job(void *arg)
 {
 	struct dumpjob *j = arg;
-	sigset_t all;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	mn_block_signals_but_faults();
 	dump_locked(j->f, j->ms_ps);
 	return NULL;
 }
@@ -1024,13 +1022,10 @@ void mn_debug_tick(uint64_t now)
 
 static void *debug_thread(void *arg)
 {
-	sigset_t all;
-
 	(void)arg;
 	/* checkdead: a runtime thread, not one that may wake a G. */
 	MN_RELAXED_SET(mn_sched.debug_tid, (pid_t)syscall(SYS_gettid));
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	mn_block_signals_but_faults();
 	/* Load libdw now, not in the middle of a dump. */
 	pthread_mutex_lock(&dump_lock);
 	mn_unwind_init();

@@ -140,6 +140,24 @@ void mn_fatal(const char *fmt, ...)
 }
 
 /*
+ * A runtime thread of ours (sysmon, the debug thread, a dump's helper)
+ * takes no signal meant for the program, but the faults: a SIGSEGV or
+ * SIGBUS raised while blocked kills the process with no word, where
+ * unblocked it reaches stack.c's handler or a sanitizer's report.
+ */
+void mn_block_signals_but_faults(void)
+{
+	sigset_t set;
+
+	sigfillset(&set);
+	sigdelset(&set, SIGSEGV);
+	sigdelset(&set, SIGBUS);
+	sigdelset(&set, SIGFPE);
+	sigdelset(&set, SIGILL);
+	pthread_sigmask(SIG_SETMASK, &set, NULL);
+}
+
+/*
  * fork().  The child of a process running mnsched has one thread, the
  * caller's; the Ms, sysmon and every P stay in the parent.  As in Go, the
  * child may only exec or _exit (posix_spawn, system() and popen() use

@@ -514,6 +514,8 @@ void mn_g_trampoline(void) MN_HIDDEN;
 MN_HIDDEN void mn_fatal(const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 1, 2)));
 /* mn_fork_fatal(what) and mn_in_fork_child: lock.h. */
+/* Block every signal but the synchronous faults (runtime threads). */
+MN_HIDDEN void mn_block_signals_but_faults(void);
 MN_HIDDEN struct mn_m *mn_need_m(const char *what);
 /* Park the running G (status WAITING, reason); after the switch the code
  * running next calls unlockf(g, arg) (NULL: nothing). */

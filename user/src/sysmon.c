@@ -303,12 +303,10 @@ static void *sysmon(void *arg)
 {
 	uint64_t delay = 20000, lasttrace = 0, lastdead = 0;
 	int idle = 0;
-	sigset_t set;
 
 	(void)arg;
 	MN_RELAXED_SET(mn_sched.sysmon_tid, (pid_t)mn_syscall3(SYS_gettid, 0, 0, 0));
-	sigfillset(&set);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	mn_block_signals_but_faults();
 	for (;;) {
 		struct timespec ts = { 0, (long)delay };
 		uint64_t now;

@@ -53,11 +53,17 @@ int mn_safe_read(void *dst, uint64_t src, size_t n)
 	return got == (long)n ? 0 : -EFAULT;
 }
 
-/* Read a word: from the copy when it covers addr, else live memory. */
+/*
+ * Read a word: from the copy when it covers addr, else live memory.  The
+ * bounds are checked as offsets into the copy: addr comes from the stack
+ * being unwound, and a wild one near 2^64 (a CFA of -8) made "addr + 8"
+ * wrap to 0 and pass, and the copy was read at a wild address.
+ */
 static bool read_word(const struct mn_stackcopy *sc, uint64_t addr,
 		      uint64_t *out)
 {
-	if (sc && sc->buf && addr >= sc->lo && addr + 8 <= sc->lo + sc->len) {
+	if (sc && sc->buf && addr >= sc->lo && sc->len >= 8 &&
+	    addr - sc->lo <= sc->len - 8) {
 		memcpy(out, sc->buf + (addr - sc->lo), 8);
 		return true;
 	}
@@ -88,6 +94,21 @@ static int unwind_fp(const struct mn_regs *regs, const struct mn_stackcopy *sc,
 		fp = next;
 	}
 	return n;
+}
+
+/* Test hook: the frame-pointer walk over a stack copy [lo, lo + len). */
+__attribute__((visibility("default")))
+int mn_debug_unwind_fp(uint64_t rip, uint64_t rbp, uint64_t lo,
+		       const void *buf, size_t len, uint64_t *pcs, int max);
+int mn_debug_unwind_fp(uint64_t rip, uint64_t rbp, uint64_t lo,
+		       const void *buf, size_t len, uint64_t *pcs, int max)
+{
+	struct mn_regs regs = { .valid = 1u << MN_REG_RIP | 1u << MN_REG_RBP };
+	struct mn_stackcopy sc = { lo, len, buf };
+
+	regs.r[MN_REG_RIP] = rip;
+	regs.r[MN_REG_RBP] = rbp;
+	return unwind_fp(&regs, &sc, pcs, max);
 }
 
 /* ---- libdw ---------------------------------------------------------------- */
