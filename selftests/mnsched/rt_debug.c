@@ -335,8 +335,8 @@ TEST(dump_signal_while_threads_malloc_and_print)
 
 	st = t_child(churn_child, (void *)(long)SIGUSR1, out, sizeof(out));
 	tail = out + (strlen(out) > 4000 ? strlen(out) - 4000 : 0);
-	ASSERT_TRUE(WIFEXITED(st)) TH_LOG("status %#x (SIGALRM: deadlocked in a dump): ...%s",
-					  st, tail);
+	ASSERT_TRUE(WIFEXITED(st)) TH_LOG("killed by signal %d (14, SIGALRM: deadlocked in a dump): ...%s",
+					  WIFSIGNALED(st) ? WTERMSIG(st) : 0, tail);
 	ASSERT_EQ(0, WEXITSTATUS(st)) TH_LOG("...%s", tail);
 	for (p = out; (p = strstr(p, "mnsched: end of goroutine dump")); p++)
 		dumps++;
