@@ -392,9 +392,9 @@ TEST(deadlock_report_has_stacks)
 
 /* ---- the unwinder's reads ------------------------------------------------ */
 
-/* Test hook (unwind.c): the frame-pointer walk over a stack copy. */
-int mn_debug_unwind_fp(uint64_t rip, uint64_t rbp, uint64_t lo,
-		       const void *buf, size_t len, uint64_t *pcs, int max);
+/* Test hook (unwind.c): the frame-pointer walk from rip and rbp over a
+ * stack copy buf standing for [lo, lo + len); pcs[max]. */
+int mn_debug_unwind_fp(uint64_t, uint64_t, uint64_t, const void *, size_t, uint64_t *, int);
 
 /*
  * Every read the unwinder makes of a stack copy stays inside the copy.  The
