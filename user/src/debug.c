@@ -913,6 +913,16 @@ void mn_debug_dump(FILE *f, bool ms_ps)
 	pthread_join(t, NULL);
 }
 
+/* Dumps a signal asked for, once printed (a test hook reads it). */
+static _Atomic uint64_t signal_dumps;
+
+__attribute__((visibility("default")))
+const volatile _Atomic uint64_t *mn_debug_signal_dumps(void);
+const volatile _Atomic uint64_t *mn_debug_signal_dumps(void)
+{
+	return &signal_dumps;
+}
+
 static void signal_dump(void)
 {
 	fprintf(stderr, "mnsched: %s: goroutine dump (MNSCHED_DEBUG=dump=%s; "
@@ -926,6 +936,7 @@ static void signal_dump(void)
 	}
 	fprintf(stderr, "mnsched: end of goroutine dump\n");
 	fflush(stderr);
+	atomic_fetch_add(&signal_dumps, 1);
 }
 
 /* ---- stalls ---------------------------------------------------------------- */
