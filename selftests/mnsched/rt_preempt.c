@@ -586,6 +586,10 @@ static void retire_main(void *arg)
 	       (unsigned long long)mn_debug_retired_ms(), most);
 	fflush(stdout);
 	G_ASSERT(mn_debug_preemptions() >= 5);
+	/* This G may itself have been preempted in printf (its thread then
+	 * stays SCHED_IDLE until the G's next mn_* call: the debug VM under
+	 * TCG saw it once): the yield rejoins, or retires that thread. */
+	mn_yield();
 	/* This G's thread is an M at the program's policy, not one a
 	 * demoted thread made (it would inherit SCHED_IDLE and keep it). */
 	G_ASSERT_EQ(sched_getscheduler(0), SCHED_OTHER);
