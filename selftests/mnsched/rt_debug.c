@@ -436,13 +436,13 @@ TEST(unwinder_reads_only_inside_the_stack_copy)
 	ASSERT_EQ(1, n);
 	ASSERT_EQ(0x400000, pcs[0]);
 
-	/* the last word of the copy is read from it; one byte past is not */
+	/* the last word of the copy is read from it; the word after it is not */
 	lo = 0x10000;
 	frames[2] = lo + 24;
 	frames[3] = 0x403000;
 	n = mn_debug_unwind_fp(0x400000, lo + 16, lo, frames, sizeof(frames),
 			       pcs, 8);
-	ASSERT_EQ(2, n);	/* ret 0x403000, then lo + 24 + 8 is past the end */
+	ASSERT_EQ(2, n);	/* ret 0x403000; then lo + 32 is past the end */
 	ASSERT_EQ(0x403000, pcs[1]);
 }
 
