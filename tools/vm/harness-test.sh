@@ -5,7 +5,9 @@
 # must each become a failed case with its threads' stacks in the report,
 # and the VM must go on to the next program and finish.  One short boot
 # with busybox scripts as the programs (tools/vm/vm-tests.sh runs it on
-# the first kernel); result lines vm-harness/<case>.
+# the first kernel); result lines vm-harness/<case>.  Then two boots that
+# end the VM early, a kernel panic and qemu's own timeout: the boot's
+# failure must say which, with the panic's words.
 set -u
 results=$1
 img=$3
@@ -75,3 +77,38 @@ check case_before_crash_passes grep -q '^PASS vm-harness/crash/before_the_crash'
 check daemon_left_behind_is_killed grep -q '^PASS vm-harness/after/no_process_left' "$r"
 check vm_finishes_after_a_hang grep -q '^PASS vm-harness/dmesg' "$r"
 check no_boot_failure sh -c "! grep -q '^FAIL vm-harness/boot' '$r'"
+
+# boot_one NAME QEMU_TIMEOUT SCRIPT: a boot whose only program is SCRIPT
+# (a TAP program); its report's results in $dir/NAME/results.txt.
+boot_one() {
+	bd=$dir/$1
+	mkdir -p "$bd/progs"
+	printf '%s\n' "$3" >"$bd/progs/$1"
+	chmod 755 "$bd/progs/$1"
+	printf '%s\n' "tap $1 /tests/$1" "env" >"$bd/tests.list"
+	tools/vm/mkinitramfs.sh "$bd/initramfs.cpio.gz" "$ko" "$bd/tests.list" \
+		"$bd/progs/$1" || return 1
+	tools/vm/run-vm.sh test "$img" "$bd/initramfs.cpio.gz" "$bd" "$2" "mn.timeout=600" || true
+	rm -f "$bd/initramfs.cpio.gz"
+	: >"$bd/results.txt"
+	tools/vm/report.sh "$bd" "$bd/results.txt" vm-harness >"$bd/report.txt" 2>&1
+}
+# The kernel panics in the middle of a case (sysrq "c" calls panic()).
+boot_one panic 300 '#!/bin/sh
+echo "TAP version 13"
+echo "1..1"
+echo "#  RUN           global.panics ..."
+echo c >/proc/sysrq-trigger
+sleep 100'
+r=$dir/panic/results.txt
+check panic_names_the_kernel_report grep -q '^FAIL vm-harness/boot (the VM did not finish: kernel died: Kernel panic - not syncing: sysrq triggered crash' "$r"
+check panic_fails_the_running_program grep -q '^FAIL vm-harness/panic.*the VM stopped while it ran' "$r"
+check panic_report_in_the_log grep -q 'Call Trace' "$dir/panic/report.txt"
+# qemu's timeout strikes before the program's (600 s) does.
+boot_one timeout 40 '#!/bin/sh
+echo "TAP version 13"
+echo "1..1"
+echo "#  RUN           global.sleeps ..."
+sleep 1000'
+r=$dir/timeout/results.txt
+check vm_timeout_says_timeout grep -q '^FAIL vm-harness/boot (.*timeout: qemu stopped after [0-9]* s, its limit' "$r"

@@ -15,9 +15,52 @@ results=$2
 pfx=${3:-vm}
 log=$dir/report.log
 tap=$(dirname "$0")/../../selftests/mnsched/tap.awk
+oops='BUG:|Oops|general protection fault|kernel BUG|Kernel panic|watchdog: |stall on CPU|Call Trace'
+
+# how_it_ended: sets $why, on one line, to how the VM stopped before
+# /init's end, from run-vm.sh's qemu.rc and the console: "timeout ..."
+# when run-vm.sh's timeout stopped qemu, "kernel died: <the report's first
+# line>; <its kernel RIP line>" when the kernel died, else qemu's exit
+# status.  Prints the kernel's report (or the console's last lines).
+how_it_ended() {
+	set -- 0 0 0
+	[ -s "$dir/qemu.rc" ] && read -r q_rc q_secs q_to <"$dir/qemu.rc" &&
+		set -- "$q_rc" "$q_secs" "$q_to"
+	# The console's last 300 lines: the programs' output goes there too,
+	# and the report that ended the VM is at its end.
+	last=$(mktemp)
+	tr -d '\r' <"$dir/console.log" 2>/dev/null | tail -n 300 >"$last"
+	first=$(grep -n -E -m 1 "$oops" "$last" | cut -d: -f1)
+	if [ -n "$first" ]; then
+		echo "---- the kernel's last report (console.log) ----"
+		tail -n "+$first" "$last" | head -n 80
+	else
+		echo "---- the last lines of console.log ----"
+		tail -n 30 "$last"
+	fi
+	echo "----"
+	case $1 in
+	124 | 137)
+		why="timeout: qemu stopped after $2 s, its limit"
+		;;
+	*)
+		if [ -n "$first" ]; then
+			what=$(tail -n "+$first" "$last" |
+				sed -n -E 's/^\[ *[0-9.]+\] //; /'"$oops"'/{p;q}')
+			rip=$(tail -n "+$first" "$last" |
+				sed -n -E 's/^\[ *[0-9.]+\] //; /^RIP: 0010:/{p;q}')
+			why="kernel died: $what${rip:+; $rip}"
+		else
+			why="qemu exited with status $1 after $2 s, the VM unfinished"
+		fi
+		;;
+	esac
+	rm -f "$last"
+}
+
 if [ ! -s "$log" ]; then
-	echo "FAIL $pfx/boot (no report from the VM; see $dir/console.log)" >>"$results"
-	tail -n 30 "$dir/console.log" 2>/dev/null
+	how_it_ended
+	echo "FAIL $pfx/boot (no report from the VM: $why; see $dir/console.log)" >>"$results"
 	exit 1
 fi
 tr -d '\r' <"$log" >"$log.txt"
@@ -48,8 +91,13 @@ dmesg_bad == 1 && !reason { reason = $0; print "FAIL", pfx "/dmesg kernel warnin
 cur != "" { print > cur }
 END {
 	if (kind != "") print kind, name, "-", "-", "" > idx
-	if (!done) print "FAIL", pfx "/boot (the VM did not finish: timeout or panic; see console.log)"
+	if (!done) print "FAIL", pfx "/boot"
 }' "$log.txt" >"$tmp"
+# The VM stopped before /init's end: say how, and show the kernel's words.
+if grep -q "^FAIL $pfx/boot\$" "$tmp"; then
+	how_it_ended
+	sed -i "s|^FAIL $pfx/boot\$|FAIL $pfx/boot (the VM did not finish: $why; see $dir/console.log)|" "$tmp"
+fi
 : >"$dir/times.txt"
 while read -r kind name rc secs hung; do
 	why=""

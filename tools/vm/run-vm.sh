@@ -6,7 +6,7 @@
 #   MODE test:  non-interactive; the serial console goes to
 #               LOGDIR/console.log, the test report (second serial port) to
 #               LOGDIR/report.log; qemu is killed after TIMEOUT seconds
-#               (default 900).
+#               (default 900); LOGDIR/qemu.rc says how qemu ended.
 #   MODE shell: interactive on this terminal (Ctrl-A X quits qemu).
 # APPEND and MN_VM_APPEND: extra kernel arguments; MN_VM_QEMU: extra qemu
 # arguments.  MN_VM_ICOUNT=1: one vCPU on a virtual clock that advances
@@ -44,10 +44,14 @@ if [ "$mode" = shell ]; then
 fi
 rm -f "$logdir/report.log" "$logdir/console.log"
 start=$(date +%s)
+rc=0
 # shellcheck disable=SC2086
 timeout -k 10 "$to" "$@" -append "$append" -monitor none \
 	-serial "file:$logdir/console.log" -serial "file:$logdir/report.log" \
-	${MN_VM_QEMU:-} </dev/null >"$logdir/qemu.log" 2>&1
-rc=$?
-echo "  VM      finished in $(($(date +%s) - start)) s (qemu exit $rc)"
+	${MN_VM_QEMU:-} </dev/null >"$logdir/qemu.log" 2>&1 || rc=$?
+secs=$(($(date +%s) - start))
+# For report.sh: how qemu ended ("RC SECONDS TIMEOUT"; timeout(1) exits
+# 124 when it stopped qemu at TIMEOUT, 137 when it had to SIGKILL it).
+echo "$rc $secs $to" >"$logdir/qemu.rc"
+echo "  VM      finished in $secs s (qemu exit $rc)"
 exit $rc

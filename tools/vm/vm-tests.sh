@@ -148,7 +148,7 @@ for k in "$@"; do
 	fi
 	# The VM's own test, once: hangs and crashes become failed cases.
 	if [ "$mode" = test ] && [ "$k" != debug ] && [ ! -d "$run/harness" ]; then
-		echo "  VM      vm-harness: a hanging and a crashing program ($kver)"
+		echo "  VM      vm-harness: a hanging and a crashing program, a panic, a timeout ($kver)"
 		tools/vm/harness-test.sh "$results" "$kver" "$img" \
 			"$vm/$k/kmod/mnsched.ko" "$run/harness" || rc=1
 		grep -q '^FAIL vm-harness' "$results" && rc=1
