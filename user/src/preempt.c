@@ -95,9 +95,10 @@
  * The module's tests without the signal mask and the stack pointer: a
  * signal handler (sysmon's I/O kick runs this file's handler) that
  * interrupted the runtime between m->curg = next and the next G's first
- * marked region calls libc (getpid), and the tick, seeing a pc outside our
- * text and an unmarked G, took the P from under the switch (io_rx at a
- * 1 ms slice in the 6.1 VM: 24 of 60 runs, a NULL m->p right after it).
+ * marked region called libc (getpid, a raw syscall since), and the tick,
+ * seeing a pc outside our text and an unmarked G, took the P from under
+ * the switch (io_rx at a 1 ms slice in the 6.1 VM: 24 of 60 runs, a NULL
+ * m->p right after it).
  */
 #include <errno.h>
 #include <sched.h>
@@ -283,7 +284,8 @@ static void preempt_handler(int sig, siginfo_t *si, void *uc)
 
 	/* Not from sysmon (another process, or the program; sysmon signals
 	 * only Ms): the program's. */
-	if (si->si_code != SI_TKILL || si->si_pid != getpid() || !m) {
+	if (si->si_code != SI_TKILL || !m ||
+	    si->si_pid != mn_syscall3(SYS_getpid, 0, 0, 0)) {
 		if (old_sa.sa_flags & SA_SIGINFO) {
 			if (old_sa.sa_sigaction)
 				old_sa.sa_sigaction(sig, si, uc);
@@ -501,7 +503,7 @@ static void overran(struct mn_p *p, struct mn_m *dm, uint64_t goid,
 	atomic_store_explicit(&p->preempt_since, a->now - ran_ns,
 			      memory_order_relaxed);
 	atomic_store_explicit(&p->preempt_tick, tick + 1, memory_order_relaxed);
-	mn_syscall3(SYS_tgkill, getpid(), tid, MN_PREEMPT_SIG);
+	mn_syscall3(SYS_tgkill, mn_syscall3(SYS_getpid, 0, 0, 0), tid, MN_PREEMPT_SIG);
 	atomic_fetch_add(&mn_sched.nsignals, 1);
 	a->acted = true;
 }
