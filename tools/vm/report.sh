@@ -38,10 +38,24 @@ how_it_ended() {
 		echo "---- the last lines of console.log ----"
 		tail -n 30 "$last"
 	fi
+	if [ -s "$dir/qemu.log" ]; then
+		echo "---- qemu's own messages (qemu.log) ----"
+		tail -n 20 "$dir/qemu.log"
+	fi
 	echo "----"
+	# timeout(1) exits 124 (137 when it had to SIGKILL): only at the limit;
+	# a SIGKILL before it came from elsewhere (the host's OOM killer).
+	if [ "$1" = 124 ] || { [ "$1" = 137 ] && [ "$2" -ge "$3" ]; }; then
+		set -- timeout "$2"
+	elif [ "$1" -gt 128 ]; then
+		set -- signal "$2" "$(($1 - 128))"
+	fi
 	case $1 in
-	124 | 137)
+	timeout)
 		why="timeout: qemu stopped after $2 s, its limit"
+		;;
+	signal)
+		why="qemu was killed by signal $3 after $2 s (not by its timeout; the host's OOM killer sends 9)"
 		;;
 	*)
 		if [ -n "$first" ]; then
