@@ -52,13 +52,20 @@ EOF
 chmod 755 "$p"/*
 printf '%s\n' "run hang /tests/hang" "tap crash /tests/crash" \
 	"tap leaves_daemon /tests/leaves_daemon" "tap after /tests/after" "env" >"$dir/tests.list"
-tools/vm/mkinitramfs.sh "$dir/initramfs.cpio.gz" "$ko" "$dir/tests.list" \
-	"$p/hang" "$p/crash" "$p/leaves_daemon" "$p/after" || exit 1
-tools/vm/run-vm.sh test "$img" "$dir/initramfs.cpio.gz" "$dir" 300 "mn.timeout=5" || true
-rm -f "$dir/initramfs.cpio.gz"
+
+# boot DIR QEMU_TIMEOUT PROGRAM_TIMEOUT: boot the VM with the programs of
+# DIR/tests.list (their files in DIR/progs); report.sh's result lines in
+# DIR/results.txt, its output in DIR/report.txt.
+boot() {
+	tools/vm/mkinitramfs.sh "$1/initramfs.cpio.gz" "$ko" "$1/tests.list" \
+		"$1"/progs/* || return 1
+	tools/vm/run-vm.sh test "$img" "$1/initramfs.cpio.gz" "$1" "$2" "mn.timeout=$3" || true
+	rm -f "$1/initramfs.cpio.gz"
+	: >"$1/results.txt"
+	tools/vm/report.sh "$1" "$1/results.txt" vm-harness >"$1/report.txt" 2>&1 || true
+}
+boot "$dir" 300 5 || exit 1
 r=$dir/results.txt
-: >"$r"
-tools/vm/report.sh "$dir" "$r" vm-harness >"$dir/report.txt" 2>&1
 
 check() {	# NAME CONDITION...
 	n=$1
@@ -86,12 +93,7 @@ boot_one() {
 	printf '%s\n' "$3" >"$bd/progs/$1"
 	chmod 755 "$bd/progs/$1"
 	printf '%s\n' "tap $1 /tests/$1" "env" >"$bd/tests.list"
-	tools/vm/mkinitramfs.sh "$bd/initramfs.cpio.gz" "$ko" "$bd/tests.list" \
-		"$bd/progs/$1" || return 1
-	tools/vm/run-vm.sh test "$img" "$bd/initramfs.cpio.gz" "$bd" "$2" "mn.timeout=600" || true
-	rm -f "$bd/initramfs.cpio.gz"
-	: >"$bd/results.txt"
-	tools/vm/report.sh "$bd" "$bd/results.txt" vm-harness >"$bd/report.txt" 2>&1
+	boot "$bd" "$2" 600
 }
 # The kernel panics in the middle of a case (sysrq "c" calls panic()).
 boot_one panic 300 '#!/bin/sh
