@@ -8,6 +8,10 @@
  * the only limit.  benchmarks.tbl runs it as the base side of
  * http_hello.ceiling: ours/ceiling says how much of what wrk can drive
  * http_hello gets, which bounds any ours/Go ratio (see README.md).
+ * A request that says "Connection: close" gets a reply that says so and
+ * the connection is closed (as user/examples/http_hello.c does): built as
+ * http_close_ceiling it is the base side of http_close.ceiling, the most
+ * connections per second wrk can open, use once and close here.
  *
  *   http_hello_ceiling PORT  (drivers/wrk runs it as the "c-ceiling" build
  *                             of http_hello)
@@ -24,12 +28,10 @@
 #define MAXCONN	4096
 #define BUFSZ	8192
 
-static const char reply[] =
-	"HTTP/1.1 200 OK\r\n"
-	"Content-Type: text/plain\r\n"
-	"Content-Length: 13\r\n"
-	"\r\n"
-	"Hello, World!";
+/* The answers of user/examples/http_hello.c, byte for byte. */
+#define HEAD	"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n"
+static const char reply[] = HEAD "\r\nHello, World!";
+static const char reply_close[] = HEAD "Connection: close\r\n\r\nHello, World!";
 
 struct conn {
 	int fd;
@@ -39,15 +41,21 @@ struct conn {
 
 static struct conn conns[MAXCONN];
 
-/* Answer every complete request in c->buf; keep the incomplete tail. */
+/* Answer every complete request in c->buf; keep the incomplete tail.
+ * Returns -1 when the connection is to be closed. */
 static int answer(struct conn *c)
 {
 	char *p = c->buf, *end = c->buf + c->have, *e;
 
 	while ((e = memmem(p, (size_t)(end - p), "\r\n\r\n", 4))) {
-		if (send(c->fd, reply, sizeof(reply) - 1, MSG_NOSIGNAL) !=
-		    (ssize_t)sizeof(reply) - 1)
+		int last = memmem(p, (size_t)(e - p), "Connection: close", 17) != NULL;
+		const char *r = last ? reply_close : reply;
+		size_t n = last ? sizeof(reply_close) - 1 : sizeof(reply) - 1;
+
+		if (send(c->fd, r, n, MSG_NOSIGNAL) != (ssize_t)n)
 			return -1;	/* loopback: a short send means a dead peer */
+		if (last)
+			return -1;
 		p = e + 4;
 	}
 	c->have = (size_t)(end - p);

@@ -1,0 +1,1 @@
+http_hello_ceiling.c
