@@ -7,6 +7,7 @@
  */
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -322,6 +323,99 @@ TEST(p_retaken_by_sysmon_without_spares)
 	ASSERT_LT(0, r);
 	if (r > 1)
 		TH_LOG("the module saw the block on try %d", r);
+}
+
+/*
+ * With the module, startm keeps one spare M waiting, and one started but
+ * not idle yet counts (proc.c, sched.nspare_new): a new thread may wait
+ * for a CPU a while, and each startm meanwhile made another spare (17
+ * threads for 2 Ps on one vCPU, thread_ring).  A test hook holds each new
+ * spare 50 ms before it goes idle, as a starved CPU did, while a token ring
+ * of 64 Gs makes 100,000 hops at 2 Ps (each wake-up of the other P's M a
+ * startm) and a plain thread samples the thread count: at most the main
+ * thread, the sampler, sysmon, an M per P, the spare on its way and two
+ * more (6-7 were seen).  Without the count: 9-10 with 20 ms and 50,000
+ * hops.  (Two Ps pinned to one CPU of the ordinary VM, without the hook,
+ * made no extra spares with or without it: 6-7 threads.)
+ */
+void mn_debug_spare_start_delay(int64_t ns);
+#define SRING 64
+#define SRING_HOPS 100000
+static struct mn_chan *sring[SRING], *sring_done;
+static atomic_bool sampling;
+static atomic_int max_threads;
+
+static int thread_count(void)
+{
+	char line[128];
+	int n = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+static void *thread_sampler(void *arg)
+{
+	while (atomic_load(&sampling)) {
+		int n = thread_count();
+
+		if (n > atomic_load(&max_threads))
+			atomic_store(&max_threads, n);
+		usleep(1000);
+	}
+	return NULL;
+}
+
+static void sring_g(void *arg)
+{
+	int id = (int)(intptr_t)arg;
+	long t;
+
+	for (;;) {
+		mn_chan_recv(sring[id], &t);
+		if (t == 0) {
+			mn_chan_send(sring_done, NULL);
+			return;
+		}
+		t--;
+		mn_chan_send(sring[(id + 1) % SRING], &t);
+	}
+}
+
+static void sring_main(void *arg)
+{
+	long t = SRING_HOPS;
+
+	sring_done = mn_chan_new(0, 0);
+	for (int i = 0; i < SRING; i++)
+		sring[i] = mn_chan_new(sizeof(long), 0);
+	for (int i = 0; i < SRING; i++)
+		mn_go(sring_g, (void *)(intptr_t)i);
+	mn_chan_send(sring[0], &t);
+	mn_chan_recv(sring_done, NULL);
+}
+
+TEST(one_spare_m_on_its_way)
+{
+	const char *park = getenv("MNSCHED_PARK");
+	pthread_t t;
+
+	if (!park || strcmp(park, "kmod"))
+		SKIP(return, "spare Ms are the module's: MNSCHED_PARK=kmod");
+	mn_debug_spare_start_delay(50 * 1000 * 1000);
+	atomic_store(&sampling, true);
+	ASSERT_EQ(0, pthread_create(&t, NULL, thread_sampler, NULL));
+	ASSERT_EQ(0, t_main("MNPROCS", "2", sring_main, NULL));
+	atomic_store(&sampling, false);
+	pthread_join(t, NULL);
+	TH_LOG("at most %d threads", atomic_load(&max_threads));
+	ASSERT_LE(atomic_load(&max_threads), 3 + 2 + 3);
 }
 
 static void many_syscalls(void *arg)

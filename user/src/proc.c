@@ -56,9 +56,10 @@
  * so spurious returns are harmless.  With the module, one idle M parks as a
  * spare (park_spare, the SPARE ioctl): when an M blocks in a system call
  * holding a P in state SYSCALL, the module hands that P to the spare at
- * once (take_handed_p), and startm keeps one spare waiting (newm).  Which
- * P an M holds, the module learns at system call entry, and only when it
- * may not know (mn_kernel_p_set): acquiring and releasing a P cost no ioctl.
+ * once (take_handed_p), and startm keeps one spare waiting (newm; one
+ * started and not yet idle counts, sched.nspare_new).  Which P an M
+ * holds, the module learns at system call entry, and only when it may not
+ * know (mn_kernel_p_set): acquiring and releasing a P cost no ioctl.
  * SWAP: an M leaving a system call with no idle P queues its G globally
  * and parks (g_to_global, MN_AFTER_GLOBAL).  If a P went idle meanwhile,
  * wakep's startm does not unpark the M it chose but leaves it in
@@ -831,11 +832,12 @@ static void newm(struct mn_p *p, bool spinning)
 	if (self && self->retire) {
 		if (spinning)
 			atomic_fetch_sub(&mn_sched.nmspinning, 1);
-		if (p) {
-			mn_lock(&mn_sched.lock);
+		mn_lock(&mn_sched.lock);
+		if (p)
 			pidleput(p);
-			mn_unlock(&mn_sched.lock);
-		}
+		else
+			mn_sched.nspare_new--;	/* no spare on its way */
+		mn_unlock(&mn_sched.lock);
 		atomic_store(&mn_sched.wakep_deferred, true);
 		return;
 	}
@@ -859,6 +861,7 @@ static void newm(struct mn_p *p, bool spinning)
 	if (!m)
 		goto fail;
 	m->id = atomic_fetch_add(&mn_sched.mnext, 1);
+	m->spare_new = !p;	/* counted in nspare_new by our caller */
 	m->nextp = p;
 	m->spinning = spinning;
 	m->fastrand = (uint32_t)(m->id * 0x9E3779B9u) | 1;
@@ -889,11 +892,12 @@ fail:
 	fprintf(stderr, "mnsched: cannot start an M thread; running with fewer\n");
 	if (spinning)
 		atomic_fetch_sub(&mn_sched.nmspinning, 1);
-	if (p) {
-		mn_lock(&mn_sched.lock);
+	mn_lock(&mn_sched.lock);
+	if (p)
 		pidleput(p);
-		mn_unlock(&mn_sched.lock);
-	}
+	else
+		mn_sched.nspare_new--;
+	mn_unlock(&mn_sched.lock);
 }
 
 /* Hand p (or an idle P if NULL) to an idle M, or a new one. */
@@ -929,8 +933,14 @@ static void startm(struct mn_p *p, bool spinning)
 		nm->nextp = p;
 	}
 	/* With the module, keep one idle M waiting as a spare, so a P can be
-	 * handed off at once even when every other M is busy. */
-	need_spare = mn_sched.parker->park_spare && !mn_sched.midle;
+	 * handed off at once even when every other M is busy.  One started
+	 * and not yet idle counts: a new thread may wait for a CPU for a
+	 * while, and every startm meanwhile made another (up to 17 Ms for 2
+	 * Ps on one CPU, thread_ring). */
+	need_spare = mn_sched.parker->park_spare && !mn_sched.midle &&
+		     !mn_sched.nspare_new;
+	if (need_spare)
+		mn_sched.nspare_new++;
 	mn_unlock(&mn_sched.lock);
 	if (need_spare)
 		newm(NULL, false);
@@ -1106,6 +1116,11 @@ static void stopm(struct mn_m *m, struct mn_p **want)
 	m->schedlink = mn_sched.midle;
 	mn_sched.midle = m;
 	mn_sched.nmidle++;
+	if (m->spare_new) {
+		/* A new spare goes idle here first (it has no P to run). */
+		m->spare_new = false;
+		mn_sched.nspare_new--;
+	}
 	mn_checkdead();
 	mn_unlock(&mn_sched.lock);
 
@@ -1352,6 +1367,18 @@ static void schedule(struct mn_m *m)
 	}
 }
 
+/*
+ * Test hook: a spare M sleeps this long before it first goes idle, as a
+ * new thread waiting for a CPU does (rt_syscall, one_spare_m_on_its_way).
+ */
+static _Atomic int64_t debug_spare_start_delay_ns;
+
+__attribute__((visibility("default"))) void mn_debug_spare_start_delay(int64_t ns);
+void mn_debug_spare_start_delay(int64_t ns)
+{
+	atomic_store(&debug_spare_start_delay_ns, ns);
+}
+
 static void *mstart(void *arg)
 {
 	struct mn_m *m = arg;
@@ -1392,8 +1419,14 @@ static void *mstart(void *arg)
 	m->curg = &m->g0;
 	mn_san_g0_init(&m->g0);
 	m->nextp = NULL;
-	if (p)
+	if (p) {
 		acquirep(m, p);
+	} else if (unlikely(atomic_load(&debug_spare_start_delay_ns))) {
+		int64_t ns = atomic_load(&debug_spare_start_delay_ns);
+		struct timespec ts = { ns / 1000000000, ns % 1000000000 };
+
+		nanosleep(&ts, NULL);
+	}
 	schedule(m);
 	return NULL;
 }
@@ -1743,8 +1776,12 @@ int mn_main(void (*fn)(void *), void *arg)
 	 * for one of TSan's. */
 	san_threads_note();
 	newm(p0, false);
-	if (mn_sched.parker->park_spare)
+	if (mn_sched.parker->park_spare) {
+		mn_lock(&mn_sched.lock);
+		mn_sched.nspare_new++;
+		mn_unlock(&mn_sched.lock);
 		newm(NULL, false);	/* the first spare M */
+	}
 	while (atomic_load(&mn_sched.main_done_word) == 0)
 		mn_futex(&mn_sched.main_done_word, FUTEX_WAIT_PRIVATE, 0, NULL);
 	return 0;

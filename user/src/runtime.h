@@ -240,6 +240,7 @@ struct mn_m {
 	int id;
 	bool spinning;
 	bool is_spare;
+	bool spare_new;			/* started as a spare, not yet idle */
 	int pending;			/* enum mn_pending */
 	struct mn_g *pending_g;
 	void (*pending_fn)(struct mn_g *g, void *arg);
@@ -321,6 +322,7 @@ struct mn_sched {
 	_Atomic int64_t ngsys;		/* Gs in a syscall right now */
 	_Atomic int64_t nglive;		/* Gs alive (created, not dead) */
 	_Atomic int32_t mnext;
+	int32_t nspare_new;	/* spares started, not yet idle (lock; proc.c) */
 	/* read-mostly from here on */
 	/* Ps */
 	_Alignas(64) int nprocs;
