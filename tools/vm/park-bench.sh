@@ -12,6 +12,15 @@
 # (debugfs counters) over a benchmark's kmod runs, to see where its time goes.
 # Usage: park-bench.sh [runs] (default 5).  PARK_BENCH_PROCS=1,2: once
 # per MNPROCS value (default: once, at the runtime's default Ps).
+# Run i of both parkers runs with BENCH_PAD=i-1 (tools/bench/progs/bench.h:
+# i-1 turns of an empty loop per operation).  On the virtual clock
+# (make vm-vclock) a run repeats to 4-5 digits, and at 2 Ps on one vCPU
+# where the thief's timer lands within the owner's hop decides how often the
+# idle M is woken: one value of that phase is one sample, 10% away from
+# another either way on both parkers (tools/bench/RESULTS.md, "The phase").
+# So each run is another phase, the same for both parkers, and the medians
+# are over phases.  On host time (the ordinary VM) it changes nothing but
+# adds a few ns per operation to both.
 dir=$(dirname "$0")
 # tools/stats.sh: beside this script in the VM (VM_EXTRA_BINS), one up here
 for f in "$dir/stats.sh" "$dir/../stats.sh"; do
@@ -40,8 +49,8 @@ for procs in $(echo "${PARK_BENCH_PROCS:-default}" | tr , " "); do
 		i=0
 		while [ $i -lt "$runs" ]; do
 			i=$((i + 1))
-			k="$k $(MNSCHED_PARK=kmod "$dir/$b" "$n" | awk '/^RESULT/ { print $3 }')"
-			f="$f $(MNSCHED_PARK=futex "$dir/$b" "$n" | awk '/^RESULT/ { print $3 }')"
+			k="$k $(BENCH_PAD=$((i - 1)) MNSCHED_PARK=kmod "$dir/$b" "$n" | awk '/^RESULT/ { print $3 }')"
+			f="$f $(BENCH_PAD=$((i - 1)) MNSCHED_PARK=futex "$dir/$b" "$n" | awk '/^RESULT/ { print $3 }')"
 		done
 		e1=$(events)
 		# shellcheck disable=SC2086 # pairs, split on purpose
@@ -59,7 +68,7 @@ for procs in $(echo "${PARK_BENCH_PROCS:-default}" | tr , " "); do
 		kr=$(for v in $k; do echo "$v"; done | minmax)
 		# shellcheck disable=SC2086
 		fr=$(for v in $f; do echo "$v"; done | minmax)
-		echo "runs ($b, ns): kmod$k; futex$f"
+		echo "runs ($b, ns, BENCH_PAD 0-$((runs - 1))): kmod$k; futex$f"
 		awk -v b="$b" -v km="$km" -v fm="$fm" -v kr="$kr" -v fr="$fr" -v r="$runs" 'BEGIN {
 			printf "parker %s (median of %d): kmod %.1f ns (%s), futex %.1f ns (%s), kmod/futex %.3f\n",
 				b, r, km, kr, fm, fr, (fm > 0 ? km / fm : 0)

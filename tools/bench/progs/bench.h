@@ -126,10 +126,41 @@ static inline long bench_nr_maps(void)
 	return n;
 }
 
+/*
+ * Extra work per operation: BENCH_PAD=N runs an empty loop of N turns in
+ * each hop, round trip or meeting of the programs that call bench_pad()
+ * (unset: none).  On the test VM's virtual clock a run is exactly
+ * repeatable, and at 2 Ps on one vCPU where a timer interrupt lands within
+ * the hop decides how often the idle M is woken: a few instructions more
+ * per hop move a run by up to 10% either way.  tools/vm/park-bench.sh
+ * gives each of its runs another N so that its medians are taken over
+ * that phase instead of one value of it.
+ */
+static int bench_pad_turns;
+
+static inline void bench_pad(void)
+{
+	for (volatile int i = 0; i < bench_pad_turns; i++)
+		;
+}
+
 /* Start the runtime with fn as the first G; exit on failure. */
 static inline void bench_run(const char *name, void (*fn)(void *), void *arg)
 {
-	int rc = mn_main(fn, arg);
+	const char *pad = getenv("BENCH_PAD");
+	int rc;
+
+	if (pad) {
+		char *end;
+		long v = strtol(pad, &end, 10);
+
+		if (!*pad || *end || v < 0 || v > 1000000) {
+			fprintf(stderr, "%s: bad BENCH_PAD '%s' (0-1000000)\n", name, pad);
+			exit(64);
+		}
+		bench_pad_turns = (int)v;
+	}
+	rc = mn_main(fn, arg);
 
 	if (rc) {
 		fprintf(stderr, "%s: mn_main failed: %s\n", name, strerror(-rc));

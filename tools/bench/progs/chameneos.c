@@ -39,6 +39,7 @@ static void creature(void *arg)
 			break;
 		colour = complement(colour, other);
 		meetings[id]++;
+		bench_pad();
 	}
 	mn_chan_free(r.reply);
 	mn_wg_done(&wg);

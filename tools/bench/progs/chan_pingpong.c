@@ -15,6 +15,7 @@ static void ponger(void *arg)
 
 	while (mn_chan_recv(ping, &v) == 1) {
 		v++;
+		bench_pad();
 		mn_chan_send(pong, &v);
 	}
 }

@@ -26,6 +26,7 @@ static void worker(void *arg)
 			return;
 		}
 		t--;
+		bench_pad();
 		mn_chan_send(out, &t);
 	}
 }
