@@ -17,7 +17,7 @@
 # (make vm-vclock) a run repeats to 4-5 digits, and at 2 Ps on one vCPU
 # where the thief's timer lands within the owner's hop decides how often the
 # idle M is woken: one value of that phase is one sample, 10% away from
-# another either way on both parkers (tools/bench/RESULTS.md, "The phase").
+# another either way on both parkers (tools/bench/RESULTS.md, "the phase").
 # So each run is another phase, the same for both parkers, and the medians
 # are over phases.  On host time (the ordinary VM) it changes nothing but
 # adds a few ns per operation to both.
