@@ -13,6 +13,7 @@
 #ifndef MT_BENCH_H
 #define MT_BENCH_H
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,20 +32,23 @@ static inline uint64_t bench_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* s as a number in [min, max]; otherwise "bad <what> 's'" and exit 64. */
+static inline long bench_count(const char *what, const char *s, long min, long max)
+{
+	char *end;
+	long v = strtol(s, &end, 0);
+
+	if (!*s || *end || v < min || v > max) {
+		fprintf(stderr, "bad %s '%s'\n", what, s);
+		exit(64);
+	}
+	return v;
+}
+
 /* First command-line argument as a count, or def. */
 static inline long bench_arg(int argc, char **argv, int i, long def)
 {
-	if (argc > i) {
-		char *end;
-		long v = strtol(argv[i], &end, 0);
-
-		if (*end || v <= 0) {
-			fprintf(stderr, "bad argument '%s'\n", argv[i]);
-			exit(64);
-		}
-		return v;
-	}
-	return def;
+	return argc > i ? bench_count("argument", argv[i], 1, LONG_MAX) : def;
 }
 
 static inline void bench_result(const char *name, double value,
@@ -150,16 +154,8 @@ static inline void bench_run(const char *name, void (*fn)(void *), void *arg)
 	const char *pad = getenv("BENCH_PAD");
 	int rc;
 
-	if (pad) {
-		char *end;
-		long v = strtol(pad, &end, 10);
-
-		if (!*pad || *end || v < 0 || v > 1000000) {
-			fprintf(stderr, "%s: bad BENCH_PAD '%s' (0-1000000)\n", name, pad);
-			exit(64);
-		}
-		bench_pad_turns = (int)v;
-	}
+	if (pad)
+		bench_pad_turns = (int)bench_count("BENCH_PAD (0-1000000)", pad, 0, 1000000);
 	rc = mn_main(fn, arg);
 
 	if (rc) {
