@@ -94,9 +94,9 @@ static void mnsched_sched_out(struct preempt_notifier *pn,
 		irq_work_queue(&m->free_iw);
 		return;
 	}
-	/* A SWAP's target waits for us to be off this CPU: see mnsched_ioc_swap(). */
-	if (unlikely(READ_ONCE(m->swap_to) >= 0))
-		irq_work_queue(&m->swap_iw);
+	/* A wake-up waits for us to be off this CPU: see park.c. */
+	if (unlikely(READ_ONCE(m->defer_to) >= 0))
+		irq_work_queue(&m->defer_iw);
 	p = READ_ONCE(m->p);
 	if (p < 0 || !mnsched_task_blocked(current))
 		return;
@@ -339,21 +339,24 @@ void mnsched_handoff_csd(void *info)
 }
 
 /**
- * mnsched_swap_wake() - wake the target a SWAP of @m left waiting, if any
- * @m: the M that called SWAP
+ * mnsched_defer_wake() - wake the target whose wake-up @m deferred, if any
+ * @m: the M that called SWAP or UNPARK
  * @here: this CPU is idle: wake the target onto it
  *
- * Called from @m's swap_iw, or by @m itself when it did not sleep; the
- * xchg() makes one of them do it.  A wake-up of a target that stopped
- * waiting meanwhile is spurious, which its waits allow.
+ * Called from @m's defer_iw, its defer_timer, by @m itself when its wait
+ * did not sleep, or when @m is freed; the xchg() makes one of them do it.
+ * A wake-up of a target that stopped waiting meanwhile is spurious, which
+ * its waits allow.
+ *
+ * Return: true when a wake-up was deferred (and is done now).
  */
-void mnsched_swap_wake(struct mnsched_m *m, bool here)
+bool mnsched_defer_wake(struct mnsched_m *m, bool here)
 {
-	int id = xchg(&m->swap_to, -1);
+	int id = xchg(&m->defer_to, -1);
 	struct mnsched_m *t;
 
 	if (id < 0)
-		return;
+		return false;
 	rcu_read_lock();
 	t = xa_load(&m->g->ms, id);
 	if (t && READ_ONCE(t->parked)) {
@@ -363,17 +366,19 @@ void mnsched_swap_wake(struct mnsched_m *m, bool here)
 			wake_up_process(t->task);
 	}
 	rcu_read_unlock();
+	return true;
 }
 
 /**
- * mnsched_swap_iw() - irq_work raised by the sched_out of an M in SWAP
- * @iw: the M's swap_iw
+ * mnsched_defer_iw() - irq_work raised by the sched_out of an M that
+ *	deferred a wake-up
+ * @iw: the M's defer_iw
  */
-void mnsched_swap_iw(struct irq_work *iw)
+void mnsched_defer_iw(struct irq_work *iw)
 {
 	/* Raised by a sched_out: idle now means this CPU went idle. */
-	mnsched_swap_wake(container_of(iw, struct mnsched_m, swap_iw),
-			  is_idle_task(current));
+	mnsched_defer_wake(container_of(iw, struct mnsched_m, defer_iw),
+			   is_idle_task(current));
 }
 
 /**

@@ -28,6 +28,12 @@ unsigned int mnsched_max_ms = 1024;
 module_param_named(max_ms, mnsched_max_ms, uint, 0644);
 MODULE_PARM_DESC(max_ms, "Largest number of registered Ms per open file (default 1024)");
 
+/* The kernel's default base slice: see "Deferred wake-ups" in park.c. */
+unsigned int mnsched_unpark_defer_us = 750;
+module_param_named(unpark_defer_us, mnsched_unpark_defer_us, uint, 0644);
+MODULE_PARM_DESC(unpark_defer_us,
+		 "Longest wait of an UNPARK's target pinned to its caller's CPU for the caller to switch away, 0 for no wait (default 750)");
+
 struct workqueue_struct *mnsched_wq;
 
 /**

@@ -20,6 +20,7 @@
 #include <linux/atomic.h>
 #include <linux/bitmap.h>
 #include <linux/gfp.h>
+#include <linux/hrtimer.h>
 #include <linux/irq_work.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -127,9 +128,13 @@ struct mnsched_group {
  * @spare_node: entry in @g->spares while waiting in SPARE
  * @spare_cpu: CPU it started waiting on in SPARE
  * @parked: 1 while the thread waits in PARK, SWAP or SPARE
- * @swap_to: id of the M a SWAP woke for the caller's CPU, waiting for the
- *	caller to switch away; -1 for none; taken with xchg()
- * @swap_iw: raised by sched_out while @swap_to is set; runs after the switch
+ * @defer_to: id of an M whose wake-up waits for this M to switch away (the
+ *	target of its SWAP or UNPARK, see park.c), -1 for none; set with
+ *	cmpxchg() by the M itself, taken with xchg()
+ * @defer_iw: raised by sched_out while @defer_to is set; runs after the
+ *	switch
+ * @defer_timer: wakes @defer_to when the M has not switched away
+ *	unpark_defer_us after an UNPARK it deferred
  * @free_iw: raised by the last sched_out of the dead task
  * @free_work: frees the M in process context
  * @rcu: frees the M and drops its task after a grace period
@@ -164,8 +169,9 @@ struct mnsched_m {
 	struct list_head spare_node;
 	int spare_cpu;
 	int parked;
-	int swap_to;
-	struct irq_work swap_iw;
+	int defer_to;
+	struct irq_work defer_iw;
+	struct hrtimer defer_timer;
 	struct irq_work free_iw;
 	struct work_struct free_work;
 	struct rcu_head rcu;
@@ -199,6 +205,8 @@ enum mnsched_event_counter {
 	MNSCHED_E_REGISTER,
 	MNSCHED_E_PARK,
 	MNSCHED_E_UNPARK,
+	MNSCHED_E_UNPARK_DEFER,
+	MNSCHED_E_DEFER_TIMEOUT,
 	MNSCHED_E_SWAP,
 	MNSCHED_E_SPARE,
 	MNSCHED_E_BLOCK,
@@ -219,6 +227,7 @@ enum mnsched_event_counter {
 
 extern atomic_long_t mnsched_allocs[MNSCHED_A_NR];
 extern unsigned int mnsched_max_ms;
+extern unsigned int mnsched_unpark_defer_us;
 extern struct workqueue_struct *mnsched_wq;
 
 void mnsched_count_event(enum mnsched_event_counter c);
@@ -253,8 +262,8 @@ extern struct preempt_ops mnsched_preempt_ops;
 void mnsched_handoff_iw(struct irq_work *iw);
 void mnsched_handoff_csd(void *info);
 void mnsched_spares_changed(struct mnsched_group *g);
-void mnsched_swap_iw(struct irq_work *iw);
-void mnsched_swap_wake(struct mnsched_m *m, bool here);
+void mnsched_defer_iw(struct irq_work *iw);
+bool mnsched_defer_wake(struct mnsched_m *m, bool here);
 void mnsched_m_free_iw(struct irq_work *iw);
 void mnsched_m_free_work(struct work_struct *work);
 int mnsched_take_pending(struct mnsched_group *g, struct mnsched_m *s);

@@ -72,6 +72,10 @@ void mnsched_m_release(struct mnsched_m *m)
 	struct mnsched_p *kp;
 	unsigned long flags;
 
+	/* No switch of @m wakes what it deferred any more: do it now. */
+	hrtimer_cancel(&m->defer_timer);
+	mnsched_defer_wake(m, false);
+
 	spin_lock_irqsave(&g->lock, flags);
 	list_del_init(&m->spare_node);
 	mnsched_spares_changed(g);
@@ -105,8 +109,8 @@ void mnsched_m_release(struct mnsched_m *m)
 	spin_unlock_irqrestore(&g->lock, flags);
 
 	xa_erase(&g->ms, m->id);
-	/* A SWAP wake-up raised on some CPU may still look at @m. */
-	irq_work_sync(&m->swap_iw);
+	/* A deferred wake-up raised on some CPU may still look at @m. */
+	irq_work_sync(&m->defer_iw);
 	/* An RCU reader that found @m may still wake its task. */
 	call_rcu(&m->rcu, mnsched_m_free_rcu);
 	atomic_long_dec(&mnsched_allocs[MNSCHED_A_MS]);
@@ -123,6 +127,15 @@ static void mnsched_m_unregister_current(struct mnsched_m *m)
 	mnsched_kpreempt_undemote(m);
 	mnsched_m_release(m);
 	module_put(THIS_MODULE);
+}
+
+/* An UNPARK's deferred wake-up waited unpark_defer_us: see below. */
+static enum hrtimer_restart mnsched_defer_timeout(struct hrtimer *t)
+{
+	if (mnsched_defer_wake(container_of(t, struct mnsched_m, defer_timer),
+			       false))
+		mnsched_count_event(MNSCHED_E_DEFER_TIMEOUT);
+	return HRTIMER_NORESTART;
 }
 
 /**
@@ -160,8 +173,10 @@ long mnsched_ioc_register(struct mnsched_group *g)
 	m->klost_p = -1;
 	atomic_set(&m->token, 0);
 	INIT_LIST_HEAD(&m->spare_node);
-	m->swap_to = -1;
-	init_irq_work(&m->swap_iw, mnsched_swap_iw);
+	m->defer_to = -1;
+	init_irq_work(&m->defer_iw, mnsched_defer_iw);
+	hrtimer_init(&m->defer_timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_PINNED_HARD);
+	m->defer_timer.function = mnsched_defer_timeout;
 	init_irq_work(&m->free_iw, mnsched_m_free_iw);
 	INIT_WORK(&m->free_work, mnsched_m_free_work);
 	preempt_notifier_init(&m->pn, &mnsched_preempt_ops);
@@ -303,6 +318,9 @@ static long mnsched_wait(struct mnsched_m *m, s64 timeout_ns,
 	}
 	__set_current_state(TASK_RUNNING);
 	WRITE_ONCE(m->parked, 0);
+	/* Did not sleep, or woke before our defer_iw ran: see park.c's top. */
+	if (unlikely(READ_ONCE(m->defer_to) >= 0))
+		mnsched_defer_wake(m, false);
 	return ret;
 }
 
@@ -345,37 +363,83 @@ long mnsched_ioc_park(struct mnsched_group *g, void __user *uarg)
 }
 
 /*
- * Whether a SWAP should leave the wake-up of @t to its caller's switch away
- * (mnsched_swap_wake()).  When the caller runs alone on this CPU, the CPU goes
- * idle as soon as the caller parks, but a task woken now, while it still
- * runs, is sent to another CPU if one is idle (an IPI, and a second CPU
- * brought out of idle while this one idles) or queued on a busy one; woken
- * after the switch, it runs here at once.  A target that may only run on
- * this CPU is woken here anyway, and at once is cheaper: the caller then
- * switches to it directly (see mnsched_ioc_swap()).
+ * Deferred wake-ups.  A wake-up that would only make its target compete for
+ * the CPU its caller keeps running on is left to the caller's next switch
+ * away: the caller's sched_out raises defer_iw, which wakes the target once
+ * the caller is off the CPU (mnsched_defer_wake(), handoff.c).  The token
+ * is given at once, so a target woken for another reason finds it.  One
+ * target at a time (m->defer_to); a second wake-up is done at once.
+ *
+ * - SWAP, when its caller runs alone on this CPU and the target may run
+ *   here and elsewhere.  The CPU goes idle as soon as the caller parks, but
+ *   a task woken now, while the caller still runs, is sent to another CPU
+ *   if one is idle (an IPI, and a second CPU brought out of idle while this
+ *   one idles) or queued on a busy one; woken after the switch, it runs
+ *   here at once.  A target that may only run here is woken at once, and
+ *   the caller switches to it directly (see mnsched_ioc_swap()).
+ *
+ * - UNPARK from an M, when the target may only run on the caller's CPU (a
+ *   process pinned to one CPU, a one-CPU cpuset or machine).  Woken now,
+ *   it cannot run beside the caller: it preempts it, and is switched back
+ *   from, or waits behind it.  The runtime unparks an M to look for work
+ *   (wakep, user/src/proc.c) while the caller goes on running Gs; by the
+ *   time the caller switches away, it has often run that work itself,
+ *   and each hop the preemption would have cost is saved.  The caller
+ *   keeps the CPU until it parks, blocks or is preempted, and at most
+ *   unpark_defer_us (module parameter, default 750 us, the kernel's
+ *   default base slice; 0 turns this off): the M's pinned defer_timer then
+ *   wakes the target, which takes the CPU as it would have at once.
+ *
+ * Every way an M stops switching wakes what it deferred: its sched_out,
+ * the end of its own PARK, SWAP or SPARE that did not sleep
+ * (mnsched_wait()), the timer, and UNREGISTER, exec and exit
+ * (mnsched_m_release()).
  */
-static bool mnsched_swap_defer(struct task_struct *t)
+static bool mnsched_defer_ok(struct task_struct *t, bool swap)
 {
 	bool ret;
 	int cpu;
 
 	preempt_disable();
 	cpu = smp_processor_id();
-	ret = single_task_running() && t->nr_cpus_allowed > 1 &&
-	      cpumask_test_cpu(cpu, t->cpus_ptr);
+	if (!cpumask_test_cpu(cpu, t->cpus_ptr))
+		ret = false;
+	else if (swap)
+		ret = single_task_running() && t->nr_cpus_allowed > 1;
+	else
+		ret = t->nr_cpus_allowed == 1 && READ_ONCE(mnsched_unpark_defer_us);
 	preempt_enable();
 	return ret;
 }
 
 /*
- * Give M @id its token, and wake it if it waits; with @defer set, a wake-up
- * that mnsched_swap_defer() chooses to postpone is not done and *@defer says
- * so.
+ * Bound an UNPARK's deferred wake-up.  A timer queued already (by an earlier
+ * deferral whose wake-up a switch did) is left alone when it fires within
+ * the bound: re-arming costs as much as arming.
+ */
+static void mnsched_defer_arm(struct mnsched_m *m)
+{
+	ktime_t exp = ktime_add_ns(ktime_get(),
+				   READ_ONCE(mnsched_unpark_defer_us) * NSEC_PER_USEC);
+
+	if (!hrtimer_is_queued(&m->defer_timer) ||
+	    ktime_after(hrtimer_get_expires(&m->defer_timer), exp))
+		hrtimer_start(&m->defer_timer, exp, HRTIMER_MODE_ABS_PINNED_HARD);
+}
+
+/*
+ * Give M @id its token, and wake it if it waits.  When @self (the caller's
+ * M, or NULL) may defer the wake-up (mnsched_defer_ok(), @swap for SWAP),
+ * it is left to @self's switch away.
+ *
+ * Return: 1 when the wake-up was deferred, 0 when done or not needed, or
+ * a negative error.
  */
 static long mnsched_unpark_id(struct mnsched_group *g, unsigned long id,
-			      int from, bool *defer)
+			      struct mnsched_m *self, bool swap)
 {
 	struct mnsched_m *m;
+	long ret = 0;
 
 	if (id > INT_MAX)
 		return -EINVAL;
@@ -386,15 +450,20 @@ static long mnsched_unpark_id(struct mnsched_group *g, unsigned long id,
 		return -ESRCH;
 	}
 	if (mnsched_token_give(m)) {
-		if (defer && mnsched_swap_defer(m->task))
-			*defer = true;
+		if (self && self != m && mnsched_defer_ok(m->task, swap) &&
+		    cmpxchg(&self->defer_to, -1, (int)id) == -1)
+			ret = 1;
 		else
 			wake_up_process(m->task);
 	}
 	rcu_read_unlock();
 	mnsched_count_event(MNSCHED_E_UNPARK);
-	trace_mnsched_unpark(from, (int)id);
-	return 0;
+	trace_mnsched_unpark(self ? self->id : -1, (int)id);
+	if (ret && !swap) {
+		mnsched_count_event(MNSCHED_E_UNPARK_DEFER);
+		mnsched_defer_arm(self);
+	}
+	return ret;
 }
 
 /**
@@ -403,15 +472,17 @@ static long mnsched_unpark_id(struct mnsched_group *g, unsigned long id,
  * @g: the group
  * @id: the M id (the argument itself)
  *
- * Any thread of the process may call it, registered or not.
+ * Any thread of the process may call it, registered or not.  From an M,
+ * the wake-up of a target that may only run on the caller's CPU waits for
+ * the caller to switch away, unpark_defer_us at most (see above).
  *
  * Return: 0, -EINVAL for an id out of range, -ESRCH for no such M.
  */
 long mnsched_ioc_unpark(struct mnsched_group *g, unsigned long id)
 {
-	struct mnsched_m *self = mnsched_current_m(g);
+	long ret = mnsched_unpark_id(g, id, mnsched_current_m(g), false);
 
-	return mnsched_unpark_id(g, id, self ? self->id : -1, NULL);
+	return ret < 0 ? ret : 0;
 }
 
 /**
@@ -425,7 +496,6 @@ long mnsched_ioc_unpark(struct mnsched_group *g, unsigned long id)
 long mnsched_ioc_swap(struct mnsched_group *g, void __user *uarg)
 {
 	struct mnsched_swap a;
-	bool defer = false;
 	struct mnsched_m *m;
 	long ret;
 
@@ -436,31 +506,24 @@ long mnsched_ioc_swap(struct mnsched_group *g, void __user *uarg)
 	m = mnsched_current_m(g);
 	if (!m)
 		return -ESRCH;
-	ret = mnsched_unpark_id(g, a.target, m->id, &defer);
-	if (ret)
+	ret = mnsched_unpark_id(g, a.target, m, true);
+	if (ret < 0)
 		return ret;
 	mnsched_count_event(MNSCHED_E_SWAP);
 	trace_mnsched_swap(m->id, a.target);
-	if (defer) {
-		/*
-		 * The target waits for its wake-up: our sched_out raises
-		 * swap_iw, which wakes it onto this CPU once we are off it.
-		 * When we do not sleep (our token was there, a signal, a zero
-		 * timeout), nothing switches and we wake it ourselves.
-		 */
-		WRITE_ONCE(m->swap_to, (int)a.target);
-		ret = mnsched_park_self(m, a.timeout_ns);
-		mnsched_swap_wake(m, false);
-		return ret;
-	}
 	/*
+	 * Deferred: our sched_out raises defer_iw, which wakes the target
+	 * onto this CPU once we are off it; when we do not sleep (our token
+	 * was there, a signal, a zero timeout), mnsched_wait() wakes it.
+	 *
 	 * Woken while we still run: when the target should preempt us (the
 	 * wake-up said so), let it run now.  If it unparks us back before we
 	 * run again, we find our token and never sleep, and it has no one to
 	 * wake: on one CPU a round trip then costs one wake-up instead of two,
 	 * as with a futex wake followed by a wait.
 	 */
-	cond_resched();
+	if (!ret)
+		cond_resched();
 	return mnsched_park_self(m, a.timeout_ns);
 }
 

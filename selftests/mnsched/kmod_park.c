@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * kmod_park.c - PARK, UNPARK, SWAP and SPARE wake-ups: token semantics,
- * timeouts, signals, ping-pong between Ms, where a SWAP's target runs.
+ * timeouts, signals, ping-pong between Ms, where a SWAP's target runs, when
+ * an UNPARK's target pinned to its caller's CPU runs.
  */
 #include <sched.h>
 #include <sys/resource.h>
@@ -474,6 +475,218 @@ TEST(swap_wakes_target_when_caller_does_not_sleep)
 	for (i = 0, zero = -1; i < 5 && zero < 0; i++)
 		zero = swap_try(_metadata, fd, me, 0, -ETIMEDOUT);
 	EXPECT_EQ(1, zero);
+	close(fd);
+}
+
+/*
+ * An UNPARK from an M whose target may only run on the caller's CPU wakes
+ * the target when the caller switches away, and unpark_defer_us later at
+ * most (kmod/park.c, "Deferred wake-ups").  The caller and a parked
+ * waiter are pinned to one CPU.  The module parameter is set for each
+ * part and restored at the end (EXPECTs only, so nothing returns before).
+ */
+#define DEFER_PARAM "/sys/module/mnsched/parameters/unpark_defer_us"
+
+static long defer_us(long set)
+{
+	long old = -1;
+	FILE *f;
+
+	f = fopen(DEFER_PARAM, "r");
+	if (!f || fscanf(f, "%ld", &old) != 1)
+		old = -1;
+	if (f)
+		fclose(f);
+	if (set < 0 || old < 0)
+		return old;
+	f = fopen(DEFER_PARAM, "w");
+	if (!f)
+		return -1;
+	if (fprintf(f, "%ld\n", set) < 0)
+		old = -1;
+	if (fclose(f))
+		old = -1;
+	return old;
+}
+
+struct pinned {
+	struct waiter w;
+	int cpu;
+};
+
+static void *pinned_waiter(void *arg)
+{
+	struct pinned *p = arg;
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(p->cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		p->w.ret = -errno;
+	return waiter_thread(&p->w);
+}
+
+/* One UNPARK of a fresh waiter pinned to our CPU (defer_try()). */
+struct defer_res {
+	uint64_t up;	/* ns from the UNPARK to the waiter's return, 0: not
+			 * while we spun */
+	uint64_t late;	/* not up while we spun: ns from our sleep (joining
+			 * it) to its return */
+	long sw;	/* our context switches while we spun */
+};
+
+enum defer_how {
+	DEFER_SPIN,		/* we unpark it and spin */
+	DEFER_UNREGISTER,	/* we unpark it, UNREGISTER, and spin */
+	DEFER_EXIT,		/* a thread pinned with it unparks it and exits */
+};
+
+struct exiter {
+	int fd;
+	int cpu;
+	long id;
+	uint64_t t_exit;
+	long ret;
+};
+
+static void *exiter_thread(void *arg)
+{
+	struct exiter *e = arg;
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(e->cpu, &set);
+	e->ret = sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
+	if (!e->ret)
+		e->ret = kt_register(e->fd) < 0;
+	if (!e->ret)
+		e->ret = kt_unpark(e->fd, e->id);
+	e->t_exit = kt_now();
+	return NULL;
+}
+
+/* Unpark the waiter as @how says, then spin without sleeping for up to @spin_ns. */
+static struct defer_res defer_try(struct __test_metadata *_metadata, int fd,
+				  int cpu, uint64_t spin_ns, enum defer_how how)
+{
+	struct pinned p = { .w = { .fd = fd, .timeout = 5000000000ll }, .cpu = cpu };
+	struct exiter e = { .fd = fd, .cpu = cpu };
+	struct defer_res r = { 0 };
+	uint64_t t0, t1;
+	pthread_t t, x;
+
+	EXPECT_EQ(0, pthread_create(&t, NULL, pinned_waiter, &p));
+	while (!__atomic_load_n(&p.w.ready, __ATOMIC_ACQUIRE))
+		kt_sleep_ns(100000);
+	/* It had the CPU while we slept: it waits in PARK now. */
+	kt_sleep_ns(20000000);
+	if (how == DEFER_EXIT) {
+		e.id = p.w.id;
+		EXPECT_EQ(0, pthread_create(&x, NULL, exiter_thread, &e));
+		pthread_join(x, NULL);
+		pthread_join(t, NULL);
+		EXPECT_EQ(0, e.ret);
+		EXPECT_EQ(0, p.w.ret);
+		r.late = p.w.t_end - e.t_exit;
+		return r;
+	}
+	r.sw = nr_switches();
+	t0 = kt_now();
+	EXPECT_EQ(0, kt_unpark(fd, p.w.id));
+	if (how == DEFER_UNREGISTER)
+		EXPECT_EQ(0, kt_ioc(fd, MNSCHED_IOC_UNREGISTER, 0));
+	while ((t1 = kt_now()) - t0 < spin_ns)
+		if (__atomic_load_n(&p.w.done, __ATOMIC_ACQUIRE)) {
+			r.up = p.w.t_end - t0;
+			break;
+		}
+	r.sw = nr_switches() - r.sw;
+	/* Joining sleeps: our switch away wakes a waiter still deferred. */
+	pthread_join(t, NULL);
+	if (!r.up)
+		r.late = p.w.t_end - t1;
+	EXPECT_EQ(0, p.w.ret);
+	return r;
+}
+
+TEST(unpark_pinned_target_waits_for_callers_switch)
+{
+	struct defer_res r;
+	long old, d0;
+	cpu_set_t set;
+	int fd, cpu, i;
+
+	KT_REQUIRE_DEV();
+	old = defer_us(-1);
+	if (old < 0)
+		SKIP(return, "cannot read %s", DEFER_PARAM);
+	fd = kt_open();
+	ASSERT_LE(0, fd);
+	ASSERT_LE(0, kt_register(fd));
+	cpu = sched_getcpu();
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	ASSERT_EQ(0, sched_setaffinity(0, sizeof(set), &set));
+
+	/*
+	 * A bound of 10 s: the waiter is not up while we spin for 20 ms, and
+	 * is up at once when we sleep.  A try in which something else
+	 * switched us out says nothing.
+	 */
+	EXPECT_EQ(old, defer_us(10000000));
+	d0 = t_counter("unparks_deferred");
+	for (i = 0; i < 5; i++) {
+		r = defer_try(_metadata, fd, cpu, 20000000, DEFER_SPIN);
+		if (!r.sw)
+			break;
+	}
+	EXPECT_EQ(0, r.sw) TH_LOG("switched out in each of 5 tries");
+	EXPECT_EQ(0, r.up) TH_LOG("the target was up %llu us after the UNPARK",
+				  (unsigned long long)r.up / 1000);
+	EXPECT_GT(1000000000ull, r.late) TH_LOG("up %llu us after we slept",
+						(unsigned long long)r.late / 1000);
+	EXPECT_LT(d0, t_counter("unparks_deferred"));
+
+	/*
+	 * A bound of 2 ms while we spin for up to 2 s: the timer wakes it, 2 ms
+	 * after the UNPARK, and defer_timeouts counts it.  A try where it was
+	 * up sooner was woken by an unrelated switch of ours.
+	 */
+	EXPECT_EQ(10000000, defer_us(2000));
+	d0 = t_counter("defer_timeouts");
+	for (i = 0; i < 5; i++) {
+		r = defer_try(_metadata, fd, cpu, 2000000000ull, DEFER_SPIN);
+		if (r.up >= 2000000)
+			break;
+	}
+	TH_LOG("bound 2 ms: the target was up %llu us after the UNPARK",
+	       (unsigned long long)r.up / 1000);
+	EXPECT_LE(2000000, r.up);
+	EXPECT_GT(500000000, r.up);
+	EXPECT_LT(d0, t_counter("defer_timeouts"));
+
+	/*
+	 * A bound of 10 s again: an M that stops being one wakes what it
+	 * deferred, by UNREGISTER (up while we spin) or by exiting.
+	 */
+	EXPECT_EQ(2000, defer_us(10000000));
+	r = defer_try(_metadata, fd, cpu, 20000000, DEFER_UNREGISTER);
+	EXPECT_LT(0, r.up) TH_LOG("UNREGISTER: not up while we spun, %llu us after we slept",
+				  (unsigned long long)r.late / 1000);
+	EXPECT_LE(0, kt_register(fd));
+	r = defer_try(_metadata, fd, cpu, 0, DEFER_EXIT);
+	TH_LOG("exit: up %llu us after the unparking thread's exit",
+	       (unsigned long long)r.late / 1000);
+	EXPECT_GT(1000000000ull, r.late);
+
+	/* 0: no deferral. */
+	EXPECT_EQ(10000000, defer_us(0));
+	d0 = t_counter("unparks_deferred");
+	r = defer_try(_metadata, fd, cpu, 2000000000ull, DEFER_SPIN);
+	EXPECT_LT(0, r.up);
+	EXPECT_EQ(d0, t_counter("unparks_deferred"));
+
+	EXPECT_EQ(0, defer_us(old));
 	close(fd);
 }
 
