@@ -19,7 +19,8 @@ TEST(counters_file)
 {
 	static const char * const names[] = {
 		"groups", "ms", "pages", "arrays", "allocated", "registers",
-		"parks", "unparks", "swaps", "spares", "blocks", "handoffs",
+		"parks", "unparks", "unparks_deferred", "defer_timeouts", "swaps",
+		"spares", "blocks", "handoffs", "kpreempts", "giveways",
 	};
 	unsigned int i;
 
