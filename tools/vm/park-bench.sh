@@ -21,6 +21,10 @@
 # So each run is another phase, the same for both parkers, and the medians
 # are over phases.  On host time (the ordinary VM) it changes nothing but
 # adds a few ns per operation to both.
+# PARK_BENCH_NODEFER=1: then the same runs of kmod once more with the
+# module's unpark_defer_us at 0 (no deferred UNPARK, kmod/park.c), and
+# their ratio to the same futex runs: the module before and after it, in
+# one boot (runs are repeatable on the virtual clock, so not alternated).
 dir=$(dirname "$0")
 # tools/stats.sh: beside this script in the VM (VM_EXTRA_BINS), one up here
 for f in "$dir/stats.sh" "$dir/../stats.sh"; do
@@ -29,10 +33,21 @@ for f in "$dir/stats.sh" "$dir/../stats.sh"; do
 done
 runs=${1:-5}
 counters=/sys/kernel/debug/mnsched/counters
+defer=/sys/module/mnsched/parameters/unpark_defer_us
 # the module's event counters, "name value" pairs on one line
 events() {
-	awk '$1 ~ /^(parks|unparks|swaps|spares|blocks|handoffs)$/ { printf "%s %s ", $1, $2 }' \
+	awk '$1 ~ /^(parks|unparks|unparks_deferred|defer_timeouts|swaps|spares|blocks|handoffs)$/ { printf "%s %s ", $1, $2 }' \
 		"$counters" 2>/dev/null
+}
+# per_op BENCH WHAT E0 E1 OPS: the events between two events() lines, per op
+per_op() {
+	# shellcheck disable=SC2086 # pairs, split on purpose
+	echo $3 $4 | awk -v b="$1" -v w="$2" -v ops="$5" '{
+		h = NF / 2
+		for (i = 1; i < h; i += 2)
+			printf "%s%s %.4f", (i > 1 ? ", " : "module events per op (" b ", " w "): "), $i, ($(h + i + 1) - $(i + 1)) / ops
+		print ""
+	}'
 }
 # name and arguments: tools/bench/benchmarks.tbl's (a few seconds per run
 # under TCG; with a tenth of them, run-to-run noise hid the ratio)
@@ -53,13 +68,7 @@ for procs in $(echo "${PARK_BENCH_PROCS:-default}" | tr , " "); do
 			f="$f $(BENCH_PAD=$((i - 1)) MNSCHED_PARK=futex "$dir/$b" "$n" | awk '/^RESULT/ { print $3 }')"
 		done
 		e1=$(events)
-		# shellcheck disable=SC2086 # pairs, split on purpose
-		echo "$e0" "$e1" | awk -v b="$b" -v ops=$((runs * n)) '{
-			h = NF / 2
-			for (i = 1; i < h; i += 2)
-				printf "%s%s %.3f", (i > 1 ? ", " : "module events per op (" b ", kmod runs): "), $i, ($(h + i + 1) - $(i + 1)) / ops
-			print ""
-		}'
+		per_op "$b" "kmod runs" "$e0" "$e1" $((runs * n))
 		# shellcheck disable=SC2086 # one value per word, split on purpose
 		km=$(for v in $k; do echo "$v"; done | median)
 		# shellcheck disable=SC2086
@@ -72,6 +81,29 @@ for procs in $(echo "${PARK_BENCH_PROCS:-default}" | tr , " "); do
 		awk -v b="$b" -v km="$km" -v fm="$fm" -v kr="$kr" -v fr="$fr" -v r="$runs" 'BEGIN {
 			printf "parker %s (median of %d): kmod %.1f ns (%s), futex %.1f ns (%s), kmod/futex %.3f\n",
 				b, r, km, kr, fm, fr, (fm > 0 ? km / fm : 0)
+		}'
+		if [ "${PARK_BENCH_NODEFER:-0}" != 1 ] || [ ! -w "$defer" ]; then
+			continue
+		fi
+		d0=$(cat "$defer")
+		echo 0 >"$defer"
+		k="" e0=$(events)
+		i=0
+		while [ $i -lt "$runs" ]; do
+			i=$((i + 1))
+			k="$k $(BENCH_PAD=$((i - 1)) MNSCHED_PARK=kmod "$dir/$b" "$n" | awk '/^RESULT/ { print $3 }')"
+		done
+		e1=$(events)
+		echo "$d0" >"$defer"
+		per_op "$b" "kmod runs, unpark_defer_us 0" "$e0" "$e1" $((runs * n))
+		# shellcheck disable=SC2086
+		km=$(for v in $k; do echo "$v"; done | median)
+		# shellcheck disable=SC2086
+		kr=$(for v in $k; do echo "$v"; done | minmax)
+		echo "runs ($b, ns, BENCH_PAD 0-$((runs - 1))): kmod unpark_defer_us 0$k"
+		awk -v b="$b" -v km="$km" -v fm="$fm" -v kr="$kr" -v r="$runs" 'BEGIN {
+			printf "parker %s (median of %d): kmod unpark_defer_us 0 %.1f ns (%s), kmod/futex %.3f\n",
+				b, r, km, kr, (fm > 0 ? km / fm : 0)
 		}'
 	done
 done
