@@ -22,24 +22,9 @@ for f in "$dir/stats.sh" "$dir/../stats.sh"; do
 done
 runs=${1:-5}
 ticks=${2:-1000}
-# On the virtual clock the guest gets here a second or two after boot,
-# while the kernel's boot work still runs (cryptomgr_test's self-tests:
-# a trace showed one holding the CPU for 3.4 ms while woken Ms waited, and
-# a 13 ms tick).  Wait until nothing else is runnable for 20 looks in a
-# row, 50 ms apart, or 10 s (6.1 is quiet after about 1 s; 6.12's count
-# of runnable tasks stays above 1, its boot work done or not).
-quiet=0 waited=0
-while [ $quiet -lt 20 ] && [ $waited -lt 200 ]; do
-	if [ "$(awk '/^procs_running/ { print $2 }' /proc/stat)" -le 1 ]; then
-		quiet=$((quiet + 1))
-	else
-		quiet=0
-	fi
-	waited=$((waited + 1))
-	sleep 0.05
-done
+waited=$(wait_quiet)
 echo "latency-bench: $(nproc) CPU(s), $runs runs of $ticks ticks, slice 1 ms" \
-	"(waited $((waited * 50)) ms for a quiet machine)"
+	"(waited $waited ms for a quiet machine)"
 # one CMD...: one run of CMD TICKS; prints "worst p99 tick-of-the-worst"
 # (the tick: hog_latency only, "-" for the others)
 one() {

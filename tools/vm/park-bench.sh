@@ -52,6 +52,7 @@ per_op() {
 # name and arguments: tools/bench/benchmarks.tbl's (a few seconds per run
 # under TCG; with a tenth of them, run-to-run noise hid the ratio)
 specs="chan_pingpong:500000 thread_ring:5000000 chameneos:1000000"
+echo "park-bench: waited $(wait_quiet) ms for a quiet machine"
 for procs in $(echo "${PARK_BENCH_PROCS:-default}" | tr , " "); do
 	if [ "$procs" != default ]; then
 		export MNPROCS="$procs"
