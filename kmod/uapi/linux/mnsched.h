@@ -281,7 +281,12 @@ struct mnsched_preempt {
 #define MNSCHED_IOC_REGISTER	_IO(MNSCHED_IOC_MAGIC, 2)
 /* Park the calling M. */
 #define MNSCHED_IOC_PARK	_IOW(MNSCHED_IOC_MAGIC, 3, struct mnsched_park)
-/* Unpark M id (the argument is the id itself, not a pointer). */
+/*
+ * Unpark M id (the argument is the id itself, not a pointer).  The token is
+ * given at once.  Called by an M, the wake-up of a target that may run only
+ * on the caller's CPU waits for the caller to switch away, and at most the
+ * module's unpark_defer_us (0: never waits).
+ */
 #define MNSCHED_IOC_UNPARK	_IO(MNSCHED_IOC_MAGIC, 4)
 /* Unpark target and park self in one call. */
 #define MNSCHED_IOC_SWAP	_IOW(MNSCHED_IOC_MAGIC, 5, struct mnsched_swap)
