@@ -318,7 +318,7 @@ static long mnsched_wait(struct mnsched_m *m, s64 timeout_ns,
 	}
 	__set_current_state(TASK_RUNNING);
 	WRITE_ONCE(m->parked, 0);
-	/* Did not sleep, or woke before our defer_iw ran: see park.c's top. */
+	/* Did not sleep, or woke before our defer_iw ran: "Deferred wake-ups". */
 	if (unlikely(READ_ONCE(m->defer_to) >= 0))
 		mnsched_defer_wake(m, false);
 	return ret;
