@@ -544,15 +544,12 @@ TEST_F(ho, no_handoff_when_preempted)
 {
 	struct mnsched_pstate *p = self->pst;
 	volatile int stop = 0;
-	cpu_set_t set;
 	pthread_t h;
 	uint64_t t0;
 	int i;
 
 	/* Share one CPU with a busy thread: preemptions, yields, no blocking. */
-	CPU_ZERO(&set);
-	CPU_SET(0, &set);
-	ASSERT_EQ(0, sched_setaffinity(0, sizeof(set), &set));
+	ASSERT_EQ(0, kt_pin(0));
 	ASSERT_EQ(0, pthread_create(&h, NULL, hog, (void *)&stop));
 	ASSERT_LE(0, kt_register(self->fd));
 	ASSERT_EQ(0, kt_set_p(self->fd, 0));

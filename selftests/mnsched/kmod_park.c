@@ -517,12 +517,8 @@ struct pinned {
 static void *pinned_waiter(void *arg)
 {
 	struct pinned *p = arg;
-	cpu_set_t set;
 
-	CPU_ZERO(&set);
-	CPU_SET(p->cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set))
-		p->w.ret = -errno;
+	p->w.ret = kt_pin(p->cpu);
 	return waiter_thread(&p->w);
 }
 
@@ -552,11 +548,8 @@ struct exiter {
 static void *exiter_thread(void *arg)
 {
 	struct exiter *e = arg;
-	cpu_set_t set;
 
-	CPU_ZERO(&set);
-	CPU_SET(e->cpu, &set);
-	e->ret = sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
+	e->ret = kt_pin(e->cpu);
 	if (!e->ret)
 		e->ret = kt_register(e->fd) < 0;
 	if (!e->ret)
@@ -613,7 +606,6 @@ TEST(unpark_pinned_target_waits_for_callers_switch)
 {
 	struct defer_res r;
 	long old, d0, d1;
-	cpu_set_t set;
 	int fd, cpu, i;
 
 	KT_REQUIRE_DEV();
@@ -624,9 +616,7 @@ TEST(unpark_pinned_target_waits_for_callers_switch)
 	ASSERT_LE(0, fd);
 	ASSERT_LE(0, kt_register(fd));
 	cpu = sched_getcpu();
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	ASSERT_EQ(0, sched_setaffinity(0, sizeof(set), &set));
+	ASSERT_EQ(0, kt_pin(cpu));
 
 	/*
 	 * A bound of 10 s: the waiter is not up while we spin for 20 ms, and

@@ -354,20 +354,11 @@ TEST(overrun_in_user_code_is_preempted_by_the_module)
  */
 static volatile int gw_stop;
 
-static void pin_cpu0(void)
-{
-	cpu_set_t s;
-
-	CPU_ZERO(&s);
-	CPU_SET(0, &s);
-	sched_setaffinity(0, sizeof(s), &s);
-}
-
 static void *gw_busy(void *arg)
 {
 	volatile uint64_t x = 0;
 
-	pin_cpu0();
+	kt_pin(0);
 	while (!gw_stop)
 		x++;
 	return NULL;
@@ -385,7 +376,7 @@ TEST(demoted_thread_gives_way_to_tasks_waiting_for_its_cpu)
 	KT_REQUIRE_DEV();
 	ASSERT_LE(0, before) TH_LOG("no giveways counter in debugfs");
 	ASSERT_EQ(0, setpriority(PRIO_PROCESS, 0, 0));
-	pin_cpu0();
+	kt_pin(0);
 	hog_setup(_metadata, &c, 1000000);
 	ASSERT_EQ(0, pthread_create(&t, NULL, spare, &c));
 	while (!__atomic_load_n(&c.ready, __ATOMIC_ACQUIRE))

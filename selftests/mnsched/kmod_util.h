@@ -9,6 +9,7 @@
 #define KMOD_UTIL_H
 
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -95,6 +96,16 @@ static inline long kt_spare(int fd, int64_t timeout_ns, int *p)
 	if (p)
 		*p = a.p;
 	return r;
+}
+
+/* Pin the calling thread to @cpu: 0, or -errno. */
+static inline int kt_pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
 }
 
 static inline uint64_t kt_now(void)

@@ -49,6 +49,17 @@ per_op() {
 		print ""
 	}'
 }
+# run PARKER PAD: one run of benchmark $b ($n operations) with the parker
+# and BENCH_PAD; prints its ns per op
+run() {
+	BENCH_PAD=$2 MNSCHED_PARK=$1 "$dir/$b" "$n" | awk '/^RESULT/ { print $3 }'
+}
+# lines WORDS: one word per line, for median and minmax
+lines() {
+	for v in $1; do
+		echo "$v"
+	done
+}
 # name and arguments: tools/bench/benchmarks.tbl's (a few seconds per run
 # under TCG; with a tenth of them, run-to-run noise hid the ratio)
 specs="chan_pingpong:500000 thread_ring:5000000 chameneos:1000000"
@@ -65,19 +76,15 @@ for procs in $(echo "${PARK_BENCH_PROCS:-default}" | tr , " "); do
 		i=0
 		while [ $i -lt "$runs" ]; do
 			i=$((i + 1))
-			k="$k $(BENCH_PAD=$((i - 1)) MNSCHED_PARK=kmod "$dir/$b" "$n" | awk '/^RESULT/ { print $3 }')"
-			f="$f $(BENCH_PAD=$((i - 1)) MNSCHED_PARK=futex "$dir/$b" "$n" | awk '/^RESULT/ { print $3 }')"
+			k="$k $(run kmod $((i - 1)))"
+			f="$f $(run futex $((i - 1)))"
 		done
 		e1=$(events)
 		per_op "$b" "kmod runs" "$e0" "$e1" $((runs * n))
-		# shellcheck disable=SC2086 # one value per word, split on purpose
-		km=$(for v in $k; do echo "$v"; done | median)
-		# shellcheck disable=SC2086
-		fm=$(for v in $f; do echo "$v"; done | median)
-		# shellcheck disable=SC2086
-		kr=$(for v in $k; do echo "$v"; done | minmax)
-		# shellcheck disable=SC2086
-		fr=$(for v in $f; do echo "$v"; done | minmax)
+		km=$(lines "$k" | median)
+		fm=$(lines "$f" | median)
+		kr=$(lines "$k" | minmax)
+		fr=$(lines "$f" | minmax)
 		echo "runs ($b, ns, BENCH_PAD 0-$((runs - 1))): kmod$k; futex$f"
 		awk -v b="$b" -v km="$km" -v fm="$fm" -v kr="$kr" -v fr="$fr" -v r="$runs" 'BEGIN {
 			printf "parker %s (median of %d): kmod %.1f ns (%s), futex %.1f ns (%s), kmod/futex %.3f\n",
@@ -92,15 +99,13 @@ for procs in $(echo "${PARK_BENCH_PROCS:-default}" | tr , " "); do
 		i=0
 		while [ $i -lt "$runs" ]; do
 			i=$((i + 1))
-			k="$k $(BENCH_PAD=$((i - 1)) MNSCHED_PARK=kmod "$dir/$b" "$n" | awk '/^RESULT/ { print $3 }')"
+			k="$k $(run kmod $((i - 1)))"
 		done
 		e1=$(events)
 		echo "$d0" >"$defer"
 		per_op "$b" "kmod runs, unpark_defer_us 0" "$e0" "$e1" $((runs * n))
-		# shellcheck disable=SC2086
-		km=$(for v in $k; do echo "$v"; done | median)
-		# shellcheck disable=SC2086
-		kr=$(for v in $k; do echo "$v"; done | minmax)
+		km=$(lines "$k" | median)
+		kr=$(lines "$k" | minmax)
 		echo "runs ($b, ns, BENCH_PAD 0-$((runs - 1))): kmod unpark_defer_us 0$k"
 		awk -v b="$b" -v km="$km" -v fm="$fm" -v kr="$kr" -v r="$runs" 'BEGIN {
 			printf "parker %s (median of %d): kmod unpark_defer_us 0 %.1f ns (%s), kmod/futex %.3f\n",
