@@ -100,6 +100,9 @@ boot_one panic 300 '#!/bin/sh
 echo "TAP version 13"
 echo "1..1"
 echo "#  RUN           global.panics ..."
+# Let the tee in /init copy the line to the report port first: a panic at once
+# raced it (a 6.12 boot had the line on the console, not in the report).
+sleep 1
 echo c >/proc/sysrq-trigger
 sleep 100'
 r=$dir/panic/results.txt
